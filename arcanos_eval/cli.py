@@ -1,0 +1,121 @@
+"""``arcanos-eval``: the command line.
+
+Exit statuses: 0 promote (or success), 1 gates failed, 2 usage or configuration error, 3 calls
+errored. User errors print as one ``arcanos-eval: error: ...`` line, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+
+from tabulate import tabulate
+
+from arcanos_eval import __version__
+from arcanos_eval.config import MODES, RunConfig, load_config
+from arcanos_eval.errors import ArcanosError
+from arcanos_eval.run import execute_run, summarize
+from arcanos_eval.suite.loader import load_suites
+
+__all__ = ["EXIT_ERRORED", "EXIT_GATES_FAILED", "EXIT_OK", "EXIT_USAGE", "main"]
+
+EXIT_OK = 0
+EXIT_GATES_FAILED = 1
+EXIT_USAGE = 2
+EXIT_ERRORED = 3
+
+Command = Callable[[argparse.Namespace], int]
+
+
+def _cmd_validate(args: argparse.Namespace) -> int:
+    config = load_config(args.config)
+    paths = args.paths or list(config.suites)
+    suites = load_suites(paths)
+    rows = [
+        (suite.id, ", ".join(suite.categories), len(suite.cases),
+         ", ".join(suite.check_names), suite.path)
+        for suite in suites
+    ]
+    print(tabulate(rows, headers=["suite", "category", "cases", "checks used", "file"],
+                   tablefmt="github"))
+    total = sum(len(s.cases) for s in suites)
+    targets = ", ".join(f"{t.name}={t.model}" for t in config.active_targets) or "none configured"
+    print(f"\n{len(suites)} suites, {total} cases: valid. Targets: {targets}.")
+    return EXIT_OK
+
+
+def _run_config(args: argparse.Namespace) -> RunConfig:
+    return load_config(
+        args.config, suites=args.suites or None, mode=args.mode, targets=args.targets,
+        concurrency=args.concurrency, repeats=args.repeats, golden=args.golden, log=args.log,
+        resume=args.resume)
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    config = _run_config(args)
+    suites = load_suites(config.suites)
+    outcome = execute_run(config, suites, progress=not args.quiet)
+    rows = summarize(outcome.log)
+    print(tabulate(rows, headers=["suite", "target", "answers", "passed", "failed", "errored"],
+                   tablefmt="github"))
+    stats = outcome.stats
+    print(f"\nrun log: {outcome.log.path} ({stats.live} live, {stats.replayed} replayed, "
+          f"{stats.cached} cached, {stats.retries} retries, {stats.errored} errored)")
+    return EXIT_ERRORED if stats.errored else EXIT_OK
+
+
+def _add_run_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("suites", nargs="*", metavar="SUITE",
+                        help="suite files or folders (default: the configured suites)")
+    parser.add_argument("--mode", choices=MODES, help="replay | record | refresh | live | auto")
+    parser.add_argument("--targets", metavar="A,B", help="comma-separated targets to run")
+    parser.add_argument("--concurrency", type=int, metavar="N", help="calls in flight at most")
+    parser.add_argument("--repeats", type=int, metavar="N", help="answers per case and target")
+    parser.add_argument("--golden", metavar="DIR", help="golden store folder")
+    parser.add_argument("--log", metavar="RUN.jsonl", help="where to write the run log")
+    parser.add_argument("--resume", metavar="RUN.jsonl",
+                        help="continue an interrupted run: only what the log lacks is called")
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``arcanos-eval`` argument parser (subcommands register themselves here)."""
+    parser = argparse.ArgumentParser(
+        prog="arcanos-eval",
+        description="Decide whether a fine-tuned model may replace its base model.",
+    )
+    parser.add_argument("--version", action="version", version=f"arcanos-eval {__version__}")
+    parser.add_argument("--config", metavar="PYPROJECT", default=None,
+                        help="pyproject.toml holding [tool.arcanos_eval] (default: nearest one)")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+
+    validate = sub.add_parser("validate", help="check suites and configuration, list what they hold")
+    validate.add_argument("paths", nargs="*", metavar="PATH",
+                          help="suite files or folders (default: the configured suites)")
+    validate.set_defaults(handler=_cmd_validate)
+
+    run = sub.add_parser("run", help="run suites against the targets and write a run log")
+    _add_run_options(run)
+    run.set_defaults(handler=_cmd_run)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    handler: Command = args.handler
+    try:
+        return handler(args)
+    except ArcanosError as exc:
+        print(f"arcanos-eval: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("arcanos-eval: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

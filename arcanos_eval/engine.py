@@ -1,0 +1,343 @@
+"""The async executor: every model call of a run goes through here.
+
+For each planned call the engine looks for an answer in the golden store, then in the local cache,
+and only then calls the target, with bounded concurrency (global and per target), requests- and
+tokens-per-minute limits, retries with exponential backoff, jitter and ``Retry-After``, and a
+per-request timeout. Identical requests (same target, fingerprint and repeat) are made once and
+their answer shared. A call that still fails becomes an *errored* :class:`Response`; the engine
+never raises for a failed call.
+
+Modes: ``replay`` (golden only; anything missing is an error before any call), ``record`` (call what
+golden lacks and record it), ``refresh`` (call everything and overwrite the recordings), ``live``
+(call everything, write nothing but the run log) and ``auto`` (replay what exists, call the rest when
+the target can be called, else the replay error).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import sys
+import time
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, TextIO
+
+from arcanos_eval import __version__
+from arcanos_eval.errors import ReplayMissingError
+from arcanos_eval.response import Response
+from arcanos_eval.suite.model import Case
+from arcanos_eval.targets.base import CallFailure, Request, Target
+from arcanos_eval.targets.openai import sdk_version
+from arcanos_eval.targets.replay import GoldenRecord, GoldenStore, ResponseCache
+
+__all__ = ["Call", "Engine", "EngineStats", "Progress"]
+
+_BACKOFF_BASE_S = 0.5
+_BACKOFF_CAP_S = 30.0
+_RETRY_AFTER_CAP_S = 120.0
+
+
+@dataclass(frozen=True)
+class Call:
+    """One planned unit of work: a case, a target and a repeat index."""
+
+    case: Case
+    target: str
+    repeat: int
+    request: Request
+
+    @property
+    def dedupe_key(self) -> tuple[str, str, int]:
+        return (self.target, self.request.fingerprint, self.repeat)
+
+
+@dataclass
+class EngineStats:
+    """What a run cost: how many answers came from where, retries and errors."""
+
+    planned: int = 0
+    requests: int = 0
+    live: int = 0
+    replayed: int = 0
+    cached: int = 0
+    deduplicated: int = 0
+    retries: int = 0
+    errored: int = 0
+    golden_written: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: v for k, v in self.__dict__.items()}
+
+
+class _RateLimiter:
+    """A token bucket refilled continuously: ``per_minute`` units over 60 s."""
+
+    def __init__(self, per_minute: int) -> None:
+        self.capacity = float(per_minute)
+        self.tokens = float(per_minute)
+        self.rate = per_minute / 60.0
+        self.updated = time.monotonic()
+        self._lock = asyncio.Lock()
+
+    async def acquire(self, amount: float = 1.0) -> None:
+        amount = min(amount, self.capacity)
+        async with self._lock:
+            while True:
+                now = time.monotonic()
+                self.tokens = min(self.capacity, self.tokens + (now - self.updated) * self.rate)
+                self.updated = now
+                if self.tokens >= amount:
+                    self.tokens -= amount
+                    return
+                await asyncio.sleep((amount - self.tokens) / self.rate)
+
+
+class Progress:
+    """Progress on stderr: a live line on a terminal, a line every ``interval_s`` otherwise."""
+
+    def __init__(self, total: int, *, stream: TextIO | None = None, interval_s: float = 5.0,
+                 enabled: bool = True) -> None:
+        self.total = total
+        self.stream = stream if stream is not None else sys.stderr
+        self.interactive = bool(getattr(self.stream, "isatty", lambda: False)())
+        self.interval_s = 0.1 if self.interactive else interval_s
+        self.enabled = enabled and total > 0
+        self.started = time.monotonic()
+        self.last = 0.0
+        self.done = 0
+
+    def line(self, stats: EngineStats) -> str:
+        elapsed = time.monotonic() - self.started
+        rate = self.done / elapsed if elapsed > 0 else 0.0
+        eta = (self.total - self.done) / rate if rate > 0 else float("nan")
+        eta_text = f"{eta:4.0f}s" if eta == eta else "   ?"
+        return (f"arcanos: {self.done}/{self.total} calls, {stats.retries} retries, "
+                f"{stats.errored} errors, ETA {eta_text}")
+
+    def advance(self, stats: EngineStats, count: int = 1) -> None:
+        self.done += count
+        if not self.enabled:
+            return
+        now = time.monotonic()
+        if now - self.last >= self.interval_s or self.done >= self.total:
+            self.last = now
+            end = "\n" if (self.done >= self.total or not self.interactive) else ""
+            prefix = "\r" if self.interactive else ""
+            self.stream.write(prefix + self.line(stats) + end)
+            self.stream.flush()
+
+
+OnResult = Callable[[Call, Response], Awaitable[None] | None]
+
+
+class Engine:
+    """Execute calls against targets, through golden store and cache."""
+
+    def __init__(
+        self,
+        targets: Mapping[str, Target],
+        *,
+        mode: str = "auto",
+        golden: GoldenStore | None = None,
+        cache: ResponseCache | None = None,
+        concurrency: int = 16,
+        max_retries: int = 5,
+        timeout_s: float = 60.0,
+        progress: bool = True,
+        progress_stream: TextIO | None = None,
+        seed: int | None = None,
+    ) -> None:
+        self.targets = targets
+        self.mode = mode
+        self.golden = golden
+        self.cache = cache
+        self.concurrency = concurrency
+        self.max_retries = max_retries
+        self.timeout_s = timeout_s
+        self.progress_enabled = progress
+        self.progress_stream = progress_stream
+        self.stats = EngineStats()
+        self._random = random.Random(seed)
+
+    # ------------------------------------------------------------------ lookup
+
+    def _recorded(self, call: Call) -> Response | None:
+        if self.golden is not None and self.mode in ("replay", "record", "auto"):
+            record = self.golden.lookup(call.case.suite_id, call.target, call.case.id,
+                                        call.request.fingerprint, call.repeat)
+            if record is not None:
+                return record.as_response()
+        if self.cache is not None and self.mode in ("record", "auto"):
+            endpoint = self.targets[call.target].endpoint
+            return self.cache.get(endpoint, call.request.fingerprint, call.repeat)
+        return None
+
+    def _callable(self, target: str) -> bool:
+        can_call = getattr(self.targets[target], "can_call", None)
+        return bool(can_call()) if callable(can_call) else True
+
+    def _check_missing(self, missing: Sequence[Call]) -> None:
+        blocked = [c for c in missing
+                   if self.mode == "replay" or (self.mode == "auto" and not self._callable(c.target))]
+        if not blocked:
+            return
+        shown = ", ".join(f"{c.case.key}[{c.target}]" + (f"#{c.repeat}" if c.repeat else "")
+                          for c in blocked[:5])
+        more = f" and {len(blocked) - 5} more" if len(blocked) > 5 else ""
+        hint = ("record them with --mode record" if self.mode == "replay" else
+                "set the target's API key variable, or record them with --mode record")
+        raise ReplayMissingError(
+            f"{len(blocked)} answer(s) have no recording in {self.golden.root if self.golden else 'golden'}"
+            f" ({shown}{more}); {hint}")
+
+    # ------------------------------------------------------------------ execution
+
+    async def run(self, calls: Sequence[Call], on_result: OnResult) -> EngineStats:
+        """Answer every call; ``on_result(call, response)`` runs as each answer arrives.
+
+        Raises:
+            ReplayMissingError: in ``replay`` mode (or ``auto`` without credentials), before any
+                call is made, when recordings are missing.
+        """
+        stats = self.stats
+        stats.planned += len(calls)
+        groups: dict[tuple[str, str, int], list[Call]] = {}
+        ready: list[tuple[Call, Response]] = []
+        for call in calls:
+            recorded = self._recorded(call)
+            if recorded is not None:
+                ready.append((call, recorded))
+                continue
+            group = groups.setdefault(call.dedupe_key, [])
+            if group:
+                stats.deduplicated += 1
+            group.append(call)
+        self._check_missing([group[0] for group in groups.values()])
+
+        progress = Progress(len(calls), stream=self.progress_stream,
+                            enabled=self.progress_enabled)
+        for call, response in ready:
+            if response.origin == "replayed":
+                stats.replayed += 1
+            else:
+                stats.cached += 1
+            await _maybe_await(on_result(call, response))
+            progress.advance(stats)
+
+        global_slots = asyncio.Semaphore(self.concurrency)
+        target_slots = {name: asyncio.Semaphore(t.config.concurrency)
+                        for name, t in self.targets.items() if t.config.concurrency}
+        limiters = {name: (_RateLimiter(t.config.rpm) if t.config.rpm else None,
+                           _RateLimiter(t.config.tpm) if t.config.tpm else None)
+                    for name, t in self.targets.items()}
+
+        async def answer(group: list[Call]) -> None:
+            first = group[0]
+            response = await self._call(first, global_slots, target_slots.get(first.target),
+                                        limiters[first.target])
+            if response.errored:
+                stats.errored += len(group)
+            else:
+                stats.live += 1
+                self._remember(group, response)
+            for call in group:
+                await _maybe_await(on_result(call, response))
+                progress.advance(stats)
+
+        tasks = [asyncio.ensure_future(answer(group)) for group in groups.values()]
+        try:
+            if tasks:
+                await asyncio.gather(*tasks)
+        finally:
+            for task in tasks:
+                task.cancel()
+            if self.golden is not None and self.mode in ("record", "refresh"):
+                stats.golden_written.extend(str(p) for p in self.golden.flush())
+        return stats
+
+    def _remember(self, group: list[Call], response: Response) -> None:
+        first = group[0]
+        target = self.targets[first.target]
+        if self.cache is not None and self.mode in ("record", "auto", "refresh"):
+            self.cache.put(target.endpoint, first.request.fingerprint, first.repeat, response)
+        if self.golden is not None and self.mode in ("record", "refresh"):
+            provenance = {
+                "endpoint": target.endpoint,
+                "model": target.config.model,
+                "served_model": response.model,
+                "recorded_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                "sdk": sdk_version(),
+                "arcanos_eval": __version__,
+                "latency_ms": response.latency_ms,
+                "ttft_ms": response.ttft_ms,
+                "usage": response.usage.to_dict(),
+            }
+            recorded = {**response.to_dict(), "origin": "live"}
+            for call in group:
+                self.golden.put(call.case.suite_id, call.target, GoldenRecord(
+                    case_id=call.case.id, fingerprint=call.request.fingerprint,
+                    repeat=call.repeat, request=call.request.to_dict(), response=recorded,
+                    provenance=provenance), replace_case=True)
+
+    async def _call(self, call: Call, global_slots: asyncio.Semaphore,
+                    target_slots: asyncio.Semaphore | None,
+                    limiters: tuple[_RateLimiter | None, _RateLimiter | None]) -> Response:
+        target = self.targets[call.target]
+        timeout = target.config.timeout_s or self.timeout_s
+        max_retries = (target.config.max_retries if target.config.max_retries is not None
+                       else self.max_retries)
+        rpm, tpm = limiters
+        failure = CallFailure("unexpected", "no attempt made", retryable=False)
+        for attempt in range(max_retries + 1):
+            if rpm is not None:
+                await rpm.acquire()
+            if tpm is not None:
+                await tpm.acquire(call.request.estimated_tokens())
+            async with global_slots:
+                if target_slots is not None:
+                    async with target_slots:
+                        failure_or_response = await self._attempt(target, call.request, timeout)
+                else:
+                    failure_or_response = await self._attempt(target, call.request, timeout)
+            if isinstance(failure_or_response, Response):
+                return _with_attempts(failure_or_response, attempt + 1)
+            failure = failure_or_response
+            if not failure.retryable or attempt == max_retries:
+                break
+            self.stats.retries += 1
+            # Sleep outside the slots: a waiting retry must not hold back other calls.
+            await asyncio.sleep(self._delay(attempt, failure))
+        return Response.failed(str(failure), failure.kind, attempts=attempt + 1,
+                               model=target.config.model)
+
+    async def _attempt(self, target: Target, request: Request,
+                       timeout: float) -> Response | CallFailure:
+        self.stats.requests += 1
+        try:
+            return await asyncio.wait_for(target.complete(request), timeout)
+        except CallFailure as failure:
+            return failure
+        except asyncio.TimeoutError:
+            return CallFailure("timeout", f"no answer within {timeout:g} s", retryable=True)
+
+    def _delay(self, attempt: int, failure: CallFailure) -> float:
+        if failure.retry_after_s is not None:
+            # The server said when; a little jitter keeps retries from arriving in one burst.
+            return min(failure.retry_after_s, _RETRY_AFTER_CAP_S) + self._random.uniform(0, 0.05)
+        ceiling = min(_BACKOFF_CAP_S, _BACKOFF_BASE_S * (2 ** attempt))
+        return self._random.uniform(ceiling / 2, ceiling)
+
+
+def _with_attempts(response: Response, attempts: int) -> Response:
+    if attempts == response.attempts:
+        return response
+    data = response.to_dict()
+    data["attempts"] = attempts
+    return Response.from_dict(data)
+
+
+async def _maybe_await(value: Awaitable[None] | None) -> None:
+    if value is not None:
+        await value

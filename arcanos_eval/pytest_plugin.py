@@ -1,0 +1,3 @@
+"""pytest plugin entry point (``pytest11: arcanos``). Glue only: options, fixtures and hooks."""
+
+from __future__ import annotations

@@ -1,0 +1,168 @@
+"""The normalized model answer every scorer, comparison and report works on."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+__all__ = ["Origin", "Response", "ToolCall", "Usage", "parse_json"]
+
+Origin = Literal["live", "replayed", "cached"]
+
+_NO_JSON = object()
+
+
+@dataclass(frozen=True)
+class Usage:
+    """Token counts as the API reported them (zero when it did not)."""
+
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    total_tokens: int = 0
+
+    def to_dict(self) -> dict[str, int]:
+        return {
+            "prompt_tokens": self.prompt_tokens,
+            "completion_tokens": self.completion_tokens,
+            "total_tokens": self.total_tokens,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any] | None) -> Usage:
+        if not data:
+            return cls()
+        prompt = int(data.get("prompt_tokens") or data.get("input_tokens") or 0)
+        completion = int(data.get("completion_tokens") or data.get("output_tokens") or 0)
+        total = int(data.get("total_tokens") or prompt + completion)
+        return cls(prompt, completion, total)
+
+
+@dataclass(frozen=True)
+class ToolCall:
+    """One function call the model asked for. ``arguments`` is the raw JSON text the model wrote."""
+
+    name: str
+    arguments: str = "{}"
+    id: str | None = None
+
+    def parsed_arguments(self) -> Any:
+        """The arguments as JSON, or raise ``ValueError`` when the model wrote invalid JSON."""
+        return json.loads(self.arguments or "{}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "name": self.name, "arguments": self.arguments}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ToolCall:
+        return cls(name=str(data["name"]), arguments=str(data.get("arguments") or "{}"),
+                   id=data.get("id"))
+
+
+def parse_json(text: str | None) -> tuple[Any, str | None]:
+    """Parse ``text`` as one JSON document.
+
+    Returns ``(value, None)`` on success and ``(None, reason)`` otherwise; it never raises, because a
+    malformed answer is a finding about the model, not a crash of the harness.
+    """
+    if text is None:
+        return None, "no text content"
+    stripped = text.strip()
+    if not stripped:
+        return None, "empty text"
+    try:
+        return json.loads(stripped), None
+    except (ValueError, RecursionError) as exc:
+        return None, f"invalid JSON: {exc}"
+
+
+@dataclass(frozen=True)
+class Response:
+    """A model's answer to one request, normalized across APIs and origins.
+
+    ``error`` is set when the call failed after all retries: such a response is *errored*, which is
+    distinct from a response whose content fails a check.
+
+    Example:
+        >>> Response.from_text('{"category": "riddle"}').parsed
+        {'category': 'riddle'}
+    """
+
+    text: str | None = None
+    tool_calls: tuple[ToolCall, ...] = ()
+    finish_reason: str | None = None
+    usage: Usage = field(default_factory=Usage)
+    latency_ms: float | None = None
+    ttft_ms: float | None = None
+    origin: Origin = "live"
+    model: str | None = None
+    error: str | None = None
+    error_type: str | None = None
+    attempts: int = 1
+    _parsed: Any = field(default=_NO_JSON, repr=False, compare=False)
+
+    @classmethod
+    def from_text(cls, text: str | None, **kwargs: Any) -> Response:
+        """A response holding ``text``: how a notebook scores a plain string."""
+        return cls(text=text, **kwargs)
+
+    @classmethod
+    def failed(cls, error: str, error_type: str, **kwargs: Any) -> Response:
+        """An errored response: the call did not produce an answer."""
+        return cls(error=error, error_type=error_type, **kwargs)
+
+    @property
+    def errored(self) -> bool:
+        return self.error is not None
+
+    def _json(self) -> tuple[Any, str | None]:
+        cached = self._parsed
+        if cached is _NO_JSON:
+            cached = parse_json(self.text)
+            object.__setattr__(self, "_parsed", cached)
+        return cached  # type: ignore[no-any-return]
+
+    @property
+    def parsed(self) -> Any:
+        """The text parsed as JSON, or ``None`` when it is not JSON (see :attr:`parse_error`)."""
+        return self._json()[0]
+
+    @property
+    def parse_error(self) -> str | None:
+        """Why the text is not JSON, or ``None`` when it parsed."""
+        return self._json()[1]
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready mapping (the run log and golden store format)."""
+        data: dict[str, Any] = {
+            "text": self.text,
+            "tool_calls": [call.to_dict() for call in self.tool_calls],
+            "finish_reason": self.finish_reason,
+            "usage": self.usage.to_dict(),
+            "latency_ms": self.latency_ms,
+            "ttft_ms": self.ttft_ms,
+            "origin": self.origin,
+            "model": self.model,
+            "attempts": self.attempts,
+        }
+        if self.error is not None:
+            data["error"] = self.error
+            data["error_type"] = self.error_type
+        return data
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Response:
+        return cls(
+            text=data.get("text"),
+            tool_calls=tuple(ToolCall.from_dict(c) for c in data.get("tool_calls") or ()),
+            finish_reason=data.get("finish_reason"),
+            usage=Usage.from_dict(data.get("usage")),
+            latency_ms=data.get("latency_ms"),
+            ttft_ms=data.get("ttft_ms"),
+            origin=data.get("origin", "live"),
+            model=data.get("model"),
+            error=data.get("error"),
+            error_type=data.get("error_type"),
+            attempts=int(data.get("attempts", 1)),
+        )

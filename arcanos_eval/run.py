@@ -1,0 +1,211 @@
+"""The run pipeline shared by the CLI and the pytest plugin: plan, execute, score, log.
+
+``execute_run`` loads nothing it is not given, calls the engine, scores each answer as it arrives and
+appends it to the run log; gates and reports are computed afterwards from that log.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import platform
+import subprocess
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from arcanos_eval import __version__
+from arcanos_eval.config import RunConfig, TargetConfig
+from arcanos_eval.engine import Call, Engine, EngineStats
+from arcanos_eval.errors import ConfigError, RunLogError
+from arcanos_eval.response import Response
+from arcanos_eval.runlog import ResultRecord, RunLog, RunLogWriter, read_run_log
+from arcanos_eval.suite.model import Case, Suite
+from arcanos_eval.targets.base import Target, build_request
+from arcanos_eval.targets.openai import OpenAITarget, sdk_version
+from arcanos_eval.targets.replay import GoldenStore, ResponseCache
+
+__all__ = ["RunOutcome", "execute_run", "make_target", "plan_calls", "score_case"]
+
+
+@dataclass
+class RunOutcome:
+    """What a finished run produced: its log (re-read from disk) and engine statistics."""
+
+    log: RunLog
+    stats: EngineStats
+
+
+def make_target(config: TargetConfig, run: RunConfig) -> Target:
+    """The Target implementation for a configuration (only ``openai`` today)."""
+    if config.provider != "openai":
+        raise ConfigError(f"target {config.name!r}: unknown provider {config.provider!r}")
+    return OpenAITarget(config, timeout_s=run.timeout_s)
+
+
+def plan_calls(config: RunConfig, suites: Sequence[Suite]) -> list[Call]:
+    """Every (case, target, repeat) of the run, case by case."""
+    targets = config.active_targets
+    if not targets:
+        raise ConfigError("no targets configured: add [tool.arcanos_eval.targets.base] and "
+                          "[tool.arcanos_eval.targets.candidate] to pyproject.toml")
+    calls = []
+    for suite in suites:
+        for case in suite.cases:
+            repeats = config.repeats or case.repeats
+            for target in targets:
+                request = build_request(target, case)
+                calls.extend(Call(case, target.name, r, request) for r in range(repeats))
+    return calls
+
+
+def score_case(case: Case, response: Response) -> list[dict[str, Any]]:
+    """Run every check of ``case`` on ``response`` (nothing for an errored response)."""
+    if response.errored:
+        return []
+    return [{"check": check.name, "args": dict(check.args), **check.score(response, case).to_dict()}
+            for check in case.checks]
+
+
+def _sha(text: str | None) -> str | None:
+    return None if text is None else hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+def _git_commit(root: Path) -> str | None:
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True,
+                             text=True, timeout=5, check=False)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None if out.returncode == 0 else None
+
+
+def describe_target(target: Target) -> dict[str, Any]:
+    """What the report says about a target: everything but credentials."""
+    cfg = target.config
+    return {
+        "model": cfg.model, "api": cfg.api, "endpoint": target.endpoint, "stream": cfg.stream,
+        "structured_outputs": cfg.structured_outputs, "params": dict(cfg.params),
+        "prices": dict(cfg.prices), "description": cfg.description,
+        "system_prompt_source": cfg.system_prompt_source,
+        "system_prompt_sha256": _sha(cfg.system_prompt),
+    }
+
+
+def build_header(config: RunConfig, suites: Sequence[Suite], targets: Mapping[str, Target],
+                 total: int) -> dict[str, Any]:
+    started = datetime.now(timezone.utc)
+    return {
+        "run_id": started.strftime("%Y%m%dT%H%M%SZ-") + uuid.uuid4().hex[:6],
+        "started_at": started.isoformat(timespec="seconds"),
+        "mode": config.mode,
+        "concurrency": config.concurrency,
+        "roles": {"baseline": config.baseline, "candidate": config.candidate,
+                  "rollback": config.rollback},
+        "targets": {name: describe_target(t) for name, t in targets.items()},
+        "suites": {
+            s.id: {"version": s.version, "path": str(s.path), "description": s.description,
+                   "categories": list(s.categories), "cases": len(s.cases),
+                   "response_schema": dict(s.response_schema) if s.response_schema else None,
+                   "case_inputs": {c.id: c.input[:500] for c in s.cases}}
+            for s in suites
+        },
+        "gates": dict(config.gates),
+        "planned": total,
+        "provenance": {
+            "arcanos_eval": __version__, "sdk": sdk_version(), "python": platform.python_version(),
+            "platform": platform.platform(terse=True), "git_commit": _git_commit(config.root),
+        },
+    }
+
+
+def _check_resumable(log: RunLog, header: Mapping[str, Any]) -> None:
+    old = {n: (t.get("model"), t.get("system_prompt_sha256"), t.get("params"))
+           for n, t in log.header.get("targets", {}).items()}
+    new = {n: (t.get("model"), t.get("system_prompt_sha256"), t.get("params"))
+           for n, t in header["targets"].items()}
+    if old != new:
+        raise RunLogError(f"{log.path}: cannot resume: its targets differ from this run's "
+                          "(model, system prompt or params changed)")
+    if set(log.header.get("suites", {})) != set(header["suites"]):
+        raise RunLogError(f"{log.path}: cannot resume: it covers suites "
+                          f"{sorted(log.header.get('suites', {}))}, this run "
+                          f"{sorted(header['suites'])}")
+
+
+async def _execute(config: RunConfig, suites: Sequence[Suite], targets: Mapping[str, Target],
+                   log_path: Path, resume: Path | None, progress: bool) -> EngineStats:
+    calls = plan_calls(config, suites)
+    header = build_header(config, suites, targets, len(calls))
+    if resume is not None:
+        writer, previous = RunLogWriter.open_for_resume(resume)
+        _check_resumable(previous, header)
+        done = {key for key, record in previous.results.items() if not record.errored}
+        calls = [c for c in calls if (c.case.key, c.target, c.repeat) not in done]
+    else:
+        writer = RunLogWriter.create(log_path, header)
+    engine = Engine(
+        targets, mode=config.mode, golden=GoldenStore(config.golden),
+        cache=ResponseCache(config.cache) if config.cache else None,
+        concurrency=config.concurrency, max_retries=config.max_retries,
+        timeout_s=config.timeout_s, progress=progress,
+    )
+
+    def on_result(call: Call, response: Response) -> None:
+        case = call.case
+        writer.append(ResultRecord(
+            suite_id=case.suite_id, case_id=case.id, target=call.target, repeat=call.repeat,
+            category=case.category, fingerprint=call.request.fingerprint, response=response,
+            scores=tuple(score_case(case, response)), tags=case.tags, xfail=case.xfail))
+
+    try:
+        stats = await engine.run(calls, on_result)
+        writer.footer({"finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                       "stats": stats.to_dict()})
+    finally:
+        writer.close()
+        for target in targets.values():
+            await target.aclose()
+    return stats
+
+
+def execute_run(config: RunConfig, suites: Sequence[Suite], *, log_path: Path | None = None,
+                targets: Mapping[str, Target] | None = None, progress: bool = True) -> RunOutcome:
+    """Run ``suites`` against the configured targets and return the re-read run log.
+
+    Args:
+        config: the resolved configuration (mode, targets, golden, cache, concurrency...).
+        suites: loaded suites.
+        log_path: where to write the run log (default: ``config.log`` or
+            ``.arcanos/runs/<time>.jsonl``); ignored when ``config.resume`` is set, which appends
+            to that log instead and runs only what it lacks (errored calls are retried).
+        targets: Target instances to use instead of building them from configuration.
+        progress: show progress on stderr.
+    """
+    if targets is None:
+        targets = {t.name: make_target(t, config) for t in config.active_targets}
+    resume = config.resume
+    path = resume or log_path or config.log or (
+        config.root / ".arcanos" / "runs" /
+        f"{datetime.now(timezone.utc).strftime('%Y%m%dT%H%M%S%fZ')}.jsonl")
+    stats = asyncio.run(_execute(config, suites, targets, Path(path), resume, progress))
+    return RunOutcome(read_run_log(path), stats)
+
+
+def summarize(log: RunLog) -> list[tuple[str, str, int, int, int, int]]:
+    """(suite, target, cases, passed, failed, errored) rows for a terminal summary."""
+    rows: dict[tuple[str, str], list[int]] = {}
+    for record in log.records():
+        row = rows.setdefault((record.suite_id, record.target), [0, 0, 0, 0])
+        row[0] += 1
+        if record.errored:
+            row[3] += 1
+        elif record.passed:
+            row[1] += 1
+        else:
+            row[2] += 1
+    return [(s, t, *counts) for (s, t), counts in sorted(rows.items())]  # type: ignore[misc]

@@ -1,0 +1,208 @@
+"""The run log: append-only JSONL, a versioned header then one record per case x target x repeat.
+
+Each result is written as one complete line with a single ``write`` and flushed, so a run killed at
+any moment leaves every finished result on disk and at most one torn last line, which readers skip
+and :func:`open_for_resume` cuts off before appending. Reports are rendered from this file only.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+from arcanos_eval.errors import RunLogError
+from arcanos_eval.response import Response
+from arcanos_eval.targets.replay import dump_line
+
+__all__ = ["SCHEMA_VERSION", "ResultRecord", "RunLog", "RunLogWriter", "read_run_log"]
+
+SCHEMA_VERSION = 1
+
+ResultKey = tuple[str, str, int]  # (suite::case, target, repeat)
+
+
+@dataclass(frozen=True)
+class ResultRecord:
+    """One answer and its scores, as stored in the log."""
+
+    suite_id: str
+    case_id: str
+    target: str
+    repeat: int
+    category: str
+    fingerprint: str
+    response: Response
+    scores: tuple[Mapping[str, Any], ...] = ()
+    tags: tuple[str, ...] = ()
+    xfail: str | None = None
+
+    @property
+    def key(self) -> ResultKey:
+        return (f"{self.suite_id}::{self.case_id}", self.target, self.repeat)
+
+    @property
+    def errored(self) -> bool:
+        return self.response.errored
+
+    @property
+    def passed(self) -> bool:
+        """Every check passed (an errored answer has not passed)."""
+        return not self.errored and all(s["passed"] for s in self.scores)
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "type": "result", "suite": self.suite_id, "case": self.case_id, "target": self.target,
+            "repeat": self.repeat, "category": self.category, "fingerprint": self.fingerprint,
+            "response": self.response.to_dict(), "scores": [dict(s) for s in self.scores],
+        }
+        if self.tags:
+            data["tags"] = list(self.tags)
+        if self.xfail:
+            data["xfail"] = self.xfail
+        return data
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ResultRecord:
+        return cls(
+            suite_id=str(data["suite"]), case_id=str(data["case"]), target=str(data["target"]),
+            repeat=int(data.get("repeat", 0)), category=str(data.get("category", "")),
+            fingerprint=str(data.get("fingerprint", "")),
+            response=Response.from_dict(data["response"]),
+            scores=tuple(data.get("scores") or ()), tags=tuple(data.get("tags") or ()),
+            xfail=data.get("xfail"),
+        )
+
+
+@dataclass
+class RunLog:
+    """A parsed run log: its header and the latest result per key, in first-seen order."""
+
+    path: Path | None
+    header: dict[str, Any]
+    results: dict[ResultKey, ResultRecord] = field(default_factory=dict)
+    torn_lines: int = 0
+
+    @property
+    def run_id(self) -> str:
+        return str(self.header.get("run_id", ""))
+
+    def records(self) -> list[ResultRecord]:
+        return list(self.results.values())
+
+
+def _iter_lines(path: Path) -> Iterator[tuple[int, str, bool]]:
+    """(line number, text, complete) for each line; the last one may be torn."""
+    with path.open(encoding="utf-8", newline="") as handle:
+        for number, line in enumerate(handle, start=1):
+            yield number, line, line.endswith("\n")
+
+
+def read_run_log(path: str | Path) -> RunLog:
+    """Read a run log written by :class:`RunLogWriter`.
+
+    A later record for the same (case, target, repeat) replaces an earlier one: a resumed run
+    retries errored calls and appends their new answers.
+
+    Raises:
+        RunLogError: missing file, no header, an unknown schema version, or a corrupt line that is
+            not the last.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise RunLogError(f"{path}: run log not found")
+    log: RunLog | None = None
+    pending_error: str | None = None
+    for number, line, complete in _iter_lines(path):
+        if pending_error is not None:
+            raise RunLogError(pending_error)
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except ValueError:
+            # Tolerated only as the torn last line of a killed run.
+            pending_error = f"{path}:{number}: corrupt line in run log"
+            if log is not None:
+                log.torn_lines += 1
+            continue
+        if not complete:
+            if log is not None:
+                log.torn_lines += 1
+            continue
+        kind = record.get("type") if isinstance(record, dict) else None
+        if log is None:
+            if kind != "header":
+                raise RunLogError(f"{path}:{number}: expected a run log header, found {kind!r}")
+            version = record.get("schema_version")
+            if version != SCHEMA_VERSION:
+                raise RunLogError(f"{path}: run log schema_version {version!r} is not supported "
+                                  f"(expected {SCHEMA_VERSION})")
+            log = RunLog(path, record)
+        elif kind == "result":
+            try:
+                result = ResultRecord.from_dict(record)
+            except (KeyError, TypeError, ValueError) as exc:
+                raise RunLogError(f"{path}:{number}: malformed result record ({exc})") from None
+            log.results.pop(result.key, None)
+            log.results[result.key] = result
+        elif kind == "footer":
+            log.header.setdefault("footer", record)
+    if log is None:
+        raise RunLogError(f"{path}: empty run log (no header)")
+    return log
+
+
+class RunLogWriter:
+    """Append results to a run log as they complete."""
+
+    def __init__(self, path: Path, handle: TextIO) -> None:
+        self.path = path
+        self._handle = handle
+
+    @classmethod
+    def create(cls, path: str | Path, header: Mapping[str, Any]) -> RunLogWriter:
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle = path.open("w", encoding="utf-8", newline="\n")
+        writer = cls(path, handle)
+        writer._write({"type": "header", "schema_version": SCHEMA_VERSION, **header})
+        return writer
+
+    @classmethod
+    def open_for_resume(cls, path: str | Path) -> tuple[RunLogWriter, RunLog]:
+        """Read an existing log, cut a torn last line, and reopen it for appending."""
+        path = Path(path)
+        log = read_run_log(path)
+        with path.open("rb+") as raw:
+            data = raw.read()
+            keep = data.rfind(b"\n") + 1
+            if keep < len(data):
+                raw.truncate(keep)
+        return cls(path, path.open("a", encoding="utf-8", newline="\n")), log
+
+    def _write(self, record: Mapping[str, Any]) -> None:
+        # One write per line, flushed: a kill leaves whole lines plus at most one torn line.
+        self._handle.write(dump_line(record))
+        self._handle.flush()
+
+    def append(self, result: ResultRecord) -> None:
+        self._write(result.to_dict())
+
+    def footer(self, data: Mapping[str, Any]) -> None:
+        self._write({"type": "footer", **data})
+
+    def close(self) -> None:
+        if not self._handle.closed:
+            self._handle.flush()
+            os.fsync(self._handle.fileno())
+            self._handle.close()
+
+    def __enter__(self) -> RunLogWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,250 @@
+"""Scores, the ``@scorer`` decorator and the registry that maps suite check names to functions.
+
+A scorer is a plain function ``(output, case=None, **args) -> Score``. ``output`` is a
+:class:`~arcanos_eval.response.Response`, a string, or already-parsed JSON; :func:`as_response`
+turns any of them into a Response so a notebook can call ``refusal("I can't help with that")``.
+
+A suite names a check by its registered name. The value after the name is interpreted as follows:
+
+* bare name (``- refusal``): the scorer's defaults;
+* a mapping whose keys are all parameter names of the scorer: keyword arguments;
+* anything else: the scorer's *primary* argument (``- json: {category: riddle}`` gives
+  ``expected={"category": "riddle"}``; ``- intents: [a, b]`` gives ``intents=["a", "b"]``).
+
+Custom scorers come from a dotted path (``- python: {function: "pkg.mod:func", ...kwargs}``) or
+from the entry-point group ``arcanos_eval.scorers``.
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib
+import inspect
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from importlib.metadata import entry_points
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from arcanos_eval.response import Response
+
+if TYPE_CHECKING:
+    from arcanos_eval.suite.model import Case
+
+__all__ = [
+    "Score",
+    "ScorerSpec",
+    "as_response",
+    "bind_check",
+    "get_scorer",
+    "scorer",
+    "scorer_names",
+]
+
+ENTRY_POINT_GROUP = "arcanos_eval.scorers"
+
+
+@dataclass(frozen=True)
+class Score:
+    """The result of one check on one response.
+
+    ``value`` is a number in [0, 1] where that makes sense (1.0 for a plain pass), ``reason`` is one
+    human sentence, ``details`` holds evidence for reports (diffs, matched phrases, violations).
+    """
+
+    passed: bool
+    value: float = 0.0
+    reason: str = ""
+    details: Mapping[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def ok(cls, reason: str = "", value: float = 1.0, **details: Any) -> Score:
+        return cls(True, value, reason, details)
+
+    @classmethod
+    def fail(cls, reason: str, value: float = 0.0, **details: Any) -> Score:
+        return cls(False, value, reason, details)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"passed": self.passed, "value": self.value, "reason": self.reason,
+                "details": dict(self.details)}
+
+
+ScorerFn = Callable[..., Score]
+F = TypeVar("F", bound=ScorerFn)
+
+
+@dataclass(frozen=True)
+class ScorerSpec:
+    """A registered scorer: its suite name, function and primary argument."""
+
+    name: str
+    fn: ScorerFn
+    primary: str | None = None
+    # Checks argument *values* at suite load time (bad regex, unknown mode); raises TypeError or
+    # ValueError. Optional so entry-point and ``python:`` scorers need none.
+    validate: Callable[[Mapping[str, Any]], None] | None = field(
+        default=None, repr=False, compare=False)
+
+    @property
+    def parameters(self) -> dict[str, inspect.Parameter]:
+        params = list(inspect.signature(self.fn).parameters.values())
+        # The first two parameters are (output, case); the rest are check arguments.
+        return {p.name: p for p in params[2:] if p.kind is not p.VAR_KEYWORD}
+
+
+_REGISTRY: dict[str, ScorerSpec] = {}
+_entry_points_loaded = False
+
+
+def scorer(name: str | None = None, *, primary: str | None = None,
+           validate: Callable[[Mapping[str, Any]], None] | None = None) -> Callable[[F], F]:
+    """Register a scorer under ``name`` (default: the function's name).
+
+    ``validate``, when given, receives the bound keyword arguments of a suite check and raises
+    ``TypeError`` or ``ValueError`` for values the scorer cannot use, so a suite fails at load time.
+
+    Example:
+        >>> @scorer("shouts", primary="min_ratio")
+        ... def shouts(output, case=None, *, min_ratio=0.5):
+        ...     text = as_response(output).text or ""
+        ...     ratio = sum(c.isupper() for c in text) / max(len(text), 1)
+        ...     return Score(ratio >= min_ratio, ratio, f"upper-case ratio {ratio:.2f}")
+    """
+
+    def register(fn: F) -> F:
+        key = name or fn.__name__
+        params = list(inspect.signature(fn).parameters)
+        if len(params) < 2:
+            raise TypeError(f"scorer {key!r} must accept (output, case=None, **args)")
+        if primary is not None and primary not in params[2:]:
+            raise TypeError(f"scorer {key!r}: primary argument {primary!r} is not a parameter")
+        _REGISTRY[key] = ScorerSpec(key, fn, primary, validate)
+        fn.scorer_name = key  # type: ignore[attr-defined]
+        return fn
+
+    return register
+
+
+def _load_entry_points() -> None:
+    global _entry_points_loaded
+    if _entry_points_loaded:
+        return
+    _entry_points_loaded = True
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        if ep.name not in _REGISTRY:
+            fn = ep.load()
+            _REGISTRY[ep.name] = ScorerSpec(ep.name, fn, getattr(fn, "primary", None))
+
+
+def scorer_names() -> list[str]:
+    """Every registered check name, sorted (built-ins and entry points)."""
+    _load_entry_points()
+    return sorted(_REGISTRY)
+
+
+def get_scorer(name: str) -> ScorerSpec:
+    """The scorer registered as ``name``.
+
+    Raises:
+        LookupError: no scorer of that name; the message suggests the nearest known names.
+    """
+    _load_entry_points()
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        raise LookupError(unknown_name_message("check", name, _REGISTRY)) from None
+
+
+def unknown_name_message(kind: str, name: object, known: Mapping[str, Any] | list[str]) -> str:
+    """``unknown check 'refusl' (did you mean 'refusal'?)``: one phrasing for every name lookup."""
+    close = difflib.get_close_matches(str(name), list(known), n=3, cutoff=0.6)
+    hint = f" (did you mean {' or '.join(repr(c) for c in close)}?)" if close else ""
+    return f"unknown {kind} {name!r}{hint}"
+
+
+def _import_function(path: str) -> ScorerFn:
+    module_name, sep, attr = path.partition(":")
+    if not sep or not module_name or not attr:
+        raise TypeError(f"expected 'package.module:function', found {path!r}")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise LookupError(f"cannot import {module_name!r} for python check: {exc}") from None
+    fn = getattr(module, attr, None)
+    if not callable(fn):
+        raise LookupError(f"{module_name!r} has no callable {attr!r}")
+    return fn  # type: ignore[no-any-return]
+
+
+def bind_check(name: str, value: Any) -> tuple[ScorerSpec, dict[str, Any]]:
+    """Resolve a suite check ``name: value`` into a scorer and its keyword arguments.
+
+    Raises:
+        LookupError: unknown check name or unimportable custom scorer.
+        TypeError: arguments the scorer does not accept, or a missing required argument.
+    """
+    if name == "python":
+        if isinstance(value, str):
+            value = {"function": value}
+        if not isinstance(value, Mapping) or not isinstance(value.get("function"), str):
+            raise TypeError("expected {function: 'package.module:function', ...arguments}")
+        kwargs = {k: v for k, v in value.items() if k != "function"}
+        fn = _import_function(value["function"])
+        spec = ScorerSpec(f"python:{value['function']}", fn, None)
+    else:
+        spec = get_scorer(name)
+        params = spec.parameters
+        if value is None:
+            kwargs = {}
+        elif isinstance(value, Mapping) and value and all(k in params for k in value):
+            kwargs = dict(value)
+        elif spec.primary is not None:
+            kwargs = {spec.primary: value}
+        elif isinstance(value, Mapping):
+            unknown = sorted(k for k in value if k not in params)
+            raise TypeError(
+                f"unexpected argument(s) {', '.join(map(repr, unknown))}; "
+                f"{name!r} accepts {', '.join(params) or 'no arguments'}"
+            )
+        else:
+            raise TypeError(f"{name!r} takes named arguments, found {json.dumps(value)[:60]}")
+    try:
+        inspect.signature(spec.fn).bind(None, None, **kwargs)
+    except TypeError as exc:
+        raise TypeError(f"bad arguments for {spec.name!r}: {exc}") from None
+    if spec.validate is not None:
+        try:
+            spec.validate(kwargs)
+        except (TypeError, ValueError) as exc:
+            raise TypeError(f"bad arguments for {spec.name!r}: {exc}") from None
+    return spec, kwargs
+
+
+def as_response(output: Any) -> Response:
+    """Accept what a notebook has at hand: a Response, a string, parsed JSON, or ``None``."""
+    if isinstance(output, Response):
+        return output
+    if output is None or isinstance(output, str):
+        return Response.from_text(output)
+    try:
+        return Response.from_text(json.dumps(output))
+    except (TypeError, ValueError):
+        return Response.from_text(str(output))
+
+
+def run_check(spec: ScorerSpec, kwargs: Mapping[str, Any], output: Any,
+              case: Case | None = None) -> Score:
+    """Call a scorer and turn any exception into a failed score with a reason.
+
+    A scorer is expected to handle malformed answers itself; this is the last line of defence so one
+    odd answer can never crash a run.
+    """
+    try:
+        result = spec.fn(output, case, **kwargs)
+    except Exception as exc:  # noqa: BLE001 - a scorer bug must not abort the run
+        return Score.fail(f"scorer {spec.name!r} raised {type(exc).__name__}: {exc}",
+                          exception=type(exc).__name__)
+    if not isinstance(result, Score):
+        return Score.fail(f"scorer {spec.name!r} returned {type(result).__name__}, not Score")
+    return result

@@ -1,0 +1,465 @@
+"""Read suite files (YAML, JSON, JSONL) into :class:`Suite` values, or fail with a one-line error.
+
+Every document is validated against the suite JSON Schema shipped beside this module
+(``suite.schema.json``); the first problem in document order becomes a :class:`SuiteError` naming
+file, line, case and field, what was expected and what was found.
+
+JSONL suites: the first non-blank line is the suite header (every suite field except ``cases``), and
+each further line is one case.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+from jsonschema.exceptions import ValidationError
+
+from arcanos_eval.errors import DuplicateCaseError, SuiteError, UnknownCheckError
+from arcanos_eval.scorers._registry import bind_check, unknown_name_message
+from arcanos_eval.suite.model import Case, Check, Suite
+
+__all__ = ["SUITE_SCHEMA_PATH", "discover_suite_files", "load_suite", "load_suites"]
+
+SUITE_SCHEMA_PATH = Path(__file__).with_name("suite.schema.json")
+SUITE_SUFFIXES = (".yaml", ".yml", ".json", ".jsonl")
+_YamlLoader: type[Any] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+JsonPath = tuple[str | int, ...]
+
+
+@cache
+def _suite_validator() -> jsonschema.protocols.Validator:
+    schema = json.loads(SUITE_SCHEMA_PATH.read_text(encoding="utf-8"))
+    return jsonschema.Draft202012Validator(schema)
+
+
+# ----------------------------------------------------------------------------- reading documents
+
+
+class _Document:
+    """A parsed suite file and the line on which each JSON path starts."""
+
+    def __init__(self, path: Path, data: Any, lines: dict[JsonPath, int]) -> None:
+        self.path = path
+        self.data = data
+        self.lines = lines
+
+    def line(self, json_path: Sequence[str | int]) -> int | None:
+        """The line of ``json_path``, or of its nearest ancestor with a known line."""
+        key = tuple(json_path)
+        while key:
+            if key in self.lines:
+                return self.lines[key]
+            key = key[:-1]
+        return self.lines.get((), 1)
+
+
+def _read_yaml(path: Path, text: str) -> _Document:
+    loader = _YamlLoader(text)
+    try:
+        node = loader.get_single_node()
+        data = loader.construct_document(node) if node is not None else None
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark is not None else None
+        problem = exc.problem or exc.context or "malformed YAML"
+        raise SuiteError(f"invalid YAML: {problem}", path=path, line=line) from None
+    except yaml.YAMLError as exc:
+        raise SuiteError(f"invalid YAML: {exc}", path=path) from None
+    finally:
+        loader.dispose()
+    lines: dict[JsonPath, int] = {}
+    if node is not None:
+        _index_yaml(node, (), lines)
+    return _Document(path, data, lines)
+
+
+def _index_yaml(node: yaml.Node, json_path: JsonPath, lines: dict[JsonPath, int]) -> None:
+    lines.setdefault(json_path, node.start_mark.line + 1)
+    if isinstance(node, yaml.MappingNode):
+        for key_node, value_node in node.value:
+            child = (*json_path, str(key_node.value))
+            lines[child] = key_node.start_mark.line + 1
+            _index_yaml(value_node, child, lines)
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            _index_yaml(item, (*json_path, index), lines)
+
+
+def _read_json(path: Path, text: str) -> _Document:
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise SuiteError(f"invalid JSON: {exc.msg}", path=path, line=exc.lineno) from None
+    lines: dict[JsonPath, int] = {(): 1}
+    # The json module keeps no positions; find each case's `"id": "..."` in order, which is
+    # enough to point an editor at the right case.
+    cases = data.get("cases") if isinstance(data, dict) else None
+    if isinstance(cases, list):
+        position = 0
+        for index, case in enumerate(cases):
+            case_id = case.get("id") if isinstance(case, dict) else None
+            if not isinstance(case_id, str):
+                continue
+            found = re.compile(r'"id"\s*:\s*' + re.escape(json.dumps(case_id))).search(
+                text, position)
+            if found:
+                position = found.end()
+                lines[("cases", index)] = text.count("\n", 0, found.start()) + 1
+    return _Document(path, data, lines)
+
+
+def _read_jsonl(path: Path, text: str) -> _Document:
+    header: dict[str, Any] | None = None
+    cases: list[Any] = []
+    lines: dict[JsonPath, int] = {}
+    for number, raw in enumerate(text.splitlines(), start=1):
+        if not raw.strip():
+            continue
+        try:
+            record = json.loads(raw)
+        except json.JSONDecodeError as exc:
+            raise SuiteError(f"invalid JSON: {exc.msg}", path=path, line=number) from None
+        if header is None:
+            if not isinstance(record, dict) or "input" in record or "messages" in record:
+                raise SuiteError(
+                    "expected the suite header (an object with 'id' and suite fields) on the "
+                    f"first line, found {_describe(record)}",
+                    path=path, line=number)
+            if "cases" in record:
+                raise SuiteError("a JSONL header must not hold 'cases': put one case per line",
+                                 path=path, line=number, field="cases")
+            header = record
+            lines[()] = number
+            continue
+        lines[("cases", len(cases))] = number
+        cases.append(record)
+    if header is None:
+        raise SuiteError("empty JSONL suite: expected a header line, then one case per line",
+                         path=path, line=1)
+    return _Document(path, {**header, "cases": cases}, lines)
+
+
+def _read(path: Path) -> _Document:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise SuiteError("file not found", path=path) from None
+    except UnicodeDecodeError as exc:
+        raise SuiteError(f"not UTF-8 text ({exc.reason} at byte {exc.start})", path=path) from None
+    except OSError as exc:
+        raise SuiteError(f"cannot read file: {exc.strerror}", path=path) from None
+    suffix = path.suffix.lower()
+    if suffix == ".jsonl":
+        return _read_jsonl(path, text)
+    if suffix == ".json":
+        return _read_json(path, text)
+    if suffix in (".yaml", ".yml"):
+        return _read_yaml(path, text)
+    raise SuiteError(f"expected a .yaml, .yml, .json or .jsonl suite, found {suffix or 'no suffix'!r}",
+                     path=path)
+
+
+# ----------------------------------------------------------------------------- schema errors
+
+
+def _describe(value: Any) -> str:
+    """A short, readable rendering of a found value for error messages."""
+    kind = {dict: "a mapping", list: "a list", str: "text", bool: "a boolean", int: "a number",
+            float: "a number", type(None): "null"}.get(type(value), type(value).__name__)
+    if isinstance(value, (dict, list)):
+        rendered = json.dumps(value, ensure_ascii=False, default=str)
+        return f"{kind} {rendered[:57] + '...' if len(rendered) > 60 else rendered}"
+    if isinstance(value, str):
+        return f"{kind} {json.dumps(value[:60] + ('...' if len(value) > 60 else ''))}"
+    if value is None:
+        return kind
+    return f"{kind} {value!r}"
+
+
+_TYPE_NAMES = {"string": "text", "integer": "an integer", "number": "a number",
+               "object": "a mapping", "array": "a list", "boolean": "a boolean", "null": "null"}
+
+
+def _expected(error: ValidationError) -> str:
+    v, arg = error.validator, error.validator_value
+    if v == "type":
+        types = [arg] if isinstance(arg, str) else list(arg)
+        return " or ".join(_TYPE_NAMES.get(t, t) for t in types)
+    if v == "enum":
+        return "one of " + ", ".join(json.dumps(x) for x in arg)
+    if v == "const":
+        return json.dumps(arg)
+    bounds = {"minimum": ">=", "maximum": "<=", "exclusiveMinimum": ">", "exclusiveMaximum": "<"}
+    if v in bounds:
+        return f"a number {bounds[v]} {arg}"
+    if v == "minLength":
+        return "non-empty text" if arg == 1 else f"text of at least {arg} characters"
+    if v == "maxLength":
+        return f"text of at most {arg} characters"
+    if v == "minItems":
+        return "a non-empty list" if arg == 1 else f"a list of at least {arg} items"
+    if v == "pattern":
+        if arg.startswith("^[A-Za-z0-9]"):
+            return "an id of letters, digits, '.', '_' and '-' (starting with a letter or digit)"
+        if arg.startswith("^[a-z]"):
+            return "a snake_case name"
+        return f"text matching {arg}"
+    return str(error.message)
+
+
+def _field_of(path: JsonPath) -> str | None:
+    """The field a JSON path points at, relative to its case when inside one."""
+    if len(path) >= 3 and path[0] == "cases" and isinstance(path[1], int):
+        return _field_name(path[2:])
+    if path and path[0] != "cases":
+        return _field_name(path)
+    return None
+
+
+def _field_name(path: Sequence[str | int]) -> str:
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _schema_error(doc: _Document, error: ValidationError) -> SuiteError:
+    path: JsonPath = tuple(error.absolute_path)
+    field = _field_of(path)
+    case_id = _case_id_at(doc.data, path)
+    instance = error.instance
+    v = error.validator
+    json_path = path
+    if v == "required":
+        missing = next((name for name in error.validator_value
+                        if isinstance(instance, dict) and name not in instance), "?")
+        field = _join_field(field, missing)
+        message = f"missing required field {missing!r}"
+    elif v == "additionalProperties":
+        allowed = list(error.schema.get("properties", {}))
+        extras = [k for k in instance if k not in allowed] if isinstance(instance, dict) else []
+        extra = extras[0] if extras else "?"
+        field = _join_field(field, extra)
+        json_path = (*path, extra)
+        message = unknown_name_message("field", extra, allowed)
+    elif v == "oneOf" and isinstance(instance, dict) and error.schema.get("oneOf", [{}])[0].get(
+            "required") == ["input"]:
+        both = "input" in instance and "messages" in instance
+        message = ("expected exactly one of 'input' or 'messages', found "
+                   + ("both" if both else "neither"))
+    elif v == "oneOf":
+        message = ("expected a check name or a one-key mapping {name: arguments}, found "
+                   + _describe(instance))
+    else:
+        message = f"expected {_expected(error)}, found {_describe(instance)}"
+    return SuiteError(message, path=doc.path, line=doc.line(json_path), case_id=case_id, field=field)
+
+
+def _join_field(parent: str | None, child: str) -> str:
+    return f"{parent}.{child}" if parent else child
+
+
+def _case_id_at(data: Any, path: JsonPath) -> str | None:
+    if len(path) >= 2 and path[0] == "cases" and isinstance(path[1], int):
+        try:
+            case_id = data["cases"][path[1]].get("id")
+        except (KeyError, IndexError, TypeError, AttributeError):
+            return None
+        return case_id if isinstance(case_id, str) else None
+    return None
+
+
+def _validate(doc: _Document) -> None:
+    errors = list(_suite_validator().iter_errors(doc.data))
+    if not errors:
+        return
+    # Report the first problem in document order; on one line, prefer the most specific one.
+    def order(e: ValidationError) -> tuple[int, int]:
+        return (doc.line(tuple(e.absolute_path)) or 0, -len(e.absolute_path))
+    raise _schema_error(doc, min(errors, key=order))
+
+
+# ----------------------------------------------------------------------------- building the model
+
+
+def _load_response_schema(doc: _Document, value: Any) -> tuple[dict[str, Any] | None, Path | None]:
+    line = doc.line(("response_schema",))
+    if value is None:
+        return None, None
+    schema_path: Path | None = None
+    if isinstance(value, str):
+        schema_path = (doc.path.parent / value)
+        try:
+            text = schema_path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise SuiteError(f"referenced file {str(schema_path)!r} not found", path=doc.path,
+                             line=line, field="response_schema") from None
+        except OSError as exc:
+            raise SuiteError(f"cannot read {str(schema_path)!r}: {exc.strerror}", path=doc.path,
+                             line=line, field="response_schema") from None
+        try:
+            schema = (json.loads(text) if schema_path.suffix.lower() == ".json"
+                      else yaml.load(text, Loader=_YamlLoader))
+        except (ValueError, yaml.YAMLError) as exc:
+            raise SuiteError(f"{schema_path} is not valid JSON or YAML: {exc}", path=doc.path,
+                             line=line, field="response_schema") from None
+    else:
+        schema = value
+    if not isinstance(schema, dict):
+        raise SuiteError(f"expected a JSON Schema object, found {_describe(schema)}",
+                         path=doc.path, line=line, field="response_schema")
+    validator_cls = jsonschema.validators.validator_for(schema, default=jsonschema.Draft202012Validator)
+    try:
+        validator_cls.check_schema(schema)
+    except jsonschema.SchemaError as exc:
+        where = "/".join(str(p) for p in exc.absolute_path) or "(root)"
+        raise SuiteError(f"not a valid JSON Schema at {where}: {exc.message}", path=doc.path,
+                         line=line, field="response_schema") from None
+    return schema, schema_path
+
+
+def _build_checks(doc: _Document, raw: Iterable[Any], json_path: JsonPath, case_id: str | None,
+                  field_prefix: str) -> list[Check]:
+    checks: list[Check] = []
+    for index, item in enumerate(raw):
+        name, value = (item, None) if isinstance(item, str) else next(iter(item.items()))
+        where = dict(path=doc.path, line=doc.line((*json_path, index)), case_id=case_id,
+                     field=f"{field_prefix}[{index}]")
+        try:
+            spec, kwargs = bind_check(name, value)
+        except LookupError as exc:
+            raise UnknownCheckError(str(exc), **where) from None  # type: ignore[arg-type]
+        except TypeError as exc:
+            raise SuiteError(str(exc), **where) from None  # type: ignore[arg-type]
+        checks.append(Check(spec.name, spec, kwargs))
+    return checks
+
+
+def _build_suite(doc: _Document) -> Suite:
+    data: dict[str, Any] = doc.data
+    schema, schema_path = _load_response_schema(doc, data.get("response_schema"))
+    suite_id: str = data["id"]
+    category: str = data.get("category", "happy_path")
+    defaults: dict[str, Any] = data.get("defaults") or {}
+    default_checks = _build_checks(doc, defaults.get("checks", ()), ("defaults", "checks"), None,
+                                   "defaults.checks")
+    default_tags = tuple(defaults.get("tags", ()))
+    seen: dict[str, int | None] = {}
+    cases: list[Case] = []
+    for index, raw in enumerate(data["cases"]):
+        case_id: str = raw["id"]
+        line = doc.line(("cases", index))
+        if case_id in seen:
+            raise DuplicateCaseError(
+                f"duplicate case id (first defined on line {seen[case_id]})",
+                path=doc.path, line=line, case_id=case_id, field="id")
+        seen[case_id] = line
+        checks = default_checks + _build_checks(doc, raw.get("checks", ()),
+                                                ("cases", index, "checks"), case_id, "checks")
+        if not checks:
+            raise SuiteError("expected at least one check (in the case or in defaults.checks), "
+                             "found none", path=doc.path, line=line, case_id=case_id,
+                             field="checks")
+        messages = raw.get("messages") or [{"role": "user", "content": raw.get("input", "")}]
+        cases.append(Case(
+            id=case_id,
+            suite_id=suite_id,
+            category=raw.get("category", category),
+            messages=tuple(messages),
+            checks=tuple(checks),
+            tools=tuple(raw.get("tools", ())),
+            tags=tuple(dict.fromkeys((*default_tags, *raw.get("tags", ())))),
+            latency_ms=raw.get("latency_ms", defaults.get("latency_ms")),
+            repeats=raw.get("repeats", defaults.get("repeats", 1)),
+            metadata=raw.get("metadata") or {},
+            xfail=raw.get("xfail"),
+            response_schema=schema,
+            path=doc.path,
+            line=line,
+        ))
+    return Suite(
+        id=suite_id,
+        version=str(data.get("version", "1")),
+        category=category,
+        cases=tuple(cases),
+        description=data.get("description", ""),
+        response_schema=schema,
+        response_schema_path=schema_path,
+        path=doc.path,
+    )
+
+
+# ----------------------------------------------------------------------------- public API
+
+
+def load_suite(path: str | Path) -> Suite:
+    """Load and validate one suite file.
+
+    Raises:
+        SuiteError: the file is missing, unparsable, or breaks the suite format; the message names
+            file, line, case and field.
+    """
+    doc = _read(Path(path))
+    if not isinstance(doc.data, dict):
+        raise SuiteError(f"expected a mapping with 'id' and 'cases', found {_describe(doc.data)}",
+                         path=doc.path, line=1)
+    _validate(doc)
+    return _build_suite(doc)
+
+
+def discover_suite_files(paths: Iterable[str | Path]) -> list[Path]:
+    """Expand folders into suite files (sorted), keeping explicitly named files as given.
+
+    Inside a folder, hidden entries, folders named ``schemas`` and ``*.schema.json`` files are
+    skipped: they hold response schemas, not suites.
+    """
+    found: list[Path] = []
+    for given in paths:
+        path = Path(given)
+        if path.is_dir():
+            found.extend(sorted(
+                p for p in path.rglob("*")
+                if p.is_file() and p.suffix.lower() in SUITE_SUFFIXES
+                and not p.name.endswith(".schema.json")
+                and not any(part.startswith(".") or part == "schemas"
+                            for part in p.relative_to(path).parts)
+            ))
+        elif path.exists():
+            found.append(path)
+        else:
+            raise SuiteError("no such file or folder", path=path)
+    return list(dict.fromkeys(found))
+
+
+def load_suites(paths: Iterable[str | Path]) -> list[Suite]:
+    """Load every suite under ``paths`` (files or folders) and reject duplicate suite ids.
+
+    Raises:
+        SuiteError: as :func:`load_suite`, or a suite id used by two files.
+        DuplicateCaseError: two files share a suite id, so their case ids would collide.
+    """
+    suites: list[Suite] = []
+    owners: dict[str, Path | None] = {}
+    for path in discover_suite_files(paths):
+        suite = load_suite(path)
+        if suite.id in owners:
+            raise DuplicateCaseError(
+                f"suite id {suite.id!r} is already used by {owners[suite.id]}; case ids of one "
+                "run must be unique", path=path, line=1, field="id")
+        owners[suite.id] = path
+        suites.append(suite)
+    return suites
+
+
+def iter_cases(suites: Iterable[Suite]) -> Iterator[Case]:
+    """Every case of ``suites`` in order."""
+    for suite in suites:
+        yield from suite.cases

@@ -1,0 +1,98 @@
+"""Suites and cases as frozen values. The loader builds them; everything else only reads them."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from arcanos_eval.scorers._registry import Score, ScorerSpec, run_check
+
+__all__ = ["BUILTIN_CATEGORIES", "Case", "Check", "Suite"]
+
+BUILTIN_CATEGORIES = ("happy_path", "multi_intent", "adversarial")
+
+
+@dataclass(frozen=True)
+class Check:
+    """One check of a case: a registered scorer and the arguments the suite gave it."""
+
+    name: str
+    spec: ScorerSpec = field(repr=False, compare=False)
+    args: Mapping[str, Any] = field(default_factory=dict)
+
+    def score(self, output: Any, case: Case | None = None) -> Score:
+        """Run the scorer on ``output``; never raises (see ``run_check``)."""
+        return run_check(self.spec, self.args, output, case)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "args": dict(self.args)}
+
+
+@dataclass(frozen=True)
+class Case:
+    """One input with its checks. ``messages`` always holds the conversation to send (the system
+    prompt is the target's and is prepended at call time)."""
+
+    id: str
+    suite_id: str
+    category: str
+    messages: tuple[Mapping[str, Any], ...]
+    checks: tuple[Check, ...] = ()
+    tools: tuple[Mapping[str, Any], ...] = ()
+    tags: tuple[str, ...] = ()
+    latency_ms: float | None = None
+    repeats: int = 1
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+    xfail: str | None = None
+    response_schema: Mapping[str, Any] | None = field(default=None, repr=False, compare=False)
+    path: Path | None = None
+    line: int | None = None
+
+    @property
+    def key(self) -> str:
+        """``suite-id::case-id``: unique within a run."""
+        return f"{self.suite_id}::{self.id}"
+
+    @property
+    def input(self) -> str:
+        """The last user message as text (what a report shows as the prompt)."""
+        for message in reversed(self.messages):
+            if message.get("role") == "user":
+                content = message.get("content")
+                return content if isinstance(content, str) else str(content)
+        return ""
+
+    @property
+    def location(self) -> str:
+        return f"{self.path}:{self.line}" if self.line else str(self.path)
+
+
+@dataclass(frozen=True)
+class Suite:
+    """A file of cases sharing an id, version, category and optional response schema."""
+
+    id: str
+    version: str
+    category: str
+    cases: tuple[Case, ...]
+    description: str = ""
+    response_schema: Mapping[str, Any] | None = field(default=None, repr=False)
+    response_schema_path: Path | None = None
+    path: Path | None = None
+
+    @property
+    def categories(self) -> tuple[str, ...]:
+        seen: dict[str, None] = {}
+        for case in self.cases:
+            seen.setdefault(case.category, None)
+        return tuple(seen)
+
+    @property
+    def check_names(self) -> tuple[str, ...]:
+        seen: dict[str, None] = {}
+        for case in self.cases:
+            for check in case.checks:
+                seen.setdefault(check.name, None)
+        return tuple(seen)

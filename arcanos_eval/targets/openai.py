@@ -1,0 +1,284 @@
+"""The OpenAI target: chat completions or the Responses API through the official ``AsyncOpenAI``.
+
+Works with any OpenAI-compatible ``base_url`` (OpenAI, Azure OpenAI's v1 endpoint, vLLM, llama.cpp,
+Ollama). The SDK's own retries are off (``max_retries=0``): the engine owns retries, so one
+``complete`` is exactly one HTTP attempt and every failure is reported as a :class:`CallFailure`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from importlib.metadata import version
+from typing import Any
+from urllib.parse import urlsplit
+
+import openai
+from openai import AsyncOpenAI
+
+from arcanos_eval.config import TargetConfig
+from arcanos_eval.response import Response, ToolCall, Usage
+from arcanos_eval.targets.base import CallFailure, Request
+
+__all__ = ["OpenAITarget", "sdk_version"]
+
+_DEFAULT_BASE_URL = "https://api.openai.com/v1"
+_NO_KEY = "unused"  # local servers (llama.cpp, vLLM) need no key, but the SDK wants a string
+
+
+def sdk_version() -> str:
+    return f"openai {version('openai')}"
+
+
+def _retry_after(headers: Mapping[str, str] | None) -> float | None:
+    """Seconds to wait, from ``retry-after-ms`` (OpenAI's) or ``Retry-After`` (seconds)."""
+    if not headers:
+        return None
+    for name, scale in (("retry-after-ms", 1000.0), ("retry-after", 1.0)):
+        raw = headers.get(name)
+        if raw is None:
+            continue
+        try:
+            value = float(raw) / scale
+        except ValueError:
+            continue  # an HTTP date: rare for these APIs; fall back to backoff
+        if value >= 0:
+            return value
+    return None
+
+
+def classify_error(exc: BaseException) -> CallFailure:
+    """Map an SDK exception to a :class:`CallFailure` the engine can act on."""
+    if isinstance(exc, openai.APITimeoutError):
+        return CallFailure("timeout", "request timed out", retryable=True)
+    if isinstance(exc, openai.APIConnectionError):
+        return CallFailure("connection", f"connection failed: {exc.__cause__ or exc}",
+                           retryable=True)
+    if isinstance(exc, openai.APIStatusError):
+        status = exc.status_code
+        retryable = status in (408, 409, 429) or status >= 500
+        message = exc.message if isinstance(exc.message, str) else str(exc)
+        return CallFailure("rate_limit" if status == 429 else f"http_{status}", message[:300],
+                           retryable=retryable, status=status,
+                           retry_after_s=_retry_after(exc.response.headers))
+    if isinstance(exc, (openai.APIResponseValidationError, ValueError)):
+        # A body that is not the protocol (malformed JSON, truncated stream): the server's fault,
+        # not the model's, so it is retried and, if persistent, the case is errored.
+        return CallFailure("malformed_response", f"{type(exc).__name__}: {exc}"[:300],
+                           retryable=True)
+    return CallFailure("unexpected", f"{type(exc).__name__}: {exc}"[:300], retryable=False)
+
+
+def _response_format(request: Request) -> dict[str, Any] | None:
+    if request.response_schema is None:
+        return None
+    schema = dict(request.response_schema)
+    if request.structured_outputs == "json_object":
+        return {"type": "json_object", "schema": schema}
+    return {"type": "json_schema",
+            "json_schema": {"name": request.schema_name, "schema": schema,
+                            "strict": is_strict_compatible(schema)}}
+
+
+def is_strict_compatible(schema: Any) -> bool:
+    """Whether OpenAI's strict mode accepts ``schema``: every object closes its properties and
+    requires all of them."""
+    if isinstance(schema, Mapping):
+        if schema.get("type") == "object" or "properties" in schema:
+            props = schema.get("properties", {})
+            if schema.get("additionalProperties", True) is not False:
+                return False
+            if set(schema.get("required", ())) != set(props):
+                return False
+        return all(is_strict_compatible(v) for v in schema.values())
+    if isinstance(schema, list):
+        return all(is_strict_compatible(v) for v in schema)
+    return True
+
+
+class OpenAITarget:
+    """One configured model behind an OpenAI-compatible endpoint."""
+
+    def __init__(self, config: TargetConfig, *, timeout_s: float = 60.0) -> None:
+        self.config = config
+        self._timeout_s = config.timeout_s or timeout_s
+        self._client: AsyncOpenAI | None = None
+
+    @property
+    def endpoint(self) -> str:
+        parts = urlsplit(self.config.base_url or _DEFAULT_BASE_URL)
+        host = parts.hostname or ""
+        port = f":{parts.port}" if parts.port else ""
+        return f"{parts.scheme}://{host}{port}{parts.path}"
+
+    def can_call(self) -> bool:
+        """A key is set, or the target points at a server of its own (which may need none)."""
+        return self.config.api_key() is not None or self.config.base_url is not None
+
+    @property
+    def client(self) -> AsyncOpenAI:
+        if self._client is None:
+            self._client = AsyncOpenAI(
+                api_key=self.config.api_key() or _NO_KEY,
+                base_url=self.config.base_url,
+                max_retries=0,
+                timeout=self._timeout_s,
+            )
+        return self._client
+
+    async def aclose(self) -> None:
+        if self._client is not None:
+            await self._client.close()
+            self._client = None
+
+    async def complete(self, request: Request) -> Response:
+        started = time.perf_counter()
+        try:
+            if request.api == "responses":
+                return await self._responses(request, started)
+            return await self._chat(request, started)
+        except CallFailure:
+            raise
+        except Exception as exc:  # noqa: BLE001 - every SDK failure becomes a CallFailure
+            raise classify_error(exc) from exc
+
+    # ------------------------------------------------------------------ chat completions
+
+    def _chat_kwargs(self, request: Request) -> dict[str, Any]:
+        kwargs: dict[str, Any] = {"model": request.model,
+                                  "messages": [dict(m) for m in request.messages],
+                                  **request.params}
+        if request.tools:
+            kwargs["tools"] = [dict(t) for t in request.tools]
+        response_format = _response_format(request)
+        if response_format is not None:
+            kwargs["response_format"] = response_format
+        return kwargs
+
+    async def _chat(self, request: Request, started: float) -> Response:
+        kwargs = self._chat_kwargs(request)
+        if not self.config.stream:
+            completion = await self.client.chat.completions.create(**kwargs)
+            latency = (time.perf_counter() - started) * 1000
+            if not completion.choices:
+                raise CallFailure("malformed_response", "answer has no choices", retryable=True)
+            choice = completion.choices[0]
+            calls = tuple(
+                ToolCall(name=c.function.name, arguments=c.function.arguments or "{}", id=c.id)
+                for c in (choice.message.tool_calls or ()) if getattr(c, "function", None)
+            )
+            return Response(
+                text=choice.message.content, tool_calls=calls,
+                finish_reason=choice.finish_reason,
+                usage=Usage.from_dict(completion.usage.model_dump() if completion.usage else None),
+                latency_ms=latency, origin="live", model=completion.model,
+            )
+        return await self._chat_stream(kwargs, started)
+
+    async def _chat_stream(self, kwargs: dict[str, Any], started: float) -> Response:
+        stream = await self.client.chat.completions.create(
+            **kwargs, stream=True, stream_options={"include_usage": True})
+        text: list[str] = []
+        calls: dict[int, dict[str, str]] = {}
+        ttft: float | None = None
+        finish_reason: str | None = None
+        usage: Usage = Usage()
+        model: str | None = None
+        saw_finish = False
+        async for chunk in stream:
+            model = chunk.model or model
+            if chunk.usage is not None:
+                usage = Usage.from_dict(chunk.usage.model_dump())
+            for choice in chunk.choices:
+                delta = choice.delta
+                if delta.content:
+                    if ttft is None:
+                        ttft = (time.perf_counter() - started) * 1000
+                    text.append(delta.content)
+                for call in delta.tool_calls or ():
+                    if ttft is None:
+                        ttft = (time.perf_counter() - started) * 1000
+                    slot = calls.setdefault(call.index, {"id": "", "name": "", "arguments": ""})
+                    slot["id"] = call.id or slot["id"]
+                    if call.function is not None:
+                        slot["name"] += call.function.name or ""
+                        slot["arguments"] += call.function.arguments or ""
+                if choice.finish_reason:
+                    finish_reason = choice.finish_reason
+                    saw_finish = True
+        if not saw_finish:
+            raise CallFailure("truncated_stream", "stream ended before a finish_reason",
+                              retryable=True)
+        return Response(
+            text="".join(text) if text or not calls else None,
+            tool_calls=tuple(ToolCall(c["name"], c["arguments"] or "{}", c["id"] or None)
+                             for _, c in sorted(calls.items())),
+            finish_reason=finish_reason, usage=usage,
+            latency_ms=(time.perf_counter() - started) * 1000, ttft_ms=ttft,
+            origin="live", model=model,
+        )
+
+    # ------------------------------------------------------------------ responses API
+
+    def _responses_kwargs(self, request: Request) -> dict[str, Any]:
+        messages = [dict(m) for m in request.messages]
+        instructions = None
+        if messages and messages[0].get("role") == "system":
+            instructions = messages.pop(0).get("content")
+        params = dict(request.params)
+        if "max_tokens" in params:
+            params["max_output_tokens"] = params.pop("max_tokens")
+        seed = params.pop("seed", None)
+        kwargs: dict[str, Any] = {"model": request.model, "input": messages, **params}
+        if seed is not None:
+            kwargs["extra_body"] = {"seed": seed}
+        if instructions:
+            kwargs["instructions"] = instructions
+        if request.tools:
+            kwargs["tools"] = [
+                {"type": "function", "name": t["function"]["name"],
+                 "description": t["function"].get("description", ""),
+                 "parameters": t["function"].get("parameters", {"type": "object"})}
+                for t in request.tools
+            ]
+        response_format = _response_format(request)
+        if response_format is not None:
+            if response_format["type"] == "json_schema":
+                spec = response_format["json_schema"]
+                kwargs["text"] = {"format": {"type": "json_schema", **spec}}
+            else:
+                kwargs["text"] = {"format": response_format}
+        return kwargs
+
+    async def _responses(self, request: Request, started: float) -> Response:
+        kwargs = self._responses_kwargs(request)
+        ttft: float | None = None
+        if self.config.stream:
+            final = None
+            stream = await self.client.responses.create(**kwargs, stream=True)
+            async for event in stream:
+                if ttft is None and event.type in ("response.output_text.delta",
+                                                   "response.function_call_arguments.delta"):
+                    ttft = (time.perf_counter() - started) * 1000
+                if event.type in ("response.completed", "response.incomplete"):
+                    final = event.response
+                elif event.type in ("response.failed", "error"):
+                    raise CallFailure("response_failed", str(getattr(event, "message", event))[:300],
+                                      retryable=True)
+            if final is None:
+                raise CallFailure("truncated_stream", "stream ended before response.completed",
+                                  retryable=True)
+        else:
+            final = await self.client.responses.create(**kwargs)
+        latency = (time.perf_counter() - started) * 1000
+        calls = tuple(
+            ToolCall(name=item.name, arguments=item.arguments or "{}", id=item.call_id)
+            for item in final.output if item.type == "function_call"
+        )
+        finish = "tool_calls" if calls else ("length" if final.status == "incomplete" else "stop")
+        return Response(
+            text=final.output_text if (final.output_text or not calls) else None,
+            tool_calls=calls, finish_reason=finish,
+            usage=Usage.from_dict(final.usage.model_dump() if final.usage else None),
+            latency_ms=latency, ttft_ms=ttft, origin="live", model=final.model,
+        )

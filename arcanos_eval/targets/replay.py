@@ -1,0 +1,198 @@
+"""Recorded answers: the golden store (committed, for offline CI) and the local response cache.
+
+Golden files live at ``golden/<suite-id>/<target>.jsonl``, one record per line with sorted keys,
+ordered by case id, repeat and fingerprint, so a re-recording shows up as a readable diff. Each
+record carries the request it answers (system prompt and messages, never credentials) and its
+provenance: endpoint, model, time, SDK version, latency and usage.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from arcanos_eval.errors import RunLogError
+from arcanos_eval.response import Response
+
+__all__ = ["GoldenRecord", "GoldenStore", "ResponseCache", "dump_line", "write_atomic"]
+
+
+def dump_line(record: Mapping[str, Any]) -> str:
+    """One JSONL line with sorted keys: the form every file of ours is written in."""
+    return json.dumps(record, sort_keys=True, ensure_ascii=False, separators=(",", ":")) + "\n"
+
+
+def write_atomic(path: Path, lines: Iterator[str] | list[str]) -> None:
+    """Write a whole file through a temporary sibling and a rename: never half-written."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
+            handle.writelines(lines)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+@dataclass(frozen=True)
+class GoldenRecord:
+    """One recorded answer."""
+
+    case_id: str
+    fingerprint: str
+    repeat: int
+    request: Mapping[str, Any]
+    response: Mapping[str, Any]
+    provenance: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def sort_key(self) -> tuple[str, int, str]:
+        return (self.case_id, self.repeat, self.fingerprint)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"case": self.case_id, "fingerprint": self.fingerprint, "repeat": self.repeat,
+                "request": dict(self.request), "response": dict(self.response),
+                "provenance": dict(self.provenance)}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> GoldenRecord:
+        return cls(case_id=str(data["case"]), fingerprint=str(data["fingerprint"]),
+                   repeat=int(data.get("repeat", 0)), request=data.get("request") or {},
+                   response=data["response"], provenance=data.get("provenance") or {})
+
+    def as_response(self) -> Response:
+        return Response.from_dict({**self.response, "origin": "replayed"})
+
+
+class GoldenStore:
+    """Read and write ``golden/<suite-id>/<target>.jsonl`` files.
+
+    Reads are lazy (a file is parsed the first time one of its answers is needed); writes are
+    staged with :meth:`put` and written, merged and sorted, by :meth:`flush`.
+    """
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+        self._files: dict[tuple[str, str], dict[tuple[str, int, str], GoldenRecord]] = {}
+        self._dirty: set[tuple[str, str]] = set()
+
+    def path(self, suite_id: str, target: str) -> Path:
+        return self.root / suite_id / f"{target}.jsonl"
+
+    def records(self, suite_id: str, target: str) -> dict[tuple[str, int, str], GoldenRecord]:
+        """Every record of one file, keyed by (case id, repeat, fingerprint)."""
+        key = (suite_id, target)
+        if key not in self._files:
+            self._files[key] = self._read(self.path(suite_id, target))
+        return self._files[key]
+
+    @staticmethod
+    def _read(path: Path) -> dict[tuple[str, int, str], GoldenRecord]:
+        out: dict[tuple[str, int, str], GoldenRecord] = {}
+        try:
+            handle = path.open(encoding="utf-8")
+        except FileNotFoundError:
+            return out
+        with handle:
+            for number, line in enumerate(handle, start=1):
+                if not line.strip():
+                    continue
+                try:
+                    record = GoldenRecord.from_dict(json.loads(line))
+                except (ValueError, KeyError, TypeError) as exc:
+                    raise RunLogError(f"{path}:{number}: not a golden record ({exc})") from None
+                out[record.sort_key] = record
+        return out
+
+    def lookup(self, suite_id: str, target: str, case_id: str, fingerprint: str,
+               repeat: int) -> GoldenRecord | None:
+        """The recording of this exact request, or ``None``."""
+        return self.records(suite_id, target).get((case_id, repeat, fingerprint))
+
+    def put(self, suite_id: str, target: str, record: GoldenRecord, *, replace_case: bool) -> None:
+        """Stage ``record``; with ``replace_case`` older recordings of the same case and repeat
+        (an outdated request) are dropped."""
+        records = self.records(suite_id, target)
+        if replace_case:
+            for key in [k for k in records if k[0] == record.case_id and k[1] == record.repeat]:
+                del records[key]
+        records[record.sort_key] = record
+        self._dirty.add((suite_id, target))
+
+    def flush(self) -> list[Path]:
+        """Write every changed file (sorted, atomic). Returns the paths written."""
+        written = []
+        for suite_id, target in sorted(self._dirty):
+            records = self._files[(suite_id, target)]
+            path = self.path(suite_id, target)
+            write_atomic(path, [dump_line(r.to_dict()) for _, r in sorted(records.items())])
+            written.append(path)
+        self._dirty.clear()
+        return written
+
+    def iter_files(self) -> Iterator[tuple[str, str, Path]]:
+        """(suite id, target, path) of every golden file on disk."""
+        if not self.root.is_dir():
+            return
+        for path in sorted(self.root.glob("*/*.jsonl")):
+            yield path.parent.name, path.stem, path
+
+    def remove(self, suite_id: str, target: str, keys: set[tuple[str, int, str]]) -> int:
+        """Drop records by key (for ``golden prune``); returns how many were dropped."""
+        records = self.records(suite_id, target)
+        dropped = 0
+        for key in keys:
+            if records.pop(key, None) is not None:
+                dropped += 1
+        if dropped:
+            self._dirty.add((suite_id, target))
+        return dropped
+
+
+class ResponseCache:
+    """A local, append-only cache of live answers: ``<dir>/responses.jsonl``.
+
+    Keyed by endpoint, request fingerprint and repeat. Errored answers are never cached. The file
+    is read once, on first use; a torn last line (a killed process) is ignored.
+    """
+
+    def __init__(self, directory: Path) -> None:
+        self.path = Path(directory) / "responses.jsonl"
+        self._entries: dict[tuple[str, str, int], dict[str, Any]] | None = None
+
+    def _load(self) -> dict[tuple[str, str, int], dict[str, Any]]:
+        if self._entries is None:
+            self._entries = {}
+            try:
+                handle = self.path.open(encoding="utf-8")
+            except FileNotFoundError:
+                return self._entries
+            with handle:
+                for line in handle:
+                    try:
+                        entry = json.loads(line)
+                        key = (entry["endpoint"], entry["fingerprint"], int(entry["repeat"]))
+                        self._entries[key] = entry["response"]
+                    except (ValueError, KeyError, TypeError):
+                        continue
+        return self._entries
+
+    def get(self, endpoint: str, fingerprint: str, repeat: int) -> Response | None:
+        data = self._load().get((endpoint, fingerprint, repeat))
+        return None if data is None else Response.from_dict({**data, "origin": "cached"})
+
+    def put(self, endpoint: str, fingerprint: str, repeat: int, response: Response) -> None:
+        if response.errored:
+            return
+        data = response.to_dict()
+        self._load()[(endpoint, fingerprint, repeat)] = data
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self.path.open("a", encoding="utf-8") as handle:
+            handle.write(dump_line({"endpoint": endpoint, "fingerprint": fingerprint,
+                                    "repeat": repeat, "response": data}))

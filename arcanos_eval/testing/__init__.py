@@ -1,0 +1,49 @@
+"""Test doubles for arcanos-eval users: a real loopback server speaking the OpenAI wire protocol.
+
+Point the real ``openai`` SDK at :class:`OpenAIServer` through ``base_url``; script answers per
+model and prompt, and inject latency and faults. Pytest fixtures live in
+:mod:`arcanos_eval.testing.fixtures` (``openai_server``, ``openai_server_factory``).
+
+Example::
+
+    import openai
+    from arcanos_eval.testing import OpenAIServer, Reply, ToolCall
+
+    reply = Reply(tool_calls=(ToolCall("lookup_raid", {"day": "friday"}),))
+    with OpenAIServer(replies={"when is the raid?": reply}) as server:
+        client = openai.OpenAI(base_url=server.base_url, api_key="sk-test")
+        completion = client.chat.completions.create(
+            model="gpt-4.1", messages=[{"role": "user", "content": "when is the raid?"}]
+        )
+        assert completion.choices[0].message.tool_calls[0].function.name == "lookup_raid"
+"""
+
+from __future__ import annotations
+
+from arcanos_eval.testing._log import RecordedRequest
+from arcanos_eval.testing._reply import (
+    ChatRequest,
+    Fault,
+    FaultKind,
+    Reply,
+    Responder,
+    ToolCall,
+    echo,
+)
+from arcanos_eval.testing._wire import estimate_tokens
+from arcanos_eval.testing.server import DEFAULT_MODELS, DEFAULT_MODERATION_WORDS, OpenAIServer
+
+__all__ = [
+    "DEFAULT_MODELS",
+    "DEFAULT_MODERATION_WORDS",
+    "ChatRequest",
+    "Fault",
+    "FaultKind",
+    "OpenAIServer",
+    "RecordedRequest",
+    "Reply",
+    "Responder",
+    "ToolCall",
+    "echo",
+    "estimate_tokens",
+]

@@ -1,0 +1,502 @@
+"""A real loopback HTTP server that speaks the OpenAI wire protocol, for tests and contract tests.
+
+The server runs in a daemon thread with its own event loop and binds a free port on 127.0.0.1, so
+the real ``openai`` SDK talks to it over real sockets: no monkeypatching, and the retry, timeout and
+streaming code paths of the SDK are exercised as in production. Answers are scripted per model and
+prompt; latency, streaming pace and faults (429, 5xx, hangs, resets, truncated or malformed bodies)
+are knobs; every request is counted and logged (never the ``Authorization`` value) for assertions.
+
+Example::
+
+    import openai
+    from arcanos_eval.testing import Fault, OpenAIServer, Reply
+
+    replies = {"ping": "pong", ("ft:my-model", "ping"): Reply.json({"answer": "pong"})}
+    with OpenAIServer(replies=replies, latency_s=0.05, faults={1: Fault.rate_limit(2)}) as server:
+        client = openai.OpenAI(base_url=server.base_url, api_key="sk-test")
+        answer = client.chat.completions.create(
+            model="gpt-4.1", messages=[{"role": "user", "content": "ping"}]
+        )  # the first call gets a 429, the SDK's retry gets "pong"
+        assert server.path_counts["/v1/chat/completions"] == 2
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import json
+import re
+import threading
+import time
+from collections import deque
+from collections.abc import Iterable, Mapping, Sequence
+from types import TracebackType
+from typing import Any
+
+from arcanos_eval.errors import UsageError
+from arcanos_eval.testing import _exchange, _http, _wire
+from arcanos_eval.testing._log import Entry, RecordedRequest
+from arcanos_eval.testing._reply import (
+    ChatRequest,
+    Fault,
+    Reply,
+    Responder,
+    chat_request_from,
+    echo,
+)
+
+__all__ = ["DEFAULT_MODELS", "DEFAULT_MODERATION_WORDS", "OpenAIServer", "RecordedRequest"]
+
+DEFAULT_MODELS = ("gpt-4.1-2025-04-14", "ft:gpt-4.1-2025-04-14:personal:arca")
+DEFAULT_MODERATION_WORDS: Mapping[str, str] = {
+    "kill": "violence",
+    "bomb": "violence",
+    "hate": "hate",
+    "idiot": "harassment",
+    "suicide": "self-harm",
+}
+
+
+class OpenAIServer:
+    """An OpenAI-compatible HTTP server on ``127.0.0.1`` in a background thread.
+
+    Use it as a context manager, or call :meth:`start` and :meth:`stop`. Knobs are attributes of the
+    same name and may be changed between calls.
+
+    Args:
+        replies: Scripted answers keyed by prompt (last user message) or ``(model, prompt)``; the
+            prompt ``"*"`` in a tuple matches any prompt of that model. Values: :class:`Reply` or text.
+        responder: Called for chat and Responses requests that ``replies`` does not cover; defaults
+            to :func:`echo`. It runs on the server's event loop, so it must be quick.
+        latency_s: Delay before each answer (before the first event of a stream unless ``ttft_s``).
+        jitter_s: Up to this much extra delay, drawn per request number from ``seed``.
+        ttft_s: Delay before the first event of a stream; ``None`` uses ``latency_s``.
+        chunk_delay_s: Delay between stream events.
+        faults: Faults keyed by 1-based request number, counted over every request.
+        fault_rates: Faults injected at random with the given probabilities, drawn per request
+            number from ``seed`` (deterministic whatever the arrival order of other requests).
+        seed: Seeds jitter and random faults.
+        embedding_dimensions: Vector size of ``/v1/embeddings`` unless a request sets ``dimensions``.
+        moderation_words: Words flagged by ``/v1/moderations``, mapped to a category (a plain list
+            flags ``harassment``). Matching is whole-word and case-insensitive.
+        models: Model ids listed by ``GET /v1/models``.
+        api_key: When set, requests must carry ``Authorization: Bearer <api_key>`` or get a 401.
+        max_hang_s: Upper bound of a ``timeout`` fault's hang, so a client without timeout still
+            finishes.
+        log_limit: Keep only the last ``log_limit`` requests in :attr:`requests` (counters stay exact).
+    """
+
+    def __init__(
+        self,
+        *,
+        replies: Mapping[str | tuple[str, str], Reply | str] | None = None,
+        responder: Responder | None = None,
+        latency_s: float = 0.0,
+        jitter_s: float = 0.0,
+        ttft_s: float | None = None,
+        chunk_delay_s: float = 0.0,
+        faults: Mapping[int, Fault] | None = None,
+        fault_rates: Mapping[Fault, float] | None = None,
+        seed: int = 0,
+        embedding_dimensions: int = 64,
+        moderation_words: Mapping[str, str] | Iterable[str] | None = None,
+        models: Sequence[str] = DEFAULT_MODELS,
+        api_key: str | None = None,
+        max_hang_s: float = 30.0,
+        log_limit: int | None = None,
+    ) -> None:
+        for name, value in (
+            ("latency_s", latency_s),
+            ("jitter_s", jitter_s),
+            ("ttft_s", ttft_s or 0.0),
+            ("chunk_delay_s", chunk_delay_s),
+            ("max_hang_s", max_hang_s),
+        ):
+            if value < 0:
+                raise UsageError(f"OpenAIServer: {name} must be >= 0, got {value}")
+        rates = dict(fault_rates or {})
+        if any(p < 0 for p in rates.values()) or sum(rates.values()) > 1.0:
+            raise UsageError(f"OpenAIServer: fault_rates must be >= 0 and sum to <= 1, got {rates}")
+        if embedding_dimensions < 1:
+            raise UsageError(
+                f"OpenAIServer: embedding_dimensions must be >= 1, got {embedding_dimensions}"
+            )
+        self.replies: dict[str | tuple[str, str], Reply | str] = dict(replies or {})
+        self.responder: Responder = responder or echo
+        self.latency_s = latency_s
+        self.jitter_s = jitter_s
+        self.ttft_s = ttft_s
+        self.chunk_delay_s = chunk_delay_s
+        self.faults: dict[int, Fault] = dict(faults or {})
+        self.fault_rates = rates
+        self.seed = seed
+        self.embedding_dimensions = embedding_dimensions
+        self.models = tuple(models)
+        self.api_key = api_key
+        self.max_hang_s = max_hang_s
+        words = moderation_words if moderation_words is not None else DEFAULT_MODERATION_WORDS
+        if isinstance(words, Mapping):
+            self._moderation_words = {w.lower(): c for w, c in words.items()}
+        else:
+            self._moderation_words = {w.lower(): "harassment" for w in words}
+        alternatives = sorted(map(re.escape, self._moderation_words), key=len, reverse=True)
+        self._moderation_pattern = (
+            re.compile(r"\b(?:" + "|".join(alternatives) + r")\b", re.IGNORECASE)
+            if alternatives
+            else None
+        )
+        self._created = int(time.time())
+        self._lock = threading.Lock()
+        self._log: deque[Entry] = deque(maxlen=log_limit)
+        self._number = 0
+        self._path_counts: dict[str, int] = {}
+        self._in_flight = 0
+        self._max_in_flight = 0
+        self._errors: list[Exception] = []
+        self._thread: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stopping: asyncio.Event | None = None
+        self._writers: set[asyncio.StreamWriter] = set()
+        self._port = 0
+
+    # -- lifecycle ------------------------------------------------------------------------------
+
+    def start(self) -> OpenAIServer:
+        """Bind a free port and serve in a daemon thread; returns the server once it accepts."""
+        if self._thread is not None:
+            raise UsageError("OpenAIServer.start: the server is already running")
+        ready = threading.Event()
+        failure: list[BaseException] = []
+        loop = asyncio.new_event_loop()
+        thread = threading.Thread(
+            target=self._run, args=(loop, ready, failure), name="arcanos-openai-server", daemon=True
+        )
+        self._loop, self._thread = loop, thread
+        thread.start()
+        ready.wait()
+        if failure:
+            thread.join()
+            self._loop = self._thread = None
+            raise RuntimeError("OpenAIServer could not start") from failure[0]
+        return self
+
+    def stop(self) -> None:
+        """Close every connection and stop the thread; safe to call twice."""
+        thread, loop, stopping = self._thread, self._loop, self._stopping
+        if thread is None or loop is None:
+            return
+        if stopping is not None:
+            with contextlib.suppress(RuntimeError):  # the loop already closed
+                loop.call_soon_threadsafe(stopping.set)
+        thread.join(timeout=10.0)
+        self._thread = self._loop = self._stopping = None
+
+    def __enter__(self) -> OpenAIServer:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def _run(
+        self, loop: asyncio.AbstractEventLoop, ready: threading.Event, failure: list[BaseException]
+    ) -> None:
+        asyncio.set_event_loop(loop)
+        try:
+            loop.run_until_complete(self._serve(ready))
+        except BaseException as exc:  # surfaced to start() instead of dying silently in the thread
+            failure.append(exc)
+        finally:
+            ready.set()
+            loop.close()
+
+    async def _serve(self, ready: threading.Event) -> None:
+        self._stopping = asyncio.Event()
+        server = await asyncio.start_server(
+            self._connection, "127.0.0.1", 0, limit=_http.MAX_HEAD, backlog=1024
+        )
+        self._port = server.sockets[0].getsockname()[1]
+        ready.set()
+        try:
+            await self._stopping.wait()
+        finally:
+            server.close()
+            for writer in list(self._writers):
+                writer.transport.abort()
+            current = asyncio.current_task()
+            tasks = [task for task in asyncio.all_tasks() if task is not current]
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            await server.wait_closed()
+
+    # -- observation ----------------------------------------------------------------------------
+
+    @property
+    def running(self) -> bool:
+        """Whether the server thread is serving."""
+        return self._thread is not None and self._thread.is_alive()
+
+    @property
+    def port(self) -> int:
+        """The bound port (0 before :meth:`start`)."""
+        return self._port
+
+    @property
+    def url(self) -> str:
+        """``http://127.0.0.1:PORT`` without the API prefix."""
+        return f"http://127.0.0.1:{self._port}"
+
+    @property
+    def base_url(self) -> str:
+        """The ``base_url`` to give the SDK: ``http://127.0.0.1:PORT/v1``."""
+        return f"{self.url}/v1"
+
+    @property
+    def total_requests(self) -> int:
+        """Requests read since start (or the last reset)."""
+        with self._lock:
+            return self._number
+
+    @property
+    def path_counts(self) -> dict[str, int]:
+        """Requests per URL path."""
+        with self._lock:
+            return dict(self._path_counts)
+
+    @property
+    def in_flight(self) -> int:
+        """Requests read and not yet answered."""
+        with self._lock:
+            return self._in_flight
+
+    @property
+    def max_in_flight(self) -> int:
+        """The most requests in flight at once."""
+        with self._lock:
+            return self._max_in_flight
+
+    @property
+    def requests(self) -> list[RecordedRequest]:
+        """A snapshot of the request log, oldest first."""
+        with self._lock:
+            return [entry.freeze() for entry in self._log]
+
+    @property
+    def errors(self) -> list[Exception]:
+        """Exceptions raised while answering (a responder bug); each also produced a 500."""
+        with self._lock:
+            return list(self._errors)
+
+    def reset(self) -> None:
+        """Clear counters, log and errors; request numbers (``faults`` keys) restart at 1."""
+        with self._lock:
+            self._log.clear()
+            self._number = 0
+            self._path_counts.clear()
+            self._max_in_flight = self._in_flight
+            self._errors.clear()
+
+    # -- serving --------------------------------------------------------------------------------
+
+    async def _connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self._writers.add(writer)
+        try:
+            while True:
+                try:
+                    request = await _http.read_request(reader)
+                except _http.BadRequest as exc:
+                    writer.write(_exchange.error_bytes(400, str(exc)))
+                    await writer.drain()
+                    return
+                if request is None or not await self._exchange(request, reader, writer):
+                    return
+        except (ConnectionError, asyncio.IncompleteReadError, OSError):
+            pass  # the client went away; nothing to answer
+        finally:
+            self._writers.discard(writer)
+            writer.close()
+
+    async def _exchange(
+        self, request: _http.HttpRequest, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> bool:
+        """Answer one request; returns whether the connection stays open."""
+        body: Any = None
+        bad_json = False
+        if request.body:
+            try:
+                body = json.loads(request.body)
+            except ValueError:
+                bad_json = True
+        with self._lock:
+            self._number += 1
+            entry = Entry(self._number, request, body)
+            self._log.append(entry)
+            self._path_counts[request.path] = self._path_counts.get(request.path, 0) + 1
+            self._in_flight += 1
+            self._max_in_flight = max(self._max_in_flight, self._in_flight)
+        try:
+            if bad_json:
+                message = "We could not parse the JSON body of your request."
+                return await _exchange.send(
+                    writer, entry, request, _exchange.error_parts(400, message)
+                )
+            return await self._answer(entry, request, body, reader, writer)
+        except (ConnectionError, asyncio.IncompleteReadError):
+            raise
+        except Exception as exc:  # a responder bug: report it and fail loudly, do not hang
+            with self._lock:
+                self._errors.append(exc)
+            if entry.status is not None:  # the head went out already: only dropping is left
+                writer.transport.abort()
+                return False
+            message = f"loopback server error: {exc!r}"
+            return await _exchange.send(writer, entry, request, _exchange.error_parts(500, message))
+        finally:
+            with self._lock:
+                self._in_flight -= 1
+                entry.completed_at = time.monotonic()
+
+    async def _answer(
+        self,
+        entry: Entry,
+        request: _http.HttpRequest,
+        body: Any,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+    ) -> bool:
+        number = entry.number
+        # Injected faults act like the network or an overloaded backend: they win over validation.
+        fault = self.faults.get(number) or self._random_fault(number)
+        rejection: tuple[int, str] | None = None
+        route = request.path[3:] if request.path.startswith("/v1/") else request.path
+        payload: bytes | None = None
+        events: list[bytes] | None = None
+        extra_delay = 0.0
+        if (
+            self.api_key is not None
+            and request.headers.get("authorization") != f"Bearer {self.api_key}"
+        ):
+            rejection = (401, "Incorrect API key provided.")
+        elif request.method == "POST" and not isinstance(body, dict):
+            rejection = (400, "The request body must be a JSON object.")
+        elif request.method == "POST" and route in ("/chat/completions", "/responses"):
+            if not isinstance(body.get("model"), str) or not body["model"]:
+                rejection = (400, "You must provide a model parameter.")
+            else:
+                chat = chat_request_from(
+                    "chat" if route == "/chat/completions" else "responses", body, number
+                )
+                reply = self._reply_for(chat)
+                fault = fault or reply.fault
+                extra_delay = reply.latency_s
+                payload, events = self._generate(chat, reply)
+        elif request.method == "POST" and route == "/embeddings":
+            dimensions = body.get("dimensions")
+            size = dimensions if isinstance(dimensions, int) and dimensions > 0 else None
+            payload = _wire.dumps(_wire.embeddings(body, size or self.embedding_dimensions)[0])
+        elif request.method == "POST" and route == "/moderations":
+            moderation = _wire.moderation(
+                body, number, self._moderation_pattern, self._moderation_words
+            )
+            payload = _wire.dumps(moderation)
+        elif request.method == "GET" and route == "/models":
+            data = [_wire.model_object(model, self._created) for model in self.models]
+            payload = _wire.dumps({"object": "list", "data": data})
+        elif request.method == "GET" and route.startswith("/models/") and route[8:] in self.models:
+            payload = _wire.dumps(_wire.model_object(route[8:], self._created))
+        else:
+            rejection = (404, f"Invalid URL ({request.method} {request.path})")
+
+        delay = self.ttft_s if events is not None and self.ttft_s is not None else self.latency_s
+        if self.jitter_s:
+            delay += self.jitter_s * self._uniform(number, "jitter")
+        delay += extra_delay
+        if fault is not None:
+            entry.fault = fault.kind
+            return await _exchange.inject(
+                fault, entry, request, reader, writer, delay, payload, events, self.max_hang_s
+            )
+        if delay > 0 and events is None:
+            await asyncio.sleep(delay)
+        if rejection is not None:
+            status, message = rejection
+            code = "invalid_api_key" if status == 401 else None
+            parts = _exchange.error_parts(status, message, "invalid_request_error", code)
+            return await _exchange.send(writer, entry, request, parts)
+        if events is None:
+            parts = (200, _exchange.JSON_HEADERS, payload or b"{}")
+            return await _exchange.send(writer, entry, request, parts)
+        return await _exchange.stream(writer, entry, request, events, delay, self.chunk_delay_s)
+
+    def _reply_for(self, chat: ChatRequest) -> Reply:
+        replies = self.replies
+        found = replies.get((chat.model, chat.prompt))
+        if found is None:
+            found = replies.get(chat.prompt)
+        if found is None:
+            found = replies.get((chat.model, "*"))
+        if found is None:
+            found = self.responder(chat)
+        return Reply(text=found) if isinstance(found, str) else found
+
+    def _generate(self, chat: ChatRequest, reply: Reply) -> tuple[bytes | None, list[bytes] | None]:
+        """The answer as one JSON body, or as SSE events when the client asked for a stream."""
+        prompt = reply.prompt_tokens
+        if prompt is None:
+            prompt = _wire.prompt_tokens(chat.messages)
+        completion = _wire.completion_tokens(reply)
+        number, body = chat.number, chat.body
+        if chat.api == "chat":
+            usage = _wire.chat_usage(prompt, completion)
+            model = chat.model
+            if not chat.stream:
+                completion_object = _wire.chat_completion(
+                    reply, model=model, number=number, created=self._created, usage=usage
+                )
+                return _wire.dumps(completion_object), None
+            options = body.get("stream_options")
+            wants_usage = isinstance(options, dict) and bool(options.get("include_usage"))
+            chunks = _wire.chat_chunks(
+                reply,
+                model=model,
+                number=number,
+                created=self._created,
+                usage=usage if wants_usage else None,
+            )
+            return None, list(chunks)
+        created = self._created
+        if not chat.stream:
+            response = _wire.response_object(
+                reply,
+                body=body,
+                number=number,
+                created=created,
+                prompt=prompt,
+                completion=completion,
+            )
+            return _wire.dumps(response), None
+        events = _wire.response_events(
+            reply, body=body, number=number, created=created, prompt=prompt, completion=completion
+        )
+        return None, list(events)
+
+    def _uniform(self, number: int, salt: str) -> float:
+        """A uniform draw in [0, 1) fixed by seed, purpose and request number."""
+        digest = hashlib.blake2b(f"{self.seed}:{salt}:{number}".encode(), digest_size=8).digest()
+        return int.from_bytes(digest, "big") / 2.0**64
+
+    def _random_fault(self, number: int) -> Fault | None:
+        if not self.fault_rates:
+            return None
+        draw = self._uniform(number, "fault")
+        for fault, rate in self.fault_rates.items():
+            if draw < rate:
+                return fault
+            draw -= rate
+        return None
