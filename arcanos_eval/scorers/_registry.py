@@ -92,6 +92,17 @@ class ScorerSpec:
         # The first two parameters are (output, case); the rest are check arguments.
         return {p.name: p for p in params[2:] if p.kind is not p.VAR_KEYWORD}
 
+    @property
+    def primary_takes_mapping(self) -> bool:
+        """Whether a mapping after the check name is the primary argument itself (``json:
+        {category: riddle}``) rather than named arguments, judged from its annotation."""
+        if self.primary is None:
+            return False
+        annotation = self.parameters[self.primary].annotation
+        text = annotation if isinstance(annotation, str) else getattr(annotation, "__name__", "")
+        return annotation is inspect.Parameter.empty or any(
+            word in str(text) for word in ("Mapping", "dict", "Any", "object"))
+
 
 _REGISTRY: dict[str, ScorerSpec] = {}
 _entry_points_loaded = False
@@ -199,7 +210,8 @@ def bind_check(name: str, value: Any) -> tuple[ScorerSpec, dict[str, Any]]:
             kwargs = {}
         elif isinstance(value, Mapping) and value and all(k in params for k in value):
             kwargs = dict(value)
-        elif spec.primary is not None:
+        elif spec.primary is not None and (not isinstance(value, Mapping)
+                                           or spec.primary_takes_mapping):
             kwargs = {spec.primary: value}
         elif isinstance(value, Mapping):
             unknown = sorted(k for k in value if k not in params)

@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from deepdiff import DeepDiff
 
 from arcanos_eval.scorers._answer import answer_json, answer_text, lookup, preview
 from arcanos_eval.scorers._registry import Score, as_response, scorer
-from arcanos_eval.suite.model import Case
+
+if TYPE_CHECKING:
+    from arcanos_eval.suite.model import Case
 
 __all__ = [
     "classify",
@@ -104,13 +106,14 @@ def equals(output: Any, case: Case | None = None, *, expected: Any,
     if reason is not None:
         return Score.fail(reason, expected=expected)
     if isinstance(expected, str):
-        want = _squash(expected.strip(), not ignore_case) if ignore_case else expected.strip()
-        candidates = [text.strip()]
+        def norm(value: str) -> str:
+            return _squash(value, case_sensitive=False) if ignore_case else value.strip()
+
+        candidates = [text]
         if isinstance(response.parsed, str):  # the model answered with a JSON string: "riddle"
-            candidates.append(response.parsed.strip())
-        for found in candidates:
-            if (_squash(found, False) if ignore_case else found) == want:
-                return Score.ok("the answer equals the expected text")
+            candidates.append(response.parsed)
+        if any(norm(found) == norm(expected) for found in candidates):
+            return Score.ok("the answer equals the expected text")
         return Score.fail(f"expected {preview(expected)}, found {preview(text.strip())}",
                           expected=expected, found=preview(text.strip(), 500))
     value, reason = answer_json(response)
@@ -159,7 +162,11 @@ def contains(output: Any, case: Case | None = None, *, text: str | Sequence[str]
                       missing=missing)
 
 
-@scorer("not_contains", primary="text", validate=lambda kw: _needles(kw.get("text")) and None)
+def _validate_not_contains(kwargs: Mapping[str, Any]) -> None:
+    _needles(kwargs.get("text"))
+
+
+@scorer("not_contains", primary="text", validate=_validate_not_contains)
 def not_contains(output: Any, case: Case | None = None, *, text: str | Sequence[str],
                  case_sensitive: bool = False) -> Score:
     """None of ``text`` occurs in the answer (a leak or forbidden-phrase guard).
@@ -512,8 +519,8 @@ def confusion_matrix(pairs: Iterable[tuple[str, str | None]]) -> dict[str, dict[
     Every row lists every label seen in either position, so the matrix is square.
 
     Example:
-        >>> confusion_matrix([("riddle", "riddle"), ("riddle", "logic"), ("logic", None)])
-        {'logic': {'<none>': 1, 'logic': 0, 'riddle': 0}, 'riddle': {'<none>': 0, 'logic': 1, 'riddle': 1}}
+        >>> confusion_matrix([("riddle", "riddle"), ("riddle", "logic")])["riddle"]
+        {'logic': 1, 'riddle': 1}
     """
     counts: dict[tuple[str, str], int] = {}
     seen: set[str] = set()

@@ -1,4 +1,4 @@
-"""What the loopback server answers: scripted replies, injected faults, and what a responder sees."""
+"""What the loopback server answers: scripted replies, injected faults, what a responder sees."""
 
 from __future__ import annotations
 
@@ -51,9 +51,14 @@ class Fault:
 
     @classmethod
     def rate_limit(
-        cls, retry_after_s: float | None = 1.0, *, retry_after_ms: int | None = None
+        cls, retry_after_s: float | None = None, *, retry_after_ms: int | None = None
     ) -> Fault:
-        """429 with ``Retry-After`` (seconds) and optionally ``retry-after-ms``."""
+        """429 with ``Retry-After`` (seconds) and/or ``retry-after-ms``.
+
+        With neither given, ``Retry-After: 1`` is sent; with only ``retry_after_ms``, only that one.
+        """
+        if retry_after_s is None and retry_after_ms is None:
+            retry_after_s = 1.0
         return cls(
             "rate_limit",
             status=429,

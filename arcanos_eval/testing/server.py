@@ -66,7 +66,8 @@ class OpenAIServer:
 
     Args:
         replies: Scripted answers keyed by prompt (last user message) or ``(model, prompt)``; the
-            prompt ``"*"`` in a tuple matches any prompt of that model. Values: :class:`Reply` or text.
+            prompt ``"*"`` in a tuple matches any prompt of that model. Values are :class:`Reply`
+            or plain text.
         responder: Called for chat and Responses requests that ``replies`` does not cover; defaults
             to :func:`echo`. It runs on the server's event loop, so it must be quick.
         latency_s: Delay before each answer (before the first event of a stream unless ``ttft_s``).
@@ -77,14 +78,16 @@ class OpenAIServer:
         fault_rates: Faults injected at random with the given probabilities, drawn per request
             number from ``seed`` (deterministic whatever the arrival order of other requests).
         seed: Seeds jitter and random faults.
-        embedding_dimensions: Vector size of ``/v1/embeddings`` unless a request sets ``dimensions``.
+        embedding_dimensions: Vector size of ``/v1/embeddings`` unless a request asks for
+            ``dimensions``.
         moderation_words: Words flagged by ``/v1/moderations``, mapped to a category (a plain list
             flags ``harassment``). Matching is whole-word and case-insensitive.
         models: Model ids listed by ``GET /v1/models``.
         api_key: When set, requests must carry ``Authorization: Bearer <api_key>`` or get a 401.
         max_hang_s: Upper bound of a ``timeout`` fault's hang, so a client without timeout still
             finishes.
-        log_limit: Keep only the last ``log_limit`` requests in :attr:`requests` (counters stay exact).
+        log_limit: Keep only the last ``log_limit`` requests in :attr:`requests` (the counters
+            stay exact).
     """
 
     def __init__(
@@ -318,6 +321,9 @@ class OpenAIServer:
                     return
         except (ConnectionError, asyncio.IncompleteReadError, OSError):
             pass  # the client went away; nothing to answer
+        except asyncio.CancelledError:
+            # Only stop() cancels; ending quietly keeps asyncio from logging the cancelled handler.
+            pass
         finally:
             self._writers.discard(writer)
             writer.close()

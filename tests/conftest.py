@@ -1,0 +1,59 @@
+"""Shared helpers: suites written to tmp_path and run configurations pointing at a loopback server."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from arcanos_eval.config import RunConfig, TargetConfig
+
+TEST_KEY = "sk-test-arcanos-0123456789abcdefghijklmnop"
+KEY_ENV = "ARCANOS_TEST_API_KEY"
+
+
+@pytest.fixture
+def test_key(monkeypatch: pytest.MonkeyPatch) -> str:
+    """A key-shaped secret in the environment: tests scan every artifact for it."""
+    monkeypatch.setenv(KEY_ENV, TEST_KEY)
+    return TEST_KEY
+
+
+def write_suite(folder: Path, suite_id: str, cases: list[dict[str, Any]],
+                **fields: Any) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{suite_id}.yaml"
+    document = {"id": suite_id, "version": 1, "category": "happy_path", **fields, "cases": cases}
+    path.write_text(yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
+    return path
+
+
+def simple_cases(count: int, prefix: str = "case") -> list[dict[str, Any]]:
+    return [{"id": f"{prefix}-{i}", "input": f"question number {i}",
+             "checks": [{"contains": f"number {i}"}]} for i in range(count)]
+
+
+def target(name: str, base_url: str | None, **fields: Any) -> TargetConfig:
+    return TargetConfig(name=name, model=fields.pop("model", f"model-{name}"), base_url=base_url,
+                        api_key_env=KEY_ENV, system_prompt=fields.pop("system_prompt",
+                                                                      f"You are {name}."),
+                        **fields)
+
+
+@pytest.fixture
+def make_config(tmp_path: Path) -> Callable[..., RunConfig]:
+    def build(base_url: str | None, *, targets: Mapping[str, dict[str, Any]] | None = None,
+              **fields: Any) -> RunConfig:
+        specs = targets if targets is not None else {"base": {}, "candidate": {}}
+        return RunConfig(
+            root=tmp_path,
+            golden=tmp_path / "golden",
+            cache=tmp_path / ".arcanos" / "cache",
+            targets={n: target(n, base_url, **dict(spec)) for n, spec in specs.items()},
+            **{"max_retries": 3, "timeout_s": 5.0, **fields},
+        )
+
+    return build

@@ -1,0 +1,148 @@
+"""Run logs: reading, torn lines, resume after SIGKILL with no duplicate and no lost result."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from collections import Counter
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from arcanos_eval.errors import RunLogError
+from arcanos_eval.response import Response
+from arcanos_eval.run import execute_run
+from arcanos_eval.runlog import SCHEMA_VERSION, ResultRecord, RunLogWriter, read_run_log
+from arcanos_eval.suite.loader import load_suites
+from tests.conftest import KEY_ENV, TEST_KEY, simple_cases, write_suite
+
+
+def _record(case: str, target: str = "base", text: str = "ok") -> ResultRecord:
+    return ResultRecord(suite_id="s", case_id=case, target=target, repeat=0, category="happy_path",
+                        fingerprint="f", response=Response.from_text(text),
+                        scores=({"check": "contains", "passed": True, "value": 1.0,
+                                 "reason": "", "details": {}},))
+
+
+def test_a_torn_last_line_is_skipped_and_cut_before_appending(tmp_path):
+    path = tmp_path / "run.jsonl"
+    with RunLogWriter.create(path, {"run_id": "r1"}) as writer:
+        writer.append(_record("a"))
+    with path.open("a") as handle:
+        handle.write('{"type": "result", "suite": "s", "ca')
+    log = read_run_log(path)
+    assert list(log.results) == [("s::a", "base", 0)] and log.torn_lines == 1
+    writer, _ = RunLogWriter.open_for_resume(path)
+    with writer:
+        writer.append(_record("b"))
+    assert [json.loads(line)["type"] for line in path.read_text().splitlines()] == \
+        ["header", "result", "result"]
+
+
+def test_a_later_record_replaces_an_earlier_one(tmp_path):
+    path = tmp_path / "run.jsonl"
+    with RunLogWriter.create(path, {"run_id": "r1"}) as writer:
+        writer.append(replace(_record("a"), response=Response.failed("boom", "http_500")))
+        writer.append(_record("a", text="second"))
+    (record,) = read_run_log(path).records()
+    assert record.response.text == "second" and not record.errored
+
+
+@pytest.mark.parametrize(("content", "message"), [
+    ("", "empty run log"),
+    ('{"type": "result"}\n', "expected a run log header"),
+    ('{"type": "header", "schema_version": 99}\n', "schema_version 99 is not supported"),
+    (f'{{"type": "header", "schema_version": {SCHEMA_VERSION}}}\nnot json\n{{}}\n',
+     "corrupt line in run log"),
+    (f'{{"type": "header", "schema_version": {SCHEMA_VERSION}}}\n{{"type": "result"}}\n',
+     "malformed result record"),
+])
+def test_unreadable_logs_raise_run_log_errors(tmp_path, content, message):
+    path = tmp_path / "run.jsonl"
+    path.write_text(content)
+    with pytest.raises(RunLogError, match=message):
+        read_run_log(path)
+
+
+def test_missing_log_is_named(tmp_path):
+    with pytest.raises(RunLogError, match="run log not found"):
+        read_run_log(tmp_path / "nope.jsonl")
+
+
+_CHILD = textwrap.dedent("""
+    import sys
+    from pathlib import Path
+    import arcanos_eval.scorers
+    from arcanos_eval.config import RunConfig
+    from arcanos_eval.run import execute_run
+    from arcanos_eval.suite.loader import load_suites
+    from tests.conftest import target
+
+    base_url, suite, log, root = sys.argv[1:5]
+    config = RunConfig(root=Path(root), golden=Path(root) / "golden", cache=None, mode="live",
+                       concurrency=2, targets={n: target(n, base_url) for n in ("base", "candidate")})
+    execute_run(config, load_suites([suite]), log_path=Path(log), progress=False)
+""")
+
+
+def test_resume_after_sigkill_finishes_with_no_duplicate(openai_server_factory, make_config,
+                                                         tmp_path, test_key):
+    server = openai_server_factory(latency_s=0.1)
+    suite = write_suite(tmp_path / "suites", "kill", simple_cases(20))
+    log = tmp_path / "run.jsonl"
+    env = {**os.environ, KEY_ENV: TEST_KEY}
+    child = subprocess.Popen(
+        [sys.executable, "-c", _CHILD, server.base_url, str(suite), str(log), str(tmp_path)],
+        cwd=Path(__file__).parent.parent, env=env)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and child.poll() is None:
+        if log.exists() and log.read_text().count('"type":"result"') >= 6:
+            break
+        time.sleep(0.02)
+    child.send_signal(signal.SIGKILL)
+    child.wait()
+    before = read_run_log(log)
+    assert 6 <= len(before.results) < 40, "the child must be killed mid-run"
+    assert "footer" not in before.header
+    requests_before = server.total_requests
+
+    config = make_config(server.base_url, mode="live", concurrency=2, resume=log)
+    outcome = execute_run(config, load_suites([suite]), progress=False)
+    lines = [json.loads(line) for line in log.read_text().splitlines() if line.strip()]
+    keys = Counter((r["case"], r["target"], r["repeat"]) for r in lines if r["type"] == "result")
+    assert len(keys) == 40 and max(keys.values()) == 1
+    assert len(outcome.log.results) == 40
+    # Only what the log lacked was called (in-flight calls at the kill are called again).
+    assert server.total_requests - requests_before == 40 - len(before.results)
+
+
+def test_resume_refuses_a_log_of_other_targets(openai_server, make_config, tmp_path, test_key):
+    suites = load_suites([write_suite(tmp_path, "s", simple_cases(1))])
+    log = tmp_path / "run.jsonl"
+    execute_run(make_config(openai_server.base_url, mode="live"), suites, log_path=log,
+                progress=False)
+    other = make_config(openai_server.base_url, mode="live", resume=log,
+                        targets={"base": {"model": "other"}, "candidate": {}})
+    with pytest.raises(RunLogError, match="its targets differ"):
+        execute_run(other, suites, progress=False)
+
+
+def test_resume_retries_errored_calls(openai_server_factory, make_config, tmp_path, test_key):
+    from arcanos_eval.testing import Fault
+
+    server = openai_server_factory(faults={1: Fault.http_status(400, "no")})
+    suites = load_suites([write_suite(tmp_path, "s", simple_cases(2))])
+    log = tmp_path / "run.jsonl"
+    first = execute_run(make_config(server.base_url, mode="live", targets={"base": {}}), suites,
+                        log_path=log, progress=False)
+    assert sum(r.errored for r in first.log.records()) == 1
+    second = execute_run(make_config(server.base_url, mode="live", targets={"base": {}},
+                                     resume=log), suites, progress=False)
+    assert not any(r.errored for r in second.log.records())
+    assert len(second.log.records()) == 2
