@@ -15,6 +15,7 @@ from tabulate import tabulate
 from arcanos_eval import __version__
 from arcanos_eval.config import MODES, RunConfig, load_config
 from arcanos_eval.errors import ArcanosError
+from arcanos_eval.golden import prune_golden, verify_golden
 from arcanos_eval.run import execute_run, summarize
 from arcanos_eval.suite.loader import load_suites
 
@@ -65,6 +66,28 @@ def _cmd_run(args: argparse.Namespace) -> int:
     return EXIT_ERRORED if stats.errored else EXIT_OK
 
 
+def _cmd_golden_verify(args: argparse.Namespace) -> int:
+    config = load_config(args.config, golden=args.golden, targets=args.targets)
+    suites = load_suites(args.suites or config.suites)
+    problems = verify_golden(config, suites)
+    if problems:
+        print(tabulate([(p.kind, p.where, p.detail) for p in problems],
+                       headers=["problem", "where", "detail"], tablefmt="github"))
+        print(f"\n{len(problems)} problem(s) in {config.golden}")
+        return EXIT_GATES_FAILED
+    print(f"{config.golden}: every planned answer is recorded, intact, with provenance.")
+    return EXIT_OK
+
+
+def _cmd_golden_prune(args: argparse.Namespace) -> int:
+    config = load_config(args.config, golden=args.golden, targets=args.targets)
+    suites = load_suites(args.suites or config.suites)
+    removed = prune_golden(config, suites, dry_run=args.dry_run)
+    verb = "would remove" if args.dry_run else "removed"
+    print(f"{config.golden}: {verb} {removed} stale recording(s)")
+    return EXIT_OK
+
+
 def _add_run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("suites", nargs="*", metavar="SUITE",
                         help="suite files or folders (default: the configured suites)")
@@ -99,6 +122,20 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="run suites against the targets and write a run log")
     _add_run_options(run)
     run.set_defaults(handler=_cmd_run)
+
+    golden = sub.add_parser("golden", help="verify or prune the golden recordings")
+    golden_sub = golden.add_subparsers(dest="golden_command", metavar="ACTION")
+    golden_sub.required = True
+    for name, handler, text in (
+            ("verify", _cmd_golden_verify, "check recordings: intact, provenance, coverage"),
+            ("prune", _cmd_golden_prune, "remove recordings no planned request matches")):
+        action = golden_sub.add_parser(name, help=text)
+        action.add_argument("suites", nargs="*", metavar="SUITE")
+        action.add_argument("--golden", metavar="DIR", help="golden store folder")
+        action.add_argument("--targets", metavar="A,B", help="comma-separated targets")
+        if name == "prune":
+            action.add_argument("--dry-run", action="store_true", help="only count")
+        action.set_defaults(handler=handler)
     return parser
 
 

@@ -12,7 +12,7 @@ from arcanos_eval.config import TargetConfig
 from arcanos_eval.response import Response
 from arcanos_eval.suite.model import Case
 
-__all__ = ["CallFailure", "Request", "Target", "build_request"]
+__all__ = ["CallFailure", "Request", "Target", "build_request", "fingerprint_of"]
 
 
 @dataclass(frozen=True)
@@ -50,9 +50,7 @@ class Request:
     def fingerprint(self) -> str:
         cached = self.__dict__.get("_fingerprint")
         if cached is None:
-            canonical = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"),
-                                   ensure_ascii=False, default=str)
-            cached = hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:32]
+            cached = fingerprint_of(self.to_dict())
             object.__setattr__(self, "_fingerprint", cached)
         return cached
 
@@ -61,6 +59,13 @@ class Request:
         chars = sum(len(str(m.get("content") or "")) for m in self.messages)
         completion = int(self.params.get("max_tokens") or self.params.get("max_output_tokens") or 256)
         return chars // 4 + completion
+
+
+def fingerprint_of(request: Mapping[str, Any]) -> str:
+    """The fingerprint of a request in its stored form (:meth:`Request.to_dict`)."""
+    canonical = json.dumps(request, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+                           default=str)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:32]
 
 
 def build_request(target: TargetConfig, case: Case) -> Request:

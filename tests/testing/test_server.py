@@ -104,7 +104,9 @@ def test_chat_echoes_the_prompt_with_usage(client: openai.OpenAI) -> None:
     assert completion.usage.total_tokens == 19
 
 
-def test_replies_are_scripted_per_model_and_prompt(openai_server_factory: OpenAIServerFactory) -> None:
+def test_replies_are_scripted_per_model_and_prompt(
+    openai_server_factory: OpenAIServerFactory,
+) -> None:
     server = openai_server_factory(
         replies={
             "ping": "pong",
@@ -146,8 +148,10 @@ def test_responder_sees_a_normalized_request(openai_server_factory: OpenAIServer
     chat, responses = seen
     assert chat.tools[0]["function"]["name"] == "lookup_raid"
     assert chat.body["temperature"] == 0 and chat.number == 1 and not chat.stream
-    assert responses.messages == ({"role": "system", "content": "Be brief."},
-                                  {"role": "user", "content": "yo"})
+    assert responses.messages == (
+        {"role": "system", "content": "Be brief."},
+        {"role": "user", "content": "yo"},
+    )
 
 
 def test_chat_stream_yields_deltas_then_a_usage_chunk(client: openai.OpenAI) -> None:
@@ -234,7 +238,7 @@ def test_embeddings_are_deterministic_unit_vectors(client: openai.OpenAI) -> Non
     assert all(math.isclose(math.hypot(*v), 1.0, rel_tol=1e-5) for v in vectors)
 
     def cosine(a: list[float], b: list[float]) -> float:
-        return sum(x * y for x, y in zip(a, b))
+        return sum(x * y for x, y in zip(a, b, strict=True))
 
     assert cosine(vectors[0], vectors[1]) > 0.5 > cosine(vectors[0], vectors[2])
     as_float = client.embeddings.create(model="emb", input=texts[0], encoding_format="float")
@@ -288,8 +292,11 @@ def test_keep_alive_and_chunked_request_bodies(openai_server: OpenAIServer) -> N
     try:
         for _ in range(2):
             connection.request(
-                "POST", "/v1/chat/completions", body=iter([body[:10], body[10:]]),
-                encode_chunked=True, headers={"Transfer-Encoding": "chunked"},
+                "POST",
+                "/v1/chat/completions",
+                body=iter([body[:10], body[10:]]),
+                encode_chunked=True,
+                headers={"Transfer-Encoding": "chunked"},
             )
             reply = json.loads(connection.getresponse().read())
             assert reply["choices"][0]["message"]["content"] == "chunked"
@@ -300,9 +307,11 @@ def test_keep_alive_and_chunked_request_bodies(openai_server: OpenAIServer) -> N
 
 def test_api_key_is_checked_when_configured(openai_server_factory: OpenAIServerFactory) -> None:
     server = openai_server_factory(api_key=KEY)
-    with openai.OpenAI(base_url=server.base_url, api_key="sk-wrong", max_retries=0) as wrong:
-        with pytest.raises(openai.AuthenticationError) as info:
-            wrong.models.list()
+    with (
+        openai.OpenAI(base_url=server.base_url, api_key="sk-wrong", max_retries=0) as wrong,
+        pytest.raises(openai.AuthenticationError) as info,
+    ):
+        wrong.models.list()
     assert info.value.code == "invalid_api_key"
     with openai.OpenAI(base_url=server.base_url, api_key=KEY, max_retries=0) as right:
         assert list(right.models.list())
@@ -315,9 +324,11 @@ def test_responder_errors_become_500_and_are_kept(
         raise KeyError("no script for this prompt")
 
     server = openai_server_factory(responder=responder)
-    with openai.OpenAI(base_url=server.base_url, api_key=KEY, max_retries=0) as sdk:
-        with pytest.raises(openai.InternalServerError, match="no script"):
-            sdk.chat.completions.create(model="m", messages=_user("x"))
+    with (
+        openai.OpenAI(base_url=server.base_url, api_key=KEY, max_retries=0) as sdk,
+        pytest.raises(openai.InternalServerError, match="no script"),
+    ):
+        sdk.chat.completions.create(model="m", messages=_user("x"))
     (error,) = server.errors
     assert isinstance(error, KeyError)
 
@@ -330,7 +341,10 @@ def test_log_counts_paths_and_never_keeps_the_key(
     list(client.models.list())
     first, second, third = openai_server.requests
     assert (first.path, first.model, first.status, first.stream) == (
-        "/v1/chat/completions", "gpt-test", 200, True
+        "/v1/chat/completions",
+        "gpt-test",
+        200,
+        True,
     )
     assert first.body["messages"] == _user("one")
     assert second.number == 2 and third.method == "GET" and third.body is None
@@ -339,7 +353,9 @@ def test_log_counts_paths_and_never_keeps_the_key(
     assert first.completed_at is not None and first.duration_s is not None
     assert KEY not in repr(openai_server.requests)
     assert openai_server.path_counts == {
-        "/v1/chat/completions": 1, "/v1/embeddings": 1, "/v1/models": 1
+        "/v1/chat/completions": 1,
+        "/v1/embeddings": 1,
+        "/v1/models": 1,
     }
     openai_server.reset()
     assert openai_server.total_requests == 0 and openai_server.requests == []

@@ -1,0 +1,306 @@
+"""Duplicates within and across files, and leakage of evaluation cases into training data.
+
+Everything here runs in bounded memory while files stream by:
+
+* **exact duplicates**: an 8-byte hash of the normalized conversation per example;
+* **near duplicates**: MinHash over word 3-gram shingles, using one-permutation hashing (each
+  shingle is hashed once and falls into one of :data:`SIGNATURE_BINS` bins) so a signature costs
+  one pass over the text; locality-sensitive banding finds candidate pairs in
+  ``O(examples x bands)`` instead of comparing every pair. A signature is 120 bytes;
+* **contamination**: an eval case leaks when most of its character 5-grams appear in one training
+  user message (containment, not Jaccard, because a leaked question is usually wrapped in more
+  text). Each case is indexed by a few anchor shingles so a training message is compared only
+  with the cases it shares an anchor with.
+
+Normalization casefolds and drops punctuation, so "Reset my password!" and "reset my password"
+are the same text.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import zlib
+from array import array
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from operator import and_
+from typing import Any
+
+__all__ = [
+    "CONTAINMENT_THRESHOLD",
+    "MIN_CASE_CHARS",
+    "NEAR_DUPLICATE_THRESHOLD",
+    "SIGNATURE_BINS",
+    "ContaminationIndex",
+    "DuplicateIndex",
+    "EvalCase",
+    "ExampleTexts",
+    "NearDuplicate",
+    "example_texts",
+    "normalize",
+]
+
+NEAR_DUPLICATE_THRESHOLD = 0.7
+"""Estimated Jaccard similarity of word 3-gram sets from which two examples are near duplicates."""
+CONTAINMENT_THRESHOLD = 0.8
+"""Share of an eval case's character 5-grams found in a training message that counts as a leak."""
+MIN_CASE_CHARS = 20
+"""Eval inputs shorter than this (normalized) are too generic to signal a leak and are skipped."""
+
+SIGNATURE_BINS = 30
+_BANDS = 10
+_ROWS = SIGNATURE_BINS // _BANDS
+_EMPTY = 0xFFFFFFFF
+_ANCHORS = 16
+_CHAR_NGRAM = 5
+_NON_WORD = re.compile(r"[\W_]+")
+
+
+def normalize(text: str) -> str:
+    """Casefold, turn punctuation into spaces and collapse whitespace.
+
+    >>> normalize("  Reset my PASSWORD, please!! ")
+    'reset my password please'
+    """
+    return _NON_WORD.sub(" ", text.casefold()).strip()
+
+
+@dataclass(frozen=True)
+class ExampleTexts:
+    """The texts of one example that hygiene checks compare.
+
+    Attributes:
+        fingerprint: 64-bit hash of the normalized conversation (every role and message).
+        dialogue: normalized user, assistant and tool text (system prompts are usually shared by
+            every example and would make them all look alike).
+        user_messages: ``(field_path, text)`` of each user message, for contamination.
+    """
+
+    fingerprint: int
+    dialogue: str
+    user_messages: tuple[tuple[str, str], ...]
+
+
+def _message_text(message: Mapping[str, Any]) -> str:
+    content = message.get("content")
+    parts: list[str] = []
+    if isinstance(content, str):
+        parts.append(content)
+    elif isinstance(content, list):
+        parts.extend(
+            part["text"]
+            for part in content
+            if isinstance(part, Mapping) and isinstance(part.get("text"), str)
+        )
+    calls = message.get("tool_calls")
+    if isinstance(calls, list):
+        for call in calls:
+            function = call.get("function") if isinstance(call, Mapping) else None
+            if isinstance(function, Mapping):
+                parts.extend(str(function.get(key, "")) for key in ("name", "arguments"))
+    return " ".join(parts)
+
+
+def _conversation(example: Mapping[str, Any]) -> Iterator[tuple[str, Mapping[str, Any]]]:
+    """``(field_path, message)`` of every message, in either format."""
+    if isinstance(example.get("messages"), list):
+        for index, message in enumerate(example["messages"]):
+            if isinstance(message, Mapping):
+                yield f"messages[{index}]", message
+        return
+    source = example.get("input")
+    if isinstance(source, Mapping) and isinstance(source.get("messages"), list):
+        for index, message in enumerate(source["messages"]):
+            if isinstance(message, Mapping):
+                yield f"input.messages[{index}]", message
+    # The preferred answer is what the model learns; the rejected one is not training text.
+    output = example.get("preferred_output")
+    if isinstance(output, list):
+        for index, message in enumerate(output):
+            if isinstance(message, Mapping):
+                yield f"preferred_output[{index}]", message
+
+
+def example_texts(example: Mapping[str, Any]) -> ExampleTexts:
+    """Extract what duplicate and contamination checks need from a parsed example."""
+    digest = hashlib.blake2b(digest_size=8)
+    dialogue: list[str] = []
+    users: list[tuple[str, str]] = []
+    for path, message in _conversation(example):
+        role = str(message.get("role", ""))
+        text = _message_text(message)
+        normalized = normalize(text)
+        digest.update(f"{role}\x1f{normalized}\x1e".encode())
+        if role != "system":
+            dialogue.append(normalized)
+        if role == "user" and text:
+            users.append((f"{path}.content", text))
+    return ExampleTexts(int.from_bytes(digest.digest(), "big"), " ".join(dialogue), tuple(users))
+
+
+def signature(text: str) -> array[int] | None:
+    """One-permutation MinHash of the word 3-grams of a normalized text (``None`` if empty).
+
+    Each shingle's CRC-32 picks its bin (the low bits) and competes for that bin's minimum;
+    empty bins hold a sentinel that never matches.
+    """
+    words = text.split()
+    if not words:
+        return None
+    grams = map(" ".join, zip(words, words[1:], words[2:])) if len(words) >= 3 else iter(words)
+    hashes = sorted(set(map(zlib.crc32, map(str.encode, grams))), reverse=True)
+    # Later (smaller) hashes overwrite earlier ones, so each bin keeps its minimum.
+    mins = dict(zip(map(and_, hashes, [_BIN_MASK] * len(hashes)), hashes))
+    return array("I", (mins.get(bin_, _EMPTY) for bin_ in range(SIGNATURE_BINS)))
+
+
+# Bins are taken from the low 5 bits (32 values); bins 30 and 31 are dropped so the 30 kept bins
+# split evenly into 10 bands of 3 rows. Their shingles simply do not vote.
+_BIN_MASK = 31
+
+
+def similarity(first: Sequence[int], second: Sequence[int]) -> float:
+    """Estimated Jaccard similarity of two signatures (bins empty in both are ignored)."""
+    same = union = 0
+    for a, b in zip(first, second):
+        if a != _EMPTY or b != _EMPTY:
+            union += 1
+            same += a == b
+    return same / union if union else 0.0
+
+
+@dataclass(frozen=True)
+class NearDuplicate:
+    """``ref`` (the later example) closely resembles ``original``; refs are caller-defined ints."""
+
+    ref: int
+    original: int
+    similarity: float
+
+
+class DuplicateIndex:
+    """Exact and near duplicates over a stream of examples.
+
+    Call :meth:`add` once per example with an integer ``ref`` of your choosing (the caller packs
+    file and line into it); :meth:`add` answers exact duplicates at once, :meth:`near_duplicates`
+    answers near ones after the last example.
+    """
+
+    def __init__(self, threshold: float = NEAR_DUPLICATE_THRESHOLD) -> None:
+        self.threshold = threshold
+        self._first_seen: dict[int, int] = {}
+        self._refs: array[int] = array("Q")
+        self._signatures: array[int] = array("I")
+
+    def add(self, ref: int, texts: ExampleTexts) -> int | None:
+        """Record an example; return the ref of an earlier identical example, if any."""
+        original = self._first_seen.setdefault(texts.fingerprint, ref)
+        if original != ref:
+            return original  # an exact copy adds nothing to near-duplicate search
+        sig = signature(texts.dialogue)
+        if sig is not None:
+            self._refs.append(ref)
+            self._signatures.extend(sig)
+        return None
+
+    def __len__(self) -> int:
+        return len(self._refs)
+
+    def near_duplicates(self) -> list[NearDuplicate]:
+        """Every example whose best earlier match is at least ``threshold`` similar."""
+        count = len(self._refs)
+        sigs = self._signatures
+        best: dict[int, tuple[int, float]] = {}
+        for band in range(_BANDS):
+            offset = band * _ROWS
+            buckets: dict[tuple[int, ...], int] = {}
+            for index in range(count):
+                start = index * SIGNATURE_BINS + offset
+                key = tuple(sigs[start : start + _ROWS])
+                if all(value == _EMPTY for value in key):
+                    continue
+                first = buckets.setdefault(key, index)
+                if first == index or best.get(index, (-1, 0.0))[0] == first:
+                    continue
+                score = similarity(self._signature(first), self._signature(index))
+                if score >= self.threshold and score > best.get(index, (-1, 0.0))[1]:
+                    best[index] = (first, score)
+            del buckets
+        return [
+            NearDuplicate(self._refs[index], self._refs[first], round(score, 3))
+            for index, (first, score) in sorted(best.items())
+        ]
+
+    def _signature(self, index: int) -> array[int]:
+        return self._signatures[index * SIGNATURE_BINS : (index + 1) * SIGNATURE_BINS]
+
+
+@dataclass(frozen=True)
+class EvalCase:
+    """The user text of one evaluation case: ``key`` is ``suite-id::case-id``."""
+
+    key: str
+    path: str
+    text: str
+
+
+def _char_ngrams(text: str) -> set[str]:
+    if len(text) <= _CHAR_NGRAM:
+        return {text}
+    return {text[i : i + _CHAR_NGRAM] for i in range(len(text) - _CHAR_NGRAM + 1)}
+
+
+class ContaminationIndex:
+    """Finds training messages that contain an evaluation case's input.
+
+    Args:
+        cases: eval case texts (raw; normalized here).
+        threshold: share of a case's character 5-grams that must occur in one training message.
+
+    Example:
+        >>> index = ContaminationIndex([EvalCase("s::c", "s.yaml", "What walks on four legs?")])
+        >>> index.match("Riddle time: what walks on four legs in the morning?")[0].key
+        's::c'
+    """
+
+    def __init__(self, cases: Iterable[EvalCase], threshold: float = CONTAINMENT_THRESHOLD) -> None:
+        self.threshold = threshold
+        self.cases: list[EvalCase] = []
+        self.skipped = 0
+        self._grams: list[frozenset[str]] = []
+        self._by_anchor: dict[str, list[int]] = {}
+        for case in cases:
+            text = normalize(case.text)
+            if len(text) < MIN_CASE_CHARS:
+                self.skipped += 1
+                continue
+            grams = frozenset(_char_ngrams(text))
+            position = len(self.cases)
+            self.cases.append(case)
+            self._grams.append(grams)
+            # Anchors: the grams with the smallest CRC-32, a deterministic random sample. A
+            # message holding 80% of the case's grams misses all 16 anchors with odds ~1e-11.
+            for gram in sorted(grams, key=lambda g: zlib.crc32(g.encode()))[:_ANCHORS]:
+                self._by_anchor.setdefault(gram, []).append(position)
+        self._anchors = frozenset(self._by_anchor)
+
+    def __len__(self) -> int:
+        return len(self.cases)
+
+    def match(self, text: str) -> tuple[EvalCase, float] | None:
+        """The eval case best contained in ``text`` (with its containment), if any passes."""
+        if not self._anchors:
+            return None
+        grams = _char_ngrams(normalize(text))
+        hits = grams & self._anchors
+        if not hits:
+            return None
+        candidates = {position for gram in hits for position in self._by_anchor[gram]}
+        best: tuple[EvalCase, float] | None = None
+        for position in sorted(candidates):
+            case_grams = self._grams[position]
+            containment = len(case_grams & grams) / len(case_grams)
+            if containment >= self.threshold and (best is None or containment > best[1]):
+                best = (self.cases[position], round(containment, 3))
+        return best

@@ -1,0 +1,92 @@
+"""Maintenance of the golden store: ``arcanos-eval golden verify`` and ``golden prune``.
+
+``verify`` checks that every record is intact (its fingerprint matches the request it stores), has
+full provenance and holds nothing key-shaped, and compares the store with the plan of the configured
+suites and targets: answers the plan needs but the store lacks are *missing*, recordings no planned
+request matches any more are *stale*. ``prune`` removes the stale ones.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from arcanos_eval.config import RunConfig
+from arcanos_eval.run import plan_calls
+from arcanos_eval.suite.model import Suite
+from arcanos_eval.targets.base import fingerprint_of
+from arcanos_eval.targets.replay import GoldenStore
+
+__all__ = ["GoldenProblem", "prune_golden", "verify_golden"]
+
+PROVENANCE_FIELDS = ("endpoint", "model", "recorded_at", "sdk")
+# Shapes of credentials that must never be stored: OpenAI keys and bearer headers.
+KEY_SHAPES = re.compile(r"sk-(?:proj-)?[A-Za-z0-9_-]{20,}|Bearer\s+[A-Za-z0-9._-]{16,}")
+
+
+@dataclass(frozen=True)
+class GoldenProblem:
+    """One finding of ``verify``: ``kind`` is corrupt, provenance, secret, missing or stale."""
+
+    kind: str
+    where: str
+    detail: str
+
+
+def _planned(config: RunConfig, suites: Sequence[Suite]) -> set[tuple[str, str, str, int, str]]:
+    return {(c.case.suite_id, c.target, c.case.id, c.repeat, c.request.fingerprint)
+            for c in plan_calls(config, suites)}
+
+
+def verify_golden(config: RunConfig, suites: Sequence[Suite]) -> list[GoldenProblem]:
+    """Every problem of the golden store for this configuration (empty when all is well)."""
+    store = GoldenStore(config.golden)
+    problems: list[GoldenProblem] = []
+    recorded: set[tuple[str, str, str, int, str]] = set()
+    for suite_id, target, path in store.iter_files():
+        text = path.read_text(encoding="utf-8")
+        for match in KEY_SHAPES.finditer(text):
+            line = text.count("\n", 0, match.start()) + 1
+            problems.append(GoldenProblem("secret", f"{path}:{line}",
+                                          "a credential-shaped value is stored"))
+        for (case_id, repeat, fingerprint), record in store.records(suite_id, target).items():
+            where = f"{path} case {case_id!r}" + (f" repeat {repeat}" if repeat else "")
+            recorded.add((suite_id, target, case_id, repeat, fingerprint))
+            if fingerprint_of(record.request) != fingerprint:
+                problems.append(GoldenProblem("corrupt", where,
+                                              "fingerprint does not match the stored request"))
+            absent = [f for f in PROVENANCE_FIELDS if not record.provenance.get(f)]
+            if absent:
+                problems.append(GoldenProblem("provenance", where,
+                                              f"provenance lacks {', '.join(absent)}"))
+    planned = _planned(config, suites)
+    for suite_id, target, case_id, repeat, _ in sorted(planned - recorded):
+        problems.append(GoldenProblem("missing", f"{store.path(suite_id, target)} case {case_id!r}"
+                                      + (f" repeat {repeat}" if repeat else ""),
+                                      "no recording of the current request"))
+    planned_targets = {t.name for t in config.active_targets}
+    planned_suites = {s.id for s in suites}
+    for suite_id, target, case_id, repeat, _ in sorted(recorded - planned):
+        if suite_id in planned_suites and target in planned_targets:
+            problems.append(GoldenProblem("stale", f"{store.path(suite_id, target)} case "
+                                          f"{case_id!r}", "no planned request matches it"))
+    return problems
+
+
+def prune_golden(config: RunConfig, suites: Sequence[Suite], *, dry_run: bool = False) -> int:
+    """Remove stale recordings of the configured suites and targets; returns how many."""
+    store = GoldenStore(config.golden)
+    planned = _planned(config, suites)
+    planned_targets = {t.name for t in config.active_targets}
+    planned_suites = {s.id for s in suites}
+    removed = 0
+    for suite_id, target, _ in list(store.iter_files()):
+        if suite_id not in planned_suites or target not in planned_targets:
+            continue
+        stale = {key for key in store.records(suite_id, target)
+                 if (suite_id, target, key[0], key[1], key[2]) not in planned}
+        removed += len(stale) if dry_run else store.remove(suite_id, target, stale)
+    if not dry_run:
+        store.flush()
+    return removed

@@ -1,0 +1,131 @@
+"""The ``arcanos-eval`` command line: exit statuses, tables, one-line errors, golden maintenance."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from arcanos_eval.cli import main
+from arcanos_eval.testing import Fault, Reply
+from tests.conftest import KEY_ENV, simple_cases, write_suite
+
+PYPROJECT = """
+[tool.arcanos_eval]
+suites = ["suites"]
+golden = "golden"
+cache = false
+
+[tool.arcanos_eval.targets.base]
+model = "model-base"
+system_prompt = "You are the base."
+base_url = "{url}"
+api_key_env = "{env}"
+
+[tool.arcanos_eval.targets.candidate]
+model = "model-candidate"
+system_prompt = "You are the candidate."
+base_url = "{url}"
+api_key_env = "{env}"
+"""
+
+
+@pytest.fixture
+def project(tmp_path, openai_server, monkeypatch, test_key):
+    (tmp_path / "pyproject.toml").write_text(PYPROJECT.format(url=openai_server.base_url,
+                                                              env=KEY_ENV))
+    write_suite(tmp_path / "suites", "demo", simple_cases(3))
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def test_validate_lists_suites_and_totals(project, capsys):
+    assert main(["validate"]) == 0
+    out = capsys.readouterr().out
+    row = next(line for line in out.splitlines() if line.startswith("| demo"))
+    assert [cell.strip() for cell in row.strip("|").split("|")][:4] == \
+        ["demo", "happy_path", "3", "contains"]
+    assert "1 suites, 3 cases: valid. Targets: base=model-base, candidate=model-candidate." in out
+
+
+def test_user_errors_are_one_line_and_exit_2(project):
+    (project / "suites" / "broken.yaml").write_text("id: broken\ncases:\n  - id: x\n")
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parent.parent)}
+    out = subprocess.run([sys.executable, "-m", "arcanos_eval.cli", "validate"], cwd=project,
+                         capture_output=True, text=True, env=env)
+    assert out.returncode == 2
+    assert out.stderr.count("\n") == 1 and "Traceback" not in out.stderr
+    assert out.stderr.startswith("arcanos-eval: error: ")
+    assert "broken.yaml:3, case 'x': expected exactly one of 'input' or 'messages'" in out.stderr
+
+
+def test_record_then_replay_offline(project, openai_server, capsys):
+    assert main(["run", "--mode", "record", "-q", "--log", "rec.jsonl"]) == 0
+    assert openai_server.total_requests == 6
+    openai_server.stop()
+    assert main(["run", "--mode", "replay", "-q", "--log", "rep.jsonl"]) == 0
+    out = capsys.readouterr().out
+    assert "| demo    | candidate |         3 |        3 |        0 |         0 |" in out
+    assert "0 live, 6 replayed" in out
+
+
+def test_replay_without_recordings_exits_2(project, capsys):
+    assert main(["run", "--mode", "replay", "-q"]) == 2
+    assert "6 answer(s) have no recording" in capsys.readouterr().err
+
+
+def test_errored_calls_exit_3(project, openai_server, capsys):
+    openai_server.responder = lambda request: Reply.failing(Fault.http_status(400, "nope"))
+    assert main(["run", "--mode", "live", "-q", "--targets", "base"]) == 3
+    assert "3 errored" in capsys.readouterr().out
+
+
+def test_resume_flag_continues_a_log(project, openai_server, capsys):
+    openai_server.faults[1] = Fault.http_status(400, "first call fails")
+    assert main(["run", "--mode", "live", "-q", "--targets", "base", "--log", "r.jsonl"]) == 3
+    assert main(["run", "--mode", "live", "-q", "--targets", "base", "--resume", "r.jsonl"]) == 0
+    results = [json.loads(line) for line in (project / "r.jsonl").read_text().splitlines()
+               if '"type":"result"' in line]
+    assert len(results) == 4 and not results[-1]["response"].get("error")
+
+
+def test_golden_verify_and_prune(project, openai_server, capsys):
+    assert main(["run", "--mode", "record", "-q"]) == 0
+    assert main(["golden", "verify"]) == 0
+    assert "every planned answer is recorded" in capsys.readouterr().out
+
+    golden = project / "golden" / "demo" / "base.jsonl"
+    records = [json.loads(line) for line in golden.read_text().splitlines()]
+    records[0]["request"]["model"] = "tampered"
+    del records[1]["provenance"]["sdk"]
+    golden.write_text("".join(json.dumps(r) + "\n" for r in records))
+    write_suite(project / "suites", "demo", simple_cases(2) + [
+        {"id": "case-2", "input": "a changed question", "checks": [{"contains": "changed"}]}])
+    assert main(["golden", "verify"]) == 1
+    out = capsys.readouterr().out
+    for kind in ("corrupt", "provenance", "missing", "stale"):
+        assert f"| {kind}" in out, kind
+
+    assert main(["golden", "prune", "--dry-run"]) == 0
+    assert "would remove 2 stale recording(s)" in capsys.readouterr().out
+    assert main(["golden", "prune"]) == 0
+    assert len(golden.read_text().splitlines()) == 2
+
+
+def test_golden_verify_flags_key_shaped_values(project, capsys):
+    assert main(["run", "--mode", "record", "-q"]) == 0
+    golden = project / "golden" / "demo" / "base.jsonl"
+    golden.write_text(golden.read_text().replace("question number 0",
+                                                 "sk-abcdefghijklmnopqrstuvwxyz0123"))
+    assert main(["golden", "verify"]) == 1
+    assert "| secret" in capsys.readouterr().out
+
+
+def test_version(capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["--version"])
+    assert info.value.code == 0 and "arcanos-eval 0.1.0" in capsys.readouterr().out
