@@ -13,9 +13,10 @@ from collections.abc import Callable, Sequence
 from tabulate import tabulate
 
 from arcanos_eval import __version__
-from arcanos_eval.config import MODES, RunConfig, load_config
+from arcanos_eval.config import RunConfig, load_config
 from arcanos_eval.errors import ArcanosError
 from arcanos_eval.golden import prune_golden, verify_golden
+from arcanos_eval.options import add_cli_options, overrides_from
 from arcanos_eval.run import execute_run, summarize
 from arcanos_eval.suite.loader import load_suites
 
@@ -47,10 +48,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
 
 def _run_config(args: argparse.Namespace) -> RunConfig:
-    return load_config(
-        args.config, suites=args.suites or None, mode=args.mode, targets=args.targets,
-        concurrency=args.concurrency, repeats=args.repeats, golden=args.golden, log=args.log,
-        resume=args.resume)
+    return load_config(args.config, **overrides_from(vars(args)))
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
@@ -88,20 +86,6 @@ def _cmd_golden_prune(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _add_run_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("suites", nargs="*", metavar="SUITE",
-                        help="suite files or folders (default: the configured suites)")
-    parser.add_argument("--mode", choices=MODES, help="replay | record | refresh | live | auto")
-    parser.add_argument("--targets", metavar="A,B", help="comma-separated targets to run")
-    parser.add_argument("--concurrency", type=int, metavar="N", help="calls in flight at most")
-    parser.add_argument("--repeats", type=int, metavar="N", help="answers per case and target")
-    parser.add_argument("--golden", metavar="DIR", help="golden store folder")
-    parser.add_argument("--log", metavar="RUN.jsonl", help="where to write the run log")
-    parser.add_argument("--resume", metavar="RUN.jsonl",
-                        help="continue an interrupted run: only what the log lacks is called")
-    parser.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
-
-
 def build_parser() -> argparse.ArgumentParser:
     """The ``arcanos-eval`` argument parser (subcommands register themselves here)."""
     parser = argparse.ArgumentParser(
@@ -120,7 +104,8 @@ def build_parser() -> argparse.ArgumentParser:
     validate.set_defaults(handler=_cmd_validate)
 
     run = sub.add_parser("run", help="run suites against the targets and write a run log")
-    _add_run_options(run)
+    add_cli_options(run)
+    run.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
     run.set_defaults(handler=_cmd_run)
 
     golden = sub.add_parser("golden", help="verify or prune the golden recordings")

@@ -276,6 +276,8 @@ class Engine:
             }
             recorded = {**response.to_dict(), "origin": "live"}
             for call in group:
+                if call.case.response_schema is not None:
+                    self.golden.put_schema(call.case.suite_id, call.case.response_schema)
                 self.golden.put(call.case.suite_id, call.target, GoldenRecord(
                     case_id=call.case.id, fingerprint=call.request.fingerprint,
                     repeat=call.repeat, request=call.request.to_dict(), response=recorded,

@@ -1,7 +1,358 @@
-"""pytest plugin entry point (``pytest11: arcanos``). Glue only: options, fixtures and hooks."""
+"""pytest plugin (``pytest11: arcanos``): ``pytest --arcanos-suite suites/``.
+
+Glue only. Options live in :mod:`arcanos_eval.options`, state in :class:`ArcanosSession`. Each suite
+file is collected; each case x target becomes an item ``suites/x.yaml::case-id[candidate]``, each
+case a comparison item ``[candidate-vs-base]``, each gate an item ``arcanos::gate[name]``. After
+collection and deselection, every model call the *selected* items need runs concurrently in the
+engine, before the first item asserts; items then only read stored results.
+"""
 
 from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from arcanos_eval.config import load_config
+from arcanos_eval.errors import ArcanosError
+from arcanos_eval.options import OPTIONS, overrides_from
+from arcanos_eval.response import Response
+from arcanos_eval.runlog import ResultRecord, RunLog
+from arcanos_eval.session import ArcanosSession
+from arcanos_eval.suite.loader import SUITE_SUFFIXES, discover_suite_files, load_suites
+from arcanos_eval.suite.model import Case, Suite
 
 # The loopback OpenAI-protocol server fixtures, for this project's tests and for users who
 # contract-test their own pipelines.
 pytest_plugins = ["arcanos_eval.testing.fixtures"]
+
+session_key = pytest.StashKey[ArcanosSession]()
+_files_key = pytest.StashKey[set[Path]]()
+
+
+# ----------------------------------------------------------------------------- options
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("arcanos", "arcanos-eval: base vs candidate model evaluation")
+    for option in OPTIONS:
+        flag = f"--arcanos-{option.name}"
+        ini = f"arcanos_{option.dest}"
+        kwargs: dict[str, Any] = {"dest": ini, "metavar": option.metavar,
+                                  "help": f"{option.help} [ini: {ini}]"}
+        if option.repeatable:
+            kwargs["action"] = "append"
+        if option.choices:
+            kwargs["choices"] = option.choices
+        if option.type is not str:
+            kwargs["type"] = option.type
+        group.addoption(flag, **kwargs)
+        parser.addini(ini, f"arcanos-eval: {option.help}", type=option.ini_type)
+
+
+def _option_values(config: pytest.Config) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    for option in OPTIONS:
+        ini = f"arcanos_{option.dest}"
+        value = config.getoption(ini) or config.getini(ini) or None
+        if value is not None and option.type is not str and isinstance(value, str):
+            try:
+                value = option.type(value)
+            except ValueError:
+                raise pytest.UsageError(f"{ini}: expected {option.metavar}, found {value!r}"
+                                        ) from None
+        values["suites" if option.name == "suite" else option.dest] = value
+    return values
+
+
+# ----------------------------------------------------------------------------- configure
+
+
+def _marker_name(text: str) -> str:
+    return re.sub(r"\W+", "_", text).strip("_").lower() or "_"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    values = _option_values(config)
+    if not values.get("suites"):
+        return  # not an arcanos run: the plugin stays out of the way
+    rootdir = config.rootpath
+    suites_given = [str((Path.cwd() / p) if not Path(p).is_absolute() else p)
+                    for p in values["suites"]]
+    try:
+        run_config = load_config(start=rootdir, **overrides_from({**values,
+                                                                  "suites": suites_given}))
+        suites = load_suites(run_config.suites)
+    except ArcanosError as exc:
+        raise pytest.UsageError(str(exc)) from None
+    session = ArcanosSession(run_config, suites)
+    config.stash[session_key] = session
+    config.stash[_files_key] = {s.path.resolve() for s in suites if s.path is not None}
+    names = {case.category for case in session.cases()} | {
+        _marker_name(tag) for case in session.cases() for tag in case.tags}
+    for name in sorted(names):
+        config.addinivalue_line("markers", f"{name}: arcanos-eval category or tag")
+    # Collect the suites even when they lie outside the paths pytest would visit.
+    for path in discover_suite_files(run_config.suites):
+        if str(path) not in config.args:
+            config.args.append(str(path))
+
+
+def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
+    files = parent.config.stash.get(_files_key, None)
+    if files is None or file_path.suffix.lower() not in SUITE_SUFFIXES:
+        return None
+    if file_path.resolve() not in files:
+        return None
+    return SuiteFile.from_parent(parent, path=file_path)
+
+
+# ----------------------------------------------------------------------------- items
+
+
+class CallErrored(Exception):
+    """The model call failed after retries: reported as a pytest *error*, not a failure."""
+
+
+class CheckFailed(AssertionError):
+    """One or more checks failed; the message is the rendered explanation."""
+
+
+def _session(node: pytest.Node) -> ArcanosSession:
+    return node.config.stash[session_key]
+
+
+class SuiteFile(pytest.File):
+    """A suite file: one item per case x target, and per case a comparison item."""
+
+    def collect(self) -> Iterator[pytest.Item]:
+        session = _session(self)
+        suite = session.suite_for(self.path)
+        if suite is None:
+            return
+        for case in suite.cases:
+            for target in session.target_names:
+                yield CaseItem.from_parent(self, name=f"{case.id}[{target}]", case=case,
+                                           target=target, suite=suite)
+            if session.comparison is not None:
+                candidate, baseline = session.comparison
+                yield ComparisonItem.from_parent(self, name=f"{case.id}[{candidate}-vs-{baseline}]",
+                                                 case=case, target=candidate, suite=suite)
+
+
+class _ArcanosItem(pytest.Item):
+    def __init__(self, *, case: Case, target: str, suite: Suite, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.case = case
+        self.target = target
+        self.suite = suite
+        self.add_marker(case.category)
+        for tag in case.tags:
+            self.add_marker(_marker_name(tag))
+        self.extra_keyword_matches.update({case.category, *case.tags})
+
+    def reportinfo(self) -> tuple[Path, int | None, str]:
+        line = (self.case.line - 1) if self.case.line else None
+        return self.path, line, f"{self.case.key}[{self.target}]"
+
+    def _records(self, target: str) -> list[ResultRecord]:
+        records = _session(self).records(self.case, target)
+        if not records:
+            raise CallErrored(f"no answer from {target!r}: the call was not run")
+        errored = [r for r in records if r.errored]
+        if errored:
+            first = errored[0].response
+            raise CallErrored(f"{target!r} call errored after {first.attempts} attempt(s): "
+                              f"{first.error}")
+        return records
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException],
+                     style: Any = None) -> str | Any:
+        if isinstance(excinfo.value, (CheckFailed, CallErrored)):
+            return str(excinfo.value)
+        return super().repr_failure(excinfo)
+
+
+def _excerpt(response: Response, limit: int = 300) -> str:
+    if response.tool_calls and not response.text:
+        text = "; ".join(f"{c.name}({c.arguments})" for c in response.tool_calls)
+    else:
+        text = response.text if response.text is not None else "<no text>"
+    text = text.replace("\n", " ")
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+def _failing_lines(record: ResultRecord) -> list[str]:
+    return [f"  - {s['check']}: {s['reason'] or 'failed'}" for s in record.scores
+            if not s["passed"]]
+
+
+class CaseItem(_ArcanosItem):
+    """One case answered by one target: passes when every check passes on every repeat."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        if self.case.xfail:
+            # A known gap: expected to fail on every target; the comparison item still guards
+            # against the candidate doing worse than base.
+            self.add_marker(pytest.mark.xfail(reason=self.case.xfail, strict=False))
+
+    def setup(self) -> None:
+        self.records = self._records(self.target)
+
+    def runtest(self) -> None:
+        first = self.records[0].response
+        self.user_properties.extend([
+            ("target", self.target), ("origin", first.origin),
+            ("latency_ms", first.latency_ms), ("tokens", first.usage.total_tokens)])
+        for score in self.records[0].scores:
+            self.user_properties.append((f"score.{score['check']}", score["value"]))
+        failing = [r for r in self.records if not r.passed]
+        if not failing:
+            return
+        lines = [f"case {self.case.key} ({self.case.location}) answered by {self.target}",
+                 f"input:  {self.case.input[:200]!r}"]
+        for record in failing:
+            label = f" (repeat {record.repeat})" if len(self.records) > 1 else ""
+            lines.append(f"answer{label}: {_excerpt(record.response)}")
+            lines.extend(_failing_lines(record))
+        if len(self.records) > 1:
+            lines.append(f"passed {len(self.records) - len(failing)} of {len(self.records)} "
+                         "repeats (flaky)" if len(failing) < len(self.records) else
+                         f"failed all {len(self.records)} repeats")
+        comparison = _session(self).comparison
+        if comparison is not None and self.target == comparison[0]:
+            base = _session(self).records(self.case, comparison[1])
+            if base and not base[0].errored:
+                verdict = "passed" if base[0].passed else "failed too"
+                lines.append(f"{comparison[1]} {verdict}: {_excerpt(base[0].response)}")
+        raise CheckFailed("\n".join(lines))
+
+
+class ComparisonItem(_ArcanosItem):
+    """Candidate against base on one case: fails when the candidate regressed."""
+
+    def setup(self) -> None:
+        _, baseline = _session(self).comparison or ("", "")
+        self.baseline = baseline
+        self.candidate_records = self._records(self.target)
+        self.base_records = self._records(baseline)
+
+    def runtest(self) -> None:
+        candidate_pass = sum(r.passed for r in self.candidate_records) / len(self.candidate_records)
+        base_pass = sum(r.passed for r in self.base_records) / len(self.base_records)
+        self.user_properties.extend([("candidate_pass_rate", candidate_pass),
+                                     ("base_pass_rate", base_pass)])
+        if candidate_pass >= base_pass:
+            return
+        candidate, base = self.candidate_records[0], self.base_records[0]
+        lines = [f"regressed: {self.case.key} ({self.case.location}) passes on {self.baseline} "
+                 f"({base_pass:.0%}) but not on {self.target} ({candidate_pass:.0%})",
+                 f"input:  {self.case.input[:200]!r}",
+                 f"{self.baseline}: {_excerpt(base.response)}",
+                 f"{self.target}: {_excerpt(candidate.response)}"]
+        lines.extend(_failing_lines(candidate))
+        lines.extend(_diff_lines(base.response, candidate.response))
+        raise CheckFailed("\n".join(lines))
+
+
+def _diff_lines(base: Response, candidate: Response) -> list[str]:
+    if base.parsed is None or candidate.parsed is None:
+        return []
+    from deepdiff import DeepDiff
+
+    diff = DeepDiff(base.parsed, candidate.parsed, verbose_level=2)
+    if not diff:
+        return []
+    return ["diff (base -> candidate):",
+            *(f"  {line}" for line in json.dumps(json.loads(diff.to_json()), indent=1,
+                                                 sort_keys=True).splitlines()[:20])]
+
+
+# ----------------------------------------------------------------------------- execution
+
+
+def _selected_calls(items: list[pytest.Item], session: ArcanosSession) -> set[tuple[str, str]]:
+    select: set[tuple[str, str]] = set()
+    for item in items:
+        if isinstance(item, _ArcanosItem):
+            select.add((item.case.key, item.target))
+            if isinstance(item, ComparisonItem) and session.comparison is not None:
+                select.add((item.case.key, session.comparison[1]))
+    return select
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtestloop(session: pytest.Session) -> Iterator[None]:
+    arcanos = session.config.stash.get(session_key, None)
+    if arcanos is not None and not session.config.option.collectonly and session.items:
+        select = _selected_calls(session.items, arcanos)
+        if select:
+            try:
+                arcanos.run(select, progress=session.config.get_verbosity() >= 0)
+            except ArcanosError as exc:
+                raise pytest.UsageError(str(exc)) from None
+    return (yield)
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    arcanos = config.stash.get(session_key, None)
+    if arcanos is None or arcanos.log is None:
+        return
+    stats = arcanos.stats
+    assert stats is not None  # set together with log
+    terminalreporter.write_sep("-", "arcanos-eval")
+    terminalreporter.write_line(
+        f"run log: {arcanos.log.path} ({stats.live} live, {stats.replayed} replayed, "
+        f"{stats.cached} cached, {stats.retries} retries, {stats.errored} errored)")
+
+
+# ----------------------------------------------------------------------------- fixtures
+
+
+@pytest.fixture(scope="session")
+def arcanos_session(request: pytest.FixtureRequest) -> ArcanosSession:
+    """The session's configuration, suites and results (requires ``--arcanos-suite``)."""
+    session = request.config.stash.get(session_key, None)
+    if session is None:
+        pytest.fail("arcanos_session needs an arcanos run: pass --arcanos-suite PATH")
+    return session
+
+
+@pytest.fixture(scope="session")
+def arcanos_results(arcanos_session: ArcanosSession) -> RunLog:
+    """The run log of this session's model calls."""
+    if arcanos_session.log is None:
+        pytest.fail("no arcanos results: no suite item was selected")
+    return arcanos_session.log
+
+
+@pytest.fixture(scope="session")
+def arcanos_scorers() -> Any:
+    """The scorer library (``arcanos_eval.scorers``)."""
+    import arcanos_eval.scorers
+
+    return arcanos_eval.scorers
+
+
+@pytest.fixture(scope="session")
+def arcanos_target(request: pytest.FixtureRequest) -> Callable[[str], Callable[..., Response]]:
+    """``arcanos_target("candidate")("prompt")`` returns that target's :class:`Response`, through
+    the engine, cache and golden store like every other call (recordings under
+    ``golden/adhoc/``)."""
+    from arcanos_eval.adhoc import target_caller
+
+    session = request.config.stash.get(session_key, None)
+    if session is not None:
+        run_config = session.config
+    else:
+        try:
+            run_config = load_config(start=request.config.rootpath,
+                                     **overrides_from(_option_values(request.config)))
+        except ArcanosError as exc:
+            pytest.fail(str(exc))
+    return target_caller(run_config)

@@ -12,7 +12,7 @@ import json
 import platform
 import subprocess
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -47,8 +47,12 @@ def make_target(config: TargetConfig, run: RunConfig) -> Target:
     return OpenAITarget(config, timeout_s=run.timeout_s)
 
 
-def plan_calls(config: RunConfig, suites: Sequence[Suite]) -> list[Call]:
-    """Every (case, target, repeat) of the run, case by case."""
+def plan_calls(config: RunConfig, suites: Sequence[Suite],
+               select: Collection[tuple[str, str]] | None = None) -> list[Call]:
+    """Every (case, target, repeat) of the run, case by case.
+
+    ``select`` limits the plan to these (``suite::case``, target) pairs (what pytest selected).
+    """
     targets = config.active_targets
     if not targets:
         raise ConfigError("no targets configured: add [tool.arcanos_eval.targets.base] and "
@@ -58,6 +62,8 @@ def plan_calls(config: RunConfig, suites: Sequence[Suite]) -> list[Call]:
         for case in suite.cases:
             repeats = config.repeats or case.repeats
             for target in targets:
+                if select is not None and (case.key, target.name) not in select:
+                    continue
                 request = build_request(target, case)
                 calls.extend(Call(case, target.name, r, request) for r in range(repeats))
     return calls
@@ -98,6 +104,7 @@ def describe_target(target: Target) -> dict[str, Any]:
 
 def build_header(config: RunConfig, suites: Sequence[Suite], targets: Mapping[str, Target],
                  total: int) -> dict[str, Any]:
+    golden = GoldenStore(config.golden)
     started = datetime.now(timezone.utc)
     return {
         "run_id": started.strftime("%Y%m%dT%H%M%SZ-") + uuid.uuid4().hex[:6],
@@ -111,6 +118,7 @@ def build_header(config: RunConfig, suites: Sequence[Suite], targets: Mapping[st
             s.id: {"version": s.version, "path": str(s.path), "description": s.description,
                    "categories": list(s.categories), "cases": len(s.cases),
                    "response_schema": dict(s.response_schema) if s.response_schema else None,
+                   "schema_of_record": golden.schema_of_record(s.id),
                    "case_inputs": {c.id: c.input[:500] for c in s.cases}}
             for s in suites
         },
@@ -138,8 +146,9 @@ def _check_resumable(log: RunLog, header: Mapping[str, Any]) -> None:
 
 
 async def _execute(config: RunConfig, suites: Sequence[Suite], targets: Mapping[str, Target],
-                   log_path: Path, resume: Path | None, progress: bool) -> EngineStats:
-    calls = plan_calls(config, suites)
+                   log_path: Path, resume: Path | None, progress: bool,
+                   select: Collection[tuple[str, str]] | None) -> EngineStats:
+    calls = plan_calls(config, suites, select)
     header = build_header(config, suites, targets, len(calls))
     if resume is not None:
         writer, previous = RunLogWriter.open_for_resume(resume)
@@ -174,7 +183,8 @@ async def _execute(config: RunConfig, suites: Sequence[Suite], targets: Mapping[
 
 
 def execute_run(config: RunConfig, suites: Sequence[Suite], *, log_path: Path | None = None,
-                targets: Mapping[str, Target] | None = None, progress: bool = True) -> RunOutcome:
+                targets: Mapping[str, Target] | None = None, progress: bool = True,
+                select: Collection[tuple[str, str]] | None = None) -> RunOutcome:
     """Run ``suites`` against the configured targets and return the re-read run log.
 
     Args:
@@ -185,6 +195,7 @@ def execute_run(config: RunConfig, suites: Sequence[Suite], *, log_path: Path | 
             to that log instead and runs only what it lacks (errored calls are retried).
         targets: Target instances to use instead of building them from configuration.
         progress: show progress on stderr.
+        select: run only these (``suite::case``, target) pairs.
     """
     if targets is None:
         targets = {t.name: make_target(t, config) for t in config.active_targets}
@@ -192,7 +203,7 @@ def execute_run(config: RunConfig, suites: Sequence[Suite], *, log_path: Path | 
     path = resume or log_path or config.log or (
         config.root / ".arcanos" / "runs" /
         f"{datetime.now(timezone.utc).strftime('%Y%m%dT%H%M%S%fZ')}.jsonl")
-    stats = asyncio.run(_execute(config, suites, targets, Path(path), resume, progress))
+    stats = asyncio.run(_execute(config, suites, targets, Path(path), resume, progress, select))
     return RunOutcome(read_run_log(path), stats)
 
 

@@ -18,9 +18,9 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import IO, Any, Literal
+from typing import Any, Literal
 
 from arcanos_eval.data.pii import join_field
 
@@ -81,8 +81,8 @@ class Line:
     utf8: bool = True
 
 
-def read_lines(handle: IO[bytes]) -> Iterator[Line]:
-    """Stream the lines of a binary file handle, decoding each one on its own.
+def read_lines(handle: Iterable[bytes]) -> Iterator[Line]:
+    """Stream the lines of a binary file (or any iterable of byte lines), decoding each alone.
 
     A line that is not UTF-8 is decoded with replacement characters (so it can still be scanned
     for PII) and flagged. Only one line is held in memory at a time.

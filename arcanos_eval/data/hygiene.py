@@ -24,6 +24,7 @@ import zlib
 from array import array
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from itertools import repeat
 from operator import and_
 from typing import Any
 
@@ -52,6 +53,10 @@ SIGNATURE_BINS = 30
 _BANDS = 10
 _ROWS = SIGNATURE_BINS // _BANDS
 _EMPTY = 0xFFFFFFFF
+_EMPTY_BAND = array("I", [_EMPTY] * _ROWS)
+# Bins are taken from the low 5 bits (32 values); bins 30 and 31 are dropped so the 30 kept bins
+# split evenly into 10 bands of 3 rows. Their shingles simply do not vote.
+_BIN_MASK = 31
 _ANCHORS = 16
 _CHAR_NGRAM = 5
 _NON_WORD = re.compile(r"[\W_]+")
@@ -148,22 +153,20 @@ def signature(text: str) -> array[int] | None:
     words = text.split()
     if not words:
         return None
-    grams = map(" ".join, zip(words, words[1:], words[2:])) if len(words) >= 3 else iter(words)
+    if len(words) >= 3:
+        grams: Iterable[str] = map(" ".join, zip(words, words[1:], words[2:], strict=False))
+    else:
+        grams = words
     hashes = sorted(set(map(zlib.crc32, map(str.encode, grams))), reverse=True)
     # Later (smaller) hashes overwrite earlier ones, so each bin keeps its minimum.
-    mins = dict(zip(map(and_, hashes, [_BIN_MASK] * len(hashes)), hashes))
-    return array("I", (mins.get(bin_, _EMPTY) for bin_ in range(SIGNATURE_BINS)))
-
-
-# Bins are taken from the low 5 bits (32 values); bins 30 and 31 are dropped so the 30 kept bins
-# split evenly into 10 bands of 3 rows. Their shingles simply do not vote.
-_BIN_MASK = 31
+    mins = dict(zip(map(and_, hashes, repeat(_BIN_MASK)), hashes, strict=True))
+    return array("I", [mins.get(bin_, _EMPTY) for bin_ in range(SIGNATURE_BINS)])
 
 
 def similarity(first: Sequence[int], second: Sequence[int]) -> float:
     """Estimated Jaccard similarity of two signatures (bins empty in both are ignored)."""
     same = union = 0
-    for a, b in zip(first, second):
+    for a, b in zip(first, second, strict=True):
         if a != _EMPTY or b != _EMPTY:
             union += 1
             same += a == b
@@ -214,13 +217,15 @@ class DuplicateIndex:
         best: dict[int, tuple[int, float]] = {}
         for band in range(_BANDS):
             offset = band * _ROWS
-            buckets: dict[tuple[int, ...], int] = {}
+            # Keyed by the hash of the band (ints hash deterministically); a collision only
+            # costs one similarity check.
+            buckets: dict[int, int] = {}
             for index in range(count):
                 start = index * SIGNATURE_BINS + offset
-                key = tuple(sigs[start : start + _ROWS])
-                if all(value == _EMPTY for value in key):
+                rows = sigs[start : start + _ROWS]
+                if rows == _EMPTY_BAND:
                     continue
-                first = buckets.setdefault(key, index)
+                first = buckets.setdefault(hash(tuple(rows)), index)
                 if first == index or best.get(index, (-1, 0.0))[0] == first:
                     continue
                 score = similarity(self._signature(first), self._signature(index))

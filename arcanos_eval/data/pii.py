@@ -39,6 +39,26 @@ Category = Literal["pii", "secret"]
 # trip the entropy check, and roles/types are fixed vocabularies.
 STRUCTURAL_KEYS = frozenset({"role", "type", "id", "tool_call_id", "weight"})
 
+KIND_LABELS = {
+    "email": "email address",
+    "phone": "phone number",
+    "payment_card": "payment card number (Luhn-valid)",
+    "iban": "IBAN (mod-97 valid)",
+    "ipv4": "IPv4 address",
+    "ipv6": "IPv6 address",
+    "us_ssn": "US Social Security number",
+    "uk_nino": "UK National Insurance number",
+    "openai_key": "OpenAI API key",
+    "aws_access_key": "AWS access key id",
+    "github_token": "GitHub token",
+    "jwt": "JSON Web Token",
+    "private_key": "private key block",
+    "password": "password written in the text",
+    "high_entropy_string": "high-entropy string (likely a credential)",
+    "secret_keyword": "value assigned to a secret-named key",
+}
+"""Human names of the finding kinds; detect-secrets kinds not listed read as their slug."""
+
 _PLACEHOLDERS = {detector.kind: detector.placeholder for detector in DETECTORS}
 _PRIORITY = {detector.kind: index for index, detector in enumerate(DETECTORS)}
 _TAIL_KINDS = frozenset({"payment_card", "phone", "us_ssn", "uk_nino"})
@@ -67,6 +87,11 @@ class Match:
     masked: str
     allowlisted: bool = False
     value: str = field(default="", repr=False, compare=False)
+
+    @property
+    def label(self) -> str:
+        """A human name for the kind (``payment card number``)."""
+        return KIND_LABELS.get(self.kind, self.kind.replace("_", " "))
 
     @property
     def placeholder(self) -> str:

@@ -155,24 +155,34 @@ _VERBS = (
 _SUBJECT = r"(?:\bi|\bwe|\bthis assistant|\bthe assistant)"
 _ADVERB = r"(?:\s+(?:really|simply|just|still|honestly|unfortunately|definitely|absolutely|"\
           r"certainly|afraid|sadly|currently|personally|respectfully))*"
-_NEG = (
-    r"(?:can't|cannot|can not|won't|will not|wouldn't|would not|shouldn't|should not|"
-    r"must not|mustn't|am not able to|'m not able to|are not able to|'re not able to|"
-    r"am unable to|'m unable to|are unable to|'re unable to|was unable to|"
-    r"am not allowed to|'m not allowed to|am not permitted to|'m not permitted to|"
-    r"are not allowed to|'re not allowed to|are not permitted to|"
-    r"am not going to|'m not going to|are not going to|'re not going to|"
-    r"am not willing to|'m not willing to|am not in a position to|'m not in a position to|"
-    r"am not comfortable|'m not comfortable|don't feel comfortable|do not feel comfortable|"
-    r"won't be able to|will not be able to|'ll not be able to|"
+# Negations that decline whatever verb follows ("I can't reverse the trade"), unless the verb is
+# a look-alike ("I can't wait", "I'm not able to find that order").
+_NEG_OPEN = (
+    r"(?:can't|cannot|can not|won't|will not|"
+    r"(?:am|'m|are|'re|was|were)\s+(?:not\s+(?:able|allowed|permitted|going|willing|"
+    r"in a position)|unable)\s+to|"
+    r"won't be able to|will not be able to|'ll not be able to)"
+)
+_LOOKALIKE = (
+    r"believe|wait|stress|emphasi[sz]e|thank|imagine|remember|recall|find|locate|spoil|lie|"
+    r"complain|argue|deny|overstate|understate|hear|speak for|be|have|get|need|stop|"
+    r"help but|help noticing|bore|keep you|go wrong|miss|resist|agree|reproduce|load|connect|"
+    r"recommend (?:\w+ ){0,4}enough|say (?:i've|i have|for sure|for certain|exactly|which|enough)|"
+    r"tell (?:if|whether|for sure|you how much)|pretend (?:it|that|this)(?:'s| is| was)"
+)
+# Hedged negations decline only with a verb of helping: "I wouldn't worry" is advice.
+_NEG_HEDGED = (
+    r"(?:wouldn't|would not|shouldn't|should not|must not|mustn't|"
     r"don't think i (?:can|should)|do not think i (?:can|should))"
 )
 _DECLINE_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
     (name, re.compile(pattern)) for name, pattern in (
         # "I can't help", "we are unable to accommodate", "I'm not going to pretend"
         ("first-person decline",
-         rf"{_SUBJECT}{_ADVERB}\s*{_NEG}{_ADVERB}(?:\s+and\s+(?:won't|will not))?\s+"
-         rf"(?:{_VERBS})\b"),
+         rf"{_SUBJECT}{_ADVERB}\s*{_NEG_OPEN}{_ADVERB}(?:\s+and\s+(?:won't|will not))?\s+"
+         rf"(?!(?:{_LOOKALIKE})\b)[a-z][a-z'-]*"),
+        ("first-person decline",
+         rf"{_SUBJECT}{_ADVERB}\s*{_NEG_HEDGED}{_ADVERB}\s+(?:{_VERBS})\b"),
         # "I'm not comfortable writing that", "I don't feel comfortable"
         ("discomfort", rf"{_SUBJECT}(?:'m| am)\s+not comfortable|{_SUBJECT} (?:don't|do not) "
                        r"feel comfortable"),
@@ -217,6 +227,9 @@ _DECLINE_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
                    r" (?:prevent|prohibit|forbid|do not allow|don't allow|doesn't allow|"
                    r"does not allow|won't let|don't let)\b"),
         ("policy", r"\b(?:isn't|is not|not) (?:something )?i'?m? ?(?:allowed|permitted) to\b"),
+        ("not the right assistant", rf"{_SUBJECT}(?:'m| am)\s+not\s+the\s+right\s+(?:assistant|"
+                                    r"place|person|bot|tool|one)\b|"
+                                    rf"{_SUBJECT}\s+only\s+(?:help|assist|answer)\s+with\b"),
         ("crosses a line", r"\bcrosses a line for me\b|\boff[- ]limits for me\b"),
         # "I'm afraid that's not possible", "that's beyond what I can help with"
         ("not possible", r"^(?:\W*(?:i'm afraid|i am afraid|sorry|unfortunately|sadly|"
@@ -226,6 +239,12 @@ _DECLINE_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
                          r"anything)\s+(?:i|we)(?:'m| am)?\s*(?:can|could|am able|'m able|"
                          r"allowed|permitted)\b|\boutside (?:of )?my (?:scope|remit)\b"),
         # "I'd rather not get into that", "I'd prefer not to answer"
+        ("request not fulfilled", r"\brequest (?:cannot|can't|can not|will not|won't) be "
+                                  r"(?:fulfilled|completed|processed|granted|honou?red|"
+                                  r"approved|actioned)\b|\brequest (?:has been|was|is) "
+                                  r"(?:declined|denied|refused|rejected)\b"),
+        ("refrain", r"\bi(?:'m going to|'ll| will| must| have to| need to| should|'d)?\s*"
+                    r"(?:have to\s+)?refrain from\b"),
         ("rather not", r"\bi(?:'d| would)\s+(?:prefer|rather)\s+not\b"),
         ("not doing that", r"^(?:\W*(?:yeah,?\s+no|nope|nah|no)\W+)?not\s+(?:doing|writing|"
                            r"helping with|going to do|happening)\b"),
@@ -242,6 +261,7 @@ _DECLINE_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
 _FALSE_DECLINES = re.compile(
     r"\bi (?:can't|cannot|won't) (?:stress|recommend \w+(?: \w+)? enough|wait|believe|lie|"
     r"spoil|thank you enough|emphasi[sz]e)\b|\bi refuse to believe\b|"
+    r"\bi (?:can't|cannot) say (?:i've|i have|for (?:sure|certain)|exactly|which)\b|"
     r"\bi (?:won't|will not) pretend (?:it|that|this)(?:'s| is| was)\b|"
     r"\b(?:don't|do not) (?:know|have (?:a|an|any) (?:personal )?(?:favorite|preference|"
     r"opinion))\b")
@@ -252,7 +272,7 @@ _REDIRECT = re.compile(
     r"moderator|someone you trust|human|staff|specialist|professional|"
     r"(?:security|support|safety|billing|moderation|legal|qa) team)\b|"
     r"\b(?:anything|something) else\b|\blet me know\b|\bi can help with\b|\bhappy to help\b|"
-    r"\bis there\b.*\?$|\bif you (?:want|'d like|would like|need)\b.*\bi can\b")
+    r"\bis there\b[^\n]{0,200}\?$|\bif you (?:want|'d like|would like|need)\b[^\n]{0,120}\bi can\b")
 _JUSTIFY = re.compile(
     r"\b(?:against|violat\w*|breach\w*|terms of service|tos|illegal|crime|criminal|harm\w*|"
     r"hurt\w*|ban\w*|prohibited|not allowed|forbidden|rules?|privacy|private|consent|"
@@ -268,13 +288,16 @@ _PLEASANTRY = re.compile(
 _CONTENT_CUE = re.compile(
     r"\bhere(?:'s| is| are)\b|^\s*(?:\d+[.)]|[-*•]|step \d)|```|\d|\w >\s*\w|"
     r"\byou (?:can|could|'ll|will)\s+(?!ask|contact|reach|open a ticket|appeal)\w+|"
-    r"\byour own\b|\byourself\b|\b(?:in general|generally|publicly|public data|"
-    r"already public)\b|"
+    r"\byour own\b|\byourself\b|(?<!n't )(?<!not )\byours\b|\b(?:in general|generally|publicly|public data|"
+    r"already public)\b|\b(?:mon|tues|wednes|thurs|fri|satur|sun)day\b|\b(?:today|tomorrow|"
+    r"tonight|next week|this week|january|february|march|april|june|july|august|september|"
+    r"october|november|december)\b|\b(?:two|three|four|five|six|seven|eight|nine|ten|"
+    r"eleven|twelve|twenty|thirty|hundred|thousand|once|twice)\b|"
     r"^(?:ask|check|use|click|open|go to|press|try|include|set|turn on|enable|hold|rotate|"
     r"forward|stack|equip|select|choose|type|enter|keep|make sure)\b|"
     r"\bwhat i can (?:tell|share|do|say)\b|\bi can (?:tell|explain|answer|share|say)\b|"
-    r"\b(?:as for|regarding|about) (?:the|your)\b.*\b(?:is|are|was|works?)\b|"
-    r"\b(?:first|second|the first part|your first question|short version)\b.*[:\-—]")
+    r"\b(?:as for|regarding|about) (?:the|your)\b[^\n]{0,120}\b(?:is|are|was|works?)\b|"
+    r"\b(?:first|second|the first part|your first question|short version)\b[^\n]{0,120}[:\-—]")
 _CLARIFY = re.compile(
     r"\b(?:which|what|could you|can you|would you|do you mean|did you mean|are you|is it|"
     r"just to (?:make sure|confirm|clarify)|to clarify|before i|when you say|"

@@ -81,6 +81,7 @@ class GoldenStore:
         self.root = Path(root)
         self._files: dict[tuple[str, str], dict[tuple[str, int, str], GoldenRecord]] = {}
         self._dirty: set[tuple[str, str]] = set()
+        self._schemas: dict[str, Mapping[str, Any]] = {}
 
     def path(self, suite_id: str, target: str) -> Path:
         return self.root / suite_id / f"{target}.jsonl"
@@ -125,9 +126,31 @@ class GoldenStore:
         records[record.sort_key] = record
         self._dirty.add((suite_id, target))
 
+    def schema_path(self, suite_id: str) -> Path:
+        return self.root / suite_id / "schema.json"
+
+    def schema_of_record(self, suite_id: str) -> dict[str, Any] | None:
+        """The response schema the recordings of ``suite_id`` were made under, if any."""
+        try:
+            data = json.loads(self.schema_path(suite_id).read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return None
+        except ValueError as exc:
+            raise RunLogError(f"{self.schema_path(suite_id)}: not JSON ({exc})") from None
+        return data if isinstance(data, dict) else None
+
+    def put_schema(self, suite_id: str, schema: Mapping[str, Any]) -> None:
+        """Stage the schema of record of ``suite_id`` (written by :meth:`flush`)."""
+        self._schemas[suite_id] = schema
+
     def flush(self) -> list[Path]:
         """Write every changed file (sorted, atomic). Returns the paths written."""
         written = []
+        for suite_id, schema in sorted(self._schemas.items()):
+            path = self.schema_path(suite_id)
+            write_atomic(path, [json.dumps(schema, indent=2, sort_keys=True) + "\n"])
+            written.append(path)
+        self._schemas.clear()
         for suite_id, target in sorted(self._dirty):
             records = self._files[(suite_id, target)]
             path = self.path(suite_id, target)

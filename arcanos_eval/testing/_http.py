@@ -18,6 +18,7 @@ MAX_HEAD = 1 << 20
 """Largest request head accepted (the asyncio stream limit)."""
 
 LAST_CHUNK = b"0\r\n\r\n"
+_REASONS = {status.value: status.phrase for status in HTTPStatus}
 
 
 class BadRequest(Exception):
@@ -92,7 +93,7 @@ def response_head(
     keep_alive: bool,
 ) -> bytes:
     """Status line and headers; ``content_length=None`` means a chunked body follows."""
-    lines = [f"HTTP/1.1 {status} {HTTPStatus(status).phrase}"]
+    lines = [f"HTTP/1.1 {status} {_REASONS.get(status, 'Unknown')}"]
     lines.extend(f"{name}: {value}" for name, value in headers)
     if content_length is None:
         lines.append("transfer-encoding: chunked")

@@ -4,7 +4,7 @@ Enable them with ``pytest_plugins = ["arcanos_eval.testing.fixtures"]`` (the arc
 plugin registers them for you)::
 
     def test_retry_on_429(openai_server_factory):
-        server = openai_server_factory(faults={1: Fault.rate_limit(0)})
+        server = openai_server_factory(faults={1: Fault.rate_limit(retry_after_ms=10)})
         client = openai.OpenAI(base_url=server.base_url, api_key="sk-test", max_retries=1)
         client.models.list()
         assert server.total_requests == 2

@@ -12,7 +12,8 @@ Example::
     from arcanos_eval.testing import Fault, OpenAIServer, Reply
 
     replies = {"ping": "pong", ("ft:my-model", "ping"): Reply.json({"answer": "pong"})}
-    with OpenAIServer(replies=replies, latency_s=0.05, faults={1: Fault.rate_limit(2)}) as server:
+    faults = {1: Fault.rate_limit(retry_after_s=0.01)}
+    with OpenAIServer(replies=replies, latency_s=0.05, faults=faults) as server:
         client = openai.OpenAI(base_url=server.base_url, api_key="sk-test")
         answer = client.chat.completions.create(
             model="gpt-4.1", messages=[{"role": "user", "content": "ping"}]
@@ -317,7 +318,7 @@ class OpenAIServer:
                     writer.write(_exchange.error_bytes(400, str(exc)))
                     await writer.drain()
                     return
-                if request is None or not await self._exchange(request, reader, writer):
+                if request is None or not await self._serve_one(request, reader, writer):
                     return
         except (ConnectionError, asyncio.IncompleteReadError, OSError):
             pass  # the client went away; nothing to answer
@@ -328,7 +329,7 @@ class OpenAIServer:
             self._writers.discard(writer)
             writer.close()
 
-    async def _exchange(
+    async def _serve_one(
         self, request: _http.HttpRequest, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
     ) -> bool:
         """Answer one request; returns whether the connection stays open."""

@@ -1,0 +1,124 @@
+"""The ``schema`` check: the answer is JSON that validates against the suite's response schema.
+
+Validation uses JSON Schema Draft 2020-12; ``$ref`` is resolved through a ``referencing`` registry
+holding the schema itself (by its ``$id`` when it has one) and any extra ``resources`` the check is
+given, so schemas split over several documents work without network access.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import SchemaError
+from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT202012
+
+from arcanos_eval.scorers._answer import answer_json, preview
+from arcanos_eval.scorers._registry import Score, as_response, scorer
+
+if TYPE_CHECKING:
+    from arcanos_eval.suite.model import Case
+
+__all__ = ["schema", "schema_violations"]
+
+_MAX_LISTED = 20
+
+
+@lru_cache(maxsize=64)
+def _validator(schema_json: str, resources_json: str) -> Draft202012Validator:
+    # Keyed on canonical JSON text: suites share one schema across hundreds of cases, and building
+    # a validator (with its registry) per answer would dominate the scoring time.
+    document = json.loads(schema_json)
+    resources = json.loads(resources_json)
+    registry: Registry[Any] = Registry()
+    pairs = [(uri, Resource.from_contents(doc, default_specification=DRAFT202012))
+             for uri, doc in resources.items()]
+    if isinstance(document, dict) and isinstance(document.get("$id"), str):
+        pairs.append((document["$id"],
+                      Resource.from_contents(document, default_specification=DRAFT202012)))
+    if pairs:
+        registry = registry.with_resources(pairs)
+    Draft202012Validator.check_schema(document)
+    return Draft202012Validator(document, registry=registry)
+
+
+def _canonical(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, ensure_ascii=False)
+
+
+def _validate_args(kwargs: Mapping[str, Any]) -> None:
+    given = kwargs.get("schema")
+    if given is not None:
+        if not isinstance(given, (Mapping, bool)):
+            raise TypeError(f"schema must be a JSON Schema object, found {preview(given)}")
+        try:
+            _validator(_canonical(given), _canonical(dict(kwargs.get("resources") or {})))
+        except SchemaError as exc:
+            raise ValueError(f"invalid JSON Schema: {exc.message}") from None
+
+
+def schema_violations(instance: Any, schema: Mapping[str, Any] | bool, *,
+                      resources: Mapping[str, Any] | None = None) -> list[str]:
+    """Every violation of ``schema`` by ``instance``, as ``"<json path>: <message>"``, sorted.
+
+    Raises:
+        jsonschema.exceptions.SchemaError: the schema itself is invalid.
+
+    Example:
+        >>> schema_violations({"n": "x"}, {"properties": {"n": {"type": "integer"}}})
+        ["$.n: 'x' is not of type 'integer'"]
+    """
+    validator = _validator(_canonical(schema), _canonical(dict(resources or {})))
+    errors = sorted(validator.iter_errors(instance),
+                    key=lambda e: (list(map(str, e.absolute_path)), e.message))
+    return [f"{error.json_path}: {_short(error.message)}" for error in errors]
+
+
+def _short(message: str, limit: int = 160) -> str:
+    # jsonschema quotes the whole offending instance; a huge answer would flood the report.
+    return message if len(message) <= limit else message[: limit - 3] + "..."
+
+
+@scorer("schema", validate=_validate_args)
+def schema(output: Any, case: Case | None = None, *, schema: Mapping[str, Any] | None = None,
+           allow_fenced: bool = False, resources: Mapping[str, Any] | None = None) -> Score:
+    """The answer is JSON valid against the response schema (Draft 2020-12).
+
+    The whole text must be one JSON document unless ``allow_fenced`` accepts a ```json block.
+
+    Args:
+        output: The answer: a Response, a string or parsed JSON.
+        case: The case; its ``response_schema`` is used when ``schema`` is not given.
+        schema: A schema that overrides the case's.
+        allow_fenced: Accept the first fenced ```json block when the text is not JSON.
+        resources: Extra schema documents by URI, for ``$ref`` across files.
+
+    Example:
+        >>> contract = {"type": "object", "required": ["category"],
+        ...             "properties": {"category": {"enum": ["riddle", "logic"]}}}
+        >>> schema('{"category": "cipher"}', schema=contract).reason
+        "1 violation: $.category: 'cipher' is not one of ['riddle', 'logic']"
+    """
+    contract = schema if schema is not None else (case.response_schema if case else None)
+    if contract is None:
+        return Score.fail("no schema to validate against: the case has no response_schema and "
+                          "the check gives no schema")
+    value, reason = answer_json(as_response(output), allow_fenced=allow_fenced)
+    if reason is not None:
+        return Score.fail(reason)
+    try:
+        problems = schema_violations(value, contract, resources=resources)
+    except SchemaError as exc:
+        return Score.fail(f"the response schema is invalid: {exc.message}")
+    except RecursionError:
+        return Score.fail("the answer is nested too deeply to validate")
+    if not problems:
+        return Score.ok("the answer matches the schema")
+    shown = "; ".join(problems[:_MAX_LISTED])
+    more = f"; and {len(problems) - _MAX_LISTED} more" if len(problems) > _MAX_LISTED else ""
+    noun = "violation" if len(problems) == 1 else "violations"
+    return Score.fail(f"{len(problems)} {noun}: {shown}{more}", violations=problems)
