@@ -33,29 +33,53 @@ def target_caller(config: RunConfig) -> Callable[[str], Callable[..., Response]]
             raise ConfigError(unknown_name_message("target", name, list(config.targets)))
         target_config = config.targets[name]
 
-        def call(prompt: str | None = None, *, messages: list[Mapping[str, Any]] | None = None,
-                 tools: list[Mapping[str, Any]] | None = None,
-                 schema: Mapping[str, Any] | None = None) -> Response:
+        def call(
+            prompt: str | None = None,
+            *,
+            messages: list[Mapping[str, Any]] | None = None,
+            tools: list[Mapping[str, Any]] | None = None,
+            schema: Mapping[str, Any] | None = None,
+        ) -> Response:
             from arcanos_eval.run import make_target
 
             turns = tuple(messages or ({"role": "user", "content": prompt or ""},))
-            probe = Case(id="probe", suite_id=ADHOC_SUITE, category="adhoc", messages=turns,
-                         tools=tuple(tools or ()), response_schema=schema)
+            probe = Case(
+                id="probe",
+                suite_id=ADHOC_SUITE,
+                category="adhoc",
+                messages=turns,
+                tools=tuple(tools or ()),
+                response_schema=schema,
+            )
             # The case id is the request's fingerprint, so equal requests share one recording.
             case_id = build_request(target_config, probe).fingerprint[:16]
-            case = Case(id=case_id, suite_id=ADHOC_SUITE, category="adhoc", messages=turns,
-                        tools=tuple(tools or ()), response_schema=schema)
+            case = Case(
+                id=case_id,
+                suite_id=ADHOC_SUITE,
+                category="adhoc",
+                messages=turns,
+                tools=tuple(tools or ()),
+                response_schema=schema,
+            )
             target = make_target(target_config, config)
-            engine = Engine({name: target}, mode=config.mode, golden=GoldenStore(config.golden),
-                            cache=ResponseCache(config.cache) if config.cache else None,
-                            concurrency=1, max_retries=config.max_retries,
-                            timeout_s=config.timeout_s, progress=False)
+            engine = Engine(
+                {name: target},
+                mode=config.mode,
+                golden=GoldenStore(config.golden),
+                cache=ResponseCache(config.cache) if config.cache else None,
+                concurrency=1,
+                max_retries=config.max_retries,
+                timeout_s=config.timeout_s,
+                progress=False,
+            )
             answers: list[Response] = []
 
             async def go() -> None:
                 try:
-                    await engine.run([Call(case, name, 0, build_request(target_config, case))],
-                                     lambda _, response: answers.append(response))
+                    await engine.run(
+                        [Call(case, name, 0, build_request(target_config, case))],
+                        lambda _, response: answers.append(response),
+                    )
                 finally:
                     await target.aclose()
 

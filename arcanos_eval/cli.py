@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 from collections.abc import Callable, Sequence
 
 from tabulate import tabulate
@@ -18,7 +19,7 @@ from arcanos_eval.errors import ArcanosError
 from arcanos_eval.golden import prune_golden, verify_golden
 from arcanos_eval.options import add_cli_options, overrides_from
 from arcanos_eval.run import execute_run, summarize
-from arcanos_eval.suite.loader import load_suites
+from arcanos_eval.suite.loader import SUITE_SCHEMA_PATH, load_suites
 
 __all__ = ["EXIT_ERRORED", "EXIT_GATES_FAILED", "EXIT_OK", "EXIT_USAGE", "main"]
 
@@ -30,17 +31,38 @@ EXIT_ERRORED = 3
 Command = Callable[[argparse.Namespace], int]
 
 
+def _relative(path: Path | None) -> str:
+    """A path as the user would type it: relative to the current folder when inside it."""
+    if path is None:
+        return ""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
 def _cmd_validate(args: argparse.Namespace) -> int:
+    if args.schema_path:
+        print(SUITE_SCHEMA_PATH)
+        return EXIT_OK
     config = load_config(args.config)
     paths = args.paths or list(config.suites)
     suites = load_suites(paths)
     rows = [
-        (suite.id, ", ".join(suite.categories), len(suite.cases),
-         ", ".join(suite.check_names), suite.path)
+        (
+            suite.id,
+            ", ".join(suite.categories),
+            len(suite.cases),
+            ", ".join(suite.check_names),
+            _relative(suite.path),
+        )
         for suite in suites
     ]
-    print(tabulate(rows, headers=["suite", "category", "cases", "checks used", "file"],
-                   tablefmt="github"))
+    print(
+        tabulate(
+            rows, headers=["suite", "category", "cases", "checks used", "file"], tablefmt="github"
+        )
+    )
     total = sum(len(s.cases) for s in suites)
     targets = ", ".join(f"{t.name}={t.model}" for t in config.active_targets) or "none configured"
     print(f"\n{len(suites)} suites, {total} cases: valid. Targets: {targets}.")
@@ -56,11 +78,18 @@ def _cmd_run(args: argparse.Namespace) -> int:
     suites = load_suites(config.suites)
     outcome = execute_run(config, suites, progress=not args.quiet)
     rows = summarize(outcome.log)
-    print(tabulate(rows, headers=["suite", "target", "answers", "passed", "failed", "errored"],
-                   tablefmt="github"))
+    print(
+        tabulate(
+            rows,
+            headers=["suite", "target", "answers", "passed", "failed", "errored"],
+            tablefmt="github",
+        )
+    )
     stats = outcome.stats
-    print(f"\nrun log: {outcome.log.path} ({stats.live} live, {stats.replayed} replayed, "
-          f"{stats.cached} cached, {stats.retries} retries, {stats.errored} errored)")
+    print(
+        f"\nrun log: {outcome.log.path} ({stats.live} live, {stats.replayed} replayed, "
+        f"{stats.cached} cached, {stats.retries} retries, {stats.errored} errored)"
+    )
     return EXIT_ERRORED if stats.errored else EXIT_OK
 
 
@@ -69,8 +98,13 @@ def _cmd_golden_verify(args: argparse.Namespace) -> int:
     suites = load_suites(args.suites or config.suites)
     problems = verify_golden(config, suites)
     if problems:
-        print(tabulate([(p.kind, p.where, p.detail) for p in problems],
-                       headers=["problem", "where", "detail"], tablefmt="github"))
+        print(
+            tabulate(
+                [(p.kind, p.where, p.detail) for p in problems],
+                headers=["problem", "where", "detail"],
+                tablefmt="github",
+            )
+        )
         print(f"\n{len(problems)} problem(s) in {config.golden}")
         return EXIT_GATES_FAILED
     print(f"{config.golden}: every planned answer is recorded, intact, with provenance.")
@@ -93,14 +127,29 @@ def build_parser() -> argparse.ArgumentParser:
         description="Decide whether a fine-tuned model may replace its base model.",
     )
     parser.add_argument("--version", action="version", version=f"arcanos-eval {__version__}")
-    parser.add_argument("--config", metavar="PYPROJECT", default=None,
-                        help="pyproject.toml holding [tool.arcanos_eval] (default: nearest one)")
+    parser.add_argument(
+        "--config",
+        metavar="PYPROJECT",
+        default=None,
+        help="pyproject.toml holding [tool.arcanos_eval] (default: nearest one)",
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
 
-    validate = sub.add_parser("validate", help="check suites and configuration, list what they hold")
-    validate.add_argument("paths", nargs="*", metavar="PATH",
-                          help="suite files or folders (default: the configured suites)")
+    validate = sub.add_parser(
+        "validate", help="check suites and configuration, list what they hold"
+    )
+    validate.add_argument(
+        "paths",
+        nargs="*",
+        metavar="PATH",
+        help="suite files or folders (default: the configured suites)",
+    )
+    validate.add_argument(
+        "--schema-path",
+        action="store_true",
+        help="print where the suite JSON Schema is installed (for editors) and exit",
+    )
     validate.set_defaults(handler=_cmd_validate)
 
     run = sub.add_parser("run", help="run suites against the targets and write a run log")
@@ -112,8 +161,9 @@ def build_parser() -> argparse.ArgumentParser:
     golden_sub = golden.add_subparsers(dest="golden_command", metavar="ACTION")
     golden_sub.required = True
     for name, handler, text in (
-            ("verify", _cmd_golden_verify, "check recordings: intact, provenance, coverage"),
-            ("prune", _cmd_golden_prune, "remove recordings no planned request matches")):
+        ("verify", _cmd_golden_verify, "check recordings: intact, provenance, coverage"),
+        ("prune", _cmd_golden_prune, "remove recordings no planned request matches"),
+    ):
         action = golden_sub.add_parser(name, help=text)
         action.add_argument("suites", nargs="*", metavar="SUITE")
         action.add_argument("--golden", metavar="DIR", help="golden store folder")

@@ -119,13 +119,16 @@ class _Table:
             if key not in allowed:
                 raise self.error(key, unknown_name_message("field", key, list(allowed)))
 
-    def get(self, key: str, kinds: type | tuple[type, ...], default: Any = None,
-            expected: str = "") -> Any:
+    def get(
+        self, key: str, kinds: type | tuple[type, ...], default: Any = None, expected: str = ""
+    ) -> Any:
         value = self.data.get(key, default)
         if value is default:
             return default
-        ok = isinstance(value, kinds) and not (isinstance(value, bool) and bool not in
-                                                (kinds if isinstance(kinds, tuple) else (kinds,)))
+        ok = isinstance(value, kinds) and not (
+            isinstance(value, bool)
+            and bool not in (kinds if isinstance(kinds, tuple) else (kinds,))
+        )
         if not ok:
             raise self.error(key, f"expected {expected or _kind_names(kinds)}, found {value!r}")
         return value
@@ -144,17 +147,53 @@ class _Table:
 
 
 def _kind_names(kinds: type | tuple[type, ...]) -> str:
-    names = {str: "text", int: "an integer", float: "a number", bool: "true or false",
-             list: "a list", dict: "a table"}
+    names = {
+        str: "text",
+        int: "an integer",
+        float: "a number",
+        bool: "true or false",
+        list: "a list",
+        dict: "a table",
+    }
     seq = kinds if isinstance(kinds, tuple) else (kinds,)
     return " or ".join(dict.fromkeys(names.get(k, k.__name__) for k in seq))
 
 
-_RUN_FIELDS = ("suites", "golden", "cache", "mode", "concurrency", "timeout_s", "max_retries",
-               "repeats", "targets", "baseline", "candidate", "rollback", "gates", "log", "report")
-_TARGET_FIELDS = ("model", "provider", "api", "base_url", "api_key_env", "system_prompt", "stream",
-                  "structured_outputs", "params", "prices", "concurrency", "rpm", "tpm",
-                  "timeout_s", "max_retries", "description")
+_RUN_FIELDS = (
+    "suites",
+    "golden",
+    "cache",
+    "mode",
+    "concurrency",
+    "timeout_s",
+    "max_retries",
+    "repeats",
+    "targets",
+    "baseline",
+    "candidate",
+    "rollback",
+    "gates",
+    "log",
+    "report",
+)
+_TARGET_FIELDS = (
+    "model",
+    "provider",
+    "api",
+    "base_url",
+    "api_key_env",
+    "system_prompt",
+    "stream",
+    "structured_outputs",
+    "params",
+    "prices",
+    "concurrency",
+    "rpm",
+    "tpm",
+    "timeout_s",
+    "max_retries",
+    "description",
+)
 _PRICE_FIELDS = ("input_per_mtok", "output_per_mtok", "cached_input_per_mtok")
 
 
@@ -168,10 +207,13 @@ def _resolve_prompt(table: _Table, root: Path) -> tuple[str | None, str | None]:
         try:
             return candidate.read_text(encoding="utf-8"), value
         except FileNotFoundError:
-            raise table.error("system_prompt", f"prompt file {str(candidate)!r} not found") from None
+            raise table.error(
+                "system_prompt", f"prompt file {str(candidate)!r} not found"
+            ) from None
         except OSError as exc:
-            raise table.error("system_prompt", f"cannot read {str(candidate)!r}: {exc.strerror}"
-                              ) from None
+            raise table.error(
+                "system_prompt", f"cannot read {str(candidate)!r}: {exc.strerror}"
+            ) from None
     return value, "inline"
 
 
@@ -188,16 +230,20 @@ def _parse_target(name: str, data: Any, source: str, root: Path) -> TargetConfig
         raise table.error("api", f"expected 'chat' or 'responses', found {api!r}")
     provider = table.get("provider", str, "openai")
     if provider != "openai":
-        raise table.error("provider", "expected 'openai' (any OpenAI-compatible server via "
-                                      f"base_url), found {provider!r}")
+        raise table.error(
+            "provider",
+            f"expected 'openai' (any OpenAI-compatible server via base_url), found {provider!r}",
+        )
     structured = table.get("structured_outputs", (bool, str), False)
     if structured is True:
         structured = "json_schema"
     elif structured is False:
         structured = "off"
     elif structured not in ("json_schema", "json_object"):
-        raise table.error("structured_outputs",
-                          f"expected true, false, 'json_schema' or 'json_object', found {structured!r}")
+        raise table.error(
+            "structured_outputs",
+            f"expected true, false, 'json_schema' or 'json_object', found {structured!r}",
+        )
     prices = table.get("prices", Mapping, {})
     prices_table = _Table(prices, source, f"{table.name}.prices")
     prices_table.reject_unknown(_PRICE_FIELDS)
@@ -206,8 +252,11 @@ def _parse_target(name: str, data: Any, source: str, root: Path) -> TargetConfig
     prompt, prompt_source = _resolve_prompt(table, root)
     key_env = table.get("api_key_env", str, "OPENAI_API_KEY")
     if key_env.startswith(("sk-", "Bearer ")):
-        raise table.error("api_key_env", "expected the NAME of an environment variable holding "
-                                         "the key, found what looks like a key itself")
+        raise table.error(
+            "api_key_env",
+            "expected the NAME of an environment variable holding "
+            "the key, found what looks like a key itself",
+        )
     return TargetConfig(
         name=name,
         model=model,
@@ -283,8 +332,10 @@ def _check_target_roles(config: RunConfig, source: str) -> None:
     for role in ("baseline", "candidate", "rollback"):
         name = getattr(config, role)
         if name is not None and name not in config.targets:
-            raise ConfigError(f"{source}: [{_TABLE}] field {role!r}: "
-                              + unknown_name_message("target", name, list(config.targets)))
+            raise ConfigError(
+                f"{source}: [{_TABLE}] field {role!r}: "
+                + unknown_name_message("target", name, list(config.targets))
+            )
 
 
 def _apply_overrides(config: RunConfig, overrides: Mapping[str, Any]) -> RunConfig:
@@ -301,12 +352,16 @@ def _apply_overrides(config: RunConfig, overrides: Mapping[str, Any]) -> RunConf
                 raise ConfigError(f"--{key}: expected a positive integer, found {value!r}")
             changes[key] = value
         elif key == "targets":
-            names = tuple(n.strip() for n in
-                          (value.split(",") if isinstance(value, str) else value) if n.strip())
+            names = tuple(
+                n.strip()
+                for n in (value.split(",") if isinstance(value, str) else value)
+                if n.strip()
+            )
             for name in names:
                 if name not in config.targets:
-                    raise ConfigError("--targets: " + unknown_name_message(
-                        "target", name, list(config.targets)))
+                    raise ConfigError(
+                        "--targets: " + unknown_name_message("target", name, list(config.targets))
+                    )
             changes["selected"] = names
         else:
             raise ConfigError(f"unknown override {key!r}")
@@ -327,8 +382,9 @@ def find_pyproject(start: Path) -> Path | None:
     return None
 
 
-def load_config(pyproject: str | Path | None = None, *, start: Path | None = None,
-                **overrides: Any) -> RunConfig:
+def load_config(
+    pyproject: str | Path | None = None, *, start: Path | None = None, **overrides: Any
+) -> RunConfig:
     """Read ``[tool.arcanos_eval]`` and apply overrides.
 
     Args:

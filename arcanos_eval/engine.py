@@ -97,8 +97,14 @@ class _RateLimiter:
 class Progress:
     """Progress on stderr: a live line on a terminal, a line every ``interval_s`` otherwise."""
 
-    def __init__(self, total: int, *, stream: TextIO | None = None, interval_s: float = 5.0,
-                 enabled: bool = True) -> None:
+    def __init__(
+        self,
+        total: int,
+        *,
+        stream: TextIO | None = None,
+        interval_s: float = 5.0,
+        enabled: bool = True,
+    ) -> None:
         self.total = total
         self.stream = stream if stream is not None else sys.stderr
         self.interactive = bool(getattr(self.stream, "isatty", lambda: False)())
@@ -113,8 +119,10 @@ class Progress:
         rate = self.done / elapsed if elapsed > 0 else 0.0
         eta = (self.total - self.done) / rate if rate > 0 else float("nan")
         eta_text = f"{eta:4.0f}s" if eta == eta else "   ?"
-        return (f"arcanos: {self.done}/{self.total} calls, {stats.retries} retries, "
-                f"{stats.errored} errors, ETA {eta_text}")
+        return (
+            f"arcanos: {self.done}/{self.total} calls, {stats.retries} retries, "
+            f"{stats.errored} errors, ETA {eta_text}"
+        )
 
     def advance(self, stats: EngineStats, count: int = 1) -> None:
         self.done += count
@@ -165,8 +173,9 @@ class Engine:
 
     def _recorded(self, call: Call) -> Response | None:
         if self.golden is not None and self.mode in ("replay", "record", "auto"):
-            record = self.golden.lookup(call.case.suite_id, call.target, call.case.id,
-                                        call.request.fingerprint, call.repeat)
+            record = self.golden.lookup(
+                call.case.suite_id, call.target, call.case.id, call.request.fingerprint, call.repeat
+            )
             if record is not None:
                 return record.as_response()
         if self.cache is not None and self.mode in ("record", "auto"):
@@ -179,18 +188,26 @@ class Engine:
         return bool(can_call()) if callable(can_call) else True
 
     def _check_missing(self, missing: Sequence[Call]) -> None:
-        blocked = [c for c in missing
-                   if self.mode == "replay" or (self.mode == "auto" and not self._callable(c.target))]
+        blocked = [
+            c
+            for c in missing
+            if self.mode == "replay" or (self.mode == "auto" and not self._callable(c.target))
+        ]
         if not blocked:
             return
-        shown = ", ".join(f"{c.case.key}[{c.target}]" + (f"#{c.repeat}" if c.repeat else "")
-                          for c in blocked[:5])
+        shown = ", ".join(
+            f"{c.case.key}[{c.target}]" + (f"#{c.repeat}" if c.repeat else "") for c in blocked[:5]
+        )
         more = f" and {len(blocked) - 5} more" if len(blocked) > 5 else ""
-        hint = ("record them with --mode record" if self.mode == "replay" else
-                "set the target's API key variable, or record them with --mode record")
+        hint = (
+            "record them with --mode record"
+            if self.mode == "replay"
+            else "set the target's API key variable, or record them with --mode record"
+        )
         raise ReplayMissingError(
             f"{len(blocked)} answer(s) have no recording in {self.golden.root if self.golden else 'golden'}"
-            f" ({shown}{more}); {hint}")
+            f" ({shown}{more}); {hint}"
+        )
 
     # ------------------------------------------------------------------ execution
 
@@ -216,8 +233,7 @@ class Engine:
             group.append(call)
         self._check_missing([group[0] for group in groups.values()])
 
-        progress = Progress(len(calls), stream=self.progress_stream,
-                            enabled=self.progress_enabled)
+        progress = Progress(len(calls), stream=self.progress_stream, enabled=self.progress_enabled)
         for call, response in ready:
             if response.origin == "replayed":
                 stats.replayed += 1
@@ -227,16 +243,24 @@ class Engine:
             progress.advance(stats)
 
         global_slots = asyncio.Semaphore(self.concurrency)
-        target_slots = {name: asyncio.Semaphore(t.config.concurrency)
-                        for name, t in self.targets.items() if t.config.concurrency}
-        limiters = {name: (_RateLimiter(t.config.rpm) if t.config.rpm else None,
-                           _RateLimiter(t.config.tpm) if t.config.tpm else None)
-                    for name, t in self.targets.items()}
+        target_slots = {
+            name: asyncio.Semaphore(t.config.concurrency)
+            for name, t in self.targets.items()
+            if t.config.concurrency
+        }
+        limiters = {
+            name: (
+                _RateLimiter(t.config.rpm) if t.config.rpm else None,
+                _RateLimiter(t.config.tpm) if t.config.tpm else None,
+            )
+            for name, t in self.targets.items()
+        }
 
         async def answer(group: list[Call]) -> None:
             first = group[0]
-            response = await self._call(first, global_slots, target_slots.get(first.target),
-                                        limiters[first.target])
+            response = await self._call(
+                first, global_slots, target_slots.get(first.target), limiters[first.target]
+            )
             if response.errored:
                 stats.errored += len(group)
             else:
@@ -278,18 +302,32 @@ class Engine:
             for call in group:
                 if call.case.response_schema is not None:
                     self.golden.put_schema(call.case.suite_id, call.case.response_schema)
-                self.golden.put(call.case.suite_id, call.target, GoldenRecord(
-                    case_id=call.case.id, fingerprint=call.request.fingerprint,
-                    repeat=call.repeat, request=call.request.to_dict(), response=recorded,
-                    provenance=provenance), replace_case=True)
+                self.golden.put(
+                    call.case.suite_id,
+                    call.target,
+                    GoldenRecord(
+                        case_id=call.case.id,
+                        fingerprint=call.request.fingerprint,
+                        repeat=call.repeat,
+                        request=call.request.to_dict(),
+                        response=recorded,
+                        provenance=provenance,
+                    ),
+                    replace_case=True,
+                )
 
-    async def _call(self, call: Call, global_slots: asyncio.Semaphore,
-                    target_slots: asyncio.Semaphore | None,
-                    limiters: tuple[_RateLimiter | None, _RateLimiter | None]) -> Response:
+    async def _call(
+        self,
+        call: Call,
+        global_slots: asyncio.Semaphore,
+        target_slots: asyncio.Semaphore | None,
+        limiters: tuple[_RateLimiter | None, _RateLimiter | None],
+    ) -> Response:
         target = self.targets[call.target]
         timeout = target.config.timeout_s or self.timeout_s
-        max_retries = (target.config.max_retries if target.config.max_retries is not None
-                       else self.max_retries)
+        max_retries = (
+            target.config.max_retries if target.config.max_retries is not None else self.max_retries
+        )
         rpm, tpm = limiters
         failure = CallFailure("unexpected", "no attempt made", retryable=False)
         for attempt in range(max_retries + 1):
@@ -311,11 +349,13 @@ class Engine:
             self.stats.retries += 1
             # Sleep outside the slots: a waiting retry must not hold back other calls.
             await asyncio.sleep(self._delay(attempt, failure))
-        return Response.failed(str(failure), failure.kind, attempts=attempt + 1,
-                               model=target.config.model)
+        return Response.failed(
+            str(failure), failure.kind, attempts=attempt + 1, model=target.config.model
+        )
 
-    async def _attempt(self, target: Target, request: Request,
-                       timeout: float) -> Response | CallFailure:
+    async def _attempt(
+        self, target: Target, request: Request, timeout: float
+    ) -> Response | CallFailure:
         self.stats.requests += 1
         try:
             return await asyncio.wait_for(target.complete(request), timeout)
@@ -328,7 +368,7 @@ class Engine:
         if failure.retry_after_s is not None:
             # The server said when; a little jitter keeps retries from arriving in one burst.
             return min(failure.retry_after_s, _RETRY_AFTER_CAP_S) + self._random.uniform(0, 0.05)
-        ceiling = min(_BACKOFF_CAP_S, _BACKOFF_BASE_S * (2 ** attempt))
+        ceiling = min(_BACKOFF_CAP_S, _BACKOFF_BASE_S * (2**attempt))
         return self._random.uniform(ceiling / 2, ceiling)
 
 

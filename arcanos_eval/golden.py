@@ -35,8 +35,10 @@ class GoldenProblem:
 
 
 def _planned(config: RunConfig, suites: Sequence[Suite]) -> set[tuple[str, str, str, int, str]]:
-    return {(c.case.suite_id, c.target, c.case.id, c.repeat, c.request.fingerprint)
-            for c in plan_calls(config, suites)}
+    return {
+        (c.case.suite_id, c.target, c.case.id, c.repeat, c.request.fingerprint)
+        for c in plan_calls(config, suites)
+    }
 
 
 def verify_golden(config: RunConfig, suites: Sequence[Suite]) -> list[GoldenProblem]:
@@ -48,29 +50,43 @@ def verify_golden(config: RunConfig, suites: Sequence[Suite]) -> list[GoldenProb
         text = path.read_text(encoding="utf-8")
         for match in KEY_SHAPES.finditer(text):
             line = text.count("\n", 0, match.start()) + 1
-            problems.append(GoldenProblem("secret", f"{path}:{line}",
-                                          "a credential-shaped value is stored"))
+            problems.append(
+                GoldenProblem("secret", f"{path}:{line}", "a credential-shaped value is stored")
+            )
         for (case_id, repeat, fingerprint), record in store.records(suite_id, target).items():
             where = f"{path} case {case_id!r}" + (f" repeat {repeat}" if repeat else "")
             recorded.add((suite_id, target, case_id, repeat, fingerprint))
             if fingerprint_of(record.request) != fingerprint:
-                problems.append(GoldenProblem("corrupt", where,
-                                              "fingerprint does not match the stored request"))
+                problems.append(
+                    GoldenProblem("corrupt", where, "fingerprint does not match the stored request")
+                )
             absent = [f for f in PROVENANCE_FIELDS if not record.provenance.get(f)]
             if absent:
-                problems.append(GoldenProblem("provenance", where,
-                                              f"provenance lacks {', '.join(absent)}"))
+                problems.append(
+                    GoldenProblem("provenance", where, f"provenance lacks {', '.join(absent)}")
+                )
     planned = _planned(config, suites)
     for suite_id, target, case_id, repeat, _ in sorted(planned - recorded):
-        problems.append(GoldenProblem("missing", f"{store.path(suite_id, target)} case {case_id!r}"
-                                      + (f" repeat {repeat}" if repeat else ""),
-                                      "no recording of the current request"))
+        problems.append(
+            GoldenProblem(
+                "missing",
+                f"{store.path(suite_id, target)} case {case_id!r}"
+                + (f" repeat {repeat}" if repeat else ""),
+                "no recording of the current request",
+            )
+        )
     planned_targets = {t.name for t in config.active_targets}
     planned_suites = {s.id for s in suites}
     for suite_id, target, case_id, repeat, _ in sorted(recorded - planned):
         if suite_id in planned_suites and target in planned_targets:
-            problems.append(GoldenProblem("stale", f"{store.path(suite_id, target)} case "
-                                          f"{case_id!r}", "no planned request matches it"))
+            problems.append(
+                GoldenProblem(
+                    "stale",
+                    f"{store.path(suite_id, target)} case {case_id!r}"
+                    + (f" repeat {repeat}" if repeat else ""),
+                    "no planned request matches it",
+                )
+            )
     return problems
 
 
@@ -84,8 +100,11 @@ def prune_golden(config: RunConfig, suites: Sequence[Suite], *, dry_run: bool = 
     for suite_id, target, _ in list(store.iter_files()):
         if suite_id not in planned_suites or target not in planned_targets:
             continue
-        stale = {key for key in store.records(suite_id, target)
-                 if (suite_id, target, key[0], key[1], key[2]) not in planned}
+        stale = {
+            key
+            for key in store.records(suite_id, target)
+            if (suite_id, target, key[0], key[1], key[2]) not in planned
+        }
         removed += len(stale) if dry_run else store.remove(suite_id, target, stale)
     if not dry_run:
         store.flush()

@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from arcanos_eval.config import MODES
 
@@ -34,28 +34,56 @@ class Option:
         return self.name.replace("-", "_")
 
     @property
-    def ini_type(self) -> str:
+    def ini_type(self) -> Literal["linelist", "string"]:
         return "linelist" if self.repeatable else "string"
 
 
 OPTIONS: tuple[Option, ...] = (
-    Option("suite", "suite file or folder (repeatable)", "PATH", repeatable=True,
-           config_key="suites"),
-    Option("targets", "comma-separated targets to run (default: all configured)", "A,B",
-           config_key="targets"),
-    Option("mode", "replay | record | refresh | live | auto (default: auto)", "MODE",
-           choices=MODES, config_key="mode"),
+    Option(
+        "suite", "suite file or folder (repeatable)", "PATH", repeatable=True, config_key="suites"
+    ),
+    Option(
+        "targets",
+        "comma-separated targets to run (default: all configured)",
+        "A,B",
+        config_key="targets",
+    ),
+    Option(
+        "mode",
+        "replay | record | refresh | live | auto (default: auto)",
+        "MODE",
+        choices=MODES,
+        config_key="mode",
+    ),
     Option("golden", "golden store folder (default: golden)", "DIR", config_key="golden"),
     Option("report", "write the markdown release report here", "PATH.md", config_key="report"),
     Option("json", "write the machine-readable JSON summary here", "PATH.json"),
-    Option("log", "write the run log here (default: .arcanos/runs/<time>.jsonl)", "RUN.jsonl",
-           config_key="log"),
-    Option("resume", "continue an interrupted run log: only what it lacks is called",
-           "RUN.jsonl", config_key="resume"),
-    Option("concurrency", "model calls in flight at most (default: 16)", "N", type=int,
-           config_key="concurrency"),
-    Option("repeats", "answers per case and target (default: the suite's)", "N", type=int,
-           config_key="repeats"),
+    Option(
+        "log",
+        "write the run log here (default: .arcanos/runs/<time>.jsonl)",
+        "RUN.jsonl",
+        config_key="log",
+    ),
+    Option(
+        "resume",
+        "continue an interrupted run log: only what it lacks is called",
+        "RUN.jsonl",
+        config_key="resume",
+    ),
+    Option(
+        "concurrency",
+        "model calls in flight at most (default: 16)",
+        "N",
+        type=int,
+        config_key="concurrency",
+    ),
+    Option(
+        "repeats",
+        "answers per case and target (default: the suite's)",
+        "N",
+        type=int,
+        config_key="repeats",
+    ),
     Option("data-report", "training-data report JSON for the data gate", "PATH.json"),
 )
 
@@ -64,11 +92,21 @@ def add_cli_options(parser: argparse.ArgumentParser) -> None:
     """Add every option to an ``arcanos-eval`` subcommand (``suite`` is positional there)."""
     for option in OPTIONS:
         if option.name == "suite":
-            parser.add_argument("suites", nargs="*", metavar="SUITE",
-                                help="suite files or folders (default: the configured suites)")
+            parser.add_argument(
+                "suites",
+                nargs="*",
+                metavar="SUITE",
+                help="suite files or folders (default: the configured suites)",
+            )
             continue
-        parser.add_argument(f"--{option.name}", dest=option.dest, metavar=option.metavar,
-                            type=option.type, choices=option.choices, help=option.help)
+        parser.add_argument(
+            f"--{option.name}",
+            dest=option.dest,
+            metavar=option.metavar,
+            type=option.type,
+            choices=option.choices,
+            help=option.help,
+        )
 
 
 def overrides_from(values: dict[str, Any]) -> dict[str, Any]:

@@ -42,8 +42,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     for option in OPTIONS:
         flag = f"--arcanos-{option.name}"
         ini = f"arcanos_{option.dest}"
-        kwargs: dict[str, Any] = {"dest": ini, "metavar": option.metavar,
-                                  "help": f"{option.help} [ini: {ini}]"}
+        kwargs: dict[str, Any] = {
+            "dest": ini,
+            "metavar": option.metavar,
+            "help": f"{option.help} [ini: {ini}]",
+        }
         if option.repeatable:
             kwargs["action"] = "append"
         if option.choices:
@@ -63,8 +66,9 @@ def _option_values(config: pytest.Config) -> dict[str, Any]:
             try:
                 value = option.type(value)
             except ValueError:
-                raise pytest.UsageError(f"{ini}: expected {option.metavar}, found {value!r}"
-                                        ) from None
+                raise pytest.UsageError(
+                    f"{ini}: expected {option.metavar}, found {value!r}"
+                ) from None
         values["suites" if option.name == "suite" else option.dest] = value
     return values
 
@@ -81,11 +85,13 @@ def pytest_configure(config: pytest.Config) -> None:
     if not values.get("suites"):
         return  # not an arcanos run: the plugin stays out of the way
     rootdir = config.rootpath
-    suites_given = [str((Path.cwd() / p) if not Path(p).is_absolute() else p)
-                    for p in values["suites"]]
+    suites_given = [
+        str((Path.cwd() / p) if not Path(p).is_absolute() else p) for p in values["suites"]
+    ]
     try:
-        run_config = load_config(start=rootdir, **overrides_from({**values,
-                                                                  "suites": suites_given}))
+        run_config = load_config(
+            start=rootdir, **overrides_from({**values, "suites": suites_given})
+        )
         suites = load_suites(run_config.suites)
     except ArcanosError as exc:
         raise pytest.UsageError(str(exc)) from None
@@ -93,7 +99,8 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[session_key] = session
     config.stash[_files_key] = {s.path.resolve() for s in suites if s.path is not None}
     names = {case.category for case in session.cases()} | {
-        _marker_name(tag) for case in session.cases() for tag in case.tags}
+        _marker_name(tag) for case in session.cases() for tag in case.tags
+    }
     for name in sorted(names):
         config.addinivalue_line("markers", f"{name}: arcanos-eval category or tag")
     # Collect the suites even when they lie outside the paths pytest would visit.
@@ -122,7 +129,7 @@ class CheckFailed(AssertionError):
     """One or more checks failed; the message is the rendered explanation."""
 
 
-def _session(node: pytest.Node) -> ArcanosSession:
+def _session(node: pytest.Item | pytest.Collector) -> ArcanosSession:
     return node.config.stash[session_key]
 
 
@@ -136,12 +143,18 @@ class SuiteFile(pytest.File):
             return
         for case in suite.cases:
             for target in session.target_names:
-                yield CaseItem.from_parent(self, name=f"{case.id}[{target}]", case=case,
-                                           target=target, suite=suite)
+                yield CaseItem.from_parent(
+                    self, name=f"{case.id}[{target}]", case=case, target=target, suite=suite
+                )
             if session.comparison is not None:
                 candidate, baseline = session.comparison
-                yield ComparisonItem.from_parent(self, name=f"{case.id}[{candidate}-vs-{baseline}]",
-                                                 case=case, target=candidate, suite=suite)
+                yield ComparisonItem.from_parent(
+                    self,
+                    name=f"{case.id}[{candidate}-vs-{baseline}]",
+                    case=case,
+                    target=candidate,
+                    suite=suite,
+                )
 
 
 class _ArcanosItem(pytest.Item):
@@ -166,12 +179,14 @@ class _ArcanosItem(pytest.Item):
         errored = [r for r in records if r.errored]
         if errored:
             first = errored[0].response
-            raise CallErrored(f"{target!r} call errored after {first.attempts} attempt(s): "
-                              f"{first.error}")
+            raise CallErrored(
+                f"{target!r} call errored after {first.attempts} attempt(s): {first.error}"
+            )
         return records
 
-    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException],
-                     style: Any = None) -> str | Any:
+    def repr_failure(
+        self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None
+    ) -> str | Any:
         if isinstance(excinfo.value, (CheckFailed, CallErrored)):
             return str(excinfo.value)
         return super().repr_failure(excinfo)
@@ -187,8 +202,9 @@ def _excerpt(response: Response, limit: int = 300) -> str:
 
 
 def _failing_lines(record: ResultRecord) -> list[str]:
-    return [f"  - {s['check']}: {s['reason'] or 'failed'}" for s in record.scores
-            if not s["passed"]]
+    return [
+        f"  - {s['check']}: {s['reason'] or 'failed'}" for s in record.scores if not s["passed"]
+    ]
 
 
 class CaseItem(_ArcanosItem):
@@ -206,24 +222,33 @@ class CaseItem(_ArcanosItem):
 
     def runtest(self) -> None:
         first = self.records[0].response
-        self.user_properties.extend([
-            ("target", self.target), ("origin", first.origin),
-            ("latency_ms", first.latency_ms), ("tokens", first.usage.total_tokens)])
+        self.user_properties.extend(
+            [
+                ("target", self.target),
+                ("origin", first.origin),
+                ("latency_ms", first.latency_ms),
+                ("tokens", first.usage.total_tokens),
+            ]
+        )
         for score in self.records[0].scores:
             self.user_properties.append((f"score.{score['check']}", score["value"]))
         failing = [r for r in self.records if not r.passed]
         if not failing:
             return
-        lines = [f"case {self.case.key} ({self.case.location}) answered by {self.target}",
-                 f"input:  {self.case.input[:200]!r}"]
+        lines = [
+            f"case {self.case.key} ({self.case.location}) answered by {self.target}",
+            f"input:  {self.case.input[:200]!r}",
+        ]
         for record in failing:
             label = f" (repeat {record.repeat})" if len(self.records) > 1 else ""
             lines.append(f"answer{label}: {_excerpt(record.response)}")
             lines.extend(_failing_lines(record))
         if len(self.records) > 1:
-            lines.append(f"passed {len(self.records) - len(failing)} of {len(self.records)} "
-                         "repeats (flaky)" if len(failing) < len(self.records) else
-                         f"failed all {len(self.records)} repeats")
+            lines.append(
+                f"passed {len(self.records) - len(failing)} of {len(self.records)} repeats (flaky)"
+                if len(failing) < len(self.records)
+                else f"failed all {len(self.records)} repeats"
+            )
         comparison = _session(self).comparison
         if comparison is not None and self.target == comparison[0]:
             base = _session(self).records(self.case, comparison[1])
@@ -245,16 +270,19 @@ class ComparisonItem(_ArcanosItem):
     def runtest(self) -> None:
         candidate_pass = sum(r.passed for r in self.candidate_records) / len(self.candidate_records)
         base_pass = sum(r.passed for r in self.base_records) / len(self.base_records)
-        self.user_properties.extend([("candidate_pass_rate", candidate_pass),
-                                     ("base_pass_rate", base_pass)])
+        self.user_properties.extend(
+            [("candidate_pass_rate", candidate_pass), ("base_pass_rate", base_pass)]
+        )
         if candidate_pass >= base_pass:
             return
         candidate, base = self.candidate_records[0], self.base_records[0]
-        lines = [f"regressed: {self.case.key} ({self.case.location}) passes on {self.baseline} "
-                 f"({base_pass:.0%}) but not on {self.target} ({candidate_pass:.0%})",
-                 f"input:  {self.case.input[:200]!r}",
-                 f"{self.baseline}: {_excerpt(base.response)}",
-                 f"{self.target}: {_excerpt(candidate.response)}"]
+        lines = [
+            f"regressed: {self.case.key} ({self.case.location}) passes on {self.baseline} "
+            f"({base_pass:.0%}) but not on {self.target} ({candidate_pass:.0%})",
+            f"input:  {self.case.input[:200]!r}",
+            f"{self.baseline}: {_excerpt(base.response)}",
+            f"{self.target}: {_excerpt(candidate.response)}",
+        ]
         lines.extend(_failing_lines(candidate))
         lines.extend(_diff_lines(base.response, candidate.response))
         raise CheckFailed("\n".join(lines))
@@ -268,9 +296,15 @@ def _diff_lines(base: Response, candidate: Response) -> list[str]:
     diff = DeepDiff(base.parsed, candidate.parsed, verbose_level=2)
     if not diff:
         return []
-    return ["diff (base -> candidate):",
-            *(f"  {line}" for line in json.dumps(json.loads(diff.to_json()), indent=1,
-                                                 sort_keys=True).splitlines()[:20])]
+    return [
+        "diff (base -> candidate):",
+        *(
+            f"  {line}"
+            for line in json.dumps(
+                json.loads(diff.to_json()), indent=1, sort_keys=True
+            ).splitlines()[:20]
+        ),
+    ]
 
 
 # ----------------------------------------------------------------------------- execution
@@ -308,7 +342,8 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
     terminalreporter.write_sep("-", "arcanos-eval")
     terminalreporter.write_line(
         f"run log: {arcanos.log.path} ({stats.live} live, {stats.replayed} replayed, "
-        f"{stats.cached} cached, {stats.retries} retries, {stats.errored} errored)")
+        f"{stats.cached} cached, {stats.retries} retries, {stats.errored} errored)"
+    )
 
 
 # ----------------------------------------------------------------------------- fixtures
@@ -351,8 +386,9 @@ def arcanos_target(request: pytest.FixtureRequest) -> Callable[[str], Callable[.
         run_config = session.config
     else:
         try:
-            run_config = load_config(start=request.config.rootpath,
-                                     **overrides_from(_option_values(request.config)))
+            run_config = load_config(
+                start=request.config.rootpath, **overrides_from(_option_values(request.config))
+            )
         except ArcanosError as exc:
             pytest.fail(str(exc))
     return target_caller(run_config)

@@ -56,8 +56,9 @@ class ToolCall:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ToolCall:
-        return cls(name=str(data["name"]), arguments=str(data.get("arguments") or "{}"),
-                   id=data.get("id"))
+        return cls(
+            name=str(data["name"]), arguments=str(data.get("arguments") or "{}"), id=data.get("id")
+        )
 
 
 def parse_json(text: str | None) -> tuple[Any, str | None]:

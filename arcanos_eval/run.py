@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import json
 import platform
 import subprocess
 import uuid
@@ -47,17 +46,20 @@ def make_target(config: TargetConfig, run: RunConfig) -> Target:
     return OpenAITarget(config, timeout_s=run.timeout_s)
 
 
-def plan_calls(config: RunConfig, suites: Sequence[Suite],
-               select: Collection[tuple[str, str]] | None = None) -> list[Call]:
+def plan_calls(
+    config: RunConfig, suites: Sequence[Suite], select: Collection[tuple[str, str]] | None = None
+) -> list[Call]:
     """Every (case, target, repeat) of the run, case by case.
 
     ``select`` limits the plan to these (``suite::case``, target) pairs (what pytest selected).
     """
     targets = config.active_targets
     if not targets:
-        raise ConfigError("no targets configured: add [tool.arcanos_eval.targets.base] and "
-                          "[tool.arcanos_eval.targets.candidate] to pyproject.toml")
-    calls = []
+        raise ConfigError(
+            "no targets configured: add [tool.arcanos_eval.targets.base] and "
+            "[tool.arcanos_eval.targets.candidate] to pyproject.toml"
+        )
+    calls: list[Call] = []
     for suite in suites:
         for case in suite.cases:
             repeats = config.repeats or case.repeats
@@ -73,8 +75,10 @@ def score_case(case: Case, response: Response) -> list[dict[str, Any]]:
     """Run every check of ``case`` on ``response`` (nothing for an errored response)."""
     if response.errored:
         return []
-    return [{"check": check.name, "args": dict(check.args), **check.score(response, case).to_dict()}
-            for check in case.checks]
+    return [
+        {"check": check.name, "args": dict(check.args), **check.score(response, case).to_dict()}
+        for check in case.checks
+    ]
 
 
 def _sha(text: str | None) -> str | None:
@@ -83,8 +87,14 @@ def _sha(text: str | None) -> str | None:
 
 def _git_commit(root: Path) -> str | None:
     try:
-        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True,
-                             text=True, timeout=5, check=False)
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=False,
+        )
     except (OSError, subprocess.SubprocessError):
         return None
     return out.stdout.strip() or None if out.returncode == 0 else None
@@ -94,16 +104,22 @@ def describe_target(target: Target) -> dict[str, Any]:
     """What the report says about a target: everything but credentials."""
     cfg = target.config
     return {
-        "model": cfg.model, "api": cfg.api, "endpoint": target.endpoint, "stream": cfg.stream,
-        "structured_outputs": cfg.structured_outputs, "params": dict(cfg.params),
-        "prices": dict(cfg.prices), "description": cfg.description,
+        "model": cfg.model,
+        "api": cfg.api,
+        "endpoint": target.endpoint,
+        "stream": cfg.stream,
+        "structured_outputs": cfg.structured_outputs,
+        "params": dict(cfg.params),
+        "prices": dict(cfg.prices),
+        "description": cfg.description,
         "system_prompt_source": cfg.system_prompt_source,
         "system_prompt_sha256": _sha(cfg.system_prompt),
     }
 
 
-def build_header(config: RunConfig, suites: Sequence[Suite], targets: Mapping[str, Target],
-                 total: int) -> dict[str, Any]:
+def build_header(
+    config: RunConfig, suites: Sequence[Suite], targets: Mapping[str, Target], total: int
+) -> dict[str, Any]:
     golden = GoldenStore(config.golden)
     started = datetime.now(timezone.utc)
     return {
@@ -111,43 +127,68 @@ def build_header(config: RunConfig, suites: Sequence[Suite], targets: Mapping[st
         "started_at": started.isoformat(timespec="seconds"),
         "mode": config.mode,
         "concurrency": config.concurrency,
-        "roles": {"baseline": config.baseline, "candidate": config.candidate,
-                  "rollback": config.rollback},
+        "roles": {
+            "baseline": config.baseline,
+            "candidate": config.candidate,
+            "rollback": config.rollback,
+        },
         "targets": {name: describe_target(t) for name, t in targets.items()},
         "suites": {
-            s.id: {"version": s.version, "path": str(s.path), "description": s.description,
-                   "categories": list(s.categories), "cases": len(s.cases),
-                   "response_schema": dict(s.response_schema) if s.response_schema else None,
-                   "schema_of_record": golden.schema_of_record(s.id),
-                   "case_inputs": {c.id: c.input[:500] for c in s.cases}}
+            s.id: {
+                "version": s.version,
+                "path": str(s.path),
+                "description": s.description,
+                "categories": list(s.categories),
+                "cases": len(s.cases),
+                "response_schema": dict(s.response_schema) if s.response_schema else None,
+                "schema_of_record": golden.schema_of_record(s.id),
+                "case_inputs": {c.id: c.input[:500] for c in s.cases},
+            }
             for s in suites
         },
         "gates": dict(config.gates),
         "planned": total,
         "provenance": {
-            "arcanos_eval": __version__, "sdk": sdk_version(), "python": platform.python_version(),
-            "platform": platform.platform(terse=True), "git_commit": _git_commit(config.root),
+            "arcanos_eval": __version__,
+            "sdk": sdk_version(),
+            "python": platform.python_version(),
+            "platform": platform.platform(terse=True),
+            "git_commit": _git_commit(config.root),
         },
     }
 
 
 def _check_resumable(log: RunLog, header: Mapping[str, Any]) -> None:
-    old = {n: (t.get("model"), t.get("system_prompt_sha256"), t.get("params"))
-           for n, t in log.header.get("targets", {}).items()}
-    new = {n: (t.get("model"), t.get("system_prompt_sha256"), t.get("params"))
-           for n, t in header["targets"].items()}
+    old = {
+        n: (t.get("model"), t.get("system_prompt_sha256"), t.get("params"))
+        for n, t in log.header.get("targets", {}).items()
+    }
+    new = {
+        n: (t.get("model"), t.get("system_prompt_sha256"), t.get("params"))
+        for n, t in header["targets"].items()
+    }
     if old != new:
-        raise RunLogError(f"{log.path}: cannot resume: its targets differ from this run's "
-                          "(model, system prompt or params changed)")
+        raise RunLogError(
+            f"{log.path}: cannot resume: its targets differ from this run's "
+            "(model, system prompt or params changed)"
+        )
     if set(log.header.get("suites", {})) != set(header["suites"]):
-        raise RunLogError(f"{log.path}: cannot resume: it covers suites "
-                          f"{sorted(log.header.get('suites', {}))}, this run "
-                          f"{sorted(header['suites'])}")
+        raise RunLogError(
+            f"{log.path}: cannot resume: it covers suites "
+            f"{sorted(log.header.get('suites', {}))}, this run "
+            f"{sorted(header['suites'])}"
+        )
 
 
-async def _execute(config: RunConfig, suites: Sequence[Suite], targets: Mapping[str, Target],
-                   log_path: Path, resume: Path | None, progress: bool,
-                   select: Collection[tuple[str, str]] | None) -> EngineStats:
+async def _execute(
+    config: RunConfig,
+    suites: Sequence[Suite],
+    targets: Mapping[str, Target],
+    log_path: Path,
+    resume: Path | None,
+    progress: bool,
+    select: Collection[tuple[str, str]] | None,
+) -> EngineStats:
     calls = plan_calls(config, suites, select)
     header = build_header(config, suites, targets, len(calls))
     if resume is not None:
@@ -158,23 +199,41 @@ async def _execute(config: RunConfig, suites: Sequence[Suite], targets: Mapping[
     else:
         writer = RunLogWriter.create(log_path, header)
     engine = Engine(
-        targets, mode=config.mode, golden=GoldenStore(config.golden),
+        targets,
+        mode=config.mode,
+        golden=GoldenStore(config.golden),
         cache=ResponseCache(config.cache) if config.cache else None,
-        concurrency=config.concurrency, max_retries=config.max_retries,
-        timeout_s=config.timeout_s, progress=progress,
+        concurrency=config.concurrency,
+        max_retries=config.max_retries,
+        timeout_s=config.timeout_s,
+        progress=progress,
     )
 
     def on_result(call: Call, response: Response) -> None:
         case = call.case
-        writer.append(ResultRecord(
-            suite_id=case.suite_id, case_id=case.id, target=call.target, repeat=call.repeat,
-            category=case.category, fingerprint=call.request.fingerprint, response=response,
-            scores=tuple(score_case(case, response)), tags=case.tags, xfail=case.xfail))
+        writer.append(
+            ResultRecord(
+                suite_id=case.suite_id,
+                case_id=case.id,
+                target=call.target,
+                repeat=call.repeat,
+                category=case.category,
+                fingerprint=call.request.fingerprint,
+                response=response,
+                scores=tuple(score_case(case, response)),
+                tags=case.tags,
+                xfail=case.xfail,
+            )
+        )
 
     try:
         stats = await engine.run(calls, on_result)
-        writer.footer({"finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-                       "stats": stats.to_dict()})
+        writer.footer(
+            {
+                "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                "stats": stats.to_dict(),
+            }
+        )
     finally:
         writer.close()
         for target in targets.values():
@@ -182,9 +241,15 @@ async def _execute(config: RunConfig, suites: Sequence[Suite], targets: Mapping[
     return stats
 
 
-def execute_run(config: RunConfig, suites: Sequence[Suite], *, log_path: Path | None = None,
-                targets: Mapping[str, Target] | None = None, progress: bool = True,
-                select: Collection[tuple[str, str]] | None = None) -> RunOutcome:
+def execute_run(
+    config: RunConfig,
+    suites: Sequence[Suite],
+    *,
+    log_path: Path | None = None,
+    targets: Mapping[str, Target] | None = None,
+    progress: bool = True,
+    select: Collection[tuple[str, str]] | None = None,
+) -> RunOutcome:
     """Run ``suites`` against the configured targets and return the re-read run log.
 
     Args:
@@ -200,9 +265,17 @@ def execute_run(config: RunConfig, suites: Sequence[Suite], *, log_path: Path | 
     if targets is None:
         targets = {t.name: make_target(t, config) for t in config.active_targets}
     resume = config.resume
-    path = resume or log_path or config.log or (
-        config.root / ".arcanos" / "runs" /
-        f"{datetime.now(timezone.utc).strftime('%Y%m%dT%H%M%S%fZ')}.jsonl")
+    path = (
+        resume
+        or log_path
+        or config.log
+        or (
+            config.root
+            / ".arcanos"
+            / "runs"
+            / f"{datetime.now(timezone.utc).strftime('%Y%m%dT%H%M%S%fZ')}.jsonl"
+        )
+    )
     stats = asyncio.run(_execute(config, suites, targets, Path(path), resume, progress, select))
     return RunOutcome(read_run_log(path), stats)
 

@@ -55,9 +55,15 @@ class ResultRecord:
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {
-            "type": "result", "suite": self.suite_id, "case": self.case_id, "target": self.target,
-            "repeat": self.repeat, "category": self.category, "fingerprint": self.fingerprint,
-            "response": self.response.to_dict(), "scores": [dict(s) for s in self.scores],
+            "type": "result",
+            "suite": self.suite_id,
+            "case": self.case_id,
+            "target": self.target,
+            "repeat": self.repeat,
+            "category": self.category,
+            "fingerprint": self.fingerprint,
+            "response": self.response.to_dict(),
+            "scores": [dict(s) for s in self.scores],
         }
         if self.tags:
             data["tags"] = list(self.tags)
@@ -68,11 +74,15 @@ class ResultRecord:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ResultRecord:
         return cls(
-            suite_id=str(data["suite"]), case_id=str(data["case"]), target=str(data["target"]),
-            repeat=int(data.get("repeat", 0)), category=str(data.get("category", "")),
+            suite_id=str(data["suite"]),
+            case_id=str(data["case"]),
+            target=str(data["target"]),
+            repeat=int(data.get("repeat", 0)),
+            category=str(data.get("category", "")),
             fingerprint=str(data.get("fingerprint", "")),
             response=Response.from_dict(data["response"]),
-            scores=tuple(data.get("scores") or ()), tags=tuple(data.get("tags") or ()),
+            scores=tuple(data.get("scores") or ()),
+            tags=tuple(data.get("tags") or ()),
             xfail=data.get("xfail"),
         )
 
@@ -139,8 +149,10 @@ def read_run_log(path: str | Path) -> RunLog:
                 raise RunLogError(f"{path}:{number}: expected a run log header, found {kind!r}")
             version = record.get("schema_version")
             if version != SCHEMA_VERSION:
-                raise RunLogError(f"{path}: run log schema_version {version!r} is not supported "
-                                  f"(expected {SCHEMA_VERSION})")
+                raise RunLogError(
+                    f"{path}: run log schema_version {version!r} is not supported "
+                    f"(expected {SCHEMA_VERSION})"
+                )
             log = RunLog(path, record)
         elif kind == "result":
             try:

@@ -52,8 +52,9 @@ class ArcanosSession:
         for suite in self.suites:
             yield from suite.cases
 
-    def run(self, select: Collection[tuple[str, str]] | None = None, *,
-            progress: bool = True) -> RunLog:
+    def run(
+        self, select: Collection[tuple[str, str]] | None = None, *, progress: bool = True
+    ) -> RunLog:
         """Execute the calls of ``select`` ((``suite::case``, target) pairs; all when ``None``)."""
         outcome = execute_run(self.config, self.suites, select=select, progress=progress)
         self.log, self.stats = outcome.log, outcome.stats

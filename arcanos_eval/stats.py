@@ -30,6 +30,13 @@ __all__ = [
     "TargetStats",
     "agreement",
     "binomial_cdf",
+    "format_interval",
+    "format_ms",
+    "format_p",
+    "format_percent",
+    "format_points",
+    "format_ratio",
+    "format_usd",
     "is_flaky",
     "mcnemar_exact",
     "paired_bootstrap",
@@ -171,7 +178,7 @@ def paired_bootstrap(first: Sequence[float], second: Sequence[float], *, resampl
     if resamples < 1:
         raise ValueError(f"resamples must be >= 1, found {resamples}")
     _z(confidence)
-    deltas = [b - a for a, b in zip(first, second)]
+    deltas = [b - a for a, b in zip(first, second, strict=True)]
     n = len(deltas)
     if n == 0:
         return None
@@ -279,3 +286,48 @@ def target_stats(target: str, records: Iterable[ResultRecord],
         completion_tokens=completion,
         cost_usd=_cost(prompt, completion, prices or {}),
     )
+
+
+# ------------------------------------------------------------------------------ fixed formats
+# Reports must be byte-identical for the same log, so every number goes through one of these.
+
+
+def format_percent(value: float | None, digits: int = 1) -> str:
+    """``0.95`` -> ``95.0%``; ``None`` -> ``n/a``."""
+    return "n/a" if value is None else f"{value * 100:.{digits}f}%"
+
+
+def format_points(value: float | None) -> str:
+    """A difference of rates in percentage points, signed: ``-0.05`` -> ``-5.0 pp``."""
+    return "n/a" if value is None else f"{value * 100:+.1f} pp"
+
+
+def format_ms(value: float | None) -> str:
+    """Milliseconds without decimals: ``1234.56`` -> ``1235 ms``."""
+    return "n/a" if value is None else f"{value:.0f} ms"
+
+
+def format_ratio(value: float | None) -> str:
+    """``1.0834`` -> ``1.08x``."""
+    return "n/a" if value is None else f"{value:.2f}x"
+
+
+def format_p(value: float | None) -> str:
+    """A p-value: four decimals, or ``<0.0001``."""
+    if value is None:
+        return "n/a"
+    return "<0.0001" if value < 0.0001 else f"{value:.4f}"
+
+
+def format_interval(interval: Interval | None, *, percent: bool = True) -> str:
+    """``[49.0%, 94.3%]`` (or plain numbers with ``percent=False``)."""
+    if interval is None:
+        return "n/a"
+    if percent:
+        return f"[{format_percent(interval.low)}, {format_percent(interval.high)}]"
+    return f"[{interval.low:+.3f}, {interval.high:+.3f}]"
+
+
+def format_usd(value: float | None) -> str:
+    """``0.0123`` -> ``$0.0123``."""
+    return "n/a" if value is None else f"${value:.4f}"

@@ -22,8 +22,7 @@ def test_key(monkeypatch: pytest.MonkeyPatch) -> str:
     return TEST_KEY
 
 
-def write_suite(folder: Path, suite_id: str, cases: list[dict[str, Any]],
-                **fields: Any) -> Path:
+def write_suite(folder: Path, suite_id: str, cases: list[dict[str, Any]], **fields: Any) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{suite_id}.yaml"
     document = {"id": suite_id, "version": 1, "category": "happy_path", **fields, "cases": cases}
@@ -32,21 +31,32 @@ def write_suite(folder: Path, suite_id: str, cases: list[dict[str, Any]],
 
 
 def simple_cases(count: int, prefix: str = "case") -> list[dict[str, Any]]:
-    return [{"id": f"{prefix}-{i}", "input": f"question number {i}",
-             "checks": [{"contains": f"number {i}"}]} for i in range(count)]
+    return [
+        {
+            "id": f"{prefix}-{i}",
+            "input": f"question number {i}",
+            "checks": [{"contains": f"number {i}"}],
+        }
+        for i in range(count)
+    ]
 
 
 def target(name: str, base_url: str | None, **fields: Any) -> TargetConfig:
-    return TargetConfig(name=name, model=fields.pop("model", f"model-{name}"), base_url=base_url,
-                        api_key_env=KEY_ENV, system_prompt=fields.pop("system_prompt",
-                                                                      f"You are {name}."),
-                        **fields)
+    return TargetConfig(
+        name=name,
+        model=fields.pop("model", f"model-{name}"),
+        base_url=base_url,
+        api_key_env=KEY_ENV,
+        system_prompt=fields.pop("system_prompt", f"You are {name}."),
+        **fields,
+    )
 
 
 @pytest.fixture
 def make_config(tmp_path: Path) -> Callable[..., RunConfig]:
-    def build(base_url: str | None, *, targets: Mapping[str, dict[str, Any]] | None = None,
-              **fields: Any) -> RunConfig:
+    def build(
+        base_url: str | None, *, targets: Mapping[str, dict[str, Any]] | None = None, **fields: Any
+    ) -> RunConfig:
         specs = targets if targets is not None else {"base": {}, "candidate": {}}
         return RunConfig(
             root=tmp_path,

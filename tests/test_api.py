@@ -12,9 +12,13 @@ import arcanos_eval
 def test_all_is_exactly_the_public_names():
     import __future__
 
-    public = {name for name, value in vars(arcanos_eval).items()
-              if not name.startswith("_") and not isinstance(value, type(sys))
-              and not isinstance(value, __future__._Feature)}
+    public = {
+        name
+        for name, value in vars(arcanos_eval).items()
+        if not name.startswith("_")
+        and not isinstance(value, type(sys))
+        and not isinstance(value, __future__._Feature)
+    }
     assert public | {"__version__"} == set(arcanos_eval.__all__)
     assert sorted(arcanos_eval.__all__) == arcanos_eval.__all__
 

@@ -36,8 +36,9 @@ api_key_env = "{env}"
 
 @pytest.fixture
 def project(tmp_path, openai_server, monkeypatch, test_key):
-    (tmp_path / "pyproject.toml").write_text(PYPROJECT.format(url=openai_server.base_url,
-                                                              env=KEY_ENV))
+    (tmp_path / "pyproject.toml").write_text(
+        PYPROJECT.format(url=openai_server.base_url, env=KEY_ENV)
+    )
     write_suite(tmp_path / "suites", "demo", simple_cases(3))
     monkeypatch.chdir(tmp_path)
     return tmp_path
@@ -47,16 +48,25 @@ def test_validate_lists_suites_and_totals(project, capsys):
     assert main(["validate"]) == 0
     out = capsys.readouterr().out
     row = next(line for line in out.splitlines() if line.startswith("| demo"))
-    assert [cell.strip() for cell in row.strip("|").split("|")][:4] == \
-        ["demo", "happy_path", "3", "contains"]
+    assert [cell.strip() for cell in row.strip("|").split("|")][:4] == [
+        "demo",
+        "happy_path",
+        "3",
+        "contains",
+    ]
     assert "1 suites, 3 cases: valid. Targets: base=model-base, candidate=model-candidate." in out
 
 
 def test_user_errors_are_one_line_and_exit_2(project):
     (project / "suites" / "broken.yaml").write_text("id: broken\ncases:\n  - id: x\n")
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).parent.parent)}
-    out = subprocess.run([sys.executable, "-m", "arcanos_eval.cli", "validate"], cwd=project,
-                         capture_output=True, text=True, env=env)
+    out = subprocess.run(
+        [sys.executable, "-m", "arcanos_eval.cli", "validate"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        env=env,
+    )
     assert out.returncode == 2
     assert out.stderr.count("\n") == 1 and "Traceback" not in out.stderr
     assert out.stderr.startswith("arcanos-eval: error: ")
@@ -88,8 +98,11 @@ def test_resume_flag_continues_a_log(project, openai_server, capsys):
     openai_server.faults[1] = Fault.http_status(400, "first call fails")
     assert main(["run", "--mode", "live", "-q", "--targets", "base", "--log", "r.jsonl"]) == 3
     assert main(["run", "--mode", "live", "-q", "--targets", "base", "--resume", "r.jsonl"]) == 0
-    results = [json.loads(line) for line in (project / "r.jsonl").read_text().splitlines()
-               if '"type":"result"' in line]
+    results = [
+        json.loads(line)
+        for line in (project / "r.jsonl").read_text().splitlines()
+        if '"type":"result"' in line
+    ]
     assert len(results) == 4 and not results[-1]["response"].get("error")
 
 
@@ -103,8 +116,11 @@ def test_golden_verify_and_prune(project, openai_server, capsys):
     records[0]["request"]["model"] = "tampered"
     del records[1]["provenance"]["sdk"]
     golden.write_text("".join(json.dumps(r) + "\n" for r in records))
-    write_suite(project / "suites", "demo", simple_cases(2) + [
-        {"id": "case-2", "input": "a changed question", "checks": [{"contains": "changed"}]}])
+    write_suite(
+        project / "suites",
+        "demo",
+        [*simple_cases(2), {"id": "case-2", "input": "a changed question", "checks": [{"contains": "changed"}]}],
+    )
     assert main(["golden", "verify"]) == 1
     out = capsys.readouterr().out
     for kind in ("corrupt", "provenance", "missing", "stale"):
@@ -119,8 +135,9 @@ def test_golden_verify_and_prune(project, openai_server, capsys):
 def test_golden_verify_flags_key_shaped_values(project, capsys):
     assert main(["run", "--mode", "record", "-q"]) == 0
     golden = project / "golden" / "demo" / "base.jsonl"
-    golden.write_text(golden.read_text().replace("question number 0",
-                                                 "sk-abcdefghijklmnopqrstuvwxyz0123"))
+    golden.write_text(
+        golden.read_text().replace("question number 0", "sk-abcdefghijklmnopqrstuvwxyz0123")
+    )
     assert main(["golden", "verify"]) == 1
     assert "| secret" in capsys.readouterr().out
 

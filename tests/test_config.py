@@ -60,9 +60,14 @@ def test_a_full_configuration_is_resolved_once(tmp_path):
     assert base.system_prompt_source == "prompts/base.md"
     assert base.params == {"temperature": 0, "max_tokens": 400, "seed": 7}
     assert base.prices == {"input_per_mtok": 2.0, "output_per_mtok": 8.0}
-    assert candidate.system_prompt == "Answer briefly." and candidate.system_prompt_source == "inline"
-    assert (candidate.api, candidate.stream, candidate.structured_outputs) == \
-        ("responses", True, "json_object")
+    assert (
+        candidate.system_prompt == "Answer briefly." and candidate.system_prompt_source == "inline"
+    )
+    assert (candidate.api, candidate.stream, candidate.structured_outputs) == (
+        "responses",
+        True,
+        "json_object",
+    )
     assert candidate.rpm == 600 and config.gates == {"pass_rate": {"happy_path": 0.95}}
     with pytest.raises(dataclasses.FrozenInstanceError):
         config.mode = "live"  # type: ignore[misc]
@@ -70,12 +75,16 @@ def test_a_full_configuration_is_resolved_once(tmp_path):
 
 def test_overrides_apply_and_are_checked(tmp_path):
     path = _project(tmp_path, GOOD)
-    config = load_config(path, mode="live", targets="base,candidate", concurrency=3,
-                         suites=["x.yaml"], repeats=None)
+    config = load_config(
+        path, mode="live", targets="base,candidate", concurrency=3, suites=["x.yaml"], repeats=None
+    )
     assert config.mode == "live" and config.concurrency == 3 and config.suites == (Path("x.yaml"),)
     assert [t.name for t in config.active_targets] == ["base", "candidate"]
-    with pytest.raises(ConfigError, match=r"--targets: unknown target 'candidat' \(did you mean "
-                                          r"'candidate'\?\)"):
+    with pytest.raises(
+        ConfigError,
+        match=r"--targets: unknown target 'candidat' \(did you mean "
+        r"'candidate'\?\)",
+    ):
         load_config(path, targets="candidat")
     with pytest.raises(ConfigError, match="--mode: expected a mode among"):
         load_config(path, mode="fast")
@@ -93,37 +102,62 @@ def test_the_key_is_read_from_the_environment_at_call_time(tmp_path, monkeypatch
     assert "sk-live-value" not in repr(config)
 
 
-@pytest.mark.parametrize(("edit", "message"), [
-    (("mode = \"replay\"", "mode = \"fast\""),
-     "[tool.arcanos_eval] field 'mode': expected a mode among replay, record, refresh, live, auto"
-     ", found 'fast'"),
-    (("concurrency = 8", "concurrency = -1"),
-     "[tool.arcanos_eval] field 'concurrency': expected a positive integer, found -1"),
-    (("concurrency = 8", "concurrency = true"),
-     "[tool.arcanos_eval] field 'concurrency': expected a positive integer, found True"),
-    (("golden = \"recordings\"", "goldn = \"recordings\""),
-     "[tool.arcanos_eval] field 'goldn': unknown field 'goldn' (did you mean 'golden'?)"),
-    (("model = \"gpt-4.1-2025-04-14\"", "modle = \"gpt-4.1-2025-04-14\""),
-     "[tool.arcanos_eval.targets.base] field 'modle': unknown field 'modle' (did you mean "
-     "'model'?)"),
-    (("api = \"responses\"", "api = \"completions\""),
-     "[tool.arcanos_eval.targets.candidate] field 'api': expected 'chat' or 'responses', found "
-     "'completions'"),
-    (("api_key_env = \"ARCA_KEY\"", "api_key_env = \"sk-abc123\""),
-     "[tool.arcanos_eval.targets.candidate] field 'api_key_env': expected the NAME of an "
-     "environment variable holding the key, found what looks like a key itself"),
-    (("structured_outputs = \"json_object\"", "structured_outputs = \"yes\""),
-     "[tool.arcanos_eval.targets.candidate] field 'structured_outputs': expected true, false, "
-     "'json_schema' or 'json_object', found 'yes'"),
-    (("rollback = \"previous\"", "rollback = \"prev\""),
-     "[tool.arcanos_eval] field 'rollback': unknown target 'prev' (did you mean 'previous'?)"),
-    (("input_per_mtok = 2.0", "input_per_mtok = \"2\""),
-     "[tool.arcanos_eval.targets.base.prices] field 'input_per_mtok': expected a number (USD per "
-     "million tokens), found '2'"),
-    (("system_prompt = \"prompts/base.md\"", "system_prompt = \"prompts/missing.md\""),
-     "[tool.arcanos_eval.targets.base] field 'system_prompt': prompt file '{root}/prompts/"
-     "missing.md' not found"),
-])
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (
+            ('mode = "replay"', 'mode = "fast"'),
+            "[tool.arcanos_eval] field 'mode': expected a mode among replay, record, refresh, live, auto"
+            ", found 'fast'",
+        ),
+        (
+            ("concurrency = 8", "concurrency = -1"),
+            "[tool.arcanos_eval] field 'concurrency': expected a positive integer, found -1",
+        ),
+        (
+            ("concurrency = 8", "concurrency = true"),
+            "[tool.arcanos_eval] field 'concurrency': expected a positive integer, found True",
+        ),
+        (
+            ('golden = "recordings"', 'goldn = "recordings"'),
+            "[tool.arcanos_eval] field 'goldn': unknown field 'goldn' (did you mean 'golden'?)",
+        ),
+        (
+            ('model = "gpt-4.1-2025-04-14"', 'modle = "gpt-4.1-2025-04-14"'),
+            "[tool.arcanos_eval.targets.base] field 'modle': unknown field 'modle' (did you mean "
+            "'model'?)",
+        ),
+        (
+            ('api = "responses"', 'api = "completions"'),
+            "[tool.arcanos_eval.targets.candidate] field 'api': expected 'chat' or 'responses', found "
+            "'completions'",
+        ),
+        (
+            ('api_key_env = "ARCA_KEY"', 'api_key_env = "sk-abc123"'),
+            "[tool.arcanos_eval.targets.candidate] field 'api_key_env': expected the NAME of an "
+            "environment variable holding the key, found what looks like a key itself",
+        ),
+        (
+            ('structured_outputs = "json_object"', 'structured_outputs = "yes"'),
+            "[tool.arcanos_eval.targets.candidate] field 'structured_outputs': expected true, false, "
+            "'json_schema' or 'json_object', found 'yes'",
+        ),
+        (
+            ('rollback = "previous"', 'rollback = "prev"'),
+            "[tool.arcanos_eval] field 'rollback': unknown target 'prev' (did you mean 'previous'?)",
+        ),
+        (
+            ("input_per_mtok = 2.0", 'input_per_mtok = "2"'),
+            "[tool.arcanos_eval.targets.base.prices] field 'input_per_mtok': expected a number (USD per "
+            "million tokens), found '2'",
+        ),
+        (
+            ('system_prompt = "prompts/base.md"', 'system_prompt = "prompts/missing.md"'),
+            "[tool.arcanos_eval.targets.base] field 'system_prompt': prompt file '{root}/prompts/"
+            "missing.md' not found",
+        ),
+    ],
+)
 def test_bad_configuration_names_file_table_and_field(tmp_path, edit, message):
     old, new = edit
     assert old in GOOD

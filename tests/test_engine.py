@@ -24,7 +24,8 @@ def _run(config, suites, tmp_path: Path, name: str = "run"):  # type: ignore[no-
 
 
 def test_record_then_replay_makes_no_request_and_gives_the_same_scores(
-        openai_server, make_config, tmp_path, test_key):
+    openai_server, make_config, tmp_path, test_key
+):
     suites = _suites(tmp_path)
     recorded = _run(make_config(openai_server.base_url, mode="record"), suites, tmp_path, "rec")
     assert recorded.stats.live == 8 and openai_server.total_requests == 8
@@ -62,8 +63,9 @@ def test_auto_without_credentials_is_the_replay_error(make_config, tmp_path, mon
         _run(make_config(None, mode="auto"), suites, tmp_path)
 
 
-def test_auto_calls_what_is_missing_then_the_cache_answers(openai_server, make_config, tmp_path,
-                                                           test_key):
+def test_auto_calls_what_is_missing_then_the_cache_answers(
+    openai_server, make_config, tmp_path, test_key
+):
     suites = _suites(tmp_path, count=3)
     config = make_config(openai_server.base_url, mode="auto")
     first = _run(config, suites, tmp_path, "one")
@@ -74,8 +76,9 @@ def test_auto_calls_what_is_missing_then_the_cache_answers(openai_server, make_c
     assert not (tmp_path / "golden").exists(), "auto mode must not write golden files"
 
 
-def test_live_mode_ignores_recordings_and_writes_none(openai_server, make_config, tmp_path,
-                                                      test_key):
+def test_live_mode_ignores_recordings_and_writes_none(
+    openai_server, make_config, tmp_path, test_key
+):
     suites = _suites(tmp_path, count=2)
     _run(make_config(openai_server.base_url, mode="record"), suites, tmp_path, "rec")
     before = (tmp_path / "golden" / "demo" / "base.jsonl").read_text()
@@ -86,7 +89,8 @@ def test_live_mode_ignores_recordings_and_writes_none(openai_server, make_config
 
 
 def test_configured_concurrency_is_the_observed_maximum_in_flight(
-        openai_server_factory, make_config, tmp_path, test_key):
+    openai_server_factory, make_config, tmp_path, test_key
+):
     server = openai_server_factory(latency_s=0.15)
     suites = _suites(tmp_path, count=12)
     _run(make_config(server.base_url, mode="live", concurrency=5), suites, tmp_path)
@@ -94,12 +98,14 @@ def test_configured_concurrency_is_the_observed_maximum_in_flight(
     assert server.max_in_flight == 5
 
 
-def test_per_target_concurrency_bounds_that_target(openai_server_factory, make_config, tmp_path,
-                                                   test_key):
+def test_per_target_concurrency_bounds_that_target(
+    openai_server_factory, make_config, tmp_path, test_key
+):
     server = openai_server_factory(latency_s=0.1)
     suites = _suites(tmp_path, count=8)
-    config = make_config(server.base_url, mode="live", concurrency=16,
-                         targets={"base": {"concurrency": 2}})
+    config = make_config(
+        server.base_url, mode="live", concurrency=16, targets={"base": {"concurrency": 2}}
+    )
     _run(config, suites, tmp_path)
     assert server.max_in_flight == 2
 
@@ -107,8 +113,9 @@ def test_per_target_concurrency_bounds_that_target(openai_server_factory, make_c
 def test_retry_after_is_honoured(openai_server_factory, make_config, tmp_path, test_key):
     server = openai_server_factory(faults={1: Fault.rate_limit(retry_after_s=0.4)})
     suites = _suites(tmp_path, count=1)
-    outcome = _run(make_config(server.base_url, mode="live", targets={"base": {}}), suites,
-                   tmp_path)
+    outcome = _run(
+        make_config(server.base_url, mode="live", targets={"base": {}}), suites, tmp_path
+    )
     first, second = server.requests
     assert first.status == 429 and second.status == 200
     assert second.received_at - first.received_at >= 0.4
@@ -119,17 +126,25 @@ def test_retry_after_is_honoured(openai_server_factory, make_config, tmp_path, t
 
 def test_retry_after_ms_is_honoured(openai_server_factory, make_config, tmp_path, test_key):
     server = openai_server_factory(faults={1: Fault.rate_limit(retry_after_ms=300)})
-    _run(make_config(server.base_url, mode="live", targets={"base": {}}),
-         _suites(tmp_path, count=1), tmp_path)
+    _run(
+        make_config(server.base_url, mode="live", targets={"base": {}}),
+        _suites(tmp_path, count=1),
+        tmp_path,
+    )
     first, second = server.requests
     assert second.received_at - first.received_at >= 0.3
 
 
-def test_twenty_percent_faults_lose_no_case(openai_server_factory, make_config, tmp_path,
-                                            test_key):
-    server = openai_server_factory(seed=3, fault_rates={
-        Fault.rate_limit(retry_after_s=0): 0.08, Fault.server_error(): 0.06,
-        Fault.reset(): 0.03, Fault.malformed(): 0.03})
+def test_twenty_percent_faults_lose_no_case(openai_server_factory, make_config, tmp_path, test_key):
+    server = openai_server_factory(
+        seed=3,
+        fault_rates={
+            Fault.rate_limit(retry_after_s=0): 0.08,
+            Fault.server_error(): 0.06,
+            Fault.reset(): 0.03,
+            Fault.malformed(): 0.03,
+        },
+    )
     suites = _suites(tmp_path, count=40)
     outcome = _run(make_config(server.base_url, mode="live", max_retries=8), suites, tmp_path)
     records = outcome.log.records()
@@ -140,12 +155,16 @@ def test_twenty_percent_faults_lose_no_case(openai_server_factory, make_config, 
     assert all(r.passed for r in records)
 
 
-def test_a_call_that_keeps_failing_is_errored_not_failed(openai_server_factory, make_config,
-                                                         tmp_path, test_key):
+def test_a_call_that_keeps_failing_is_errored_not_failed(
+    openai_server_factory, make_config, tmp_path, test_key
+):
     server = openai_server_factory(responder=lambda request: Reply.failing(Fault.server_error()))
     suites = _suites(tmp_path, count=1)
-    outcome = _run(make_config(server.base_url, mode="live", max_retries=2,
-                               targets={"base": {}}), suites, tmp_path)
+    outcome = _run(
+        make_config(server.base_url, mode="live", max_retries=2, targets={"base": {}}),
+        suites,
+        tmp_path,
+    )
     (record,) = outcome.log.records()
     assert record.errored and record.scores == ()
     assert record.response.error_type == "http_500" and record.response.attempts == 3
@@ -154,27 +173,37 @@ def test_a_call_that_keeps_failing_is_errored_not_failed(openai_server_factory, 
 
 def test_client_errors_are_not_retried(openai_server_factory, make_config, tmp_path, test_key):
     server = openai_server_factory(faults={1: Fault.http_status(400, "bad request")})
-    outcome = _run(make_config(server.base_url, mode="live", targets={"base": {}}),
-                   _suites(tmp_path, count=1), tmp_path)
+    outcome = _run(
+        make_config(server.base_url, mode="live", targets={"base": {}}),
+        _suites(tmp_path, count=1),
+        tmp_path,
+    )
     (record,) = outcome.log.records()
     assert record.errored and record.response.attempts == 1
     assert server.total_requests == 1
 
 
-def test_timeouts_are_retried_then_errored(openai_server_factory, make_config, tmp_path,
-                                           test_key):
-    server = openai_server_factory(responder=lambda r: Reply.failing(Fault.timeout(hang_s=5)),
-                                   max_hang_s=5)
-    outcome = _run(make_config(server.base_url, mode="live", timeout_s=0.3, max_retries=1,
-                               targets={"base": {}}), _suites(tmp_path, count=1), tmp_path)
+def test_timeouts_are_retried_then_errored(openai_server_factory, make_config, tmp_path, test_key):
+    server = openai_server_factory(
+        responder=lambda r: Reply.failing(Fault.timeout(hang_s=5)), max_hang_s=5
+    )
+    outcome = _run(
+        make_config(
+            server.base_url, mode="live", timeout_s=0.3, max_retries=1, targets={"base": {}}
+        ),
+        _suites(tmp_path, count=1),
+        tmp_path,
+    )
     (record,) = outcome.log.records()
     assert record.errored and record.response.error_type == "timeout"
     assert server.total_requests == 2
 
 
 def test_identical_requests_are_made_once(openai_server, make_config, tmp_path, test_key):
-    cases = [{"id": f"same-{i}", "input": "when does the raid start?",
-              "checks": [{"contains": "raid"}]} for i in range(3)]
+    cases = [
+        {"id": f"same-{i}", "input": "when does the raid start?", "checks": [{"contains": "raid"}]}
+        for i in range(3)
+    ]
     suites = load_suites([write_suite(tmp_path, "dupes", cases)])
     outcome = _run(make_config(openai_server.base_url, mode="live"), suites, tmp_path)
     assert openai_server.total_requests == 2
@@ -199,20 +228,27 @@ def test_every_artifact_is_free_of_the_api_key(openai_server, make_config, tmp_p
         assert TEST_KEY not in path.read_text(encoding="utf-8", errors="replace"), path
 
 
-def test_progress_lines_go_to_the_given_stream(openai_server, make_config, tmp_path, test_key,
-                                               capsys):
+def test_progress_lines_go_to_the_given_stream(
+    openai_server, make_config, tmp_path, test_key, capsys
+):
     suites = _suites(tmp_path, count=2)
-    execute_run(make_config(openai_server.base_url, mode="live"), suites,
-                log_path=tmp_path / "r.jsonl", progress=True)
+    execute_run(
+        make_config(openai_server.base_url, mode="live"),
+        suites,
+        log_path=tmp_path / "r.jsonl",
+        progress=True,
+    )
     err = capsys.readouterr().err
     assert "arcanos: 4/4 calls, 0 retries, 0 errors" in err
 
 
-def test_results_are_one_record_per_case_target_repeat(openai_server, make_config, tmp_path,
-                                                       test_key):
+def test_results_are_one_record_per_case_target_repeat(
+    openai_server, make_config, tmp_path, test_key
+):
     suites = _suites(tmp_path, count=5)
     path = tmp_path / "run.jsonl"
-    execute_run(make_config(openai_server.base_url, mode="live"), suites, log_path=path,
-                progress=False)
+    execute_run(
+        make_config(openai_server.base_url, mode="live"), suites, log_path=path, progress=False
+    )
     kinds = Counter(json.loads(line)["type"] for line in path.read_text().splitlines())
     assert kinds == {"header": 1, "result": 10, "footer": 1}

@@ -24,10 +24,16 @@ from tests.conftest import KEY_ENV, TEST_KEY, simple_cases, write_suite
 
 
 def _record(case: str, target: str = "base", text: str = "ok") -> ResultRecord:
-    return ResultRecord(suite_id="s", case_id=case, target=target, repeat=0, category="happy_path",
-                        fingerprint="f", response=Response.from_text(text),
-                        scores=({"check": "contains", "passed": True, "value": 1.0,
-                                 "reason": "", "details": {}},))
+    return ResultRecord(
+        suite_id="s",
+        case_id=case,
+        target=target,
+        repeat=0,
+        category="happy_path",
+        fingerprint="f",
+        response=Response.from_text(text),
+        scores=({"check": "contains", "passed": True, "value": 1.0, "reason": "", "details": {}},),
+    )
 
 
 def test_a_torn_last_line_is_skipped_and_cut_before_appending(tmp_path):
@@ -41,8 +47,11 @@ def test_a_torn_last_line_is_skipped_and_cut_before_appending(tmp_path):
     writer, _ = RunLogWriter.open_for_resume(path)
     with writer:
         writer.append(_record("b"))
-    assert [json.loads(line)["type"] for line in path.read_text().splitlines()] == \
-        ["header", "result", "result"]
+    assert [json.loads(line)["type"] for line in path.read_text().splitlines()] == [
+        "header",
+        "result",
+        "result",
+    ]
 
 
 def test_a_later_record_replaces_an_earlier_one(tmp_path):
@@ -54,15 +63,22 @@ def test_a_later_record_replaces_an_earlier_one(tmp_path):
     assert record.response.text == "second" and not record.errored
 
 
-@pytest.mark.parametrize(("content", "message"), [
-    ("", "empty run log"),
-    ('{"type": "result"}\n', "expected a run log header"),
-    ('{"type": "header", "schema_version": 99}\n', "schema_version 99 is not supported"),
-    (f'{{"type": "header", "schema_version": {SCHEMA_VERSION}}}\nnot json\n{{}}\n',
-     "corrupt line in run log"),
-    (f'{{"type": "header", "schema_version": {SCHEMA_VERSION}}}\n{{"type": "result"}}\n',
-     "malformed result record"),
-])
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("", "empty run log"),
+        ('{"type": "result"}\n', "expected a run log header"),
+        ('{"type": "header", "schema_version": 99}\n', "schema_version 99 is not supported"),
+        (
+            f'{{"type": "header", "schema_version": {SCHEMA_VERSION}}}\nnot json\n{{}}\n',
+            "corrupt line in run log",
+        ),
+        (
+            f'{{"type": "header", "schema_version": {SCHEMA_VERSION}}}\n{{"type": "result"}}\n',
+            "malformed result record",
+        ),
+    ],
+)
 def test_unreadable_logs_raise_run_log_errors(tmp_path, content, message):
     path = tmp_path / "run.jsonl"
     path.write_text(content)
@@ -91,15 +107,18 @@ _CHILD = textwrap.dedent("""
 """)
 
 
-def test_resume_after_sigkill_finishes_with_no_duplicate(openai_server_factory, make_config,
-                                                         tmp_path, test_key):
+def test_resume_after_sigkill_finishes_with_no_duplicate(
+    openai_server_factory, make_config, tmp_path, test_key
+):
     server = openai_server_factory(latency_s=0.1)
     suite = write_suite(tmp_path / "suites", "kill", simple_cases(20))
     log = tmp_path / "run.jsonl"
     env = {**os.environ, KEY_ENV: TEST_KEY}
     child = subprocess.Popen(
         [sys.executable, "-c", _CHILD, server.base_url, str(suite), str(log), str(tmp_path)],
-        cwd=Path(__file__).parent.parent, env=env)
+        cwd=Path(__file__).parent.parent,
+        env=env,
+    )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and child.poll() is None:
         if log.exists() and log.read_text().count('"type":"result"') >= 6:
@@ -125,10 +144,15 @@ def test_resume_after_sigkill_finishes_with_no_duplicate(openai_server_factory, 
 def test_resume_refuses_a_log_of_other_targets(openai_server, make_config, tmp_path, test_key):
     suites = load_suites([write_suite(tmp_path, "s", simple_cases(1))])
     log = tmp_path / "run.jsonl"
-    execute_run(make_config(openai_server.base_url, mode="live"), suites, log_path=log,
-                progress=False)
-    other = make_config(openai_server.base_url, mode="live", resume=log,
-                        targets={"base": {"model": "other"}, "candidate": {}})
+    execute_run(
+        make_config(openai_server.base_url, mode="live"), suites, log_path=log, progress=False
+    )
+    other = make_config(
+        openai_server.base_url,
+        mode="live",
+        resume=log,
+        targets={"base": {"model": "other"}, "candidate": {}},
+    )
     with pytest.raises(RunLogError, match="its targets differ"):
         execute_run(other, suites, progress=False)
 
@@ -139,10 +163,17 @@ def test_resume_retries_errored_calls(openai_server_factory, make_config, tmp_pa
     server = openai_server_factory(faults={1: Fault.http_status(400, "no")})
     suites = load_suites([write_suite(tmp_path, "s", simple_cases(2))])
     log = tmp_path / "run.jsonl"
-    first = execute_run(make_config(server.base_url, mode="live", targets={"base": {}}), suites,
-                        log_path=log, progress=False)
+    first = execute_run(
+        make_config(server.base_url, mode="live", targets={"base": {}}),
+        suites,
+        log_path=log,
+        progress=False,
+    )
     assert sum(r.errored for r in first.log.records()) == 1
-    second = execute_run(make_config(server.base_url, mode="live", targets={"base": {}},
-                                     resume=log), suites, progress=False)
+    second = execute_run(
+        make_config(server.base_url, mode="live", targets={"base": {}}, resume=log),
+        suites,
+        progress=False,
+    )
     assert not any(r.errored for r in second.log.records())
     assert len(second.log.records()) == 2

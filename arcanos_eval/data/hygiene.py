@@ -24,6 +24,7 @@ import zlib
 from array import array
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from itertools import repeat
 from operator import and_
 from typing import Any
@@ -62,12 +63,20 @@ _CHAR_NGRAM = 5
 _NON_WORD = re.compile(r"[\W_]+")
 
 
+@lru_cache(maxsize=256)
+def _normalize_cached(text: str) -> str:
+    return _NON_WORD.sub(" ", text.casefold()).strip()
+
+
 def normalize(text: str) -> str:
     """Casefold, turn punctuation into spaces and collapse whitespace.
 
     >>> normalize("  Reset my PASSWORD, please!! ")
     'reset my password please'
     """
+    # System prompts repeat on every line of a training file; short texts go through a cache.
+    if len(text) <= 16_384:
+        return _normalize_cached(text)
     return _NON_WORD.sub(" ", text.casefold()).strip()
 
 
@@ -165,12 +174,10 @@ def signature(text: str) -> array[int] | None:
 
 def similarity(first: Sequence[int], second: Sequence[int]) -> float:
     """Estimated Jaccard similarity of two signatures (bins empty in both are ignored)."""
-    same = union = 0
-    for a, b in zip(first, second, strict=True):
-        if a != _EMPTY or b != _EMPTY:
-            union += 1
-            same += a == b
-    return same / union if union else 0.0
+    equal = [a for a, b in zip(first, second, strict=True) if a == b]
+    both_empty = equal.count(_EMPTY)
+    union = len(first) - both_empty
+    return (len(equal) - both_empty) / union if union else 0.0
 
 
 @dataclass(frozen=True)
@@ -211,7 +218,8 @@ class DuplicateIndex:
         return len(self._refs)
 
     def near_duplicates(self) -> list[NearDuplicate]:
-        """Every example whose best earlier match is at least ``threshold`` similar."""
+        """Every example with an earlier example at least ``threshold`` similar (the first such
+        match found is reported)."""
         count = len(self._refs)
         sigs = self._signatures
         best: dict[int, tuple[int, float]] = {}
@@ -226,10 +234,11 @@ class DuplicateIndex:
                 if rows == _EMPTY_BAND:
                     continue
                 first = buckets.setdefault(hash(tuple(rows)), index)
-                if first == index or best.get(index, (-1, 0.0))[0] == first:
+                # One earlier match is enough to report an example; later bands skip it.
+                if first == index or index in best:
                     continue
                 score = similarity(self._signature(first), self._signature(index))
-                if score >= self.threshold and score > best.get(index, (-1, 0.0))[1]:
+                if score >= self.threshold:
                     best[index] = (first, score)
             del buckets
         return [

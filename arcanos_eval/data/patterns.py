@@ -39,14 +39,15 @@ class Span:
 
 @dataclass(frozen=True)
 class Detector:
-    """A named pattern. ``finder`` yields spans; ``needle`` is a cheap pre-check (a string that
-    must occur, case-insensitively, in the text) so most strings skip the regex entirely."""
+    """A named pattern. ``finder`` yields spans; ``needles`` (one must occur in the lower-cased
+    text) and ``min_digits`` (ASCII digits the text must hold) are cheap pre-checks, so most
+    strings skip most regexes."""
 
     kind: str
     placeholder: str
     finder: Callable[[str], Iterator[Span]]
     needles: tuple[str, ...] = ()
-    needs_digit: bool = False
+    min_digits: int = 0
 
 
 def luhn_is_valid(digits: str) -> bool:
@@ -126,8 +127,8 @@ _EMAIL = re.compile(
 _PHONE_INTERNATIONAL = re.compile(
     r"(?<![\w+])(?:\+|\b00)[1-9]\d{0,2}(?:[ .\-]?\(?\d{1,5}\)?){1,6}(?![\w])"
 )
-_PHONE_NANP = re.compile(r"(?<![\w+(.-])(?:\(\d{3}\) ?|\d{3}[-.])\d{3}[-.]\d{4}(?![\w]|[-.]\d)")
-_PHONE_NATIONAL = re.compile(r"(?<![\w+.-])0\d{1,4}(?:[ .\-]\d{2,4}){2,4}(?![\w]|[-.]\d)")
+_PHONE_NANP = re.compile(r"(?<![\w+.-])(?:\(\d{3}\) ?|\d{3}[-.])\d{3}[-.]\d{4}(?![\w]|[-.]\d)")
+_PHONE_NATIONAL = re.compile(r"(?<![\w+.-])0\d{1,4}(?:[ .\-]\d{2,8}){1,4}(?![\w]|[-.]\d)")
 _DATE_LIKE = re.compile(r"^\d{1,2}[ ./-]\d{1,2}[ ./-](?:19|20)\d\d$")
 
 
@@ -208,10 +209,18 @@ _IPV6_CANDIDATE = re.compile(
 )
 
 
-def _ipv4_is_personal(value: str) -> bool:
-    address = ipaddress.IPv4Address(value)
-    # Loopback and the unspecified address identify no one.
-    return not (address.is_loopback or address.is_unspecified)
+_VERSION_BEFORE = re.compile(r"(?:version|build|patch|release|ver|v)\.?\s*[:#]?\s*$", re.IGNORECASE)
+
+
+def _find_ipv4(text: str) -> Iterator[Span]:
+    for match in _IPV4.finditer(text):
+        address = ipaddress.IPv4Address(match.group())
+        # Loopback and the unspecified address identify no one; "build 1.0.23.4" is a version.
+        if address.is_loopback or address.is_unspecified:
+            continue
+        if _VERSION_BEFORE.search(text, max(0, match.start() - 12), match.start()):
+            continue
+        yield Span("ipv4", match.start(), match.end(), match.group())
 
 
 def _find_ipv6(text: str) -> Iterator[Span]:
@@ -250,14 +259,14 @@ _GITHUB_TOKEN = re.compile(
 )
 _JWT = re.compile(r"(?<![\w-])eyJ[A-Za-z0-9_-]{2,}\.eyJ[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]*")
 _PRIVATE_KEY = re.compile(
-    r"-----BEGIN ((?:[A-Z0-9]+ )*)PRIVATE KEY( BLOCK)?-----"
-    r"(?:.*?-----END \1PRIVATE KEY\2-----|[A-Za-z0-9+/=\s:,-]*)",
+    r"-----BEGIN ((?:[A-Z0-9]+ )*)PRIVATE KEY((?: BLOCK)?)-----"
+    r"(?:.*?-----END \1PRIVATE KEY\2-----|[A-Za-z0-9+/=\s]*[A-Za-z0-9+/=])",
     re.DOTALL,
 )
 _PUTTY_KEY = re.compile(r"PuTTY-User-Key-File-\d: [^\n]*(?:\n[^\n]+)*")
 # A password stated in prose ("my password is Dragon2024!"); only the value is the secret.
 _PASSWORD = re.compile(
-    r"\b(?:password|passwd|passcode|pwd)\b(?:\s+(?:is|was|=)|\s*[:=])\s*[\"'“‘]?"
+    r"\b(?:password|passwd|passcode|pwd)\b(?:\s+(?:is|was|to|=)|\s*[:=])\s*[\"'“‘]?"
     r"(?P<value>[^\s\"'”’]{6,64})",
     re.IGNORECASE,
 )
@@ -323,18 +332,18 @@ DETECTORS: tuple[Detector, ...] = (
     ),
     Detector("password", "[PASSWORD]", _find_passwords, ("pass", "pwd")),
     Detector("email", "[EMAIL]", _regex_finder("email", _EMAIL), ("@",)),
-    Detector("iban", "[IBAN]", _find_ibans, needs_digit=True),
+    Detector("iban", "[IBAN]", _find_ibans, min_digits=4),
     Detector(
         "payment_card",
         "[CARD]",
         _regex_finder("payment_card", _CARD, _card_is_valid),
-        needs_digit=True,
+        min_digits=13,
     ),
-    Detector("us_ssn", "[US_SSN]", _regex_finder("us_ssn", _US_SSN), needs_digit=True),
-    Detector("uk_nino", "[UK_NINO]", _regex_finder("uk_nino", _UK_NINO), needs_digit=True),
+    Detector("us_ssn", "[US_SSN]", _regex_finder("us_ssn", _US_SSN), min_digits=9),
+    Detector("uk_nino", "[UK_NINO]", _regex_finder("uk_nino", _UK_NINO), min_digits=6),
     Detector("ipv6", "[IP_ADDRESS]", _find_ipv6, (":",)),
-    Detector("ipv4", "[IP_ADDRESS]", _regex_finder("ipv4", _IPV4, _ipv4_is_personal), (".",)),
-    Detector("phone", "[PHONE]", _find_phones, needs_digit=True),
+    Detector("ipv4", "[IP_ADDRESS]", _find_ipv4, (".",), 4),
+    Detector("phone", "[PHONE]", _find_phones, min_digits=7),
 )
 """Detectors in priority order: when two spans overlap, the earlier detector wins ties."""
 

@@ -18,10 +18,13 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from arcanos_eval.data.patterns import DETECTORS, PII_KINDS, Span
 from arcanos_eval.errors import UsageError
+
+if TYPE_CHECKING:
+    from detect_secrets.plugins.base import BasePlugin
 
 __all__ = [
     "Allowlist",
@@ -63,7 +66,9 @@ _PLACEHOLDERS = {detector.kind: detector.placeholder for detector in DETECTORS}
 _PRIORITY = {detector.kind: index for index, detector in enumerate(DETECTORS)}
 _TAIL_KINDS = frozenset({"payment_card", "phone", "us_ssn", "uk_nino"})
 _HIDDEN_KINDS = frozenset({"password", "secret_keyword", "basic_auth_credentials"})
-_DIGIT = re.compile(r"\d")
+_DELETE_DIGITS = str.maketrans("", "", "0123456789")
+_CACHE_ENTRIES = 256
+_CACHE_MAX_CHARS = 16_384
 
 
 @dataclass(frozen=True)
@@ -196,7 +201,6 @@ class _DetectSecrets:
         from detect_secrets.plugins.artifactory import ArtifactoryDetector
         from detect_secrets.plugins.aws import AWSKeyDetector
         from detect_secrets.plugins.azure_storage_key import AzureStorageKeyDetector
-        from detect_secrets.plugins.base import BasePlugin, RegexBasedDetector
         from detect_secrets.plugins.basic_auth import BasicAuthDetector
         from detect_secrets.plugins.cloudant import CloudantDetector
         from detect_secrets.plugins.discord import DiscordBotTokenDetector
@@ -219,44 +223,61 @@ class _DetectSecrets:
         from detect_secrets.plugins.telegram_token import TelegramBotTokenDetector
         from detect_secrets.plugins.twilio import TwilioKeyDetector
 
-        regex_plugins: list[RegexBasedDetector] = [
-            ArtifactoryDetector(), AWSKeyDetector(), AzureStorageKeyDetector(),
-            BasicAuthDetector(), CloudantDetector(), DiscordBotTokenDetector(),
-            GitLabTokenDetector(), IbmCloudIamDetector(), IbmCosHmacDetector(),
-            MailchimpDetector(), NpmDetector(), PypiTokenDetector(), SendGridDetector(),
-            SlackDetector(), SoftlayerDetector(), SquareOAuthDetector(), StripeDetector(),
-            TelegramBotTokenDetector(), TwilioKeyDetector(),
-        ]  # fmt: skip
-        self.regex_plugins: tuple[BasePlugin, ...] = tuple(regex_plugins)
-        # One alternation of every plugin regex: most strings fail it in a single pass, so the
-        # twenty-odd plugin regexes only run on the rare string that might hold a credential.
-        alternatives = []
-        for plugin in regex_plugins:
-            for pattern in plugin.denylist:
-                flags = "i" if pattern.flags & re.IGNORECASE else ""
-                alternatives.append(
-                    f"(?{flags}:{pattern.pattern})" if flags else f"(?:{pattern.pattern})"
-                )
-        self.prefilter = re.compile("|".join(alternatives))
-        self.keyword = KeywordDetector()
-        self.keyword_needle = re.compile(
-            r"(?i)(?:api_?key|auth_?key|service_?key|account_?key|db_?key|database_?key|priv_?key"
-            r"|private_?key|client_?key|db_?pass|database_?pass|key_?pass|password|passwd|pwd"
-            r"|secret|contraseña|contrasena)"
+        # Each plugin runs only on strings that can hold its secret: its literal prefix, or a
+        # run of 20+ token characters for secrets without one (all of them are that long), plus
+        # a secret-sounding word for the assignment-style plugins. Most prose has none of these,
+        # so most strings cost a few substring tests instead of twenty-odd regex scans.
+        self.by_prefix: tuple[tuple[BasePlugin, tuple[str, ...]], ...] = (
+            (ArtifactoryDetector(), ("AKC", "AP")),
+            (AzureStorageKeyDetector(), ("AccountKey=",)),
+            (BasicAuthDetector(), ("://",)),
+            (GitLabTokenDetector(), ("glpat-", "gldt-", "glft-", "glsoat-", "glrt-", "GR1348941",
+                                     "glcbt-", "glimt-", "glptt-", "glagent-", "gloas-")),
+            (NpmDetector(), ("_authToken",)),
+            (PypiTokenDetector(), ("pypi-",)),
+            (SendGridDetector(), ("SG.",)),
+            (SlackDetector(), ("xox", "XOX", "hooks.slack")),
+            (SquareOAuthDetector(), ("sq0csp-",)),
+            (StripeDetector(), ("k_live_",)),
+        )  # fmt: skip
+        self.prefixes = tuple({p for _, prefixes in self.by_prefix for p in prefixes})
+        self.on_long_run: tuple[tuple[BasePlugin, tuple[str, ...]], ...] = (
+            (AWSKeyDetector(), ("aws", "AWS", "Aws")),
+            (DiscordBotTokenDetector(), ()),
+            (MailchimpDetector(), ("-us",)),
+            (TelegramBotTokenDetector(), ()),
+            (TwilioKeyDetector(), ("AC", "SK")),
         )
+        self.on_secret_word: tuple[BasePlugin, ...] = (
+            CloudantDetector(), IbmCloudIamDetector(), IbmCosHmacDetector(), SoftlayerDetector(),
+        )  # fmt: skip
+        self.keyword = KeywordDetector()
         self.base64 = Base64HighEntropyString()
         self.hex = HexHighEntropyString()
         self.base64_candidates = re.compile(r"(?<![A-Za-z0-9+/=_-])[A-Za-z0-9+/=_-]{24,}")
         self.hex_candidates = re.compile(r"(?<![0-9A-Za-z])[0-9A-Fa-f]{32,}(?![0-9A-Za-z])")
 
-    def find(self, text: str) -> Iterator[Span]:
-        if self.prefilter.search(text):
-            for plugin in self.regex_plugins:
-                yield from _locate(
-                    _slug(str(plugin.secret_type)), text, plugin.analyze_string(text)
-                )
-        if ('"' in text or "'" in text) and self.keyword_needle.search(text):
+    def find(self, text: str, lowered: str) -> Iterator[Span]:
+        plugins: list[BasePlugin] = []
+        if any(prefix in text for prefix in self.prefixes):
+            plugins += (p for p, prefixes in self.by_prefix if any(x in text for x in prefixes))
+        long_run = _LONG_RUN.search(text) is not None
+        quoted = '"' in text or "'" in text
+        words = (long_run or quoted) and _SECRET_WORDS.search(lowered) is not None
+        if long_run:
+            plugins += (
+                p for p, tells in self.on_long_run if not tells or any(t in text for t in tells)
+            )
+            if words:
+                plugins += self.on_secret_word
+        for plugin in plugins:
+            yield from _locate(_slug(str(plugin.secret_type)), text, plugin.analyze_string(text))
+        # The keyword plugin needs a quoted value right after a secret-sounding name; its own
+        # regexes are slow, so they run only on strings of that shape.
+        if quoted and words and _KEYWORD_SHAPE.search(lowered):
             yield from _locate("secret_keyword", text, self.keyword.analyze_string(text))
+        if not long_run:
+            return
         for match in self.base64_candidates.finditer(text):
             value = match.group().strip("=")
             # Entropy alone flags long words glued by hyphens; real tokens mix letters and digits.
@@ -270,6 +291,13 @@ class _DetectSecrets:
             value = match.group()
             if self.hex.calculate_shannon_entropy(value) > self.hex.entropy_limit:
                 yield Span("high_entropy_string", match.start(), match.end(), value)
+
+
+_LONG_RUN = re.compile(r"[A-Za-z0-9_+/=-]{20}")
+_SECRET_WORDS = re.compile(r"key|pwd|pw|pass|token|secret|cloudant|softlayer|auth|contrase")
+_KEYWORD_SHAPE = re.compile(
+    r"(?:key|pass|pwd|secret|contrase)\w*[\]'\"]{0,2}\s*(?:[:=!<>-]{1,3}\s*)?\(?@?[\"'`]"
+)
 
 
 def _slug(secret_type: str) -> str:
@@ -308,6 +336,9 @@ class Scanner:
     def __init__(self, allowlist: Allowlist | None = None, *, detect_secrets: bool = True) -> None:
         self.allowlist = allowlist or Allowlist()
         self._plugins = _detect_secrets() if detect_secrets else None
+        # Training files repeat the same system prompt (and stock replies) on every line; a
+        # small cache of results for short strings makes the repeats free.
+        self._cached = lru_cache(maxsize=_CACHE_ENTRIES)(self._scan)
 
     def scan(self, text: str) -> list[Match]:
         """All findings in ``text``, allowlisted ones included and flagged, ordered by offset.
@@ -315,16 +346,21 @@ class Scanner:
         Overlapping spans are resolved in favour of the longer span, then the detector listed
         first in :data:`~arcanos_eval.data.patterns.DETECTORS` (a card inside a JWT is the JWT).
         """
+        if len(text) <= _CACHE_MAX_CHARS:
+            return list(self._cached(text))
+        return list(self._scan(text))
+
+    def _scan(self, text: str) -> tuple[Match, ...]:
         spans = list(self._spans(text))
         if not spans:
-            return []
+            return ()
         spans.sort(key=lambda s: (-(s.end - s.start), _PRIORITY.get(s.kind, len(_PRIORITY))))
         taken: list[Span] = []
         for span in spans:
             if all(span.end <= other.start or span.start >= other.end for other in taken):
                 taken.append(span)
         taken.sort(key=lambda s: s.start)
-        return [
+        return tuple(
             Match(
                 kind=span.kind,
                 category="pii" if span.kind in PII_KINDS else "secret",
@@ -335,19 +371,19 @@ class Scanner:
                 value=span.value,
             )
             for span in taken
-        ]
+        )
 
     def _spans(self, text: str) -> Iterator[Span]:
         lowered = text.lower()
-        has_digit = _DIGIT.search(text) is not None
+        digits = len(text) - len(text.translate(_DELETE_DIGITS))
         for detector in DETECTORS:
-            if detector.needs_digit and not has_digit:
+            if digits < detector.min_digits:
                 continue
             if detector.needles and not any(needle in lowered for needle in detector.needles):
                 continue
             yield from detector.finder(text)
         if self._plugins is not None:
-            yield from self._plugins.find(text)
+            yield from self._plugins.find(text, lowered)
 
     def redact(self, text: str) -> tuple[str, int]:
         """``text`` with each non-allowlisted finding replaced by its placeholder, and the count."""

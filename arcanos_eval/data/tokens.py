@@ -139,10 +139,15 @@ class TokenCounter:
         # encode_ordinary treats "<|endoftext|>" in user text as text, as the API does for
         # content, instead of raising on a special token.
         self._encode = self.encoding.encode_ordinary
+        # Roles, system prompts and stock replies repeat on every line of a training file.
+        self._cached = lru_cache(maxsize=512)(self._count)
+
+    def _count(self, text: str) -> int:
+        return len(self._encode(text))
 
     def text(self, text: str) -> int:
         """Tokens of a plain string."""
-        return len(self._encode(text))
+        return self._cached(text) if len(text) <= 16_384 else self._count(text)
 
     def message(self, message: Mapping[str, Any]) -> int:
         """Tokens of one chat message, framing included."""

@@ -14,7 +14,7 @@ from typing import Any
 
 from arcanos_eval.response import Response
 
-__all__ = ["answer_json", "answer_text", "fenced_json", "lookup", "preview"]
+__all__ = ["answer_json", "answer_text", "clip", "fenced_json", "lookup", "preview"]
 
 # Fenced blocks as chat models write them: ```json ... ``` (the language tag is optional).
 _FENCE = re.compile(r"```[ \t]*(?:json|JSON|jsonc)?[ \t]*\r?\n(.*?)\r?\n?[ \t]*```", re.DOTALL)
@@ -26,6 +26,12 @@ def preview(value: Any, limit: int = 80) -> str:
     text = " ".join(text.split())
     rendered = repr(text) if isinstance(value, str) else text
     return rendered if len(rendered) <= limit else rendered[: limit - 3] + "..."
+
+
+def clip(text: str, limit: int = 200) -> str:
+    """``text`` on one line, cut to ``limit`` characters (for model-written reasons)."""
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 3] + "..."
 
 
 def _dumps(value: Any) -> str:

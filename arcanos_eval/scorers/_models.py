@@ -244,13 +244,13 @@ class OpenAIBackend:
     def embed(self, texts: Sequence[str]) -> list[list[float]]:
         """Embeddings for ``texts``; only the texts not seen before are sent."""
         keys = [_key({"op": "embed", "model": self.embedding_model, "input": t}) for t in texts]
-        missing = list(dict.fromkeys(t for t, k in zip(texts, keys) if self._cached(k) is None))
+        missing = list(dict.fromkeys(t for t, k in zip(texts, keys, strict=True) if self._cached(k) is None))
         if missing:
             result = self.client.embeddings.create(model=self.embedding_model, input=missing)
             vectors = [item.embedding for item in sorted(result.data, key=lambda d: d.index)]
             if len(vectors) != len(missing):
                 raise ValueError(f"asked for {len(missing)} embeddings, received {len(vectors)}")
-            for text, vector in zip(missing, vectors):
+            for text, vector in zip(missing, vectors, strict=True):
                 self._store(_key({"op": "embed", "model": self.embedding_model, "input": text}),
                             [float(x) for x in vector])
         return [list(self._cached(k)) for k in keys]

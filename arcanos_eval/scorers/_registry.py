@@ -66,8 +66,12 @@ class Score:
         return cls(False, value, reason, details)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"passed": self.passed, "value": self.value, "reason": self.reason,
-                "details": dict(self.details)}
+        return {
+            "passed": self.passed,
+            "value": self.value,
+            "reason": self.reason,
+            "details": dict(self.details),
+        }
 
 
 ScorerFn = Callable[..., Score]
@@ -84,7 +88,8 @@ class ScorerSpec:
     # Checks argument *values* at suite load time (bad regex, unknown mode); raises TypeError or
     # ValueError. Optional so entry-point and ``python:`` scorers need none.
     validate: Callable[[Mapping[str, Any]], None] | None = field(
-        default=None, repr=False, compare=False)
+        default=None, repr=False, compare=False
+    )
 
     @property
     def parameters(self) -> dict[str, inspect.Parameter]:
@@ -101,15 +106,20 @@ class ScorerSpec:
         annotation = self.parameters[self.primary].annotation
         text = annotation if isinstance(annotation, str) else getattr(annotation, "__name__", "")
         return annotation is inspect.Parameter.empty or any(
-            word in str(text) for word in ("Mapping", "dict", "Any", "object"))
+            word in str(text) for word in ("Mapping", "dict", "Any", "object")
+        )
 
 
 _REGISTRY: dict[str, ScorerSpec] = {}
 _entry_points_loaded = False
 
 
-def scorer(name: str | None = None, *, primary: str | None = None,
-           validate: Callable[[Mapping[str, Any]], None] | None = None) -> Callable[[F], F]:
+def scorer(
+    name: str | None = None,
+    *,
+    primary: str | None = None,
+    validate: Callable[[Mapping[str, Any]], None] | None = None,
+) -> Callable[[F], F]:
     """Register a scorer under ``name`` (default: the function's name).
 
     ``validate``, when given, receives the bound keyword arguments of a suite check and raises
@@ -210,8 +220,9 @@ def bind_check(name: str, value: Any) -> tuple[ScorerSpec, dict[str, Any]]:
             kwargs = {}
         elif isinstance(value, Mapping) and value and all(k in params for k in value):
             kwargs = dict(value)
-        elif spec.primary is not None and (not isinstance(value, Mapping)
-                                           or spec.primary_takes_mapping):
+        elif spec.primary is not None and (
+            not isinstance(value, Mapping) or spec.primary_takes_mapping
+        ):
             kwargs = {spec.primary: value}
         elif isinstance(value, Mapping):
             unknown = sorted(k for k in value if k not in params)
@@ -245,8 +256,9 @@ def as_response(output: Any) -> Response:
         return Response.from_text(str(output))
 
 
-def run_check(spec: ScorerSpec, kwargs: Mapping[str, Any], output: Any,
-              case: Case | None = None) -> Score:
+def run_check(
+    spec: ScorerSpec, kwargs: Mapping[str, Any], output: Any, case: Case | None = None
+) -> Score:
     """Call a scorer and turn any exception into a failed score with a reason.
 
     A scorer is expected to handle malformed answers itself; this is the last line of defence so one
@@ -254,9 +266,10 @@ def run_check(spec: ScorerSpec, kwargs: Mapping[str, Any], output: Any,
     """
     try:
         result = spec.fn(output, case, **kwargs)
-    except Exception as exc:  # noqa: BLE001 - a scorer bug must not abort the run
-        return Score.fail(f"scorer {spec.name!r} raised {type(exc).__name__}: {exc}",
-                          exception=type(exc).__name__)
+    except Exception as exc:
+        return Score.fail(
+            f"scorer {spec.name!r} raised {type(exc).__name__}: {exc}", exception=type(exc).__name__
+        )
     if not isinstance(result, Score):
         return Score.fail(f"scorer {spec.name!r} returned {type(result).__name__}, not Score")
     return result

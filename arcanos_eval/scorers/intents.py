@@ -24,22 +24,30 @@ if TYPE_CHECKING:
 
 __all__ = ["intent_patterns", "intents"]
 
-_PLAIN = re.compile(r"[\w\s'-]+")
+def _compile(word: str) -> re.Pattern[str]:
+    # Explicit markers, not guessing: "c++" or "what?" are phrases users mean literally.
+    if len(word) > 2 and word.startswith("/") and word.endswith("/"):
+        return re.compile(word[1:-1], re.IGNORECASE)
+    if word.startswith("re:"):
+        return re.compile(word[3:], re.IGNORECASE)
+    return re.compile(rf"(?<!\w){re.escape(word.strip())}(?!\w)", re.IGNORECASE)
 
 
-def intent_patterns(keywords: Mapping[str, Sequence[str] | str]) -> dict[str, list[re.Pattern[str]]]:
-    """Compile per-intent keywords: plain words match whole words, anything else is a regex.
+def intent_patterns(
+        keywords: Mapping[str, Sequence[str] | str]) -> dict[str, list[re.Pattern[str]]]:
+    """Compile per-intent keywords: phrases match as whole words; ``/.../`` or ``re:`` is a regex.
 
-    All patterns ignore case. ``"reset password"`` matches the phrase on word boundaries;
-    ``"raid (start|time)s?"`` is used as a regular expression.
+    All patterns ignore case. ``"reset password"`` and ``"c++"`` match literally (not inside
+    longer words); ``"/raid (start|time)s?/"`` and ``"re:raid (start|time)s?"`` are regexes.
 
     Raises:
         TypeError: the mapping or its values have the wrong shape.
         ValueError: a pattern is not a valid regular expression.
 
     Example:
-        >>> [p.pattern for p in intent_patterns({"event_schedule": ["raid"]})["event_schedule"]]
-        ['\\\\braid\\\\b']
+        >>> found = intent_patterns({"event_schedule": ["raid", "/\\\\d+:\\\\d+/"]})
+        >>> [bool(p.search("Raid at 20:00")) for p in found["event_schedule"]]
+        [True, True]
     """
     if not isinstance(keywords, Mapping):
         raise TypeError(f"keywords must map intent names to word lists, found {preview(keywords)}")
@@ -52,9 +60,8 @@ def intent_patterns(keywords: Mapping[str, Sequence[str] | str]) -> dict[str, li
                             f"found {preview(words)}")
         patterns = []
         for word in items:
-            source = rf"\b{re.escape(word.strip())}\b" if _PLAIN.fullmatch(word) else word
             try:
-                patterns.append(re.compile(source, re.IGNORECASE))
+                patterns.append(_compile(word))
             except re.error as exc:
                 raise ValueError(f"keyword pattern {word!r} for {intent!r}: {exc}") from None
         compiled[str(intent)] = patterns
@@ -138,7 +145,7 @@ def intents(output: Any, case: Case | None = None, *, intents: Sequence[str],
         output: The answer: a Response, a string or parsed JSON.
         case: The case; ``metadata.intent_keywords`` supplies keywords when the check gives none.
         intents: The expected intent names.
-        keywords: ``{intent: [word, phrase or regex, ...]}`` for answers in prose.
+        keywords: ``{intent: [phrase, "/regex/", ...]}`` for answers in prose.
         field: Dotted path of the intent list in a JSON answer.
         judge: Name of a model backend that decides when neither a field nor keywords apply.
         allow_extra: Accept intents beyond the expected ones.
@@ -163,18 +170,19 @@ def intents(output: Any, case: Case | None = None, *, intents: Sequence[str],
         from_case = case.metadata.get("intent_keywords")
         keywords = from_case if isinstance(from_case, Mapping) else None
     extra_details: dict[str, Any] = {}
+    others: list[str] = []  # intents outside the expected ones that the source reports
     if found_field:
         names = _names(listed)
         if names is None:
             return Score.fail(f"{field!r} is not a list of intent names: {preview(listed)}",
                               missed=expected, invented=[])
-        addressed, others, source = names, [], f"field {field!r}"
+        addressed, source = names, f"field {field!r}"
     elif keywords is not None:
         patterns = intent_patterns(keywords)
         hits = {name: next((p.pattern for p in pats if p.search(text)), None)
                 for name, pats in patterns.items()}
         addressed = [name for name, hit in hits.items() if hit is not None]
-        others, source = [], "keywords"
+        source = "keywords"
         extra_details["matched"] = {name: hit for name, hit in hits.items() if hit is not None}
     elif judge is not None or backend is not None:
         try:
@@ -182,7 +190,7 @@ def intents(output: Any, case: Case | None = None, *, intents: Sequence[str],
                                              resolve_backend(backend, judge))
         except LookupError:
             raise
-        except Exception as exc:  # noqa: BLE001 - a failing judge is a failed check, with reason
+        except Exception as exc:  # a failing judge is a failed check, with reason
             return Score.fail(f"the judge could not be asked: {type(exc).__name__}: {exc}",
                               missed=expected, invented=[])
         source = "judge"

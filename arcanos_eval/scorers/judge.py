@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
-from arcanos_eval.scorers._answer import answer_text, preview
+from arcanos_eval.scorers._answer import answer_text, clip, preview
 from arcanos_eval.scorers._models import ModelBackend, ask_json, resolve_backend
 from arcanos_eval.scorers._registry import Score, as_response, scorer
 
@@ -161,16 +161,18 @@ def judge(output: Any, case: Case | None = None, *, rubric: str, target: str = "
     question = case.input if case is not None else None
     try:
         verdict = grade(text, rubric, backend=model, question=question, reference=reference)
-    except Exception as exc:  # noqa: BLE001 - a failing judge is a failed check, with reason
+    except Exception as exc:  # a failing judge is a failed check, with reason
         return Score.fail(f"the judge could not grade: {type(exc).__name__}: {exc}",
                           target=target)
     passed = verdict.passed and (threshold is None or verdict.score >= threshold)
-    details = {**verdict.to_dict(), "target": target}
-    message = f"judge: {verdict.reason}" if verdict.reason else "judge verdict"
+    # Score.ok/fail take reason and value positionally, so the verdict's reason gets its own key.
+    details = {"score": verdict.score, "pass": verdict.passed, "judge_reason": verdict.reason,
+               "target": target}
+    message = f"judge: {clip(verdict.reason)}" if verdict.reason else "judge verdict"
     if passed:
         return Score.ok(message, verdict.score, **details)
     if verdict.passed:  # only the threshold failed
-        message = f"judge score {verdict.score:.2f} < {threshold}: {verdict.reason}"
+        message = f"judge score {verdict.score:.2f} < {threshold}: {clip(verdict.reason)}"
     return Score.fail(message, verdict.score, **details)
 
 

@@ -59,7 +59,7 @@ def same_json(a: Any, b: Any) -> bool:
     if isinstance(a, Mapping) and isinstance(b, Mapping):
         return a.keys() == b.keys() and all(same_json(a[k], b[k]) for k in a)
     if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
-        return len(a) == len(b) and all(same_json(x, y) for x, y in zip(a, b))
+        return len(a) == len(b) and all(same_json(x, y) for x, y in zip(a, b, strict=True))
     return type(a) is type(b) and bool(a == b)
 
 
@@ -275,7 +275,7 @@ def _validate_field(kwargs: Mapping[str, Any]) -> None:
 def field(output: Any, case: Case | None = None, *, path: str, equals: Any = _UNSET,
           one_of: Sequence[Any] | None = None, matches: str | None = None,
           exists: bool | None = None, allow_fenced: bool = False) -> Score:
-    """A field of the parsed answer, reached by a dotted path, exists / equals / is one of / matches.
+    """A field of the parsed answer (a dotted path) exists, equals, is one of, or matches.
 
     With no condition the field must exist; ``exists: false`` requires it to be absent.
 
@@ -338,7 +338,8 @@ def _project(actual: Any, expected: Any, tolerance: float, ignore_order: bool) -
                 for k, v in expected.items() if k in actual}
     if isinstance(expected, list) and isinstance(actual, list):
         if not ignore_order:
-            paired = [_project(a, e, tolerance, ignore_order) for a, e in zip(actual, expected)]
+            paired = [_project(a, e, tolerance, ignore_order)
+                      for a, e in zip(actual, expected, strict=False)]
             return paired + list(actual[len(expected):])
         remaining = list(actual)
         projected: list[Any] = []
@@ -403,7 +404,7 @@ def json_diff(actual: Any, expected: Any, *, tolerance: float = 0.0,
 @scorer("json", primary="expected")
 def json_match(output: Any, case: Case | None = None, *, expected: Any, tolerance: float = 0.0,
                ignore_order: bool = False, allow_fenced: bool = False) -> Score:
-    """The parsed answer contains ``expected`` (deep subset match); the reason lists every difference.
+    """The parsed answer contains ``expected`` (deep subset match); the reason lists each difference.
 
     Registered as the ``json`` check. Extra keys in the answer are allowed; lists must match in
     length and, unless ``ignore_order``, in order.

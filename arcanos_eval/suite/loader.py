@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -109,7 +109,8 @@ def _read_json(path: Path, text: str) -> _Document:
             if not isinstance(case_id, str):
                 continue
             found = re.compile(r'"id"\s*:\s*' + re.escape(json.dumps(case_id))).search(
-                text, position)
+                text, position
+            )
             if found:
                 position = found.end()
                 lines[("cases", index)] = text.count("\n", 0, found.start()) + 1
@@ -132,18 +133,25 @@ def _read_jsonl(path: Path, text: str) -> _Document:
                 raise SuiteError(
                     "expected the suite header (an object with 'id' and suite fields) on the "
                     f"first line, found {_describe(record)}",
-                    path=path, line=number)
+                    path=path,
+                    line=number,
+                )
             if "cases" in record:
-                raise SuiteError("a JSONL header must not hold 'cases': put one case per line",
-                                 path=path, line=number, field="cases")
+                raise SuiteError(
+                    "a JSONL header must not hold 'cases': put one case per line",
+                    path=path,
+                    line=number,
+                    field="cases",
+                )
             header = record
             lines[()] = number
             continue
         lines[("cases", len(cases))] = number
         cases.append(record)
     if header is None:
-        raise SuiteError("empty JSONL suite: expected a header line, then one case per line",
-                         path=path, line=1)
+        raise SuiteError(
+            "empty JSONL suite: expected a header line, then one case per line", path=path, line=1
+        )
     return _Document(path, {**header, "cases": cases}, lines)
 
 
@@ -163,8 +171,9 @@ def _read(path: Path) -> _Document:
         return _read_json(path, text)
     if suffix in (".yaml", ".yml"):
         return _read_yaml(path, text)
-    raise SuiteError(f"expected a .yaml, .yml, .json or .jsonl suite, found {suffix or 'no suffix'!r}",
-                     path=path)
+    raise SuiteError(
+        f"expected a .yaml, .yml, .json or .jsonl suite, found {suffix or 'no suffix'!r}", path=path
+    )
 
 
 # ----------------------------------------------------------------------------- schema errors
@@ -172,8 +181,15 @@ def _read(path: Path) -> _Document:
 
 def _describe(value: Any) -> str:
     """A short, readable rendering of a found value for error messages."""
-    kind = {dict: "a mapping", list: "a list", str: "text", bool: "a boolean", int: "a number",
-            float: "a number", type(None): "null"}.get(type(value), type(value).__name__)
+    kind = {
+        dict: "a mapping",
+        list: "a list",
+        str: "text",
+        bool: "a boolean",
+        int: "a number",
+        float: "a number",
+        type(None): "null",
+    }.get(type(value), type(value).__name__)
     if isinstance(value, (dict, list)):
         rendered = json.dumps(value, ensure_ascii=False, default=str)
         return f"{kind} {rendered[:57] + '...' if len(rendered) > 60 else rendered}"
@@ -184,8 +200,15 @@ def _describe(value: Any) -> str:
     return f"{kind} {value!r}"
 
 
-_TYPE_NAMES = {"string": "text", "integer": "an integer", "number": "a number",
-               "object": "a mapping", "array": "a list", "boolean": "a boolean", "null": "null"}
+_TYPE_NAMES = {
+    "string": "text",
+    "integer": "an integer",
+    "number": "a number",
+    "object": "a mapping",
+    "array": "a list",
+    "boolean": "a boolean",
+    "null": "null",
+}
 
 
 def _expected(error: ValidationError) -> str:
@@ -239,8 +262,14 @@ def _schema_error(doc: _Document, error: ValidationError) -> SuiteError:
     v = error.validator
     json_path = path
     if v == "required":
-        missing = next((name for name in error.validator_value
-                        if isinstance(instance, dict) and name not in instance), "?")
+        missing = next(
+            (
+                name
+                for name in error.validator_value
+                if isinstance(instance, dict) and name not in instance
+            ),
+            "?",
+        )
         field = _join_field(field, missing)
         message = f"missing required field {missing!r}"
     elif v == "additionalProperties":
@@ -250,17 +279,25 @@ def _schema_error(doc: _Document, error: ValidationError) -> SuiteError:
         field = _join_field(field, extra)
         json_path = (*path, extra)
         message = unknown_name_message("field", extra, allowed)
-    elif v == "oneOf" and isinstance(instance, dict) and error.schema.get("oneOf", [{}])[0].get(
-            "required") == ["input"]:
+    elif (
+        v == "oneOf"
+        and isinstance(instance, dict)
+        and error.schema.get("oneOf", [{}])[0].get("required") == ["input"]
+    ):
         both = "input" in instance and "messages" in instance
-        message = ("expected exactly one of 'input' or 'messages', found "
-                   + ("both" if both else "neither"))
+        message = "expected exactly one of 'input' or 'messages', found " + (
+            "both" if both else "neither"
+        )
     elif v == "oneOf":
-        message = ("expected a check name or a one-key mapping {name: arguments}, found "
-                   + _describe(instance))
+        message = (
+            "expected a check name or a one-key mapping {name: arguments}, found "
+            + _describe(instance)
+        )
     else:
         message = f"expected {_expected(error)}, found {_describe(instance)}"
-    return SuiteError(message, path=doc.path, line=doc.line(json_path), case_id=case_id, field=field)
+    return SuiteError(
+        message, path=doc.path, line=doc.line(json_path), case_id=case_id, field=field
+    )
 
 
 def _join_field(parent: str | None, child: str) -> str:
@@ -281,9 +318,11 @@ def _validate(doc: _Document) -> None:
     errors = list(_suite_validator().iter_errors(doc.data))
     if not errors:
         return
+
     # Report the first problem in document order; on one line, prefer the most specific one.
     def order(e: ValidationError) -> tuple[int, int]:
         return (doc.line(tuple(e.absolute_path)) or 0, -len(e.absolute_path))
+
     raise _schema_error(doc, min(errors, key=order))
 
 
@@ -296,43 +335,73 @@ def _load_response_schema(doc: _Document, value: Any) -> tuple[dict[str, Any] | 
         return None, None
     schema_path: Path | None = None
     if isinstance(value, str):
-        schema_path = (doc.path.parent / value)
+        schema_path = doc.path.parent / value
         try:
             text = schema_path.read_text(encoding="utf-8")
         except FileNotFoundError:
-            raise SuiteError(f"referenced file {str(schema_path)!r} not found", path=doc.path,
-                             line=line, field="response_schema") from None
+            raise SuiteError(
+                f"referenced file {str(schema_path)!r} not found",
+                path=doc.path,
+                line=line,
+                field="response_schema",
+            ) from None
         except OSError as exc:
-            raise SuiteError(f"cannot read {str(schema_path)!r}: {exc.strerror}", path=doc.path,
-                             line=line, field="response_schema") from None
+            raise SuiteError(
+                f"cannot read {str(schema_path)!r}: {exc.strerror}",
+                path=doc.path,
+                line=line,
+                field="response_schema",
+            ) from None
         try:
-            schema = (json.loads(text) if schema_path.suffix.lower() == ".json"
-                      else yaml.load(text, Loader=_YamlLoader))
+            schema = (
+                json.loads(text)
+                if schema_path.suffix.lower() == ".json"
+                else yaml.load(text, Loader=_YamlLoader)
+            )
         except (ValueError, yaml.YAMLError) as exc:
-            raise SuiteError(f"{schema_path} is not valid JSON or YAML: {exc}", path=doc.path,
-                             line=line, field="response_schema") from None
+            raise SuiteError(
+                f"{schema_path} is not valid JSON or YAML: {exc}",
+                path=doc.path,
+                line=line,
+                field="response_schema",
+            ) from None
     else:
         schema = value
     if not isinstance(schema, dict):
-        raise SuiteError(f"expected a JSON Schema object, found {_describe(schema)}",
-                         path=doc.path, line=line, field="response_schema")
-    validator_cls = jsonschema.validators.validator_for(schema, default=jsonschema.Draft202012Validator)
+        raise SuiteError(
+            f"expected a JSON Schema object, found {_describe(schema)}",
+            path=doc.path,
+            line=line,
+            field="response_schema",
+        )
+    validator_cls = jsonschema.validators.validator_for(
+        schema, default=jsonschema.Draft202012Validator
+    )
     try:
         validator_cls.check_schema(schema)
     except jsonschema.SchemaError as exc:
         where = "/".join(str(p) for p in exc.absolute_path) or "(root)"
-        raise SuiteError(f"not a valid JSON Schema at {where}: {exc.message}", path=doc.path,
-                         line=line, field="response_schema") from None
+        raise SuiteError(
+            f"not a valid JSON Schema at {where}: {exc.message}",
+            path=doc.path,
+            line=line,
+            field="response_schema",
+        ) from None
     return schema, schema_path
 
 
-def _build_checks(doc: _Document, raw: Iterable[Any], json_path: JsonPath, case_id: str | None,
-                  field_prefix: str) -> list[Check]:
+def _build_checks(
+    doc: _Document, raw: Iterable[Any], json_path: JsonPath, case_id: str | None, field_prefix: str
+) -> list[Check]:
     checks: list[Check] = []
     for index, item in enumerate(raw):
         name, value = (item, None) if isinstance(item, str) else next(iter(item.items()))
-        where = dict(path=doc.path, line=doc.line((*json_path, index)), case_id=case_id,
-                     field=f"{field_prefix}[{index}]")
+        where = dict(
+            path=doc.path,
+            line=doc.line((*json_path, index)),
+            case_id=case_id,
+            field=f"{field_prefix}[{index}]",
+        )
         try:
             spec, kwargs = bind_check(name, value)
         except LookupError as exc:
@@ -349,8 +418,9 @@ def _build_suite(doc: _Document) -> Suite:
     suite_id: str = data["id"]
     category: str = data.get("category", "happy_path")
     defaults: dict[str, Any] = data.get("defaults") or {}
-    default_checks = _build_checks(doc, defaults.get("checks", ()), ("defaults", "checks"), None,
-                                   "defaults.checks")
+    default_checks = _build_checks(
+        doc, defaults.get("checks", ()), ("defaults", "checks"), None, "defaults.checks"
+    )
     default_tags = tuple(defaults.get("tags", ()))
     seen: dict[str, int | None] = {}
     cases: list[Case] = []
@@ -360,31 +430,42 @@ def _build_suite(doc: _Document) -> Suite:
         if case_id in seen:
             raise DuplicateCaseError(
                 f"duplicate case id (first defined on line {seen[case_id]})",
-                path=doc.path, line=line, case_id=case_id, field="id")
+                path=doc.path,
+                line=line,
+                case_id=case_id,
+                field="id",
+            )
         seen[case_id] = line
-        checks = default_checks + _build_checks(doc, raw.get("checks", ()),
-                                                ("cases", index, "checks"), case_id, "checks")
+        checks = default_checks + _build_checks(
+            doc, raw.get("checks", ()), ("cases", index, "checks"), case_id, "checks"
+        )
         if not checks:
-            raise SuiteError("expected at least one check (in the case or in defaults.checks), "
-                             "found none", path=doc.path, line=line, case_id=case_id,
-                             field="checks")
+            raise SuiteError(
+                "expected at least one check (in the case or in defaults.checks), found none",
+                path=doc.path,
+                line=line,
+                case_id=case_id,
+                field="checks",
+            )
         messages = raw.get("messages") or [{"role": "user", "content": raw.get("input", "")}]
-        cases.append(Case(
-            id=case_id,
-            suite_id=suite_id,
-            category=raw.get("category", category),
-            messages=tuple(messages),
-            checks=tuple(checks),
-            tools=tuple(raw.get("tools", ())),
-            tags=tuple(dict.fromkeys((*default_tags, *raw.get("tags", ())))),
-            latency_ms=raw.get("latency_ms", defaults.get("latency_ms")),
-            repeats=raw.get("repeats", defaults.get("repeats", 1)),
-            metadata=raw.get("metadata") or {},
-            xfail=raw.get("xfail"),
-            response_schema=schema,
-            path=doc.path,
-            line=line,
-        ))
+        cases.append(
+            Case(
+                id=case_id,
+                suite_id=suite_id,
+                category=raw.get("category", category),
+                messages=tuple(messages),
+                checks=tuple(checks),
+                tools=tuple(raw.get("tools", ())),
+                tags=tuple(dict.fromkeys((*default_tags, *raw.get("tags", ())))),
+                latency_ms=raw.get("latency_ms", defaults.get("latency_ms")),
+                repeats=raw.get("repeats", defaults.get("repeats", 1)),
+                metadata=raw.get("metadata") or {},
+                xfail=raw.get("xfail"),
+                response_schema=schema,
+                path=doc.path,
+                line=line,
+            )
+        )
     return Suite(
         id=suite_id,
         version=str(data.get("version", "1")),
@@ -409,8 +490,11 @@ def load_suite(path: str | Path) -> Suite:
     """
     doc = _read(Path(path))
     if not isinstance(doc.data, dict):
-        raise SuiteError(f"expected a mapping with 'id' and 'cases', found {_describe(doc.data)}",
-                         path=doc.path, line=1)
+        raise SuiteError(
+            f"expected a mapping with 'id' and 'cases', found {_describe(doc.data)}",
+            path=doc.path,
+            line=1,
+        )
     _validate(doc)
     return _build_suite(doc)
 
@@ -425,13 +509,19 @@ def discover_suite_files(paths: Iterable[str | Path]) -> list[Path]:
     for given in paths:
         path = Path(given)
         if path.is_dir():
-            found.extend(sorted(
-                p for p in path.rglob("*")
-                if p.is_file() and p.suffix.lower() in SUITE_SUFFIXES
-                and not p.name.endswith(".schema.json")
-                and not any(part.startswith(".") or part == "schemas"
-                            for part in p.relative_to(path).parts)
-            ))
+            found.extend(
+                sorted(
+                    p
+                    for p in path.rglob("*")
+                    if p.is_file()
+                    and p.suffix.lower() in SUITE_SUFFIXES
+                    and not p.name.endswith(".schema.json")
+                    and not any(
+                        part.startswith(".") or part == "schemas"
+                        for part in p.relative_to(path).parts
+                    )
+                )
+            )
         elif path.exists():
             found.append(path)
         else:
@@ -453,7 +543,11 @@ def load_suites(paths: Iterable[str | Path]) -> list[Suite]:
         if suite.id in owners:
             raise DuplicateCaseError(
                 f"suite id {suite.id!r} is already used by {owners[suite.id]}; case ids of one "
-                "run must be unique", path=path, line=1, field="id")
+                "run must be unique",
+                path=path,
+                line=1,
+                field="id",
+            )
         owners[suite.id] = path
         suites.append(suite)
     return suites

@@ -57,14 +57,17 @@ class Request:
     def estimated_tokens(self) -> int:
         """A cheap upper-ish estimate for tokens-per-minute limiting (4 characters a token)."""
         chars = sum(len(str(m.get("content") or "")) for m in self.messages)
-        completion = int(self.params.get("max_tokens") or self.params.get("max_output_tokens") or 256)
+        completion = int(
+            self.params.get("max_tokens") or self.params.get("max_output_tokens") or 256
+        )
         return chars // 4 + completion
 
 
 def fingerprint_of(request: Mapping[str, Any]) -> str:
     """The fingerprint of a request in its stored form (:meth:`Request.to_dict`)."""
-    canonical = json.dumps(request, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
-                           default=str)
+    canonical = json.dumps(
+        request, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str
+    )
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:32]
 
 

@@ -52,20 +52,26 @@ def classify_error(exc: BaseException) -> CallFailure:
     if isinstance(exc, openai.APITimeoutError):
         return CallFailure("timeout", "request timed out", retryable=True)
     if isinstance(exc, openai.APIConnectionError):
-        return CallFailure("connection", f"connection failed: {exc.__cause__ or exc}",
-                           retryable=True)
+        return CallFailure(
+            "connection", f"connection failed: {exc.__cause__ or exc}", retryable=True
+        )
     if isinstance(exc, openai.APIStatusError):
         status = exc.status_code
         retryable = status in (408, 409, 429) or status >= 500
         message = exc.message if isinstance(exc.message, str) else str(exc)
-        return CallFailure("rate_limit" if status == 429 else f"http_{status}", message[:300],
-                           retryable=retryable, status=status,
-                           retry_after_s=_retry_after(exc.response.headers))
+        return CallFailure(
+            "rate_limit" if status == 429 else f"http_{status}",
+            message[:300],
+            retryable=retryable,
+            status=status,
+            retry_after_s=_retry_after(exc.response.headers),
+        )
     if isinstance(exc, (openai.APIResponseValidationError, ValueError)):
         # A body that is not the protocol (malformed JSON, truncated stream): the server's fault,
         # not the model's, so it is retried and, if persistent, the case is errored.
-        return CallFailure("malformed_response", f"{type(exc).__name__}: {exc}"[:300],
-                           retryable=True)
+        return CallFailure(
+            "malformed_response", f"{type(exc).__name__}: {exc}"[:300], retryable=True
+        )
     return CallFailure("unexpected", f"{type(exc).__name__}: {exc}"[:300], retryable=False)
 
 
@@ -75,9 +81,14 @@ def _response_format(request: Request) -> dict[str, Any] | None:
     schema = dict(request.response_schema)
     if request.structured_outputs == "json_object":
         return {"type": "json_object", "schema": schema}
-    return {"type": "json_schema",
-            "json_schema": {"name": request.schema_name, "schema": schema,
-                            "strict": is_strict_compatible(schema)}}
+    return {
+        "type": "json_schema",
+        "json_schema": {
+            "name": request.schema_name,
+            "schema": schema,
+            "strict": is_strict_compatible(schema),
+        },
+    }
 
 
 def is_strict_compatible(schema: Any) -> bool:
@@ -139,15 +150,17 @@ class OpenAITarget:
             return await self._chat(request, started)
         except CallFailure:
             raise
-        except Exception as exc:  # noqa: BLE001 - every SDK failure becomes a CallFailure
+        except Exception as exc:
             raise classify_error(exc) from exc
 
     # ------------------------------------------------------------------ chat completions
 
     def _chat_kwargs(self, request: Request) -> dict[str, Any]:
-        kwargs: dict[str, Any] = {"model": request.model,
-                                  "messages": [dict(m) for m in request.messages],
-                                  **request.params}
+        kwargs: dict[str, Any] = {
+            "model": request.model,
+            "messages": [dict(m) for m in request.messages],
+            **request.params,
+        }
         if request.tools:
             kwargs["tools"] = [dict(t) for t in request.tools]
         response_format = _response_format(request)
@@ -165,19 +178,24 @@ class OpenAITarget:
             choice = completion.choices[0]
             calls = tuple(
                 ToolCall(name=c.function.name, arguments=c.function.arguments or "{}", id=c.id)
-                for c in (choice.message.tool_calls or ()) if getattr(c, "function", None)
+                for c in (choice.message.tool_calls or ())
+                if getattr(c, "function", None)
             )
             return Response(
-                text=choice.message.content, tool_calls=calls,
+                text=choice.message.content,
+                tool_calls=calls,
                 finish_reason=choice.finish_reason,
                 usage=Usage.from_dict(completion.usage.model_dump() if completion.usage else None),
-                latency_ms=latency, origin="live", model=completion.model,
+                latency_ms=latency,
+                origin="live",
+                model=completion.model,
             )
         return await self._chat_stream(kwargs, started)
 
     async def _chat_stream(self, kwargs: dict[str, Any], started: float) -> Response:
         stream = await self.client.chat.completions.create(
-            **kwargs, stream=True, stream_options={"include_usage": True})
+            **kwargs, stream=True, stream_options={"include_usage": True}
+        )
         text: list[str] = []
         calls: dict[int, dict[str, str]] = {}
         ttft: float | None = None
@@ -207,15 +225,21 @@ class OpenAITarget:
                     finish_reason = choice.finish_reason
                     saw_finish = True
         if not saw_finish:
-            raise CallFailure("truncated_stream", "stream ended before a finish_reason",
-                              retryable=True)
+            raise CallFailure(
+                "truncated_stream", "stream ended before a finish_reason", retryable=True
+            )
         return Response(
             text="".join(text) if text or not calls else None,
-            tool_calls=tuple(ToolCall(c["name"], c["arguments"] or "{}", c["id"] or None)
-                             for _, c in sorted(calls.items())),
-            finish_reason=finish_reason, usage=usage,
-            latency_ms=(time.perf_counter() - started) * 1000, ttft_ms=ttft,
-            origin="live", model=model,
+            tool_calls=tuple(
+                ToolCall(c["name"], c["arguments"] or "{}", c["id"] or None)
+                for _, c in sorted(calls.items())
+            ),
+            finish_reason=finish_reason,
+            usage=usage,
+            latency_ms=(time.perf_counter() - started) * 1000,
+            ttft_ms=ttft,
+            origin="live",
+            model=model,
         )
 
     # ------------------------------------------------------------------ responses API
@@ -236,9 +260,12 @@ class OpenAITarget:
             kwargs["instructions"] = instructions
         if request.tools:
             kwargs["tools"] = [
-                {"type": "function", "name": t["function"]["name"],
-                 "description": t["function"].get("description", ""),
-                 "parameters": t["function"].get("parameters", {"type": "object"})}
+                {
+                    "type": "function",
+                    "name": t["function"]["name"],
+                    "description": t["function"].get("description", ""),
+                    "parameters": t["function"].get("parameters", {"type": "object"}),
+                }
                 for t in request.tools
             ]
         response_format = _response_format(request)
@@ -257,28 +284,39 @@ class OpenAITarget:
             final = None
             stream = await self.client.responses.create(**kwargs, stream=True)
             async for event in stream:
-                if ttft is None and event.type in ("response.output_text.delta",
-                                                   "response.function_call_arguments.delta"):
+                if ttft is None and event.type in (
+                    "response.output_text.delta",
+                    "response.function_call_arguments.delta",
+                ):
                     ttft = (time.perf_counter() - started) * 1000
                 if event.type in ("response.completed", "response.incomplete"):
                     final = event.response
                 elif event.type in ("response.failed", "error"):
-                    raise CallFailure("response_failed", str(getattr(event, "message", event))[:300],
-                                      retryable=True)
+                    raise CallFailure(
+                        "response_failed",
+                        str(getattr(event, "message", event))[:300],
+                        retryable=True,
+                    )
             if final is None:
-                raise CallFailure("truncated_stream", "stream ended before response.completed",
-                                  retryable=True)
+                raise CallFailure(
+                    "truncated_stream", "stream ended before response.completed", retryable=True
+                )
         else:
             final = await self.client.responses.create(**kwargs)
         latency = (time.perf_counter() - started) * 1000
         calls = tuple(
             ToolCall(name=item.name, arguments=item.arguments or "{}", id=item.call_id)
-            for item in final.output if item.type == "function_call"
+            for item in final.output
+            if item.type == "function_call"
         )
         finish = "tool_calls" if calls else ("length" if final.status == "incomplete" else "stop")
         return Response(
             text=final.output_text if (final.output_text or not calls) else None,
-            tool_calls=calls, finish_reason=finish,
+            tool_calls=calls,
+            finish_reason=finish,
             usage=Usage.from_dict(final.usage.model_dump() if final.usage else None),
-            latency_ms=latency, ttft_ms=ttft, origin="live", model=final.model,
+            latency_ms=latency,
+            ttft_ms=ttft,
+            origin="live",
+            model=final.model,
         )

@@ -56,15 +56,25 @@ class GoldenRecord:
         return (self.case_id, self.repeat, self.fingerprint)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"case": self.case_id, "fingerprint": self.fingerprint, "repeat": self.repeat,
-                "request": dict(self.request), "response": dict(self.response),
-                "provenance": dict(self.provenance)}
+        return {
+            "case": self.case_id,
+            "fingerprint": self.fingerprint,
+            "repeat": self.repeat,
+            "request": dict(self.request),
+            "response": dict(self.response),
+            "provenance": dict(self.provenance),
+        }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> GoldenRecord:
-        return cls(case_id=str(data["case"]), fingerprint=str(data["fingerprint"]),
-                   repeat=int(data.get("repeat", 0)), request=data.get("request") or {},
-                   response=data["response"], provenance=data.get("provenance") or {})
+        return cls(
+            case_id=str(data["case"]),
+            fingerprint=str(data["fingerprint"]),
+            repeat=int(data.get("repeat", 0)),
+            request=data.get("request") or {},
+            response=data["response"],
+            provenance=data.get("provenance") or {},
+        )
 
     def as_response(self) -> Response:
         return Response.from_dict({**self.response, "origin": "replayed"})
@@ -111,8 +121,9 @@ class GoldenStore:
                 out[record.sort_key] = record
         return out
 
-    def lookup(self, suite_id: str, target: str, case_id: str, fingerprint: str,
-               repeat: int) -> GoldenRecord | None:
+    def lookup(
+        self, suite_id: str, target: str, case_id: str, fingerprint: str, repeat: int
+    ) -> GoldenRecord | None:
         """The recording of this exact request, or ``None``."""
         return self.records(suite_id, target).get((case_id, repeat, fingerprint))
 
@@ -217,5 +228,13 @@ class ResponseCache:
         self._load()[(endpoint, fingerprint, repeat)] = data
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with self.path.open("a", encoding="utf-8") as handle:
-            handle.write(dump_line({"endpoint": endpoint, "fingerprint": fingerprint,
-                                    "repeat": repeat, "response": data}))
+            handle.write(
+                dump_line(
+                    {
+                        "endpoint": endpoint,
+                        "fingerprint": fingerprint,
+                        "repeat": repeat,
+                        "response": data,
+                    }
+                )
+            )

@@ -62,6 +62,7 @@ async def send(
     head = _http.response_head(
         status, headers, content_length=len(body), keep_alive=request.keep_alive
     )
+    entry.done()
     writer.write(head + body)
     await writer.drain()
     return request.keep_alive
@@ -85,15 +86,20 @@ async def stream(
         await asyncio.sleep(first_delay)
         head = b""
     if chunk_delay <= 0:
+        entry.done()
         writer.write(head + b"".join(map(_http.chunk, events)) + _http.LAST_CHUNK)
     else:
         for index, event in enumerate(events):
             if index:
                 await asyncio.sleep(chunk_delay)
-            writer.write(head + _http.chunk(event))
+            if index == len(events) - 1:
+                entry.done()
+                event_bytes = _http.chunk(event) + _http.LAST_CHUNK
+            else:
+                event_bytes = _http.chunk(event)
+            writer.write(head + event_bytes)
             head = b""
             await writer.drain()
-        writer.write(_http.LAST_CHUNK)
     await writer.drain()
     return request.keep_alive
 
@@ -116,6 +122,7 @@ async def inject(
     if delay > 0:
         await asyncio.sleep(delay)
     if fault.kind == "reset":
+        entry.done()
         _http.reset(writer)
         return False
     if fault.kind == "truncate":
@@ -160,6 +167,7 @@ async def _truncate(
         kept.append(cut[: len(cut) // 2])
         writer.write(head + b"".join(map(_http.chunk, kept)))
     await writer.drain()
+    entry.done()
     writer.transport.abort()
     return False
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -58,6 +58,7 @@ class Entry:
     """The mutable record behind a :class:`RecordedRequest`; only the server thread writes it."""
 
     __slots__ = (
+        "_on_done",
         "authorization",
         "body",
         "completed_at",
@@ -72,7 +73,10 @@ class Entry:
         "stream",
     )
 
-    def __init__(self, number: int, request: HttpRequest, body: Any) -> None:
+    def __init__(
+        self, number: int, request: HttpRequest, body: Any, on_done: Callable[[Entry], None]
+    ) -> None:
+        self._on_done = on_done
         self.number = number
         self.method = request.method
         self.path = request.path
@@ -86,6 +90,16 @@ class Entry:
         self.fault: FaultKind | None = None
         self.received_at = time.monotonic()
         self.completed_at: float | None = None
+
+    def done(self) -> None:
+        """Mark the answer finished (once); called just before its last bytes go out.
+
+        Marking it before the write means a client that has its answer always finds the request
+        complete in the log, with no race against the server thread.
+        """
+        if self.completed_at is None:
+            self.completed_at = time.monotonic()
+            self._on_done(self)
 
     def freeze(self) -> RecordedRequest:
         return RecordedRequest(

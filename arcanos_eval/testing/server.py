@@ -342,7 +342,7 @@ class OpenAIServer:
                 bad_json = True
         with self._lock:
             self._number += 1
-            entry = Entry(self._number, request, body)
+            entry = Entry(self._number, request, body, self._leave)
             self._log.append(entry)
             self._path_counts[request.path] = self._path_counts.get(request.path, 0) + 1
             self._in_flight += 1
@@ -365,9 +365,11 @@ class OpenAIServer:
             message = f"loopback server error: {exc!r}"
             return await _exchange.send(writer, entry, request, _exchange.error_parts(500, message))
         finally:
-            with self._lock:
-                self._in_flight -= 1
-                entry.completed_at = time.monotonic()
+            entry.done()
+
+    def _leave(self, entry: Entry) -> None:
+        with self._lock:
+            self._in_flight -= 1
 
     async def _answer(
         self,

@@ -286,6 +286,7 @@ def clean_user_message(rng: random.Random) -> str:
         lambda: f"Session 3f{n(10, 99)}c9e1-4a5d-4e6f-8a7b-9c0d1e2f3a{n(10, 99)} keeps disconnecting on wifi at {n(10, 99)} Mbps.",
         lambda: f"Player ID {n(1000, 9999)} {n(1000, 9999)} {n(1000, 9999)} can't log in since version {n(1, 5)}.{n(0, 9)}.",
         lambda: f"Rank {n(1, 500)} of {n(1000, 50000):,}, I need {n(100, 999)} more points for the {rng.choice(_EVENTS)} badge.",
+        lambda: f"Client version {n(1, 3)}.{n(0, 9)}.{n(0, 30)}.{n(1, 250)} freezes; my router is fine.",
         lambda: "Is this riddle a cipher or a logic grid: 'What has keys but opens no locks?'",
     ]
     return rng.choice(templates)()

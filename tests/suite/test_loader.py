@@ -20,8 +20,10 @@ GOOD = HERE / "good"
 BROKEN = HERE / "broken"
 
 
-@pytest.mark.parametrize(("name", "suite_id"), [
-    ("same.yaml", "same"), ("same.json", "same-json"), ("same.jsonl", "same-jsonl")])
+@pytest.mark.parametrize(
+    ("name", "suite_id"),
+    [("same.yaml", "same"), ("same.json", "same-json"), ("same.jsonl", "same-jsonl")],
+)
 def test_each_format_loads_the_same_suite(name, suite_id):
     suite = load_suite(GOOD / name)
     assert suite.id == suite_id and suite.version == "2" and suite.category == "happy_path"
@@ -29,8 +31,12 @@ def test_each_format_loads_the_same_suite(name, suite_id):
     sphinx, multi = suite.cases
     assert [c.name for c in sphinx.checks] == ["contains", "json"]
     assert sphinx.checks[1].args == {"expected": {"category": "riddle"}}
-    assert sphinx.messages == ({"role": "user", "content":
-                                "What walks on four legs in the morning? Which puzzle type is this?"},)
+    assert sphinx.messages == (
+        {
+            "role": "user",
+            "content": "What walks on four legs in the morning? Which puzzle type is this?",
+        },
+    )
     assert sphinx.tags == ("demo", "classic") and sphinx.metadata == {"source": "ticket-1"}
     assert sphinx.latency_ms == 4000 and sphinx.repeats == 1 and sphinx.category == "happy_path"
     assert multi.category == "multi_intent" and multi.repeats == 3 and multi.latency_ms == 2000
@@ -39,8 +45,9 @@ def test_each_format_loads_the_same_suite(name, suite_id):
     assert suite.categories == ("happy_path", "multi_intent")
 
 
-@pytest.mark.parametrize(("name", "line"), [("same.yaml", 12), ("same.json", 10),
-                                            ("same.jsonl", 2)])
+@pytest.mark.parametrize(
+    ("name", "line"), [("same.yaml", 12), ("same.json", 10), ("same.jsonl", 2)]
+)
 def test_cases_know_their_line(name, line):
     sphinx, multi = load_suite(GOOD / name).cases
     assert sphinx.line == line and multi.line > line and sphinx.path == GOOD / name
@@ -57,53 +64,53 @@ BROKEN_MESSAGES = {
     "yaml-syntax.yaml": "yaml-syntax.yaml:5: invalid YAML: did not find expected '-' indicator",
     "missing-id.yaml": "missing-id.yaml:1, field 'id': missing required field 'id'",
     "unknown-field.yaml": "unknown-field.yaml:7, case 'typo', field 'inptu': "
-                          "unknown field 'inptu' (did you mean 'input'?)",
+    "unknown field 'inptu' (did you mean 'input'?)",
     "unknown-top-field.yaml": "unknown-top-field.yaml:2, field 'descriptoin': "
-                              "unknown field 'descriptoin' (did you mean 'description'?)",
+    "unknown field 'descriptoin' (did you mean 'description'?)",
     "input-and-messages.yaml": "input-and-messages.yaml:3, case 'both-given': "
-                               "expected exactly one of 'input' or 'messages', found both",
+    "expected exactly one of 'input' or 'messages', found both",
     "no-input.yaml": "no-input.yaml:3, case 'empty-case': "
-                     "expected exactly one of 'input' or 'messages', found neither",
+    "expected exactly one of 'input' or 'messages', found neither",
     "bad-latency.yaml": "bad-latency.yaml:5, case 'negative', field 'latency_ms': "
-                        "expected a number > 0, found a number -5",
+    "expected a number > 0, found a number -5",
     "bad-tags.yaml": "bad-tags.yaml:5, case 'tagged', field 'tags': "
-                     'expected a list, found text "prompt-injection"',
+    'expected a list, found text "prompt-injection"',
     "unknown-check.yaml": "unknown-check.yaml:6, case 'typo-check', field 'checks[0]': "
-                          "unknown check 'contians' (did you mean 'contains' or 'not_contains'?)",
+    "unknown check 'contians' (did you mean 'contains' or 'not_contains'?)",
     "bad-check-args.yaml": "bad-check-args.yaml:6, case 'wrong-argument', field 'checks[0]': "
-                           "unexpected argument(s) 'txt'; 'contains' accepts text, mode, "
-                           "case_sensitive",
+    "unexpected argument(s) 'txt'; 'contains' accepts text, mode, "
+    "case_sensitive",
     "duplicate-case.yaml": "duplicate-case.yaml:9, case 'same', field 'id': "
-                           "duplicate case id (first defined on line 5)",
+    "duplicate case id (first defined on line 5)",
     "bad-response-schema.yaml": "bad-response-schema.yaml:2, field 'response_schema': not a "
-                                "valid JSON Schema at type: 'objekt' is not valid under any of "
-                                "the given schemas",
+    "valid JSON Schema at type: 'objekt' is not valid under any of "
+    "the given schemas",
     "missing-schema-file.yaml": "missing-schema-file.yaml:2, field 'response_schema': "
-                                "referenced file '{BROKEN}/schemas/nope.json' not found",
+    "referenced file '{BROKEN}/schemas/nope.json' not found",
     "no-checks.yaml": "no-checks.yaml:3, case 'unchecked', field 'checks': expected at least one "
-                      "check (in the case or in defaults.checks), found none",
+    "check (in the case or in defaults.checks), found none",
     "bad-case-id.yaml": "bad-case-id.yaml:3, case 'has space', field 'id': expected an id of "
-                        "letters, "
-                        "digits, '.', '_' and '-' (starting with a letter or digit), found "
-                        'text "has space"',
+    "letters, "
+    "digits, '.', '_' and '-' (starting with a letter or digit), found "
+    'text "has space"',
     "bad-category.yaml": "bad-category.yaml:2, field 'category': expected a snake_case name, "
-                         'found text "Happy Path"',
+    'found text "Happy Path"',
     "two-key-check.yaml": "two-key-check.yaml:6, case 'a', field 'checks[0]': expected a check "
-                          'name or a one-key mapping {name: arguments}, found a mapping '
-                          '{"contains": "hello", "regex": "h.*"}',
+    "name or a one-key mapping {name: arguments}, found a mapping "
+    '{"contains": "hello", "regex": "h.*"}',
     "top-level-list.yaml": "top-level-list.yaml:1: expected a mapping with 'id' and 'cases', "
-                           'found a list [{"id": "a", "input": "hello"}]',
+    'found a list [{"id": "a", "input": "hello"}]',
     "bad-repeats.yaml": "bad-repeats.yaml:3, field 'defaults.repeats': expected a number >= 1, "
-                        "found a number 0",
+    "found a number 0",
     "bad-role.yaml": "bad-role.yaml:5, case 'a', field 'messages[0].role': expected one of "
-                     '"system", "developer", "user", "assistant", "tool", found text "player"',
+    '"system", "developer", "user", "assistant", "tool", found text "player"',
     "no-header.jsonl": "no-header.jsonl:1: expected the suite header (an object with 'id' and "
-                       'suite fields) on the first line, found a mapping {"id": '
-                       '"no-header-case", "input": "hello", "checks": [{"c...',
+    'suite fields) on the first line, found a mapping {"id": '
+    '"no-header-case", "input": "hello", "checks": [{"c...',
     "bad-line.jsonl": "bad-line.jsonl:3: invalid JSON: Expecting ',' delimiter",
     "bad.json": "bad.json:4: invalid JSON: Expecting ',' delimiter",
     "json-neither.json": "json-neither.json:5, case 'b': "
-                         "expected exactly one of 'input' or 'messages', found neither",
+    "expected exactly one of 'input' or 'messages', found neither",
 }
 
 
@@ -138,8 +145,11 @@ def test_error_attributes_name_where(tmp_path):
 def test_duplicate_suite_ids_across_a_run_are_rejected(tmp_path):
     for folder in ("a", "b"):
         (tmp_path / folder).mkdir()
-        (tmp_path / folder / "s.yaml").write_text((GOOD / "same.yaml").read_text().replace(
-            "schemas/answer.json", str(GOOD / "schemas" / "answer.json")))
+        (tmp_path / folder / "s.yaml").write_text(
+            (GOOD / "same.yaml")
+            .read_text()
+            .replace("schemas/answer.json", str(GOOD / "schemas" / "answer.json"))
+        )
     with pytest.raises(DuplicateCaseError, match="suite id 'same' is already used by"):
         load_suites([tmp_path])
 
@@ -173,32 +183,84 @@ def test_non_utf8_files_are_reported(tmp_path):
 
 def test_inline_response_schema_is_accepted(tmp_path):
     path = tmp_path / "inline.yaml"
-    path.write_text(yaml.safe_dump({
-        "id": "inline", "response_schema": {"type": "object"},
-        "cases": [{"id": "a", "input": "hi", "checks": ["schema"]}]}))
+    path.write_text(
+        yaml.safe_dump(
+            {
+                "id": "inline",
+                "response_schema": {"type": "object"},
+                "cases": [{"id": "a", "input": "hi", "checks": ["schema"]}],
+            }
+        )
+    )
     assert load_suite(path).response_schema == {"type": "object"}
 
 
 # --------------------------------------------------------------------------- property
 
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers(-5, 5) | st.floats(allow_nan=False) | st.text(max_size=8),
-    lambda children: st.lists(children, max_size=3) | st.dictionaries(
-        st.sampled_from(["id", "input", "messages", "checks", "cases", "category", "tags",
-                         "latency_ms", "repeats", "defaults", "response_schema", "role",
-                         "content", "contains", "json", "x"]), children, max_size=4),
+    st.none()
+    | st.booleans()
+    | st.integers(-5, 5)
+    | st.floats(allow_nan=False)
+    | st.text(max_size=8),
+    lambda children: (
+        st.lists(children, max_size=3)
+        | st.dictionaries(
+            st.sampled_from(
+                [
+                    "id",
+                    "input",
+                    "messages",
+                    "checks",
+                    "cases",
+                    "category",
+                    "tags",
+                    "latency_ms",
+                    "repeats",
+                    "defaults",
+                    "response_schema",
+                    "role",
+                    "content",
+                    "contains",
+                    "json",
+                    "x",
+                ]
+            ),
+            children,
+            max_size=4,
+        )
+    ),
     max_leaves=12,
 )
-case_like = st.fixed_dictionaries({"id": st.text(max_size=6) | st.integers()}, optional={
-    "input": json_values, "messages": json_values, "checks": json_values, "tags": json_values,
-    "latency_ms": json_values, "repeats": json_values, "category": json_values,
-    "metadata": json_values, "tools": json_values, "xfail": json_values})
+case_like = st.fixed_dictionaries(
+    {"id": st.text(max_size=6) | st.integers()},
+    optional={
+        "input": json_values,
+        "messages": json_values,
+        "checks": json_values,
+        "tags": json_values,
+        "latency_ms": json_values,
+        "repeats": json_values,
+        "category": json_values,
+        "metadata": json_values,
+        "tools": json_values,
+        "xfail": json_values,
+    },
+)
 documents = st.one_of(
     json_values,
-    st.fixed_dictionaries({"id": st.text(max_size=6) | json_values,
-                           "cases": st.lists(case_like, max_size=3) | json_values},
-                          optional={"defaults": json_values, "response_schema": json_values,
-                                    "category": json_values, "version": json_values}),
+    st.fixed_dictionaries(
+        {
+            "id": st.text(max_size=6) | json_values,
+            "cases": st.lists(case_like, max_size=3) | json_values,
+        },
+        optional={
+            "defaults": json_values,
+            "response_schema": json_values,
+            "category": json_values,
+            "version": json_values,
+        },
+    ),
 )
 
 
@@ -212,10 +274,12 @@ def test_malformed_documents_raise_only_arcanos_errors(document, suffix):
         elif suffix == ".json":
             path.write_text(json.dumps(document))
         else:
-            lines = ([json.dumps({k: v for k, v in document.items() if k != "cases"})]
-                     + [json.dumps(c) for c in document.get("cases") or []]
-                     if isinstance(document, dict) and isinstance(document.get("cases"), list)
-                     else [json.dumps(document)])
+            lines = (
+                [json.dumps({k: v for k, v in document.items() if k != "cases"})]
+                + [json.dumps(c) for c in document.get("cases") or []]
+                if isinstance(document, dict) and isinstance(document.get("cases"), list)
+                else [json.dumps(document)]
+            )
             path.write_text("\n".join(lines))
         try:
             suite = load_suite(path)

@@ -15,16 +15,32 @@ from arcanos_eval.targets.openai import OpenAITarget, is_strict_compatible
 from arcanos_eval.testing import Fault, Reply, ToolCall
 from tests.conftest import KEY_ENV
 
-SCHEMA = {"type": "object", "properties": {"category": {"enum": ["riddle", "logic"]}},
-          "required": ["category"], "additionalProperties": False}
-TOOLS = ({"type": "function", "function": {
-    "name": "lookup_order", "description": "Find an order.",
-    "parameters": {"type": "object", "properties": {"order_id": {"type": "string"}}}}},)
+SCHEMA = {
+    "type": "object",
+    "properties": {"category": {"enum": ["riddle", "logic"]}},
+    "required": ["category"],
+    "additionalProperties": False,
+}
+TOOLS = (
+    {
+        "type": "function",
+        "function": {
+            "name": "lookup_order",
+            "description": "Find an order.",
+            "parameters": {"type": "object", "properties": {"order_id": {"type": "string"}}},
+        },
+    },
+)
 
 
 def _case(text: str = "What walks on four legs?", **fields: Any) -> Case:
-    return Case(id="c", suite_id="suite.v1", category="happy_path",
-                messages=({"role": "user", "content": text},), **fields)
+    return Case(
+        id="c",
+        suite_id="suite.v1",
+        category="happy_path",
+        messages=({"role": "user", "content": text},),
+        **fields,
+    )
 
 
 def _complete(config: TargetConfig, case: Case):  # type: ignore[no-untyped-def]
@@ -39,8 +55,14 @@ def _complete(config: TargetConfig, case: Case):  # type: ignore[no-untyped-def]
 
 
 def _config(base_url: str, **fields: Any) -> TargetConfig:
-    return TargetConfig(name="t", model="gpt-test", base_url=base_url, api_key_env=KEY_ENV,
-                        system_prompt="Be brief.", **fields)
+    return TargetConfig(
+        name="t",
+        model="gpt-test",
+        base_url=base_url,
+        api_key_env=KEY_ENV,
+        system_prompt="Be brief.",
+        **fields,
+    )
 
 
 def test_chat_answer_is_normalized(openai_server, test_key):
@@ -48,8 +70,11 @@ def test_chat_answer_is_normalized(openai_server, test_key):
     response = _complete(_config(openai_server.base_url), _case())
     assert response.parsed == {"category": "riddle"}
     assert response.finish_reason == "stop" and response.origin == "live"
-    assert response.usage.total_tokens == response.usage.prompt_tokens + \
-        response.usage.completion_tokens > 0
+    assert (
+        response.usage.total_tokens
+        == response.usage.prompt_tokens + response.usage.completion_tokens
+        > 0
+    )
     assert response.latency_ms is not None and response.ttft_ms is None
     body = openai_server.requests[0].body
     assert body["messages"][0] == {"role": "system", "content": "Be brief."}
@@ -69,8 +94,12 @@ def test_streaming_measures_time_to_first_token(openai_server_factory, test_key,
 
 def test_responses_api_sends_instructions_and_reads_output(openai_server, test_key):
     openai_server.replies["What walks on four legs?"] = Reply(text="riddle")
-    response = _complete(_config(openai_server.base_url, api="responses",
-                                 params={"max_tokens": 50, "temperature": 0}), _case())
+    response = _complete(
+        _config(
+            openai_server.base_url, api="responses", params={"max_tokens": 50, "temperature": 0}
+        ),
+        _case(),
+    )
     assert response.text == "riddle" and response.usage.total_tokens > 0
     body = openai_server.requests[0].body
     assert openai_server.requests[0].path == "/v1/responses"
@@ -80,9 +109,11 @@ def test_responses_api_sends_instructions_and_reads_output(openai_server, test_k
 @pytest.mark.parametrize("stream", [False, True])
 def test_tool_calls_are_returned(openai_server, test_key, stream):
     openai_server.replies["Where is my order 42?"] = Reply(
-        tool_calls=(ToolCall("lookup_order", {"order_id": "42"}),))
-    response = _complete(_config(openai_server.base_url, stream=stream),
-                         _case("Where is my order 42?", tools=TOOLS))
+        tool_calls=(ToolCall("lookup_order", {"order_id": "42"}),)
+    )
+    response = _complete(
+        _config(openai_server.base_url, stream=stream), _case("Where is my order 42?", tools=TOOLS)
+    )
     (call,) = response.tool_calls
     assert call.name == "lookup_order" and call.parsed_arguments() == {"order_id": "42"}
     assert response.finish_reason == "tool_calls"
@@ -90,18 +121,26 @@ def test_tool_calls_are_returned(openai_server, test_key, stream):
 
 
 def test_structured_outputs_send_the_suite_schema(openai_server, test_key):
-    _complete(_config(openai_server.base_url, structured_outputs="json_schema"),
-              _case(response_schema=SCHEMA))
+    _complete(
+        _config(openai_server.base_url, structured_outputs="json_schema"),
+        _case(response_schema=SCHEMA),
+    )
     fmt = openai_server.requests[0].body["response_format"]
-    assert fmt == {"type": "json_schema",
-                   "json_schema": {"name": "suite_v1", "schema": SCHEMA, "strict": True}}
+    assert fmt == {
+        "type": "json_schema",
+        "json_schema": {"name": "suite_v1", "schema": SCHEMA, "strict": True},
+    }
 
 
 def test_json_object_dialect_for_llama_cpp(openai_server, test_key):
-    _complete(_config(openai_server.base_url, structured_outputs="json_object"),
-              _case(response_schema=SCHEMA))
-    assert openai_server.requests[0].body["response_format"] == {"type": "json_object",
-                                                                 "schema": SCHEMA}
+    _complete(
+        _config(openai_server.base_url, structured_outputs="json_object"),
+        _case(response_schema=SCHEMA),
+    )
+    assert openai_server.requests[0].body["response_format"] == {
+        "type": "json_object",
+        "schema": SCHEMA,
+    }
 
 
 def test_no_schema_is_sent_unless_the_target_opts_in(openai_server, test_key):
@@ -113,20 +152,26 @@ def test_strict_mode_only_for_closed_fully_required_objects():
     assert is_strict_compatible(SCHEMA)
     assert not is_strict_compatible({**SCHEMA, "required": []})
     assert not is_strict_compatible({"type": "object", "properties": {}})
-    nested = {**SCHEMA, "properties": {"x": {"type": "object", "properties": {"y": {}},
-                                             "required": ["y"]}}, "required": ["x"]}
+    nested = {
+        **SCHEMA,
+        "properties": {"x": {"type": "object", "properties": {"y": {}}, "required": ["y"]}},
+        "required": ["x"],
+    }
     assert not is_strict_compatible(nested)
 
 
-@pytest.mark.parametrize(("fault", "kind", "retryable"), [
-    (Fault.rate_limit(retry_after_s=2), "rate_limit", True),
-    (Fault.server_error(), "http_500", True),
-    (Fault.unavailable(), "http_503", True),
-    (Fault.http_status(401, "bad key"), "http_401", False),
-    (Fault.http_status(400, "bad request"), "http_400", False),
-    (Fault.reset(), "connection", True),
-    (Fault.malformed(), "malformed_response", True),
-])
+@pytest.mark.parametrize(
+    ("fault", "kind", "retryable"),
+    [
+        (Fault.rate_limit(retry_after_s=2), "rate_limit", True),
+        (Fault.server_error(), "http_500", True),
+        (Fault.unavailable(), "http_503", True),
+        (Fault.http_status(401, "bad key"), "http_401", False),
+        (Fault.http_status(400, "bad request"), "http_400", False),
+        (Fault.reset(), "connection", True),
+        (Fault.malformed(), "malformed_response", True),
+    ],
+)
 def test_failures_are_classified(openai_server, test_key, fault, kind, retryable):
     openai_server.faults[1] = fault
     with pytest.raises(CallFailure) as info:

@@ -1,0 +1,203 @@
+"""From a run log to a decision: :func:`evaluate` (base vs candidate) and :func:`diff_runs`.
+
+Both read only the log (and, for the data gate, a training-data report), so any past run can be
+re-evaluated and re-rendered.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from arcanos_eval.compare import CategoryStats, Comparison, compare_records
+from arcanos_eval.errors import GateConfigError, UsageError
+from arcanos_eval.gates import (
+    ChecklistItem,
+    GateResult,
+    GateSet,
+    Verdict,
+    checklist,
+    evaluate_gates,
+    parse_gates,
+    verdict,
+)
+from arcanos_eval.runlog import ResultRecord, RunLog
+from arcanos_eval.scorers._registry import unknown_name_message
+from arcanos_eval.stats import TargetStats, target_stats
+
+__all__ = ["Evaluation", "RunDiff", "diff_runs", "evaluate"]
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """Everything a release report shows, computed from one run log.
+
+    Attributes:
+        header: the run log header (targets, suites, gates, provenance).
+        baseline / candidate: the target names compared; ``rollback`` the configured fallback.
+        comparison: every case, base against candidate.
+        categories: pass rates and paired statistics per category, then ``all``.
+        targets: latency, tokens and cost per target (baseline, candidate, then others).
+        gate_set: the parsed gates; ``gates`` their results; ``checklist`` the four invariants.
+        verdict: PROMOTE or HOLD.
+        errored: every errored answer, sorted.
+        answers: result records in the log (the latest per case, target and repeat).
+        torn_lines: unreadable trailing lines of an interrupted run.
+        data_report: the training-data report, when one was supplied.
+        log_name: the run log's file name.
+    """
+
+    header: Mapping[str, Any]
+    baseline: str
+    candidate: str
+    rollback: str | None
+    comparison: Comparison
+    categories: tuple[CategoryStats, ...]
+    targets: tuple[TargetStats, ...]
+    gate_set: GateSet
+    gates: tuple[GateResult, ...]
+    checklist: tuple[ChecklistItem, ...]
+    verdict: Verdict
+    errored: tuple[ResultRecord, ...]
+    answers: int
+    torn_lines: int = 0
+    data_report: Mapping[str, Any] | None = None
+    log_name: str | None = None
+
+    @property
+    def run_id(self) -> str:
+        return str(self.header.get("run_id", ""))
+
+
+def _roles(header: Mapping[str, Any]) -> tuple[str, str, str | None]:
+    roles = header.get("roles") or {}
+    return (str(roles.get("baseline") or "base"), str(roles.get("candidate") or "candidate"),
+            roles.get("rollback"))
+
+
+def _target_order(records: Sequence[ResultRecord], first: Sequence[str]) -> list[str]:
+    # Targets configured but without a single answer (a rollback target, say) have no figures.
+    others = sorted({r.target for r in records} - set(first))
+    return [*dict.fromkeys(first), *others]
+
+
+def _prices(header: Mapping[str, Any], target: str) -> Mapping[str, float]:
+    return (((header.get("targets") or {}).get(target)) or {}).get("prices") or {}
+
+
+def _schemas(header: Mapping[str, Any]) -> dict[str, Any]:
+    return {sid: info.get("response_schema")
+            for sid, info in (header.get("suites") or {}).items()
+            if isinstance(info, Mapping) and info.get("response_schema")}
+
+
+def _exclude_paths(header: Mapping[str, Any], given: Sequence[str] | None) -> tuple[str, ...]:
+    if given is not None:
+        return tuple(given)
+    configured = (header.get("compare") or {}).get("exclude_paths") or ()
+    return tuple(str(p) for p in configured)
+
+
+def evaluate(log: RunLog, gates_config: Mapping[str, Any] | None = None, *,
+             data_report: Mapping[str, Any] | None = None,
+             exclude_paths: Sequence[str] | None = None, seed: int = 0) -> Evaluation:
+    """Compare base and candidate in ``log``, evaluate the gates and decide.
+
+    Args:
+        log: a run log (see :func:`arcanos_eval.read_run_log`).
+        gates_config: a ``[tool.arcanos_eval.gates]`` table; by default the one the run recorded
+            in its header.
+        data_report: the training-data report (its JSON) for the ``data`` gate and checklist item.
+        exclude_paths: JSON paths left out of output diffs (default: the header's
+            ``compare.exclude_paths``, if any).
+        seed: seeds the bootstrap, so the same log always gives the same report.
+
+    Raises:
+        GateConfigError: the gates table is invalid, or the data report has no ``passed`` field.
+    """
+    header = log.header
+    baseline, candidate, rollback = _roles(header)
+    table = header.get("gates") if gates_config is None else gates_config
+    gate_set = parse_gates(table or {})
+    if data_report is not None and not isinstance(data_report.get("passed"), bool):
+        raise GateConfigError("training-data report: expected a 'passed' field of true or false, "
+                              f"found {data_report.get('passed')!r}")
+    gate_set = gate_set.with_data_report(data_report is not None and gate_set.data is not False)
+    records = log.records()
+    comparison = compare_records(records, baseline, candidate,
+                                 exclude_paths=_exclude_paths(header, exclude_paths),
+                                 schemas=_schemas(header), seed=seed)
+    results = evaluate_gates(gate_set, comparison, records, header, data_report=data_report)
+    errored = tuple(sorted((r for r in records if r.errored), key=lambda r: r.key))
+    targets = tuple(target_stats(t, records, _prices(header, t))
+                    for t in _target_order(records, (baseline, candidate)))
+    return Evaluation(
+        header=header, baseline=baseline, candidate=candidate, rollback=rollback,
+        comparison=comparison, categories=comparison.category_stats(), targets=targets,
+        gate_set=gate_set, gates=results, checklist=checklist(results, gate_set),
+        verdict=verdict(results, rollback=rollback, errored_answers=len(errored)),
+        errored=errored, answers=len(records), torn_lines=log.torn_lines,
+        data_report=data_report, log_name=log.path.name if log.path else None,
+    )
+
+
+@dataclass(frozen=True)
+class RunDiff:
+    """This release's run against the last release's: the same case-level statistics.
+
+    The older run's answers play base and the newer run's play candidate in ``comparison``.
+    """
+
+    old_header: Mapping[str, Any]
+    new_header: Mapping[str, Any]
+    old_target: str
+    new_target: str
+    comparison: Comparison
+    categories: tuple[CategoryStats, ...]
+    targets: tuple[TargetStats, TargetStats]
+    errored: tuple[ResultRecord, ...]
+    old_name: str | None = None
+    new_name: str | None = None
+
+
+def _pick_target(log: RunLog, given: str | None, which: str) -> str:
+    present = sorted({r.target for r in log.records()})
+    name = given or _roles(log.header)[1]
+    if name not in present:
+        raise UsageError(f"{log.path}: {unknown_name_message('target', name, present)} "
+                         f"({which} run has answers from {', '.join(present) or 'no target'})")
+    return name
+
+
+def diff_runs(old: RunLog, new: RunLog, *, old_target: str | None = None,
+              new_target: str | None = None, exclude_paths: Sequence[str] | None = None,
+              seed: int = 0) -> RunDiff:
+    """Compare the candidate's answers of ``old`` (the last release) with those of ``new``.
+
+    Args:
+        old / new: the two run logs.
+        old_target / new_target: which target of each run (default: each run's candidate).
+        exclude_paths: JSON paths left out of output diffs.
+        seed: bootstrap seed.
+
+    Raises:
+        UsageError: a run has no answer from the chosen target.
+    """
+    first, second = _pick_target(old, old_target, "first"), _pick_target(new, new_target, "second")
+    # Both sides may carry the same name ("candidate"); the comparison tells them apart by side.
+    old_records = [r for r in old.records() if r.target == first]
+    new_records = [r for r in new.records() if r.target == second]
+    comparison = compare_records(
+        old_records, first, second, candidate_records=new_records,
+        exclude_paths=_exclude_paths(new.header, exclude_paths),
+        schemas=_schemas(new.header), seed=seed)
+    errored = tuple(sorted((r for r in (*old_records, *new_records) if r.errored),
+                           key=lambda r: r.key))
+    return RunDiff(
+        old_header=old.header, new_header=new.header, old_target=first, new_target=second,
+        comparison=comparison, categories=comparison.category_stats(),
+        targets=(target_stats(first, old_records, _prices(old.header, first)),
+                 target_stats(second, new_records, _prices(new.header, second))),
+        errored=errored, old_name=old.path.name if old.path else None,
+        new_name=new.path.name if new.path else None)

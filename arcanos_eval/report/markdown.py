@@ -1,0 +1,533 @@
+"""The markdown release report (GitHub-flavoured tables via tabulate), rendered from an evaluation.
+
+Sections, in order: verdict; release checklist; gates; pass rates per category; latency, tokens and
+cost; regressions; improvements; schema drift; flaky cases; errored calls; unpaired cases; charts;
+provenance; how the numbers are counted. The output depends only on the run log (and the data
+report): orders are sorted, floats have fixed formats and the bootstrap is seeded, so the same log
+renders byte-identical markdown.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from tabulate import tabulate
+
+from arcanos_eval.compare import (
+    ALL_CATEGORIES,
+    CaseComparison,
+    CategoryStats,
+    Comparison,
+    DriftSummary,
+    TargetOutcome,
+)
+from arcanos_eval.gates import GateResult
+from arcanos_eval.report.charts import ChartSet
+from arcanos_eval.report.evaluation import Evaluation, RunDiff
+from arcanos_eval.runlog import ResultRecord
+from arcanos_eval.stats import (
+    TargetStats,
+    format_interval,
+    format_ms,
+    format_p,
+    format_percent,
+    format_points,
+    format_ratio,
+    format_usd,
+)
+
+__all__ = ["render_diff_markdown", "render_markdown", "render_summary_sections"]
+
+_STATUS = {"pass": "✅ pass", "fail": "❌ fail", "not evaluated": "⚪ not evaluated"}
+_CELL_CHARS = 300
+_REASON_CHARS = 240
+_DETAIL_CASES = 25
+_DIFF_EXCERPT = 15
+_INPUT_CHARS = 240
+
+
+# ------------------------------------------------------------------------------ helpers
+
+
+def _cell(value: Any, limit: int = _CELL_CHARS) -> str:
+    """A table cell: one line, pipes escaped, long text cut."""
+    text = " ".join(str(value if value is not None else "").split())
+    if len(text) > limit:
+        text = text[: limit - 3] + "..."
+    return text.replace("|", "\\|")
+
+
+def _table(rows: Iterable[Sequence[Any]], headers: Sequence[str]) -> str:
+    body = [[_cell(v) for v in row] for row in rows]
+    return str(tabulate(body, headers=list(headers), tablefmt="github", disable_numparse=True))
+
+
+def _code(text: str) -> str:
+    return "`" + text.replace("`", "'") + "`"
+
+
+def _measured(result: GateResult, value: float | None) -> str:
+    if value is None:
+        return "n/a"
+    unit = result.unit
+    if unit == "rate":
+        return format_percent(value)
+    if unit == "points":
+        return format_points(value)
+    if unit == "ms":
+        return format_ms(value)
+    if unit == "ratio":
+        return format_ratio(value)
+    if unit == "check":
+        return "pass" if value else "fail"
+    return f"{value:.0f}"
+
+
+def _threshold(result: GateResult) -> str:
+    key, value = result.key, result.threshold
+    if key in ("pass_rate", "pass_rate_base"):
+        return f">= {format_percent(value)}"
+    if key == "max_regression":
+        return f">= {format_points(-value if value else 0.0)}"
+    if key == "data":
+        return "report passes"
+    if key == "schema_compat":
+        return "0 breaking"
+    return f"<= {_measured(result, value)}"
+
+
+def _failures(outcome: TargetOutcome | None, limit: int = _REASON_CHARS) -> str:
+    if outcome is None:
+        return "no answer"
+    return "; ".join(_cell(f, limit) for f in outcome.failures) or "all checks passed"
+
+
+def _case_input(header: Mapping[str, Any], case: CaseComparison) -> str | None:
+    suite = (header.get("suites") or {}).get(case.suite_id) or {}
+    text = (suite.get("case_inputs") or {}).get(case.case_id)
+    return None if text is None else _cell(text, _INPUT_CHARS)
+
+
+def _model(header: Mapping[str, Any], target: str) -> str:
+    return str(((header.get("targets") or {}).get(target) or {}).get("model") or "?")
+
+
+def _counts(outcome: TargetOutcome | None) -> str:
+    if outcome is None:
+        return "no answer"
+    if outcome.errored:
+        return f"errored ({outcome.errored_answers}/{outcome.repeats})"
+    if outcome.repeats == 1:
+        return "pass" if outcome.passed else "fail"
+    passed = sum(r.passed for r in outcome.records)
+    return f"{'pass' if outcome.passed else 'fail'} ({passed}/{outcome.repeats} repeats)"
+
+
+# ------------------------------------------------------------------------------ sections
+
+
+def _verdict(ev: Evaluation) -> list[str]:
+    v = ev.verdict
+    lines = [f"# Release report: `{ev.candidate}` vs `{ev.baseline}`", ""]
+    if v.promote:
+        lines.append(f"## Verdict: ✅ PROMOTE `{ev.candidate}` ({_code(_model(ev.header, ev.candidate))})")
+        lines.append("")
+        lines.append(f"All {v.gates} gate(s) passed." if v.gates else
+                     "**No gate is configured, so nothing was checked**: add "
+                     "`[tool.arcanos_eval.gates]` to pyproject.toml before relying on this "
+                     "verdict.")
+    else:
+        fallback = (f"roll back to `{v.rollback}` ({_code(_model(ev.header, v.rollback))})"
+                    if v.rollback else
+                    f"keep serving `{ev.baseline}` ({_code(_model(ev.header, ev.baseline))}); "
+                    "no rollback target is configured")
+        lines.append(f"## Verdict: ❌ HOLD `{ev.candidate}` ({_code(_model(ev.header, ev.candidate))})")
+        lines.append("")
+        lines.append(f"{len(v.failing)} of {v.gates} gate(s) failed: "
+                     + ", ".join(f"**{name}**" for name in v.failing) + f". Action: {fallback}.")
+    not_evaluated = [i.title for i in ev.checklist if i.status == "not evaluated"]
+    if not_evaluated:
+        lines += ["", "Not evaluated (no evidence, not counted as passed): "
+                  + ", ".join(not_evaluated) + "."]
+    if ev.errored:
+        lines += ["", f"> **{len(ev.errored)} answer(s) errored** after retries and are left out "
+                  "of every figure (see *Errored calls*); the evidence is incomplete, so the CLI "
+                  "exits with status 3 unless the verdict is HOLD. Resume the run "
+                  "(`arcanos-eval run --resume RUN.jsonl`) to retry them."]
+    if ev.torn_lines:
+        lines += ["", f"> The run log ends with {ev.torn_lines} unreadable line(s): the run was "
+                  "interrupted."]
+    header = ev.header
+    footer = header.get("footer") or {}
+    lines += ["", f"Run `{ev.run_id}` ({header.get('mode', '?')} mode), started "
+              f"{header.get('started_at', '?')}, finished {footer.get('finished_at', 'n/a')}: "
+              f"{ev.answers} answers over {len(ev.comparison.cases)} cases"
+              + (f" from `{ev.log_name}`" if ev.log_name else "") + "."]
+    return lines
+
+
+def _checklist(ev: Evaluation) -> list[str]:
+    rows = [(item.title, _STATUS[item.status], item.evidence) for item in ev.checklist]
+    return ["## Release checklist", "", _table(rows, ["invariant", "status", "evidence"])]
+
+
+def _gates(ev: Evaluation) -> list[str]:
+    lines = ["## Gates", ""]
+    if not ev.gates:
+        return [*lines, "No gate configured."]
+    rows = [(r.name, r.scope, _measured(r, r.measured), _threshold(r),
+             "✅ pass" if r.passed else "❌ fail", r.evidence) for r in ev.gates]
+    return [*lines, _table(rows, ["gate", "scope", "measured", "threshold", "result",
+                                  "evidence"])]
+
+
+def _category_rows(categories: Sequence[CategoryStats]) -> list[tuple[str, ...]]:
+    rows: list[tuple[str, ...]] = []
+    for c in categories:
+        t = c.transitions
+        score = c.score_delta
+        rows.append((
+            f"**{c.category}**" if c.category == ALL_CATEGORIES else c.category,
+            f"{c.base.passed}/{c.base.total}", format_percent(c.base.rate),
+            format_interval(c.base.interval) if c.base.total else "n/a",
+            f"{c.candidate.passed}/{c.candidate.total}", format_percent(c.candidate.rate),
+            format_interval(c.candidate.interval) if c.candidate.total else "n/a",
+            f"{format_points(c.delta)} (n={c.paired})", str(t["fixed"]), str(t["regressed"]),
+            format_p(c.mcnemar_p),
+            "n/a" if score is None else
+            f"{score.delta:+.3f} {format_interval(score.interval, percent=False)}",
+        ))
+    return rows
+
+
+_CATEGORY_HEADERS = ("category", "{a} passed", "{a} rate", "{a} 95% CI", "{b} passed", "{b} rate",
+                     "{b} 95% CI", "delta (paired)", "fixed", "regressed", "McNemar p",
+                     "score delta [95% CI]")
+
+
+def _pass_rates(categories: Sequence[CategoryStats], base: str, cand: str) -> list[str]:
+    headers = [h.format(a=base, b=cand) for h in _CATEGORY_HEADERS]
+    return ["## Pass rates by category", "",
+            f"A case passes when every repeat of it passed every check; *delta* is over cases "
+            f"judged on both sides, `(fixed - regressed) / n`. 95% intervals are Wilson; the "
+            f"McNemar test is exact and two-sided; the score delta is the mean check value of "
+            f"`{cand}` minus `{base}`, with a seeded paired-bootstrap interval.", "",
+            _table(_category_rows(categories), headers)]
+
+
+def _origins(stats: TargetStats) -> str:
+    return ", ".join(f"{n} {origin}" for origin, n in stats.origins.items()) or "none"
+
+
+def _targets(entries: Sequence[tuple[str, TargetStats]],
+             pair: tuple[str, TargetStats, str, TargetStats] | None) -> list[str]:
+    rows = []
+    for label, s in entries:
+        rows.append((label, s.answers, s.errored, format_ms(s.latency(50)),
+                     format_ms(s.latency(95)), format_ms(s.latency(99)), format_ms(s.ttft(50)),
+                     format_ms(s.ttft(95)),
+                     "n/a" if s.tokens_per_answer is None else f"{s.tokens_per_answer:.1f}",
+                     f"{s.prompt_tokens} + {s.completion_tokens}", format_usd(s.cost_usd),
+                     _origins(s)))
+    lines = ["## Latency, tokens and cost", "",
+             "Over non-errored answers; replayed and cached answers keep the latency recorded "
+             "when they were first answered. Cost uses each target's configured prices "
+             "(USD per million tokens).", "",
+             _table(rows, ["target", "answers", "errored", "p50", "p95", "p99", "TTFT p50",
+                           "TTFT p95", "tokens/answer", "prompt + completion tokens", "cost",
+                           "origin"])]
+    if pair is not None:
+        base, b, cand, c = pair
+        ratios = []
+        for label, top, bottom in (("p95 latency", c.latency(95), b.latency(95)),
+                                   ("tokens per answer", c.tokens_per_answer,
+                                    b.tokens_per_answer),
+                                   ("cost per answer", c.cost_per_answer, b.cost_per_answer)):
+            ratio = top / bottom if top is not None and bottom else None
+            ratios.append(f"{label} {format_ratio(ratio)}")
+        lines += ["", f"`{cand}` / `{base}`: " + ", ".join(ratios) + "."]
+    return lines
+
+
+def _evaluation_targets(ev: Evaluation) -> list[str]:
+    roles = {ev.baseline: "base", ev.candidate: "candidate"}
+    entries = [(f"{s.target} ({roles[s.target]})"
+                if roles.get(s.target, s.target) != s.target else s.target, s)
+               for s in ev.targets]
+    by_name = {s.target: s for s in ev.targets}
+    pair = None
+    if ev.baseline in by_name and ev.candidate in by_name:
+        pair = (ev.baseline, by_name[ev.baseline], ev.candidate, by_name[ev.candidate])
+    return _targets(entries, pair)
+
+
+def _diff_block(case: CaseComparison) -> list[str]:
+    diff = case.diff
+    repeats = f"base repeat {diff.base_repeat}, candidate repeat {diff.candidate_repeat}"
+    if diff.kind == "same":
+        return [f"Answers are identical ({repeats})."]
+    if diff.kind == "unavailable":
+        return ["No diff: one side has no usable answer."]
+    shown = list(diff.lines[:_DIFF_EXCERPT])
+    cut = len(diff.lines) - len(shown) + diff.omitted
+    label = "JSON diff" if diff.kind == "json" else "text diff"
+    block = [f"{label} ({repeats}; `-` base, `+` candidate):", "", "```diff",
+             *(line.replace("```", "'''") for line in shown), "```"]
+    if cut:
+        block.append(f"({cut} more line(s) not shown)")
+    return block
+
+
+def _case_details(cases: Sequence[CaseComparison], header: Mapping[str, Any],
+                  base: str, cand: str, failing: str) -> list[str]:
+    lines: list[str] = []
+    for case in cases[:_DETAIL_CASES]:
+        text = _case_input(header, case)
+        outcome = case.candidate if failing == "candidate" else case.base
+        lines += ["", f"<details><summary><code>{case.key}</code> ({case.category})</summary>",
+                  ""]
+        if text is not None:
+            lines += [f"Input: {text}", ""]
+        lines += [f"- `{base}`: {_counts(case.base)}", f"- `{cand}`: {_counts(case.candidate)}",
+                  f"- failed checks ({failing}): {_failures(outcome)}", "", *_diff_block(case),
+                  "", "</details>"]
+    if len(cases) > _DETAIL_CASES:
+        lines += ["", f"({len(cases) - _DETAIL_CASES} more case(s) listed in the table only)"]
+    return lines
+
+
+def _regressions(comparison: Comparison, header: Mapping[str, Any], base: str, cand: str,
+                 title: str = "Regressions") -> list[str]:
+    cases = comparison.with_transition("regressed")
+    lines = [f"## {title} ({len(cases)})", ""]
+    if not cases:
+        return [*lines, f"No case passes on `{base}` and fails on `{cand}`."]
+    rows = [(case.key, case.category, _failures(case.candidate)) for case in cases]
+    lines.append(_table(rows, ["case", "category", f"why {cand} fails"]))
+    return lines + _case_details(cases, header, base, cand, "candidate")
+
+
+def _improvements(comparison: Comparison, base: str, cand: str) -> list[str]:
+    cases = comparison.with_transition("fixed")
+    lines = [f"## Improvements ({len(cases)})", ""]
+    if not cases:
+        return [*lines, f"No case fails on `{base}` and passes on `{cand}`."]
+    rows = [(case.key, case.category, _failures(case.base)) for case in cases]
+    return [*lines, _table(rows, ["case", "category", f"why {base} failed"])]
+
+
+def _drift_lines(drift: DriftSummary) -> list[str]:
+    out = [f"- JSON answers: base {drift.base_json}/{drift.base_answers}, candidate "
+           f"{drift.candidate_json}/{drift.candidate_answers}"]
+    if drift.added_paths:
+        out.append("- keys only the candidate writes: "
+                   + ", ".join(_code(p) for p in drift.added_paths))
+    if drift.removed_paths:
+        out.append("- keys the candidate no longer writes: "
+                   + ", ".join(_code(p) for p in drift.removed_paths))
+    for path, old, new in drift.type_changes:
+        out.append(f"- type of {_code(path)}: {', '.join(old)} -> {', '.join(new)}")
+    for path, added, removed in drift.value_changes:
+        parts = []
+        if added:
+            parts.append("new " + ", ".join(_code(v) for v in added))
+        if removed:
+            parts.append("gone " + ", ".join(_code(v) for v in removed))
+        out.append(f"- values of {_code(path)}: {'; '.join(parts)}")
+    return out
+
+
+def _drift(comparison: Comparison) -> list[str]:
+    lines = ["## Schema drift", "",
+             "Shape of the JSON answers per suite, candidate against base (all non-errored "
+             "answers; `[]` stands for any array item)."]
+    for drift in comparison.drift:
+        if drift.drifted:
+            lines += ["", f"**{drift.suite_id}**", "", *_drift_lines(drift)]
+    steady = [d.suite_id for d in comparison.drift if d.comparable and not d.drifted]
+    if steady:
+        lines += ["", "No drift in: " + ", ".join(f"`{s}`" for s in steady) + "."]
+    apart = [d for d in comparison.drift if not d.comparable]
+    if apart:
+        lines += ["", "Not compared (a side has no JSON answer): " + ", ".join(
+            f"`{d.suite_id}` (JSON answers: base {d.base_json}/{d.base_answers}, candidate "
+            f"{d.candidate_json}/{d.candidate_answers})" for d in apart) + "."]
+    return lines
+
+
+def _flaky(comparison: Comparison) -> list[str]:
+    flaky = comparison.flaky()
+    lines = [f"## Flaky cases ({len(flaky)})", ""]
+    repeated = any(o.repeats > 1 for c in comparison.cases for o in (c.base, c.candidate) if o)
+    if not repeated:
+        return [*lines, "Each case was answered once per target: run with `--repeats N` to "
+                        "measure flakiness and consistency."]
+    if not flaky:
+        lines.append("Every repeated case passed or failed consistently.")
+    else:
+        rows = [(case.key, outcome.target, f"{sum(r.passed for r in outcome.records)}/"
+                 f"{outcome.repeats}", format_percent(outcome.pass_rate),
+                 format_percent(outcome.agreement)) for case, outcome in flaky]
+        lines.append(_table(rows, ["case", "target", "passed repeats", "pass rate",
+                                   "answer agreement"]))
+    agreements = [o.agreement for c in comparison.cases for o in (c.base, c.candidate)
+                  if o is not None and o.agreement is not None]
+    if agreements:
+        lines += ["", f"Answer agreement (share of repeats giving the most common answer), mean "
+                      f"over {len(agreements)} repeated case outcomes: "
+                      f"{format_percent(sum(agreements) / len(agreements))}."]
+    return lines
+
+
+def _errored(errored: Sequence[ResultRecord]) -> list[str]:
+    lines = [f"## Errored calls ({len(errored)})", ""]
+    if not errored:
+        return [*lines, "None: every call produced an answer."]
+    rows = [(f"{r.suite_id}::{r.case_id}", r.target, r.repeat, r.response.error_type,
+             r.response.attempts, r.response.error) for r in errored]
+    return [*lines, "Left out of pass rates, latency, tokens and cost.", "",
+            _table(rows, ["case", "target", "repeat", "error type", "attempts", "error"])]
+
+
+def _unpaired(comparison: Comparison, base: str, cand: str) -> list[str]:
+    cases = comparison.with_transition("unpaired")
+    lines = [f"## Unpaired cases ({len(cases)})", ""]
+    if not cases:
+        return [*lines, f"Every case has answers from both `{base}` and `{cand}`."]
+    rows = [(c.key, c.category, "answered" if c.base else "**missing**",
+             "answered" if c.candidate else "**missing**") for c in cases]
+    return [*lines, "Counted in the pass rate of the side that answered, never in paired "
+                    "statistics or gates comparing the two.", "",
+            _table(rows, ["case", "category", base, cand])]
+
+
+def _charts(charts: ChartSet | None) -> list[str]:
+    lines = ["## Charts", ""]
+    if charts is None:
+        return [*lines, "Not requested (`arcanos-eval report RUN.jsonl --charts DIR`)."]
+    if charts.skipped:
+        return [*lines, f"Skipped: {charts.skipped}"]
+    for chart in charts.files:
+        lines += [f"![{chart.title}]({chart.link})", ""]
+    return lines[:-1]
+
+
+def _provenance_rows(header: Mapping[str, Any], roles: Mapping[str, str],
+                     stats: Mapping[str, TargetStats]) -> list[tuple[Any, ...]]:
+    rows = []
+    for name, info in sorted((header.get("targets") or {}).items()):
+        s = stats.get(name)
+        rows.append((name, roles.get(name, ""), info.get("model"), info.get("api"),
+                     info.get("endpoint"), "yes" if info.get("stream") else "no",
+                     info.get("structured_outputs"), info.get("system_prompt_sha256") or "none",
+                     _origins(s) if s else "none"))
+    return rows
+
+
+def _provenance(ev: Evaluation) -> list[str]:
+    header = ev.header
+    roles = {ev.baseline: "base", ev.candidate: "candidate"}
+    if ev.rollback:
+        roles[ev.rollback] = roles.get(ev.rollback, "rollback")
+    rows = _provenance_rows(header, roles, {s.target: s for s in ev.targets})
+    prov = header.get("provenance") or {}
+    suites = header.get("suites") or {}
+    suite_rows = [(sid, info.get("version"), info.get("path"), info.get("cases"),
+                   ", ".join(info.get("categories") or ()),
+                   "yes" if info.get("response_schema") else "no")
+                  for sid, info in sorted(suites.items())]
+    footer = header.get("footer") or {}
+    stats = footer.get("stats") or {}
+    facts = [
+        ("run id", header.get("run_id")), ("started", header.get("started_at")),
+        ("finished", footer.get("finished_at", "n/a (interrupted?)")), ("mode", header.get("mode")),
+        ("planned answers", header.get("planned")), ("answers in log", ev.answers),
+        ("engine", ", ".join(f"{k} {stats[k]}" for k in sorted(stats)
+                             if isinstance(stats[k], int)) or "n/a"),
+        ("arcanos-eval", prov.get("arcanos_eval")), ("SDK", prov.get("sdk")),
+        ("Python", prov.get("python")), ("platform", prov.get("platform")),
+        ("git commit", prov.get("git_commit") or "unknown"),
+    ]
+    return ["## Provenance", "",
+            _table(rows, ["target", "role", "model", "api", "endpoint", "stream",
+                          "structured outputs", "system prompt sha256", "answers by origin"]),
+            "", _table(suite_rows, ["suite", "version", "file", "cases", "categories",
+                                    "response schema"]),
+            "", _table(facts, ["", ""])]
+
+
+_COUNTING = """## How the numbers are counted
+
+- The run log holds the latest record per case, target and repeat; everything here is computed from
+  those records (`arcanos-eval report` re-renders any saved log identically).
+- A case passes for a target when every repeat passed every check. A case with an errored answer is
+  left out of that target's pass rate and of paired statistics, and listed under *Errored calls*.
+- Pass rates, deltas, McNemar and the regression gates count cases; latency, tokens, cost, schema
+  violations and moderation count answers (every repeat).
+- Transitions: `regressed` passes on base and fails on candidate, `fixed` the reverse; `unpaired`
+  means one target has no answer in the log.
+- Diffs compare one answer per target (the first failing repeat, else repeat 0): a deepdiff of
+  parsed JSON (or tool calls), a line diff of the text otherwise.
+- Release checklist: an item backed by no configured gate is *not evaluated* and shown as such; a
+  configured gate that cannot be measured fails. The verdict is HOLD exactly when a gate fails."""
+
+
+def render_markdown(evaluation: Evaluation, *, charts: ChartSet | None = None) -> str:
+    """The full release report.
+
+    Args:
+        evaluation: from :func:`~arcanos_eval.report.evaluate`.
+        charts: the charts written beside the report (or why they were skipped); ``None`` when
+            none were requested.
+    """
+    ev = evaluation
+    sections = [
+        _verdict(ev), _checklist(ev), _gates(ev),
+        _pass_rates(ev.categories, ev.baseline, ev.candidate),
+        _evaluation_targets(ev),
+        _regressions(ev.comparison, ev.header, ev.baseline, ev.candidate),
+        _improvements(ev.comparison, ev.baseline, ev.candidate),
+        _drift(ev.comparison), _flaky(ev.comparison), _errored(ev.errored),
+        _unpaired(ev.comparison, ev.baseline, ev.candidate), _charts(charts), _provenance(ev),
+        [_COUNTING],
+    ]
+    return "\n\n".join("\n".join(section) for section in sections) + "\n"
+
+
+def render_summary_sections(evaluation: Evaluation) -> str:
+    """The verdict, checklist, gates and pass rates only (for a CI step summary)."""
+    ev = evaluation
+    sections = [_verdict(ev), _checklist(ev), _gates(ev),
+                _pass_rates(ev.categories, ev.baseline, ev.candidate)]
+    return "\n\n".join("\n".join(section) for section in sections) + "\n"
+
+
+# ------------------------------------------------------------------------------ run diff
+
+
+def render_diff_markdown(diff: RunDiff) -> str:
+    """This release's run against the last one: transitions and the same statistics."""
+    old_id, new_id = diff.old_header.get("run_id", "?"), diff.new_header.get("run_id", "?")
+    old, new = f"{diff.old_target}@{old_id}", f"{diff.new_target}@{new_id}"
+    counts = diff.categories[-1].transitions
+    regressed = counts["regressed"]
+    head = [f"# Run diff: `{new}` vs `{old}`", "",
+            f"Older run `{old_id}` ({diff.old_name or 'log'}, `{diff.old_target}` = "
+            f"{_code(_model(diff.old_header, diff.old_target))}) against newer run `{new_id}` "
+            f"({diff.new_name or 'log'}, `{diff.new_target}` = "
+            f"{_code(_model(diff.new_header, diff.new_target))}): "
+            + ", ".join(f"{counts[t]} {t}" for t in counts) + ".",
+            "", f"**{regressed} case(s) regressed.**" if regressed else
+            "**No case regressed.**"]
+    sections = [
+        head,
+        _pass_rates(diff.categories, old, new),
+        _targets([(old, diff.targets[0]), (new, diff.targets[1])],
+                 (old, diff.targets[0], new, diff.targets[1])),
+        _regressions(diff.comparison, diff.new_header, old, new),
+        _improvements(diff.comparison, old, new),
+        _drift(diff.comparison), _flaky(diff.comparison), _errored(diff.errored),
+        _unpaired(diff.comparison, old, new),
+    ]
+    return "\n\n".join("\n".join(section) for section in sections) + "\n"

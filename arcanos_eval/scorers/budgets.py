@@ -1,0 +1,173 @@
+"""Budget checks: ``latency_ms`` (total or time to first token), ``max_tokens`` and ``cost``.
+
+They read the measurements on the Response, not its content, so an empty answer that arrived in
+time passes ``latency_ms`` (content checks fail it). An errored call, or a measurement the response
+does not carry, fails with a reason: an unmeasured budget is not a met budget.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from arcanos_eval.response import Usage
+from arcanos_eval.scorers._answer import preview
+from arcanos_eval.scorers._registry import Score, as_response, scorer
+
+if TYPE_CHECKING:
+    from arcanos_eval.suite.model import Case
+
+__all__ = ["cost", "latency_ms", "max_tokens", "usage_cost"]
+
+
+def _number(value: Any, name: str, *, positive: bool = False) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0 or (
+            positive and value == 0):
+        wanted = "a positive number" if positive else "a number >= 0"
+        raise ValueError(f"{name} must be {wanted}, found {preview(value)}")
+    return float(value)
+
+
+def _validate_latency(kwargs: Mapping[str, Any]) -> None:
+    if kwargs.get("max_ms") is not None:
+        _number(kwargs["max_ms"], "max_ms", positive=True)
+    if kwargs.get("measure", "total") not in ("total", "ttft"):
+        raise ValueError(f"measure must be 'total' or 'ttft', found {kwargs.get('measure')!r}")
+
+
+@scorer("latency_ms", primary="max_ms", validate=_validate_latency)
+def latency_ms(output: Any, case: Case | None = None, *, max_ms: float | None = None,
+               measure: str = "total") -> Score:
+    """The answer arrived within ``max_ms`` (default: the case's ``latency_ms`` budget).
+
+    Replayed answers keep the latency recorded with them, so the check is meaningful offline.
+
+    Args:
+        output: The answer, a Response carrying its measurements.
+        case: The case; its ``latency_ms`` is the budget when ``max_ms`` is not given.
+        max_ms: The budget in milliseconds.
+        measure: ``total`` (whole call) or ``ttft`` (time to first token; needs streaming).
+
+    Example:
+        >>> from arcanos_eval.response import Response
+        >>> latency_ms(Response.from_text("hi", latency_ms=850.0), max_ms=1000).passed
+        True
+    """
+    _validate_latency({"max_ms": max_ms, "measure": measure})
+    budget = max_ms if max_ms is not None else (case.latency_ms if case is not None else None)
+    if budget is None:
+        return Score.fail("no latency budget: give max_ms or set latency_ms on the case")
+    response = as_response(output)
+    if response.errored:
+        return Score.fail(f"the call failed ({response.error_type}); no latency to judge")
+    measured = response.latency_ms if measure == "total" else response.ttft_ms
+    if measured is None:
+        what = ("latency was not measured" if measure == "total" else
+                "time to first token was not measured (the target does not stream)")
+        return Score.fail(what, budget_ms=budget, measure=measure)
+    details = {"measured_ms": measured, "budget_ms": budget, "measure": measure,
+               "origin": response.origin}
+    value = 1.0 if measured <= 0 else min(1.0, budget / measured)
+    label = "latency" if measure == "total" else "time to first token"
+    if measured <= budget:
+        return Score.ok(f"{label} {measured:.0f} ms <= {budget:.0f} ms", value, **details)
+    return Score.fail(f"{label} {measured:.0f} ms > budget {budget:.0f} ms", value, **details)
+
+
+_KINDS = ("total", "completion", "prompt")
+
+
+def _validate_tokens(kwargs: Mapping[str, Any]) -> None:
+    limit = kwargs.get("limit")
+    if isinstance(limit, bool) or not isinstance(limit, int) or limit <= 0:
+        raise ValueError(f"limit must be a positive integer, found {preview(limit)}")
+    if kwargs.get("kind", "total") not in _KINDS:
+        raise ValueError(f"kind must be one of {', '.join(_KINDS)}, found {kwargs.get('kind')!r}")
+
+
+def _reported(usage: Usage) -> bool:
+    return bool(usage.prompt_tokens or usage.completion_tokens or usage.total_tokens)
+
+
+@scorer("max_tokens", primary="limit", validate=_validate_tokens)
+def max_tokens(output: Any, case: Case | None = None, *, limit: int,
+               kind: str = "total") -> Score:
+    """The call used at most ``limit`` tokens of the given ``kind``, as the API reported.
+
+    Args:
+        output: The answer, a Response carrying its usage.
+        case: The case being scored (unused).
+        limit: The token budget.
+        kind: ``total``, ``completion`` or ``prompt``.
+
+    Example:
+        >>> from arcanos_eval.response import Response, Usage
+        >>> max_tokens(Response.from_text("hi", usage=Usage(900, 120, 1020)), limit=200,
+        ...            kind="completion").passed
+        True
+    """
+    _validate_tokens({"limit": limit, "kind": kind})
+    response = as_response(output)
+    if response.errored:
+        return Score.fail(f"the call failed ({response.error_type}); no usage to judge")
+    if not _reported(response.usage):
+        return Score.fail("token usage was not reported", limit=limit, kind=kind)
+    used = getattr(response.usage, f"{kind}_tokens")
+    details = {"tokens": used, "limit": limit, "kind": kind}
+    value = 1.0 if used <= 0 else min(1.0, limit / used)
+    if used <= limit:
+        return Score.ok(f"{used} {kind} tokens <= {limit}", value, **details)
+    return Score.fail(f"{used} {kind} tokens > limit {limit}", value, **details)
+
+
+def usage_cost(usage: Usage, input_per_mtok: float, output_per_mtok: float) -> float:
+    """US dollars for ``usage`` at the given prices per million input and output tokens.
+
+    Example:
+        >>> usage_cost(Usage(1_000_000, 500_000, 1_500_000), 2.0, 8.0)
+        6.0
+    """
+    return (usage.prompt_tokens * input_per_mtok + usage.completion_tokens * output_per_mtok) / 1e6
+
+
+def _validate_cost(kwargs: Mapping[str, Any]) -> None:
+    _number(kwargs.get("max_usd"), "max_usd")
+    for name in ("input_per_mtok", "output_per_mtok"):
+        if kwargs.get(name) is not None:
+            _number(kwargs[name], name)
+
+
+@scorer("cost", primary="max_usd", validate=_validate_cost)
+def cost(output: Any, case: Case | None = None, *, max_usd: float,
+         input_per_mtok: float | None = None, output_per_mtok: float | None = None) -> Score:
+    """The call cost at most ``max_usd``, from its token usage and the given prices.
+
+    Args:
+        output: The answer, a Response carrying its usage.
+        case: The case being scored (unused).
+        max_usd: The budget in US dollars.
+        input_per_mtok: Price per million prompt tokens.
+        output_per_mtok: Price per million completion tokens.
+
+    Example:
+        >>> from arcanos_eval.response import Response, Usage
+        >>> cost(Response.from_text("hi", usage=Usage(2000, 500, 2500)), max_usd=0.01,
+        ...      input_per_mtok=2.0, output_per_mtok=8.0).reason
+        'cost $0.008000 <= $0.010000'
+    """
+    _validate_cost({"max_usd": max_usd, "input_per_mtok": input_per_mtok,
+                    "output_per_mtok": output_per_mtok})
+    if input_per_mtok is None or output_per_mtok is None:
+        return Score.fail("no prices: give input_per_mtok and output_per_mtok (USD per million "
+                          "tokens)")
+    response = as_response(output)
+    if response.errored:
+        return Score.fail(f"the call failed ({response.error_type}); no usage to price")
+    if not _reported(response.usage):
+        return Score.fail("token usage was not reported, so the cost is unknown")
+    usd = usage_cost(response.usage, input_per_mtok, output_per_mtok)
+    details = {"usd": usd, "max_usd": max_usd, **response.usage.to_dict()}
+    value = 1.0 if usd <= 0 else min(1.0, max_usd / usd)
+    if usd <= max_usd:
+        return Score.ok(f"cost ${usd:.6f} <= ${max_usd:.6f}", value, **details)
+    return Score.fail(f"cost ${usd:.6f} > budget ${max_usd:.6f}", value, **details)

@@ -1,0 +1,125 @@
+"""The intents check: by JSON field, by keywords (from the check or the case), or by a judge."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from arcanos_eval.scorers._models import OpenAIBackend
+from arcanos_eval.scorers._registry import bind_check
+from arcanos_eval.scorers.intents import intent_patterns, intents
+from arcanos_eval.suite.model import Case
+from arcanos_eval.testing import ChatRequest, Reply
+from arcanos_eval.testing.fixtures import OpenAIServerFactory
+from tests.scorers._answers import MALFORMED, ODD
+
+EXPECTED = ["account_recovery", "event_schedule"]
+KEYWORDS = {
+    "account_recovery": ["reset link", r"re:password\s+reset", "recover"],
+    "event_schedule": ["raid", r"/\b\d{1,2}:\d{2}\b/"],
+    "billing": ["refund", "charge"],
+}
+
+
+def test_json_field_covers_every_intent() -> None:
+    answer = {"intents": ["account_recovery", "event_schedule"], "reply": "..."}
+    score = intents(json.dumps(answer), intents=EXPECTED)
+    assert score.passed
+    assert score.value == 1.0
+    assert score.details["source"] == "field 'intents'"
+
+
+def test_json_field_names_missed_and_invented_intents() -> None:
+    answer = {"intents": [{"name": "event_schedule"}, {"intent": "billing"}]}
+    lenient = intents(answer, intents=EXPECTED)
+    assert not lenient.passed
+    assert lenient.reason == "missed account_recovery (by field 'intents')"
+    assert lenient.value == 0.5
+    assert lenient.details["invented"] == ["billing"]
+    strict = intents({"intents": ["account_recovery", "event_schedule", "billing"]},
+                     intents=EXPECTED, allow_extra=False)
+    assert strict.reason == "invented billing (by field 'intents')"
+
+
+def test_custom_field_path_and_bad_shapes() -> None:
+    answer = {"routing": {"detected": ["Account Recovery", "event-schedule"]}}
+    assert intents(answer, intents=EXPECTED, field="routing.detected").passed
+    bad = intents({"intents": [1, 2]}, intents=EXPECTED)
+    assert not bad.passed and "is not a list of intent names" in bad.reason
+
+
+def test_keywords_in_prose() -> None:
+    text = "I've sent a reset link to your email. The raid starts Friday at 20:00 UTC."
+    score = intents(text, intents=EXPECTED, keywords=KEYWORDS)
+    assert score.passed
+    assert score.details["matched"] == {"account_recovery": r"(?<!\w)reset\ link(?!\w)",
+                                        "event_schedule": r"(?<!\w)raid(?!\w)"}
+    missed = intents("The raid starts at 20:00.", intents=EXPECTED, keywords=KEYWORDS)
+    assert missed.reason == "missed account_recovery (by keywords)"
+    extra = intents("Password reset sent; the raid is at 8:00; your refund is on its way.",
+                    intents=EXPECTED, keywords=KEYWORDS, allow_extra=False)
+    assert extra.reason == "invented billing (by keywords)"
+
+
+def test_keywords_from_the_case_metadata() -> None:
+    case = Case(id="reset-and-raid", suite_id="support", category="multi_intent",
+                messages=({"role": "user", "content": "I forgot my password, and when's the raid?"},),
+                metadata={"intent_keywords": KEYWORDS})
+    assert intents("Reset link sent. Raid: Friday.", case, intents=EXPECTED).passed
+
+
+def test_no_way_to_tell_fails_clearly() -> None:
+    score = intents("Reset link sent. Raid: Friday.", intents=EXPECTED)
+    assert not score.passed
+    assert "no 'intents' field and the check gives no keywords or judge" in score.reason
+
+
+def test_keyword_patterns_and_load_time_validation() -> None:
+    patterns = intent_patterns({"a": "c++ help", "b": ["/raid (start|time)s?/", "re:ra+id"]})
+    assert patterns["a"][0].search("need C++ HELP")  # a phrase, not a regex
+    assert not patterns["a"][0].search("abc++ helper")
+    assert patterns["b"][0].search("Raid starts soon")
+    assert patterns["b"][1].search("raaaid")
+    with pytest.raises(TypeError, match="keyword pattern"):
+        bind_check("intents", {"intents": EXPECTED, "keywords": {"a": ["/(unclosed/"]}})
+    with pytest.raises(TypeError, match="intents must be a non-empty list"):
+        bind_check("intents", {"intents": []})
+    _, kwargs = bind_check("intents", EXPECTED)
+    assert kwargs == {"intents": EXPECTED}
+
+
+def coverage_judge(request: ChatRequest) -> Reply:
+    answer = request.prompt.split("Assistant answer:\n", 1)[-1].casefold()
+    addressed = [name for name, word in (("account_recovery", "password"),
+                                          ("event_schedule", "raid")) if word in answer]
+    others = ["billing"] if "refund" in answer else []
+    return Reply.json({"addressed": addressed, "other_intents": others, "reason": "read it"})
+
+
+def test_judge_decides_for_prose(openai_server_factory: OpenAIServerFactory,
+                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ARCANOS_SCORERS_TEST_KEY", "sk-scorers-test")
+    server = openai_server_factory(responder=coverage_judge)
+    model = OpenAIBackend("gpt-4.1-2025-04-14", base_url=server.base_url,
+                          api_key_env="ARCANOS_SCORERS_TEST_KEY", max_retries=0)
+    assert intents("Your password is reset and the raid is Friday.", intents=EXPECTED,
+                   backend=model).passed
+    score = intents("Refund issued; the raid is Friday.", intents=EXPECTED, backend=model,
+                    allow_extra=False)
+    assert score.reason == "missed account_recovery; invented billing (by judge)"
+    assert score.details["judge_reason"] == "read it"
+
+
+@pytest.mark.parametrize(("kind", "answer"), MALFORMED, ids=[k for k, _ in MALFORMED])
+def test_malformed_answers_fail_with_a_reason(kind: str, answer: Any) -> None:
+    score = intents(answer, intents=EXPECTED, keywords=KEYWORDS)
+    assert not score.passed
+    assert score.details["missed"] == EXPECTED
+
+
+@pytest.mark.parametrize(("kind", "answer"), ODD, ids=[k for k, _ in ODD])
+def test_odd_answers_never_raise(kind: str, answer: Any) -> None:
+    score = intents(answer, intents=EXPECTED, keywords=KEYWORDS)
+    assert len(score.reason) < 500
