@@ -288,7 +288,6 @@ def _diff(base: TargetOutcome | None, candidate: TargetOutcome | None,
     if base is None or candidate is None or base.errored or candidate.errored:
         return OutputDiff("unavailable")
     first, second = _shown(base), _shown(candidate)
-    repeats = {"base_repeat": first.repeat, "candidate_repeat": second.repeat}
     base_json, base_value = _structured(first)
     cand_json, cand_value = _structured(second)
     if base_json and cand_json:
@@ -298,9 +297,9 @@ def _diff(base: TargetOutcome | None, candidate: TargetOutcome | None,
         kind = "text"
         lines = _text_diff(first.response.text or "", second.response.text or "")
     if not lines:
-        return OutputDiff("same", **repeats)
+        return OutputDiff("same", base_repeat=first.repeat, candidate_repeat=second.repeat)
     return OutputDiff(kind, tuple(lines[:_DIFF_LINES]), max(0, len(lines) - _DIFF_LINES),
-                      **repeats)
+                      first.repeat, second.repeat)
 
 
 # ------------------------------------------------------------------------------ drift

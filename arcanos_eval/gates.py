@@ -310,6 +310,8 @@ class GateResult:
         unit: ``rate``, ``points``, ``ms``, ``ratio``, ``count`` or ``check``.
         evidence: one sentence with the counts behind the number.
         invariant: the checklist item the gate backs, if any.
+        alpha: for ``max_regression`` with a significance test, its level: a drop past the
+            threshold fails only when the one-sided p-value is below it.
     """
 
     name: str
@@ -321,6 +323,7 @@ class GateResult:
     unit: Unit
     evidence: str
     invariant: Invariant | None = None
+    alpha: float | None = None
 
     @property
     def label(self) -> str:
@@ -532,7 +535,7 @@ def _schema_compat(spec: GateSpec, scope: _Scope) -> list[Measurement]:
     if not bound:
         raise _NoEvidence("no suite in scope declares a response_schema")
     # Imported here: schema compatibility is only needed when this gate is configured.
-    from arcanos_eval.contracts import compat  # type: ignore[import-not-found,attr-defined,unused-ignore]
+    from arcanos_eval.contracts import compat
 
     breaking: list[str] = []
     missing: list[str] = []
@@ -542,6 +545,9 @@ def _schema_compat(spec: GateSpec, scope: _Scope) -> list[Measurement]:
         old, new = info.get("schema_of_record"), info["response_schema"]
         if not old:
             missing.append(suite)
+            continue
+        if old == new:
+            unchanged += 1  # nothing to classify: skip the search for counterexamples
             continue
         result = compat(old, new)
         found = [f for f in result.findings if f.breaking]
@@ -622,7 +628,8 @@ def evaluate_gates(gates: GateSet, comparison: Comparison, records: Sequence[Res
                      category or spec.category or "")
             results.append((order, GateResult(
                 name, spec.key, label, passed, None if math.isnan(value) else value,
-                spec.threshold, unit, evidence, invariant)))
+                spec.threshold, unit, evidence, invariant,
+                spec.alpha if spec.test is not None else None)))
     return tuple(result for _, result in sorted(results, key=lambda item: item[0]))
 
 

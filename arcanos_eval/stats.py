@@ -120,7 +120,8 @@ def mcnemar_exact(b: int, c: int, alternative: Alternative = "two-sided") -> flo
     if n == 0:
         return 1.0
     if alternative == "greater":
-        return min(1.0, 1.0 - binomial_cdf(b - 1, n))
+        # P(X >= b) = P(X <= n - b) under p = 1/2: a lower tail, so no cancellation in 1 - cdf.
+        return binomial_cdf(c, n)
     if alternative == "less":
         return binomial_cdf(b, n)
     if alternative != "two-sided":

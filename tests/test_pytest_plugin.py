@@ -187,7 +187,7 @@ def test_target_fixture_goes_through_the_engine(project, openai_server):
         test_handwritten="""
         def test_candidate_answers(arcanos_target, arcanos_scorers):
             answer = arcanos_target("candidate")("When does the raid start?")
-            assert answer.origin in ("live", "cached")
+            assert answer.origin in ("live", "replayed")
             assert arcanos_scorers.contains(answer, text="raid").passed
     """
     )

@@ -68,7 +68,7 @@ class Site:
         """Whether a validation error at ``error_path`` raised by ``keyword`` belongs here."""
         if len(error_path) < len(self.at) or (not self.below and len(error_path) > len(self.at)):
             return False
-        for step, actual in zip(self.at, error_path):
+        for step, actual in zip(self.at, error_path[:len(self.at)], strict=True):
             if isinstance(step, _Wildcard):
                 if not isinstance(actual, step.kind) or isinstance(actual, bool):
                     return False
@@ -247,23 +247,28 @@ def _number(value: Any) -> bool:
 Bound = tuple[float, bool]  # (value, exclusive)
 
 
+def _num(value: Any) -> float:
+    # Keep integers exact (a float would round 2**60); both compare with each other.
+    return value if isinstance(value, int) else float(value)
+
+
 def _lower(schema: Mapping[str, Any]) -> Bound | None:
     minimum, exclusive = schema.get("minimum"), schema.get("exclusiveMinimum")
     if isinstance(exclusive, bool):  # draft 4: a flag on "minimum"
-        return (minimum, exclusive) if _number(minimum) else None
-    bounds = [(minimum, False)] if _number(minimum) else []
+        return (_num(minimum), exclusive) if _number(minimum) else None
+    bounds = [(_num(minimum), False)] if _number(minimum) else []
     if _number(exclusive):
-        bounds.append((exclusive, True))
+        bounds.append((_num(exclusive), True))
     return max(bounds) if bounds else None
 
 
 def _upper(schema: Mapping[str, Any]) -> Bound | None:
     maximum, exclusive = schema.get("maximum"), schema.get("exclusiveMaximum")
     if isinstance(exclusive, bool):
-        return (maximum, exclusive) if _number(maximum) else None
-    bounds = [(maximum, False)] if _number(maximum) else []
+        return (_num(maximum), exclusive) if _number(maximum) else None
+    bounds = [(_num(maximum), False)] if _number(maximum) else []
     if _number(exclusive):
-        bounds.append((exclusive, True))
+        bounds.append((_num(exclusive), True))
     # The tightest upper bound: the smallest value, exclusive before inclusive.
     return min(bounds, key=lambda b: (b[0], not b[1])) if bounds else None
 
@@ -287,7 +292,7 @@ def _count(schema: Mapping[str, Any], keyword: str) -> Bound | None:
     value = schema.get(keyword)
     if not _number(value) or (keyword.startswith("min") and value == 0):
         return None  # a zero minimum constrains nothing
-    return (value, False)
+    return (_num(value), False)
 
 
 def _with_siblings(node: Mapping[str, Any], keyword: str, branch: Any) -> Any:
@@ -999,11 +1004,11 @@ class Walker:
         left = list(range(len(old_list)))
         unmatched: list[int] = []
         for j, branch in enumerate(new_list):
-            i = next((i for i in left if canon(old_list[i]) == canon(branch)), None)
-            if i is None:
+            same = next((i for i in left if canon(old_list[i]) == canon(branch)), None)
+            if same is None:
                 unmatched.append(j)
             else:
-                left.remove(i)
+                left.remove(same)
         for j in unmatched:
             if left:
                 i = left.pop(0)
@@ -1058,11 +1063,11 @@ class Walker:
         left = list(range(len(old_list)))
         unmatched: list[int] = []
         for j, branch in enumerate(new_list):
-            i = next((i for i in left if canon(old_list[i]) == canon(branch)), None)
-            if i is None:
+            same = next((i for i in left if canon(old_list[i]) == canon(branch)), None)
+            if same is None:
                 unmatched.append(j)
             else:
-                left.remove(i)
+                left.remove(same)
         changed: list[int] = []
         for j in unmatched:
             new_branch = new.at(new_list[j], keyword, j)

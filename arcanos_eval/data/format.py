@@ -111,7 +111,7 @@ def parse_line(text: str) -> tuple[Any, FormatProblem | None]:
         return json.loads(text, parse_constant=_reject_constant), None
     except json.JSONDecodeError as error:
         return None, FormatProblem(
-            "invalid_json", None, f"invalid JSON: {error.msg} at column {error.colno}"
+            "invalid_json", None, f"invalid JSON: {error.msg} (column {error.colno})"
         )
     except _NotJson as error:
         return None, FormatProblem("invalid_json", None, f"invalid JSON: {error}")
@@ -350,7 +350,7 @@ class _Validator:
                 self.error(
                     "invalid_tool_arguments",
                     apath,
-                    f"arguments are not JSON: {problem.message[14:]}",
+                    f"arguments are {problem.message}",
                 )
             elif not isinstance(parsed, Mapping):
                 self.error(

@@ -23,6 +23,7 @@ from __future__ import annotations
 import importlib
 import json
 import math
+import warnings
 from array import array
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
@@ -121,8 +122,12 @@ def get_encoding(name: str) -> Encoding:
     """Load a tokenizer bundled with ``bpe-openai`` (no network)."""
     # Imported by name: the package ships no type information, and counting needs only the
     # ``encode_ordinary`` method declared by the protocol above.
-    module = importlib.import_module("bpe_openai")
-    encoding: Encoding = module.get_encoding(name)
+    with warnings.catch_warnings():
+        # bpe-openai reads its bundled files with a deprecated importlib.resources call; the
+        # warning is the package's, and users of this library cannot act on it.
+        warnings.simplefilter("ignore", DeprecationWarning)
+        module = importlib.import_module("bpe_openai")
+        encoding: Encoding = module.get_encoding(name)
     return encoding
 
 

@@ -100,7 +100,7 @@ def _cmd_diff(args: argparse.Namespace) -> int:
               f"{diff.categories[-1].transitions['fixed']} fixed; diff: {args.output}")
     if regressed:
         return _EXIT_HOLD
-    return _EXIT_ERRORED if diff.errored else _EXIT_OK
+    return _EXIT_ERRORED if diff.old_errored or diff.new_errored else _EXIT_OK
 
 
 def add_parsers(subparsers: Any) -> None:

@@ -147,6 +147,7 @@ class RunDiff:
     """This release's run against the last release's: the same case-level statistics.
 
     The older run's answers play base and the newer run's play candidate in ``comparison``.
+    ``old_errored`` and ``new_errored`` are the errored answers of each run.
     """
 
     old_header: Mapping[str, Any]
@@ -156,7 +157,8 @@ class RunDiff:
     comparison: Comparison
     categories: tuple[CategoryStats, ...]
     targets: tuple[TargetStats, TargetStats]
-    errored: tuple[ResultRecord, ...]
+    old_errored: tuple[ResultRecord, ...]
+    new_errored: tuple[ResultRecord, ...]
     old_name: str | None = None
     new_name: str | None = None
 
@@ -192,12 +194,12 @@ def diff_runs(old: RunLog, new: RunLog, *, old_target: str | None = None,
         old_records, first, second, candidate_records=new_records,
         exclude_paths=_exclude_paths(new.header, exclude_paths),
         schemas=_schemas(new.header), seed=seed)
-    errored = tuple(sorted((r for r in (*old_records, *new_records) if r.errored),
-                           key=lambda r: r.key))
     return RunDiff(
         old_header=old.header, new_header=new.header, old_target=first, new_target=second,
         comparison=comparison, categories=comparison.category_stats(),
         targets=(target_stats(first, old_records, _prices(old.header, first)),
                  target_stats(second, new_records, _prices(new.header, second))),
-        errored=errored, old_name=old.path.name if old.path else None,
+        old_errored=tuple(sorted((r for r in old_records if r.errored), key=lambda r: r.key)),
+        new_errored=tuple(sorted((r for r in new_records if r.errored), key=lambda r: r.key)),
+        old_name=old.path.name if old.path else None,
         new_name=new.path.name if new.path else None)

@@ -9,6 +9,7 @@ renders byte-identical markdown.
 
 from __future__ import annotations
 
+import html
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -50,12 +51,15 @@ _INPUT_CHARS = 240
 # ------------------------------------------------------------------------------ helpers
 
 
-def _cell(value: Any, limit: int = _CELL_CHARS) -> str:
-    """A table cell: one line, pipes escaped, long text cut."""
+def _clip(value: Any, limit: int = _CELL_CHARS) -> str:
+    """One line of text, long text cut."""
     text = " ".join(str(value if value is not None else "").split())
-    if len(text) > limit:
-        text = text[: limit - 3] + "..."
-    return text.replace("|", "\\|")
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _cell(value: Any, limit: int = _CELL_CHARS) -> str:
+    """A table cell: one line, pipes escaped (a pipe would end the cell), long text cut."""
+    return _clip(value, limit).replace("|", "\\|")
 
 
 def _table(rows: Iterable[Sequence[Any]], headers: Sequence[str]) -> str:
@@ -89,7 +93,8 @@ def _threshold(result: GateResult) -> str:
     if key in ("pass_rate", "pass_rate_base"):
         return f">= {format_percent(value)}"
     if key == "max_regression":
-        return f">= {format_points(-value if value else 0.0)}"
+        bar = f">= {format_points(-value if value else 0.0)}"
+        return bar if result.alpha is None else f"{bar} or p >= {result.alpha:g}"
     if key == "data":
         return "report passes"
     if key == "schema_compat":
@@ -100,13 +105,13 @@ def _threshold(result: GateResult) -> str:
 def _failures(outcome: TargetOutcome | None, limit: int = _REASON_CHARS) -> str:
     if outcome is None:
         return "no answer"
-    return "; ".join(_cell(f, limit) for f in outcome.failures) or "all checks passed"
+    return "; ".join(_clip(f, limit) for f in outcome.failures) or "all checks passed"
 
 
 def _case_input(header: Mapping[str, Any], case: CaseComparison) -> str | None:
     suite = (header.get("suites") or {}).get(case.suite_id) or {}
     text = (suite.get("case_inputs") or {}).get(case.case_id)
-    return None if text is None else _cell(text, _INPUT_CHARS)
+    return None if text is None else _clip(text, _INPUT_CHARS)
 
 
 def _model(header: Mapping[str, Any], target: str) -> str:
@@ -285,13 +290,14 @@ def _case_details(cases: Sequence[CaseComparison], header: Mapping[str, Any],
     for case in cases[:_DETAIL_CASES]:
         text = _case_input(header, case)
         outcome = case.candidate if failing == "candidate" else case.base
-        lines += ["", f"<details><summary><code>{case.key}</code> ({case.category})</summary>",
-                  ""]
+        lines += ["", f"<details><summary><code>{html.escape(case.key)}</code> "
+                      f"({html.escape(case.category)})</summary>", ""]
+        # Inside an HTML block, model and user text is escaped so it cannot close the block.
         if text is not None:
-            lines += [f"Input: {text}", ""]
+            lines += [f"Input: {html.escape(text, quote=False)}", ""]
         lines += [f"- `{base}`: {_counts(case.base)}", f"- `{cand}`: {_counts(case.candidate)}",
-                  f"- failed checks ({failing}): {_failures(outcome)}", "", *_diff_block(case),
-                  "", "</details>"]
+                  f"- failed checks ({failing}): {html.escape(_failures(outcome), quote=False)}", "",
+                  *_diff_block(case), "", "</details>"]
     if len(cases) > _DETAIL_CASES:
         lines += ["", f"({len(cases) - _DETAIL_CASES} more case(s) listed in the table only)"]
     return lines
@@ -317,14 +323,14 @@ def _improvements(comparison: Comparison, base: str, cand: str) -> list[str]:
     return [*lines, _table(rows, ["case", "category", f"why {base} failed"])]
 
 
-def _drift_lines(drift: DriftSummary) -> list[str]:
-    out = [f"- JSON answers: base {drift.base_json}/{drift.base_answers}, candidate "
+def _drift_lines(drift: DriftSummary, base: str, cand: str) -> list[str]:
+    out = [f"- JSON answers: {base} {drift.base_json}/{drift.base_answers}, {cand} "
            f"{drift.candidate_json}/{drift.candidate_answers}"]
     if drift.added_paths:
-        out.append("- keys only the candidate writes: "
+        out.append(f"- keys only {cand} writes: "
                    + ", ".join(_code(p) for p in drift.added_paths))
     if drift.removed_paths:
-        out.append("- keys the candidate no longer writes: "
+        out.append(f"- keys {cand} no longer writes: "
                    + ", ".join(_code(p) for p in drift.removed_paths))
     for path, old, new in drift.type_changes:
         out.append(f"- type of {_code(path)}: {', '.join(old)} -> {', '.join(new)}")
@@ -338,25 +344,25 @@ def _drift_lines(drift: DriftSummary) -> list[str]:
     return out
 
 
-def _drift(comparison: Comparison) -> list[str]:
+def _drift(comparison: Comparison, base: str, cand: str) -> list[str]:
     lines = ["## Schema drift", "",
-             "Shape of the JSON answers per suite, candidate against base (all non-errored "
-             "answers; `[]` stands for any array item)."]
+             f"Shape of the JSON answers per suite, `{cand}` against `{base}` (all non-errored "
+             "answers; `$` is the answer, `[]` any array item)."]
     for drift in comparison.drift:
         if drift.drifted:
-            lines += ["", f"**{drift.suite_id}**", "", *_drift_lines(drift)]
+            lines += ["", f"**{drift.suite_id}**", "", *_drift_lines(drift, base, cand)]
     steady = [d.suite_id for d in comparison.drift if d.comparable and not d.drifted]
     if steady:
         lines += ["", "No drift in: " + ", ".join(f"`{s}`" for s in steady) + "."]
     apart = [d for d in comparison.drift if not d.comparable]
     if apart:
         lines += ["", "Not compared (a side has no JSON answer): " + ", ".join(
-            f"`{d.suite_id}` (JSON answers: base {d.base_json}/{d.base_answers}, candidate "
+            f"`{d.suite_id}` (JSON answers: {base} {d.base_json}/{d.base_answers}, {cand} "
             f"{d.candidate_json}/{d.candidate_answers})" for d in apart) + "."]
     return lines
 
 
-def _flaky(comparison: Comparison) -> list[str]:
+def _flaky(comparison: Comparison, base: str, cand: str) -> list[str]:
     flaky = comparison.flaky()
     lines = [f"## Flaky cases ({len(flaky)})", ""]
     repeated = any(o.repeats > 1 for c in comparison.cases for o in (c.base, c.candidate) if o)
@@ -366,7 +372,8 @@ def _flaky(comparison: Comparison) -> list[str]:
     if not flaky:
         lines.append("Every repeated case passed or failed consistently.")
     else:
-        rows = [(case.key, outcome.target, f"{sum(r.passed for r in outcome.records)}/"
+        rows = [(case.key, base if outcome is case.base else cand,
+                 f"{sum(r.passed for r in outcome.records)}/"
                  f"{outcome.repeats}", format_percent(outcome.pass_rate),
                  format_percent(outcome.agreement)) for case, outcome in flaky]
         lines.append(_table(rows, ["case", "target", "passed repeats", "pass rate",
@@ -380,12 +387,12 @@ def _flaky(comparison: Comparison) -> list[str]:
     return lines
 
 
-def _errored(errored: Sequence[ResultRecord]) -> list[str]:
+def _errored(errored: Sequence[tuple[str, ResultRecord]]) -> list[str]:
     lines = [f"## Errored calls ({len(errored)})", ""]
     if not errored:
         return [*lines, "None: every call produced an answer."]
-    rows = [(f"{r.suite_id}::{r.case_id}", r.target, r.repeat, r.response.error_type,
-             r.response.attempts, r.response.error) for r in errored]
+    rows = [(f"{r.suite_id}::{r.case_id}", label, r.repeat, r.response.error_type,
+             r.response.attempts, r.response.error) for label, r in errored]
     return [*lines, "Left out of pass rates, latency, tokens and cost.", "",
             _table(rows, ["case", "target", "repeat", "error type", "attempts", "error"])]
 
@@ -488,7 +495,9 @@ def render_markdown(evaluation: Evaluation, *, charts: ChartSet | None = None) -
         _evaluation_targets(ev),
         _regressions(ev.comparison, ev.header, ev.baseline, ev.candidate),
         _improvements(ev.comparison, ev.baseline, ev.candidate),
-        _drift(ev.comparison), _flaky(ev.comparison), _errored(ev.errored),
+        _drift(ev.comparison, ev.baseline, ev.candidate),
+        _flaky(ev.comparison, ev.baseline, ev.candidate),
+        _errored([(r.target, r) for r in ev.errored]),
         _unpaired(ev.comparison, ev.baseline, ev.candidate), _charts(charts), _provenance(ev),
         [_COUNTING],
     ]
@@ -507,19 +516,26 @@ def render_summary_sections(evaluation: Evaluation) -> str:
 
 
 def render_diff_markdown(diff: RunDiff) -> str:
-    """This release's run against the last one: transitions and the same statistics."""
-    old_id, new_id = diff.old_header.get("run_id", "?"), diff.new_header.get("run_id", "?")
-    old, new = f"{diff.old_target}@{old_id}", f"{diff.new_target}@{new_id}"
+    """This release's run against the last one: transitions and the same statistics.
+
+    The older run's answers are labelled ``A`` and the newer run's ``B``, as on the command line.
+    """
+    old, new = "A", "B"
     counts = diff.categories[-1].transitions
     regressed = counts["regressed"]
-    head = [f"# Run diff: `{new}` vs `{old}`", "",
-            f"Older run `{old_id}` ({diff.old_name or 'log'}, `{diff.old_target}` = "
-            f"{_code(_model(diff.old_header, diff.old_target))}) against newer run `{new_id}` "
-            f"({diff.new_name or 'log'}, `{diff.new_target}` = "
-            f"{_code(_model(diff.new_header, diff.new_target))}): "
-            + ", ".join(f"{counts[t]} {t}" for t in counts) + ".",
-            "", f"**{regressed} case(s) regressed.**" if regressed else
-            "**No case regressed.**"]
+
+    def describe(header: Mapping[str, Any], target: str, name: str | None) -> str:
+        return (f"`{target}` ({_code(_model(header, target))}) of run "
+                f"`{header.get('run_id', '?')}`" + (f" (`{name}`)" if name else ""))
+
+    head = [f"# Run diff: B `{diff.new_header.get('run_id', '?')}` vs A "
+            f"`{diff.old_header.get('run_id', '?')}`", "",
+            f"- A (the last release): {describe(diff.old_header, diff.old_target, diff.old_name)}",
+            f"- B (this release): {describe(diff.new_header, diff.new_target, diff.new_name)}",
+            "", "Cases: " + ", ".join(f"{counts[t]} {t}" for t in counts) + ".", "",
+            f"**{regressed} case(s) regressed from A to B.**" if regressed else
+            "**No case regressed from A to B.**"]
+    errored = [*((old, r) for r in diff.old_errored), *((new, r) for r in diff.new_errored)]
     sections = [
         head,
         _pass_rates(diff.categories, old, new),
@@ -527,7 +543,7 @@ def render_diff_markdown(diff: RunDiff) -> str:
                  (old, diff.targets[0], new, diff.targets[1])),
         _regressions(diff.comparison, diff.new_header, old, new),
         _improvements(diff.comparison, old, new),
-        _drift(diff.comparison), _flaky(diff.comparison), _errored(diff.errored),
+        _drift(diff.comparison, old, new), _flaky(diff.comparison, old, new), _errored(errored),
         _unpaired(diff.comparison, old, new),
     ]
     return "\n\n".join("\n".join(section) for section in sections) + "\n"

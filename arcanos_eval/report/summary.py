@@ -80,7 +80,8 @@ def summary_json(evaluation: Evaluation) -> dict[str, Any]:
                        "evidence": i.evidence, "gates": list(i.gates)} for i in ev.checklist],
         "gates": [{"name": g.name, "key": g.key, "scope": g.scope, "passed": g.passed,
                    "measured": g.measured, "threshold": g.threshold, "unit": g.unit,
-                   "evidence": g.evidence, "invariant": g.invariant} for g in ev.gates],
+                   "evidence": g.evidence, "invariant": g.invariant, "alpha": g.alpha}
+                  for g in ev.gates],
         "categories": [_category(c) for c in ev.categories],
         "targets": [_target(s) for s in ev.targets],
         "cases": [_case(c) for c in comparison.cases if c.transition != "both_pass"],

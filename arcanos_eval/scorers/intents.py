@@ -185,11 +185,9 @@ def intents(output: Any, case: Case | None = None, *, intents: Sequence[str],
         source = "keywords"
         extra_details["matched"] = {name: hit for name, hit in hits.items() if hit is not None}
     elif judge is not None or backend is not None:
+        model = resolve_backend(backend, judge)  # an unknown name is a setup error: raise it
         try:
-            addressed, others, why = _judged(text, expected, case,
-                                             resolve_backend(backend, judge))
-        except LookupError:
-            raise
+            addressed, others, why = _judged(text, expected, case, model)
         except Exception as exc:  # a failing judge is a failed check, with reason
             return Score.fail(f"the judge could not be asked: {type(exc).__name__}: {exc}",
                               missed=expected, invented=[])

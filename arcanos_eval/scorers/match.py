@@ -356,14 +356,8 @@ def _project(actual: Any, expected: Any, tolerance: float, ignore_order: bool) -
     return actual
 
 
-_PATH_STEP = re.compile(r"\[(?:'((?:[^'\\]|\\.)*)'|\"((?:[^\"\\]|\\.)*)\"|(-?\d+))\]")
-
-
-def _dotted(deepdiff_path: str) -> str:
-    steps = [m.group(1) if m.group(1) is not None else
-             m.group(2) if m.group(2) is not None else m.group(3)
-             for m in _PATH_STEP.finditer(deepdiff_path.removeprefix("root"))]
-    return ".".join(steps) or "(root)"
+def _dotted(steps: Sequence[Any]) -> str:
+    return ".".join(str(step) for step in steps) or "(root)"
 
 
 def json_diff(actual: Any, expected: Any, *, tolerance: float = 0.0,
@@ -378,25 +372,21 @@ def json_diff(actual: Any, expected: Any, *, tolerance: float = 0.0,
         ["category: expected 'riddle', found 'logic'"]
     """
     projected = _project(actual, expected, tolerance, ignore_order)
-    diff = DeepDiff(expected, projected, ignore_order=ignore_order, verbose_level=2)
+    # The tree view gives each path as a list of keys, so odd keys ("a.b", "it's") stay exact.
+    diff = DeepDiff(expected, projected, ignore_order=ignore_order, view="tree")
     lines: list[str] = []
-    for kind, changes in diff.items():
-        if not isinstance(changes, Mapping):
-            continue
-        for path, change in changes.items():
-            where = _dotted(str(path))
+    for kind, levels in diff.items():
+        for level in levels:
+            where = _dotted(level.path(output_format="list"))
             if kind in ("values_changed", "type_changes"):
-                lines.append(f"{where}: expected {preview(change.get('old_value'))}, "
-                             f"found {preview(change.get('new_value'))}")
+                lines.append(f"{where}: expected {preview(level.t1)}, found {preview(level.t2)}")
             elif kind in ("dictionary_item_removed", "iterable_item_removed"):
-                lines.append(f"{where}: missing (expected {preview(change)})")
+                lines.append(f"{where}: missing (expected {preview(level.t1)})")
             elif kind == "iterable_item_added":
-                lines.append(f"{where}: unexpected extra item {preview(change)}")
-            elif kind == "dictionary_item_added":  # cannot happen after projection; kept honest
-                lines.append(f"{where}: unexpected key")
+                lines.append(f"{where}: unexpected extra item {preview(level.t2)}")
             elif kind == "repetition_change":
                 lines.append(f"{where}: repeated a different number of times")
-            else:
+            else:  # e.g. dictionary_item_added, which projection rules out; kept honest
                 lines.append(f"{where}: {kind.replace('_', ' ')}")
     return sorted(lines)
 

@@ -146,7 +146,7 @@ def _validate(kwargs: Mapping[str, Any]) -> None:
 
 @scorer("similar", primary="reference", validate=_validate)
 def similar(output: Any, case: Case | None = None, *, reference: str, threshold: float = 0.8,
-            embedder: str = "lexical", backend: ModelBackend | None = None) -> Score:
+            embedder: str = "lexical", backend: ModelBackend | str | None = None) -> Score:
     """The answer's embedding is within cosine ``threshold`` of the reference answer's.
 
     Args:
@@ -175,7 +175,8 @@ def similar(output: Any, case: Case | None = None, *, reference: str, threshold:
             embed, how = local_embedder(), "local"
         else:
             model = resolve_backend(backend, embedder)
-            embed, how = model.embed, (embedder if backend is None else "backend")
+            embed, how = model.embed, (embedder if backend is None else str(
+                backend if isinstance(backend, str) else "backend"))
         try:
             first, second = embed([text[:_MAX_CHARS], reference])
             value = cosine(first, second)

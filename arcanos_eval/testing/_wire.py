@@ -381,15 +381,23 @@ def embeddings(body: Mapping[str, Any], dimensions: int) -> tuple[dict[str, Any]
 def moderation(
     body: Mapping[str, Any], number: int, pattern: re.Pattern[str] | None, words: Mapping[str, str]
 ) -> dict[str, Any]:
-    """A moderation result per input text; a text is flagged when ``pattern`` finds a word."""
+    """A moderation result per input text; a text is flagged when ``pattern`` finds a word.
+
+    A list of strings gets one result each; a list of multimodal parts is one input, as in the API.
+    """
     raw = body.get("input", "")
     if isinstance(raw, str):
         texts = [raw]
+    elif isinstance(raw, list) and all(isinstance(item, str) for item in raw):
+        texts = raw
     else:
+        parts = raw if isinstance(raw, list) else []
         texts = [
-            item if isinstance(item, str) else str(item.get("text", ""))
-            for item in raw or []
-            if isinstance(item, str) or (isinstance(item, Mapping) and item.get("type") == "text")
+            " ".join(
+                str(part.get("text", ""))
+                for part in parts
+                if isinstance(part, Mapping) and part.get("type") == "text"
+            )
         ]
     results = []
     for text in texts:

@@ -288,7 +288,7 @@ def test_confusion_matrix_from_classify_scores() -> None:
     answers = [('{"category": "riddle"}', "riddle"), ('{"category": "logic"}', "riddle"),
                ('{"category": "logic"}', "logic"), ("", "logic")]
     scores = [classify(answer, label=label) for answer, label in answers]
-    pairs = classify_pairs(scores + [Score.ok("unrelated")])
+    pairs = classify_pairs([*scores, Score.ok("unrelated")])
     assert pairs == [("riddle", "riddle"), ("riddle", "logic"), ("logic", "logic"),
                      ("logic", None)]
     assert classify_pairs([s.to_dict() for s in scores]) == pairs

@@ -75,7 +75,7 @@ def test_drift_is_candidate_rate_minus_base_rate(moderator: OpenAIBackend) -> No
                  ("Great game!", "You idiot.", "Nice shot, idiot.", "Bomb them all.")]
     unmeasured = Score.fail("the call failed", flagged=None)
     assert flagged_rate(base) == 0.25
-    assert flagged_rate(candidate + [unmeasured]) == 0.75  # errors are left out
+    assert flagged_rate([*candidate, unmeasured]) == 0.75  # errors are left out
     assert moderation_drift(base, candidate) == pytest.approx(0.5)
     assert moderation_drift([s.to_dict() for s in candidate], base) == pytest.approx(-0.5)
     assert moderation_drift([], []) == 0.0

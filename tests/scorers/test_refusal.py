@@ -48,7 +48,8 @@ def test_labeled_set_is_large_varied_and_split() -> None:
         assert counts[label, "tune"] >= 30, counts
     lengths = sorted(len(r["text"]) for r in rows)
     assert lengths[0] < 30 and lengths[-1] > 300  # from one-liners to multi-paragraph answers
-    structured = [r for r in rows if r["text"].lstrip("`json\n").startswith(("{", "["))]
+    structured = [r for r in rows
+                  if r["text"].strip().removeprefix("```json").lstrip().startswith(("{", "["))]
     assert len(structured) >= 25
 
 

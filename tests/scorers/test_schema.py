@@ -67,11 +67,12 @@ def test_every_violation_is_listed_with_its_json_path() -> None:
 
 
 def test_refs_across_documents_resolve_through_resources() -> None:
-    common = {"$id": "https://arcanos.example/schemas/common.json",
-              "$defs": {"label": {"type": "string", "pattern": "^[a-z_]+$"}}}
+    common_id = "https://arcanos.example/schemas/common.json"
+    common: dict[str, Any] = {"$id": common_id,
+                              "$defs": {"label": {"type": "string", "pattern": "^[a-z_]+$"}}}
     contract = {"type": "object", "properties": {
         "category": {"$ref": "https://arcanos.example/schemas/common.json#/$defs/label"}}}
-    resources = {common["$id"]: common}
+    resources = {common_id: common}
     assert schema('{"category": "logic_grid"}', schema=contract, resources=resources).passed
     failed = schema('{"category": "Logic Grid"}', schema=contract, resources=resources)
     assert "$.category: 'Logic Grid' does not match '^[a-z_]+$'" in failed.reason

@@ -96,8 +96,8 @@ def test_binds_name_as_primary() -> None:
 
 @pytest.mark.parametrize(("kind", "answer"), [
     ("empty", ""), ("none", None), ("null-content", Response(text=None)),
-    ("errored", Response.failed("boom", "APIConnectionError")),
-] + ODD, ids=lambda v: v if isinstance(v, str) else "")
+    ("errored", Response.failed("boom", "APIConnectionError")), *ODD,
+], ids=lambda v: v if isinstance(v, str) else "")
 def test_malformed_answers_fail_with_a_reason(kind: str, answer: Any) -> None:
     score = tool_call(answer, CASE, name="lookup_raid")
     assert not score.passed

@@ -268,6 +268,12 @@ def test_moderations_flag_configured_words(openai_server_factory: OpenAIServerFa
 def test_default_moderation_words(client: openai.OpenAI) -> None:
     (result,) = client.moderations.create(input="I hate this").results
     assert result.flagged and result.categories.hate
+    parts: Any = [
+        {"type": "text", "text": "a picture of a bomb"},
+        {"type": "image_url", "image_url": {"url": "data:image/png;base64,AAAA"}},
+    ]
+    (multimodal,) = client.moderations.create(input=parts).results
+    assert multimodal.flagged and multimodal.categories.violence
 
 
 def test_models_list_and_retrieve(client: openai.OpenAI) -> None:

@@ -1,0 +1,141 @@
+"""``arcanos-eval report`` and ``arcanos-eval diff``: outputs and exit statuses."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import pytest
+
+from arcanos_eval.errors import ArcanosError, RunLogError, UsageError
+from arcanos_eval.report import charts as charts_module
+from arcanos_eval.report import evaluate, render_markdown, summary_json
+from arcanos_eval.report.cli import add_parsers
+from arcanos_eval.runlog import read_run_log
+from tests.report.conftest import FIXTURES
+
+RELEASE = str(FIXTURES / "release.jsonl")
+NEXT = str(FIXTURES / "release_next.jsonl")
+DEGRADED = str(FIXTURES / "degraded.jsonl")
+
+
+def run(*argv: str) -> int:
+    parser = argparse.ArgumentParser(prog="arcanos-eval")
+    sub = parser.add_subparsers(dest="command")
+    sub.required = True
+    add_parsers(sub)
+    args = parser.parse_args(list(argv))
+    status: int = args.handler(args)
+    return status
+
+
+@pytest.fixture(autouse=True)
+def _no_step_summary(monkeypatch):
+    monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)
+
+
+def test_report_writes_markdown_and_json_and_exits_1_on_hold(tmp_path, capsys):
+    out, summary = tmp_path / "out" / "report.md", tmp_path / "summary.json"
+    assert run("report", RELEASE, "-o", str(out), "--json", str(summary)) == 1
+    evaluation = evaluate(read_run_log(RELEASE))
+    assert out.read_text(encoding="utf-8") == render_markdown(evaluation)
+    assert json.loads(summary.read_text(encoding="utf-8")) == json.loads(
+        json.dumps(summary_json(evaluation)))
+    line = capsys.readouterr().out.strip()
+    assert line == (f"HOLD: 4 of 14 gate(s) failed: pass_rate[adversarial], pass_rate[happy_path], "
+                    f"schema_violations, cost_ratio, 1 answer(s) errored; report: {out}")
+
+
+def test_report_to_stdout_and_exit_0_on_promote(capsys):
+    assert run("report", NEXT) == 0
+    assert capsys.readouterr().out == render_markdown(evaluate(read_run_log(NEXT)))
+
+
+def test_promote_with_errored_calls_exits_3(tmp_path):
+    pyproject = tmp_path / "pyproject.toml"
+    pyproject.write_text("[tool.arcanos_eval.gates]\nlatency_p95_ms = 5000\n", encoding="utf-8")
+    assert run("report", DEGRADED, "--gates-from", str(pyproject), "-o",
+               str(tmp_path / "r.md")) == 3
+
+
+def test_data_report_feeds_the_data_gate(tmp_path):
+    good, bad = tmp_path / "good.json", tmp_path / "bad.json"
+    good.write_text(json.dumps({"passed": True, "verdict": "PASS: clean"}), encoding="utf-8")
+    bad.write_text(json.dumps({"passed": False, "verdict": "FAIL: 2 secrets"}), encoding="utf-8")
+    out = tmp_path / "r.md"
+    assert run("report", NEXT, "--data-report", str(good), "-o", str(out)) == 0
+    assert "| Data is sanitized        | ✅ pass  | PASS: clean " in out.read_text()
+    assert run("report", NEXT, "--data-report", str(bad), "-o", str(out)) == 1
+    assert "FAIL: 2 secrets" in out.read_text()
+
+
+@pytest.mark.parametrize(("content", "message"), [
+    (None, "training-data report not found"),
+    ("{not json", "training-data report is not JSON"),
+    ("[1, 2]", "expected a JSON object as training-data report, found list"),
+    ('{"verdict": "PASS"}', "expected a 'passed' field of true or false"),
+])
+def test_a_bad_data_report_is_a_usage_error(tmp_path, content, message):
+    path = tmp_path / "data.json"
+    if content is not None:
+        path.write_text(content, encoding="utf-8")
+    with pytest.raises(UsageError, match=message):
+        run("report", NEXT, "--data-report", str(path))
+
+
+def test_unreadable_run_log_is_an_arcanos_error(tmp_path):
+    with pytest.raises(RunLogError, match="run log not found"):
+        run("report", str(tmp_path / "missing.jsonl"))
+
+
+def test_bad_recorded_gates_are_a_usage_error(tmp_path):
+    log = tmp_path / "run.jsonl"
+    lines = Path(NEXT).read_text(encoding="utf-8").splitlines(True)
+    header = json.loads(lines[0])
+    header["gates"] = {"latency_p95": 100}
+    log.write_text(json.dumps(header) + "\n" + "".join(lines[1:]), encoding="utf-8")
+    with pytest.raises(ArcanosError, match="unknown gate 'latency_p95'"):
+        run("report", str(log))
+
+
+def test_step_summary_is_appended_when_set(tmp_path, monkeypatch):
+    target = tmp_path / "summary.md"
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(target))
+    run("report", NEXT, "-o", str(tmp_path / "r.md"))
+    assert "## Verdict: ✅ PROMOTE" in target.read_text(encoding="utf-8")
+
+
+def test_charts_option_reports_a_missing_plotting_library(tmp_path, monkeypatch):
+    def missing() -> None:
+        raise ImportError("No module named 'matplotlib'")
+
+    monkeypatch.setattr(charts_module, "_figure_class", missing)
+    out = tmp_path / "r.md"
+    run("report", NEXT, "-o", str(out), "--charts", str(tmp_path / "charts"))
+    assert "Skipped: matplotlib is not installed" in out.read_text(encoding="utf-8")
+
+
+def test_exclude_path_reaches_the_diffs(tmp_path):
+    out = tmp_path / "r.md"
+    run("report", RELEASE, "-o", str(out), "--exclude-path", "confidence")
+    text = out.read_text(encoding="utf-8")
+    assert "root['confidence']" not in text and "root['route_to']" in text
+
+
+def test_diff_exit_statuses(tmp_path, capsys):
+    out = tmp_path / "diff.md"
+    assert run("diff", NEXT, NEXT, "-o", str(out)) == 0
+    # No regression, but the older run has an errored call: the comparison is incomplete.
+    assert run("diff", RELEASE, NEXT, "-o", str(out)) == 3
+    assert "**No case regressed from A to B.**" in out.read_text(encoding="utf-8")
+    assert capsys.readouterr().out.strip().endswith(f"0 case(s) regressed, 3 fixed; diff: {out}")
+    assert run("diff", NEXT, RELEASE, "-o", str(out)) == 1
+    assert "**3 case(s) regressed from A to B.**" in out.read_text(encoding="utf-8")
+
+
+def test_diff_to_stdout_and_target_choice(capsys):
+    assert run("diff", RELEASE, NEXT, "--target-a", "base", "--target-b", "base") == 0
+    assert "- A (the last release): `base`" in capsys.readouterr().out
+    with pytest.raises(UsageError, match=r"unknown target 'candidat' \(did you mean 'candidate'"):
+        run("diff", RELEASE, NEXT, "--target-b", "candidat")

@@ -1,0 +1,442 @@
+"""Gate parsing (errors at start-up), each gate passing and failing, scopes, checklist, verdict."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import pytest
+
+from arcanos_eval.errors import GateConfigError, UsageError
+from arcanos_eval.gates import GATE_KEYS, GateSpec, parse_gates
+from arcanos_eval.report import evaluate
+from arcanos_eval.response import Response, Usage
+from arcanos_eval.runlog import ResultRecord, RunLog
+
+
+def rec(case: str, target: str, passed: bool = True, *, suite: str = "s",
+        category: str = "happy_path", latency: float = 100.0, ttft: float | None = None,
+        tokens: tuple[int, int] = (100, 20), errored: bool = False, repeat: int = 0,
+        checks: Iterable[tuple[str, bool]] | None = None,
+        details: Mapping[str, Any] | None = None) -> ResultRecord:
+    if errored:
+        return ResultRecord(suite, case, target, repeat, category, "fp",
+                            Response.failed("boom", "http_500"))
+    pairs = list(checks) if checks is not None else [("contains", passed)]
+    scores = tuple({"check": name, "args": {}, "passed": ok, "value": float(ok),
+                    "reason": "ok" if ok else f"{name} failed", "details": dict(details or {})}
+                   for name, ok in pairs)
+    response = Response(text="answer", usage=Usage(*tokens), latency_ms=latency, ttft_ms=ttft)
+    return ResultRecord(suite, case, target, repeat, category, "fp", response, scores)
+
+
+def make_log(records: Iterable[ResultRecord], gates: Mapping[str, Any] | None = None,
+             **header: Any) -> RunLog:
+    log = RunLog(None, {"run_id": "r", "roles": {"baseline": "base", "candidate": "candidate",
+                                                 "rollback": header.pop("rollback", None)},
+                        "gates": dict(gates or {}), **header})
+    for record in records:
+        log.results[record.key] = record
+    return log
+
+
+def paired(outcomes: Iterable[tuple[bool, bool]], **kwargs: Any) -> list[ResultRecord]:
+    records = []
+    for i, (b, c) in enumerate(outcomes):
+        records += [rec(f"c{i}", "base", b, **kwargs), rec(f"c{i}", "candidate", c, **kwargs)]
+    return records
+
+
+def gate(evaluation, name: str, scope: str = "all suites"):  # type: ignore[no-untyped-def]
+    matches = [g for g in evaluation.gates if g.name == name and g.scope == scope]
+    assert len(matches) == 1, [(g.name, g.scope) for g in evaluation.gates]
+    return matches[0]
+
+
+# ------------------------------------------------------------------------------ parsing
+
+
+def test_parse_reads_every_documented_key():
+    table = {
+        "pass_rate": {"happy_path": 0.95, "adversarial": 1},
+        "pass_rate_base": {"all": 0.5},
+        "max_regression": 0.02, "regression_test": "mcnemar", "alpha": 0.1,
+        "latency_p50_ms": 800, "latency_p95_ms": 2500, "ttft_p95_ms": 600,
+        "latency_p95_ratio": 1.1, "tokens_ratio": 1.0, "cost_ratio": 1.2,
+        "schema_violations": 0, "moderation_drift": 0.0, "data": True, "schema_compat": True,
+        "suites": {"puzzle": {"pass_rate": {"happy_path": 0.9}, "alpha": 0.01}},
+    }
+    gates = parse_gates(table)
+    names = sorted(spec.name + (f"@{spec.suite}" if spec.suite else "") for spec in gates.specs)
+    assert names == sorted([
+        "pass_rate[adversarial]", "pass_rate[happy_path]", "pass_rate_base[all]",
+        "max_regression", "latency_p50_ms", "latency_p95_ms", "ttft_p95_ms",
+        "latency_p95_ratio", "tokens_ratio", "cost_ratio", "schema_violations",
+        "moderation_drift", "data", "schema_compat", "pass_rate[happy_path]@puzzle",
+        "max_regression@puzzle"])
+    suite_regression = next(s for s in gates.specs if s.key == "max_regression" and s.suite)
+    # A per-suite alpha inherits the run-wide gate it modifies.
+    assert suite_regression == GateSpec("max_regression", 0.02, test="mcnemar", alpha=0.01,
+                                        suite="puzzle")
+    assert gates.data is True
+    assert set(table) <= set(GATE_KEYS)
+
+
+def test_no_table_means_no_gate():
+    assert parse_gates(None).specs == () and not parse_gates({}).configured
+
+
+@pytest.mark.parametrize(("table", "message"), [
+    ({"latency_p59_ms": 1}, "[tool.arcanos_eval.gates]: unknown gate 'latency_p59_ms' (did you "
+                            "mean 'latency_p95_ms' or 'latency_p50_ms'"),
+    ({"pass_rate": 0.9}, "field 'pass_rate': expected a table of category = minimum pass rate"),
+    ({"pass_rate": {"happy_path": 1.5}}, "field 'pass_rate' field 'happy_path': expected a "
+                                         "number >= 0 and <= 1"),
+    ({"pass_rate": {"happy_path": True}}, "found True"),
+    ({"latency_p95_ms": 0}, "field 'latency_p95_ms': expected a number > 0 (milliseconds), "
+                            "found 0"),
+    ({"latency_p95_ms": "2s"}, "found '2s'"),
+    ({"schema_violations": 0.5}, "field 'schema_violations': expected an integer >= 0"),
+    ({"max_regression": -0.1}, "field 'max_regression': expected a number >= 0 and <= 1"),
+    ({"alpha": 0.05}, "field 'alpha': only applies to max_regression, which is not set"),
+    ({"max_regression": 0, "alpha": 0.05}, "field 'alpha': only applies with regression_test"),
+    ({"max_regression": 0, "regression_test": "ttest"}, "expected 'mcnemar', found 'ttest'"),
+    ({"max_regression": 0, "regression_test": "mcnemar", "alpha": 0.9}, "field 'alpha'"),
+    ({"data": "yes"}, "field 'data': expected true or false, found 'yes'"),
+    ({"schema_compat": 1}, "field 'schema_compat': expected true or false"),
+    ({"suites": ["a"]}, "field 'suites': expected a table of suite id = gates"),
+    ({"suites": {"a": {"data": True}}}, "[tool.arcanos_eval.gates.suites.a] field 'data': "
+                                        "applies to the whole run"),
+    ({"suites": {"a": {"pass_rat": {}}}}, "[tool.arcanos_eval.gates.suites.a]: unknown gate "
+                                          "'pass_rat' (did you mean 'pass_rate'"),
+    ({"suites": {"a": 3}}, "[tool.arcanos_eval.gates.suites.a]: expected a table"),
+])
+def test_bad_configuration_fails_with_a_message_naming_the_field(table, message):
+    with pytest.raises(GateConfigError) as info:
+        parse_gates(table)
+    assert message in str(info.value)
+    assert isinstance(info.value, UsageError)
+
+
+def test_evaluate_validates_the_header_gates():
+    with pytest.raises(GateConfigError, match="unknown gate"):
+        evaluate(make_log([], {"pass_rates": {}}))
+
+
+# ------------------------------------------------------------------------------ each gate
+
+
+def test_pass_rate_passes_at_the_threshold_and_fails_below():
+    records = paired([(True, True)] * 19 + [(True, False)])
+    ok = evaluate(make_log(records, {"pass_rate": {"happy_path": 0.95}}))
+    result = gate(ok, "pass_rate[happy_path]")
+    assert result.passed and result.measured == 0.95
+    assert result.evidence.startswith("19/20 candidate cases passed, Wilson 95% [")
+    hold = evaluate(make_log(records, {"pass_rate": {"happy_path": 0.96}}))
+    assert not gate(hold, "pass_rate[happy_path]").passed
+
+
+def test_pass_rate_all_and_base_target():
+    records = paired([(False, True), (True, True)])
+    evaluation = evaluate(make_log(records, {"pass_rate": {"all": 1.0},
+                                             "pass_rate_base": {"happy_path": 0.6}}))
+    assert gate(evaluation, "pass_rate[all]").passed
+    base = gate(evaluation, "pass_rate_base[happy_path]")
+    assert not base.passed and base.measured == 0.5 and "base cases" in base.evidence
+
+
+def test_pass_rate_for_a_category_with_no_case_fails_as_not_evaluable():
+    evaluation = evaluate(make_log(paired([(True, True)]), {"pass_rate": {"adversarial": 1.0}}))
+    result = gate(evaluation, "pass_rate[adversarial]")
+    assert not result.passed and result.measured is None
+    assert "not evaluable: no 'adversarial' case answered by candidate" in result.evidence
+
+
+def test_errored_cases_are_left_out_of_pass_rates_and_said_so():
+    records = paired([(True, True)]) + [rec("e", "base"), rec("e", "candidate", errored=True)]
+    result = gate(evaluate(make_log(records, {"pass_rate": {"happy_path": 1.0}})),
+                  "pass_rate[happy_path]")
+    assert result.passed and "1 errored case(s) not counted" in result.evidence
+
+
+def test_max_regression_plain():
+    records = paired([(True, True)] * 9 + [(True, False)])
+    strict = evaluate(make_log(records, {"max_regression": 0.0}))
+    result = gate(strict, "max_regression[happy_path]")
+    assert not result.passed and result.measured == pytest.approx(-0.1)
+    assert result.evidence == "10 paired cases: 1 regressed, 0 fixed, delta -10.0 pp"
+    assert gate(evaluate(make_log(records, {"max_regression": 0.1})),
+                "max_regression[happy_path]").passed
+
+
+def test_max_regression_with_mcnemar_fails_only_on_a_significant_drop():
+    one_drop = paired([(True, True)] * 9 + [(True, False)])
+    gates = {"max_regression": 0.0, "regression_test": "mcnemar", "alpha": 0.05}
+    result = gate(evaluate(make_log(one_drop, gates)), "max_regression[happy_path]")
+    assert result.passed and "one-sided exact McNemar p=0.5000" in result.evidence
+    six_drops = paired([(True, True)] * 4 + [(True, False)] * 6)
+    result = gate(evaluate(make_log(six_drops, gates)), "max_regression[happy_path]")
+    # P(X >= 6 | n=6, p=1/2) = 1/64 < 0.05.
+    assert not result.passed and "p=0.0156" in result.evidence
+
+
+def test_max_regression_is_per_category_and_needs_paired_cases():
+    records = paired([(True, True)]) + [rec("a", "candidate", category="adversarial")]
+    evaluation = evaluate(make_log(records, {"max_regression": 0.0}))
+    assert gate(evaluation, "max_regression[happy_path]").passed
+    missing = gate(evaluation, "max_regression[adversarial]")
+    assert not missing.passed and "no 'adversarial' case answered by both" in missing.evidence
+
+
+@pytest.mark.parametrize(("key", "threshold", "passes"), [
+    ("latency_p50_ms", 300, True), ("latency_p50_ms", 299, False),
+    ("latency_p95_ms", 480, True), ("latency_p95_ms", 479, False),
+])
+def test_latency_budgets(key, threshold, passes):
+    records = [rec(f"c{i}", "candidate", latency=100.0 * (i + 1)) for i in range(5)]
+    records += [rec("slow", "base", latency=9999.0)]  # the base does not count
+    result = gate(evaluate(make_log(records, {key: threshold})), key)
+    assert result.passed is passes
+    assert result.measured == (300.0 if key == "latency_p50_ms" else 480.0)
+
+
+def test_errored_answers_are_left_out_of_latency():
+    records = [rec("a", "candidate", latency=100.0), rec("b", "candidate", errored=True)]
+    result = gate(evaluate(make_log(records, {"latency_p95_ms": 100})), "latency_p95_ms")
+    assert result.passed and result.evidence.endswith("over 1 answers")
+
+
+def test_ttft_needs_streamed_answers():
+    plain = [rec("a", "candidate")]
+    result = gate(evaluate(make_log(plain, {"ttft_p95_ms": 500})), "ttft_p95_ms")
+    assert not result.passed and "no streamed answer" in result.evidence
+    streamed = [rec("a", "candidate", ttft=300.0), rec("b", "candidate", ttft=700.0)]
+    result = gate(evaluate(make_log(streamed, {"ttft_p95_ms": 500})), "ttft_p95_ms")
+    assert not result.passed and result.measured == pytest.approx(680.0)
+
+
+def test_latency_ratio():
+    records = [rec("a", "base", latency=1000.0), rec("a", "candidate", latency=1100.0)]
+    assert gate(evaluate(make_log(records, {"latency_p95_ratio": 1.1})),
+                "latency_p95_ratio").passed
+    result = gate(evaluate(make_log(records, {"latency_p95_ratio": 1.05})), "latency_p95_ratio")
+    assert not result.passed and result.measured == pytest.approx(1.1)
+
+
+def test_tokens_ratio():
+    records = [rec("a", "base", tokens=(100, 100)), rec("a", "candidate", tokens=(100, 150))]
+    result = gate(evaluate(make_log(records, {"tokens_ratio": 1.2})), "tokens_ratio")
+    assert not result.passed and result.measured == pytest.approx(1.25)
+    assert gate(evaluate(make_log(records, {"tokens_ratio": 1.25})), "tokens_ratio").passed
+
+
+def test_cost_ratio_uses_each_targets_prices():
+    records = [rec("a", "base", tokens=(1000, 100)), rec("a", "candidate", tokens=(1000, 100))]
+    prices = {"base": {"prices": {"input_per_mtok": 2.0, "output_per_mtok": 8.0}},
+              "candidate": {"prices": {"input_per_mtok": 3.0, "output_per_mtok": 12.0}}}
+    result = gate(evaluate(make_log(records, {"cost_ratio": 1.5}, targets=prices)), "cost_ratio")
+    assert result.passed and result.measured == pytest.approx(1.5)
+    assert not gate(evaluate(make_log(records, {"cost_ratio": 1.4}, targets=prices)),
+                    "cost_ratio").passed
+    no_prices = gate(evaluate(make_log(records, {"cost_ratio": 1.5})), "cost_ratio")
+    assert not no_prices.passed and "target 'base' has no prices" in no_prices.evidence
+
+
+SCHEMA_SUITES = {"bound": {"response_schema": {"type": "object"}},
+                 "free": {"response_schema": None}}
+
+
+def test_schema_violations_count_candidate_answers_in_schema_bound_suites():
+    records = [
+        rec("a", "candidate", suite="bound", checks=[("schema", True), ("json", False)]),
+        rec("b", "candidate", suite="bound", checks=[("schema", False)]),
+        rec("c", "base", suite="bound", checks=[("schema", False)]),
+        rec("d", "candidate", suite="free", checks=[("schema", False)]),  # no schema: ignored
+    ]
+    result = gate(evaluate(make_log(records, {"schema_violations": 0}, suites=SCHEMA_SUITES)),
+                  "schema_violations")
+    assert not result.passed and result.measured == 1
+    assert result.evidence == ("1 of 2 candidate answers in bound failed the schema check "
+                               "(base: 1 of 1)")
+    assert gate(evaluate(make_log(records, {"schema_violations": 1}, suites=SCHEMA_SUITES)),
+                "schema_violations").passed
+
+
+def test_schema_violations_without_a_schema_bound_suite_fails():
+    records = [rec("a", "candidate", suite="free")]
+    result = gate(evaluate(make_log(records, {"schema_violations": 0},
+                                    suites={"free": {"response_schema": None}})),
+                  "schema_violations")
+    assert not result.passed and "no suite in scope declares a response_schema" in result.evidence
+    without_check = [rec("a", "candidate", suite="bound")]
+    result = gate(evaluate(make_log(without_check, {"schema_violations": 0},
+                                    suites=SCHEMA_SUITES)), "schema_violations")
+    assert not result.passed and "ran the schema check" in result.evidence
+
+
+def test_moderation_drift():
+    records = [rec(f"b{i}", "base", checks=[("moderation", True)]) for i in range(4)]
+    records += [rec(f"c{i}", "candidate", checks=[("moderation", i != 0)]) for i in range(4)]
+    result = gate(evaluate(make_log(records, {"moderation_drift": 0.2})), "moderation_drift")
+    assert not result.passed and result.measured == pytest.approx(0.25)
+    assert "candidate 1/4 (25.0%), base 0/4 (0.0%)" in result.evidence
+    assert gate(evaluate(make_log(records, {"moderation_drift": 0.25})), "moderation_drift").passed
+    # An explicit ``flagged`` detail wins over pass/fail.
+    flagged = [rec("b", "base", checks=[("moderation", True)], details={"flagged": False}),
+               rec("c", "candidate", checks=[("moderation", True)], details={"flagged": True})]
+    assert gate(evaluate(make_log(flagged, {"moderation_drift": 0.5})),
+                "moderation_drift").measured == 1.0
+    none = gate(evaluate(make_log(paired([(True, True)]), {"moderation_drift": 0.0})),
+                "moderation_drift")
+    assert not none.passed and "no moderation check ran" in none.evidence
+
+
+def test_data_gate():
+    log = make_log(paired([(True, True)]), {"data": True})
+    missing = evaluate(log)
+    assert not gate(missing, "data").passed
+    assert "no training-data report was supplied" in gate(missing, "data").evidence
+    good = evaluate(log, data_report={"passed": True, "verdict": "PASS: 0 errors"})
+    assert gate(good, "data").passed and gate(good, "data").evidence == "PASS: 0 errors"
+    bad = evaluate(log, data_report={"passed": False, "verdict": "FAIL: 3 PII findings"})
+    assert not gate(bad, "data").passed and bad.verdict.decision == "HOLD"
+
+
+def test_a_supplied_data_report_is_evaluated_unless_data_is_false():
+    log = make_log(paired([(True, True)]), {})
+    implicit = evaluate(log, data_report={"passed": False, "verdict": "FAIL: secrets"})
+    assert not gate(implicit, "data").passed
+    ignored = evaluate(make_log(paired([(True, True)]), {"data": False}),
+                       data_report={"passed": False, "verdict": "FAIL"})
+    assert [g.name for g in ignored.gates] == []
+    item = next(i for i in ignored.checklist if i.invariant == "data_sanitized")
+    assert item.status == "not evaluated" and "data = false" in item.evidence
+    with pytest.raises(GateConfigError, match="'passed' field"):
+        evaluate(log, data_report={"verdict": "PASS"})
+
+
+# ------------------------------------------------------------------------------ scopes
+
+
+def test_per_suite_overrides_replace_the_run_wide_gate_for_that_suite():
+    records = paired([(True, True), (True, False)], suite="hard")
+    records += paired([(True, True)] * 3, suite="easy")
+    gates = {"pass_rate": {"happy_path": 0.9}, "suites": {"hard": {"pass_rate":
+                                                                    {"happy_path": 0.5}}}}
+    evaluation = evaluate(make_log(records, gates))
+    rest = gate(evaluation, "pass_rate[happy_path]", "all suites except hard")
+    hard = gate(evaluation, "pass_rate[happy_path]", "suite hard")
+    assert rest.passed and rest.measured == 1.0
+    assert hard.passed and hard.measured == 0.5
+    assert hard.label == "pass_rate[happy_path] (suite hard)"
+    assert evaluation.verdict.promote
+
+
+def test_a_run_wide_gate_with_nothing_left_after_overrides_is_skipped():
+    records = [rec("a", "candidate", suite="only", latency=100.0)]
+    gates = {"latency_p95_ms": 50, "suites": {"only": {"latency_p95_ms": 200}}}
+    evaluation = evaluate(make_log(records, gates))
+    assert [(g.name, g.scope, g.passed) for g in evaluation.gates] == [
+        ("latency_p95_ms", "suite only", True)]
+
+
+def test_an_override_for_a_suite_absent_from_the_run_fails():
+    gates = {"suites": {"ghost": {"latency_p95_ms": 200}}}
+    result = gate(evaluate(make_log([rec("a", "candidate")], gates)), "latency_p95_ms",
+                  "suite ghost")
+    assert not result.passed and "suite 'ghost' has no result in this run" in result.evidence
+
+
+# ------------------------------------------------------------------------------ verdict
+
+
+def test_promote_when_every_gate_passes():
+    evaluation = evaluate(make_log(paired([(True, True)] * 3),
+                                   {"pass_rate": {"happy_path": 1.0}, "max_regression": 0.0}))
+    assert evaluation.verdict.decision == "PROMOTE" and evaluation.verdict.exit_status == 0
+    assert evaluation.verdict.failing == () and evaluation.verdict.gates == 2
+
+
+def test_hold_names_the_failing_gates_and_the_rollback_target():
+    evaluation = evaluate(make_log(paired([(True, False)]), {"pass_rate": {"happy_path": 1.0},
+                                                            "latency_p95_ms": 1000},
+                                   rollback="previous"))
+    v = evaluation.verdict
+    assert v.decision == "HOLD" and v.failing == ("pass_rate[happy_path]",)
+    assert v.rollback == "previous" and v.exit_status == 1
+
+
+def test_errored_calls_do_not_change_the_verdict_but_the_exit_status():
+    records = paired([(True, True)]) + [rec("e", "candidate", errored=True)]
+    evaluation = evaluate(make_log(records, {"pass_rate": {"happy_path": 1.0}}))
+    assert evaluation.verdict.promote and evaluation.verdict.exit_status == 3
+    failing = evaluate(make_log(records, {"pass_rate": {"happy_path": 1.0},
+                                          "latency_p95_ms": 1}))
+    assert failing.verdict.exit_status == 1
+
+
+def test_no_gate_promotes_with_every_checklist_item_not_evaluated():
+    evaluation = evaluate(make_log(paired([(True, False)])))
+    assert evaluation.verdict.promote and evaluation.verdict.gates == 0
+    assert [i.status for i in evaluation.checklist] == ["not evaluated"] * 4
+
+
+def test_checklist_maps_gates_to_the_four_invariants():
+    records = paired([(True, True)], latency=500.0)
+    evaluation = evaluate(make_log(records, {"pass_rate": {"happy_path": 1.0},
+                                             "latency_p95_ms": 100, "tokens_ratio": 1.0}))
+    items = {i.invariant: i for i in evaluation.checklist}
+    assert items["baseline_qa"].status == "pass"
+    assert items["baseline_qa"].gates == ("pass_rate[happy_path]",)
+    assert items["latency"].status == "fail"
+    assert "latency_p95_ms: candidate latency p95 500 ms" in items["latency"].evidence
+    assert items["schema_stable"].status == "not evaluated"
+    assert items["data_sanitized"].status == "not evaluated"
+    # tokens_ratio backs no invariant but still decides the verdict.
+    assert evaluation.verdict.failing == ("latency_p95_ms",)
+
+
+def test_gates_from_the_argument_replace_the_header_table():
+    log = make_log(paired([(True, False)]), {"pass_rate": {"happy_path": 1.0}})
+    assert evaluate(log).verdict.decision == "HOLD"
+    assert evaluate(log, {"pass_rate": {"happy_path": 0.0}}).verdict.decision == "PROMOTE"
+
+
+# ------------------------------------------------------------------------------ schema_compat
+
+OLD_SCHEMA = {"type": "object", "required": ["category"],
+              "properties": {"category": {"enum": ["riddle", "logic"]}}}
+
+
+def _compat_log(new_schema: Any, record: Any = OLD_SCHEMA, **extra: Any) -> RunLog:
+    suites = {"bound": {"response_schema": new_schema, "schema_of_record": record}, **extra}
+    return make_log([rec("a", "candidate", suite="bound")], {"schema_compat": True},
+                    suites=suites)
+
+
+def test_schema_compat_passes_when_the_schema_is_unchanged_or_narrowed():
+    same = gate(evaluate(_compat_log(OLD_SCHEMA)), "schema_compat")
+    assert same.passed and same.measured == 0
+    assert same.evidence == "1 schema-bound suite(s): 1 unchanged, 0 changed compatibly"
+    narrowed = {**OLD_SCHEMA, "properties": {"category": {"enum": ["riddle"]}}}
+    result = gate(evaluate(_compat_log(narrowed)), "schema_compat")
+    assert result.passed and "1 changed compatibly" in result.evidence
+
+
+def test_schema_compat_fails_on_a_breaking_change_naming_the_path():
+    widened = {**OLD_SCHEMA, "properties": {"category": {"enum": ["riddle", "logic", "cipher"]}}}
+    evaluation = evaluate(_compat_log(widened))
+    result = gate(evaluation, "schema_compat")
+    assert not result.passed and result.measured == 1
+    assert "breaking: bound $.properties.category:" in result.evidence
+    assert "cipher" in result.evidence
+    assert next(i for i in evaluation.checklist if i.invariant == "schema_stable").status == "fail"
+
+
+def test_schema_compat_without_a_schema_of_record_fails():
+    result = gate(evaluate(_compat_log(OLD_SCHEMA, record=None)), "schema_compat")
+    assert not result.passed and "no schema of record for bound" in result.evidence
+    nothing = make_log([rec("a", "candidate", suite="free")], {"schema_compat": True},
+                       suites={"free": {"response_schema": None}})
+    result = gate(evaluate(nothing), "schema_compat")
+    assert not result.passed and "no suite in scope declares a response_schema" in result.evidence
