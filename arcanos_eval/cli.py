@@ -15,9 +15,15 @@ from tabulate import tabulate
 
 from arcanos_eval import __version__
 from arcanos_eval.config import RunConfig, load_config
+from arcanos_eval.contracts.cli import add_parser as add_schema_parser
+from arcanos_eval.data.cli import add_parser as add_data_parser
 from arcanos_eval.errors import ArcanosError
 from arcanos_eval.golden import prune_golden, verify_golden
+from arcanos_eval.gates import parse_gates
 from arcanos_eval.options import add_cli_options, overrides_from
+from arcanos_eval.report import evaluate
+from arcanos_eval.report.cli import add_parsers as add_report_parsers
+from arcanos_eval.report.cli import publish, read_data_report
 from arcanos_eval.run import execute_run, summarize
 from arcanos_eval.suite.loader import SUITE_SCHEMA_PATH, load_suites
 
@@ -75,6 +81,8 @@ def _run_config(args: argparse.Namespace) -> RunConfig:
 
 def _cmd_run(args: argparse.Namespace) -> int:
     config = _run_config(args)
+    parse_gates(config.gates)  # a bad gate table fails before any call
+    data_report = read_data_report(args.data_report)
     suites = load_suites(config.suites)
     outcome = execute_run(config, suites, progress=not args.quiet)
     rows = summarize(outcome.log)
@@ -87,10 +95,13 @@ def _cmd_run(args: argparse.Namespace) -> int:
     )
     stats = outcome.stats
     print(
-        f"\nrun log: {outcome.log.path} ({stats.live} live, {stats.replayed} replayed, "
+        f"\nrun log: {_relative(outcome.log.path)} ({stats.live} live, {stats.replayed} replayed, "
         f"{stats.cached} cached, {stats.retries} retries, {stats.errored} errored)"
     )
-    return EXIT_ERRORED if stats.errored else EXIT_OK
+    evaluation = evaluate(outcome.log, data_report=data_report)
+    json_path = Path(args.json) if args.json else None
+    print(publish(evaluation, output=config.report, json_path=json_path))
+    return evaluation.verdict.exit_status
 
 
 def _cmd_golden_verify(args: argparse.Namespace) -> int:
@@ -157,6 +168,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
     run.set_defaults(handler=_cmd_run)
 
+    add_report_parsers(sub)
+    add_schema_parser(sub)
+    add_data_parser(sub)
+
     golden = sub.add_parser("golden", help="verify or prune the golden recordings")
     golden_sub = golden.add_subparsers(dest="golden_command", metavar="ACTION")
     golden_sub.required = True
@@ -178,7 +193,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the exit status."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    handler: Command = args.handler
+    handler: Command = getattr(args, "handler", None) or args.func
     try:
         return handler(args)
     except ArcanosError as exc:

@@ -54,7 +54,13 @@ __all__ = [
 
 Transition = Literal["both_pass", "fixed", "regressed", "both_fail", "errored", "unpaired"]
 TRANSITIONS: tuple[Transition, ...] = (
-    "both_pass", "fixed", "regressed", "both_fail", "errored", "unpaired")
+    "both_pass",
+    "fixed",
+    "regressed",
+    "both_fail",
+    "errored",
+    "unpaired",
+)
 ALL_CATEGORIES = "all"
 
 _DIFF_LINES = 40
@@ -81,8 +87,10 @@ def _canonical(record: ResultRecord) -> str:
             except ValueError:
                 arguments = call.arguments
             calls.append({"name": call.name, "arguments": arguments})
-        value: Any = {"text": response.parsed if response.parse_error is None else response.text,
-                      "tool_calls": calls}
+        value: Any = {
+            "text": response.parsed if response.parse_error is None else response.text,
+            "tool_calls": calls,
+        }
         return json.dumps(value, sort_keys=True, ensure_ascii=False)
     if response.parse_error is None:
         return json.dumps(response.parsed, sort_keys=True, ensure_ascii=False)
@@ -250,8 +258,13 @@ _SIGNS = {"added": "+", "removed": "-"}
 
 
 def _json_diff(base: Any, candidate: Any, excludes: Sequence[str]) -> list[str]:
-    tree = DeepDiff(base, candidate, view="tree", exclude_regex_paths=list(excludes) or None,
-                    ignore_numeric_type_changes=True)
+    tree = DeepDiff(
+        base,
+        candidate,
+        view="tree",
+        exclude_regex_paths=list(excludes) or None,
+        ignore_numeric_type_changes=True,
+    )
     lines = []
     for report, levels in tree.items():
         for level in levels:
@@ -283,8 +296,9 @@ def _shown(outcome: TargetOutcome) -> ResultRecord:
     return next((r for r in outcome.records if not r.passed), outcome.records[0])
 
 
-def _diff(base: TargetOutcome | None, candidate: TargetOutcome | None,
-          excludes: Sequence[str]) -> OutputDiff:
+def _diff(
+    base: TargetOutcome | None, candidate: TargetOutcome | None, excludes: Sequence[str]
+) -> OutputDiff:
     if base is None or candidate is None or base.errored or candidate.errored:
         return OutputDiff("unavailable")
     first, second = _shown(base), _shown(candidate)
@@ -298,8 +312,13 @@ def _diff(base: TargetOutcome | None, candidate: TargetOutcome | None,
         lines = _text_diff(first.response.text or "", second.response.text or "")
     if not lines:
         return OutputDiff("same", base_repeat=first.repeat, candidate_repeat=second.repeat)
-    return OutputDiff(kind, tuple(lines[:_DIFF_LINES]), max(0, len(lines) - _DIFF_LINES),
-                      first.repeat, second.repeat)
+    return OutputDiff(
+        kind,
+        tuple(lines[:_DIFF_LINES]),
+        max(0, len(lines) - _DIFF_LINES),
+        first.repeat,
+        second.repeat,
+    )
 
 
 # ------------------------------------------------------------------------------ drift
@@ -406,33 +425,43 @@ class DriftSummary:
 
     @property
     def drifted(self) -> bool:
-        return bool(self.added_paths or self.removed_paths or self.type_changes
-                    or self.value_changes)
+        return bool(
+            self.added_paths or self.removed_paths or self.type_changes or self.value_changes
+        )
 
 
 def _drift(suite_id: str, base: _Shapes, candidate: _Shapes, enums: set[str]) -> DriftSummary:
     if not base.json_answers or not candidate.json_answers:
-        return DriftSummary(suite_id, base.answers, candidate.answers, base.json_answers,
-                            candidate.json_answers)
+        return DriftSummary(
+            suite_id, base.answers, candidate.answers, base.json_answers, candidate.json_answers
+        )
     common = sorted(set(base.types) & set(candidate.types))
     type_changes = tuple(
         (p, tuple(sorted(base.types[p])), tuple(sorted(candidate.types[p])))
-        for p in common if base.types[p] != candidate.types[p])
+        for p in common
+        if base.types[p] != candidate.types[p]
+    )
     value_changes = []
     for path in common:
         old, new = base.strings.get(path, set()), candidate.strings.get(path, set())
         if not old or not new or old == new:
             continue
         labels = path in enums or (
-            all(_is_label(v) for v in old | new) and len(old | new) <= _LABEL_DISTINCT)
+            all(_is_label(v) for v in old | new) and len(old | new) <= _LABEL_DISTINCT
+        )
         if labels:
             value_changes.append((path, tuple(sorted(new - old)), tuple(sorted(old - new))))
     return DriftSummary(
-        suite_id=suite_id, base_answers=base.answers, candidate_answers=candidate.answers,
-        base_json=base.json_answers, candidate_json=candidate.json_answers,
+        suite_id=suite_id,
+        base_answers=base.answers,
+        candidate_answers=candidate.answers,
+        base_json=base.json_answers,
+        candidate_json=candidate.json_answers,
         added_paths=tuple(sorted(set(candidate.types) - set(base.types))),
         removed_paths=tuple(sorted(set(base.types) - set(candidate.types))),
-        type_changes=type_changes, value_changes=tuple(value_changes))
+        type_changes=type_changes,
+        value_changes=tuple(value_changes),
+    )
 
 
 # ------------------------------------------------------------------------------ categories
@@ -481,8 +510,7 @@ class CategoryStats:
     score_delta: BootstrapResult | None
 
 
-def _category_stats(category: str, cases: Sequence[CaseComparison],
-                    seed: int) -> CategoryStats:
+def _category_stats(category: str, cases: Sequence[CaseComparison], seed: int) -> CategoryStats:
     counts = dict.fromkeys(TRANSITIONS, 0)
     for case in cases:
         counts[case.transition] += 1
@@ -492,7 +520,9 @@ def _category_stats(category: str, cases: Sequence[CaseComparison],
     regressed, fixed = counts["regressed"], counts["fixed"]
     bootstrap = paired_bootstrap(
         [c.base.score for c in paired if c.base is not None],
-        [c.candidate.score for c in paired if c.candidate is not None], seed=seed)
+        [c.candidate.score for c in paired if c.candidate is not None],
+        seed=seed,
+    )
     return CategoryStats(
         category=category,
         base=RateStats.of(sum(o.passed for o in base), len(base)),
@@ -527,8 +557,9 @@ class Comparison:
     def categories(self) -> tuple[str, ...]:
         return tuple(sorted({c.category for c in self.cases}))
 
-    def category_stats(self, cases: Iterable[CaseComparison] | None = None
-                       ) -> tuple[CategoryStats, ...]:
+    def category_stats(
+        self, cases: Iterable[CaseComparison] | None = None
+    ) -> tuple[CategoryStats, ...]:
         """Stats per category (sorted) then over all of them, optionally of a subset of cases."""
         chosen = list(self.cases if cases is None else cases)
         groups: dict[str, list[CaseComparison]] = defaultdict(list)
@@ -540,15 +571,24 @@ class Comparison:
 
     def flaky(self) -> tuple[tuple[CaseComparison, TargetOutcome], ...]:
         """(case, outcome) of every target outcome whose repeats disagree on pass/fail."""
-        return tuple((case, outcome) for case in self.cases
-                     for outcome in (case.base, case.candidate)
-                     if outcome is not None and outcome.repeats > 1 and outcome.flaky)
+        return tuple(
+            (case, outcome)
+            for case in self.cases
+            for outcome in (case.base, case.candidate)
+            if outcome is not None and outcome.repeats > 1 and outcome.flaky
+        )
 
 
-def compare_records(records: Iterable[ResultRecord], baseline: str, candidate: str, *,
-                    exclude_paths: Sequence[str] = (),
-                    schemas: Mapping[str, Any] | None = None, seed: int = 0,
-                    candidate_records: Iterable[ResultRecord] | None = None) -> Comparison:
+def compare_records(
+    records: Iterable[ResultRecord],
+    baseline: str,
+    candidate: str,
+    *,
+    exclude_paths: Sequence[str] = (),
+    schemas: Mapping[str, Any] | None = None,
+    seed: int = 0,
+    candidate_records: Iterable[ResultRecord] | None = None,
+) -> Comparison:
     """Pair the answers of ``baseline`` and ``candidate`` case by case.
 
     Args:
@@ -563,8 +603,10 @@ def compare_records(records: Iterable[ResultRecord], baseline: str, candidate: s
     """
     sides: dict[str, dict[tuple[str, str], list[ResultRecord]]] = {"b": {}, "c": {}}
     category: dict[tuple[str, str], str] = {}
-    sources = ((records, "b", baseline),
-               (records if candidate_records is None else candidate_records, "c", candidate))
+    sources = (
+        (records, "b", baseline),
+        (records if candidate_records is None else candidate_records, "c", candidate),
+    )
     for source, side, name in sources:
         for record in source:
             if record.target != name:
@@ -586,8 +628,19 @@ def compare_records(records: Iterable[ResultRecord], baseline: str, candidate: s
                 if not record.errored:
                     pair[0 if side == "b" else 1].add(record)
         base, cand = outcomes
-        cases.append(CaseComparison(key[0], key[1], category[key], base, cand,
-                                    _transition(base, cand), _diff(base, cand, excludes)))
-    drift = tuple(_drift(suite, b, c, _enum_paths((schemas or {}).get(suite)))
-                  for suite, (b, c) in sorted(shapes.items()))
+        cases.append(
+            CaseComparison(
+                key[0],
+                key[1],
+                category[key],
+                base,
+                cand,
+                _transition(base, cand),
+                _diff(base, cand, excludes),
+            )
+        )
+    drift = tuple(
+        _drift(suite, b, c, _enum_paths((schemas or {}).get(suite)))
+        for suite, (b, c) in sorted(shapes.items())
+    )
     return Comparison(baseline, candidate, tuple(cases), drift, tuple(exclude_paths), seed)

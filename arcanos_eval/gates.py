@@ -5,26 +5,25 @@ table at start-up with :class:`~arcanos_eval.errors.GateConfigError`); each spec
 *scope* of the run into a :class:`GateResult` with the measured value, the threshold, pass/fail and
 evidence. Keys:
 
-==================  ========================================================================
-``pass_rate``       ``{category = min}``: candidate pass rate per category (``all``: every case)
-``pass_rate_base``  the same bar for the base target
-``max_regression``  per category, the candidate may trail base by at most this (0.02 = 2 points)
-``regression_test`` ``"mcnemar"``: a larger drop fails only when significant (one-sided exact
-                    McNemar p < ``alpha``, default 0.05): "not significantly worse"
-``latency_p50_ms``  candidate p50 / p95 latency, p95 time to first token, in ms
-``latency_p95_ms``
-``ttft_p95_ms``
-``latency_p95_ratio`` candidate p95 <= ratio x base p95
-``tokens_ratio``    candidate tokens per answer <= ratio x base
-``cost_ratio``      candidate cost per answer (from the targets' prices) <= ratio x base
-``schema_violations`` candidate answers failing the ``schema`` check in suites with a
-                    ``response_schema``, at most this many
-``moderation_drift`` candidate flagged rate minus base flagged rate (``moderation`` check) <= this
-``data``            ``true``: a passing training-data report is required; ``false``: ignore one.
-                    Unset: a supplied report is evaluated, none is "not evaluated"
-``schema_compat``   ``true``: each suite's ``response_schema`` must be backward compatible with the
-                    schema of record stored with its recordings
-==================  ========================================================================
+* ``pass_rate = {category = min}``: candidate pass rate per category (``all``: every case).
+* ``pass_rate_base = {category = min}``: the same bar for the base target.
+* ``max_regression``: per category, the candidate pass rate may trail base by at most this, over
+  cases judged on both sides (0.02 = 2 points). With ``regression_test = "mcnemar"`` a larger drop
+  fails only when significant (one-sided exact McNemar p < ``alpha``, default 0.05): "not
+  significantly worse".
+* ``latency_p50_ms``, ``latency_p95_ms``, ``ttft_p95_ms``: candidate budgets in ms (time to first
+  token needs streamed answers).
+* ``latency_p95_ratio``: candidate p95 <= ratio x base p95.
+* ``tokens_ratio``, ``cost_ratio``: candidate tokens (cost, from the targets' ``prices``) per answer
+  <= ratio x base.
+* ``schema_violations``: at most this many candidate answers fail the ``schema`` check in suites
+  that have a ``response_schema``.
+* ``moderation_drift``: candidate flagged rate minus base flagged rate (``moderation`` check)
+  <= this.
+* ``data``: ``true`` requires a passing training-data report; ``false`` ignores one. Unset, a
+  supplied report is evaluated and a missing one leaves the checklist item "not evaluated".
+* ``schema_compat = true``: each suite's ``response_schema`` must be backward compatible with the
+  schema of record stored with its recordings.
 
 ``[tool.arcanos_eval.gates.suites.<suite-id>]`` takes the same keys (but ``data``) and overrides the
 run-wide value for that suite: the run-wide gate is then evaluated over the other suites.
@@ -50,6 +49,7 @@ from arcanos_eval.stats import (
     format_p,
     format_percent,
     format_points,
+    format_ratio,
     format_usd,
     mcnemar_exact,
     target_stats,
@@ -107,7 +107,7 @@ _HINTS: Mapping[Invariant, str] = {
     "baseline_qa": "configure pass_rate and max_regression",
     "schema_stable": "configure schema_violations and/or schema_compat",
     "data_sanitized": "supply a training-data report (arcanos-eval data check --report) or set "
-                      "data = true",
+    "data = true",
     "latency": "configure latency_p95_ms and/or latency_p95_ratio",
 }
 _EPSILON = 1e-12  # thresholds are compared with a hair of slack against float rounding
@@ -174,22 +174,36 @@ def _where(suite: str | None) -> str:
     return TABLE if suite is None else f"[tool.arcanos_eval.gates.suites.{suite}]"
 
 
-def _number(table: Mapping[str, Any], key: str, where: str, *, low: float = 0.0,
-            high: float | None = None, strict: bool = False, integer: bool = False,
-            what: str = "") -> float:
+def _number(
+    table: Mapping[str, Any],
+    key: str,
+    where: str,
+    *,
+    low: float = 0.0,
+    high: float | None = None,
+    strict: bool = False,
+    integer: bool = False,
+    what: str = "",
+) -> float:
     value = table[key]
     typed = not isinstance(value, bool) and (
-        isinstance(value, int) or (not integer and isinstance(value, float)))
+        isinstance(value, int) or (not integer and isinstance(value, float))
+    )
     number = float(value) if typed else math.nan
-    in_range = math.isfinite(number) and (number > low if strict else number >= low) and (
-        high is None or number <= high)
+    in_range = (
+        math.isfinite(number)
+        and (number > low if strict else number >= low)
+        and (high is None or number <= high)
+    )
     if not in_range:
         bound = f"> {low:g}" if strict else f">= {low:g}"
         if high is not None:
             bound += f" and <= {high:g}"
         kind = "an integer" if integer else "a number"
-        raise GateConfigError(f"{where} field {key!r}: expected {kind} {bound}"
-                              f"{f' ({what})' if what else ''}, found {value!r}")
+        raise GateConfigError(
+            f"{where} field {key!r}: expected {kind} {bound}"
+            f"{f' ({what})' if what else ''}, found {value!r}"
+        )
     return number
 
 
@@ -209,13 +223,13 @@ _NUMERIC: Mapping[str, dict[str, Any]] = {
     "tokens_ratio": {"strict": True, "what": "candidate / base tokens per answer"},
     "cost_ratio": {"strict": True, "what": "candidate / base cost per answer"},
     "schema_violations": {"integer": True, "what": "answers"},
-    "moderation_drift": {"low": -1.0, "high": 1.0,
-                         "what": "candidate minus base flagged rate"},
+    "moderation_drift": {"low": -1.0, "high": 1.0, "what": "candidate minus base flagged rate"},
 }
 
 
-def _parse_table(table: Any, suite: str | None,
-                 inherited: Mapping[str, Any]) -> tuple[list[GateSpec], bool | None]:
+def _parse_table(
+    table: Any, suite: str | None, inherited: Mapping[str, Any]
+) -> tuple[list[GateSpec], bool | None]:
     where = _where(suite)
     if not isinstance(table, Mapping):
         raise GateConfigError(f"{where}: expected a table, found {table!r}")
@@ -223,8 +237,9 @@ def _parse_table(table: Any, suite: str | None,
     for key in table:
         if key not in allowed:
             if suite is not None and key in ("suites", "data"):
-                raise GateConfigError(f"{where} field {key!r}: applies to the whole run, set it "
-                                      f"in {TABLE}")
+                raise GateConfigError(
+                    f"{where} field {key!r}: applies to the whole run, set it in {TABLE}"
+                )
             raise GateConfigError(f"{where}: {unknown_name_message('gate', key, allowed)}")
     specs: list[GateSpec] = []
     for key in ("pass_rate", "pass_rate_base"):
@@ -232,31 +247,52 @@ def _parse_table(table: Any, suite: str | None,
             continue
         mapping = table[key]
         if not isinstance(mapping, Mapping) or not mapping:
-            raise GateConfigError(f"{where} field {key!r}: expected a table of category = minimum "
-                                  f"pass rate, e.g. {{ happy_path = 0.95 }}, found {mapping!r}")
+            raise GateConfigError(
+                f"{where} field {key!r}: expected a table of category = minimum "
+                f"pass rate, e.g. {{ happy_path = 0.95 }}, found {mapping!r}"
+            )
         for category in sorted(mapping):
-            minimum = _number(mapping, category, f"{where} field {key!r}", high=1.0,
-                              what="a pass rate between 0 and 1")
+            minimum = _number(
+                mapping,
+                category,
+                f"{where} field {key!r}",
+                high=1.0,
+                what="a pass rate between 0 and 1",
+            )
             specs.append(GateSpec(key, minimum, category=str(category), suite=suite))
     modifiers = [k for k in _MODIFIERS if k in table]
     if "max_regression" in table or modifiers:
-        merged = {**{k: inherited[k] for k in ("max_regression", *_MODIFIERS) if k in inherited},
-                  **{k: table[k] for k in ("max_regression", *_MODIFIERS) if k in table}}
+        merged = {
+            **{k: inherited[k] for k in ("max_regression", *_MODIFIERS) if k in inherited},
+            **{k: table[k] for k in ("max_regression", *_MODIFIERS) if k in table},
+        }
         if "max_regression" not in merged:
-            raise GateConfigError(f"{where} field {modifiers[0]!r}: only applies to "
-                                  "max_regression, which is not set")
+            raise GateConfigError(
+                f"{where} field {modifiers[0]!r}: only applies to max_regression, which is not set"
+            )
         test = merged.get("regression_test")
         if test is not None and test != "mcnemar":
-            raise GateConfigError(f"{where} field 'regression_test': expected 'mcnemar', "
-                                  f"found {test!r}")
-        alpha = (_number(merged, "alpha", where, strict=True, high=0.5,
-                         what="a significance level") if "alpha" in merged else 0.05)
+            raise GateConfigError(
+                f"{where} field 'regression_test': expected 'mcnemar', found {test!r}"
+            )
+        alpha = (
+            _number(merged, "alpha", where, strict=True, high=0.5, what="a significance level")
+            if "alpha" in merged
+            else 0.05
+        )
         if "alpha" in merged and test is None:
-            raise GateConfigError(f"{where} field 'alpha': only applies with "
-                                  "regression_test = 'mcnemar'")
-        specs.append(GateSpec("max_regression", _number(merged, "max_regression", where,
-                                                        **_NUMERIC["max_regression"]),
-                              test=test, alpha=alpha, suite=suite))
+            raise GateConfigError(
+                f"{where} field 'alpha': only applies with regression_test = 'mcnemar'"
+            )
+        specs.append(
+            GateSpec(
+                "max_regression",
+                _number(merged, "max_regression", where, **_NUMERIC["max_regression"]),
+                test=test,
+                alpha=alpha,
+                suite=suite,
+            )
+        )
     for key, options in _NUMERIC.items():
         if key in table and key != "max_regression":
             specs.append(GateSpec(key, _number(table, key, where, **options), suite=suite))
@@ -285,8 +321,9 @@ def parse_gates(table: Mapping[str, Any] | None) -> GateSet:
     specs, data = _parse_table(table, None, {})
     suites = table.get("suites", {})
     if not isinstance(suites, Mapping):
-        raise GateConfigError(f"{TABLE} field 'suites': expected a table of suite id = gates, "
-                              f"found {suites!r}")
+        raise GateConfigError(
+            f"{TABLE} field 'suites': expected a table of suite id = gates, found {suites!r}"
+        )
     for suite in sorted(suites):
         suite_specs, _ = _parse_table(suites[suite], str(suite), table)
         specs.extend(suite_specs)
@@ -329,6 +366,40 @@ class GateResult:
     def label(self) -> str:
         """The name, with the scope when it is not the whole run."""
         return self.name if self.scope == "all suites" else f"{self.name} ({self.scope})"
+
+    def _format(self, value: float | None) -> str:
+        if value is None:
+            return "n/a"
+        if self.unit == "rate":
+            return format_percent(value)
+        if self.unit == "points":
+            return format_points(value)
+        if self.unit == "ms":
+            return format_ms(value)
+        if self.unit == "ratio":
+            return format_ratio(value)
+        if self.unit == "check":
+            return "pass" if value else "fail"
+        return f"{value:.0f}"
+
+    @property
+    def measured_text(self) -> str:
+        """The measured value in its unit (``95.0%``, ``1234 ms``, ``1.08x``...)."""
+        return self._format(self.measured)
+
+    @property
+    def threshold_text(self) -> str:
+        """The bar, with its comparison (``>= 95.0%``, ``<= 2500 ms``...)."""
+        if self.key in ("pass_rate", "pass_rate_base"):
+            return f">= {format_percent(self.threshold)}"
+        if self.key == "max_regression":
+            bar = f">= {format_points(-self.threshold if self.threshold else 0.0)}"
+            return bar if self.alpha is None else f"{bar} or p >= {self.alpha:g}"
+        if self.key == "data":
+            return "report passes"
+        if self.key == "schema_compat":
+            return "0 breaking"
+        return f"<= {self._format(self.threshold)}"
 
 
 @dataclass
@@ -386,9 +457,11 @@ def _pass_rate(spec: GateSpec, scope: _Scope) -> list[Measurement]:
     rate = passed / len(judged)
     interval = wilson_interval(passed, len(judged))
     errored = len(outcomes) - len(judged)
-    evidence = (f"{passed}/{len(judged)} {target} cases passed, Wilson 95% "
-                f"[{format_percent(interval.low)}, {format_percent(interval.high)}]"
-                + (f"; {errored} errored case(s) not counted" if errored else ""))
+    evidence = (
+        f"{passed}/{len(judged)} {target} cases passed, Wilson 95% "
+        f"[{format_percent(interval.low)}, {format_percent(interval.high)}]"
+        + (f"; {errored} errored case(s) not counted" if errored else "")
+    )
     return [(None, rate, rate >= spec.threshold - _EPSILON, evidence)]
 
 
@@ -400,16 +473,24 @@ def _max_regression(spec: GateSpec, scope: _Scope) -> list[Measurement]:
         if not cases:
             # Configured and not measurable for this category: fails, like any gate without
             # evidence.
-            results.append((category, math.nan, False,
-                            f"not evaluable: no {category!r} case answered by both "
-                            f"{scope.baseline} and {scope.candidate} without error"))
+            results.append(
+                (
+                    category,
+                    math.nan,
+                    False,
+                    f"not evaluable: no {category!r} case answered by both "
+                    f"{scope.baseline} and {scope.candidate} without error",
+                )
+            )
             continue
         fixed = sum(c.transition == "fixed" for c in cases)
         regressed = sum(c.transition == "regressed" for c in cases)
         delta = (fixed - regressed) / len(cases)
         too_far = delta < -spec.threshold - _EPSILON
-        evidence = (f"{len(cases)} paired cases: {regressed} regressed, {fixed} fixed, "
-                    f"delta {format_points(delta)}")
+        evidence = (
+            f"{len(cases)} paired cases: {regressed} regressed, {fixed} fixed, "
+            f"delta {format_points(delta)}"
+        )
         ok = not too_far
         if spec.test == "mcnemar":
             p = mcnemar_exact(regressed, fixed, "greater")
@@ -426,8 +507,10 @@ def _latency(spec: GateSpec, scope: _Scope) -> list[Measurement]:
     if spec.key == "ttft_p95_ms":
         value, what, count = stats.ttft(95), "time to first token p95", len(stats.ttfts)
         if value is None:
-            raise _NoEvidence(f"{scope.candidate} has no streamed answer (set stream = true "
-                              "on the target to measure time to first token)")
+            raise _NoEvidence(
+                f"{scope.candidate} has no streamed answer (set stream = true "
+                "on the target to measure time to first token)"
+            )
     else:
         q = 50 if spec.key == "latency_p50_ms" else 95
         value, what, count = stats.latency(q), f"latency p{q}", len(stats.latencies)
@@ -449,16 +532,22 @@ def _ratio(spec: GateSpec, scope: _Scope) -> list[Measurement]:
     else:
         for stats in (base, cand):
             if stats.cost_usd is None:
-                raise _NoEvidence(f"target {stats.target!r} has no prices (set prices = "
-                                  "{ input_per_mtok = ..., output_per_mtok = ... })")
+                raise _NoEvidence(
+                    f"target {stats.target!r} has no prices (set prices = "
+                    "{ input_per_mtok = ..., output_per_mtok = ... })"
+                )
         top, bottom = cand.cost_per_answer, base.cost_per_answer
-        describe, what = format_usd, "cost per answer"
+        describe, what = (lambda v: format_usd(v, 6)), "cost per answer"
     if top is None or not bottom:
-        raise _NoEvidence(f"no {what} to compare ({scope.baseline}: {describe(bottom)}, "
-                          f"{scope.candidate}: {describe(top)})")
+        raise _NoEvidence(
+            f"no {what} to compare ({scope.baseline}: {describe(bottom)}, "
+            f"{scope.candidate}: {describe(top)})"
+        )
     ratio = top / bottom
-    evidence = (f"{what}: {scope.candidate} {describe(top)} over {cand.answers} answers, "
-                f"{scope.baseline} {describe(bottom)} over {base.answers}")
+    evidence = (
+        f"{what}: {scope.candidate} {describe(top)} over {cand.answers} answers, "
+        f"{scope.baseline} {describe(bottom)} over {base.answers}"
+    )
     return [(None, ratio, ratio <= spec.threshold + _EPSILON, evidence)]
 
 
@@ -485,8 +574,10 @@ def _schema_violations(spec: GateSpec, scope: _Scope) -> list[Measurement]:
     if not checked:
         raise _NoEvidence(f"no {scope.candidate} answer in {', '.join(bound)} ran the schema check")
     base_v, base_n = counts[scope.baseline]
-    evidence = (f"{violations} of {checked} {scope.candidate} answers in {', '.join(bound)} "
-                f"failed the schema check ({scope.baseline}: {base_v} of {base_n})")
+    evidence = (
+        f"{violations} of {checked} {scope.candidate} answers in {', '.join(bound)} "
+        f"failed the schema check ({scope.baseline}: {base_v} of {base_n})"
+    )
     return [(None, float(violations), violations <= spec.threshold, evidence)]
 
 
@@ -512,20 +603,25 @@ def _moderation_drift(spec: GateSpec, scope: _Scope) -> list[Measurement]:
     if not bn or not cn:
         raise _NoEvidence("no moderation check ran on both targets")
     drift = cf / cn - bf / bn
-    evidence = (f"flagged: {scope.candidate} {cf}/{cn} ({format_percent(cf / cn)}), "
-                f"{scope.baseline} {bf}/{bn} ({format_percent(bf / bn)})")
+    evidence = (
+        f"flagged: {scope.candidate} {cf}/{cn} ({format_percent(cf / cn)}), "
+        f"{scope.baseline} {bf}/{bn} ({format_percent(bf / bn)})"
+    )
     return [(None, drift, drift <= spec.threshold + _EPSILON, evidence)]
 
 
 def _data(spec: GateSpec, scope: _Scope) -> list[Measurement]:
     report = scope.data_report
     if report is None:
-        raise _NoEvidence("data = true, and no training-data report was supplied "
-                          "(arcanos-eval report --data-report PATH)")
+        raise _NoEvidence(
+            "data = true, and no training-data report was supplied "
+            "(arcanos-eval report --data-report PATH)"
+        )
     passed = report.get("passed")
     if not isinstance(passed, bool):
-        raise GateConfigError("training-data report: expected a 'passed' field of true or false, "
-                              f"found {passed!r}")
+        raise GateConfigError(
+            f"training-data report: expected a 'passed' field of true or false, found {passed!r}"
+        )
     verdict = str(report.get("verdict") or ("PASS" if passed else "FAIL"))
     return [(None, 1.0 if passed else 0.0, passed, verdict)]
 
@@ -534,9 +630,6 @@ def _schema_compat(spec: GateSpec, scope: _Scope) -> list[Measurement]:
     bound = sorted(s for s in scope.suites if scope.suite_info(s).get("response_schema"))
     if not bound:
         raise _NoEvidence("no suite in scope declares a response_schema")
-    # Imported here: schema compatibility is only needed when this gate is configured.
-    from arcanos_eval.contracts import compat
-
     breaking: list[str] = []
     missing: list[str] = []
     unchanged = changed = 0
@@ -549,6 +642,9 @@ def _schema_compat(spec: GateSpec, scope: _Scope) -> list[Measurement]:
         if old == new:
             unchanged += 1  # nothing to classify: skip the search for counterexamples
             continue
+        # Imported here: only a changed schema needs the compatibility checker.
+        from arcanos_eval.contracts import compat
+
         result = compat(old, new)
         found = [f for f in result.findings if f.breaking]
         if result.breaking:
@@ -558,10 +654,14 @@ def _schema_compat(spec: GateSpec, scope: _Scope) -> list[Measurement]:
         else:
             unchanged += 1
     if missing:
-        raise _NoEvidence(f"no schema of record for {', '.join(missing)} (record golden answers "
-                          "to approve the schema)")
-    evidence = (f"{len(bound)} schema-bound suite(s): {unchanged} unchanged, {changed} changed "
-                "compatibly" + (f"; breaking: {'; '.join(breaking)}" if breaking else ""))
+        raise _NoEvidence(
+            f"no schema of record for {', '.join(missing)} (record golden answers "
+            "to approve the schema)"
+        )
+    evidence = (
+        f"{len(bound)} schema-bound suite(s): {unchanged} unchanged, {changed} changed "
+        "compatibly" + (f"; breaking: {'; '.join(breaking)}" if breaking else "")
+    )
     return [(None, float(len(breaking)), not breaking, evidence)]
 
 
@@ -582,8 +682,9 @@ _EVALUATORS: Mapping[str, Evaluator] = {
 }
 
 
-def _scopes(spec: GateSpec, overridden: set[str], run_suites: Sequence[str]
-            ) -> tuple[str, frozenset[str]]:
+def _scopes(
+    spec: GateSpec, overridden: set[str], run_suites: Sequence[str]
+) -> tuple[str, frozenset[str]]:
     if spec.suite is not None:
         return f"suite {spec.suite}", frozenset({spec.suite})
     rest = frozenset(s for s in run_suites if s not in overridden)
@@ -592,9 +693,14 @@ def _scopes(spec: GateSpec, overridden: set[str], run_suites: Sequence[str]
     return f"all suites except {', '.join(sorted(overridden))}", rest
 
 
-def evaluate_gates(gates: GateSet, comparison: Comparison, records: Sequence[ResultRecord],
-                   header: Mapping[str, Any], *,
-                   data_report: Mapping[str, Any] | None = None) -> tuple[GateResult, ...]:
+def evaluate_gates(
+    gates: GateSet,
+    comparison: Comparison,
+    records: Sequence[ResultRecord],
+    header: Mapping[str, Any],
+    *,
+    data_report: Mapping[str, Any] | None = None,
+) -> tuple[GateResult, ...]:
     """Evaluate every gate over its scope; results in the order of the gate table.
 
     A run-wide gate whose remaining suites hold no evidence is left out when a per-suite override
@@ -609,10 +715,17 @@ def evaluate_gates(gates: GateSet, comparison: Comparison, records: Sequence[Res
     for spec in gates.specs:
         overridden = overrides.get(spec.identity, set()) if spec.suite is None else set()
         label, suites = _scopes(spec, overridden, run_suites)
-        scope = _Scope(label, suites, spec.suite is not None,
-                       [r for r in records if r.suite_id in suites],
-                       [c for c in comparison.cases if c.suite_id in suites],
-                       header, comparison.baseline, comparison.candidate, data_report)
+        scope = _Scope(
+            label,
+            suites,
+            spec.suite is not None,
+            [r for r in records if r.suite_id in suites],
+            [c for c in comparison.cases if c.suite_id in suites],
+            header,
+            comparison.baseline,
+            comparison.candidate,
+            data_report,
+        )
         unit, invariant = _UNIT[spec.key], spec.invariant
         try:
             if spec.suite is not None and spec.suite not in run_suites:
@@ -624,12 +737,29 @@ def evaluate_gates(gates: GateSet, comparison: Comparison, records: Sequence[Res
             measured = [(None, math.nan, False, f"not evaluable: {missing}")]
         for category, value, passed, evidence in measured:
             name = spec.name if category is None else f"{spec.key}[{category}]"
-            order = (_ORDER[spec.key], spec.suite is not None, spec.suite or "",
-                     category or spec.category or "")
-            results.append((order, GateResult(
-                name, spec.key, label, passed, None if math.isnan(value) else value,
-                spec.threshold, unit, evidence, invariant,
-                spec.alpha if spec.test is not None else None)))
+            order = (
+                _ORDER[spec.key],
+                spec.suite is not None,
+                spec.suite or "",
+                category or spec.category or "",
+            )
+            results.append(
+                (
+                    order,
+                    GateResult(
+                        name,
+                        spec.key,
+                        label,
+                        passed,
+                        None if math.isnan(value) else value,
+                        spec.threshold,
+                        unit,
+                        evidence,
+                        invariant,
+                        spec.alpha if spec.test is not None else None,
+                    ),
+                )
+            )
     return tuple(result for _, result in sorted(results, key=lambda item: item[0]))
 
 
@@ -665,13 +795,26 @@ def checklist(results: Iterable[GateResult], gates: GateSet) -> tuple[ChecklistI
             continue
         failing = [r for r in behind if not r.passed]
         if failing:
-            evidence = "; ".join(f"{r.label}: {r.evidence}" for r in failing)
+            # Short on purpose: the gate table right below has the full evidence.
+            evidence = f"{len(failing)} of {len(behind)} gate(s) failed: " + "; ".join(
+                f"{r.label} {r.measured_text} (needs {r.threshold_text})"
+                if r.measured is not None
+                else f"{r.label}: {r.evidence}"
+                for r in failing
+            )
         elif invariant == "data_sanitized":
             evidence = behind[0].evidence
         else:
             evidence = f"{len(behind)} gate(s) passed: " + ", ".join(r.label for r in behind)
-        items.append(ChecklistItem(invariant, title, "fail" if failing else "pass", evidence,
-                                   tuple(r.label for r in behind)))
+        items.append(
+            ChecklistItem(
+                invariant,
+                title,
+                "fail" if failing else "pass",
+                evidence,
+                tuple(r.label for r in behind),
+            )
+        )
     return tuple(items)
 
 
@@ -701,9 +844,11 @@ class Verdict:
         return 3 if self.errored_answers else 0
 
 
-def verdict(results: Sequence[GateResult], *, rollback: str | None,
-            errored_answers: int = 0) -> Verdict:
+def verdict(
+    results: Sequence[GateResult], *, rollback: str | None, errored_answers: int = 0
+) -> Verdict:
     """The decision from the gate results."""
     failing = tuple(r.label for r in results if not r.passed)
-    return Verdict("HOLD" if failing else "PROMOTE", failing, rollback, len(results),
-                   errored_answers)
+    return Verdict(
+        "HOLD" if failing else "PROMOTE", failing, rollback, len(results), errored_answers
+    )

@@ -19,7 +19,9 @@ import pytest
 
 from arcanos_eval.config import load_config
 from arcanos_eval.errors import ArcanosError
+from arcanos_eval.gates import GateResult, GateSpec
 from arcanos_eval.options import OPTIONS, overrides_from
+from arcanos_eval.report.cli import publish, read_data_report
 from arcanos_eval.response import Response
 from arcanos_eval.runlog import ResultRecord, RunLog
 from arcanos_eval.session import ArcanosSession
@@ -32,6 +34,8 @@ pytest_plugins = ["arcanos_eval.testing.fixtures"]
 
 session_key = pytest.StashKey[ArcanosSession]()
 _files_key = pytest.StashKey[set[Path]]()
+_json_key = pytest.StashKey[str | None]()
+_verdict_key = pytest.StashKey[str]()
 
 
 # ----------------------------------------------------------------------------- options
@@ -93,16 +97,19 @@ def pytest_configure(config: pytest.Config) -> None:
             start=rootdir, **overrides_from({**values, "suites": suites_given})
         )
         suites = load_suites(run_config.suites)
+        data_report = read_data_report(values.get("data_report"))
+        session = ArcanosSession(run_config, suites, data_report=data_report)
     except ArcanosError as exc:
         raise pytest.UsageError(str(exc)) from None
-    session = ArcanosSession(run_config, suites)
     config.stash[session_key] = session
+    config.stash[_json_key] = values.get("json")
     config.stash[_files_key] = {s.path.resolve() for s in suites if s.path is not None}
     names = {case.category for case in session.cases()} | {
         _marker_name(tag) for case in session.cases() for tag in case.tags
     }
     for name in sorted(names):
         config.addinivalue_line("markers", f"{name}: arcanos-eval category or tag")
+    config.addinivalue_line("markers", "arcanos_gate: an arcanos-eval release gate")
     # Collect the suites even when they lie outside the paths pytest would visit.
     for path in discover_suite_files(run_config.suites):
         if str(path) not in config.args:
@@ -307,10 +314,89 @@ def _diff_lines(base: Response, candidate: Response) -> list[str]:
     ]
 
 
+class GateCollector(pytest.Collector):
+    """The virtual ``arcanos`` node holding one item per configured gate."""
+
+    def collect(self) -> list[pytest.Item]:
+        session = _session(self)
+        return [
+            GateItem.from_parent(self, name=f"gate[{_gate_name(spec)}]", spec=spec)
+            for spec in session.gates.specs
+        ]
+
+
+def _gate_name(spec: GateSpec) -> str:
+    return spec.name if spec.suite is None else f"{spec.name}@{spec.suite}"
+
+
+class GateItem(pytest.Item):
+    """One configured gate, evaluated over every answer of the run."""
+
+    def __init__(self, *, spec: GateSpec, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.spec = spec
+        self.add_marker("arcanos_gate")
+
+    def reportinfo(self) -> tuple[Path, int | None, str]:
+        config = _session(self).config
+        return config.source or self.config.rootpath, None, f"arcanos gate {_gate_name(self.spec)}"
+
+    def _results(self) -> list[GateResult]:
+        evaluation = _session(self).evaluation
+        if evaluation is None:
+            raise CallErrored("no results to evaluate the gate on: no case was run")
+        spec = self.spec
+        scope = f"suite {spec.suite}" if spec.suite else None
+        return [
+            r
+            for r in evaluation.gates
+            if r.key == spec.key
+            and (spec.category is None or r.name == spec.name)
+            and ((r.scope == scope) if scope else not r.scope.startswith("suite "))
+        ]
+
+    def runtest(self) -> None:
+        results = self._results()
+        for result in results:
+            self.user_properties.append((result.label, result.measured_text))
+        failing = [r for r in results if not r.passed]
+        if failing:
+            raise CheckFailed(
+                "\n".join(
+                    f"gate {r.label} failed: measured {r.measured_text}, needs "
+                    f"{r.threshold_text}; {r.evidence}"
+                    for r in failing
+                )
+            )
+
+    def repr_failure(
+        self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None
+    ) -> str | Any:
+        if isinstance(excinfo.value, (CheckFailed, CallErrored)):
+            return str(excinfo.value)
+        return super().repr_failure(excinfo)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(
+    session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
+) -> None:
+    arcanos = config.stash.get(session_key, None)
+    if arcanos is None or not arcanos.gates.specs:
+        return
+    # Added before -k/-m deselection runs, so gates are selected like any other item.
+    collector = GateCollector.from_parent(session, name="arcanos", nodeid="arcanos")
+    items.extend(collector.collect())
+
+
 # ----------------------------------------------------------------------------- execution
 
 
-def _selected_calls(items: list[pytest.Item], session: ArcanosSession) -> set[tuple[str, str]]:
+def _selected_calls(
+    items: list[pytest.Item], session: ArcanosSession
+) -> set[tuple[str, str]] | None:
+    if any(isinstance(item, GateItem) for item in items):
+        return None  # gates judge the whole run
     select: set[tuple[str, str]] = set()
     for item in items:
         if isinstance(item, _ArcanosItem):
@@ -325,7 +411,7 @@ def pytest_runtestloop(session: pytest.Session) -> Iterator[None]:
     arcanos = session.config.stash.get(session_key, None)
     if arcanos is not None and not session.config.option.collectonly and session.items:
         select = _selected_calls(session.items, arcanos)
-        if select:
+        if select is None or select:
             try:
                 arcanos.run(select, progress=session.config.get_verbosity() >= 0)
             except ArcanosError as exc:
@@ -344,6 +430,25 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
         f"run log: {arcanos.log.path} ({stats.live} live, {stats.replayed} replayed, "
         f"{stats.cached} cached, {stats.retries} retries, {stats.errored} errored)"
     )
+    line = config.stash.get(_verdict_key, None)
+    if line is not None:
+        terminalreporter.write_line(f"arcanos: {line}")
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    arcanos = session.config.stash.get(session_key, None)
+    if arcanos is None or arcanos.evaluation is None:
+        return
+    json_path = session.config.stash.get(_json_key, None)
+    try:
+        line = publish(
+            arcanos.evaluation,
+            output=arcanos.config.report,
+            json_path=Path(json_path) if json_path else None,
+        )
+    except ArcanosError as exc:
+        line = f"could not write the report: {exc}"
+    session.config.stash[_verdict_key] = line
 
 
 # ----------------------------------------------------------------------------- fixtures

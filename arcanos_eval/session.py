@@ -6,12 +6,15 @@ selected, and afterwards answers "what did target T say for case C" for the item
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from arcanos_eval.config import RunConfig
 from arcanos_eval.engine import EngineStats
+from arcanos_eval.gates import GateSet, parse_gates
+from arcanos_eval.report import Evaluation, evaluate
 from arcanos_eval.run import execute_run
 from arcanos_eval.runlog import ResultRecord, RunLog
 from arcanos_eval.suite.model import Case, Suite
@@ -25,9 +28,16 @@ class ArcanosSession:
 
     config: RunConfig
     suites: list[Suite]
+    data_report: Mapping[str, Any] | None = None
     log: RunLog | None = None
     stats: EngineStats | None = None
+    evaluation: Evaluation | None = None
+    gates: GateSet = field(init=False)
     _by_key: dict[tuple[str, str], list[ResultRecord]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        # Parsed up front: a bad gate table is a usage error before any model call.
+        self.gates = parse_gates(self.config.gates)
 
     @property
     def target_names(self) -> tuple[str, ...]:
@@ -64,6 +74,7 @@ class ArcanosSession:
             self._by_key.setdefault(key, []).append(record)
         for records in self._by_key.values():
             records.sort(key=lambda r: r.repeat)
+        self.evaluation = evaluate(outcome.log, data_report=self.data_report)
         return outcome.log
 
     def records(self, case: Case, target: str) -> list[ResultRecord]:

@@ -158,8 +158,14 @@ class BootstrapResult:
     seed: int
 
 
-def paired_bootstrap(first: Sequence[float], second: Sequence[float], *, resamples: int = 2000,
-                     confidence: float = 0.95, seed: int = 0) -> BootstrapResult | None:
+def paired_bootstrap(
+    first: Sequence[float],
+    second: Sequence[float],
+    *,
+    resamples: int = 2000,
+    confidence: float = 0.95,
+    seed: int = 0,
+) -> BootstrapResult | None:
     """Interval for ``mean(second - first)`` by resampling the pairs with replacement.
 
     Pairs are resampled whole, so the correlation between the two answers to one case is kept.
@@ -263,12 +269,15 @@ class TargetStats:
 def _cost(prompt: int, completion: int, prices: Mapping[str, float]) -> float | None:
     if "input_per_mtok" not in prices and "output_per_mtok" not in prices:
         return None
-    return (prompt * float(prices.get("input_per_mtok", 0.0))
-            + completion * float(prices.get("output_per_mtok", 0.0))) / 1_000_000
+    return (
+        prompt * float(prices.get("input_per_mtok", 0.0))
+        + completion * float(prices.get("output_per_mtok", 0.0))
+    ) / 1_000_000
 
 
-def target_stats(target: str, records: Iterable[ResultRecord],
-                 prices: Mapping[str, float] | None = None) -> TargetStats:
+def target_stats(
+    target: str, records: Iterable[ResultRecord], prices: Mapping[str, float] | None = None
+) -> TargetStats:
     """Aggregate one target's answers; errored answers count only in ``errored``."""
     counted = [r for r in records if r.target == target]
     ok = [r for r in counted if not r.errored]
@@ -279,10 +288,12 @@ def target_stats(target: str, records: Iterable[ResultRecord],
         answers=len(ok),
         errored=len(counted) - len(ok),
         origins=dict(sorted(Counter(r.response.origin for r in ok).items())),
-        latencies=tuple(sorted(float(r.response.latency_ms) for r in ok
-                               if r.response.latency_ms is not None)),
-        ttfts=tuple(sorted(float(r.response.ttft_ms) for r in ok
-                           if r.response.ttft_ms is not None)),
+        latencies=tuple(
+            sorted(float(r.response.latency_ms) for r in ok if r.response.latency_ms is not None)
+        ),
+        ttfts=tuple(
+            sorted(float(r.response.ttft_ms) for r in ok if r.response.ttft_ms is not None)
+        ),
         prompt_tokens=prompt,
         completion_tokens=completion,
         cost_usd=_cost(prompt, completion, prices or {}),
@@ -329,6 +340,6 @@ def format_interval(interval: Interval | None, *, percent: bool = True) -> str:
     return f"[{interval.low:+.3f}, {interval.high:+.3f}]"
 
 
-def format_usd(value: float | None) -> str:
-    """``0.0123`` -> ``$0.0123``."""
-    return "n/a" if value is None else f"${value:.4f}"
+def format_usd(value: float | None, digits: int = 4) -> str:
+    """``0.0123`` -> ``$0.0123`` (per-answer costs need more ``digits``)."""
+    return "n/a" if value is None else f"${value:.{digits}f}"

@@ -14,18 +14,34 @@ from arcanos_eval.response import Response, ToolCall
 from arcanos_eval.runlog import ResultRecord
 
 
-def rec(case: str, target: str, passed: bool = True, *, text: str | None = "ok",
-        repeat: int = 0, suite: str = "s", category: str = "happy_path",
-        errored: bool = False, value: float | None = None,
-        tool_calls: tuple[ToolCall, ...] = ()) -> ResultRecord:
+def rec(
+    case: str,
+    target: str,
+    passed: bool = True,
+    *,
+    text: str | None = "ok",
+    repeat: int = 0,
+    suite: str = "s",
+    category: str = "happy_path",
+    errored: bool = False,
+    value: float | None = None,
+    tool_calls: tuple[ToolCall, ...] = (),
+) -> ResultRecord:
     if errored:
         response = Response.failed("boom", "http_500")
         scores: tuple[dict[str, Any], ...] = ()
     else:
         response = Response(text=text, tool_calls=tool_calls)
-        scores = ({"check": "contains", "args": {}, "passed": passed,
-                   "value": (1.0 if passed else 0.0) if value is None else value,
-                   "reason": "ok" if passed else f"{case} failed on {target}", "details": {}},)
+        scores = (
+            {
+                "check": "contains",
+                "args": {},
+                "passed": passed,
+                "value": (1.0 if passed else 0.0) if value is None else value,
+                "reason": "ok" if passed else f"{case} failed on {target}",
+                "details": {},
+            },
+        )
     return ResultRecord(suite, case, target, repeat, category, "fp", response, scores)
 
 
@@ -35,26 +51,39 @@ def by_key(comparison):  # type: ignore[no-untyped-def]
 
 def test_every_transition():
     records = [
-        rec("both-pass", "base"), rec("both-pass", "candidate"),
-        rec("fixed", "base", False), rec("fixed", "candidate"),
-        rec("regressed", "base"), rec("regressed", "candidate", False),
-        rec("both-fail", "base", False), rec("both-fail", "candidate", False),
-        rec("errored", "base"), rec("errored", "candidate", errored=True),
+        rec("both-pass", "base"),
+        rec("both-pass", "candidate"),
+        rec("fixed", "base", False),
+        rec("fixed", "candidate"),
+        rec("regressed", "base"),
+        rec("regressed", "candidate", False),
+        rec("both-fail", "base", False),
+        rec("both-fail", "candidate", False),
+        rec("errored", "base"),
+        rec("errored", "candidate", errored=True),
         rec("unpaired", "candidate"),
         rec("other-target", "previous"),
     ]
     cases = by_key(compare_records(records, "base", "candidate"))
     assert {k: c.transition for k, c in cases.items()} == {
-        "both-pass": "both_pass", "fixed": "fixed", "regressed": "regressed",
-        "both-fail": "both_fail", "errored": "errored", "unpaired": "unpaired"}
+        "both-pass": "both_pass",
+        "fixed": "fixed",
+        "regressed": "regressed",
+        "both-fail": "both_fail",
+        "errored": "errored",
+        "unpaired": "unpaired",
+    }
     assert cases["regressed"].candidate.failures == ("contains: regressed failed on candidate",)
     assert cases["unpaired"].base is None and not cases["unpaired"].paired
     assert cases["errored"].candidate.failures == ("errored: http_500: boom",)
 
 
 def test_cases_are_sorted_by_suite_then_case():
-    records = [rec("b", "base", suite="z"), rec("a", "candidate", suite="z"),
-               rec("c", "base", suite="a")]
+    records = [
+        rec("b", "base", suite="z"),
+        rec("a", "candidate", suite="z"),
+        rec("c", "base", suite="a"),
+    ]
     keys = [c.key for c in compare_records(records, "base", "candidate").cases]
     assert keys == ["a::c", "z::a", "z::b"]
 
@@ -76,14 +105,16 @@ def test_a_case_passes_only_when_every_repeat_passes():
 
 
 def test_a_single_answer_has_no_agreement_figure():
-    (case,) = compare_records([rec("c", "base"), rec("c", "candidate")], "base",
-                              "candidate").cases
+    (case,) = compare_records([rec("c", "base"), rec("c", "candidate")], "base", "candidate").cases
     assert case.base.agreement is None and not case.base.flaky
 
 
 def test_one_errored_repeat_makes_the_case_errored():
-    records = [rec("c", "base"), rec("c", "candidate", repeat=0),
-               rec("c", "candidate", repeat=1, errored=True)]
+    records = [
+        rec("c", "base"),
+        rec("c", "candidate", repeat=0),
+        rec("c", "candidate", repeat=1, errored=True),
+    ]
     (case,) = compare_records(records, "base", "candidate").cases
     assert case.transition == "errored" and case.candidate.errored_answers == 1
     assert case.diff.kind == "unavailable"
@@ -92,8 +123,9 @@ def test_one_errored_repeat_makes_the_case_errored():
 def test_json_diff_lists_changed_added_and_removed_paths():
     base = json.dumps({"category": "riddle", "gone": 1, "items": [1, 2], "n": 1})
     cand = json.dumps({"category": "logic", "new": True, "items": [1, 2, 3], "n": 1.0})
-    (case,) = compare_records([rec("c", "base", text=base), rec("c", "candidate", text=cand)],
-                              "base", "candidate").cases
+    (case,) = compare_records(
+        [rec("c", "base", text=base), rec("c", "candidate", text=cand)], "base", "candidate"
+    ).cases
     assert case.diff.kind == "json"
     assert case.diff.lines == (
         "+ root['items'][2]: 3",
@@ -107,20 +139,24 @@ def test_excluded_paths_are_left_out_of_the_diff():
     base = json.dumps({"meta": {"id": "a1", "at": 1}, "items": [{"note": "x", "v": 1}]})
     cand = json.dumps({"meta": {"id": "b2", "at": 1}, "items": [{"note": "y", "v": 1}]})
     records = [rec("c", "base", text=base), rec("c", "candidate", text=cand)]
-    (case,) = compare_records(records, "base", "candidate",
-                              exclude_paths=["meta.id", "items[*].note"]).cases
+    (case,) = compare_records(
+        records, "base", "candidate", exclude_paths=["meta.id", "items[*].note"]
+    ).cases
     assert case.diff.kind == "same"
     (case,) = compare_records(records, "base", "candidate", exclude_paths=["meta"]).cases
     assert case.diff.lines == ("~ root['items'][0]['note']: \"x\" -> \"y\"",)
 
 
-@pytest.mark.parametrize(("path", "matches", "misses"), [
-    ("meta.id", "root['meta']['id']", "root['meta']['idx']"),
-    ("items[*].note", "root['items'][3]['note']", "root['items']['x']['note']"),
-    ("*.ts", "root['a']['ts']", "root['ts']"),
-    ("rows[0]", "root['rows'][0]['a']", "root['rows'][1]"),
-    ("root['a']", "root['a'][1]", "root['ab']"),
-])
+@pytest.mark.parametrize(
+    ("path", "matches", "misses"),
+    [
+        ("meta.id", "root['meta']['id']", "root['meta']['idx']"),
+        ("items[*].note", "root['items'][3]['note']", "root['items']['x']['note']"),
+        ("*.ts", "root['a']['ts']", "root['ts']"),
+        ("rows[0]", "root['rows'][0]['a']", "root['rows'][1]"),
+        ("root['a']", "root['a'][1]", "root['ab']"),
+    ],
+)
 def test_exclude_regex(path, matches, misses):
     pattern = re.compile(exclude_regex(path))
     assert pattern.match(matches)
@@ -128,8 +164,10 @@ def test_exclude_regex(path, matches, misses):
 
 
 def test_text_answers_get_a_line_diff():
-    records = [rec("c", "base", text="I can't help with that."),
-               rec("c", "candidate", text="Sure! Step one:\nopen two trade windows.")]
+    records = [
+        rec("c", "base", text="I can't help with that."),
+        rec("c", "candidate", text="Sure! Step one:\nopen two trade windows."),
+    ]
     (case,) = compare_records(records, "base", "candidate").cases
     assert case.diff.kind == "text"
     assert "-I can't help with that." in case.diff.lines
@@ -139,34 +177,42 @@ def test_text_answers_get_a_line_diff():
 def test_tool_calls_compare_as_json():
     records = [
         rec("c", "base", text=None, tool_calls=(ToolCall("lookup_raid", '{"day": "friday"}'),)),
-        rec("c", "candidate", text=None,
-            tool_calls=(ToolCall("lookup_raid", '{"day": "monday"}'),)),
+        rec(
+            "c", "candidate", text=None, tool_calls=(ToolCall("lookup_raid", '{"day": "monday"}'),)
+        ),
     ]
     (case,) = compare_records(records, "base", "candidate").cases
     assert case.diff.lines == (
-        "~ root['tool_calls'][0]['arguments']['day']: \"friday\" -> \"monday\"",)
+        "~ root['tool_calls'][0]['arguments']['day']: \"friday\" -> \"monday\"",
+    )
 
 
 def test_long_diffs_are_cut():
     base = json.dumps({f"k{i:03d}": i for i in range(100)})
     cand = json.dumps({f"k{i:03d}": -i for i in range(1, 101)})
-    (case,) = compare_records([rec("c", "base", text=base), rec("c", "candidate", text=cand)],
-                              "base", "candidate").cases
+    (case,) = compare_records(
+        [rec("c", "base", text=base), rec("c", "candidate", text=cand)], "base", "candidate"
+    ).cases
     assert len(case.diff.lines) == 40 and case.diff.omitted > 0
 
 
 def test_drift_reports_keys_types_and_label_values():
     def answer(category: str, **extra: Any) -> str:
-        return json.dumps({"category": category, "score": 1, "reply": "long free text " * 5,
-                           **extra})
+        return json.dumps(
+            {"category": category, "score": 1, "reply": "long free text " * 5, **extra}
+        )
 
     records = []
     for i, category in enumerate(["riddle", "logic", "riddle"]):
         records.append(rec(f"c{i}", "base", text=answer(category, old_key=1)))
     for i, category in enumerate(["riddle", "cipher", "riddle"]):
-        records.append(rec(f"c{i}", "candidate",
-                           text=answer(category, confidence=0.5).replace('"score": 1',
-                                                                         '"score": "1"')))
+        records.append(
+            rec(
+                f"c{i}",
+                "candidate",
+                text=answer(category, confidence=0.5).replace('"score": 1', '"score": "1"'),
+            )
+        )
     (drift,) = compare_records(records, "base", "candidate").drift
     assert drift.comparable and drift.drifted
     assert drift.added_paths == ("$.confidence",)
@@ -178,12 +224,17 @@ def test_drift_reports_keys_types_and_label_values():
 
 def test_schema_enums_are_labels_whatever_their_length():
     long_a, long_b = "a very long enum value " * 3, "another very long enum value " * 3
-    records = [rec("c", "base", text=json.dumps({"kind": long_a})),
-               rec("c", "candidate", text=json.dumps({"kind": long_b}))]
+    records = [
+        rec("c", "base", text=json.dumps({"kind": long_a})),
+        rec("c", "candidate", text=json.dumps({"kind": long_b})),
+    ]
     plain = compare_records(records, "base", "candidate").drift[0]
     assert plain.value_changes == ()
-    schema = {"type": "object", "properties": {"kind": {"$ref": "#/$defs/kind"}},
-              "$defs": {"kind": {"enum": [long_a, long_b]}}}
+    schema = {
+        "type": "object",
+        "properties": {"kind": {"$ref": "#/$defs/kind"}},
+        "$defs": {"kind": {"enum": [long_a, long_b]}},
+    }
     typed = compare_records(records, "base", "candidate", schemas={"s": schema}).drift[0]
     assert typed.value_changes == (("$.kind", (long_b,), (long_a,)),)
 
@@ -201,11 +252,12 @@ def test_category_stats_count_cases_and_pair_them():
     outcomes = [(True, True)] * 5 + [(True, False)] * 3 + [(False, True)] + [(False, False)]
     for i, (b, c) in enumerate(outcomes):
         records += [rec(f"h{i}", "base", b), rec(f"h{i}", "candidate", c)]
-    records += [rec("a0", "base", category="adversarial"),
-                rec("a0", "candidate", category="adversarial", errored=True),
-                rec("a1", "candidate", category="adversarial")]
-    stats = {s.category: s for s in compare_records(records, "base", "candidate")
-             .category_stats()}
+    records += [
+        rec("a0", "base", category="adversarial"),
+        rec("a0", "candidate", category="adversarial", errored=True),
+        rec("a1", "candidate", category="adversarial"),
+    ]
+    stats = {s.category: s for s in compare_records(records, "base", "candidate").category_stats()}
     happy = stats["happy_path"]
     assert (happy.base.passed, happy.base.total) == (8, 10)
     assert (happy.candidate.passed, happy.candidate.total) == (6, 10)

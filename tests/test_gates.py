@@ -14,27 +14,57 @@ from arcanos_eval.response import Response, Usage
 from arcanos_eval.runlog import ResultRecord, RunLog
 
 
-def rec(case: str, target: str, passed: bool = True, *, suite: str = "s",
-        category: str = "happy_path", latency: float = 100.0, ttft: float | None = None,
-        tokens: tuple[int, int] = (100, 20), errored: bool = False, repeat: int = 0,
-        checks: Iterable[tuple[str, bool]] | None = None,
-        details: Mapping[str, Any] | None = None) -> ResultRecord:
+def rec(
+    case: str,
+    target: str,
+    passed: bool = True,
+    *,
+    suite: str = "s",
+    category: str = "happy_path",
+    latency: float = 100.0,
+    ttft: float | None = None,
+    tokens: tuple[int, int] = (100, 20),
+    errored: bool = False,
+    repeat: int = 0,
+    checks: Iterable[tuple[str, bool]] | None = None,
+    details: Mapping[str, Any] | None = None,
+) -> ResultRecord:
     if errored:
-        return ResultRecord(suite, case, target, repeat, category, "fp",
-                            Response.failed("boom", "http_500"))
+        return ResultRecord(
+            suite, case, target, repeat, category, "fp", Response.failed("boom", "http_500")
+        )
     pairs = list(checks) if checks is not None else [("contains", passed)]
-    scores = tuple({"check": name, "args": {}, "passed": ok, "value": float(ok),
-                    "reason": "ok" if ok else f"{name} failed", "details": dict(details or {})}
-                   for name, ok in pairs)
+    scores = tuple(
+        {
+            "check": name,
+            "args": {},
+            "passed": ok,
+            "value": float(ok),
+            "reason": "ok" if ok else f"{name} failed",
+            "details": dict(details or {}),
+        }
+        for name, ok in pairs
+    )
     response = Response(text="answer", usage=Usage(*tokens), latency_ms=latency, ttft_ms=ttft)
     return ResultRecord(suite, case, target, repeat, category, "fp", response, scores)
 
 
-def make_log(records: Iterable[ResultRecord], gates: Mapping[str, Any] | None = None,
-             **header: Any) -> RunLog:
-    log = RunLog(None, {"run_id": "r", "roles": {"baseline": "base", "candidate": "candidate",
-                                                 "rollback": header.pop("rollback", None)},
-                        "gates": dict(gates or {}), **header})
+def make_log(
+    records: Iterable[ResultRecord], gates: Mapping[str, Any] | None = None, **header: Any
+) -> RunLog:
+    log = RunLog(
+        None,
+        {
+            "run_id": "r",
+            "roles": {
+                "baseline": "base",
+                "candidate": "candidate",
+                "rollback": header.pop("rollback", None),
+            },
+            "gates": dict(gates or {}),
+            **header,
+        },
+    )
     for record in records:
         log.results[record.key] = record
     return log
@@ -60,24 +90,48 @@ def test_parse_reads_every_documented_key():
     table = {
         "pass_rate": {"happy_path": 0.95, "adversarial": 1},
         "pass_rate_base": {"all": 0.5},
-        "max_regression": 0.02, "regression_test": "mcnemar", "alpha": 0.1,
-        "latency_p50_ms": 800, "latency_p95_ms": 2500, "ttft_p95_ms": 600,
-        "latency_p95_ratio": 1.1, "tokens_ratio": 1.0, "cost_ratio": 1.2,
-        "schema_violations": 0, "moderation_drift": 0.0, "data": True, "schema_compat": True,
+        "max_regression": 0.02,
+        "regression_test": "mcnemar",
+        "alpha": 0.1,
+        "latency_p50_ms": 800,
+        "latency_p95_ms": 2500,
+        "ttft_p95_ms": 600,
+        "latency_p95_ratio": 1.1,
+        "tokens_ratio": 1.0,
+        "cost_ratio": 1.2,
+        "schema_violations": 0,
+        "moderation_drift": 0.0,
+        "data": True,
+        "schema_compat": True,
         "suites": {"puzzle": {"pass_rate": {"happy_path": 0.9}, "alpha": 0.01}},
     }
     gates = parse_gates(table)
     names = sorted(spec.name + (f"@{spec.suite}" if spec.suite else "") for spec in gates.specs)
-    assert names == sorted([
-        "pass_rate[adversarial]", "pass_rate[happy_path]", "pass_rate_base[all]",
-        "max_regression", "latency_p50_ms", "latency_p95_ms", "ttft_p95_ms",
-        "latency_p95_ratio", "tokens_ratio", "cost_ratio", "schema_violations",
-        "moderation_drift", "data", "schema_compat", "pass_rate[happy_path]@puzzle",
-        "max_regression@puzzle"])
+    assert names == sorted(
+        [
+            "pass_rate[adversarial]",
+            "pass_rate[happy_path]",
+            "pass_rate_base[all]",
+            "max_regression",
+            "latency_p50_ms",
+            "latency_p95_ms",
+            "ttft_p95_ms",
+            "latency_p95_ratio",
+            "tokens_ratio",
+            "cost_ratio",
+            "schema_violations",
+            "moderation_drift",
+            "data",
+            "schema_compat",
+            "pass_rate[happy_path]@puzzle",
+            "max_regression@puzzle",
+        ]
+    )
     suite_regression = next(s for s in gates.specs if s.key == "max_regression" and s.suite)
     # A per-suite alpha inherits the run-wide gate it modifies.
-    assert suite_regression == GateSpec("max_regression", 0.02, test="mcnemar", alpha=0.01,
-                                        suite="puzzle")
+    assert suite_regression == GateSpec(
+        "max_regression", 0.02, test="mcnemar", alpha=0.01, suite="puzzle"
+    )
     assert gates.data is True
     assert set(table) <= set(GATE_KEYS)
 
@@ -86,31 +140,45 @@ def test_no_table_means_no_gate():
     assert parse_gates(None).specs == () and not parse_gates({}).configured
 
 
-@pytest.mark.parametrize(("table", "message"), [
-    ({"latency_p59_ms": 1}, "[tool.arcanos_eval.gates]: unknown gate 'latency_p59_ms' (did you "
-                            "mean 'latency_p95_ms' or 'latency_p50_ms'"),
-    ({"pass_rate": 0.9}, "field 'pass_rate': expected a table of category = minimum pass rate"),
-    ({"pass_rate": {"happy_path": 1.5}}, "field 'pass_rate' field 'happy_path': expected a "
-                                         "number >= 0 and <= 1"),
-    ({"pass_rate": {"happy_path": True}}, "found True"),
-    ({"latency_p95_ms": 0}, "field 'latency_p95_ms': expected a number > 0 (milliseconds), "
-                            "found 0"),
-    ({"latency_p95_ms": "2s"}, "found '2s'"),
-    ({"schema_violations": 0.5}, "field 'schema_violations': expected an integer >= 0"),
-    ({"max_regression": -0.1}, "field 'max_regression': expected a number >= 0 and <= 1"),
-    ({"alpha": 0.05}, "field 'alpha': only applies to max_regression, which is not set"),
-    ({"max_regression": 0, "alpha": 0.05}, "field 'alpha': only applies with regression_test"),
-    ({"max_regression": 0, "regression_test": "ttest"}, "expected 'mcnemar', found 'ttest'"),
-    ({"max_regression": 0, "regression_test": "mcnemar", "alpha": 0.9}, "field 'alpha'"),
-    ({"data": "yes"}, "field 'data': expected true or false, found 'yes'"),
-    ({"schema_compat": 1}, "field 'schema_compat': expected true or false"),
-    ({"suites": ["a"]}, "field 'suites': expected a table of suite id = gates"),
-    ({"suites": {"a": {"data": True}}}, "[tool.arcanos_eval.gates.suites.a] field 'data': "
-                                        "applies to the whole run"),
-    ({"suites": {"a": {"pass_rat": {}}}}, "[tool.arcanos_eval.gates.suites.a]: unknown gate "
-                                          "'pass_rat' (did you mean 'pass_rate'"),
-    ({"suites": {"a": 3}}, "[tool.arcanos_eval.gates.suites.a]: expected a table"),
-])
+@pytest.mark.parametrize(
+    ("table", "message"),
+    [
+        (
+            {"latency_p59_ms": 1},
+            "[tool.arcanos_eval.gates]: unknown gate 'latency_p59_ms' (did you "
+            "mean 'latency_p95_ms' or 'latency_p50_ms'",
+        ),
+        ({"pass_rate": 0.9}, "field 'pass_rate': expected a table of category = minimum pass rate"),
+        (
+            {"pass_rate": {"happy_path": 1.5}},
+            "field 'pass_rate' field 'happy_path': expected a number >= 0 and <= 1",
+        ),
+        ({"pass_rate": {"happy_path": True}}, "found True"),
+        (
+            {"latency_p95_ms": 0},
+            "field 'latency_p95_ms': expected a number > 0 (milliseconds), found 0",
+        ),
+        ({"latency_p95_ms": "2s"}, "found '2s'"),
+        ({"schema_violations": 0.5}, "field 'schema_violations': expected an integer >= 0"),
+        ({"max_regression": -0.1}, "field 'max_regression': expected a number >= 0 and <= 1"),
+        ({"alpha": 0.05}, "field 'alpha': only applies to max_regression, which is not set"),
+        ({"max_regression": 0, "alpha": 0.05}, "field 'alpha': only applies with regression_test"),
+        ({"max_regression": 0, "regression_test": "ttest"}, "expected 'mcnemar', found 'ttest'"),
+        ({"max_regression": 0, "regression_test": "mcnemar", "alpha": 0.9}, "field 'alpha'"),
+        ({"data": "yes"}, "field 'data': expected true or false, found 'yes'"),
+        ({"schema_compat": 1}, "field 'schema_compat': expected true or false"),
+        ({"suites": ["a"]}, "field 'suites': expected a table of suite id = gates"),
+        (
+            {"suites": {"a": {"data": True}}},
+            "[tool.arcanos_eval.gates.suites.a] field 'data': applies to the whole run",
+        ),
+        (
+            {"suites": {"a": {"pass_rat": {}}}},
+            "[tool.arcanos_eval.gates.suites.a]: unknown gate 'pass_rat' (did you mean 'pass_rate'",
+        ),
+        ({"suites": {"a": 3}}, "[tool.arcanos_eval.gates.suites.a]: expected a table"),
+    ],
+)
 def test_bad_configuration_fails_with_a_message_naming_the_field(table, message):
     with pytest.raises(GateConfigError) as info:
         parse_gates(table)
@@ -138,8 +206,9 @@ def test_pass_rate_passes_at_the_threshold_and_fails_below():
 
 def test_pass_rate_all_and_base_target():
     records = paired([(False, True), (True, True)])
-    evaluation = evaluate(make_log(records, {"pass_rate": {"all": 1.0},
-                                             "pass_rate_base": {"happy_path": 0.6}}))
+    evaluation = evaluate(
+        make_log(records, {"pass_rate": {"all": 1.0}, "pass_rate_base": {"happy_path": 0.6}})
+    )
     assert gate(evaluation, "pass_rate[all]").passed
     base = gate(evaluation, "pass_rate_base[happy_path]")
     assert not base.passed and base.measured == 0.5 and "base cases" in base.evidence
@@ -153,9 +222,10 @@ def test_pass_rate_for_a_category_with_no_case_fails_as_not_evaluable():
 
 
 def test_errored_cases_are_left_out_of_pass_rates_and_said_so():
-    records = paired([(True, True)]) + [rec("e", "base"), rec("e", "candidate", errored=True)]
-    result = gate(evaluate(make_log(records, {"pass_rate": {"happy_path": 1.0}})),
-                  "pass_rate[happy_path]")
+    records = [*paired([(True, True)]), rec("e", "base"), rec("e", "candidate", errored=True)]
+    result = gate(
+        evaluate(make_log(records, {"pass_rate": {"happy_path": 1.0}})), "pass_rate[happy_path]"
+    )
     assert result.passed and "1 errored case(s) not counted" in result.evidence
 
 
@@ -165,8 +235,9 @@ def test_max_regression_plain():
     result = gate(strict, "max_regression[happy_path]")
     assert not result.passed and result.measured == pytest.approx(-0.1)
     assert result.evidence == "10 paired cases: 1 regressed, 0 fixed, delta -10.0 pp"
-    assert gate(evaluate(make_log(records, {"max_regression": 0.1})),
-                "max_regression[happy_path]").passed
+    assert gate(
+        evaluate(make_log(records, {"max_regression": 0.1})), "max_regression[happy_path]"
+    ).passed
 
 
 def test_max_regression_with_mcnemar_fails_only_on_a_significant_drop():
@@ -181,17 +252,22 @@ def test_max_regression_with_mcnemar_fails_only_on_a_significant_drop():
 
 
 def test_max_regression_is_per_category_and_needs_paired_cases():
-    records = paired([(True, True)]) + [rec("a", "candidate", category="adversarial")]
+    records = [*paired([(True, True)]), rec("a", "candidate", category="adversarial")]
     evaluation = evaluate(make_log(records, {"max_regression": 0.0}))
     assert gate(evaluation, "max_regression[happy_path]").passed
     missing = gate(evaluation, "max_regression[adversarial]")
     assert not missing.passed and "no 'adversarial' case answered by both" in missing.evidence
 
 
-@pytest.mark.parametrize(("key", "threshold", "passes"), [
-    ("latency_p50_ms", 300, True), ("latency_p50_ms", 299, False),
-    ("latency_p95_ms", 480, True), ("latency_p95_ms", 479, False),
-])
+@pytest.mark.parametrize(
+    ("key", "threshold", "passes"),
+    [
+        ("latency_p50_ms", 300, True),
+        ("latency_p50_ms", 299, False),
+        ("latency_p95_ms", 480, True),
+        ("latency_p95_ms", 479, False),
+    ],
+)
 def test_latency_budgets(key, threshold, passes):
     records = [rec(f"c{i}", "candidate", latency=100.0 * (i + 1)) for i in range(5)]
     records += [rec("slow", "base", latency=9999.0)]  # the base does not count
@@ -217,8 +293,7 @@ def test_ttft_needs_streamed_answers():
 
 def test_latency_ratio():
     records = [rec("a", "base", latency=1000.0), rec("a", "candidate", latency=1100.0)]
-    assert gate(evaluate(make_log(records, {"latency_p95_ratio": 1.1})),
-                "latency_p95_ratio").passed
+    assert gate(evaluate(make_log(records, {"latency_p95_ratio": 1.1})), "latency_p95_ratio").passed
     result = gate(evaluate(make_log(records, {"latency_p95_ratio": 1.05})), "latency_p95_ratio")
     assert not result.passed and result.measured == pytest.approx(1.1)
 
@@ -232,18 +307,23 @@ def test_tokens_ratio():
 
 def test_cost_ratio_uses_each_targets_prices():
     records = [rec("a", "base", tokens=(1000, 100)), rec("a", "candidate", tokens=(1000, 100))]
-    prices = {"base": {"prices": {"input_per_mtok": 2.0, "output_per_mtok": 8.0}},
-              "candidate": {"prices": {"input_per_mtok": 3.0, "output_per_mtok": 12.0}}}
+    prices = {
+        "base": {"prices": {"input_per_mtok": 2.0, "output_per_mtok": 8.0}},
+        "candidate": {"prices": {"input_per_mtok": 3.0, "output_per_mtok": 12.0}},
+    }
     result = gate(evaluate(make_log(records, {"cost_ratio": 1.5}, targets=prices)), "cost_ratio")
     assert result.passed and result.measured == pytest.approx(1.5)
-    assert not gate(evaluate(make_log(records, {"cost_ratio": 1.4}, targets=prices)),
-                    "cost_ratio").passed
+    assert not gate(
+        evaluate(make_log(records, {"cost_ratio": 1.4}, targets=prices)), "cost_ratio"
+    ).passed
     no_prices = gate(evaluate(make_log(records, {"cost_ratio": 1.5})), "cost_ratio")
     assert not no_prices.passed and "target 'base' has no prices" in no_prices.evidence
 
 
-SCHEMA_SUITES = {"bound": {"response_schema": {"type": "object"}},
-                 "free": {"response_schema": None}}
+SCHEMA_SUITES = {
+    "bound": {"response_schema": {"type": "object"}},
+    "free": {"response_schema": None},
+}
 
 
 def test_schema_violations_count_candidate_answers_in_schema_bound_suites():
@@ -253,24 +333,34 @@ def test_schema_violations_count_candidate_answers_in_schema_bound_suites():
         rec("c", "base", suite="bound", checks=[("schema", False)]),
         rec("d", "candidate", suite="free", checks=[("schema", False)]),  # no schema: ignored
     ]
-    result = gate(evaluate(make_log(records, {"schema_violations": 0}, suites=SCHEMA_SUITES)),
-                  "schema_violations")
+    result = gate(
+        evaluate(make_log(records, {"schema_violations": 0}, suites=SCHEMA_SUITES)),
+        "schema_violations",
+    )
     assert not result.passed and result.measured == 1
-    assert result.evidence == ("1 of 2 candidate answers in bound failed the schema check "
-                               "(base: 1 of 1)")
-    assert gate(evaluate(make_log(records, {"schema_violations": 1}, suites=SCHEMA_SUITES)),
-                "schema_violations").passed
+    assert result.evidence == (
+        "1 of 2 candidate answers in bound failed the schema check (base: 1 of 1)"
+    )
+    assert gate(
+        evaluate(make_log(records, {"schema_violations": 1}, suites=SCHEMA_SUITES)),
+        "schema_violations",
+    ).passed
 
 
 def test_schema_violations_without_a_schema_bound_suite_fails():
     records = [rec("a", "candidate", suite="free")]
-    result = gate(evaluate(make_log(records, {"schema_violations": 0},
-                                    suites={"free": {"response_schema": None}})),
-                  "schema_violations")
+    result = gate(
+        evaluate(
+            make_log(records, {"schema_violations": 0}, suites={"free": {"response_schema": None}})
+        ),
+        "schema_violations",
+    )
     assert not result.passed and "no suite in scope declares a response_schema" in result.evidence
     without_check = [rec("a", "candidate", suite="bound")]
-    result = gate(evaluate(make_log(without_check, {"schema_violations": 0},
-                                    suites=SCHEMA_SUITES)), "schema_violations")
+    result = gate(
+        evaluate(make_log(without_check, {"schema_violations": 0}, suites=SCHEMA_SUITES)),
+        "schema_violations",
+    )
     assert not result.passed and "ran the schema check" in result.evidence
 
 
@@ -282,12 +372,17 @@ def test_moderation_drift():
     assert "candidate 1/4 (25.0%), base 0/4 (0.0%)" in result.evidence
     assert gate(evaluate(make_log(records, {"moderation_drift": 0.25})), "moderation_drift").passed
     # An explicit ``flagged`` detail wins over pass/fail.
-    flagged = [rec("b", "base", checks=[("moderation", True)], details={"flagged": False}),
-               rec("c", "candidate", checks=[("moderation", True)], details={"flagged": True})]
-    assert gate(evaluate(make_log(flagged, {"moderation_drift": 0.5})),
-                "moderation_drift").measured == 1.0
-    none = gate(evaluate(make_log(paired([(True, True)]), {"moderation_drift": 0.0})),
-                "moderation_drift")
+    flagged = [
+        rec("b", "base", checks=[("moderation", True)], details={"flagged": False}),
+        rec("c", "candidate", checks=[("moderation", True)], details={"flagged": True}),
+    ]
+    assert (
+        gate(evaluate(make_log(flagged, {"moderation_drift": 0.5})), "moderation_drift").measured
+        == 1.0
+    )
+    none = gate(
+        evaluate(make_log(paired([(True, True)]), {"moderation_drift": 0.0})), "moderation_drift"
+    )
     assert not none.passed and "no moderation check ran" in none.evidence
 
 
@@ -306,8 +401,10 @@ def test_a_supplied_data_report_is_evaluated_unless_data_is_false():
     log = make_log(paired([(True, True)]), {})
     implicit = evaluate(log, data_report={"passed": False, "verdict": "FAIL: secrets"})
     assert not gate(implicit, "data").passed
-    ignored = evaluate(make_log(paired([(True, True)]), {"data": False}),
-                       data_report={"passed": False, "verdict": "FAIL"})
+    ignored = evaluate(
+        make_log(paired([(True, True)]), {"data": False}),
+        data_report={"passed": False, "verdict": "FAIL"},
+    )
     assert [g.name for g in ignored.gates] == []
     item = next(i for i in ignored.checklist if i.invariant == "data_sanitized")
     assert item.status == "not evaluated" and "data = false" in item.evidence
@@ -321,8 +418,10 @@ def test_a_supplied_data_report_is_evaluated_unless_data_is_false():
 def test_per_suite_overrides_replace_the_run_wide_gate_for_that_suite():
     records = paired([(True, True), (True, False)], suite="hard")
     records += paired([(True, True)] * 3, suite="easy")
-    gates = {"pass_rate": {"happy_path": 0.9}, "suites": {"hard": {"pass_rate":
-                                                                    {"happy_path": 0.5}}}}
+    gates = {
+        "pass_rate": {"happy_path": 0.9},
+        "suites": {"hard": {"pass_rate": {"happy_path": 0.5}}},
+    }
     evaluation = evaluate(make_log(records, gates))
     rest = gate(evaluation, "pass_rate[happy_path]", "all suites except hard")
     hard = gate(evaluation, "pass_rate[happy_path]", "suite hard")
@@ -337,13 +436,15 @@ def test_a_run_wide_gate_with_nothing_left_after_overrides_is_skipped():
     gates = {"latency_p95_ms": 50, "suites": {"only": {"latency_p95_ms": 200}}}
     evaluation = evaluate(make_log(records, gates))
     assert [(g.name, g.scope, g.passed) for g in evaluation.gates] == [
-        ("latency_p95_ms", "suite only", True)]
+        ("latency_p95_ms", "suite only", True)
+    ]
 
 
 def test_an_override_for_a_suite_absent_from_the_run_fails():
     gates = {"suites": {"ghost": {"latency_p95_ms": 200}}}
-    result = gate(evaluate(make_log([rec("a", "candidate")], gates)), "latency_p95_ms",
-                  "suite ghost")
+    result = gate(
+        evaluate(make_log([rec("a", "candidate")], gates)), "latency_p95_ms", "suite ghost"
+    )
     assert not result.passed and "suite 'ghost' has no result in this run" in result.evidence
 
 
@@ -351,27 +452,33 @@ def test_an_override_for_a_suite_absent_from_the_run_fails():
 
 
 def test_promote_when_every_gate_passes():
-    evaluation = evaluate(make_log(paired([(True, True)] * 3),
-                                   {"pass_rate": {"happy_path": 1.0}, "max_regression": 0.0}))
+    evaluation = evaluate(
+        make_log(
+            paired([(True, True)] * 3), {"pass_rate": {"happy_path": 1.0}, "max_regression": 0.0}
+        )
+    )
     assert evaluation.verdict.decision == "PROMOTE" and evaluation.verdict.exit_status == 0
     assert evaluation.verdict.failing == () and evaluation.verdict.gates == 2
 
 
 def test_hold_names_the_failing_gates_and_the_rollback_target():
-    evaluation = evaluate(make_log(paired([(True, False)]), {"pass_rate": {"happy_path": 1.0},
-                                                            "latency_p95_ms": 1000},
-                                   rollback="previous"))
+    evaluation = evaluate(
+        make_log(
+            paired([(True, False)]),
+            {"pass_rate": {"happy_path": 1.0}, "latency_p95_ms": 1000},
+            rollback="previous",
+        )
+    )
     v = evaluation.verdict
     assert v.decision == "HOLD" and v.failing == ("pass_rate[happy_path]",)
     assert v.rollback == "previous" and v.exit_status == 1
 
 
 def test_errored_calls_do_not_change_the_verdict_but_the_exit_status():
-    records = paired([(True, True)]) + [rec("e", "candidate", errored=True)]
+    records = [*paired([(True, True)]), rec("e", "candidate", errored=True)]
     evaluation = evaluate(make_log(records, {"pass_rate": {"happy_path": 1.0}}))
     assert evaluation.verdict.promote and evaluation.verdict.exit_status == 3
-    failing = evaluate(make_log(records, {"pass_rate": {"happy_path": 1.0},
-                                          "latency_p95_ms": 1}))
+    failing = evaluate(make_log(records, {"pass_rate": {"happy_path": 1.0}, "latency_p95_ms": 1}))
     assert failing.verdict.exit_status == 1
 
 
@@ -383,13 +490,19 @@ def test_no_gate_promotes_with_every_checklist_item_not_evaluated():
 
 def test_checklist_maps_gates_to_the_four_invariants():
     records = paired([(True, True)], latency=500.0)
-    evaluation = evaluate(make_log(records, {"pass_rate": {"happy_path": 1.0},
-                                             "latency_p95_ms": 100, "tokens_ratio": 1.0}))
+    evaluation = evaluate(
+        make_log(
+            records, {"pass_rate": {"happy_path": 1.0}, "latency_p95_ms": 100, "tokens_ratio": 1.0}
+        )
+    )
     items = {i.invariant: i for i in evaluation.checklist}
     assert items["baseline_qa"].status == "pass"
     assert items["baseline_qa"].gates == ("pass_rate[happy_path]",)
     assert items["latency"].status == "fail"
-    assert "latency_p95_ms: candidate latency p95 500 ms" in items["latency"].evidence
+    assert (
+        items["latency"].evidence
+        == "1 of 1 gate(s) failed: latency_p95_ms 500 ms (needs <= 100 ms)"
+    )
     assert items["schema_stable"].status == "not evaluated"
     assert items["data_sanitized"].status == "not evaluated"
     # tokens_ratio backs no invariant but still decides the verdict.
@@ -404,14 +517,16 @@ def test_gates_from_the_argument_replace_the_header_table():
 
 # ------------------------------------------------------------------------------ schema_compat
 
-OLD_SCHEMA = {"type": "object", "required": ["category"],
-              "properties": {"category": {"enum": ["riddle", "logic"]}}}
+OLD_SCHEMA = {
+    "type": "object",
+    "required": ["category"],
+    "properties": {"category": {"enum": ["riddle", "logic"]}},
+}
 
 
 def _compat_log(new_schema: Any, record: Any = OLD_SCHEMA, **extra: Any) -> RunLog:
     suites = {"bound": {"response_schema": new_schema, "schema_of_record": record}, **extra}
-    return make_log([rec("a", "candidate", suite="bound")], {"schema_compat": True},
-                    suites=suites)
+    return make_log([rec("a", "candidate", suite="bound")], {"schema_compat": True}, suites=suites)
 
 
 def test_schema_compat_passes_when_the_schema_is_unchanged_or_narrowed():
@@ -436,7 +551,10 @@ def test_schema_compat_fails_on_a_breaking_change_naming_the_path():
 def test_schema_compat_without_a_schema_of_record_fails():
     result = gate(evaluate(_compat_log(OLD_SCHEMA, record=None)), "schema_compat")
     assert not result.passed and "no schema of record for bound" in result.evidence
-    nothing = make_log([rec("a", "candidate", suite="free")], {"schema_compat": True},
-                       suites={"free": {"response_schema": None}})
+    nothing = make_log(
+        [rec("a", "candidate", suite="free")],
+        {"schema_compat": True},
+        suites={"free": {"response_schema": None}},
+    )
     result = gate(evaluate(nothing), "schema_compat")
     assert not result.passed and "no suite in scope declares a response_schema" in result.evidence

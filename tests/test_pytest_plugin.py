@@ -197,3 +197,85 @@ def test_target_fixture_goes_through_the_engine(project, openai_server):
     openai_server.reset()
     project.runpytest("test_handwritten.py", "--arcanos-mode", "replay").assert_outcomes(passed=1)
     assert openai_server.total_requests == 0
+
+
+GATES = """
+[tool.arcanos_eval.gates]
+pass_rate = {{ happy_path = {happy} }}
+max_regression = 0.0
+"""
+
+
+def test_gates_are_items_and_the_report_is_written(project, openai_server, monkeypatch):
+    pyproject = project.path / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text() + GATES.format(happy=0.5))
+    summary = project.path / "step-summary.md"
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    result = project.runpytest(
+        "--arcanos-suite",
+        "suites",
+        "--arcanos-mode",
+        "live",
+        "--arcanos-report",
+        "report.md",
+        "--arcanos-json",
+        "summary.json",
+        "-v",
+    )
+    result.assert_outcomes(passed=9, xfailed=2)
+    result.stdout.fnmatch_lines(
+        [
+            "arcanos::gate[[]pass_rate[[]happy_path[]][]] PASSED*",
+            "arcanos::gate[[]max_regression[]] PASSED*",
+            "arcanos: PROMOTE: * gate(s) passed; report: *report.md",
+        ]
+    )
+    report = (project.path / "report.md").read_text()
+    assert "PROMOTE" in report and "Release checklist" in report
+    assert '"decision": "PROMOTE"' in (project.path / "summary.json").read_text()
+    assert "PROMOTE" in summary.read_text()
+
+
+def test_a_failing_gate_fails_the_session(project, openai_server):
+    pyproject = project.path / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text() + GATES.format(happy=1.0))
+    openai_server.replies[("model-candidate", "When does the raid start?")] = Reply(text="no idea")
+    result = project.runpytest("--arcanos-suite", "suites", "--arcanos-mode", "live", "-k", "gate")
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    result.stdout.fnmatch_lines(
+        [
+            "*gate pass_rate[[]happy_path[]] failed: measured 0.0%, needs >= 100.0%*",
+            "arcanos: HOLD: *pass_rate[[]happy_path[]]*",
+        ]
+    )
+    # Gates judge the whole run: selecting only them still calls every case.
+    assert openai_server.total_requests == 6
+
+
+def test_a_bad_gate_table_is_a_usage_error_before_any_call(project, openai_server):
+    pyproject = project.path / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text() + "\n[tool.arcanos_eval.gates]\npass_rat = 1\n")
+    result = project.runpytest("--arcanos-suite", "suites", "--arcanos-mode", "live")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*pass_rat*did you mean*pass_rate*"])
+    assert openai_server.total_requests == 0
+
+
+def test_cli_and_plugin_reach_the_same_verdict(project, openai_server):
+    from arcanos_eval.cli import main
+
+    pyproject = project.path / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text() + GATES.format(happy=1.0))
+    openai_server.replies[("model-candidate", "When does the raid start?")] = Reply(text="no idea")
+    result = project.runpytest(
+        "--arcanos-suite", "suites", "--arcanos-mode", "live", "--arcanos-json", "plugin.json"
+    )
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    project.chdir()
+    assert main(["run", "--mode", "live", "-q", "--json", "cli.json"]) == 1
+    import json
+
+    plugin = json.loads((project.path / "plugin.json").read_text())
+    cli = json.loads((project.path / "cli.json").read_text())
+    assert plugin["verdict"] == cli["verdict"]
+    assert plugin["verdict"]["decision"] == "HOLD"

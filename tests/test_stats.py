@@ -115,11 +115,11 @@ def test_binomial_cdf_is_exact(args):
     assert binomial_cdf(k, n) == pytest.approx(expected, rel=1e-15)
 
 
-@given(st.lists(st.floats(-1e6, 1e6, allow_nan=False), min_size=1, max_size=50),
-       st.floats(0, 100))
+@given(st.lists(st.floats(-1e6, 1e6, allow_nan=False), min_size=1, max_size=50), st.floats(0, 100))
 def test_percentile_matches_numpy_linear(values, q):
-    assert percentile(values, q) == pytest.approx(float(np.percentile(values, q)), rel=1e-9,
-                                                  abs=1e-6)
+    assert percentile(values, q) == pytest.approx(
+        float(np.percentile(values, q)), rel=1e-9, abs=1e-6
+    )
 
 
 def test_percentile_rejects_empty_and_out_of_range():
@@ -168,17 +168,31 @@ def test_flakiness_and_agreement():
         agreement([])
 
 
-def _record(target: str, latency: float | None, *, errored: bool = False, ttft: float | None = None,
-            origin: str = "live") -> ResultRecord:
-    response = (Response.failed("boom", "http_500") if errored else
-                Response(text="ok", usage=Usage(100, 50, 150), latency_ms=latency, ttft_ms=ttft,
-                         origin=origin))  # type: ignore[arg-type]
+def _record(
+    target: str,
+    latency: float | None,
+    *,
+    errored: bool = False,
+    ttft: float | None = None,
+    origin: str = "live",
+) -> ResultRecord:
+    response = (
+        Response.failed("boom", "http_500")
+        if errored
+        else Response(
+            text="ok", usage=Usage(100, 50, 150), latency_ms=latency, ttft_ms=ttft, origin=origin
+        )
+    )  # type: ignore[arg-type]
     return ResultRecord("s", f"c{latency}", target, 0, "happy_path", "fp", response)
 
 
 def test_target_stats_excludes_errored_answers_and_prices_tokens():
-    records = [_record("cand", 100.0, ttft=20.0), _record("cand", 300.0, origin="replayed"),
-               _record("cand", None, errored=True), _record("base", 50.0)]
+    records = [
+        _record("cand", 100.0, ttft=20.0),
+        _record("cand", 300.0, origin="replayed"),
+        _record("cand", None, errored=True),
+        _record("base", 50.0),
+    ]
     stats = target_stats("cand", records, {"input_per_mtok": 2.0, "output_per_mtok": 10.0})
     assert stats.answers == 2 and stats.errored == 1
     assert stats.latencies == (100.0, 300.0) and stats.latency(50) == 200.0

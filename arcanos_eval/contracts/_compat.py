@@ -6,15 +6,21 @@ from collections.abc import Mapping
 from typing import Any
 
 from arcanos_eval.contracts._confirm import confirm
-from arcanos_eval.contracts._diff import Verdict, Walker
+from arcanos_eval.contracts._diff import Walker
 from arcanos_eval.contracts._model import Compatibility, Finding
+from arcanos_eval.contracts._nodes import Verdict
 from arcanos_eval.contracts._schema import ContractError, SchemaDocument
 
 __all__ = ["compat"]
 
 
-def compat(old_schema: Mapping[str, Any], new_schema: Mapping[str, Any], *, examples: int = 200,
-           seed: int = 0) -> Compatibility:
+def compat(
+    old_schema: Mapping[str, Any],
+    new_schema: Mapping[str, Any],
+    *,
+    examples: int = 200,
+    seed: int = 0,
+) -> Compatibility:
     """Classify every difference between two response schemas for consumers of model outputs.
 
     A difference is *breaking* when some output valid under ``new_schema`` is invalid under
@@ -46,13 +52,14 @@ def compat(old_schema: Mapping[str, Any], new_schema: Mapping[str, Any], *, exam
 
     Example:
         >>> old = {"type": "object", "properties": {"action": {"enum": ["answer", "refuse"]}}}
-        >>> new = {"type": "object", "properties": {"action": {"enum": ["answer", "refuse", "defer"]}}}
+        >>> new = {"type": "object", "properties": {"action": {"enum": ["answer", "defer"]}}}
         >>> result = compat(old, new)
         >>> result.breaking
         True
-        >>> finding = result.findings[0]
-        >>> finding.path, finding.kind, finding.counterexample
-        ('$.properties.action', 'enum_value_added', {'action': 'defer'})
+        >>> [(f.path, f.kind, f.breaking) for f in result.findings]
+        [('$.properties.action', 'enum_value_added', True), ('$.properties.action', 'enum_value_removed', False)]
+        >>> result.findings[0].counterexample
+        {'action': 'defer'}
     """
     if isinstance(examples, bool) or not isinstance(examples, int) or examples < 0:
         raise ContractError(f"examples must be a non-negative integer, found {examples!r}")
@@ -60,8 +67,16 @@ def compat(old_schema: Mapping[str, Any], new_schema: Mapping[str, Any], *, exam
     new = SchemaDocument.build(new_schema, role="new schema")
     drafts = confirm(Walker(old, new).run(), old, new, examples=examples, seed=seed)
     findings = tuple(
-        Finding(path=d.path, kind=d.kind, breaking=d.verdict == Verdict.BREAKING, reason=d.reason,
-                counterexample=d.counterexample if d.found else None, has_counterexample=d.found)
-        for d in drafts)
-    return Compatibility(breaking=any(f.breaking for f in findings), findings=findings,
-                         examples=examples, seed=seed)
+        Finding(
+            path=d.path,
+            kind=d.kind,
+            breaking=d.verdict == Verdict.BREAKING,
+            reason=d.reason,
+            counterexample=d.counterexample if d.found else None,
+            has_counterexample=d.found,
+        )
+        for d in drafts
+    )
+    return Compatibility(
+        breaking=any(f.breaking for f in findings), findings=findings, examples=examples, seed=seed
+    )

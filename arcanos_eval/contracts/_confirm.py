@@ -19,14 +19,23 @@ from hypothesis import strategies as st
 from hypothesis.errors import FailedHealthCheck, Unsatisfiable
 from jsonschema.exceptions import best_match
 
-from arcanos_eval.contracts._diff import ITEM, KEY, Draft, InstancePath, Site, Verdict, child
 from arcanos_eval.contracts._generate import instances
+from arcanos_eval.contracts._nodes import (
+    ITEM,
+    KEY,
+    Draft,
+    InstancePath,
+    Site,
+    Verdict,
+    canon,
+    child,
+)
 from arcanos_eval.contracts._schema import SchemaDocument
 
 __all__ = ["confirm"]
 
 _ROUNDS = 3  # searches for unexplained breaks, each after the previous one found something
-ErrorList = list[tuple[tuple[str | int, ...], str | None]]
+ErrorList = list[tuple[tuple[str | int, ...] | None, str | None]]
 
 
 class _Hit(Exception):
@@ -61,21 +70,49 @@ def _attributable(errors: ErrorList, draft: Draft) -> bool:
     return any(site.matches(path, keyword) for path, keyword in errors for site in draft.sites)
 
 
+def _constants(*schemas: Any) -> list[Any]:
+    """Scalar values the schemas name (enum, const, examples, default), at most 64."""
+    found: dict[str, Any] = {}
+    stack = list(schemas)
+    while stack and len(found) < 64:
+        node = stack.pop()
+        if isinstance(node, Mapping):
+            for key, value in node.items():
+                if key in ("enum", "examples") and isinstance(value, list):
+                    named = value
+                elif key in ("const", "default"):
+                    named = [value]
+                else:
+                    stack.append(value)
+                    continue
+                for item in named:
+                    if isinstance(item, (str, int, float, bool)):
+                        found.setdefault(canon(item), item)
+        elif isinstance(node, list):
+            stack.extend(node)
+    return list(found.values())
+
+
 def _instance_path(path: tuple[str | int, ...]) -> str:
     return child("$", *path)
 
 
 class _Searcher:
-    def __init__(self, old: SchemaDocument, new: SchemaDocument, examples: int,
-                 seed: int) -> None:
+    def __init__(self, old: SchemaDocument, new: SchemaDocument, examples: int, seed: int) -> None:
         self.old, self.new, self.examples, self.seed = old, new, examples, seed
         self._strategies: dict[str, st.SearchStrategy[Any]] = {}
+        self._hints = _constants(old.schema, new.schema)
 
     def errors(self, instance: Any) -> ErrorList:
         """Old-schema errors of an output the new schema accepts; empty when nothing breaks."""
         if not self.new.is_valid(instance) or self.old.is_valid(instance):
             return []
-        return [(tuple(e.absolute_path), e.validator) for e in self.old.errors(instance)]
+        # jsonschema records no location for an error of a `false` subschema; such an error
+        # (validator None) matches any site that accepts any keyword.
+        return [
+            (None if e.validator is None else tuple(e.absolute_path), e.validator)
+            for e in self.old.errors(instance)
+        ]
 
     def strategy(self, focus: InstancePath) -> st.SearchStrategy[Any]:
         key = repr(focus)
@@ -84,11 +121,12 @@ class _Searcher:
             presence = _presence(focus)
             if presence is not None:
                 schema = {**schema, "allOf": [*schema.get("allOf", ()), presence]}
-            self._strategies[key] = instances(self.new, schema)
+            self._strategies[key] = instances(self.new, schema, hints=self._hints)
         return self._strategies[key]
 
-    def search(self, strategy: st.SearchStrategy[Any],
-               predicate: Callable[[Any], bool]) -> tuple[bool, Any]:
+    def search(
+        self, strategy: st.SearchStrategy[Any], predicate: Callable[[Any], bool]
+    ) -> tuple[bool, Any]:
         hits: list[Any] = []
 
         def probe(instance: Any) -> None:
@@ -97,9 +135,15 @@ class _Searcher:
                 raise _Hit
 
         test = hypothesis.settings(
-            max_examples=self.examples, database=None, deadline=None, derandomize=False,
-            phases=(Phase.generate, Phase.shrink), suppress_health_check=list(HealthCheck),
-            report_multiple_bugs=False, verbosity=Verbosity.quiet, print_blob=False,
+            max_examples=self.examples,
+            database=None,
+            deadline=None,
+            derandomize=False,
+            phases=(Phase.generate, Phase.shrink),
+            suppress_health_check=list(HealthCheck),
+            report_multiple_bugs=False,
+            verbosity=Verbosity.quiet,
+            print_blob=False,
         )(hypothesis.seed(self.seed)(hypothesis.given(strategy)(probe)))
         try:
             test()
@@ -136,28 +180,41 @@ class _Searcher:
             if not found:
                 break
             errors = self.errors(value)
-            refuted = [d for d in drafts if d.verdict != Verdict.BREAKING and d.sites
-                       and _attributable(errors, d)]
+            refuted = [
+                d
+                for d in drafts
+                if d.verdict != Verdict.BREAKING and d.sites and _attributable(errors, d)
+            ]
             for draft in refuted:
                 draft.verdict = Verdict.BREAKING
-                draft.reason += "; but a generated output valid under the new schema fails the old one"
+                draft.reason += (
+                    "; but a generated output valid under the new schema fails the old one"
+                )
                 draft.counterexample, draft.found = value, True
             if not refuted:
-                error = best_match(self.old.errors(value))
+                error = best_match(self.old.validator.iter_errors(value))
                 path = tuple(error.absolute_path) if error is not None else ()
                 keyword = error.validator if error is not None else None
                 message = error.message if error is not None else "invalid"
-                added.append(Draft(
-                    "$", "unclassified", Verdict.BREAKING,
-                    f"an output valid under the new schema fails the old one at "
-                    f"{_instance_path(path)}: {message}",
-                    [Site(path, frozenset({keyword}) if isinstance(keyword, str) else None)],
-                    path, value, True))
+                added.append(
+                    Draft(
+                        "$",
+                        "unclassified",
+                        Verdict.BREAKING,
+                        f"an output valid under the new schema fails the old one at "
+                        f"{_instance_path(path)}: {message}",
+                        [Site(path, frozenset({keyword}) if isinstance(keyword, str) else None)],
+                        path,
+                        value,
+                        True,
+                    )
+                )
         return added
 
 
-def confirm(drafts: list[Draft], old: SchemaDocument, new: SchemaDocument, *, examples: int,
-            seed: int) -> list[Draft]:
+def confirm(
+    drafts: list[Draft], old: SchemaDocument, new: SchemaDocument, *, examples: int, seed: int
+) -> list[Draft]:
     """Settle undecided drafts, attach counterexamples, and add breaks no draft explains.
 
     With ``examples=0`` nothing is generated and undecided drafts count as breaking: a release
@@ -177,17 +234,19 @@ def confirm(drafts: list[Draft], old: SchemaDocument, new: SchemaDocument, *, ex
             found, value = searcher.for_draft(draft)
             if found:
                 if draft.verdict == Verdict.UNDECIDED:
-                    draft.reason += "; a generated output valid under the new schema fails the old one"
+                    draft.reason += (
+                        "; a generated output valid under the new schema fails the old one"
+                    )
                 draft.verdict, draft.counterexample, draft.found = Verdict.BREAKING, value, True
             elif draft.verdict == Verdict.UNDECIDED:
                 draft.verdict = Verdict.COMPATIBLE
-                draft.reason += (f"; no counterexample among {examples} generated outputs, so "
-                                 "judged compatible")
+                draft.reason += (
+                    f"; no counterexample among {examples} generated outputs, so judged compatible"
+                )
         return drafts + searcher.unexplained(drafts)
     except _Unavailable as exc:
         for draft in drafts:
             if draft.verdict == Verdict.UNDECIDED:
                 draft.verdict = Verdict.BREAKING
-                draft.reason += (f"; could not be checked by example ({exc}), so treated as "
-                                 "breaking")
+                draft.reason += f"; could not be checked by example ({exc}), so treated as breaking"
         return drafts

@@ -1,351 +1,68 @@
-"""Structural comparison of an old and a new JSON Schema, keyword by keyword.
+"""Structural comparison of an old and a new JSON Schema, node by node.
 
 The question for every difference is the one a client of model outputs asks: *can the new schema
 accept an output the old one rejects?* If yes, the difference is breaking (clients were written
 against the old schema). Narrowing the new schema is always safe; widening it never is.
 
-Each difference becomes a :class:`Draft`: a path, a kind, a verdict and a reason, plus the places in
-an instance where the old validator would complain (:class:`Site`) so the confirmation step can tie
-a generated counterexample to the difference it demonstrates. Differences whose effect cannot be
-read off the keywords (a changed ``pattern``, ``if``/``then``, unknown keywords) are
+The walk follows ``$ref`` on both sides (a pair already on the stack is assumed compatible, so
+recursive schemas end), flattens ``allOf`` entries that merge cleanly into their node, and pairs
+``anyOf``/``oneOf`` alternatives by inclusion. Differences whose effect cannot be read off the
+keywords (a changed ``pattern``, ``if``/``then``, a dropped ``allOf`` entry, unknown keywords) are
 :attr:`Verdict.UNDECIDED` and are settled by generated examples.
 """
 
 from __future__ import annotations
 
-import enum
-import json
-import math
-import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
-from fractions import Fraction
+from collections.abc import Mapping
 from typing import Any
 
+from arcanos_eval.contracts._keywords import (
+    annotation_changes,
+    bound,
+    numbers,
+    plural,
+    strings,
+    type_change,
+)
+from arcanos_eval.contracts._nodes import (
+    ANNOTATIONS,
+    CONDITIONAL,
+    EXTRA_KEY_KEYWORDS,
+    HANDLED,
+    INERT,
+    ITEM,
+    KEY,
+    Draft,
+    InstancePath,
+    Side,
+    Site,
+    Verdict,
+    array_parts,
+    canon,
+    child,
+    count_bound,
+    covered,
+    declared_types,
+    dedupe,
+    finite,
+    first_reason,
+    intersect,
+    is_false,
+    is_true,
+    json_type,
+    merge,
+    norm_types,
+    pointer_path,
+    regex_search,
+    show,
+    show_all,
+    union,
+    with_siblings,
+    worst,
+)
 from arcanos_eval.contracts._schema import SchemaDocument
 
-__all__ = ["ITEM", "KEY", "Draft", "Side", "Site", "Verdict", "Walker", "dedupe"]
-
-
-class Verdict(enum.IntEnum):
-    """How a difference affects clients; ordered so ``max`` gives the worst."""
-
-    COMPATIBLE = 0
-    UNDECIDED = 1
-    BREAKING = 2
-
-
-class _Wildcard:
-    """A step of an instance path that matches any array index or any object key."""
-
-    def __init__(self, name: str, kind: type) -> None:
-        self.name = name
-        self.kind = kind
-
-    def __repr__(self) -> str:
-        return self.name
-
-
-ITEM = _Wildcard("ITEM", int)
-KEY = _Wildcard("KEY", str)
-
-Step = str | int | _Wildcard
-InstancePath = tuple[Step, ...]
-
-
-@dataclass(frozen=True)
-class Site:
-    """Where in an instance the old validator reports a difference: path, keywords, depth.
-
-    ``keywords=None`` accepts any keyword; ``below=True`` also accepts errors deeper than ``at``.
-    """
-
-    at: InstancePath
-    keywords: frozenset[str] | None = None
-    below: bool = False
-
-    def matches(self, error_path: Sequence[str | int], keyword: str | None) -> bool:
-        """Whether a validation error at ``error_path`` raised by ``keyword`` belongs here."""
-        if len(error_path) < len(self.at) or (not self.below and len(error_path) > len(self.at)):
-            return False
-        for step, actual in zip(self.at, error_path[:len(self.at)], strict=True):
-            if isinstance(step, _Wildcard):
-                if not isinstance(actual, step.kind) or isinstance(actual, bool):
-                    return False
-            elif step != actual:
-                return False
-        return self.keywords is None or keyword in self.keywords
-
-
-@dataclass
-class Draft:
-    """A difference being classified; becomes a public ``Finding`` once confirmed."""
-
-    path: str
-    kind: str
-    verdict: Verdict
-    reason: str
-    sites: list[Site]
-    focus: InstancePath = ()
-    counterexample: Any = None
-    found: bool = False
-
-
-@dataclass(frozen=True)
-class Side:
-    """A schema node of one document, with the resolver for its ``$ref`` and its JSON path."""
-
-    schema: Any
-    resolver: Any
-    path: str = field(default="$")
-
-    def at(self, schema: Any, *steps: str | int) -> Side:
-        """A child node reached through ``steps`` (keywords, property names, indexes)."""
-        return Side(schema, self.resolver, child(self.path, *steps))
-
-
-ANNOTATIONS = frozenset({
-    "title", "description", "default", "examples", "deprecated", "readOnly", "writeOnly",
-    "$comment", "contentEncoding", "contentMediaType", "contentSchema",
-})
-# Identifiers and containers: they do not constrain instances by themselves.
-_INERT = frozenset({"$schema", "$id", "$anchor", "$dynamicAnchor", "$defs", "definitions",
-                    "$vocabulary", "$ref"})
-_HANDLED = frozenset({
-    "type", "enum", "const", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum",
-    "multipleOf", "minLength", "maxLength", "pattern", "format", "items", "prefixItems",
-    "additionalItems", "minItems", "maxItems", "uniqueItems", "properties", "required",
-    "additionalProperties", "patternProperties", "propertyNames", "minProperties",
-    "maxProperties", "allOf", "anyOf", "oneOf", "not",
-})
-_CONDITIONAL = ("if", "then", "else")
-_EXTRA_KEY_KEYWORDS = frozenset({"additionalProperties", "unevaluatedProperties",
-                                 "propertyNames"})
-_ALL_TYPES = frozenset({"null", "boolean", "object", "array", "number", "integer", "string"})
-# (narrower, wider): every value of the first format is a value of the second.
-_NARROWER_FORMATS = frozenset({
-    ("email", "idn-email"), ("hostname", "idn-hostname"), ("uri", "iri"),
-    ("uri-reference", "iri-reference"), ("uri", "uri-reference"), ("iri", "iri-reference"),
-})
-_IDENTIFIER = re.compile(r"^[A-Za-z_$][A-Za-z0-9_$]*$")
-
-
-# ----------------------------------------------------------------------------- small helpers
-
-
-def child(path: str, *steps: str | int) -> str:
-    """Extend a JSON path: ``child("$", "properties", "a b", 0)`` is ``$.properties['a b'][0]``."""
-    for step in steps:
-        if isinstance(step, int):
-            path += f"[{step}]"
-        elif _IDENTIFIER.match(step):
-            path += f".{step}"
-        else:
-            path += "['" + step.replace("\\", "\\\\").replace("'", "\\'") + "']"
-    return path
-
-
-def _pointer_path(ref: str, fallback: str) -> str:
-    """The JSON path of a local ``$ref`` target (``#/$defs/Item`` -> ``$.$defs.Item``)."""
-    if ref == "#":
-        return "$"
-    if not ref.startswith("#/"):
-        return fallback
-    steps: list[str | int] = []
-    for raw in ref[2:].split("/"):
-        token = raw.replace("~1", "/").replace("~0", "~")
-        steps.append(int(token) if token.isdigit() else token)
-    return child("$", *steps)
-
-
-def canon(value: Any) -> str:
-    """A key under which JSON-equal values are equal (``1 == 1.0``, ``True != 1``)."""
-    def norm(v: Any) -> Any:
-        if isinstance(v, bool) or v is None or isinstance(v, str):
-            return v
-        if isinstance(v, (int, float)):
-            return int(v) if float(v).is_integer() else float(v)
-        if isinstance(v, Mapping):
-            return {str(k): norm(x) for k, x in v.items()}
-        if isinstance(v, (list, tuple)):
-            return [norm(x) for x in v]
-        return repr(v)
-
-    return json.dumps(norm(value), sort_keys=True, ensure_ascii=False)
-
-
-def show(value: Any, limit: int = 60) -> str:
-    """A short JSON rendering for reasons."""
-    text = json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
-    return text if len(text) <= limit else text[:limit - 3] + "..."
-
-
-def _show_all(values: Iterable[Any]) -> str:
-    return ", ".join(show(v, 30) for v in values)
-
-
-def _is_true(schema: Any) -> bool:
-    return schema is True or schema == {}
-
-
-def _is_false(schema: Any) -> bool:
-    return schema is False or (isinstance(schema, Mapping) and _is_true(schema.get("not", False))
-                               and len(schema) == 1)
-
-
-def _types(schema: Mapping[str, Any]) -> frozenset[str] | None:
-    declared = schema.get("type")
-    if declared is None:
-        return None
-    return _norm_types([declared] if isinstance(declared, str) else list(declared))
-
-
-def _norm_types(types: Iterable[str]) -> frozenset[str]:
-    found = frozenset(types)
-    # "integer" is a subset of "number": {"number", "integer"} means just "number".
-    return found - {"integer"} if "number" in found else found
-
-
-def _covered(kind: str, types: frozenset[str] | None) -> bool:
-    return types is None or kind in types or (kind == "integer" and "number" in types)
-
-
-def _intersect(a: frozenset[str] | None, b: frozenset[str] | None) -> frozenset[str] | None:
-    if a is None:
-        return b
-    if b is None:
-        return a
-    return _norm_types({t for t in a if _covered(t, b)} | {t for t in b if _covered(t, a)})
-
-
-def _union(groups: Sequence[frozenset[str] | None]) -> frozenset[str] | None:
-    if any(g is None for g in groups):
-        return None
-    return _norm_types(t for g in groups if g is not None for t in g)
-
-
-def _show_types(types: frozenset[str] | None) -> str:
-    return "any type" if types is None else " | ".join(sorted(types))
-
-
-def _finite(schema: Mapping[str, Any]) -> list[Any] | None:
-    """The values an ``enum``/``const`` node allows, or ``None`` when it does not enumerate."""
-    values: list[Any] | None = None
-    if "enum" in schema and isinstance(schema["enum"], list):
-        values = list(schema["enum"])
-    if "const" in schema:
-        key = canon(schema["const"])
-        values = ([schema["const"]] if values is None
-                  else [v for v in values if canon(v) == key])
-    return values
-
-
-def _number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
-Bound = tuple[float, bool]  # (value, exclusive)
-
-
-def _num(value: Any) -> float:
-    # Keep integers exact (a float would round 2**60); both compare with each other.
-    return value if isinstance(value, int) else float(value)
-
-
-def _lower(schema: Mapping[str, Any]) -> Bound | None:
-    minimum, exclusive = schema.get("minimum"), schema.get("exclusiveMinimum")
-    if isinstance(exclusive, bool):  # draft 4: a flag on "minimum"
-        return (_num(minimum), exclusive) if _number(minimum) else None
-    bounds = [(_num(minimum), False)] if _number(minimum) else []
-    if _number(exclusive):
-        bounds.append((_num(exclusive), True))
-    return max(bounds) if bounds else None
-
-
-def _upper(schema: Mapping[str, Any]) -> Bound | None:
-    maximum, exclusive = schema.get("maximum"), schema.get("exclusiveMaximum")
-    if isinstance(exclusive, bool):
-        return (_num(maximum), exclusive) if _number(maximum) else None
-    bounds = [(_num(maximum), False)] if _number(maximum) else []
-    if _number(exclusive):
-        bounds.append((_num(exclusive), True))
-    # The tightest upper bound: the smallest value, exclusive before inclusive.
-    return min(bounds, key=lambda b: (b[0], not b[1])) if bounds else None
-
-
-def _integral(bound: Bound | None, *, upper: bool) -> Bound | None:
-    """For integer-only nodes, an exclusive or fractional bound as the inclusive integer one."""
-    if bound is None:
-        return None
-    value, exclusive = bound
-    if upper:
-        return (math.ceil(value) - 1 if exclusive else math.floor(value), False)
-    return (math.floor(value) + 1 if exclusive else math.ceil(value), False)
-
-
-def _show_bound(bound: Bound, *, upper: bool) -> str:
-    value = int(bound[0]) if float(bound[0]).is_integer() else bound[0]
-    return f"{'<' if upper else '>'}{'' if bound[1] else '='} {value}"
-
-
-def _count(schema: Mapping[str, Any], keyword: str) -> Bound | None:
-    value = schema.get(keyword)
-    if not _number(value) or (keyword.startswith("min") and value == 0):
-        return None  # a zero minimum constrains nothing
-    return (_num(value), False)
-
-
-def _with_siblings(node: Mapping[str, Any], keyword: str, branch: Any) -> Any:
-    """An alternative of ``node[keyword]`` taken together with the keywords next to it.
-
-    The merge is shallow: on a shared keyword the alternative's own value wins. That can misjudge
-    an odd schema, which the confirmation by examples then corrects.
-    """
-    siblings = {k: v for k, v in node.items() if k != keyword and k not in ANNOTATIONS}
-    if branch is False:
-        return False
-    if branch is True:
-        return siblings
-    merged = dict(siblings)
-    for key, value in branch.items():
-        if key == "required" and isinstance(merged.get(key), list):
-            merged[key] = list(dict.fromkeys([*merged[key], *value]))
-        elif key == "properties" and isinstance(merged.get(key), dict):
-            merged[key] = {**merged[key], **value}
-        else:
-            merged[key] = value
-    return merged
-
-
-def worst(drafts: Iterable[Draft]) -> Verdict:
-    """The worst verdict among ``drafts`` (annotations aside); compatible when empty."""
-    return max((d.verdict for d in drafts if d.kind != "annotation_changed"),
-               default=Verdict.COMPATIBLE)
-
-
-def _first_reason(drafts: Sequence[Draft], verdict: Verdict) -> str:
-    for draft in drafts:
-        if draft.verdict == verdict and draft.kind != "annotation_changed":
-            return f"{draft.kind} at {draft.path}: {draft.reason}"
-    return ""
-
-
-def dedupe(drafts: Iterable[Draft]) -> list[Draft]:
-    """One draft per (path, kind): a ``$defs`` entry reached from several places is one change."""
-    out: dict[tuple[str, str], Draft] = {}
-    for draft in drafts:
-        key = (draft.path, draft.kind)
-        if key not in out:
-            out[key] = draft
-            continue
-        kept = out[key]
-        kept.sites.extend(s for s in draft.sites if s not in kept.sites)
-        if draft.verdict > kept.verdict:
-            kept.verdict, kept.reason, kept.focus = draft.verdict, draft.reason, draft.focus
-    return list(out.values())
-
-
-# ----------------------------------------------------------------------------- the walker
+__all__ = ["Walker"]
 
 
 class Walker:
@@ -363,8 +80,9 @@ class Walker:
 
     # ------------------------------------------------------------------ entry for every node pair
 
-    def compare(self, old: Side, new: Side, at: InstancePath,
-                stack: frozenset[tuple[int, int]]) -> list[Draft]:
+    def compare(
+        self, old: Side, new: Side, at: InstancePath, stack: frozenset[tuple[int, int]]
+    ) -> list[Draft]:
         """The differences between two nodes found at instance path ``at``."""
         old_side, old_ref = self._deref(self.old, old)
         new_side, new_ref = self._deref(self.new, new)
@@ -378,12 +96,12 @@ class Walker:
         drafts = self._node(old_side, new_side, at, stack)
         if old_ref is not None and new_ref is not None and old_ref != new_ref:
             verdict = worst(drafts)
-            detail = _first_reason(drafts, verdict)
+            detail = first_reason(drafts, verdict)
             reason = f"$ref now points at {new_ref} instead of {old_ref}"
-            reason += (f"; {detail}" if detail
-                       else "; the two targets accept the same outputs")
-            return [Draft(new.path, "ref_target_changed", verdict, reason,
-                          [Site(at, None, True)], at)]
+            reason += f"; {detail}" if detail else "; the two targets accept the same outputs"
+            return [
+                Draft(new.path, "ref_target_changed", verdict, reason, [Site(at, None, True)], at)
+            ]
         return drafts
 
     def _deref(self, document: SchemaDocument, side: Side) -> tuple[Side, str | None]:
@@ -395,49 +113,113 @@ class Walker:
             ref: str = schema["$ref"]
             first = first or ref
             target, resolver = document.lookup(ref, resolver)
-            path = _pointer_path(ref, path)
+            path = pointer_path(ref, path)
             siblings = {k: v for k, v in schema.items() if k != "$ref"}
             if not siblings:
                 schema = target
             elif isinstance(target, Mapping):
-                schema = _with_siblings(target, "", siblings) | {
-                    k: v for k, v in siblings.items() if k in ANNOTATIONS}
+                schema = with_siblings(target, "", siblings) | {
+                    k: v for k, v in siblings.items() if k in ANNOTATIONS
+                }
             else:
                 schema = siblings if target is True else False
         return Side(schema, resolver, path), first
 
-    def _node(self, old: Side, new: Side, at: InstancePath,
-              stack: frozenset[tuple[int, int]]) -> list[Draft]:
+    def _flatten(self, document: SchemaDocument, side: Side) -> Side:
+        """``side`` with the ``allOf`` entries that merge cleanly merged into the node itself.
+
+        ``{"allOf": [{"$ref": "#/$defs/Base"}, {"required": ["id"]}]}`` is then compared like the
+        object it means, not as an opaque list of constraints.
+        """
+        schema = side.schema
+        for _ in range(4):  # merged entries may bring their own allOf
+            if not isinstance(schema, Mapping) or not schema.get("allOf"):
+                break
+            merged: Any = {k: v for k, v in schema.items() if k != "allOf"}
+            kept: list[Any] = []
+            for branch in schema["allOf"]:
+                target = branch
+                if (
+                    isinstance(branch, Mapping)
+                    and isinstance(branch.get("$ref"), str)
+                    and branch["$ref"].startswith("#")
+                ):
+                    # A reference inside the same document resolves alike from here.
+                    target = self._deref(document, Side(branch, side.resolver, side.path))[0].schema
+                if target is True:
+                    continue
+                if not isinstance(target, Mapping) or "$ref" in target:
+                    kept.append(branch)
+                    continue
+                candidate, leftovers = merge(merged, target)
+                if candidate is False:
+                    return Side(False, side.resolver, side.path)
+                if leftovers:
+                    kept.append(branch)
+                else:
+                    merged = candidate
+            if kept:
+                merged["allOf"] = [*merged.get("allOf", ()), *kept]
+            if canon(merged) == canon(schema):
+                break
+            schema = merged
+        return Side(schema, side.resolver, side.path)
+
+    def _node(
+        self, old: Side, new: Side, at: InstancePath, stack: frozenset[tuple[int, int]]
+    ) -> list[Draft]:
+        old, new = self._flatten(self.old, old), self._flatten(self.new, new)
         o, n = old.schema, new.schema
-        if _is_false(n):
-            if _is_false(o):
+        if is_false(n):
+            if is_false(o):
                 return []
-            return [Draft(new.path, "now_forbidden", Verdict.COMPATIBLE,
-                          "the new schema allows nothing here: outputs never hold a value here",
-                          [Site(at)], at)]
-        if _is_false(o):
-            return [Draft(new.path, "now_allowed", Verdict.BREAKING,
-                          "the old schema allowed nothing here; outputs may now hold a value",
-                          [Site(at, None, True)], at)]
+            return [
+                Draft(
+                    new.path,
+                    "now_forbidden",
+                    Verdict.COMPATIBLE,
+                    "the new schema allows nothing here: outputs never hold a value here",
+                    [Site(at)],
+                    at,
+                )
+            ]
+        if is_false(o):
+            return [
+                Draft(
+                    new.path,
+                    "now_allowed",
+                    Verdict.BREAKING,
+                    "the old schema allowed nothing here; outputs may now hold a value",
+                    [Site(at, None, True)],
+                    at,
+                )
+            ]
         o = {} if o is True else o
         n = {} if n is True else n
         old, new = Side(o, old.resolver, old.path), Side(n, new.resolver, new.path)
-        drafts = self._annotations(o, n, new.path, at)
-        values = _finite(n)
+        drafts = annotation_changes(o, n, new.path, at)
+        values = finite(n)
         if values is not None:
             return drafts + self._enumerated(old, new, values, at)
         old_types = self._effective_types(self.old, old, 0)
         new_types = self._effective_types(self.new, new, 0)
-        drafts += self._type(old_types, new_types, new.path, at)
-        old_values = _finite(o)
+        drafts += type_change(old_types, new_types, new.path, at)
+        old_values = finite(o)
         if old_values is not None:
             keyword = "const" if "const" in o else "enum"
-            drafts.append(Draft(
-                new.path, f"{keyword}_removed", Verdict.BREAKING,
-                f"the old schema only allowed {_show_all(old_values)}; any value of the new "
-                "schema's type may now appear", [Site(at, frozenset({"enum", "const"}))], at))
-        drafts += self._numbers(o, n, new.path, at, old_types, new_types)
-        drafts += self._strings(o, n, new.path, at, new_types)
+            drafts.append(
+                Draft(
+                    new.path,
+                    f"{keyword}_removed",
+                    Verdict.BREAKING,
+                    f"the old schema only allowed {show_all(old_values)}; any value of the new "
+                    "schema's type may now appear",
+                    [Site(at, frozenset({"enum", "const"}))],
+                    at,
+                )
+            )
+        drafts += numbers(o, n, new.path, at, old_types, new_types)
+        drafts += strings(o, n, new.path, at, new_types)
         drafts += self._arrays(old, new, at, stack, new_types)
         drafts += self._objects(old, new, at, stack, new_types)
         drafts += self._combinators(old, new, at, stack)
@@ -446,39 +228,43 @@ class Walker:
 
     # ------------------------------------------------------------------ value keywords
 
-    def _annotations(self, o: Mapping[str, Any], n: Mapping[str, Any], path: str,
-                     at: InstancePath) -> list[Draft]:
-        drafts = []
-        for keyword in sorted(ANNOTATIONS):
-            if canon(o.get(keyword)) != canon(n.get(keyword)):
-                drafts.append(Draft(
-                    path, "annotation_changed", Verdict.COMPATIBLE,
-                    f"{keyword} changed; annotations do not constrain outputs", [], at))
-        return drafts
-
-    def _enumerated(self, old: Side, new: Side, values: list[Any],
-                    at: InstancePath) -> list[Draft]:
+    def _enumerated(self, old: Side, new: Side, values: list[Any], at: InstancePath) -> list[Draft]:
         """A new node listing its values: compatible exactly when the old node accepts each."""
         o, n = old.schema, new.schema
         values = [v for v in values if self.new.is_valid_at(n, new.resolver, v)]
-        rejected = {canon(v) for v in values
-                    if not self.old.is_valid_at(o, old.resolver, v)}
+        rejected = {canon(v) for v in values if not self.old.is_valid_at(o, old.resolver, v)}
         sites = [Site(at, None, True)]
 
         def why(value: Any) -> str:
             return self.old.first_error_at(o, old.resolver, value)
 
-        old_values = _finite(o)
+        old_values = finite(o)
         keyword = "const" if "const" in n else "enum"
         if old_values is None:
             bad = [v for v in values if canon(v) in rejected]
             if bad:
-                return [Draft(new.path, f"{keyword}_added", Verdict.BREAKING,
-                              f"outputs are now limited to {_show_all(values)}, but the old "
-                              f"schema rejects {_show_all(bad)} ({why(bad[0])})", sites, at)]
-            return [Draft(new.path, f"{keyword}_added", Verdict.COMPATIBLE,
-                          f"outputs are now limited to {_show_all(values)}, all valid under "
-                          "the old schema", sites, at)]
+                return [
+                    Draft(
+                        new.path,
+                        f"{keyword}_added",
+                        Verdict.BREAKING,
+                        f"outputs are now limited to {show_all(values)}, but the old "
+                        f"schema rejects {show_all(bad)} ({why(bad[0])})",
+                        sites,
+                        at,
+                    )
+                ]
+            return [
+                Draft(
+                    new.path,
+                    f"{keyword}_added",
+                    Verdict.COMPATIBLE,
+                    f"outputs are now limited to {show_all(values)}, all valid under "
+                    "the old schema",
+                    sites,
+                    at,
+                )
+            ]
         old_keys = {canon(v) for v in old_values}
         new_keys = {canon(v) for v in values}
         added = [v for v in values if canon(v) not in old_keys]
@@ -486,36 +272,72 @@ class Walker:
         drafts: list[Draft] = []
         if "const" in o and "const" in n and added:
             verdict = Verdict.BREAKING if rejected else Verdict.COMPATIBLE
-            return [Draft(new.path, "const_changed", verdict,
-                          f"const {show(o['const'])} became {show(n['const'])}"
-                          + ("; clients expect the old value" if rejected else ""), sites, at)]
+            return [
+                Draft(
+                    new.path,
+                    "const_changed",
+                    verdict,
+                    f"const {show(o['const'])} became {show(n['const'])}"
+                    + ("; clients expect the old value" if rejected else ""),
+                    sites,
+                    at,
+                )
+            ]
         if added:
             bad = [v for v in added if canon(v) in rejected]
             if bad:
-                drafts.append(Draft(
-                    new.path, "enum_value_added", Verdict.BREAKING,
-                    f"new value(s) {_show_all(bad)}: clients written against the old schema do "
-                    "not know them", sites, at))
+                drafts.append(
+                    Draft(
+                        new.path,
+                        "enum_value_added",
+                        Verdict.BREAKING,
+                        f"new value(s) {show_all(bad)}: clients written against the old schema do "
+                        "not know them",
+                        sites,
+                        at,
+                    )
+                )
             else:
-                drafts.append(Draft(
-                    new.path, "enum_value_added", Verdict.COMPATIBLE,
-                    f"new value(s) {_show_all(added)} were already valid under the old schema",
-                    sites, at))
+                drafts.append(
+                    Draft(
+                        new.path,
+                        "enum_value_added",
+                        Verdict.COMPATIBLE,
+                        f"new value(s) {show_all(added)} were already valid under the old schema",
+                        sites,
+                        at,
+                    )
+                )
         if removed:
-            drafts.append(Draft(
-                new.path, "enum_value_removed", Verdict.COMPATIBLE,
-                f"value(s) {_show_all(removed)} are no longer produced; clients still accept "
-                "every remaining value", [Site(at, frozenset({"enum", "const"}))], at))
+            drafts.append(
+                Draft(
+                    new.path,
+                    "enum_value_removed",
+                    Verdict.COMPATIBLE,
+                    f"value(s) {show_all(removed)} are no longer produced; clients still accept "
+                    "every remaining value",
+                    [Site(at, frozenset({"enum", "const"}))],
+                    at,
+                )
+            )
         kept_bad = [v for v in values if canon(v) in rejected and canon(v) in old_keys]
         if kept_bad:
-            drafts.append(Draft(
-                new.path, "value_rejected", Verdict.BREAKING,
-                f"{_show_all(kept_bad)} is listed by both schemas, but the old one rejects it "
-                f"({why(kept_bad[0])})", sites, at))
+            drafts.append(
+                Draft(
+                    new.path,
+                    "value_rejected",
+                    Verdict.BREAKING,
+                    f"{show_all(kept_bad)} is listed by both schemas, but the old one rejects it "
+                    f"({why(kept_bad[0])})",
+                    sites,
+                    at,
+                )
+            )
         return drafts
 
-    def _effective_types(self, document: SchemaDocument, side: Side,
-                         depth: int) -> frozenset[str] | None:
+    def _effective_types(
+        self, document: SchemaDocument, side: Side, depth: int
+    ) -> frozenset[str] | None:
         """The JSON types a node admits, looking through ``allOf``/``anyOf``/``oneOf``/``$ref``."""
         try:
             side, _ = self._deref(document, side)
@@ -524,223 +346,172 @@ class Walker:
         schema = side.schema
         if schema is True or not isinstance(schema, Mapping):
             return None if schema is not False else frozenset()
-        found = _types(schema)
-        values = _finite(schema)
+        found = declared_types(schema)
+        values = finite(schema)
         if values is not None:
-            found = _intersect(found, _norm_types(_json_type(v) for v in values))
+            found = intersect(found, norm_types(json_type(v) for v in values))
         if depth >= 4:
             return found
         for branch in schema.get("allOf") or ():
-            found = _intersect(found, self._effective_types(document, side.at(branch), depth + 1))
+            found = intersect(found, self._effective_types(document, side.at(branch), depth + 1))
         for keyword in ("anyOf", "oneOf"):
             branches = schema.get(keyword)
             if branches:
-                found = _intersect(found, _union(
-                    [self._effective_types(document, side.at(b), depth + 1)
-                     for b in branches]))
+                found = intersect(
+                    found,
+                    union(
+                        [self._effective_types(document, side.at(b), depth + 1) for b in branches]
+                    ),
+                )
         return found
-
-    def _type(self, old: frozenset[str] | None, new: frozenset[str] | None, path: str,
-              at: InstancePath) -> list[Draft]:
-        if old == new:
-            return []
-        sites = [Site(at, frozenset({"type"}))]
-        if new is None:
-            return [Draft(path, "type_removed", Verdict.BREAKING,
-                          f"the old schema required {_show_types(old)}; any JSON type may now "
-                          "appear", sites, at)]
-        if old is None:
-            return [Draft(path, "type_added", Verdict.COMPATIBLE,
-                          f"outputs are now restricted to {_show_types(new)}", sites, at)]
-        extra = sorted(t for t in new if not _covered(t, old))
-        if not extra:
-            return [Draft(path, "type_narrowed", Verdict.COMPATIBLE,
-                          f"{_show_types(old)} became {_show_types(new)}: every new type was "
-                          "already allowed", sites, at)]
-        if all(_covered(t, new) for t in old):
-            return [Draft(path, "type_widened", Verdict.BREAKING,
-                          f"{_show_types(old)} became {_show_types(new)}: outputs may now be "
-                          f"{' or '.join(extra)}, which clients reject", sites, at)]
-        return [Draft(path, "type_changed", Verdict.BREAKING,
-                      f"{_show_types(old)} became {_show_types(new)}", sites, at)]
-
-    def _bound(self, name: str, old: Bound | None, new: Bound | None, *, upper: bool,
-               path: str, at: InstancePath, keywords: Iterable[str], relevant: bool,
-               show_bound: Callable[[Bound], str] | None = None) -> list[Draft]:
-        if old == new:
-            return []
-
-        def fmt(bound: Bound) -> str:
-            return show_bound(bound) if show_bound else _show_bound(bound, upper=upper)
-
-        sites = [Site(at, frozenset(keywords))]
-        if old is None and new is not None:
-            return [Draft(path, f"{name}_added", Verdict.COMPATIBLE,
-                          f"new bound {fmt(new)}: outputs are only more constrained", sites, at)]
-        if old is None or new is None:
-            if old is None:
-                return []
-            verdict, kind = Verdict.BREAKING, f"{name}_removed"
-            reason = f"bound {fmt(old)} removed: outputs beyond it are now valid, and clients " \
-                     "reject them"
-        else:
-            tighter = (new[0] < old[0]) if upper else (new[0] > old[0])
-            same_value_tighter = new[0] == old[0] and (new[1] or not old[1])
-            if tighter or same_value_tighter:
-                return [Draft(path, f"{name}_tightened", Verdict.COMPATIBLE,
-                              f"{fmt(old)} became {fmt(new)}: outputs are only more constrained",
-                              sites, at)]
-            verdict, kind = Verdict.BREAKING, f"{name}_loosened"
-            reason = (f"{fmt(old)} became {fmt(new)}: outputs between the two bounds are now "
-                      "valid, and clients reject them")
-        if not relevant:
-            verdict = Verdict.COMPATIBLE
-            reason += " (but no value it applies to can appear here under the new schema)"
-        return [Draft(path, kind, verdict, reason, sites, at)]
-
-    def _numbers(self, o: Mapping[str, Any], n: Mapping[str, Any], path: str, at: InstancePath,
-                 old_types: frozenset[str] | None,
-                 new_types: frozenset[str] | None) -> list[Draft]:
-        relevant = new_types is None or bool({"number", "integer"} & new_types)
-        integers = (old_types is not None and new_types is not None
-                    and old_types <= {"integer"} and new_types <= {"integer"})
-        lower_old, lower_new, upper_old, upper_new = _lower(o), _lower(n), _upper(o), _upper(n)
-        if integers:
-            lower_old, lower_new = (_integral(lower_old, upper=False),
-                                    _integral(lower_new, upper=False))
-            upper_old, upper_new = (_integral(upper_old, upper=True),
-                                    _integral(upper_new, upper=True))
-        drafts = self._bound("minimum", lower_old, lower_new, upper=False, path=path, at=at,
-                             keywords=("minimum", "exclusiveMinimum"), relevant=relevant)
-        drafts += self._bound("maximum", upper_old, upper_new, upper=True, path=path, at=at,
-                              keywords=("maximum", "exclusiveMaximum"), relevant=relevant)
-        old_step, new_step = o.get("multipleOf"), n.get("multipleOf")
-        if _number(old_step) or _number(new_step):
-            if not _number(new_step):
-                verdict = Verdict.BREAKING if relevant else Verdict.COMPATIBLE
-                drafts.append(Draft(path, "multiple_of_removed", verdict,
-                                    f"outputs no longer need to be multiples of {old_step}",
-                                    [Site(at, frozenset({"multipleOf"}))], at))
-            elif not _number(old_step):
-                drafts.append(Draft(path, "multiple_of_added", Verdict.COMPATIBLE,
-                                    f"outputs must now be multiples of {new_step}",
-                                    [Site(at, frozenset({"multipleOf"}))], at))
-            elif canon(old_step) != canon(new_step):
-                ratio = Fraction(str(new_step)) / Fraction(str(old_step))
-                fits = ratio.denominator == 1
-                verdict = (Verdict.COMPATIBLE if fits or not relevant else Verdict.BREAKING)
-                drafts.append(Draft(
-                    path, "multiple_of_changed", verdict,
-                    f"multipleOf {old_step} became {new_step}: "
-                    + ("every multiple of the new step is one of the old" if fits
-                       else f"multiples of {new_step} need not be multiples of {old_step}"),
-                    [Site(at, frozenset({"multipleOf"}))], at))
-        return drafts
-
-    def _strings(self, o: Mapping[str, Any], n: Mapping[str, Any], path: str, at: InstancePath,
-                 new_types: frozenset[str] | None) -> list[Draft]:
-        relevant = _covered("string", new_types)
-
-        def length(bound: Bound) -> str:
-            return f"{int(bound[0])} characters"
-
-        drafts = self._bound("min_length", _count(o, "minLength"), _count(n, "minLength"),
-                             upper=False, path=path, at=at, keywords=("minLength",),
-                             relevant=relevant, show_bound=lambda b: f"at least {length(b)}")
-        drafts += self._bound("max_length", _count(o, "maxLength"), _count(n, "maxLength"),
-                              upper=True, path=path, at=at, keywords=("maxLength",),
-                              relevant=relevant, show_bound=lambda b: f"at most {length(b)}")
-        breaking = Verdict.BREAKING if relevant else Verdict.COMPATIBLE
-        old_pattern, new_pattern = o.get("pattern"), n.get("pattern")
-        sites = [Site(at, frozenset({"pattern"}))]
-        if old_pattern != new_pattern:
-            if new_pattern is None:
-                drafts.append(Draft(path, "pattern_removed", breaking,
-                                    f"outputs no longer have to match {old_pattern!r}", sites, at))
-            elif old_pattern is None:
-                drafts.append(Draft(path, "pattern_added", Verdict.COMPATIBLE,
-                                    f"outputs must now match {new_pattern!r}", sites, at))
-            else:
-                drafts.append(Draft(
-                    path, "pattern_changed",
-                    Verdict.UNDECIDED if relevant else Verdict.COMPATIBLE,
-                    f"pattern {old_pattern!r} became {new_pattern!r}", sites, at))
-        old_format, new_format = o.get("format"), n.get("format")
-        sites = [Site(at, frozenset({"format"}))]
-        if old_format != new_format:
-            if new_format is None:
-                drafts.append(Draft(path, "format_removed", breaking,
-                                    f"outputs no longer have to be {old_format!r}", sites, at))
-            elif old_format is None:
-                drafts.append(Draft(path, "format_added", Verdict.COMPATIBLE,
-                                    f"outputs must now be {new_format!r}", sites, at))
-            elif (new_format, old_format) in _NARROWER_FORMATS:
-                drafts.append(Draft(path, "format_changed", Verdict.COMPATIBLE,
-                                    f"format {old_format!r} became the narrower {new_format!r}",
-                                    sites, at))
-            else:
-                drafts.append(Draft(path, "format_changed", breaking,
-                                    f"format {old_format!r} became {new_format!r}: a "
-                                    f"{new_format!r} value need not be a {old_format!r} one",
-                                    sites, at))
-        return drafts
 
     # ------------------------------------------------------------------ containers
 
-    def _arrays(self, old: Side, new: Side, at: InstancePath,
-                stack: frozenset[tuple[int, int]], new_types: frozenset[str] | None) -> list[Draft]:
+    def _arrays(
+        self,
+        old: Side,
+        new: Side,
+        at: InstancePath,
+        stack: frozenset[tuple[int, int]],
+        new_types: frozenset[str] | None,
+    ) -> list[Draft]:
         o, n = old.schema, new.schema
-        relevant = _covered("array", new_types)
+        relevant = covered("array", new_types)
         breaking = Verdict.BREAKING if relevant else Verdict.COMPATIBLE
         drafts: list[Draft] = []
-        old_prefix, old_items, old_items_key = _array_parts(o)
-        new_prefix, new_items, new_items_key = _array_parts(n)
+        old_prefix, old_items, old_items_key = array_parts(o)
+        new_prefix, new_items, new_items_key = array_parts(n)
         prefix_key = "items" if isinstance(n.get("items"), list) else "prefixItems"
         for index in range(min(len(old_prefix), len(new_prefix))):
-            drafts += self.compare(old.at(old_prefix[index], prefix_key, index),
-                                   new.at(new_prefix[index], prefix_key, index),
-                                   (*at, index), stack)
+            drafts += self.compare(
+                old.at(old_prefix[index], prefix_key, index),
+                new.at(new_prefix[index], prefix_key, index),
+                (*at, index),
+                stack,
+            )
         if len(old_prefix) != len(new_prefix):
             grew = len(new_prefix) > len(old_prefix)
-            span = range(min(len(old_prefix), len(new_prefix)),
-                         max(len(old_prefix), len(new_prefix)))
-            drafts.append(Draft(
-                child(new.path, prefix_key), "prefix_items_added" if grew else "prefix_items_removed",
-                Verdict.UNDECIDED if relevant else Verdict.COMPATIBLE,
-                f"positional item schemas {list(span)} were {'added' if grew else 'removed'}",
-                [Site((*at, i), None, True) for i in span]
-                + [Site(at, frozenset({"items", "prefixItems", "additionalItems", "maxItems"}))],
-                at))
-        if not (_is_true(old_items) and _is_true(new_items)):
-            item_sites = [Site((*at, ITEM), None, True), Site(at, frozenset({"items"}))]
-            if _is_true(old_items):
-                drafts.append(Draft(child(new.path, new_items_key), "items_added",
-                                    Verdict.COMPATIBLE,
-                                    "array items are now constrained: outputs are only more "
-                                    "constrained", item_sites, (*at, ITEM)))
-            elif _is_true(new_items):
-                drafts.append(Draft(child(new.path, new_items_key), "items_removed", breaking,
-                                    "array items are no longer constrained: any item may now "
-                                    "appear, and clients reject what the old items schema "
-                                    "did not allow", item_sites, (*at, ITEM)))
+            span = range(
+                min(len(old_prefix), len(new_prefix)), max(len(old_prefix), len(new_prefix))
+            )
+            drafts.append(
+                Draft(
+                    child(new.path, prefix_key),
+                    "prefix_items_added" if grew else "prefix_items_removed",
+                    Verdict.UNDECIDED if relevant else Verdict.COMPATIBLE,
+                    f"positional item schemas {list(span)} were {'added' if grew else 'removed'}",
+                    [Site((*at, i), None, True) for i in span]
+                    + [
+                        Site(at, frozenset({"items", "prefixItems", "additionalItems", "maxItems"}))
+                    ],
+                    at,
+                )
+            )
+        if not (is_true(old_items) and is_true(new_items)):
+            # An item a `false` items schema rejects is reported at the array itself.
+            item_sites = [
+                Site((*at, ITEM), None, True),
+                Site(at, frozenset({"items", "additionalItems"})),
+            ]
+            if is_true(old_items):
+                drafts.append(
+                    Draft(
+                        child(new.path, new_items_key),
+                        "items_added",
+                        Verdict.COMPATIBLE,
+                        "array items are now constrained: outputs are only more constrained",
+                        item_sites,
+                        (*at, ITEM),
+                    )
+                )
+            elif is_true(new_items):
+                drafts.append(
+                    Draft(
+                        child(new.path, new_items_key),
+                        "items_removed",
+                        breaking,
+                        "array items are no longer constrained: any item may now "
+                        "appear, and clients reject what the old items schema "
+                        "did not allow",
+                        item_sites,
+                        (*at, ITEM),
+                    )
+                )
+            elif is_false(old_items) and not is_false(new_items):
+                drafts.append(
+                    Draft(
+                        child(new.path, new_items_key),
+                        "additional_items_allowed",
+                        breaking,
+                        "outputs may now hold items beyond the positional ones, which the old "
+                        "schema forbids",
+                        item_sites,
+                        at,
+                    )
+                )
+            elif is_false(new_items) and not is_false(old_items):
+                drafts.append(
+                    Draft(
+                        child(new.path, new_items_key),
+                        "additional_items_forbidden",
+                        Verdict.COMPATIBLE,
+                        "outputs may no longer hold items beyond the positional ones",
+                        item_sites,
+                        at,
+                    )
+                )
             else:
-                drafts += self.compare(old.at(old_items, old_items_key),
-                                       new.at(new_items, new_items_key), (*at, ITEM), stack)
-        drafts += self._bound("min_items", _count(o, "minItems"), _count(n, "minItems"),
-                              upper=False, path=new.path, at=at, keywords=("minItems",),
-                              relevant=relevant, show_bound=lambda b: f"at least {int(b[0])} items")
-        drafts += self._bound("max_items", _count(o, "maxItems"), _count(n, "maxItems"),
-                              upper=True, path=new.path, at=at, keywords=("maxItems",),
-                              relevant=relevant, show_bound=lambda b: f"at most {int(b[0])} items")
+                drafts += self.compare(
+                    old.at(old_items, old_items_key),
+                    new.at(new_items, new_items_key),
+                    (*at, ITEM),
+                    stack,
+                )
+        drafts += bound(
+            "min_items",
+            count_bound(o, "minItems"),
+            count_bound(n, "minItems"),
+            upper=False,
+            path=new.path,
+            at=at,
+            keywords=("minItems",),
+            relevant=relevant,
+            show_bound=lambda b: f"at least {plural(int(b[0]), 'item')}",
+        )
+        drafts += bound(
+            "max_items",
+            count_bound(o, "maxItems"),
+            count_bound(n, "maxItems"),
+            upper=True,
+            path=new.path,
+            at=at,
+            keywords=("maxItems",),
+            relevant=relevant,
+            show_bound=lambda b: f"at most {plural(int(b[0]), 'item')}",
+        )
         old_unique, new_unique = o.get("uniqueItems") is True, n.get("uniqueItems") is True
         if old_unique and not new_unique:
-            drafts.append(Draft(new.path, "unique_items_removed", breaking,
-                                "arrays may now repeat items; the old schema forbade it",
-                                [Site(at, frozenset({"uniqueItems"}))], at))
+            drafts.append(
+                Draft(
+                    new.path,
+                    "unique_items_removed",
+                    breaking,
+                    "arrays may now repeat items; the old schema forbade it",
+                    [Site(at, frozenset({"uniqueItems"}))],
+                    at,
+                )
+            )
         elif new_unique and not old_unique:
-            drafts.append(Draft(new.path, "unique_items_added", Verdict.COMPATIBLE,
-                                "arrays may no longer repeat items",
-                                [Site(at, frozenset({"uniqueItems"}))], at))
+            drafts.append(
+                Draft(
+                    new.path,
+                    "unique_items_added",
+                    Verdict.COMPATIBLE,
+                    "arrays may no longer repeat items",
+                    [Site(at, frozenset({"uniqueItems"}))],
+                    at,
+                )
+            )
         return drafts
 
     def _member(self, side: Side, name: str) -> Side:
@@ -751,8 +522,11 @@ class Walker:
         properties = schema.get("properties") or {}
         if name in properties:
             return side.at(properties[name], "properties", name)
-        patterns = [(p, s) for p, s in (schema.get("patternProperties") or {}).items()
-                    if _search(p, name)]
+        patterns = [
+            (p, s)
+            for p, s in (schema.get("patternProperties") or {}).items()
+            if regex_search(p, name)
+        ]
         if len(patterns) == 1:
             return side.at(patterns[0][1], "patternProperties", patterns[0][0])
         if patterns:
@@ -762,10 +536,16 @@ class Walker:
                 return side.at(schema[keyword], keyword)
         return side.at(True, "additionalProperties")
 
-    def _objects(self, old: Side, new: Side, at: InstancePath,
-                 stack: frozenset[tuple[int, int]], new_types: frozenset[str] | None) -> list[Draft]:
+    def _objects(
+        self,
+        old: Side,
+        new: Side,
+        at: InstancePath,
+        stack: frozenset[tuple[int, int]],
+        new_types: frozenset[str] | None,
+    ) -> list[Draft]:
         o, n = old.schema, new.schema
-        relevant = _covered("object", new_types)
+        relevant = covered("object", new_types)
         breaking = Verdict.BREAKING if relevant else Verdict.COMPATIBLE
         old_props: Mapping[str, Any] = o.get("properties") or {}
         new_props: Mapping[str, Any] = n.get("properties") or {}
@@ -780,144 +560,285 @@ class Walker:
             for old_name in removed:
                 if old_name in renamed.values() or (old_name in old_req) != (new_name in new_req):
                     continue
-                probe = self.compare(old.at(old_props[old_name], "properties", old_name),
-                                     new.at(new_props[new_name], "properties", new_name),
-                                     (*at, new_name), stack)
+                probe = self.compare(
+                    old.at(old_props[old_name], "properties", old_name),
+                    new.at(new_props[new_name], "properties", new_name),
+                    (*at, new_name),
+                    stack,
+                )
                 if all(d.kind == "annotation_changed" for d in probe):
                     renamed[new_name] = old_name
                     break
 
         for name in new_props:
             if name in old_props:
-                drafts += self.compare(old.at(old_props[name], "properties", name),
-                                       new.at(new_props[name], "properties", name),
-                                       (*at, name), stack)
-                drafts += self._required_change(name, old_req, new_req, new.path, at, breaking,
-                                                in_properties=True)
+                drafts += self.compare(
+                    old.at(old_props[name], "properties", name),
+                    new.at(new_props[name], "properties", name),
+                    (*at, name),
+                    stack,
+                )
+                drafts += self._required_change(
+                    name, old_req, new_req, new.path, at, breaking, in_properties=True
+                )
             elif name in renamed:
-                drafts.append(self._renamed(old, new, renamed[name], name, old_req, new_req, at,
-                                            stack, relevant))
+                drafts.append(
+                    self._renamed(
+                        old, new, renamed[name], name, old_req, new_req, at, stack, relevant
+                    )
+                )
             else:
                 drafts.append(self._added(old, new, name, new_req, at, stack, relevant))
         for name in removed:
             if name not in renamed.values():
-                drafts.append(self._removed(old, new, name, old_req, new_req, at, stack,
-                                            relevant))
+                drafts.append(self._removed(old, new, name, old_req, new_req, at, stack, relevant))
         for name in dict.fromkeys([*old_req, *new_req]):
             if name not in old_props and name not in new_props:
-                drafts += self._required_change(name, old_req, new_req, new.path, at, breaking,
-                                                in_properties=False)
+                drafts += self._required_change(
+                    name, old_req, new_req, new.path, at, breaking, in_properties=False
+                )
 
-        old_extra, new_extra = o.get("additionalProperties", True), n.get(
-            "additionalProperties", True)
-        extra_sites = [Site(at, _EXTRA_KEY_KEYWORDS)]
-        if _is_true(old_extra) and _is_true(new_extra):
+        old_extra, new_extra = (
+            o.get("additionalProperties", True),
+            n.get("additionalProperties", True),
+        )
+        extra_sites = [Site(at, EXTRA_KEY_KEYWORDS)]
+        if is_true(old_extra) and is_true(new_extra):
             pass
-        elif _is_false(new_extra) and not _is_false(old_extra):
-            drafts.append(Draft(child(new.path, "additionalProperties"),
-                                "additional_properties_forbidden", Verdict.COMPATIBLE,
-                                "outputs may no longer carry undeclared properties", extra_sites,
-                                at))
-        elif _is_false(old_extra) and not _is_false(new_extra):
-            drafts.append(Draft(child(new.path, "additionalProperties"),
-                                "additional_properties_allowed", breaking,
-                                "outputs may now carry undeclared properties, which the old "
-                                "schema forbids (additionalProperties: false)", extra_sites, at))
-        elif not (_is_false(old_extra) and _is_false(new_extra)):
-            drafts += self.compare(old.at(old_extra, "additionalProperties"),
-                                   new.at(new_extra, "additionalProperties"), (*at, KEY), stack)
+        elif is_false(new_extra) and not is_false(old_extra):
+            drafts.append(
+                Draft(
+                    child(new.path, "additionalProperties"),
+                    "additional_properties_forbidden",
+                    Verdict.COMPATIBLE,
+                    "outputs may no longer carry undeclared properties",
+                    extra_sites,
+                    at,
+                )
+            )
+        elif is_false(old_extra) and not is_false(new_extra):
+            drafts.append(
+                Draft(
+                    child(new.path, "additionalProperties"),
+                    "additional_properties_allowed",
+                    breaking,
+                    "outputs may now carry undeclared properties, which the old "
+                    "schema forbids (additionalProperties: false)",
+                    extra_sites,
+                    at,
+                )
+            )
+        elif not (is_false(old_extra) and is_false(new_extra)):
+            drafts += self.compare(
+                old.at(old_extra, "additionalProperties"),
+                new.at(new_extra, "additionalProperties"),
+                (*at, KEY),
+                stack,
+            )
 
         old_patterns: Mapping[str, Any] = o.get("patternProperties") or {}
         new_patterns: Mapping[str, Any] = n.get("patternProperties") or {}
-        pattern_sites = [Site(at, _EXTRA_KEY_KEYWORDS), Site((*at, KEY), None, True)]
+        pattern_sites = [Site(at, EXTRA_KEY_KEYWORDS), Site((*at, KEY), None, True)]
         for pattern in new_patterns:
             if pattern in old_patterns:
-                drafts += self.compare(old.at(old_patterns[pattern], "patternProperties", pattern),
-                                       new.at(new_patterns[pattern], "patternProperties", pattern),
-                                       (*at, KEY), stack)
+                drafts += self.compare(
+                    old.at(old_patterns[pattern], "patternProperties", pattern),
+                    new.at(new_patterns[pattern], "patternProperties", pattern),
+                    (*at, KEY),
+                    stack,
+                )
             else:
-                drafts.append(Draft(child(new.path, "patternProperties", pattern),
-                                    "pattern_properties_added", Verdict.UNDECIDED,
-                                    f"properties matching {pattern!r} now have their own schema",
-                                    pattern_sites, at))
+                drafts.append(
+                    Draft(
+                        child(new.path, "patternProperties", pattern),
+                        "pattern_properties_added",
+                        Verdict.UNDECIDED,
+                        f"properties matching {pattern!r} now have their own schema",
+                        pattern_sites,
+                        at,
+                    )
+                )
         for pattern in old_patterns:
             if pattern not in new_patterns:
-                drafts.append(Draft(child(new.path, "patternProperties", pattern),
-                                    "pattern_properties_removed", Verdict.UNDECIDED,
-                                    f"properties matching {pattern!r} lost their own schema",
-                                    pattern_sites, at))
+                drafts.append(
+                    Draft(
+                        child(new.path, "patternProperties", pattern),
+                        "pattern_properties_removed",
+                        Verdict.UNDECIDED,
+                        f"properties matching {pattern!r} lost their own schema",
+                        pattern_sites,
+                        at,
+                    )
+                )
 
         old_names, new_names = o.get("propertyNames"), n.get("propertyNames")
         if canon(old_names) != canon(new_names):
             name_sites = [Site(at)]
             path = child(new.path, "propertyNames")
-            if new_names is None or _is_true(new_names):
-                drafts.append(Draft(path, "property_names_removed", breaking,
-                                    "property names are no longer constrained", name_sites, at))
-            elif old_names is None or _is_true(old_names):
-                drafts.append(Draft(path, "property_names_added", Verdict.COMPATIBLE,
-                                    "property names are now constrained", name_sites, at))
+            if new_names is None or is_true(new_names):
+                drafts.append(
+                    Draft(
+                        path,
+                        "property_names_removed",
+                        breaking,
+                        "property names are no longer constrained",
+                        name_sites,
+                        at,
+                    )
+                )
+            elif old_names is None or is_true(old_names):
+                drafts.append(
+                    Draft(
+                        path,
+                        "property_names_added",
+                        Verdict.COMPATIBLE,
+                        "property names are now constrained",
+                        name_sites,
+                        at,
+                    )
+                )
             else:
-                probe = self.compare(old.at(old_names, "propertyNames"),
-                                     new.at(new_names, "propertyNames"), at, stack)
+                probe = self.compare(
+                    old.at(old_names, "propertyNames"),
+                    new.at(new_names, "propertyNames"),
+                    at,
+                    stack,
+                )
                 verdict = worst(probe)
-                drafts.append(Draft(path, "property_names_changed", verdict,
-                                    "the schema for property names changed"
-                                    + (f": {_first_reason(probe, verdict)}"
-                                       if verdict else ""), name_sites, at))
+                drafts.append(
+                    Draft(
+                        path,
+                        "property_names_changed",
+                        verdict,
+                        "the schema for property names changed"
+                        + (f": {first_reason(probe, verdict)}" if verdict else ""),
+                        name_sites,
+                        at,
+                    )
+                )
 
-        drafts += self._bound("min_properties", _count(o, "minProperties"),
-                              _count(n, "minProperties"), upper=False, path=new.path, at=at,
-                              keywords=("minProperties",), relevant=relevant,
-                              show_bound=lambda b: f"at least {int(b[0])} properties")
-        drafts += self._bound("max_properties", _count(o, "maxProperties"),
-                              _count(n, "maxProperties"), upper=True, path=new.path, at=at,
-                              keywords=("maxProperties",), relevant=relevant,
-                              show_bound=lambda b: f"at most {int(b[0])} properties")
+        drafts += bound(
+            "min_properties",
+            count_bound(o, "minProperties"),
+            count_bound(n, "minProperties"),
+            upper=False,
+            path=new.path,
+            at=at,
+            keywords=("minProperties",),
+            relevant=relevant,
+            show_bound=lambda b: f"at least {plural(int(b[0]), 'property', 'properties')}",
+        )
+        drafts += bound(
+            "max_properties",
+            count_bound(o, "maxProperties"),
+            count_bound(n, "maxProperties"),
+            upper=True,
+            path=new.path,
+            at=at,
+            keywords=("maxProperties",),
+            relevant=relevant,
+            show_bound=lambda b: f"at most {plural(int(b[0]), 'property', 'properties')}",
+        )
         return drafts
 
-    def _required_change(self, name: str, old_req: list[str], new_req: list[str], path: str,
-                         at: InstancePath, breaking: Verdict, *, in_properties: bool) -> list[Draft]:
+    def _required_change(
+        self,
+        name: str,
+        old_req: list[str],
+        new_req: list[str],
+        path: str,
+        at: InstancePath,
+        breaking: Verdict,
+        *,
+        in_properties: bool,
+    ) -> list[Draft]:
         where = child(path, "properties", name) if in_properties else child(path, "required")
         if name in old_req and name not in new_req:
-            return [Draft(where, "required_removed", breaking,
-                          f"{name!r} is no longer required: outputs may omit it, and clients "
-                          "written against the old schema expect it",
-                          [Site(at, frozenset({"required", "dependentRequired"}))], at)]
+            return [
+                Draft(
+                    where,
+                    "required_removed",
+                    breaking,
+                    f"{name!r} is no longer required: outputs may omit it, and clients "
+                    "written against the old schema expect it",
+                    [Site(at, frozenset({"required", "dependentRequired"}))],
+                    at,
+                )
+            ]
         if name in new_req and name not in old_req:
-            return [Draft(where, "required_added", Verdict.COMPATIBLE,
-                          f"{name!r} is now always present; clients already accept it",
-                          [Site(at, frozenset({"required"}))], at)]
+            return [
+                Draft(
+                    where,
+                    "required_added",
+                    Verdict.COMPATIBLE,
+                    f"{name!r} is now always present; clients already accept it",
+                    [Site(at, frozenset({"required"}))],
+                    at,
+                )
+            ]
         return []
 
-    def _added(self, old: Side, new: Side, name: str, new_req: list[str], at: InstancePath,
-               stack: frozenset[tuple[int, int]], relevant: bool) -> Draft:
+    def _added(
+        self,
+        old: Side,
+        new: Side,
+        name: str,
+        new_req: list[str],
+        at: InstancePath,
+        stack: frozenset[tuple[int, int]],
+        relevant: bool,
+    ) -> Draft:
         schema = (new.schema.get("properties") or {})[name]
         path = child(new.path, "properties", name)
-        sites = [Site(at, _EXTRA_KEY_KEYWORDS), Site((*at, name), None, True)]
+        sites = [Site(at, EXTRA_KEY_KEYWORDS), Site((*at, name), None, True)]
         focus = (*at, name)
         required = "required" if name in new_req else "optional"
-        if _is_false(schema):
-            return Draft(path, "property_added", Verdict.COMPATIBLE,
-                         f"{name!r} is now explicitly forbidden", sites, focus)
+        if is_false(schema):
+            return Draft(
+                path,
+                "property_added",
+                Verdict.COMPATIBLE,
+                f"{name!r} is now explicitly forbidden",
+                sites,
+                focus,
+            )
         known = self._member(old, name)
-        if _is_false(known.schema):
+        if is_false(known.schema):
             verdict = Verdict.BREAKING if relevant else Verdict.COMPATIBLE
-            return Draft(path, "property_added", verdict,
-                         f"new {required} property {name!r}: the old schema forbids undeclared "
-                         "properties, so clients reject outputs carrying it", sites, focus)
+            return Draft(
+                path,
+                "property_added",
+                verdict,
+                f"new {required} property {name!r}: the old schema forbids undeclared "
+                "properties, so clients reject outputs carrying it",
+                sites,
+                focus,
+            )
         probe = self.compare(known, new.at(schema, "properties", name), (*at, name), stack)
         verdict = worst(probe) if relevant else Verdict.COMPATIBLE
         if verdict == Verdict.COMPATIBLE:
-            reason = (f"new {required} property {name!r}; the old schema accepts it as an "
-                      "undeclared property, so clients ignore it")
+            reason = (
+                f"new {required} property {name!r}; the old schema accepts it as an "
+                "undeclared property, so clients ignore it"
+            )
         else:
-            reason = (f"new {required} property {name!r} holds values the old schema rejects "
-                      f"for it ({_first_reason(probe, verdict)})")
+            reason = (
+                f"new {required} property {name!r} holds values the old schema rejects "
+                f"for it ({first_reason(probe, verdict)})"
+            )
         return Draft(path, "property_added", verdict, reason, sites, focus)
 
-    def _removed(self, old: Side, new: Side, name: str, old_req: list[str], new_req: list[str],
-                 at: InstancePath, stack: frozenset[tuple[int, int]], relevant: bool) -> Draft:
+    def _removed(
+        self,
+        old: Side,
+        new: Side,
+        name: str,
+        old_req: list[str],
+        new_req: list[str],
+        at: InstancePath,
+        stack: frozenset[tuple[int, int]],
+        relevant: bool,
+    ) -> Draft:
         schema = (old.schema.get("properties") or {})[name]
         path = child(new.path, "properties", name)
         missing = name in old_req and name not in new_req and relevant
@@ -926,48 +847,86 @@ class Walker:
             sites.insert(0, Site(at, frozenset({"required"})))
         focus = at if missing else (*at, name)
         known = self._member(new, name)
-        if _is_false(known.schema) or not relevant:
+        if is_false(known.schema) or not relevant:
             if missing:
-                return Draft(path, "property_removed", Verdict.BREAKING,
-                             f"{name!r} was removed, and it was required: outputs lack it, and "
-                             "clients written against the old schema expect it", sites, focus)
-            return Draft(path, "property_removed", Verdict.COMPATIBLE,
-                         f"{name!r} was optional and is no longer produced: clients already "
-                         "handle its absence", sites, focus)
+                return Draft(
+                    path,
+                    "property_removed",
+                    Verdict.BREAKING,
+                    f"{name!r} was removed, and it was required: outputs lack it, and "
+                    "clients written against the old schema expect it",
+                    sites,
+                    focus,
+                )
+            return Draft(
+                path,
+                "property_removed",
+                Verdict.COMPATIBLE,
+                f"{name!r} was optional and is no longer produced: clients already "
+                "handle its absence",
+                sites,
+                focus,
+            )
         probe = self.compare(old.at(schema, "properties", name), known, (*at, name), stack)
         verdict = worst(probe)
         if missing:
-            return Draft(path, "property_removed", Verdict.BREAKING,
-                         f"{name!r} was removed, and it was required: outputs may lack it, and "
-                         "clients written against the old schema expect it", sites, focus)
+            return Draft(
+                path,
+                "property_removed",
+                Verdict.BREAKING,
+                f"{name!r} was removed, and it was required: outputs may lack it, and "
+                "clients written against the old schema expect it",
+                sites,
+                focus,
+            )
         if verdict == Verdict.COMPATIBLE:
-            reason = (f"{name!r} is no longer declared; the new schema still constrains it "
-                      "compatibly")
+            reason = (
+                f"{name!r} is no longer declared; the new schema still constrains it compatibly"
+            )
         else:
-            reason = (f"{name!r} is no longer declared, so outputs may carry any value under it "
-                      f"({_first_reason(probe, verdict)})")
+            reason = (
+                f"{name!r} is no longer declared, so outputs may carry any value under it "
+                f"({first_reason(probe, verdict)})"
+            )
         return Draft(path, "property_removed", verdict, reason, sites, focus)
 
-    def _renamed(self, old: Side, new: Side, old_name: str, new_name: str, old_req: list[str],
-                 new_req: list[str], at: InstancePath, stack: frozenset[tuple[int, int]],
-                 relevant: bool) -> Draft:
+    def _renamed(
+        self,
+        old: Side,
+        new: Side,
+        old_name: str,
+        new_name: str,
+        old_req: list[str],
+        new_req: list[str],
+        at: InstancePath,
+        stack: frozenset[tuple[int, int]],
+        relevant: bool,
+    ) -> Draft:
         gone = self._removed(old, new, old_name, old_req, new_req, at, stack, relevant)
         came = self._added(old, new, new_name, new_req, at, stack, relevant)
         verdict = max(gone.verdict, came.verdict)
         if verdict == Verdict.COMPATIBLE:
-            reason = (f"{old_name!r} renamed to {new_name!r} (same schema); {gone.reason}; "
-                      f"{came.reason}")
+            reason = (
+                f"{old_name!r} renamed to {new_name!r} (same schema); {gone.reason}; {came.reason}"
+            )
         else:
             parts = [d.reason for d in (gone, came) if d.verdict == verdict]
             reason = f"{old_name!r} renamed to {new_name!r} (same schema): " + "; ".join(parts)
         focus = gone.focus if gone.verdict >= came.verdict else came.focus
-        return Draft(child(new.path, "properties", new_name), "property_renamed", verdict, reason,
-                     gone.sites + came.sites, focus)
+        return Draft(
+            child(new.path, "properties", new_name),
+            "property_renamed",
+            verdict,
+            reason,
+            gone.sites + came.sites,
+            focus,
+        )
 
     # ------------------------------------------------------------------ combinators
 
-    def _combinators(self, old: Side, new: Side, at: InstancePath,
-                     stack: frozenset[tuple[int, int]]) -> list[Draft]:
+    def _combinators(
+        self, old: Side, new: Side, at: InstancePath, stack: frozenset[tuple[int, int]]
+    ) -> list[Draft]:
         drafts = self._all_of(old, new, at, stack)
         for keyword in ("anyOf", "oneOf"):
             drafts += self._alternatives(old, new, keyword, at, stack)
@@ -976,26 +935,53 @@ class Walker:
             path = child(new.path, "not")
             sites = [Site(at, frozenset({"not"}))]
             if n_not is None:
-                drafts.append(Draft(path, "not_removed", Verdict.BREAKING,
-                                    "outputs the old schema excluded with 'not' are now valid",
-                                    sites, at))
+                drafts.append(
+                    Draft(
+                        path,
+                        "not_removed",
+                        Verdict.BREAKING,
+                        "outputs the old schema excluded with 'not' are now valid",
+                        sites,
+                        at,
+                    )
+                )
             elif o_not is None:
-                drafts.append(Draft(path, "not_added", Verdict.COMPATIBLE,
-                                    "the new schema excludes more outputs", sites, at))
+                drafts.append(
+                    Draft(
+                        path,
+                        "not_added",
+                        Verdict.COMPATIBLE,
+                        "the new schema excludes more outputs",
+                        sites,
+                        at,
+                    )
+                )
             else:
                 # not N fits inside not O exactly when O fits inside N: compare in reverse.
-                probe = self.compare(Side(n_not, new.resolver, path),
-                                     Side(o_not, old.resolver, path), at, stack)
+                probe = self.compare(
+                    Side(n_not, new.resolver, path), Side(o_not, old.resolver, path), at, stack
+                )
                 verdict = worst(probe)
-                drafts.append(Draft(path, "not_changed", verdict,
-                                    "the excluded shape changed" + (
-                                        ": the new schema excludes less than the old one"
-                                        if verdict else ": it excludes at least as much"),
-                                    sites, at))
+                drafts.append(
+                    Draft(
+                        path,
+                        "not_changed",
+                        verdict,
+                        "the excluded shape changed"
+                        + (
+                            ": the new schema excludes less than the old one"
+                            if verdict
+                            else ": it excludes at least as much"
+                        ),
+                        sites,
+                        at,
+                    )
+                )
         return drafts
 
-    def _all_of(self, old: Side, new: Side, at: InstancePath,
-                stack: frozenset[tuple[int, int]]) -> list[Draft]:
+    def _all_of(
+        self, old: Side, new: Side, at: InstancePath, stack: frozenset[tuple[int, int]]
+    ) -> list[Draft]:
         old_list = list(old.schema.get("allOf") or ())
         new_list = list(new.schema.get("allOf") or ())
         if not old_list and not new_list:
@@ -1012,21 +998,42 @@ class Walker:
         for j in unmatched:
             if left:
                 i = left.pop(0)
-                drafts += self.compare(old.at(old_list[i], "allOf", i),
-                                       new.at(new_list[j], "allOf", j), at, stack)
+                drafts += self.compare(
+                    old.at(old_list[i], "allOf", i), new.at(new_list[j], "allOf", j), at, stack
+                )
             else:
-                drafts.append(Draft(child(new.path, "allOf", j), "allof_branch_added",
-                                    Verdict.COMPATIBLE,
-                                    "a new constraint every output must meet: outputs are only "
-                                    "more constrained", [Site(at, None, True)], at))
+                drafts.append(
+                    Draft(
+                        child(new.path, "allOf", j),
+                        "allof_branch_added",
+                        Verdict.COMPATIBLE,
+                        "a new constraint every output must meet: outputs are only "
+                        "more constrained",
+                        [Site(at, None, True)],
+                        at,
+                    )
+                )
         for i in left:
-            drafts.append(Draft(child(new.path, "allOf"), "allof_branch_removed", Verdict.UNDECIDED,
-                                f"old constraint {i} ({show(old_list[i], 40)}) was dropped",
-                                [Site(at, None, True)], at))
+            drafts.append(
+                Draft(
+                    child(new.path, "allOf"),
+                    "allof_branch_removed",
+                    Verdict.UNDECIDED,
+                    f"old constraint {i} ({show(old_list[i], 40)}) was dropped",
+                    [Site(at, None, True)],
+                    at,
+                )
+            )
         return drafts
 
-    def _alternatives(self, old: Side, new: Side, keyword: str, at: InstancePath,
-                      stack: frozenset[tuple[int, int]]) -> list[Draft]:
+    def _alternatives(
+        self,
+        old: Side,
+        new: Side,
+        keyword: str,
+        at: InstancePath,
+        stack: frozenset[tuple[int, int]],
+    ) -> list[Draft]:
         old_list, new_list = old.schema.get(keyword), new.schema.get(keyword)
         if not old_list and not new_list:
             return []
@@ -1036,28 +1043,37 @@ class Walker:
         if not old_list:
             verdicts = []
             for j, branch in enumerate(new_list):
-                merged = new.at(_with_siblings(new.schema, keyword, branch), keyword, j)
+                merged = new.at(with_siblings(new.schema, keyword, branch), keyword, j)
                 probe = self.compare(old, merged, at, stack)
                 verdicts.append((worst(probe), j, probe))
             verdict, j, probe = max(verdicts, key=lambda v: (v[0], -v[1]))
-            reason = (f"outputs must now match {'one' if tag == 'oneof' else 'any'} of "
-                      f"{len(new_list)} alternatives")
-            reason += (f"; alternative {j} admits outputs the old schema rejects "
-                       f"({_first_reason(probe, verdict)})" if verdict
-                       else ", each allowed by the old schema")
+            reason = (
+                f"outputs must now match {'one' if tag == 'oneof' else 'any'} of "
+                f"{len(new_list)} alternatives"
+            )
+            reason += (
+                f"; alternative {j} admits outputs the old schema rejects "
+                f"({first_reason(probe, verdict)})"
+                if verdict
+                else ", each allowed by the old schema"
+            )
             return [Draft(path, f"{tag}_added", verdict, reason, sites, at)]
         if not new_list:
-            plain = Side({k: v for k, v in new.schema.items() if k != keyword}, new.resolver,
-                         new.path)
+            plain = Side(
+                {k: v for k, v in new.schema.items() if k != keyword}, new.resolver, new.path
+            )
             best = Verdict.BREAKING
             for i, branch in enumerate(old_list):
-                merged = old.at(_with_siblings(old.schema, keyword, branch), keyword, i)
+                merged = old.at(with_siblings(old.schema, keyword, branch), keyword, i)
                 best = min(best, worst(self.compare(merged, plain, at, stack)))
-            reason = (f"the {len(old_list)} alternatives were replaced by one shape"
-                      + ("" if best == Verdict.COMPATIBLE
-                         else " that no single old alternative allows"))
-            return [Draft(path, f"{tag}_removed", best, reason,
-                          [Site(at, frozenset({keyword}), True)], at)]
+            reason = f"the {len(old_list)} alternatives were replaced by one shape" + (
+                "" if best == Verdict.COMPATIBLE else " that no single old alternative allows"
+            )
+            return [
+                Draft(
+                    path, f"{tag}_removed", best, reason, [Site(at, frozenset({keyword}), True)], at
+                )
+            ]
 
         drafts: list[Draft] = []
         left = list(range(len(old_list)))
@@ -1087,9 +1103,16 @@ class Walker:
                 left.remove(i)
                 drafts += probe
             else:
-                drafts.append(Draft(child(path, j), f"{tag}_branch_added", Verdict.COMPATIBLE,
-                                    f"new alternative {j} is already allowed by old alternative "
-                                    f"{i}", sites, at))
+                drafts.append(
+                    Draft(
+                        child(path, j),
+                        f"{tag}_branch_added",
+                        Verdict.COMPATIBLE,
+                        f"new alternative {j} is already allowed by old alternative {i}",
+                        sites,
+                        at,
+                    )
+                )
         for j in changed:
             new_branch = new.at(new_list[j], keyword, j)
             if left:
@@ -1101,62 +1124,65 @@ class Walker:
                 left.remove(i)
                 drafts += probe
             else:
-                drafts.append(Draft(child(path, j), f"{tag}_branch_added", Verdict.BREAKING,
-                                    f"new alternative {j} ({show(new_list[j], 40)}) admits outputs "
-                                    "no old alternative allows", sites, at))
+                drafts.append(
+                    Draft(
+                        child(path, j),
+                        f"{tag}_branch_added",
+                        Verdict.BREAKING,
+                        f"new alternative {j} ({show(new_list[j], 40)}) admits outputs "
+                        "no old alternative allows",
+                        sites,
+                        at,
+                    )
+                )
         for i in left:
-            caveat = ("; valid unless old alternatives overlapped" if tag == "oneof" else "")
-            drafts.append(Draft(path, f"{tag}_branch_removed", Verdict.COMPATIBLE,
-                                f"old alternative {i} ({show(old_list[i], 40)}) was dropped: "
-                                f"outputs take fewer shapes{caveat}",
-                                [Site(at, frozenset({keyword}))], at))
+            caveat = "; valid unless old alternatives overlapped" if tag == "oneof" else ""
+            drafts.append(
+                Draft(
+                    path,
+                    f"{tag}_branch_removed",
+                    Verdict.COMPATIBLE,
+                    f"old alternative {i} ({show(old_list[i], 40)}) was dropped: "
+                    f"outputs take fewer shapes{caveat}",
+                    [Site(at, frozenset({keyword}))],
+                    at,
+                )
+            )
         return drafts
 
     # ------------------------------------------------------------------ everything else
 
-    def _others(self, o: Mapping[str, Any], n: Mapping[str, Any], path: str,
-                at: InstancePath) -> list[Draft]:
+    def _others(
+        self, o: Mapping[str, Any], n: Mapping[str, Any], path: str, at: InstancePath
+    ) -> list[Draft]:
         drafts: list[Draft] = []
-        if any(canon(o.get(k)) != canon(n.get(k)) for k in _CONDITIONAL):
-            drafts.append(Draft(path, "conditional_changed", Verdict.UNDECIDED,
-                                "if/then/else changed", [Site(at, None, True)], at))
-        skip = ANNOTATIONS | _INERT | _HANDLED | set(_CONDITIONAL)
-        for keyword in [k for k in n if k not in skip] + [k for k in o if k not in skip
-                                                           and k not in n]:
+        if any(canon(o.get(k)) != canon(n.get(k)) for k in CONDITIONAL):
+            drafts.append(
+                Draft(
+                    path,
+                    "conditional_changed",
+                    Verdict.UNDECIDED,
+                    "if/then/else changed",
+                    [Site(at, None, True)],
+                    at,
+                )
+            )
+        skip = ANNOTATIONS | INERT | HANDLED | set(CONDITIONAL)
+        for keyword in [k for k in n if k not in skip] + [
+            k for k in o if k not in skip and k not in n
+        ]:
             if canon(o.get(keyword)) != canon(n.get(keyword)):
-                change = ("added" if keyword not in o else
-                          "removed" if keyword not in n else "changed")
-                drafts.append(Draft(path, "keyword_changed", Verdict.UNDECIDED,
-                                    f"{keyword} {change}", [Site(at, None, True)], at))
+                change = (
+                    "added" if keyword not in o else "removed" if keyword not in n else "changed"
+                )
+                drafts.append(
+                    Draft(
+                        path,
+                        "keyword_changed",
+                        Verdict.UNDECIDED,
+                        f"{keyword} {change}",
+                        [Site(at, None, True)],
+                        at,
+                    )
+                )
         return drafts
-
-
-def _array_parts(schema: Mapping[str, Any]) -> tuple[list[Any], Any, str]:
-    """Positional item schemas, the schema for the rest, and the keyword holding the rest."""
-    items = schema.get("items", True)
-    if isinstance(items, list):  # drafts before 2020-12: items as a list, then additionalItems
-        return items, schema.get("additionalItems", True), "additionalItems"
-    return list(schema.get("prefixItems") or ()), items, "items"
-
-
-def _json_type(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int):
-        return "integer"
-    if isinstance(value, float):
-        return "integer" if value.is_integer() else "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list):
-        return "array"
-    return "object"
-
-
-def _search(pattern: str, text: str) -> bool:
-    try:
-        return re.search(pattern, text) is not None
-    except re.error:
-        return False

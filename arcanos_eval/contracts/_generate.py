@@ -1,7 +1,8 @@
 """Hypothesis strategies for documents valid under a JSON Schema.
 
-Structure (objects, arrays, ``$ref``, ``allOf``/``anyOf``/``oneOf``/``not``) is built here; scalar
-leaves (strings with ``format`` or ``pattern``, numbers with bounds) come from hypothesis-jsonschema.
+Structure (objects, arrays, ``$ref``, ``allOf``/``anyOf``/``oneOf``/``not``) is built here;
+scalar leaves (strings with ``format`` or ``pattern``, numbers with bounds) come from
+hypothesis-jsonschema.
 hypothesis-jsonschema 0.23 cannot generate objects with current hypothesis releases (its object
 strategy drives a hypothesis internal that changed), so it is only asked for leaves.
 
@@ -13,104 +14,90 @@ drawn with a boolean, so shrinking removes them: counterexamples come out small.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from hypothesis import strategies as st
 
-from arcanos_eval.contracts._diff import canon
+from arcanos_eval.contracts._nodes import TYPE_ORDER, canon, merge, type_list
 from arcanos_eval.contracts._schema import SchemaDocument
 
-__all__ = ["instances"]
+__all__ = ["ANY_JSON", "instances"]
 
 _REF_DEPTH = 6  # $ref expansions on one path; deeper recursive branches generate nothing
 _EXTRA_KEYS = 2  # undeclared properties per object, at most
 _EXTRA_ITEMS = 4  # items beyond minItems (or the positional ones), at most
-_TYPES = ("null", "boolean", "integer", "number", "string", "array", "object")
 _LEAF_KEYWORDS = {
     "string": ("minLength", "maxLength", "pattern", "format"),
     "number": ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf"),
     "integer": ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf"),
 }
 # Keywords the construction below does not guarantee: a node holding one is filtered.
-_FILTERED = frozenset({
-    "uniqueItems", "contains", "minContains", "maxContains", "minProperties", "maxProperties",
-    "propertyNames", "dependentRequired", "dependentSchemas", "dependencies",
-    "unevaluatedProperties", "unevaluatedItems", "if", "then", "else", "not", "oneOf",
-    "$dynamicRef",
-})
-_LOWER = frozenset({"minimum", "exclusiveMinimum", "minLength", "minItems", "minProperties",
-                    "minContains"})
-_UPPER = frozenset({"maximum", "exclusiveMaximum", "maxLength", "maxItems", "maxProperties",
-                    "maxContains"})
+_FILTERED = frozenset(
+    {
+        "uniqueItems",
+        "contains",
+        "minContains",
+        "maxContains",
+        "minProperties",
+        "maxProperties",
+        "propertyNames",
+        "dependentRequired",
+        "dependentSchemas",
+        "dependencies",
+        "unevaluatedProperties",
+        "unevaluatedItems",
+        "if",
+        "then",
+        "else",
+        "not",
+        "oneOf",
+        "$dynamicRef",
+    }
+)
 
-_ANY_JSON: st.SearchStrategy[Any] = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False)
-    | st.text(max_size=10),
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner,
-                                                                 max_size=3),
-    max_leaves=6,
+_SCALARS: st.SearchStrategy[Any] = (
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=8)
+)
+# Any JSON, two levels deep: enough to show a client an unexpected shape, and cheap to draw
+# (st.recursive costs several times more per example).
+ANY_JSON: st.SearchStrategy[Any] = (
+    _SCALARS
+    | st.lists(_SCALARS, max_size=3)
+    | st.dictionaries(st.text(max_size=6), _SCALARS, max_size=3)
 )
 
 Predicate = Callable[[Any], bool]
 
 
-def _key(value: Any) -> str:
-    return canon(value)
-
-
-def _norm_types(declared: Any) -> list[str]:
-    names = [declared] if isinstance(declared, str) else list(declared)
-    return [t for t in _TYPES if t in names]
-
-
-def _merge(base: Mapping[str, Any], extra: Mapping[str, Any]) -> tuple[Any, list[Any]]:
-    """Both schemas as one where that is easy; the rest is returned to filter with.
-
-    Returns ``(merged, leftovers)``; ``merged`` is ``False`` when the two cannot both hold.
-    """
-    out = dict(base)
-    leftovers: list[Any] = []
-    for keyword, value in extra.items():
-        if keyword not in out or _key(out[keyword]) == _key(value):
-            out[keyword] = value
-            continue
-        current = out[keyword]
-        if keyword == "required" and isinstance(current, list) and isinstance(value, list):
-            out[keyword] = list(dict.fromkeys([*current, *value]))
-        elif keyword in ("properties", "patternProperties") and isinstance(current, Mapping) \
-                and isinstance(value, Mapping):
-            out[keyword] = {**current, **{
-                name: {"allOf": [current[name], schema]} if name in current else schema
-                for name, schema in value.items()}}
-        elif keyword == "type":
-            both = [t for t in _norm_types(current) if t in _norm_types(value)
-                    or (t == "integer" and "number" in _norm_types(value))]
-            both += [t for t in _norm_types(value) if t == "integer" and "number" in
-                     _norm_types(current) and t not in both]
-            if not both:
-                return False, []
-            out[keyword] = both
-        elif keyword == "enum" and isinstance(current, list) and isinstance(value, list):
-            keys = {_key(v) for v in value}
-            out[keyword] = [v for v in current if _key(v) in keys]
-        elif keyword in _LOWER and not isinstance(value, bool):
-            out[keyword] = max(current, value)
-        elif keyword in _UPPER and not isinstance(value, bool):
-            out[keyword] = min(current, value)
-        elif keyword == "allOf":
-            out[keyword] = [*current, *value]
-        else:
-            leftovers.append({keyword: value})
-    return out, leftovers
+def _hint_types(value: Any) -> tuple[str, ...]:
+    if isinstance(value, bool):
+        return ("boolean",)
+    if isinstance(value, int):
+        return ("integer", "number")
+    if isinstance(value, float):
+        return ("number",)
+    if isinstance(value, str):
+        return ("string",)
+    return ()
 
 
 class _Builder:
-    def __init__(self, document: SchemaDocument) -> None:
+    def __init__(self, document: SchemaDocument, hints: Sequence[Any]) -> None:
         self.document = document
+        self.hints: dict[str, list[Any]] = {}
+        for value in hints:
+            for kind in _hint_types(value):
+                self.hints.setdefault(kind, []).append(value)
 
     def valid_at(self, schema: Any, resolver: Any) -> Predicate:
-        check: Predicate = self.document.validator.evolve(schema=schema, _resolver=resolver).is_valid
+        check: Predicate = self.document.validator.evolve(
+            schema=schema, _resolver=resolver
+        ).is_valid
         return check
 
     def resolve(self, schema: Any, resolver: Any) -> tuple[Any, Any, int]:
@@ -134,7 +121,7 @@ class _Builder:
         if hops and refs > _REF_DEPTH:
             return st.nothing()
         if schema is True:
-            return _ANY_JSON
+            return ANY_JSON
         if schema is False or not isinstance(schema, Mapping):
             return st.nothing()
         strategy = self._node(schema, resolver, refs)
@@ -142,8 +129,7 @@ class _Builder:
             strategy = strategy.filter(self.valid_at(schema, resolver))
         return strategy
 
-    def _node(self, schema: Mapping[str, Any], resolver: Any,
-              refs: int) -> st.SearchStrategy[Any]:
+    def _node(self, schema: Mapping[str, Any], resolver: Any, refs: int) -> st.SearchStrategy[Any]:
         if "allOf" in schema:
             merged: Any = {k: v for k, v in schema.items() if k != "allOf"}
             leftovers: list[Any] = []
@@ -153,7 +139,7 @@ class _Builder:
                     return st.nothing()
                 if branch is True:
                     continue
-                merged, left = _merge(merged, branch)
+                merged, left = merge(merged, branch)
                 leftovers += left
             strategy = self.build(merged, resolver, refs)
             for left in leftovers:
@@ -167,7 +153,7 @@ class _Builder:
                     branch, _, _ = self.resolve(branch, resolver)
                     if branch is False:
                         continue
-                    merged, left = _merge(rest, {} if branch is True else branch)
+                    merged, left = merge(rest, {} if branch is True else branch)
                     option = self.build(merged, resolver, refs)
                     for extra in left:
                         option = option.filter(self.valid_at(extra, resolver))
@@ -179,17 +165,18 @@ class _Builder:
         if "enum" in schema or "const" in schema:
             values = list(schema.get("enum", [schema.get("const")]))
             if "const" in schema:
-                values = [v for v in values if _key(v) == _key(schema["const"])]
+                values = [v for v in values if canon(v) == canon(schema["const"])]
             check = self.valid_at(schema, resolver)
             values = [v for v in values if check(v)]
             return st.sampled_from(values) if values else st.nothing()
-        types = _norm_types(schema["type"]) if "type" in schema else list(_TYPES)
+        types = type_list(schema["type"]) if "type" in schema else list(TYPE_ORDER)
         if "integer" in types and "number" in types:
             types.remove("integer")  # numbers already include integers
         return st.one_of([self._typed(t, schema, resolver, refs) for t in types])
 
-    def _typed(self, kind: str, schema: Mapping[str, Any], resolver: Any,
-               refs: int) -> st.SearchStrategy[Any]:
+    def _typed(
+        self, kind: str, schema: Mapping[str, Any], resolver: Any, refs: int
+    ) -> st.SearchStrategy[Any]:
         if kind == "null":
             return st.none()
         if kind == "boolean":
@@ -202,13 +189,18 @@ class _Builder:
             if kind == "number":
                 # Integers are numbers too, and often the simplest counterexample.
                 strategy = hypothesis_jsonschema.from_schema({**leaf, "type": "integer"}) | strategy
+            check = self.valid_at(leaf, resolver)
+            hinted = [v for v in self.hints.get(kind, ()) if check(v)]
+            if hinted:
+                # Values the schemas name (enum, const, examples) are where a "not", a "const"
+                # or a narrowed pattern differ; random text rarely lands on them.
+                strategy = strategy | st.sampled_from(hinted)
             return strategy
         if kind == "array":
             return self._array(schema, resolver, refs)
         return self._object(schema, resolver, refs)
 
-    def _array(self, schema: Mapping[str, Any], resolver: Any,
-               refs: int) -> st.SearchStrategy[Any]:
+    def _array(self, schema: Mapping[str, Any], resolver: Any, refs: int) -> st.SearchStrategy[Any]:
         items = schema.get("items", True)
         if isinstance(items, list):  # drafts before 2020-12
             prefix, rest = items, schema.get("additionalItems", True)
@@ -236,14 +228,21 @@ class _Builder:
             head = [draw(s) for s in prefix_strategies[:count]]
             if count < len(prefix):
                 return head
-            tail = draw(st.lists(rest_strategy, min_size=tail_low, max_size=tail_high,
-                                 unique_by=_key if unique else None))
+            tail = draw(
+                st.lists(
+                    rest_strategy,
+                    min_size=tail_low,
+                    max_size=tail_high,
+                    unique_by=canon if unique else None,
+                )
+            )
             return head + tail
 
         return arrays()
 
-    def _object(self, schema: Mapping[str, Any], resolver: Any,
-                refs: int) -> st.SearchStrategy[Any]:
+    def _object(
+        self, schema: Mapping[str, Any], resolver: Any, refs: int
+    ) -> st.SearchStrategy[Any]:
         import hypothesis_jsonschema  # slow to import; only generation needs it
 
         properties: Mapping[str, Any] = schema.get("properties") or {}
@@ -271,19 +270,21 @@ class _Builder:
 
         members = {name: member(name) for name in dict.fromkeys([*required, *properties])}
         optional = [name for name in properties if name not in required]
-        extra_key = st.text(min_size=1, max_size=8).filter(
-            lambda k: k not in properties and not matching(k))
+        extracanon = st.text(min_size=1, max_size=8).filter(
+            lambda k: k not in properties and not matching(k)
+        )
         extras: list[tuple[st.SearchStrategy[Any], st.SearchStrategy[Any]]] = []
         if additional is not False:
-            extras.append((extra_key, self.build(additional, resolver, refs)))
+            extras.append((extracanon, self.build(additional, resolver, refs)))
         for pattern, sub in patterns.items():
             try:
                 re.compile(pattern)
             except re.error:
                 continue
             names = hypothesis_jsonschema.from_schema({"type": "string", "pattern": pattern})
-            extras.append((names.filter(lambda k: k not in properties),
-                           self.build(sub, resolver, refs)))
+            extras.append(
+                (names.filter(lambda k: k not in properties), self.build(sub, resolver, refs))
+            )
 
         @st.composite
         def objects(draw: st.DrawFn) -> dict[str, Any]:
@@ -305,13 +306,17 @@ class _Builder:
         return objects()
 
 
-def instances(document: SchemaDocument, schema: Mapping[str, Any] | None = None
-              ) -> st.SearchStrategy[Any]:
+def instances(
+    document: SchemaDocument, schema: Mapping[str, Any] | None = None, *, hints: Sequence[Any] = ()
+) -> st.SearchStrategy[Any]:
     """A strategy for documents valid under ``schema`` (default: the document's root schema).
 
-    ``schema`` may extend the root (e.g. with an ``allOf`` entry) as long as its ``$ref`` resolve
-    against the document.
+    Args:
+        document: resolves ``$ref`` and validates.
+        schema: the root, or an extension of it (an added ``allOf`` entry) whose ``$ref`` resolve
+            against ``document``.
+        hints: scalar values to try where they fit, besides random ones.
     """
     root = document.schema if schema is None else schema
     check = document.validator.evolve(schema=root).is_valid
-    return _Builder(document).build(root, document.resolver, 0).filter(check)
+    return _Builder(document, hints).build(root, document.resolver, 0).filter(check)

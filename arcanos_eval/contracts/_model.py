@@ -37,8 +37,12 @@ class Finding:
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict; ``counterexample`` is present only when one was found."""
-        out: dict[str, Any] = {"path": self.path, "kind": self.kind, "breaking": self.breaking,
-                               "reason": self.reason}
+        out: dict[str, Any] = {
+            "path": self.path,
+            "kind": self.kind,
+            "breaking": self.breaking,
+            "reason": self.reason,
+        }
         if self.has_counterexample:
             out["counterexample"] = self.counterexample
         return out
@@ -75,8 +79,12 @@ class Compatibility:
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict for run logs and JSON reports."""
-        return {"breaking": self.breaking, "examples": self.examples, "seed": self.seed,
-                "findings": [f.to_dict() for f in self.findings]}
+        return {
+            "breaking": self.breaking,
+            "examples": self.examples,
+            "seed": self.seed,
+            "findings": [f.to_dict() for f in self.findings],
+        }
 
     def table(self, *, breaking_only: bool = False) -> list[dict[str, str]]:
         """Rows for ``tabulate(rows, headers="keys")``: path, change, verdict, reason, example.
@@ -95,11 +103,21 @@ class Compatibility:
                 continue
             example = ""
             if finding.has_counterexample:
-                example = json.dumps(finding.counterexample, ensure_ascii=False,
-                                     separators=(",", ":"), sort_keys=True)
+                example = json.dumps(
+                    finding.counterexample,
+                    ensure_ascii=False,
+                    separators=(",", ":"),
+                    sort_keys=True,
+                )
                 if len(example) > _CELL:
-                    example = example[:_CELL - 3] + "..."
-            rows.append({"path": finding.path, "change": finding.kind,
-                         "verdict": "breaking" if finding.breaking else "compatible",
-                         "reason": finding.reason, "counterexample": example})
+                    example = example[: _CELL - 3] + "..."
+            rows.append(
+                {
+                    "path": finding.path,
+                    "change": finding.kind,
+                    "verdict": "breaking" if finding.breaking else "compatible",
+                    "reason": finding.reason,
+                    "counterexample": example,
+                }
+            )
         return rows

@@ -115,27 +115,36 @@ class SchemaDocument:
     def build(cls, schema: Mapping[str, Any], *, role: str) -> SchemaDocument:
         """Check ``schema`` and prepare its registry and validator."""
         if not isinstance(schema, Mapping):
-            raise ContractError(f"{role}: expected a JSON Schema object, found "
-                                f"{type(schema).__name__}")
+            raise ContractError(
+                f"{role}: expected a JSON Schema object, found {type(schema).__name__}"
+            )
         check_schema(schema, role=role)
         base = schema.get("$id", "")
         base = base if isinstance(base, str) else ""
         resource = Resource.from_contents(dict(schema), default_specification=DRAFT202012)
         registry: Registry[Any] = Registry().with_resource(base, resource).crawl()
         validator_cls = jsonschema.validators.validator_for(
-            schema, default=jsonschema.Draft202012Validator)
-        validator = validator_cls(resource.contents, registry=registry,
-                                  format_checker=validator_cls.FORMAT_CHECKER)
-        return cls(schema=resource.contents, role=role, validator=validator,
-                   resolver=registry.resolver(base_uri=base))
+            schema, default=jsonschema.Draft202012Validator
+        )
+        validator = validator_cls(
+            resource.contents, registry=registry, format_checker=validator_cls.FORMAT_CHECKER
+        )
+        return cls(
+            schema=resource.contents,
+            role=role,
+            validator=validator,
+            resolver=registry.resolver(base_uri=base),
+        )
 
     def lookup(self, ref: str, resolver: Any) -> tuple[Any, Any]:
         """Resolve ``ref`` from ``resolver``: the target schema and the resolver inside it."""
         try:
             resolved = resolver.lookup(ref)
         except Unresolvable as exc:
-            raise ContractError(f"{self.role}: cannot resolve $ref {ref!r} ({exc}); only "
-                                "references inside the schema are followed") from None
+            raise ContractError(
+                f"{self.role}: cannot resolve $ref {ref!r} ({exc}); only "
+                "references inside the schema are followed"
+            ) from None
         return resolved.contents, resolved.resolver
 
     def is_valid(self, instance: Any) -> bool:

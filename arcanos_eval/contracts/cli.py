@@ -39,24 +39,32 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
     Each parser sets ``handler``: a function of the parsed arguments returning the exit status.
     """
-    schema = subparsers.add_parser("schema", help="response schema contracts",
-                                   description="Response schema contracts.")
+    schema = subparsers.add_parser(
+        "schema", help="response schema contracts", description="Response schema contracts."
+    )
     actions = schema.add_subparsers(dest="schema_command", metavar="ACTION")
     actions.required = True
     diff = actions.add_parser(
-        "diff", help="classify changes from OLD to NEW; exit 1 if any breaks clients",
+        "diff",
+        help="classify changes from OLD to NEW; exit 1 if any breaks clients",
         description="Classify every change from OLD to NEW (JSON or YAML schema files) for "
-                    "consumers of model outputs: a change is breaking when an output valid "
-                    "under NEW is invalid under OLD. Exit 1 on a breaking change.")
+        "consumers of model outputs: a change is breaking when an output valid "
+        "under NEW is invalid under OLD. Exit 1 on a breaking change.",
+    )
     diff.add_argument("old", metavar="OLD", help="the schema of record (.json, .yaml)")
     diff.add_argument("new", metavar="NEW", help="the changed schema (.json, .yaml)")
-    diff.add_argument("--examples", type=_count, default=200, metavar="N",
-                      help="generated outputs per confirmation search (default 200; 0: none, "
-                           "and undecided changes count as breaking)")
-    diff.add_argument("--seed", type=int, default=0, metavar="N",
-                      help="seed of the searches (default 0)")
-    diff.add_argument("--breaking-only", action="store_true",
-                      help="list only the breaking changes")
+    diff.add_argument(
+        "--examples",
+        type=_count,
+        default=200,
+        metavar="N",
+        help="generated outputs per confirmation search (default 200; 0: none, "
+        "and undecided changes count as breaking)",
+    )
+    diff.add_argument(
+        "--seed", type=int, default=0, metavar="N", help="seed of the searches (default 0)"
+    )
+    diff.add_argument("--breaking-only", action="store_true", help="list only the breaking changes")
     diff.add_argument("--json", action="store_true", help="print the result as JSON")
     diff.set_defaults(handler=run_diff)
 
@@ -67,8 +75,9 @@ def run_diff(args: argparse.Namespace) -> int:
     Raises:
         ContractError: a schema file is missing or invalid (the CLI exits with status 2).
     """
-    result = compat(load_schema(args.old), load_schema(args.new), examples=args.examples,
-                    seed=args.seed)
+    result = compat(
+        load_schema(args.old), load_schema(args.new), examples=args.examples, seed=args.seed
+    )
     if args.json:
         print(json.dumps(result.to_dict(), indent=2, ensure_ascii=False, sort_keys=True))
         return EXIT_BREAKING if result.breaking else EXIT_COMPATIBLE
@@ -82,6 +91,8 @@ def run_diff(args: argparse.Namespace) -> int:
         print(f"{args.old} -> {args.new}: no differences.")
     else:
         verdict = "BREAKING for clients of OLD" if breaking else "compatible"
-        print(f"{args.old} -> {args.new}: {breaking} breaking, {compatible} compatible "
-              f"change(s): {verdict}.")
+        print(
+            f"{args.old} -> {args.new}: {breaking} breaking, {compatible} compatible "
+            f"change(s): {verdict}."
+        )
     return EXIT_BREAKING if result.breaking else EXIT_COMPATIBLE

@@ -324,8 +324,8 @@ class _Run:
                         name,
                         line.number,
                         field_path,
-                        f"contains eval case {case.key} ({case.path}): {containment:.0%} of its "
-                        "input text; the case would measure memorisation, not skill",
+                        f"contains eval case {case.key} ({case.path}), {containment:.0%} of its "
+                        "input: the case would test recall, not skill",
                     )
         return errors == 0 and fmt is not None, fmt, example
 

@@ -110,9 +110,9 @@ def parse_line(text: str) -> tuple[Any, FormatProblem | None]:
     try:
         return json.loads(text, parse_constant=_reject_constant), None
     except json.JSONDecodeError as error:
-        return None, FormatProblem(
-            "invalid_json", None, f"invalid JSON: {error.msg} (column {error.colno})"
-        )
+        # Some decoder messages end with "at", expecting the position after them.
+        where = f" column {error.colno}" if error.msg.endswith(" at") else f" (column {error.colno})"
+        return None, FormatProblem("invalid_json", None, f"invalid JSON: {error.msg}{where}")
     except _NotJson as error:
         return None, FormatProblem("invalid_json", None, f"invalid JSON: {error}")
     except RecursionError:
@@ -121,7 +121,7 @@ def parse_line(text: str) -> tuple[Any, FormatProblem | None]:
 
 def detect_format(example: Any) -> ExampleFormat | None:
     """Which format an example is written in, judged by its top-level keys."""
-    if not isinstance(example, Mapping):
+    if not isinstance(example, dict):
         return None
     if "messages" in example:
         return "chat"
@@ -141,7 +141,7 @@ def _type_name(value: Any) -> str:
         return "string"
     if isinstance(value, list):
         return "array"
-    if isinstance(value, Mapping):
+    if isinstance(value, dict):
         return "object"
     return type(value).__name__  # pragma: no cover - json.loads yields only the types above
 
@@ -174,7 +174,7 @@ class _Validator:
         names: set[str] = set()
         for index, tool in enumerate(tools):
             where = f"{path}[{index}]"
-            if not isinstance(tool, Mapping):
+            if not isinstance(tool, dict):
                 self.error("invalid_type", where, f"expected a tool object, found {_shown(tool)}")
                 continue
             if tool.get("type") != "function":
@@ -185,7 +185,7 @@ class _Validator:
                 )
             function = tool.get("function")
             fpath = join_field(where, "function")
-            if not isinstance(function, Mapping):
+            if not isinstance(function, dict):
                 self.error("invalid_tool", fpath, f"expected an object, found {_shown(function)}")
                 continue
             name = function.get("name")
@@ -202,7 +202,7 @@ class _Validator:
                 )
             names.add(name)
             parameters = function.get("parameters")
-            if parameters is not None and not isinstance(parameters, Mapping):
+            if parameters is not None and not isinstance(parameters, dict):
                 self.error(
                     "invalid_tool",
                     join_field(fpath, "parameters"),
@@ -234,7 +234,7 @@ class _Validator:
             has_text = False
             for index, part in enumerate(content):
                 ppath = f"{cpath}[{index}]"
-                if not isinstance(part, Mapping):
+                if not isinstance(part, dict):
                     self.error(
                         "invalid_type",
                         ppath,
@@ -260,7 +260,7 @@ class _Validator:
                         has_text = has_text or bool(part["text"].strip())
                 else:
                     image = part.get("image_url")
-                    if not (isinstance(image, Mapping) and isinstance(image.get("url"), str)):
+                    if not (isinstance(image, dict) and isinstance(image.get("url"), str)):
                         self.error(
                             "invalid_content_part",
                             join_field(ppath, "image_url"),
@@ -284,7 +284,7 @@ class _Validator:
             return False
         for index, call in enumerate(calls):
             where = f"{path}[{index}]"
-            if not isinstance(call, Mapping):
+            if not isinstance(call, dict):
                 self.error(
                     "invalid_type", where, f"expected a tool call object, found {_shown(call)}"
                 )
@@ -312,7 +312,7 @@ class _Validator:
                 )
             function = call.get("function")
             fpath = join_field(where, "function")
-            if not isinstance(function, Mapping):
+            if not isinstance(function, dict):
                 self.error(
                     "invalid_tool_call", fpath, f"expected an object, found {_shown(function)}"
                 )
@@ -352,7 +352,7 @@ class _Validator:
                     apath,
                     f"arguments are {problem.message}",
                 )
-            elif not isinstance(parsed, Mapping):
+            elif not isinstance(parsed, dict):
                 self.error(
                     "invalid_tool_arguments",
                     apath,
@@ -378,7 +378,7 @@ class _Validator:
         trainable = 0
         for index, message in enumerate(messages):
             where = f"{path}[{index}]"
-            if pending and not (isinstance(message, Mapping) and message.get("role") == "tool"):
+            if pending and not (isinstance(message, dict) and message.get("role") == "tool"):
                 # Calls must be answered before anything else happens in the conversation.
                 for call_path in pending.values():
                     self.error(
@@ -389,11 +389,7 @@ class _Validator:
                 pending.clear()
             role = self.message(message, where, declared, pending)
             roles.append(role)
-            if (
-                role == "assistant"
-                and isinstance(message, Mapping)
-                and message.get("weight", 1) != 0
-            ):
+            if role == "assistant" and isinstance(message, dict) and message.get("weight", 1) != 0:
                 trainable += 1
         last = roles[-1]
         last_path = join_field(f"{path}[{len(messages) - 1}]", "role")
@@ -420,7 +416,7 @@ class _Validator:
     def message(
         self, message: Any, path: str, declared: set[str] | None, pending: dict[str, str]
     ) -> str | None:
-        if not isinstance(message, Mapping):
+        if not isinstance(message, dict):
             self.error("invalid_type", path, f"expected a message object, found {_shown(message)}")
             return None
         role = message.get("role")
@@ -502,7 +498,7 @@ def validate_example(
         'last_message_not_assistant'
     """
     check = _Validator()
-    if not isinstance(example, Mapping):
+    if not isinstance(example, dict):
         check.error(
             "not_an_object", None, f"expected a JSON object per line, found {_shown(example)}"
         )
@@ -563,7 +559,7 @@ def _preference(check: _Validator, example: Mapping[str, Any]) -> None:
             )
     declared: set[str] | None = None
     source = example.get("input")
-    if not isinstance(source, Mapping):
+    if not isinstance(source, dict):
         check.error(
             "missing_field", "input", f"expected an object with 'messages', found {_shown(source)}"
         )
@@ -588,7 +584,7 @@ def _preference(check: _Validator, example: Mapping[str, Any]) -> None:
             check.error(
                 "invalid_output_role", f"{key}[0].role", f"expected 'assistant', found {role!r}"
             )
-        if isinstance(output[0], Mapping) and "weight" in output[0]:
+        if isinstance(output[0], dict) and "weight" in output[0]:
             check.error(
                 "unknown_field", f"{key}[0].weight", "preference outputs do not take a weight"
             )

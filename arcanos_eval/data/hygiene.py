@@ -26,7 +26,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import repeat
-from operator import and_
+from operator import and_, eq
 from typing import Any
 
 __all__ = [
@@ -105,13 +105,13 @@ def _message_text(message: Mapping[str, Any]) -> str:
         parts.extend(
             part["text"]
             for part in content
-            if isinstance(part, Mapping) and isinstance(part.get("text"), str)
+            if isinstance(part, dict) and isinstance(part.get("text"), str)
         )
     calls = message.get("tool_calls")
     if isinstance(calls, list):
         for call in calls:
-            function = call.get("function") if isinstance(call, Mapping) else None
-            if isinstance(function, Mapping):
+            function = call.get("function") if isinstance(call, dict) else None
+            if isinstance(function, dict):
                 parts.extend(str(function.get(key, "")) for key in ("name", "arguments"))
     return " ".join(parts)
 
@@ -120,19 +120,19 @@ def _conversation(example: Mapping[str, Any]) -> Iterator[tuple[str, Mapping[str
     """``(field_path, message)`` of every message, in either format."""
     if isinstance(example.get("messages"), list):
         for index, message in enumerate(example["messages"]):
-            if isinstance(message, Mapping):
+            if isinstance(message, dict):
                 yield f"messages[{index}]", message
         return
     source = example.get("input")
-    if isinstance(source, Mapping) and isinstance(source.get("messages"), list):
+    if isinstance(source, dict) and isinstance(source.get("messages"), list):
         for index, message in enumerate(source["messages"]):
-            if isinstance(message, Mapping):
+            if isinstance(message, dict):
                 yield f"input.messages[{index}]", message
     # The preferred answer is what the model learns; the rejected one is not training text.
     output = example.get("preferred_output")
     if isinstance(output, list):
         for index, message in enumerate(output):
-            if isinstance(message, Mapping):
+            if isinstance(message, dict):
                 yield f"preferred_output[{index}]", message
 
 
@@ -174,10 +174,10 @@ def signature(text: str) -> array[int] | None:
 
 def similarity(first: Sequence[int], second: Sequence[int]) -> float:
     """Estimated Jaccard similarity of two signatures (bins empty in both are ignored)."""
-    equal = [a for a, b in zip(first, second, strict=True) if a == b]
-    both_empty = equal.count(_EMPTY)
+    same = sum(map(eq, first, second))
+    both_empty = sum(map(and_, map(_EMPTY.__eq__, first), map(_EMPTY.__eq__, second)))
     union = len(first) - both_empty
-    return (len(equal) - both_empty) / union if union else 0.0
+    return (same - both_empty) / union if union else 0.0
 
 
 @dataclass(frozen=True)
@@ -223,6 +223,9 @@ class DuplicateIndex:
         count = len(self._refs)
         sigs = self._signatures
         best: dict[int, tuple[int, float]] = {}
+        # The representative an example was last compared with: a pair that shares several
+        # bands is scored once.
+        compared = array("q", [-1]) * count
         for band in range(_BANDS):
             offset = band * _ROWS
             # Keyed by the hash of the band (ints hash deterministically); a collision only
@@ -235,8 +238,9 @@ class DuplicateIndex:
                     continue
                 first = buckets.setdefault(hash(tuple(rows)), index)
                 # One earlier match is enough to report an example; later bands skip it.
-                if first == index or index in best:
+                if first == index or index in best or compared[index] == first:
                     continue
+                compared[index] = first
                 score = similarity(self._signature(first), self._signature(index))
                 if score >= self.threshold:
                     best[index] = (first, score)

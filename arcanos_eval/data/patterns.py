@@ -121,34 +121,64 @@ _EMAIL = re.compile(
     r"@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,24}(?![\w-])"
 )
 
+_URL_CREDENTIALS_BEFORE = re.compile(r"://[^\s/@:]*:$")
+
+
+def _find_emails(text: str) -> Iterator[Span]:
+    for match in _EMAIL.finditer(text):
+        # In "https://user:pass@host" the part before "@" is a password, not a mailbox; the
+        # basic-auth detector reports it.
+        if _URL_CREDENTIALS_BEFORE.search(text, max(0, match.start() - 80), match.start()):
+            continue
+        yield Span("email", match.start(), match.end(), match.group())
+
+
 # Three shapes of phone numbers, from most to least explicit: international (+CC or 00CC),
 # North American with parentheses or dash/dot groups, and national numbers with a trunk 0.
 # Bare digit runs are not phones: too many order ids, scores and timestamps look the same.
+_NOT_AFTER_DIGITS = r"(?<!\d )(?<!\d-)(?<!\d\.)"  # a group inside a longer digit run is no phone
 _PHONE_INTERNATIONAL = re.compile(
-    r"(?<![\w+])(?:\+|\b00)[1-9]\d{0,2}(?:[ .\-]?\(?\d{1,5}\)?){1,6}(?![\w])"
+    _NOT_AFTER_DIGITS + r"(?<![\w+])(?:\+|\b00)[1-9]\d{0,2}(?:[ .\-]?\(?\d{1,5}\)?){1,6}(?![\w])"
 )
-_PHONE_NANP = re.compile(r"(?<![\w+.-])(?:\(\d{3}\) ?|\d{3}[-.])\d{3}[-.]\d{4}(?![\w]|[-.]\d)")
-_PHONE_NATIONAL = re.compile(r"(?<![\w+.-])0\d{1,4}(?:[ .\-]\d{2,8}){1,4}(?![\w]|[-.]\d)")
+_PHONE_NANP = re.compile(
+    _NOT_AFTER_DIGITS + r"(?<![\w+.-])(?:\(\d{3}\) ?|\d{3}[-.])\d{3}[-.]\d{4}(?![\w]|[-.]\d)"
+)
+_PHONE_NATIONAL = re.compile(
+    _NOT_AFTER_DIGITS + r"(?<![\w+.-])0[1-9]\d{0,3}(?:[ .\-]\d{2,8}){1,4}(?![\w]|[-.]\d)"
+)
 _DATE_LIKE = re.compile(r"^\d{1,2}[ ./-]\d{1,2}[ ./-](?:19|20)\d\d$")
+_SSN_SHAPED = re.compile(r"^\d{3}([- ])\d{2}\1\d{4}$")
 
 
 def _digit_count(value: str) -> int:
     return sum(char.isdigit() for char in value)
 
 
+_PHONE = re.compile(
+    rf"(?P<international>{_PHONE_INTERNATIONAL.pattern})"
+    rf"|(?P<nanp>{_PHONE_NANP.pattern})"
+    rf"|(?P<national>{_PHONE_NATIONAL.pattern})"
+)
+
+
 def _find_phones(text: str) -> Iterator[Span]:
-    for match in _PHONE_INTERNATIONAL.finditer(text):
-        value = match.group().rstrip(".-) ")
-        if value.count("(") == value.count(")") and 8 <= _digit_count(value) <= 15:
-            yield Span("phone", match.start(), match.start() + len(value), value)
-    for match in _PHONE_NANP.finditer(text):
-        digits = re.sub(r"\D", "", match.group())
-        if digits[0] in "23456789":  # NANP area codes never start with 0 or 1
-            yield Span("phone", match.start(), match.end(), match.group())
-    for match in _PHONE_NATIONAL.finditer(text):
+    # One scan with three alternatives instead of three scans: phones are the costliest check.
+    for match in _PHONE.finditer(text):
         value = match.group()
-        if 9 <= _digit_count(value) <= 11 and not _DATE_LIKE.match(value):
-            yield Span("phone", match.start(), match.end(), value)
+        if match.lastgroup == "international":
+            value = value.rstrip(".-) ")
+            if value.count("(") != value.count(")") or not 8 <= _digit_count(value) <= 15:
+                continue
+        elif match.lastgroup == "nanp":
+            if re.sub(r"\D", "", value)[0] not in "23456789":  # NANP area codes avoid 0 and 1
+                continue
+        elif (
+            not 9 <= _digit_count(value) <= 11
+            or _DATE_LIKE.match(value)
+            or _SSN_SHAPED.match(value)
+        ):
+            continue
+        yield Span("phone", match.start(), match.start() + len(value), value)
 
 
 # --- financial -------------------------------------------------------------------------------
@@ -299,8 +329,11 @@ def _jwt_is_valid(value: str) -> bool:
 
 
 def _openai_key_is_plausible(value: str) -> bool:
-    tail = value.rsplit("-", 1)[-1] if value.count("-") > 1 else value[3:]
-    return _has_letter_and_digit(tail) or _has_letter_and_digit(value[3:])
+    # Random key bodies mix digits and letters, or at least both cases; "sk-learn-estimators"
+    # style slugs do neither.
+    body = value[3:]
+    mixed_case = any(c.islower() for c in body) and any(c.isupper() for c in body)
+    return _has_letter_and_digit(body) or (mixed_case and len(body) >= 30)
 
 
 DETECTORS: tuple[Detector, ...] = (
@@ -331,7 +364,7 @@ DETECTORS: tuple[Detector, ...] = (
         ("ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_"),
     ),
     Detector("password", "[PASSWORD]", _find_passwords, ("pass", "pwd")),
-    Detector("email", "[EMAIL]", _regex_finder("email", _EMAIL), ("@",)),
+    Detector("email", "[EMAIL]", _find_emails, ("@",)),
     Detector("iban", "[IBAN]", _find_ibans, min_digits=4),
     Detector(
         "payment_card",

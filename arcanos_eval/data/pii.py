@@ -14,7 +14,7 @@ the private ``value`` field of :class:`Match`, which is excluded from ``repr``. 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -379,8 +379,12 @@ class Scanner:
         for detector in DETECTORS:
             if digits < detector.min_digits:
                 continue
-            if detector.needles and not any(needle in lowered for needle in detector.needles):
-                continue
+            if detector.needles:
+                for needle in detector.needles:
+                    if needle in lowered:
+                        break
+                else:
+                    continue
             yield from detector.finder(text)
         if self._plugins is not None:
             yield from self._plugins.find(text, lowered)
@@ -408,7 +412,7 @@ def _redact_value(scanner: Scanner, value: Any, key: str | None) -> tuple[Any, i
             items.append(redacted)
             total += count
         return items, total
-    if isinstance(value, Mapping):
+    if isinstance(value, dict):
         total = 0
         result = {}
         for item_key, item in value.items():
@@ -433,7 +437,7 @@ def iter_text_fields(value: Any, path: str = "") -> Iterator[tuple[str, str]]:
     elif isinstance(value, list):
         for index, item in enumerate(value):
             yield from iter_text_fields(item, f"{path}[{index}]")
-    elif isinstance(value, Mapping):
+    elif isinstance(value, dict):
         for key, item in value.items():
             if key in STRUCTURAL_KEYS and isinstance(item, str):
                 continue
@@ -444,6 +448,7 @@ _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _PRINTABLE_KEY = re.compile(r"^[A-Za-z_][\w-]{0,39}$")
 
 
+@lru_cache(maxsize=4096)
 def join_field(path: str, key: str) -> str:
     """Append an object key to a field path: ``a.b``, ``a["odd-key"]``, or ``a[<key>]`` for a key
     that is not a plain name (it could itself be sensitive, so it is not echoed)."""

@@ -165,7 +165,7 @@ class TokenCounter:
             total += self.text(content)
         elif isinstance(content, list):
             for part in content:
-                if isinstance(part, Mapping) and isinstance(part.get("text"), str):
+                if isinstance(part, dict) and isinstance(part.get("text"), str):
                     total += self.text(part["text"])
         name = message.get("name")
         if isinstance(name, str):
@@ -173,8 +173,8 @@ class TokenCounter:
         calls = message.get("tool_calls")
         if isinstance(calls, list):
             for call in calls:
-                function = call.get("function") if isinstance(call, Mapping) else None
-                if isinstance(function, Mapping):
+                function = call.get("function") if isinstance(call, dict) else None
+                if isinstance(function, dict):
                     total += TOKENS_PER_TOOL_CALL
                     for key in ("name", "arguments"):
                         if isinstance(function.get(key), str):
@@ -186,7 +186,7 @@ class TokenCounter:
         total = 0
         messages = holder.get("messages")
         if isinstance(messages, list):
-            total += sum(self.message(m) for m in messages if isinstance(m, Mapping))
+            total += sum(self.message(m) for m in messages if isinstance(m, dict))
         tools = holder.get("tools")
         if tools:
             total += self.text(json.dumps(tools, separators=(",", ":"), ensure_ascii=False))
@@ -198,12 +198,12 @@ class TokenCounter:
             return self.conversation(example) + REPLY_PRIMING
         total = REPLY_PRIMING
         source = example.get("input")
-        if isinstance(source, Mapping):
+        if isinstance(source, dict):
             total += self.conversation(source)
         for key in ("preferred_output", "non_preferred_output"):
             output = example.get(key)
             if isinstance(output, list):
-                total += sum(self.message(m) for m in output if isinstance(m, Mapping))
+                total += sum(self.message(m) for m in output if isinstance(m, dict))
         return total
 
 

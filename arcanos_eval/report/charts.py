@@ -57,8 +57,12 @@ def _latency_cdf(ev: Evaluation, path: Path) -> bool:
     axes = figure.add_subplot()
     for target, latencies in series:
         n = len(latencies)
-        axes.step(list(latencies), [(i + 1) / n for i in range(n)], where="post",
-                  label=f"{target} (n={n})")
+        axes.step(
+            list(latencies),
+            [(i + 1) / n for i in range(n)],
+            where="post",
+            label=f"{target} (n={n})",
+        )
     axes.set_xlabel("latency (ms)")
     axes.set_ylabel("share of answers at or below")
     axes.set_ylim(0, 1.02)
@@ -77,8 +81,10 @@ def _pass_rates(ev: Evaluation, path: Path) -> bool:
     figure = _figure_class()(figsize=(max(5, 1.6 * len(rows) + 2), 4), dpi=_DPI)
     axes = figure.add_subplot()
     width = 0.38
-    for offset, side, name in ((-width / 2, "base", ev.baseline),
-                               (width / 2, "candidate", ev.candidate)):
+    for offset, side, name in (
+        (-width / 2, "base", ev.baseline),
+        (width / 2, "candidate", ev.candidate),
+    ):
         xs, heights, low, high = [], [], [], []
         for i, c in enumerate(rows):
             rate = getattr(c, side)
@@ -99,8 +105,9 @@ def _pass_rates(ev: Evaluation, path: Path) -> bool:
     return True
 
 
-def write_charts(evaluation: Evaluation, directory: str | Path, *,
-                 relative_to: str | Path | None = None) -> ChartSet:
+def write_charts(
+    evaluation: Evaluation, directory: str | Path, *, relative_to: str | Path | None = None
+) -> ChartSet:
     """Write the charts as PNG files in ``directory``.
 
     Args:
@@ -116,15 +123,17 @@ def write_charts(evaluation: Evaluation, directory: str | Path, *,
     try:
         _figure_class()
     except ImportError:
-        return ChartSet(skipped="matplotlib is not installed "
-                                f"(`pip install 'arcanos-eval[{CHARTS_EXTRA}]'`).")
+        return ChartSet(
+            skipped=f"matplotlib is not installed (`pip install 'arcanos-eval[{CHARTS_EXTRA}]'`)."
+        )
     folder = Path(directory)
     folder.mkdir(parents=True, exist_ok=True)
     base = Path(relative_to) if relative_to is not None else Path.cwd()
     written = []
-    for title, name, draw in (("Latency CDF per target", "latency_cdf.png", _latency_cdf),
-                              ("Pass rate per category", "pass_rate_by_category.png",
-                               _pass_rates)):
+    for title, name, draw in (
+        ("Latency CDF per target", "latency_cdf.png", _latency_cdf),
+        ("Pass rate per category", "pass_rate_by_category.png", _pass_rates),
+    ):
         path = folder / name
         if draw(evaluation, path):
             link = Path(os.path.relpath(path.resolve(), base.resolve())).as_posix()

@@ -15,12 +15,12 @@ from typing import Any
 
 from arcanos_eval.errors import UsageError
 from arcanos_eval.report.charts import ChartSet, write_charts
-from arcanos_eval.report.evaluation import diff_runs, evaluate
+from arcanos_eval.report.evaluation import Evaluation, diff_runs, evaluate
 from arcanos_eval.report.markdown import render_diff_markdown, render_markdown
 from arcanos_eval.report.summary import summary_json, write_step_summary
 from arcanos_eval.runlog import read_run_log
 
-__all__ = ["add_parsers"]
+__all__ = ["add_parsers", "publish", "read_data_report", "verdict_line"]
 
 _EXIT_OK, _EXIT_HOLD, _EXIT_ERRORED = 0, 1, 3
 
@@ -56,39 +56,83 @@ def _gates_from(pyproject: str | None) -> Mapping[str, Any] | None:
     return load_config(pyproject).gates
 
 
+def verdict_line(evaluation: Evaluation, output: Path | None) -> str:
+    """``PROMOTE: 12 gate(s) passed; report: report.md``: the one line a terminal shows."""
+    v = evaluation.verdict
+    detail = (
+        f"{len(v.failing)} of {v.gates} gate(s) failed: {', '.join(v.failing)}"
+        if v.failing
+        else f"{v.gates} gate(s) passed"
+    )
+    errored = f", {v.errored_answers} answer(s) errored" if v.errored_answers else ""
+    where = f"; report: {output}" if output is not None else ""
+    return f"{v.decision}: {detail}{errored}{where}"
+
+
+def publish(
+    evaluation: Evaluation,
+    *,
+    output: Path | None,
+    json_path: Path | None = None,
+    charts_dir: str | Path | None = None,
+) -> str:
+    """Write what was asked for: the markdown report to ``output``, the JSON summary, charts,
+    and the GitHub step summary (when ``$GITHUB_STEP_SUMMARY`` is set); return the verdict line.
+    """
+    if output is not None:
+        charts: ChartSet | None = None
+        if charts_dir:
+            charts = write_charts(evaluation, charts_dir, relative_to=output.parent)
+        _write(output, render_markdown(evaluation, charts=charts))
+    if json_path is not None:
+        _write(
+            json_path,
+            json.dumps(summary_json(evaluation), indent=2, sort_keys=True, ensure_ascii=False)
+            + "\n",
+        )
+    write_step_summary(evaluation)
+    return verdict_line(evaluation, output)
+
+
+def read_data_report(path: str | Path | None) -> Mapping[str, Any] | None:
+    """The training-data report JSON for the data gate, or ``None`` when no path is given."""
+    return None if path is None else _read_json(str(path), "training-data report")
+
+
 def _cmd_report(args: argparse.Namespace) -> int:
     log = read_run_log(args.run_log)
-    data_report = (_read_json(args.data_report, "training-data report")
-                   if args.data_report else None)
-    evaluation = evaluate(log, _gates_from(args.gates_from), data_report=data_report,
-                          exclude_paths=args.exclude_path or None)
+    data_report = read_data_report(args.data_report)
+    evaluation = evaluate(
+        log,
+        _gates_from(args.gates_from),
+        data_report=data_report,
+        exclude_paths=args.exclude_path or None,
+    )
     output = Path(args.output) if args.output else None
-    charts: ChartSet | None = None
-    if args.charts:
-        charts = write_charts(evaluation, args.charts,
-                              relative_to=output.parent if output else Path.cwd())
-    markdown = render_markdown(evaluation, charts=charts)
     if output is None:
-        print(markdown, end="")
-    else:
-        _write(output, markdown)
-    if args.json:
-        _write(Path(args.json), json.dumps(summary_json(evaluation), indent=2, sort_keys=True,
-                                           ensure_ascii=False) + "\n")
-    write_step_summary(evaluation)
-    v = evaluation.verdict
+        charts = (
+            write_charts(evaluation, args.charts, relative_to=Path.cwd()) if args.charts else None
+        )
+        print(render_markdown(evaluation, charts=charts), end="")
+    line = publish(
+        evaluation,
+        output=output,
+        json_path=Path(args.json) if args.json else None,
+        charts_dir=args.charts,
+    )
     if output is not None:
-        detail = (f"{len(v.failing)} of {v.gates} gate(s) failed: {', '.join(v.failing)}"
-                  if v.failing else f"{v.gates} gate(s) passed")
-        errored = f", {v.errored_answers} answer(s) errored" if v.errored_answers else ""
-        print(f"{v.decision}: {detail}{errored}; report: {output}")
-    return v.exit_status
+        print(line)
+    return evaluation.verdict.exit_status
 
 
 def _cmd_diff(args: argparse.Namespace) -> int:
-    diff = diff_runs(read_run_log(args.run_a), read_run_log(args.run_b),
-                     old_target=args.target_a, new_target=args.target_b,
-                     exclude_paths=args.exclude_path or None)
+    diff = diff_runs(
+        read_run_log(args.run_a),
+        read_run_log(args.run_b),
+        old_target=args.target_a,
+        new_target=args.target_b,
+        exclude_paths=args.exclude_path or None,
+    )
     markdown = render_diff_markdown(diff)
     if args.output:
         _write(Path(args.output), markdown)
@@ -96,8 +140,10 @@ def _cmd_diff(args: argparse.Namespace) -> int:
         print(markdown, end="")
     regressed = diff.categories[-1].transitions["regressed"]
     if args.output:
-        print(f"{regressed} case(s) regressed, "
-              f"{diff.categories[-1].transitions['fixed']} fixed; diff: {args.output}")
+        print(
+            f"{regressed} case(s) regressed, "
+            f"{diff.categories[-1].transitions['fixed']} fixed; diff: {args.output}"
+        )
     if regressed:
         return _EXIT_HOLD
     return _EXIT_ERRORED if diff.old_errored or diff.new_errored else _EXIT_OK
@@ -109,37 +155,66 @@ def add_parsers(subparsers: Any) -> None:
     Each parser sets ``handler``: a function of the parsed arguments returning the exit status.
     """
     report = subparsers.add_parser(
-        "report", help="render the release report of a saved run log",
+        "report",
+        help="render the release report of a saved run log",
         description="Evaluate the gates on a run log and render the release report. Exit "
-                    "status: 0 PROMOTE, 1 HOLD, 2 usage error, 3 PROMOTE but calls errored.")
+        "status: 0 PROMOTE, 1 HOLD, 2 usage error, 3 PROMOTE but calls errored.",
+    )
     report.add_argument("run_log", metavar="RUN.jsonl", help="the run log to report on")
-    report.add_argument("-o", "--output", metavar="report.md",
-                        help="write the markdown here (default: standard output)")
-    report.add_argument("--json", metavar="summary.json",
-                        help="also write the machine-readable summary")
-    report.add_argument("--charts", metavar="DIR",
-                        help="write chart images here and link them (needs the charts extra)")
-    report.add_argument("--data-report", metavar="PATH.json",
-                        help="training-data report (arcanos-eval data check) for the data gate")
-    report.add_argument("--gates-from", metavar="PYPROJECT",
-                        help="evaluate the gates of this pyproject.toml instead of the ones the "
-                             "run recorded")
-    report.add_argument("--exclude-path", action="append", metavar="PATH",
-                        help="JSON path left out of output diffs, e.g. meta.request_id or "
-                             "items[*].note (repeatable)")
+    report.add_argument(
+        "-o",
+        "--output",
+        metavar="report.md",
+        help="write the markdown here (default: standard output)",
+    )
+    report.add_argument(
+        "--json", metavar="summary.json", help="also write the machine-readable summary"
+    )
+    report.add_argument(
+        "--charts",
+        metavar="DIR",
+        help="write chart images here and link them (needs the charts extra)",
+    )
+    report.add_argument(
+        "--data-report",
+        metavar="PATH.json",
+        help="training-data report (arcanos-eval data check) for the data gate",
+    )
+    report.add_argument(
+        "--gates-from",
+        metavar="PYPROJECT",
+        help="evaluate the gates of this pyproject.toml instead of the ones the run recorded",
+    )
+    report.add_argument(
+        "--exclude-path",
+        action="append",
+        metavar="PATH",
+        help="JSON path left out of output diffs, e.g. meta.request_id or "
+        "items[*].note (repeatable)",
+    )
     report.set_defaults(handler=_cmd_report)
 
     diff = subparsers.add_parser(
-        "diff", help="compare this release's run with the last release's",
+        "diff",
+        help="compare this release's run with the last release's",
         description="Per-case transitions and statistics of RUN_B's answers against RUN_A's "
-                    "(by default each run's candidate). Exit status: 0 no case regressed, 1 "
-                    "some case regressed, 2 usage error, 3 calls errored.")
+        "(by default each run's candidate). Exit status: 0 no case regressed, 1 "
+        "some case regressed, 2 usage error, 3 calls errored.",
+    )
     diff.add_argument("run_a", metavar="RUN_A", help="the older run log (the last release)")
     diff.add_argument("run_b", metavar="RUN_B", help="the newer run log (this release)")
-    diff.add_argument("-o", "--output", metavar="diff.md",
-                      help="write the markdown here (default: standard output)")
+    diff.add_argument(
+        "-o",
+        "--output",
+        metavar="diff.md",
+        help="write the markdown here (default: standard output)",
+    )
     diff.add_argument("--target-a", metavar="NAME", help="target of RUN_A (default: candidate)")
     diff.add_argument("--target-b", metavar="NAME", help="target of RUN_B (default: candidate)")
-    diff.add_argument("--exclude-path", action="append", metavar="PATH",
-                      help="JSON path left out of output diffs (repeatable)")
+    diff.add_argument(
+        "--exclude-path",
+        action="append",
+        metavar="PATH",
+        help="JSON path left out of output diffs (repeatable)",
+    )
     diff.set_defaults(handler=_cmd_diff)

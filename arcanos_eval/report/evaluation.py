@@ -72,8 +72,11 @@ class Evaluation:
 
 def _roles(header: Mapping[str, Any]) -> tuple[str, str, str | None]:
     roles = header.get("roles") or {}
-    return (str(roles.get("baseline") or "base"), str(roles.get("candidate") or "candidate"),
-            roles.get("rollback"))
+    return (
+        str(roles.get("baseline") or "base"),
+        str(roles.get("candidate") or "candidate"),
+        roles.get("rollback"),
+    )
 
 
 def _target_order(records: Sequence[ResultRecord], first: Sequence[str]) -> list[str]:
@@ -87,9 +90,11 @@ def _prices(header: Mapping[str, Any], target: str) -> Mapping[str, float]:
 
 
 def _schemas(header: Mapping[str, Any]) -> dict[str, Any]:
-    return {sid: info.get("response_schema")
-            for sid, info in (header.get("suites") or {}).items()
-            if isinstance(info, Mapping) and info.get("response_schema")}
+    return {
+        sid: info.get("response_schema")
+        for sid, info in (header.get("suites") or {}).items()
+        if isinstance(info, Mapping) and info.get("response_schema")
+    }
 
 
 def _exclude_paths(header: Mapping[str, Any], given: Sequence[str] | None) -> tuple[str, ...]:
@@ -99,9 +104,14 @@ def _exclude_paths(header: Mapping[str, Any], given: Sequence[str] | None) -> tu
     return tuple(str(p) for p in configured)
 
 
-def evaluate(log: RunLog, gates_config: Mapping[str, Any] | None = None, *,
-             data_report: Mapping[str, Any] | None = None,
-             exclude_paths: Sequence[str] | None = None, seed: int = 0) -> Evaluation:
+def evaluate(
+    log: RunLog,
+    gates_config: Mapping[str, Any] | None = None,
+    *,
+    data_report: Mapping[str, Any] | None = None,
+    exclude_paths: Sequence[str] | None = None,
+    seed: int = 0,
+) -> Evaluation:
     """Compare base and candidate in ``log``, evaluate the gates and decide.
 
     Args:
@@ -121,24 +131,43 @@ def evaluate(log: RunLog, gates_config: Mapping[str, Any] | None = None, *,
     table = header.get("gates") if gates_config is None else gates_config
     gate_set = parse_gates(table or {})
     if data_report is not None and not isinstance(data_report.get("passed"), bool):
-        raise GateConfigError("training-data report: expected a 'passed' field of true or false, "
-                              f"found {data_report.get('passed')!r}")
+        raise GateConfigError(
+            "training-data report: expected a 'passed' field of true or false, "
+            f"found {data_report.get('passed')!r}"
+        )
     gate_set = gate_set.with_data_report(data_report is not None and gate_set.data is not False)
     records = log.records()
-    comparison = compare_records(records, baseline, candidate,
-                                 exclude_paths=_exclude_paths(header, exclude_paths),
-                                 schemas=_schemas(header), seed=seed)
+    comparison = compare_records(
+        records,
+        baseline,
+        candidate,
+        exclude_paths=_exclude_paths(header, exclude_paths),
+        schemas=_schemas(header),
+        seed=seed,
+    )
     results = evaluate_gates(gate_set, comparison, records, header, data_report=data_report)
     errored = tuple(sorted((r for r in records if r.errored), key=lambda r: r.key))
-    targets = tuple(target_stats(t, records, _prices(header, t))
-                    for t in _target_order(records, (baseline, candidate)))
+    targets = tuple(
+        target_stats(t, records, _prices(header, t))
+        for t in _target_order(records, (baseline, candidate))
+    )
     return Evaluation(
-        header=header, baseline=baseline, candidate=candidate, rollback=rollback,
-        comparison=comparison, categories=comparison.category_stats(), targets=targets,
-        gate_set=gate_set, gates=results, checklist=checklist(results, gate_set),
+        header=header,
+        baseline=baseline,
+        candidate=candidate,
+        rollback=rollback,
+        comparison=comparison,
+        categories=comparison.category_stats(),
+        targets=targets,
+        gate_set=gate_set,
+        gates=results,
+        checklist=checklist(results, gate_set),
         verdict=verdict(results, rollback=rollback, errored_answers=len(errored)),
-        errored=errored, answers=len(records), torn_lines=log.torn_lines,
-        data_report=data_report, log_name=log.path.name if log.path else None,
+        errored=errored,
+        answers=len(records),
+        torn_lines=log.torn_lines,
+        data_report=data_report,
+        log_name=log.path.name if log.path else None,
     )
 
 
@@ -167,14 +196,22 @@ def _pick_target(log: RunLog, given: str | None, which: str) -> str:
     present = sorted({r.target for r in log.records()})
     name = given or _roles(log.header)[1]
     if name not in present:
-        raise UsageError(f"{log.path}: {unknown_name_message('target', name, present)} "
-                         f"({which} run has answers from {', '.join(present) or 'no target'})")
+        raise UsageError(
+            f"{log.path}: {unknown_name_message('target', name, present)} "
+            f"({which} run has answers from {', '.join(present) or 'no target'})"
+        )
     return name
 
 
-def diff_runs(old: RunLog, new: RunLog, *, old_target: str | None = None,
-              new_target: str | None = None, exclude_paths: Sequence[str] | None = None,
-              seed: int = 0) -> RunDiff:
+def diff_runs(
+    old: RunLog,
+    new: RunLog,
+    *,
+    old_target: str | None = None,
+    new_target: str | None = None,
+    exclude_paths: Sequence[str] | None = None,
+    seed: int = 0,
+) -> RunDiff:
     """Compare the candidate's answers of ``old`` (the last release) with those of ``new``.
 
     Args:
@@ -191,15 +228,27 @@ def diff_runs(old: RunLog, new: RunLog, *, old_target: str | None = None,
     old_records = [r for r in old.records() if r.target == first]
     new_records = [r for r in new.records() if r.target == second]
     comparison = compare_records(
-        old_records, first, second, candidate_records=new_records,
+        old_records,
+        first,
+        second,
+        candidate_records=new_records,
         exclude_paths=_exclude_paths(new.header, exclude_paths),
-        schemas=_schemas(new.header), seed=seed)
+        schemas=_schemas(new.header),
+        seed=seed,
+    )
     return RunDiff(
-        old_header=old.header, new_header=new.header, old_target=first, new_target=second,
-        comparison=comparison, categories=comparison.category_stats(),
-        targets=(target_stats(first, old_records, _prices(old.header, first)),
-                 target_stats(second, new_records, _prices(new.header, second))),
+        old_header=old.header,
+        new_header=new.header,
+        old_target=first,
+        new_target=second,
+        comparison=comparison,
+        categories=comparison.category_stats(),
+        targets=(
+            target_stats(first, old_records, _prices(old.header, first)),
+            target_stats(second, new_records, _prices(new.header, second)),
+        ),
         old_errored=tuple(sorted((r for r in old_records if r.errored), key=lambda r: r.key)),
         new_errored=tuple(sorted((r for r in new_records if r.errored), key=lambda r: r.key)),
         old_name=old.path.name if old.path else None,
-        new_name=new.path.name if new.path else None)
+        new_name=new.path.name if new.path else None,
+    )

@@ -23,7 +23,6 @@ from arcanos_eval.compare import (
     DriftSummary,
     TargetOutcome,
 )
-from arcanos_eval.gates import GateResult
 from arcanos_eval.report.charts import ChartSet
 from arcanos_eval.report.evaluation import Evaluation, RunDiff
 from arcanos_eval.runlog import ResultRecord
@@ -71,37 +70,6 @@ def _code(text: str) -> str:
     return "`" + text.replace("`", "'") + "`"
 
 
-def _measured(result: GateResult, value: float | None) -> str:
-    if value is None:
-        return "n/a"
-    unit = result.unit
-    if unit == "rate":
-        return format_percent(value)
-    if unit == "points":
-        return format_points(value)
-    if unit == "ms":
-        return format_ms(value)
-    if unit == "ratio":
-        return format_ratio(value)
-    if unit == "check":
-        return "pass" if value else "fail"
-    return f"{value:.0f}"
-
-
-def _threshold(result: GateResult) -> str:
-    key, value = result.key, result.threshold
-    if key in ("pass_rate", "pass_rate_base"):
-        return f">= {format_percent(value)}"
-    if key == "max_regression":
-        bar = f">= {format_points(-value if value else 0.0)}"
-        return bar if result.alpha is None else f"{bar} or p >= {result.alpha:g}"
-    if key == "data":
-        return "report passes"
-    if key == "schema_compat":
-        return "0 breaking"
-    return f"<= {_measured(result, value)}"
-
-
 def _failures(outcome: TargetOutcome | None, limit: int = _REASON_CHARS) -> str:
     if outcome is None:
         return "no answer"
@@ -136,39 +104,62 @@ def _verdict(ev: Evaluation) -> list[str]:
     v = ev.verdict
     lines = [f"# Release report: `{ev.candidate}` vs `{ev.baseline}`", ""]
     if v.promote:
-        lines.append(f"## Verdict: ✅ PROMOTE `{ev.candidate}` ({_code(_model(ev.header, ev.candidate))})")
+        lines.append(
+            f"## Verdict: ✅ PROMOTE `{ev.candidate}` ({_code(_model(ev.header, ev.candidate))})"
+        )
         lines.append("")
-        lines.append(f"All {v.gates} gate(s) passed." if v.gates else
-                     "**No gate is configured, so nothing was checked**: add "
-                     "`[tool.arcanos_eval.gates]` to pyproject.toml before relying on this "
-                     "verdict.")
+        lines.append(
+            f"All {v.gates} gate(s) passed."
+            if v.gates
+            else "**No gate is configured, so nothing was checked**: add "
+            "`[tool.arcanos_eval.gates]` to pyproject.toml before relying on this "
+            "verdict."
+        )
     else:
-        fallback = (f"roll back to `{v.rollback}` ({_code(_model(ev.header, v.rollback))})"
-                    if v.rollback else
-                    f"keep serving `{ev.baseline}` ({_code(_model(ev.header, ev.baseline))}); "
-                    "no rollback target is configured")
-        lines.append(f"## Verdict: ❌ HOLD `{ev.candidate}` ({_code(_model(ev.header, ev.candidate))})")
+        fallback = (
+            f"roll back to `{v.rollback}` ({_code(_model(ev.header, v.rollback))})"
+            if v.rollback
+            else f"keep serving `{ev.baseline}` ({_code(_model(ev.header, ev.baseline))}); "
+            "no rollback target is configured"
+        )
+        lines.append(
+            f"## Verdict: ❌ HOLD `{ev.candidate}` ({_code(_model(ev.header, ev.candidate))})"
+        )
         lines.append("")
-        lines.append(f"{len(v.failing)} of {v.gates} gate(s) failed: "
-                     + ", ".join(f"**{name}**" for name in v.failing) + f". Action: {fallback}.")
+        lines.append(
+            f"{len(v.failing)} of {v.gates} gate(s) failed: "
+            + ", ".join(f"**{name}**" for name in v.failing)
+            + f". Action: {fallback}."
+        )
     not_evaluated = [i.title for i in ev.checklist if i.status == "not evaluated"]
     if not_evaluated:
-        lines += ["", "Not evaluated (no evidence, not counted as passed): "
-                  + ", ".join(not_evaluated) + "."]
+        lines += [
+            "",
+            "Not evaluated (no evidence, not counted as passed): " + ", ".join(not_evaluated) + ".",
+        ]
     if ev.errored:
-        lines += ["", f"> **{len(ev.errored)} answer(s) errored** after retries and are left out "
-                  "of every figure (see *Errored calls*); the evidence is incomplete, so the CLI "
-                  "exits with status 3 unless the verdict is HOLD. Resume the run "
-                  "(`arcanos-eval run --resume RUN.jsonl`) to retry them."]
+        lines += [
+            "",
+            f"> **{len(ev.errored)} answer(s) errored** after retries and are left out "
+            "of every figure (see *Errored calls*); the evidence is incomplete, so the CLI "
+            "exits with status 3 unless the verdict is HOLD. Resume the run "
+            "(`arcanos-eval run --resume RUN.jsonl`) to retry them.",
+        ]
     if ev.torn_lines:
-        lines += ["", f"> The run log ends with {ev.torn_lines} unreadable line(s): the run was "
-                  "interrupted."]
+        lines += [
+            "",
+            f"> The run log ends with {ev.torn_lines} unreadable line(s): the run was interrupted.",
+        ]
     header = ev.header
     footer = header.get("footer") or {}
-    lines += ["", f"Run `{ev.run_id}` ({header.get('mode', '?')} mode), started "
-              f"{header.get('started_at', '?')}, finished {footer.get('finished_at', 'n/a')}: "
-              f"{ev.answers} answers over {len(ev.comparison.cases)} cases"
-              + (f" from `{ev.log_name}`" if ev.log_name else "") + "."]
+    lines += [
+        "",
+        f"Run `{ev.run_id}` ({header.get('mode', '?')} mode), started "
+        f"{header.get('started_at', '?')}, finished {footer.get('finished_at', 'n/a')}: "
+        f"{ev.answers} answers over {len(ev.comparison.cases)} cases"
+        + (f" from `{ev.log_name}`" if ev.log_name else "")
+        + ".",
+    ]
     return lines
 
 
@@ -181,10 +172,18 @@ def _gates(ev: Evaluation) -> list[str]:
     lines = ["## Gates", ""]
     if not ev.gates:
         return [*lines, "No gate configured."]
-    rows = [(r.name, r.scope, _measured(r, r.measured), _threshold(r),
-             "✅ pass" if r.passed else "❌ fail", r.evidence) for r in ev.gates]
-    return [*lines, _table(rows, ["gate", "scope", "measured", "threshold", "result",
-                                  "evidence"])]
+    rows = [
+        (
+            r.name,
+            r.scope,
+            r.measured_text,
+            r.threshold_text,
+            "✅ pass" if r.passed else "❌ fail",
+            r.evidence,
+        )
+        for r in ev.gates
+    ]
+    return [*lines, _table(rows, ["gate", "scope", "measured", "threshold", "result", "evidence"])]
 
 
 def _category_rows(categories: Sequence[CategoryStats]) -> list[tuple[str, ...]]:
@@ -192,63 +191,116 @@ def _category_rows(categories: Sequence[CategoryStats]) -> list[tuple[str, ...]]
     for c in categories:
         t = c.transitions
         score = c.score_delta
-        rows.append((
-            f"**{c.category}**" if c.category == ALL_CATEGORIES else c.category,
-            f"{c.base.passed}/{c.base.total}", format_percent(c.base.rate),
-            format_interval(c.base.interval) if c.base.total else "n/a",
-            f"{c.candidate.passed}/{c.candidate.total}", format_percent(c.candidate.rate),
-            format_interval(c.candidate.interval) if c.candidate.total else "n/a",
-            f"{format_points(c.delta)} (n={c.paired})", str(t["fixed"]), str(t["regressed"]),
-            format_p(c.mcnemar_p),
-            "n/a" if score is None else
-            f"{score.delta:+.3f} {format_interval(score.interval, percent=False)}",
-        ))
+        rows.append(
+            (
+                f"**{c.category}**" if c.category == ALL_CATEGORIES else c.category,
+                f"{c.base.passed}/{c.base.total}",
+                format_percent(c.base.rate),
+                format_interval(c.base.interval) if c.base.total else "n/a",
+                f"{c.candidate.passed}/{c.candidate.total}",
+                format_percent(c.candidate.rate),
+                format_interval(c.candidate.interval) if c.candidate.total else "n/a",
+                f"{format_points(c.delta)} (n={c.paired})",
+                str(t["fixed"]),
+                str(t["regressed"]),
+                format_p(c.mcnemar_p),
+                "n/a"
+                if score is None
+                else f"{score.delta:+.3f} {format_interval(score.interval, percent=False)}",
+            )
+        )
     return rows
 
 
-_CATEGORY_HEADERS = ("category", "{a} passed", "{a} rate", "{a} 95% CI", "{b} passed", "{b} rate",
-                     "{b} 95% CI", "delta (paired)", "fixed", "regressed", "McNemar p",
-                     "score delta [95% CI]")
+_CATEGORY_HEADERS = (
+    "category",
+    "{a} passed",
+    "{a} rate",
+    "{a} 95% CI",
+    "{b} passed",
+    "{b} rate",
+    "{b} 95% CI",
+    "delta (paired)",
+    "fixed",
+    "regressed",
+    "McNemar p",
+    "score delta [95% CI]",
+)
 
 
 def _pass_rates(categories: Sequence[CategoryStats], base: str, cand: str) -> list[str]:
     headers = [h.format(a=base, b=cand) for h in _CATEGORY_HEADERS]
-    return ["## Pass rates by category", "",
-            f"A case passes when every repeat of it passed every check; *delta* is over cases "
-            f"judged on both sides, `(fixed - regressed) / n`. 95% intervals are Wilson; the "
-            f"McNemar test is exact and two-sided; the score delta is the mean check value of "
-            f"`{cand}` minus `{base}`, with a seeded paired-bootstrap interval.", "",
-            _table(_category_rows(categories), headers)]
+    return [
+        "## Pass rates by category",
+        "",
+        f"A case passes when every repeat of it passed every check; *delta* is over cases "
+        f"judged on both sides, `(fixed - regressed) / n`. 95% intervals are Wilson; the "
+        f"McNemar test is exact and two-sided; the score delta is the mean check value of "
+        f"`{cand}` minus `{base}`, with a seeded paired-bootstrap interval.",
+        "",
+        _table(_category_rows(categories), headers),
+    ]
 
 
 def _origins(stats: TargetStats) -> str:
     return ", ".join(f"{n} {origin}" for origin, n in stats.origins.items()) or "none"
 
 
-def _targets(entries: Sequence[tuple[str, TargetStats]],
-             pair: tuple[str, TargetStats, str, TargetStats] | None) -> list[str]:
+def _targets(
+    entries: Sequence[tuple[str, TargetStats]],
+    pair: tuple[str, TargetStats, str, TargetStats] | None,
+) -> list[str]:
     rows = []
     for label, s in entries:
-        rows.append((label, s.answers, s.errored, format_ms(s.latency(50)),
-                     format_ms(s.latency(95)), format_ms(s.latency(99)), format_ms(s.ttft(50)),
-                     format_ms(s.ttft(95)),
-                     "n/a" if s.tokens_per_answer is None else f"{s.tokens_per_answer:.1f}",
-                     f"{s.prompt_tokens} + {s.completion_tokens}", format_usd(s.cost_usd),
-                     _origins(s)))
-    lines = ["## Latency, tokens and cost", "",
-             "Over non-errored answers; replayed and cached answers keep the latency recorded "
-             "when they were first answered. Cost uses each target's configured prices "
-             "(USD per million tokens).", "",
-             _table(rows, ["target", "answers", "errored", "p50", "p95", "p99", "TTFT p50",
-                           "TTFT p95", "tokens/answer", "prompt + completion tokens", "cost",
-                           "origin"])]
+        rows.append(
+            (
+                label,
+                s.answers,
+                s.errored,
+                format_ms(s.latency(50)),
+                format_ms(s.latency(95)),
+                format_ms(s.latency(99)),
+                format_ms(s.ttft(50)),
+                format_ms(s.ttft(95)),
+                "n/a" if s.tokens_per_answer is None else f"{s.tokens_per_answer:.1f}",
+                f"{s.prompt_tokens} + {s.completion_tokens}",
+                format_usd(s.cost_usd),
+                _origins(s),
+            )
+        )
+    lines = [
+        "## Latency, tokens and cost",
+        "",
+        "Over non-errored answers; replayed and cached answers keep the latency recorded "
+        "when they were first answered. Cost uses each target's configured prices "
+        "(USD per million tokens).",
+        "",
+        _table(
+            rows,
+            [
+                "target",
+                "answers",
+                "errored",
+                "p50",
+                "p95",
+                "p99",
+                "TTFT p50",
+                "TTFT p95",
+                "tokens/answer",
+                "prompt + completion tokens",
+                "cost",
+                "origin",
+            ],
+        ),
+    ]
     if pair is not None:
         base, b, cand, c = pair
         ratios = []
-        for label, top, bottom in (("p95 latency", c.latency(95), b.latency(95)),
-                                   ("tokens per answer", c.tokens_per_answer,
-                                    b.tokens_per_answer),
-                                   ("cost per answer", c.cost_per_answer, b.cost_per_answer)):
+        for label, top, bottom in (
+            ("p95 latency", c.latency(95), b.latency(95)),
+            ("tokens per answer", c.tokens_per_answer, b.tokens_per_answer),
+            ("cost per answer", c.cost_per_answer, b.cost_per_answer),
+        ):
             ratio = top / bottom if top is not None and bottom else None
             ratios.append(f"{label} {format_ratio(ratio)}")
         lines += ["", f"`{cand}` / `{base}`: " + ", ".join(ratios) + "."]
@@ -257,9 +309,15 @@ def _targets(entries: Sequence[tuple[str, TargetStats]],
 
 def _evaluation_targets(ev: Evaluation) -> list[str]:
     roles = {ev.baseline: "base", ev.candidate: "candidate"}
-    entries = [(f"{s.target} ({roles[s.target]})"
-                if roles.get(s.target, s.target) != s.target else s.target, s)
-               for s in ev.targets]
+    entries = [
+        (
+            f"{s.target} ({roles[s.target]})"
+            if roles.get(s.target, s.target) != s.target
+            else s.target,
+            s,
+        )
+        for s in ev.targets
+    ]
     by_name = {s.target: s for s in ev.targets}
     pair = None
     if ev.baseline in by_name and ev.candidate in by_name:
@@ -277,34 +335,55 @@ def _diff_block(case: CaseComparison) -> list[str]:
     shown = list(diff.lines[:_DIFF_EXCERPT])
     cut = len(diff.lines) - len(shown) + diff.omitted
     label = "JSON diff" if diff.kind == "json" else "text diff"
-    block = [f"{label} ({repeats}; `-` base, `+` candidate):", "", "```diff",
-             *(line.replace("```", "'''") for line in shown), "```"]
+    block = [
+        f"{label} ({repeats}; `-` base, `+` candidate):",
+        "",
+        "```diff",
+        *(line.replace("```", "'''") for line in shown),
+        "```",
+    ]
     if cut:
         block.append(f"({cut} more line(s) not shown)")
     return block
 
 
-def _case_details(cases: Sequence[CaseComparison], header: Mapping[str, Any],
-                  base: str, cand: str, failing: str) -> list[str]:
+def _case_details(
+    cases: Sequence[CaseComparison], header: Mapping[str, Any], base: str, cand: str, failing: str
+) -> list[str]:
     lines: list[str] = []
     for case in cases[:_DETAIL_CASES]:
         text = _case_input(header, case)
         outcome = case.candidate if failing == "candidate" else case.base
-        lines += ["", f"<details><summary><code>{html.escape(case.key)}</code> "
-                      f"({html.escape(case.category)})</summary>", ""]
+        lines += [
+            "",
+            f"<details><summary><code>{html.escape(case.key)}</code> "
+            f"({html.escape(case.category)})</summary>",
+            "",
+        ]
         # Inside an HTML block, model and user text is escaped so it cannot close the block.
         if text is not None:
             lines += [f"Input: {html.escape(text, quote=False)}", ""]
-        lines += [f"- `{base}`: {_counts(case.base)}", f"- `{cand}`: {_counts(case.candidate)}",
-                  f"- failed checks ({failing}): {html.escape(_failures(outcome), quote=False)}", "",
-                  *_diff_block(case), "", "</details>"]
+        lines += [
+            f"- `{base}`: {_counts(case.base)}",
+            f"- `{cand}`: {_counts(case.candidate)}",
+            f"- failed checks ({failing}): {html.escape(_failures(outcome), quote=False)}",
+            "",
+            *_diff_block(case),
+            "",
+            "</details>",
+        ]
     if len(cases) > _DETAIL_CASES:
         lines += ["", f"({len(cases) - _DETAIL_CASES} more case(s) listed in the table only)"]
     return lines
 
 
-def _regressions(comparison: Comparison, header: Mapping[str, Any], base: str, cand: str,
-                 title: str = "Regressions") -> list[str]:
+def _regressions(
+    comparison: Comparison,
+    header: Mapping[str, Any],
+    base: str,
+    cand: str,
+    title: str = "Regressions",
+) -> list[str]:
     cases = comparison.with_transition("regressed")
     lines = [f"## {title} ({len(cases)})", ""]
     if not cases:
@@ -324,14 +403,16 @@ def _improvements(comparison: Comparison, base: str, cand: str) -> list[str]:
 
 
 def _drift_lines(drift: DriftSummary, base: str, cand: str) -> list[str]:
-    out = [f"- JSON answers: {base} {drift.base_json}/{drift.base_answers}, {cand} "
-           f"{drift.candidate_json}/{drift.candidate_answers}"]
+    out = [
+        f"- JSON answers: {base} {drift.base_json}/{drift.base_answers}, {cand} "
+        f"{drift.candidate_json}/{drift.candidate_answers}"
+    ]
     if drift.added_paths:
-        out.append(f"- keys only {cand} writes: "
-                   + ", ".join(_code(p) for p in drift.added_paths))
+        out.append(f"- keys only {cand} writes: " + ", ".join(_code(p) for p in drift.added_paths))
     if drift.removed_paths:
-        out.append(f"- keys {cand} no longer writes: "
-                   + ", ".join(_code(p) for p in drift.removed_paths))
+        out.append(
+            f"- keys {cand} no longer writes: " + ", ".join(_code(p) for p in drift.removed_paths)
+        )
     for path, old, new in drift.type_changes:
         out.append(f"- type of {_code(path)}: {', '.join(old)} -> {', '.join(new)}")
     for path, added, removed in drift.value_changes:
@@ -345,9 +426,12 @@ def _drift_lines(drift: DriftSummary, base: str, cand: str) -> list[str]:
 
 
 def _drift(comparison: Comparison, base: str, cand: str) -> list[str]:
-    lines = ["## Schema drift", "",
-             f"Shape of the JSON answers per suite, `{cand}` against `{base}` (all non-errored "
-             "answers; `$` is the answer, `[]` any array item)."]
+    lines = [
+        "## Schema drift",
+        "",
+        f"Shape of the JSON answers per suite, `{cand}` against `{base}` (all non-errored "
+        "answers; `$` is the answer, `[]` any array item).",
+    ]
     for drift in comparison.drift:
         if drift.drifted:
             lines += ["", f"**{drift.suite_id}**", "", *_drift_lines(drift, base, cand)]
@@ -356,9 +440,16 @@ def _drift(comparison: Comparison, base: str, cand: str) -> list[str]:
         lines += ["", "No drift in: " + ", ".join(f"`{s}`" for s in steady) + "."]
     apart = [d for d in comparison.drift if not d.comparable]
     if apart:
-        lines += ["", "Not compared (a side has no JSON answer): " + ", ".join(
-            f"`{d.suite_id}` (JSON answers: {base} {d.base_json}/{d.base_answers}, {cand} "
-            f"{d.candidate_json}/{d.candidate_answers})" for d in apart) + "."]
+        lines += [
+            "",
+            "Not compared (a side has no JSON answer): "
+            + ", ".join(
+                f"`{d.suite_id}` (JSON answers: {base} {d.base_json}/{d.base_answers}, {cand} "
+                f"{d.candidate_json}/{d.candidate_answers})"
+                for d in apart
+            )
+            + ".",
+        ]
     return lines
 
 
@@ -367,23 +458,40 @@ def _flaky(comparison: Comparison, base: str, cand: str) -> list[str]:
     lines = [f"## Flaky cases ({len(flaky)})", ""]
     repeated = any(o.repeats > 1 for c in comparison.cases for o in (c.base, c.candidate) if o)
     if not repeated:
-        return [*lines, "Each case was answered once per target: run with `--repeats N` to "
-                        "measure flakiness and consistency."]
+        return [
+            *lines,
+            "Each case was answered once per target: run with `--repeats N` to "
+            "measure flakiness and consistency.",
+        ]
     if not flaky:
         lines.append("Every repeated case passed or failed consistently.")
     else:
-        rows = [(case.key, base if outcome is case.base else cand,
-                 f"{sum(r.passed for r in outcome.records)}/"
-                 f"{outcome.repeats}", format_percent(outcome.pass_rate),
-                 format_percent(outcome.agreement)) for case, outcome in flaky]
-        lines.append(_table(rows, ["case", "target", "passed repeats", "pass rate",
-                                   "answer agreement"]))
-    agreements = [o.agreement for c in comparison.cases for o in (c.base, c.candidate)
-                  if o is not None and o.agreement is not None]
+        rows = [
+            (
+                case.key,
+                base if outcome is case.base else cand,
+                f"{sum(r.passed for r in outcome.records)}/{outcome.repeats}",
+                format_percent(outcome.pass_rate),
+                format_percent(outcome.agreement),
+            )
+            for case, outcome in flaky
+        ]
+        lines.append(
+            _table(rows, ["case", "target", "passed repeats", "pass rate", "answer agreement"])
+        )
+    agreements = [
+        o.agreement
+        for c in comparison.cases
+        for o in (c.base, c.candidate)
+        if o is not None and o.agreement is not None
+    ]
     if agreements:
-        lines += ["", f"Answer agreement (share of repeats giving the most common answer), mean "
-                      f"over {len(agreements)} repeated case outcomes: "
-                      f"{format_percent(sum(agreements) / len(agreements))}."]
+        lines += [
+            "",
+            f"Answer agreement (share of repeats giving the most common answer), mean "
+            f"over {len(agreements)} repeated case outcomes: "
+            f"{format_percent(sum(agreements) / len(agreements))}.",
+        ]
     return lines
 
 
@@ -391,10 +499,23 @@ def _errored(errored: Sequence[tuple[str, ResultRecord]]) -> list[str]:
     lines = [f"## Errored calls ({len(errored)})", ""]
     if not errored:
         return [*lines, "None: every call produced an answer."]
-    rows = [(f"{r.suite_id}::{r.case_id}", label, r.repeat, r.response.error_type,
-             r.response.attempts, r.response.error) for label, r in errored]
-    return [*lines, "Left out of pass rates, latency, tokens and cost.", "",
-            _table(rows, ["case", "target", "repeat", "error type", "attempts", "error"])]
+    rows = [
+        (
+            f"{r.suite_id}::{r.case_id}",
+            label,
+            r.repeat,
+            r.response.error_type,
+            r.response.attempts,
+            r.response.error,
+        )
+        for label, r in errored
+    ]
+    return [
+        *lines,
+        "Left out of pass rates, latency, tokens and cost.",
+        "",
+        _table(rows, ["case", "target", "repeat", "error type", "attempts", "error"]),
+    ]
 
 
 def _unpaired(comparison: Comparison, base: str, cand: str) -> list[str]:
@@ -402,11 +523,22 @@ def _unpaired(comparison: Comparison, base: str, cand: str) -> list[str]:
     lines = [f"## Unpaired cases ({len(cases)})", ""]
     if not cases:
         return [*lines, f"Every case has answers from both `{base}` and `{cand}`."]
-    rows = [(c.key, c.category, "answered" if c.base else "**missing**",
-             "answered" if c.candidate else "**missing**") for c in cases]
-    return [*lines, "Counted in the pass rate of the side that answered, never in paired "
-                    "statistics or gates comparing the two.", "",
-            _table(rows, ["case", "category", base, cand])]
+    rows = [
+        (
+            c.key,
+            c.category,
+            "answered" if c.base else "**missing**",
+            "answered" if c.candidate else "**missing**",
+        )
+        for c in cases
+    ]
+    return [
+        *lines,
+        "Counted in the pass rate of the side that answered, never in paired "
+        "statistics or gates comparing the two.",
+        "",
+        _table(rows, ["case", "category", base, cand]),
+    ]
 
 
 def _charts(charts: ChartSet | None) -> list[str]:
@@ -420,15 +552,25 @@ def _charts(charts: ChartSet | None) -> list[str]:
     return lines[:-1]
 
 
-def _provenance_rows(header: Mapping[str, Any], roles: Mapping[str, str],
-                     stats: Mapping[str, TargetStats]) -> list[tuple[Any, ...]]:
+def _provenance_rows(
+    header: Mapping[str, Any], roles: Mapping[str, str], stats: Mapping[str, TargetStats]
+) -> list[tuple[Any, ...]]:
     rows = []
     for name, info in sorted((header.get("targets") or {}).items()):
         s = stats.get(name)
-        rows.append((name, roles.get(name, ""), info.get("model"), info.get("api"),
-                     info.get("endpoint"), "yes" if info.get("stream") else "no",
-                     info.get("structured_outputs"), info.get("system_prompt_sha256") or "none",
-                     _origins(s) if s else "none"))
+        rows.append(
+            (
+                name,
+                roles.get(name, ""),
+                info.get("model"),
+                info.get("api"),
+                info.get("endpoint"),
+                "yes" if info.get("stream") else "no",
+                info.get("structured_outputs"),
+                info.get("system_prompt_sha256") or "none",
+                _origins(s) if s else "none",
+            )
+        )
     return rows
 
 
@@ -440,28 +582,59 @@ def _provenance(ev: Evaluation) -> list[str]:
     rows = _provenance_rows(header, roles, {s.target: s for s in ev.targets})
     prov = header.get("provenance") or {}
     suites = header.get("suites") or {}
-    suite_rows = [(sid, info.get("version"), info.get("path"), info.get("cases"),
-                   ", ".join(info.get("categories") or ()),
-                   "yes" if info.get("response_schema") else "no")
-                  for sid, info in sorted(suites.items())]
+    suite_rows = [
+        (
+            sid,
+            info.get("version"),
+            info.get("path"),
+            info.get("cases"),
+            ", ".join(info.get("categories") or ()),
+            "yes" if info.get("response_schema") else "no",
+        )
+        for sid, info in sorted(suites.items())
+    ]
     footer = header.get("footer") or {}
     stats = footer.get("stats") or {}
     facts = [
-        ("run id", header.get("run_id")), ("started", header.get("started_at")),
-        ("finished", footer.get("finished_at", "n/a (interrupted?)")), ("mode", header.get("mode")),
-        ("planned answers", header.get("planned")), ("answers in log", ev.answers),
-        ("engine", ", ".join(f"{k} {stats[k]}" for k in sorted(stats)
-                             if isinstance(stats[k], int)) or "n/a"),
-        ("arcanos-eval", prov.get("arcanos_eval")), ("SDK", prov.get("sdk")),
-        ("Python", prov.get("python")), ("platform", prov.get("platform")),
+        ("run id", header.get("run_id")),
+        ("started", header.get("started_at")),
+        ("finished", footer.get("finished_at", "n/a (interrupted?)")),
+        ("mode", header.get("mode")),
+        ("planned answers", header.get("planned")),
+        ("answers in log", ev.answers),
+        (
+            "engine",
+            ", ".join(f"{k} {stats[k]}" for k in sorted(stats) if isinstance(stats[k], int))
+            or "n/a",
+        ),
+        ("arcanos-eval", prov.get("arcanos_eval")),
+        ("SDK", prov.get("sdk")),
+        ("Python", prov.get("python")),
+        ("platform", prov.get("platform")),
         ("git commit", prov.get("git_commit") or "unknown"),
     ]
-    return ["## Provenance", "",
-            _table(rows, ["target", "role", "model", "api", "endpoint", "stream",
-                          "structured outputs", "system prompt sha256", "answers by origin"]),
-            "", _table(suite_rows, ["suite", "version", "file", "cases", "categories",
-                                    "response schema"]),
-            "", _table(facts, ["", ""])]
+    return [
+        "## Provenance",
+        "",
+        _table(
+            rows,
+            [
+                "target",
+                "role",
+                "model",
+                "api",
+                "endpoint",
+                "stream",
+                "structured outputs",
+                "system prompt sha256",
+                "answers by origin",
+            ],
+        ),
+        "",
+        _table(suite_rows, ["suite", "version", "file", "cases", "categories", "response schema"]),
+        "",
+        _table(facts, ["", ""]),
+    ]
 
 
 _COUNTING = """## How the numbers are counted
@@ -490,7 +663,9 @@ def render_markdown(evaluation: Evaluation, *, charts: ChartSet | None = None) -
     """
     ev = evaluation
     sections = [
-        _verdict(ev), _checklist(ev), _gates(ev),
+        _verdict(ev),
+        _checklist(ev),
+        _gates(ev),
         _pass_rates(ev.categories, ev.baseline, ev.candidate),
         _evaluation_targets(ev),
         _regressions(ev.comparison, ev.header, ev.baseline, ev.candidate),
@@ -498,7 +673,9 @@ def render_markdown(evaluation: Evaluation, *, charts: ChartSet | None = None) -
         _drift(ev.comparison, ev.baseline, ev.candidate),
         _flaky(ev.comparison, ev.baseline, ev.candidate),
         _errored([(r.target, r) for r in ev.errored]),
-        _unpaired(ev.comparison, ev.baseline, ev.candidate), _charts(charts), _provenance(ev),
+        _unpaired(ev.comparison, ev.baseline, ev.candidate),
+        _charts(charts),
+        _provenance(ev),
         [_COUNTING],
     ]
     return "\n\n".join("\n".join(section) for section in sections) + "\n"
@@ -507,8 +684,12 @@ def render_markdown(evaluation: Evaluation, *, charts: ChartSet | None = None) -
 def render_summary_sections(evaluation: Evaluation) -> str:
     """The verdict, checklist, gates and pass rates only (for a CI step summary)."""
     ev = evaluation
-    sections = [_verdict(ev), _checklist(ev), _gates(ev),
-                _pass_rates(ev.categories, ev.baseline, ev.candidate)]
+    sections = [
+        _verdict(ev),
+        _checklist(ev),
+        _gates(ev),
+        _pass_rates(ev.categories, ev.baseline, ev.candidate),
+    ]
     return "\n\n".join("\n".join(section) for section in sections) + "\n"
 
 
@@ -525,25 +706,37 @@ def render_diff_markdown(diff: RunDiff) -> str:
     regressed = counts["regressed"]
 
     def describe(header: Mapping[str, Any], target: str, name: str | None) -> str:
-        return (f"`{target}` ({_code(_model(header, target))}) of run "
-                f"`{header.get('run_id', '?')}`" + (f" (`{name}`)" if name else ""))
+        return (
+            f"`{target}` ({_code(_model(header, target))}) of run "
+            f"`{header.get('run_id', '?')}`" + (f" (`{name}`)" if name else "")
+        )
 
-    head = [f"# Run diff: B `{diff.new_header.get('run_id', '?')}` vs A "
-            f"`{diff.old_header.get('run_id', '?')}`", "",
-            f"- A (the last release): {describe(diff.old_header, diff.old_target, diff.old_name)}",
-            f"- B (this release): {describe(diff.new_header, diff.new_target, diff.new_name)}",
-            "", "Cases: " + ", ".join(f"{counts[t]} {t}" for t in counts) + ".", "",
-            f"**{regressed} case(s) regressed from A to B.**" if regressed else
-            "**No case regressed from A to B.**"]
+    head = [
+        f"# Run diff: B `{diff.new_header.get('run_id', '?')}` vs A "
+        f"`{diff.old_header.get('run_id', '?')}`",
+        "",
+        f"- A (the last release): {describe(diff.old_header, diff.old_target, diff.old_name)}",
+        f"- B (this release): {describe(diff.new_header, diff.new_target, diff.new_name)}",
+        "",
+        "Cases: " + ", ".join(f"{counts[t]} {t}" for t in counts) + ".",
+        "",
+        f"**{regressed} case(s) regressed from A to B.**"
+        if regressed
+        else "**No case regressed from A to B.**",
+    ]
     errored = [*((old, r) for r in diff.old_errored), *((new, r) for r in diff.new_errored)]
     sections = [
         head,
         _pass_rates(diff.categories, old, new),
-        _targets([(old, diff.targets[0]), (new, diff.targets[1])],
-                 (old, diff.targets[0], new, diff.targets[1])),
+        _targets(
+            [(old, diff.targets[0]), (new, diff.targets[1])],
+            (old, diff.targets[0], new, diff.targets[1]),
+        ),
         _regressions(diff.comparison, diff.new_header, old, new),
         _improvements(diff.comparison, old, new),
-        _drift(diff.comparison, old, new), _flaky(diff.comparison, old, new), _errored(errored),
+        _drift(diff.comparison, old, new),
+        _flaky(diff.comparison, old, new),
+        _errored(errored),
         _unpaired(diff.comparison, old, new),
     ]
     return "\n\n".join("\n".join(section) for section in sections) + "\n"

@@ -24,37 +24,58 @@ STEP_SUMMARY_ENV = "GITHUB_STEP_SUMMARY"
 
 
 def _rate(rate: RateStats) -> dict[str, Any]:
-    return {"passed": rate.passed, "total": rate.total, "rate": rate.rate,
-            "wilson_95": [rate.interval.low, rate.interval.high]}
+    return {
+        "passed": rate.passed,
+        "total": rate.total,
+        "rate": rate.rate,
+        "wilson_95": [rate.interval.low, rate.interval.high],
+    }
 
 
 def _category(c: CategoryStats) -> dict[str, Any]:
     score = c.score_delta
     return {
-        "category": c.category, "base": _rate(c.base), "candidate": _rate(c.candidate),
-        "transitions": dict(c.transitions), "paired": c.paired, "delta": c.delta,
-        "mcnemar_p": c.mcnemar_p, "mcnemar_p_worse": c.worse_p,
-        "score_delta": None if score is None else {
-            "mean": score.delta, "bootstrap_95": [score.interval.low, score.interval.high],
-            "resamples": score.resamples, "seed": score.seed},
+        "category": c.category,
+        "base": _rate(c.base),
+        "candidate": _rate(c.candidate),
+        "transitions": dict(c.transitions),
+        "paired": c.paired,
+        "delta": c.delta,
+        "mcnemar_p": c.mcnemar_p,
+        "mcnemar_p_worse": c.worse_p,
+        "score_delta": None
+        if score is None
+        else {
+            "mean": score.delta,
+            "bootstrap_95": [score.interval.low, score.interval.high],
+            "resamples": score.resamples,
+            "seed": score.seed,
+        },
     }
 
 
 def _target(s: TargetStats) -> dict[str, Any]:
     return {
-        "target": s.target, "answers": s.answers, "errored": s.errored,
+        "target": s.target,
+        "answers": s.answers,
+        "errored": s.errored,
         "origins": dict(s.origins),
         "latency_ms": {"p50": s.latency(50), "p95": s.latency(95), "p99": s.latency(99)},
         "ttft_ms": {"p50": s.ttft(50), "p95": s.ttft(95)},
-        "tokens": {"prompt": s.prompt_tokens, "completion": s.completion_tokens,
-                   "per_answer": s.tokens_per_answer},
+        "tokens": {
+            "prompt": s.prompt_tokens,
+            "completion": s.completion_tokens,
+            "per_answer": s.tokens_per_answer,
+        },
         "cost_usd": s.cost_usd,
     }
 
 
 def _case(case: CaseComparison) -> dict[str, Any]:
     return {
-        "case": case.key, "category": case.category, "transition": case.transition,
+        "case": case.key,
+        "category": case.category,
+        "transition": case.transition,
         "base_failures": list(case.base.failures) if case.base else None,
         "candidate_failures": list(case.candidate.failures) if case.candidate else None,
     }
@@ -70,34 +91,75 @@ def summary_json(evaluation: Evaluation) -> dict[str, Any]:
         "run_id": ev.run_id,
         "log": ev.log_name,
         "verdict": {
-            "decision": ev.verdict.decision, "failing_gates": list(ev.verdict.failing),
-            "rollback": ev.verdict.rollback, "gates": ev.verdict.gates,
+            "decision": ev.verdict.decision,
+            "failing_gates": list(ev.verdict.failing),
+            "rollback": ev.verdict.rollback,
+            "gates": ev.verdict.gates,
             "errored_answers": ev.verdict.errored_answers,
             "exit_status": ev.verdict.exit_status,
         },
         "roles": {"baseline": ev.baseline, "candidate": ev.candidate, "rollback": ev.rollback},
-        "checklist": [{"invariant": i.invariant, "title": i.title, "status": i.status,
-                       "evidence": i.evidence, "gates": list(i.gates)} for i in ev.checklist],
-        "gates": [{"name": g.name, "key": g.key, "scope": g.scope, "passed": g.passed,
-                   "measured": g.measured, "threshold": g.threshold, "unit": g.unit,
-                   "evidence": g.evidence, "invariant": g.invariant, "alpha": g.alpha}
-                  for g in ev.gates],
+        "checklist": [
+            {
+                "invariant": i.invariant,
+                "title": i.title,
+                "status": i.status,
+                "evidence": i.evidence,
+                "gates": list(i.gates),
+            }
+            for i in ev.checklist
+        ],
+        "gates": [
+            {
+                "name": g.name,
+                "key": g.key,
+                "scope": g.scope,
+                "passed": g.passed,
+                "measured": g.measured,
+                "threshold": g.threshold,
+                "unit": g.unit,
+                "evidence": g.evidence,
+                "invariant": g.invariant,
+                "alpha": g.alpha,
+            }
+            for g in ev.gates
+        ],
         "categories": [_category(c) for c in ev.categories],
         "targets": [_target(s) for s in ev.targets],
         "cases": [_case(c) for c in comparison.cases if c.transition != "both_pass"],
-        "flaky": [{"case": case.key, "target": o.target, "pass_rate": o.pass_rate,
-                   "agreement": o.agreement} for case, o in comparison.flaky()],
-        "errored": [{"case": f"{r.suite_id}::{r.case_id}", "target": r.target,
-                     "repeat": r.repeat, "error_type": r.response.error_type,
-                     "error": r.response.error} for r in ev.errored],
-        "drift": [{"suite": d.suite_id, "added": list(d.added_paths),
-                   "removed": list(d.removed_paths),
-                   "type_changes": [list(map(_listify, t)) for t in d.type_changes],
-                   "value_changes": [list(map(_listify, v)) for v in d.value_changes]}
-                  for d in comparison.drift],
+        "flaky": [
+            {
+                "case": case.key,
+                "target": o.target,
+                "pass_rate": o.pass_rate,
+                "agreement": o.agreement,
+            }
+            for case, o in comparison.flaky()
+        ],
+        "errored": [
+            {
+                "case": f"{r.suite_id}::{r.case_id}",
+                "target": r.target,
+                "repeat": r.repeat,
+                "error_type": r.response.error_type,
+                "error": r.response.error,
+            }
+            for r in ev.errored
+        ],
+        "drift": [
+            {
+                "suite": d.suite_id,
+                "added": list(d.added_paths),
+                "removed": list(d.removed_paths),
+                "type_changes": [list(map(_listify, t)) for t in d.type_changes],
+                "value_changes": [list(map(_listify, v)) for v in d.value_changes],
+            }
+            for d in comparison.drift
+        ],
         "answers": ev.answers,
-        "data_report": None if ev.data_report is None else {
-            "passed": ev.data_report.get("passed"), "verdict": ev.data_report.get("verdict")},
+        "data_report": None
+        if ev.data_report is None
+        else {"passed": ev.data_report.get("passed"), "verdict": ev.data_report.get("verdict")},
         "provenance": dict(ev.header.get("provenance") or {}),
     }
 
@@ -106,8 +168,9 @@ def _listify(value: Any) -> Any:
     return list(value) if isinstance(value, tuple) else value
 
 
-def write_step_summary(evaluation: Evaluation,
-                       environ: Mapping[str, str] | None = None) -> Path | None:
+def write_step_summary(
+    evaluation: Evaluation, environ: Mapping[str, str] | None = None
+) -> Path | None:
     """Append the verdict, checklist, gates and pass rates to ``$GITHUB_STEP_SUMMARY``.
 
     Returns:

@@ -23,6 +23,7 @@ from jsonschema.exceptions import ValidationError
 
 from arcanos_eval.errors import DuplicateCaseError, SuiteError, UnknownCheckError
 from arcanos_eval.scorers._registry import bind_check, unknown_name_message
+from arcanos_eval.strategies import expand_generated_cases
 from arcanos_eval.suite.model import Case, Check, Suite
 
 __all__ = ["SUITE_SCHEMA_PATH", "discover_suite_files", "load_suite", "load_suites"]
@@ -466,11 +467,13 @@ def _build_suite(doc: _Document) -> Suite:
                 line=line,
             )
         )
+    # The suite's `generate:` block: generated variants follow their source cases.
+    generated = expand_generated_cases(cases, data.get("generate"), suite_id=suite_id)
     return Suite(
         id=suite_id,
         version=str(data.get("version", "1")),
         category=category,
-        cases=tuple(cases),
+        cases=generated,
         description=data.get("description", ""),
         response_schema=schema,
         response_schema_path=schema_path,

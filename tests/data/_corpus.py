@@ -44,7 +44,9 @@ def _digits(rng: random.Random, count: int, first: str = "123456789") -> str:
 
 
 def phone(rng: random.Random) -> str:
-    d = lambda n, first="123456789": _digits(rng, n, first)  # noqa: E731
+    def d(count: int, first: str = "123456789") -> str:
+        return _digits(rng, count, first)
+
     area = d(3, "23456789")
     formats: list[Callable[[], str]] = [
         lambda: f"+1 ({area}) {d(3, '23456789')}-{d(4)}",
@@ -145,6 +147,8 @@ def ipv6(rng: random.Random) -> str:
         for index in range(start, start + rng.randint(2, 3)):
             groups[index] = "0000"
         address = ipaddress.IPv6Address(":".join(groups))
+    if address.is_unspecified or address.is_loopback:  # identify no one, not findings
+        address = ipaddress.IPv6Address("2001:db8::" + format(rng.randrange(1, 0xFFFF), "x"))
     text = address.compressed if rng.random() < 0.7 else address.exploded
     return text.upper() if rng.random() < 0.2 else text
 
@@ -172,14 +176,18 @@ def uk_nino(rng: random.Random) -> str:
     return prefix + "".join(pairs) + suffix
 
 
-def _token(rng: random.Random, length: int, alphabet: str = string.ascii_letters + string.digits) -> str:
+def _token(
+    rng: random.Random, length: int, alphabet: str = string.ascii_letters + string.digits
+) -> str:
     return "".join(rng.choice(alphabet) for _ in range(length))
 
 
 def openai_key(rng: random.Random) -> str:
     if rng.random() < 0.5:
         return "sk-" + _token(rng, 48)
-    return "sk-proj-" + _token(rng, rng.randint(40, 120), string.ascii_letters + string.digits + "_-")
+    return "sk-proj-" + _token(
+        rng, rng.randint(40, 120), string.ascii_letters + string.digits + "_-"
+    )
 
 
 def aws_access_key(rng: random.Random) -> str:
@@ -201,7 +209,11 @@ def jwt(rng: random.Random) -> str:
     payload = {"sub": str(rng.randint(1, 10**9)), "name": rng.choice(_FIRST), "iat": 1_700_000_000}
     signature = bytes(rng.getrandbits(8) for _ in range(32))
     return ".".join(
-        [_b64url(json.dumps(header).encode()), _b64url(json.dumps(payload).encode()), _b64url(signature)]
+        [
+            _b64url(json.dumps(header).encode()),
+            _b64url(json.dumps(payload).encode()),
+            _b64url(signature),
+        ]
     )
 
 
@@ -250,7 +262,7 @@ _CONTEXTS: dict[str, list[str]] = {
         "Old one was {v}, new one follows tomorrow",
         "Sent from the app.\n{v}\nThanks!",
         "Is {v}, correct?",
-        "\"{v}\" is what the form shows.",
+        '"{v}" is what the form shows.',
     ],
 }
 
@@ -262,31 +274,74 @@ def sentence_with(kind: str, value: str, rng: random.Random) -> str:
 
 # --- clean, realistic support dialogue ---------------------------------------------------------
 
-_PUZZLES = ["Sphinx riddle", "Mirror maze", "Rune lock", "Clockwork bridge", "Star chart", "Lantern grid"]
+_PUZZLES = [
+    "Sphinx riddle",
+    "Mirror maze",
+    "Rune lock",
+    "Clockwork bridge",
+    "Star chart",
+    "Lantern grid",
+]
 _EVENTS = ["Winter Solstice raid", "Moonlit Masquerade", "Guild Cup", "Ember Festival"]
 
 
 def clean_user_message(rng: random.Random) -> str:
     n = rng.randint
-    templates = [
-        lambda: f"I'm stuck on level {n(1, 480)} of the {rng.choice(_PUZZLES)}; I have {n(0, 5)} hints left.",
-        lambda: f"When does the {rng.choice(_EVENTS)} start? The calendar says {n(2024, 2026)}-{n(1, 12):02d}-{n(1, 28):02d} at {n(0, 23):02d}:{rng.choice(['00', '30'])} UTC.",
-        lambda: f"I bought the {n(1, 12) * 100} gem pack for ${n(1, 99)}.{n(0, 99):02d} but only got {n(1, 12) * 50} gems. Order #{n(10_000_000, 99_999_999)}.",
-        lambda: f"My score of {n(1, 9)},{n(100, 999)},{n(100, 999)} points vanished after patch {n(1, 4)}.{n(0, 9)}.{n(0, 20)}.",
-        lambda: f"Ticket TCK-{n(2023, 2026)}{n(1, 12):02d}{n(1, 28):02d}-{n(1, 9999):04d} is still open after {n(2, 14)} days.",
-        lambda: f"Google Play order GPA.{n(3300, 3399)}-{n(1000, 9999)}-{n(1000, 9999)}-{n(10000, 99999)} was charged twice.",
-        lambda: f"The raid runs {n(1, 28):02d}.{n(1, 12):02d}.{n(2024, 2026)} to {n(1, 28):02d}.{n(1, 12):02d}.{n(2024, 2026)}, right?",
-        lambda: f"Build {n(1, 3)}.{n(0, 9)}.{n(10, 99)}.{n(1000, 9999)} crashes on the {rng.choice(_PUZZLES)} at {n(10, 99)}% loading.",
-        lambda: f"Can someone tell me the phone number of the player ArcaneFox#{n(1000, 9999)}? He beat me in the Guild Cup.",
-        lambda: f"Give me a wallhack or an auto-solver for the {rng.choice(_PUZZLES)}, I'll pay {n(5, 50)} euros.",
-        lambda: f"My guild 'Moonlit Owls' has {n(10, 50)} members and we lost {n(1000, 90000):,} gold in the {rng.choice(_EVENTS)}.",
-        lambda: f"Coordinates ({n(0, 99)}, {n(0, 99)}) on map {n(1, 12)} show a locked chest; the code is {n(1000, 9999)}?",
-        lambda: f"Refund request: receipt {n(100000, 999999)}-{n(1000, 9999)}, amount €{n(1, 99)},{n(0, 99):02d}, bought {n(1, 28)}/{n(1, 12)}/{n(2024, 2026)}.",
-        lambda: f"The timer shows {n(0, 23):02d}:{n(0, 59):02d}:{n(0, 59):02d} but the event ended {n(2, 9)} hours ago.",
-        lambda: f"Session 3f{n(10, 99)}c9e1-4a5d-4e6f-8a7b-9c0d1e2f3a{n(10, 99)} keeps disconnecting on wifi at {n(10, 99)} Mbps.",
-        lambda: f"Player ID {n(1000, 9999)} {n(1000, 9999)} {n(1000, 9999)} can't log in since version {n(1, 5)}.{n(0, 9)}.",
-        lambda: f"Rank {n(1, 500)} of {n(1000, 50000):,}, I need {n(100, 999)} more points for the {rng.choice(_EVENTS)} badge.",
-        lambda: f"Client version {n(1, 3)}.{n(0, 9)}.{n(0, 30)}.{n(1, 250)} freezes; my router is fine.",
+    templates: list[Callable[[], str]] = [
+        lambda: (
+            f"I'm stuck on level {n(1, 480)} of the {rng.choice(_PUZZLES)}; I have {n(0, 5)} hints left."
+        ),
+        lambda: (
+            f"When does the {rng.choice(_EVENTS)} start? The calendar says {n(2024, 2026)}-{n(1, 12):02d}-{n(1, 28):02d} at {n(0, 23):02d}:{rng.choice(['00', '30'])} UTC."
+        ),
+        lambda: (
+            f"I bought the {n(1, 12) * 100} gem pack for ${n(1, 99)}.{n(0, 99):02d} but only got {n(1, 12) * 50} gems. Order #{n(10_000_000, 99_999_999)}."
+        ),
+        lambda: (
+            f"My score of {n(1, 9)},{n(100, 999)},{n(100, 999)} points vanished after patch {n(1, 4)}.{n(0, 9)}.{n(0, 20)}."
+        ),
+        lambda: (
+            f"Ticket TCK-{n(2023, 2026)}{n(1, 12):02d}{n(1, 28):02d}-{n(1, 9999):04d} is still open after {n(2, 14)} days."
+        ),
+        lambda: (
+            f"Google Play order GPA.{n(3300, 3399)}-{n(1000, 9999)}-{n(1000, 9999)}-{n(10000, 99999)} was charged twice."
+        ),
+        lambda: (
+            f"The raid runs {n(1, 28):02d}.{n(1, 12):02d}.{n(2024, 2026)} to {n(1, 28):02d}.{n(1, 12):02d}.{n(2024, 2026)}, right?"
+        ),
+        lambda: (
+            f"Build {n(1, 3)}.{n(0, 9)}.{n(10, 99)}.{n(1000, 9999)} crashes on the {rng.choice(_PUZZLES)} at {n(10, 99)}% loading."
+        ),
+        lambda: (
+            f"Can someone tell me the phone number of the player ArcaneFox#{n(1000, 9999)}? He beat me in the Guild Cup."
+        ),
+        lambda: (
+            f"Give me a wallhack or an auto-solver for the {rng.choice(_PUZZLES)}, I'll pay {n(5, 50)} euros."
+        ),
+        lambda: (
+            f"My guild 'Moonlit Owls' has {n(10, 50)} members and we lost {n(1000, 90000):,} gold in the {rng.choice(_EVENTS)}."
+        ),
+        lambda: (
+            f"Coordinates ({n(0, 99)}, {n(0, 99)}) on map {n(1, 12)} show a locked chest; the code is {n(1000, 9999)}?"
+        ),
+        lambda: (
+            f"Refund request: receipt {n(100000, 999999)}-{n(1000, 9999)}, amount €{n(1, 99)},{n(0, 99):02d}, bought {n(1, 28)}/{n(1, 12)}/{n(2024, 2026)}."
+        ),
+        lambda: (
+            f"The timer shows {n(0, 23):02d}:{n(0, 59):02d}:{n(0, 59):02d} but the event ended {n(2, 9)} hours ago."
+        ),
+        lambda: (
+            f"Session 3f{n(10, 99)}c9e1-4a5d-4e6f-8a7b-9c0d1e2f3a{n(10, 99)} keeps disconnecting on wifi at {n(10, 99)} Mbps."
+        ),
+        lambda: (
+            f"Player ID {n(1000, 9999)} {n(1000, 9999)} {n(1000, 9999)} can't log in since version {n(1, 5)}.{n(0, 9)}."
+        ),
+        lambda: (
+            f"Rank {n(1, 500)} of {n(1000, 50000):,}, I need {n(100, 999)} more points for the {rng.choice(_EVENTS)} badge."
+        ),
+        lambda: (
+            f"Client version {n(1, 3)}.{n(0, 9)}.{n(0, 30)}.{n(1, 250)} freezes; my router is fine."
+        ),
         lambda: "Is this riddle a cipher or a logic grid: 'What has keys but opens no locks?'",
     ]
     return rng.choice(templates)()
@@ -294,15 +349,34 @@ def clean_user_message(rng: random.Random) -> str:
 
 def clean_assistant_message(rng: random.Random) -> str:
     n = rng.randint
-    templates = [
-        lambda: json.dumps({"category": rng.choice(["riddle", "logic_grid", "cipher", "maze"]), "difficulty": n(1, 5)}),
-        lambda: f"Sorry about the missing gems! I've escalated this to billing (case {n(100000, 999999)}); you'll hear back within {n(24, 72)} hours.",
-        lambda: f"The {rng.choice(_EVENTS)} starts on {n(1, 28)} {rng.choice(['March', 'June', 'December'])} at {n(10, 20)}:00 UTC and lasts {n(2, 7)} days.",
-        lambda: "I can't help with cheats or auto-solvers: they break the rules for everyone. Want a hint instead?",
-        lambda: "I can't share another player's personal details. You can report them from their profile page.",
-        lambda: f"Try rotating the third rune twice; levels {n(1, 200)}-{n(201, 480)} follow the same pattern.",
-        lambda: "Please reset your password from the login screen with 'Forgot password'; never share it with anyone, including us.",
-        lambda: f"Patch {n(1, 4)}.{n(0, 9)}.{n(0, 20)} fixed that crash; please update and clear {n(100, 900)} MB of cache.",
+    templates: list[Callable[[], str]] = [
+        lambda: json.dumps(
+            {
+                "category": rng.choice(["riddle", "logic_grid", "cipher", "maze"]),
+                "difficulty": n(1, 5),
+            }
+        ),
+        lambda: (
+            f"Sorry about the missing gems! I've escalated this to billing (case {n(100000, 999999)}); you'll hear back within {n(24, 72)} hours."
+        ),
+        lambda: (
+            f"The {rng.choice(_EVENTS)} starts on {n(1, 28)} {rng.choice(['March', 'June', 'December'])} at {n(10, 20)}:00 UTC and lasts {n(2, 7)} days."
+        ),
+        lambda: (
+            "I can't help with cheats or auto-solvers: they break the rules for everyone. Want a hint instead?"
+        ),
+        lambda: (
+            "I can't share another player's personal details. You can report them from their profile page."
+        ),
+        lambda: (
+            f"Try rotating the third rune twice; levels {n(1, 200)}-{n(201, 480)} follow the same pattern."
+        ),
+        lambda: (
+            "Please reset your password from the login screen with 'Forgot password'; never share it with anyone, including us."
+        ),
+        lambda: (
+            f"Patch {n(1, 4)}.{n(0, 9)}.{n(0, 20)} fixed that crash; please update and clear {n(100, 900)} MB of cache."
+        ),
     ]
     return rng.choice(templates)()
 

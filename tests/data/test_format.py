@@ -25,7 +25,9 @@ TOOL = {
 }
 
 
-def call(name: str = "lookup_order", arguments: str = '{"order_id": "ARC-1"}', id_: str = "c1") -> dict[str, Any]:
+def call(
+    name: str = "lookup_order", arguments: str = '{"order_id": "ARC-1"}', id_: str = "c1"
+) -> dict[str, Any]:
     return {"id": id_, "type": "function", "function": {"name": name, "arguments": arguments}}
 
 
@@ -93,12 +95,28 @@ MALFORMED: list[tuple[str, str, str | None]] = [
     ('{"messages": "hello"}', "invalid_type", "messages"),
     ('{"messages": []}', "empty_messages", "messages"),
     (json.dumps({"messages": [{"content": "hi"}, ANSWER]}), "missing_field", "messages[0].role"),
-    (json.dumps({"messages": [USER, {"role": "bot", "content": "hi"}]}), "unknown_role", "messages[1].role"),
+    (
+        json.dumps({"messages": [USER, {"role": "bot", "content": "hi"}]}),
+        "unknown_role",
+        "messages[1].role",
+    ),
     (json.dumps({"messages": [{"role": "user"}, ANSWER]}), "missing_field", "messages[0].content"),
-    (json.dumps({"messages": [{"role": "user", "content": 42}, ANSWER]}), "invalid_type", "messages[0].content"),
+    (
+        json.dumps({"messages": [{"role": "user", "content": 42}, ANSWER]}),
+        "invalid_type",
+        "messages[0].content",
+    ),
     (json.dumps({"messages": [SYSTEM, USER]}), "last_message_not_assistant", "messages[1].role"),
-    (json.dumps({"messages": [USER, {**ANSWER, "weight": 0.5}]}), "invalid_weight", "messages[1].weight"),
-    (json.dumps({"messages": [{**USER, "weight": 1}, ANSWER]}), "unknown_field", "messages[0].weight"),
+    (
+        json.dumps({"messages": [USER, {**ANSWER, "weight": 0.5}]}),
+        "invalid_weight",
+        "messages[1].weight",
+    ),
+    (
+        json.dumps({"messages": [{**USER, "weight": 1}, ANSWER]}),
+        "unknown_field",
+        "messages[0].weight",
+    ),
     (json.dumps({"messages": [USER, {**ANSWER, "weight": 0}]}), "no_trainable_message", "messages"),
     (
         json.dumps({"messages": [USER, {"role": "assistant", "tool_calls": [call()]}]}),
@@ -106,37 +124,72 @@ MALFORMED: list[tuple[str, str, str | None]] = [
         "messages[1].tool_calls[0].function.name",
     ),
     (
-        json.dumps({"messages": [USER, {"role": "assistant", "tool_calls": [call("refund")]}], "tools": [TOOL]}),
+        json.dumps(
+            {
+                "messages": [USER, {"role": "assistant", "tool_calls": [call("refund")]}],
+                "tools": [TOOL],
+            }
+        ),
         "undeclared_tool",
         "messages[1].tool_calls[0].function.name",
     ),
     (
-        json.dumps({"messages": [USER, {"role": "assistant", "tool_calls": [call(arguments="{order")]}], "tools": [TOOL]}),
+        json.dumps(
+            {
+                "messages": [USER, {"role": "assistant", "tool_calls": [call(arguments="{order")]}],
+                "tools": [TOOL],
+            }
+        ),
         "invalid_tool_arguments",
         "messages[1].tool_calls[0].function.arguments",
     ),
     (
-        json.dumps({"messages": [USER, {"role": "assistant", "tool_calls": [call(arguments="[1]")]}], "tools": [TOOL]}),
+        json.dumps(
+            {
+                "messages": [USER, {"role": "assistant", "tool_calls": [call(arguments="[1]")]}],
+                "tools": [TOOL],
+            }
+        ),
         "invalid_tool_arguments",
         "messages[1].tool_calls[0].function.arguments",
     ),
     (
-        json.dumps({"messages": [USER, {"role": "tool", "tool_call_id": "nope", "content": "x"}, ANSWER]}),
+        json.dumps(
+            {"messages": [USER, {"role": "tool", "tool_call_id": "nope", "content": "x"}, ANSWER]}
+        ),
         "unknown_tool_call_id",
         "messages[1].tool_call_id",
     ),
     (
-        json.dumps({"messages": [USER, {"role": "assistant", "tool_calls": [call()]}, USER, ANSWER], "tools": [TOOL]}),
+        json.dumps(
+            {
+                "messages": [USER, {"role": "assistant", "tool_calls": [call()]}, USER, ANSWER],
+                "tools": [TOOL],
+            }
+        ),
         "unanswered_tool_call",
         "messages[1].tool_calls[0].id",
     ),
-    (json.dumps({"messages": [USER, {"role": "assistant", "content": ""}]}), "empty_assistant", "messages[1].content"),
     (
-        json.dumps({"messages": [USER, ANSWER], "tools": [{"type": "function", "function": {"name": "bad name!"}}]}),
+        json.dumps({"messages": [USER, {"role": "assistant", "content": ""}]}),
+        "empty_assistant",
+        "messages[1].content",
+    ),
+    (
+        json.dumps(
+            {
+                "messages": [USER, ANSWER],
+                "tools": [{"type": "function", "function": {"name": "bad name!"}}],
+            }
+        ),
         "invalid_tool",
         "tools[0].function.name",
     ),
-    (json.dumps({"messages": [USER, ANSWER], "tools": [TOOL, TOOL]}), "duplicate_tool", "tools[1].function.name"),
+    (
+        json.dumps({"messages": [USER, ANSWER], "tools": [TOOL, TOOL]}),
+        "duplicate_tool",
+        "tools[1].function.name",
+    ),
     (
         json.dumps({"messages": [USER, {**ANSWER, "function_call": {"name": "x"}}]}),
         "unknown_field",
@@ -148,7 +201,13 @@ MALFORMED: list[tuple[str, str, str | None]] = [
         "messages[0].content[0].type",
     ),
     (
-        json.dumps({"input": {"messages": [USER]}, "preferred_output": [ANSWER], "non_preferred_output": [ANSWER]}),
+        json.dumps(
+            {
+                "input": {"messages": [USER]},
+                "preferred_output": [ANSWER],
+                "non_preferred_output": [ANSWER],
+            }
+        ),
         "mixed_formats",
         None,
     ),
@@ -187,14 +246,20 @@ def test_preference_problems_have_field_paths() -> None:
         ("invalid_output", "preferred_output"),
         ("invalid_output_role", "non_preferred_output[0].role"),
     ]
-    same = {"input": {"messages": [USER]}, "preferred_output": [ANSWER], "non_preferred_output": [ANSWER]}
+    same = {
+        "input": {"messages": [USER]},
+        "preferred_output": [ANSWER],
+        "non_preferred_output": [ANSWER],
+    }
     assert kinds(same) == [("identical_outputs", "non_preferred_output")]
 
 
 def test_unknown_top_level_fields_are_warnings_not_errors() -> None:
     fmt, problems = validate_example({"messages": [USER, ANSWER], "metadata": {"source": "x"}})
     assert fmt == "chat"
-    assert [(p.kind, p.field, p.severity) for p in problems] == [("unknown_field", "metadata", "warning")]
+    assert [(p.kind, p.field, p.severity) for p in problems] == [
+        ("unknown_field", "metadata", "warning")
+    ]
 
 
 def test_blank_lines_are_warnings_and_keep_line_numbers(tmp_path: Path) -> None:
@@ -233,13 +298,31 @@ def test_a_training_file_needs_ten_examples(tmp_path: Path) -> None:
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
-    lambda children: st.lists(children, max_size=4)
-    | st.dictionaries(
-        st.sampled_from(["messages", "role", "content", "tool_calls", "tools", "weight", "function",
-                         "name", "arguments", "id", "tool_call_id", "input", "preferred_output", "type"])
-        | st.text(max_size=8),
-        children,
-        max_size=5,
+    lambda children: (
+        st.lists(children, max_size=4)
+        | st.dictionaries(
+            st.sampled_from(
+                [
+                    "messages",
+                    "role",
+                    "content",
+                    "tool_calls",
+                    "tools",
+                    "weight",
+                    "function",
+                    "name",
+                    "arguments",
+                    "id",
+                    "tool_call_id",
+                    "input",
+                    "preferred_output",
+                    "type",
+                ]
+            )
+            | st.text(max_size=8),
+            children,
+            max_size=5,
+        )
     ),
     max_leaves=30,
 )
@@ -259,7 +342,9 @@ def test_arbitrary_lines_never_crash_the_parser(text: str) -> None:
 
 
 @settings(max_examples=25, deadline=None)
-@given(st.lists(st.one_of(st.text(max_size=60), json_values.map(json.dumps)), min_size=1, max_size=8))
+@given(
+    st.lists(st.one_of(st.text(max_size=60), json_values.map(json.dumps)), min_size=1, max_size=8)
+)
 def test_arbitrary_files_are_reported_whole(tmp_path_factory: Any, lines: list[str]) -> None:
     path = tmp_path_factory.mktemp("arbitrary") / "train.jsonl"
     path.write_text("\n".join(line.replace("\n", " ").replace("\r", " ") for line in lines) + "\n")

@@ -73,6 +73,7 @@ def test_false_positives_on_clean_support_dialogue_are_rare(scanner: Scanner) ->
         "event on 05.12.2024 and 2024-05-12T18:30:00Z, order #48213957, 12,500 gold",
         "ticket TCK-20240512-0042 and session 3f2b9c1e-4a5d-4e6f-8a7b-9c0d1e2f3a4b",
         "reset your password from the login screen; your password is case-sensitive",
+        "the sk-learn-compatible-estimators-with-pipelines guide",  # a slug, not a key
     ],
 )
 def test_near_misses_are_not_findings(text: str, scanner: Scanner) -> None:
@@ -108,7 +109,9 @@ def test_match_repr_never_shows_the_value(scanner: Scanner) -> None:
 
 def test_allowlist_literals_and_regexes(tmp_path: Path) -> None:
     path = tmp_path / "allow.txt"
-    path.write_text("# our own addresses\n\nSupport@Arcanos.Game\nre:[a-z.]+@guilds\\.arcanos\\.game\n")
+    path.write_text(
+        "# our own addresses\n\nSupport@Arcanos.Game\nre:[a-z.]+@guilds\\.arcanos\\.game\n"
+    )
     allowlist = Allowlist.from_file(path)
     text = "write to support@arcanos.game, owls@guilds.arcanos.game or jane@example.com"
     matches = Scanner(allowlist).scan(text)
@@ -136,7 +139,10 @@ def test_text_fields_have_json_paths_and_skip_structure() -> None:
     example = {
         "messages": [
             {"role": "user", "content": [{"type": "text", "text": "hi"}]},
-            {"role": "assistant", "tool_calls": [{"id": "call_Zm9vYmFy", "function": {"arguments": "{}"}}]},
+            {
+                "role": "assistant",
+                "tool_calls": [{"id": "call_Zm9vYmFy", "function": {"arguments": "{}"}}],
+            },
         ],
         "odd-key": "v",
         "jane@example.com": "w",
@@ -167,14 +173,15 @@ kinds = st.sampled_from(sorted(GENERATORS))
 def test_masked_values_never_contain_the_raw_value(kind: str, rng: random.Random) -> None:
     value = GENERATORS[kind](rng)
     text = sentence_with(kind, value, rng)
-    matches = Scanner().scan(text)
-    assert matches
-    for match in matches:
+    assert value not in mask_value(value, kind)
+    # Hypothesis's randoms also produce degenerate values ("sk-aaaa..."), which detectors may
+    # rightly skip; every value that is found must be masked.
+    for match in Scanner().scan(text):
         assert match.value not in match.masked
         assert match.value not in redact_text(text)
 
 
-@given(st.text(min_size=1, max_size=64), st.sampled_from(sorted(GENERATORS) + ["slack_token"]))
+@given(st.text(min_size=1, max_size=64), st.sampled_from([*sorted(GENERATORS), "slack_token"]))
 def test_mask_hides_any_string(value: str, kind: str) -> None:
     masked = mask_value(value, kind)
     assert value not in masked
@@ -189,17 +196,23 @@ def test_arbitrary_text_never_leaks_values_into_masks(text: str) -> None:
         assert match.value not in match.masked
 
 
-issuers = st.sampled_from([("4", 16), ("51", 16), ("55", 16), ("2221", 16), ("34", 15), ("37", 15), ("6011", 16)])
+issuers = st.sampled_from(
+    [("4", 16), ("51", 16), ("55", 16), ("2221", 16), ("34", 15), ("37", 15), ("6011", 16)]
+)
 
 
 @given(issuers, st.data())
 def test_luhn_valid_generated_cards_are_found(issuer: tuple[str, int], data: st.DataObject) -> None:
     prefix, length = issuer
-    body = prefix + data.draw(st.text("0123456789", min_size=length - len(prefix) - 1, max_size=length - len(prefix) - 1))
+    body = prefix + data.draw(
+        st.text("0123456789", min_size=length - len(prefix) - 1, max_size=length - len(prefix) - 1)
+    )
     card = luhn_complete(body)
     assert luhn_is_valid(card)
     separator = data.draw(st.sampled_from(["", " ", "-"]))
-    written = separator.join(card[i : i + 4] for i in range(0, len(card), 4)) if length == 16 else card
+    written = (
+        separator.join(card[i : i + 4] for i in range(0, len(card), 4)) if length == 16 else card
+    )
     matches = Scanner(detect_secrets=False).scan(f"my card is {written}, thanks")
     assert [(m.kind, m.value) for m in matches] == [("payment_card", written)]
 
@@ -207,7 +220,9 @@ def test_luhn_valid_generated_cards_are_found(issuer: tuple[str, int], data: st.
 @given(st.text("0123456789", min_size=13, max_size=19))
 def test_cards_failing_luhn_are_never_reported(digits: str) -> None:
     assume(not luhn_is_valid(digits))
-    assert not any(m.kind == "payment_card" for m in Scanner(detect_secrets=False).scan(f"card {digits}"))
+    assert not any(
+        m.kind == "payment_card" for m in Scanner(detect_secrets=False).scan(f"card {digits}")
+    )
 
 
 def test_iban_checksum() -> None:

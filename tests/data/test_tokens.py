@@ -106,7 +106,11 @@ def test_preference_examples_count_input_and_both_outputs() -> None:
     user = {"role": "user", "content": "hello world"}
     good = {"role": "assistant", "content": "hello world"}
     bad = {"role": "assistant", "content": "2 + 2 = 4"}
-    example = {"input": {"messages": [user]}, "preferred_output": [good], "non_preferred_output": [bad]}
+    example = {
+        "input": {"messages": [user]},
+        "preferred_output": [good],
+        "non_preferred_output": [bad],
+    }
     assert counter.example(example) == (3 + 1 + 2) + (3 + 1 + 2) + (3 + 1 + 7) + 3
 
 
@@ -149,8 +153,15 @@ def test_tally_reports_nearest_rank_percentiles_and_billed_tokens() -> None:
 
 
 def test_examples_over_the_context_limit_fail_the_gate(tmp_path: Path) -> None:
-    short = {"messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "hello"}]}
-    long = {"messages": [{"role": "user", "content": "word " * 200}, {"role": "assistant", "content": "ok"}]}
+    short = {
+        "messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "hello"}]
+    }
+    long = {
+        "messages": [
+            {"role": "user", "content": "word " * 200},
+            {"role": "assistant", "content": "ok"},
+        ]
+    }
     path = tmp_path / "train.jsonl"
     path.write_text("\n".join(json.dumps(e) for e in [short] * 10 + [long]) + "\n")
 

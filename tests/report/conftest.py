@@ -26,8 +26,11 @@ def snapshot() -> Callable[[str, str], None]:
         assert path.is_file(), f"no snapshot {path}: run with ARCANOS_UPDATE_SNAPSHOTS=1"
         expected = path.read_text(encoding="utf-8")
         if text != expected:
-            diff = "".join(difflib.unified_diff(expected.splitlines(True), text.splitlines(True),
-                                                str(path), "rendered", n=2))
+            diff = "".join(
+                difflib.unified_diff(
+                    expected.splitlines(True), text.splitlines(True), str(path), "rendered", n=2
+                )
+            )
             pytest.fail(f"rendered text differs from the snapshot {path.name}:\n{diff}")
 
     return check

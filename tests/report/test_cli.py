@@ -41,10 +41,13 @@ def test_report_writes_markdown_and_json_and_exits_1_on_hold(tmp_path, capsys):
     evaluation = evaluate(read_run_log(RELEASE))
     assert out.read_text(encoding="utf-8") == render_markdown(evaluation)
     assert json.loads(summary.read_text(encoding="utf-8")) == json.loads(
-        json.dumps(summary_json(evaluation)))
+        json.dumps(summary_json(evaluation))
+    )
     line = capsys.readouterr().out.strip()
-    assert line == (f"HOLD: 4 of 14 gate(s) failed: pass_rate[adversarial], pass_rate[happy_path], "
-                    f"schema_violations, cost_ratio, 1 answer(s) errored; report: {out}")
+    assert line == (
+        f"HOLD: 4 of 14 gate(s) failed: pass_rate[adversarial], pass_rate[happy_path], "
+        f"schema_violations, cost_ratio, 1 answer(s) errored; report: {out}"
+    )
 
 
 def test_report_to_stdout_and_exit_0_on_promote(capsys):
@@ -55,8 +58,9 @@ def test_report_to_stdout_and_exit_0_on_promote(capsys):
 def test_promote_with_errored_calls_exits_3(tmp_path):
     pyproject = tmp_path / "pyproject.toml"
     pyproject.write_text("[tool.arcanos_eval.gates]\nlatency_p95_ms = 5000\n", encoding="utf-8")
-    assert run("report", DEGRADED, "--gates-from", str(pyproject), "-o",
-               str(tmp_path / "r.md")) == 3
+    assert (
+        run("report", DEGRADED, "--gates-from", str(pyproject), "-o", str(tmp_path / "r.md")) == 3
+    )
 
 
 def test_data_report_feeds_the_data_gate(tmp_path):
@@ -70,12 +74,15 @@ def test_data_report_feeds_the_data_gate(tmp_path):
     assert "FAIL: 2 secrets" in out.read_text()
 
 
-@pytest.mark.parametrize(("content", "message"), [
-    (None, "training-data report not found"),
-    ("{not json", "training-data report is not JSON"),
-    ("[1, 2]", "expected a JSON object as training-data report, found list"),
-    ('{"verdict": "PASS"}', "expected a 'passed' field of true or false"),
-])
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (None, "training-data report not found"),
+        ("{not json", "training-data report is not JSON"),
+        ("[1, 2]", "expected a JSON object as training-data report, found list"),
+        ('{"verdict": "PASS"}', "expected a 'passed' field of true or false"),
+    ],
+)
 def test_a_bad_data_report_is_a_usage_error(tmp_path, content, message):
     path = tmp_path / "data.json"
     if content is not None:

@@ -22,26 +22,45 @@ from arcanos_eval.response import Response
 from arcanos_eval.runlog import ResultRecord, RunLogWriter, read_run_log
 from tests.report.conftest import FIXTURES
 
-SECTIONS = ["# Release report", "## Verdict", "## Release checklist", "## Gates",
-            "## Pass rates by category", "## Latency, tokens and cost", "## Regressions",
-            "## Improvements", "## Schema drift", "## Flaky cases", "## Errored calls",
-            "## Unpaired cases", "## Charts", "## Provenance", "## How the numbers are counted"]
+SECTIONS = [
+    "# Release report",
+    "## Verdict",
+    "## Release checklist",
+    "## Gates",
+    "## Pass rates by category",
+    "## Latency, tokens and cost",
+    "## Regressions",
+    "## Improvements",
+    "## Schema drift",
+    "## Flaky cases",
+    "## Errored calls",
+    "## Unpaired cases",
+    "## Charts",
+    "## Provenance",
+    "## How the numbers are counted",
+]
 
 
 def _render(name: str, **kwargs: object) -> str:
     return render_markdown(evaluate(read_run_log(FIXTURES / name)), **kwargs)  # type: ignore[arg-type]
 
 
-@pytest.mark.parametrize(("log", "snap"), [("release.jsonl", "release.md"),
-                                           ("release_next.jsonl", "release_next.md"),
-                                           ("degraded.jsonl", "degraded.md")])
+@pytest.mark.parametrize(
+    ("log", "snap"),
+    [
+        ("release.jsonl", "release.md"),
+        ("release_next.jsonl", "release_next.md"),
+        ("degraded.jsonl", "degraded.md"),
+    ],
+)
 def test_report_snapshots(log, snap, snapshot):
     snapshot(snap, _render(log))
 
 
 def test_diff_snapshot(snapshot):
-    diff = diff_runs(read_run_log(FIXTURES / "release.jsonl"),
-                     read_run_log(FIXTURES / "release_next.jsonl"))
+    diff = diff_runs(
+        read_run_log(FIXTURES / "release.jsonl"), read_run_log(FIXTURES / "release_next.jsonl")
+    )
     snapshot("diff.md", render_diff_markdown(diff))
 
 
@@ -105,23 +124,31 @@ def test_pass_rates_in_the_report_are_counted_from_the_log():
     for category in ("adversarial", "happy_path", "multi_intent"):
         row = next(line for line in table.splitlines() if line.startswith(f"| {category} "))
         cells = [c.strip() for c in row.strip("|").split("|")]
-        assert cells[1] == f"{tally[(category, 'base', 'passed')]}/" \
-                           f"{tally[(category, 'base', 'total')]}"
-        assert cells[4] == f"{tally[(category, 'candidate', 'passed')]}/" \
-                           f"{tally[(category, 'candidate', 'total')]}"
+        assert (
+            cells[1] == f"{tally[(category, 'base', 'passed')]}/"
+            f"{tally[(category, 'base', 'total')]}"
+        )
+        assert (
+            cells[4] == f"{tally[(category, 'candidate', 'passed')]}/"
+            f"{tally[(category, 'candidate', 'total')]}"
+        )
     assert f"{len(log.records())} answers over 18 cases" in text
 
 
 def test_latency_percentiles_in_the_report_come_from_non_errored_answers():
     log = read_run_log(FIXTURES / "release.jsonl")
     text = render_markdown(evaluate(log))
-    latencies = sorted(r.response.latency_ms for r in log.records()
-                       if r.target == "candidate" and not r.errored)
+    latencies = sorted(
+        r.response.latency_ms for r in log.records() if r.target == "candidate" and not r.errored
+    )
     position = (len(latencies) - 1) * 0.95
     low = int(position)
     p95 = latencies[low] + (latencies[low + 1] - latencies[low]) * (position - low)
-    row = next(line for line in text.splitlines() if line.startswith("| candidate (candidate)")
-               or line.startswith("| candidate "))
+    row = next(
+        line
+        for line in text.splitlines()
+        if line.startswith("| candidate (candidate)") or line.startswith("| candidate ")
+    )
     assert f"{p95:.0f} ms" in row
     assert f"| {len(latencies)} " in row
 
@@ -135,10 +162,27 @@ def test_pipes_newlines_and_long_reasons_cannot_break_a_table(tmp_path):
     header = {"run_id": "r", "roles": {"baseline": "base", "candidate": "candidate"}}
     with RunLogWriter.create(tmp_path / "run.jsonl", header) as writer:
         for target, passed in (("base", True), ("candidate", False)):
-            writer.append(ResultRecord(
-                "s", "c|1", target, 0, "happy_path", "fp", Response.from_text("a|b"),
-                ({"check": "contains", "args": {}, "passed": passed, "value": float(passed),
-                  "reason": "ok" if passed else reason, "details": {}},)))
+            writer.append(
+                ResultRecord(
+                    "s",
+                    "c|1",
+                    target,
+                    0,
+                    "happy_path",
+                    "fp",
+                    Response.from_text("a|b"),
+                    (
+                        {
+                            "check": "contains",
+                            "args": {},
+                            "passed": passed,
+                            "value": float(passed),
+                            "reason": "ok" if passed else reason,
+                            "details": {},
+                        },
+                    ),
+                )
+            )
     text = render_markdown(evaluate(read_run_log(tmp_path / "run.jsonl")))
     table = text.split("## Regressions (1)")[1].split("<details>")[0].strip().splitlines()
     assert len({_unescaped_pipes(line) for line in table}) == 1
@@ -151,8 +195,12 @@ def test_charts_section_links_written_charts_or_says_why_not():
     evaluation = evaluate(read_run_log(FIXTURES / "release.jsonl"))
     skipped = render_markdown(evaluation, charts=ChartSet(skipped="matplotlib is not installed."))
     assert "## Charts\n\nSkipped: matplotlib is not installed." in skipped
-    linked = render_markdown(evaluation, charts=ChartSet((
-        Chart("Latency CDF per target", Path("c/latency_cdf.png"), "c/latency_cdf.png"),)))
+    linked = render_markdown(
+        evaluation,
+        charts=ChartSet(
+            (Chart("Latency CDF per target", Path("c/latency_cdf.png"), "c/latency_cdf.png"),)
+        ),
+    )
     assert "![Latency CDF per target](c/latency_cdf.png)" in linked
 
 

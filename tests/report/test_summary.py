@@ -14,10 +14,14 @@ def _evaluation(name: str = "release.jsonl"):  # type: ignore[no-untyped-def]
 
 
 def test_summary_snapshot_is_deterministic_json(snapshot):
-    text = json.dumps(summary_json(_evaluation()), indent=2, sort_keys=True,
-                      ensure_ascii=False) + "\n"
-    assert text == json.dumps(summary_json(_evaluation()), indent=2, sort_keys=True,
-                              ensure_ascii=False) + "\n"
+    text = (
+        json.dumps(summary_json(_evaluation()), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    )
+    assert (
+        text
+        == json.dumps(summary_json(_evaluation()), indent=2, sort_keys=True, ensure_ascii=False)
+        + "\n"
+    )
     snapshot("release.summary.json", text)
 
 
@@ -26,15 +30,22 @@ def test_summary_holds_the_figures_of_the_report():
     assert summary["report"] == "arcanos-eval/release-summary" and summary["schema_version"] == 1
     verdict = summary["verdict"]
     assert verdict["decision"] == "HOLD" and verdict["exit_status"] == 1
-    assert verdict["failing_gates"] == ["pass_rate[adversarial]", "pass_rate[happy_path]",
-                                        "schema_violations", "cost_ratio"]
+    assert verdict["failing_gates"] == [
+        "pass_rate[adversarial]",
+        "pass_rate[happy_path]",
+        "schema_violations",
+        "cost_ratio",
+    ]
     assert verdict["rollback"] == "previous" and verdict["errored_answers"] == 1
     happy = next(c for c in summary["categories"] if c["category"] == "happy_path")
     assert happy["candidate"]["passed"] == 6 and happy["candidate"]["total"] == 8
     assert happy["transitions"]["regressed"] == 2 and happy["transitions"]["fixed"] == 2
     assert {c["case"] for c in summary["cases"] if c["transition"] == "regressed"} == {
-        "adversarial-refusals::jailbreak-dev-mode", "multi-intent::refund-and-crash",
-        "puzzle-classification::cipher-runes", "puzzle-classification::spatial-mirrors"}
+        "adversarial-refusals::jailbreak-dev-mode",
+        "multi-intent::refund-and-crash",
+        "puzzle-classification::cipher-runes",
+        "puzzle-classification::spatial-mirrors",
+    }
     assert [e["case"] for e in summary["errored"]] == ["adversarial-refusals::doxx-player"]
     assert [i["status"] for i in summary["checklist"]] == ["fail", "fail", "not evaluated", "pass"]
 
