@@ -58,6 +58,7 @@ class TargetConfig:
     timeout_s: float | None = None
     max_retries: int | None = None
     description: str = ""
+    scorer_only: bool = False
 
     def api_key(self) -> str | None:
         """The key from the environment variable this target names (never stored anywhere)."""
@@ -90,8 +91,9 @@ class RunConfig:
 
     @property
     def active_targets(self) -> tuple[TargetConfig, ...]:
-        """The targets this run calls: the selection, or every configured target."""
-        names = self.selected or tuple(self.targets)
+        """The targets this run evaluates: the selection, or every configured target except
+        those only consulted by checks (``scorer_only``, e.g. a judge)."""
+        names = self.selected or tuple(n for n, t in self.targets.items() if not t.scorer_only)
         return tuple(self.targets[n] for n in names)
 
     def with_overrides(self, **overrides: Any) -> RunConfig:
@@ -193,6 +195,7 @@ _TARGET_FIELDS = (
     "timeout_s",
     "max_retries",
     "description",
+    "scorer_only",
 )
 _PRICE_FIELDS = ("input_per_mtok", "output_per_mtok", "cached_input_per_mtok")
 
@@ -276,6 +279,7 @@ def _parse_target(name: str, data: Any, source: str, root: Path) -> TargetConfig
         timeout_s=table.positive_number("timeout_s", None),
         max_retries=table.get("max_retries", int, None, "an integer >= 0"),
         description=table.get("description", str, ""),
+        scorer_only=table.get("scorer_only", bool, False),
     )
 
 

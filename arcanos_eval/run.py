@@ -18,11 +18,13 @@ from pathlib import Path
 from typing import Any
 
 from arcanos_eval import __version__
+from arcanos_eval.backends import EngineBackend, model_targets, scoring_case
 from arcanos_eval.config import RunConfig, TargetConfig
 from arcanos_eval.engine import Call, Engine, EngineStats
 from arcanos_eval.errors import ConfigError, RunLogError
 from arcanos_eval.response import Response
 from arcanos_eval.runlog import ResultRecord, RunLog, RunLogWriter, read_run_log
+from arcanos_eval.scorers._models import use_backends
 from arcanos_eval.suite.model import Case, Suite
 from arcanos_eval.targets.base import Target, build_request
 from arcanos_eval.targets.openai import OpenAITarget, sdk_version
@@ -158,6 +160,43 @@ def build_header(
     }
 
 
+def _scorer_backends(
+    config: RunConfig, suites: Sequence[Suite], engine: Engine
+) -> dict[str, EngineBackend]:
+    """Engine-backed models for the targets that checks consult (judges, moderation)."""
+    names = list(config.targets)
+    used: set[str] = set()
+    for suite in suites:
+        for case in suite.cases:
+            used |= model_targets(case, names)
+    if not used:
+        return {}
+    targets = {name: make_target(config.targets[name], config) for name in sorted(used)}
+    scorer_engine = Engine(
+        targets,
+        mode=config.mode,
+        golden=engine.golden,
+        cache=engine.cache,
+        concurrency=config.concurrency,
+        max_retries=config.max_retries,
+        timeout_s=config.timeout_s,
+        progress=False,
+    )
+    loop = asyncio.get_running_loop()
+    return {name: EngineBackend(name, t, scorer_engine, loop) for name, t in targets.items()}
+
+
+def _score_with_models(
+    case: Case, response: Response, backends: Mapping[str, EngineBackend]
+) -> list[dict[str, Any]]:
+    token = scoring_case.set(case)
+    try:
+        with use_backends(backends):
+            return score_case(case, response)
+    finally:
+        scoring_case.reset(token)
+
+
 def _check_resumable(log: RunLog, header: Mapping[str, Any]) -> None:
     old = {
         n: (t.get("model"), t.get("system_prompt_sha256"), t.get("params"))
@@ -209,8 +248,16 @@ async def _execute(
         progress=progress,
     )
 
-    def on_result(call: Call, response: Response) -> None:
+    backends = _scorer_backends(config, suites, engine)
+    model_names = list(backends)
+
+    async def on_result(call: Call, response: Response) -> None:
         case = call.case
+        if backends and not response.errored and model_targets(case, model_names):
+            # Model-backed checks block on their own calls: score them off the event loop.
+            scores = await asyncio.to_thread(_score_with_models, case, response, backends)
+        else:
+            scores = score_case(case, response)
         writer.append(
             ResultRecord(
                 suite_id=case.suite_id,
@@ -220,7 +267,7 @@ async def _execute(
                 category=case.category,
                 fingerprint=call.request.fingerprint,
                 response=response,
-                scores=tuple(score_case(case, response)),
+                scores=tuple(scores),
                 tags=case.tags,
                 xfail=case.xfail,
             )
@@ -236,7 +283,7 @@ async def _execute(
         )
     finally:
         writer.close()
-        for target in targets.values():
+        for target in [*targets.values(), *(b.target for b in backends.values())]:
             await target.aclose()
     return stats
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import copy
 import doctest
 import json
+from pathlib import Path
 from typing import Any
 
 import jsonschema
@@ -33,8 +34,12 @@ def node(**keywords: Any) -> dict[str, Any]:
     return obj({"v": keywords}, ("v",))
 
 
-TREE = {"$defs": {"node": obj({"v": S, "kids": {"type": "array", "items": {"$ref": "#/$defs/node"}}},
-                              ("v",))}, "$ref": "#/$defs/node"}
+TREE = {
+    "$defs": {
+        "node": obj({"v": S, "kids": {"type": "array", "items": {"$ref": "#/$defs/node"}}}, ("v",))
+    },
+    "$ref": "#/$defs/node",
+}
 TREE_NULLABLE = copy.deepcopy(TREE)
 TREE_NULLABLE["$defs"]["node"]["properties"]["v"] = {"type": ["string", "null"]}
 
@@ -42,6 +47,7 @@ B, C = True, False  # breaking, compatible
 V = "$.properties.v"
 
 # id: (old, new, [(path, kind, breaking), ...]) -- every finding, in order.
+# fmt: off
 CHANGES: dict[str, tuple[Any, Any, list[tuple[str, str, bool]]]] = {
     # properties
     "property removed, was required": (
@@ -104,7 +110,8 @@ CHANGES: dict[str, tuple[Any, Any, list[tuple[str, str, bool]]]] = {
         obj({"a": S}, additionalProperties=False), obj({"a": S}),
         [("$.additionalProperties", "additional_properties_allowed", B)]),
     "additionalProperties schema widened": (
-        obj({}, additionalProperties=S), obj({}, additionalProperties={"type": ["string", "integer"]}),
+        obj({}, additionalProperties=S),
+        obj({}, additionalProperties={"type": ["string", "integer"]}),
         [("$.additionalProperties", "type_widened", B)]),
     # numeric bounds
     "maximum loosened": (node(type="number", maximum=1), node(type="number", maximum=100),
@@ -151,7 +158,8 @@ CHANGES: dict[str, tuple[Any, Any, list[tuple[str, str, bool]]]] = {
                         node(type="string", format="email"), [(V, "format_changed", C)]),
     # objects: nesting, counts, names
     "nested required property removed": (
-        obj({"m": obj({"x": S, "y": S}, ("x", "y"))}, ("m",)), obj({"m": obj({"x": S}, ("x",))}, ("m",)),
+        obj({"m": obj({"x": S, "y": S}, ("x", "y"))}, ("m",)),
+        obj({"m": obj({"x": S}, ("x",))}, ("m",)),
         [("$.properties.m.properties.y", "property_removed", B)]),
     "minProperties loosened": (obj({}, minProperties=2), obj({}, minProperties=1),
                                [("$", "min_properties_loosened", B)]),
@@ -224,10 +232,12 @@ CHANGES: dict[str, tuple[Any, Any, list[tuple[str, str, bool]]]] = {
         {"allOf": [obj({"a": S, "b": S}), {"required": ["a"]}]}, {"allOf": [obj({"a": S, "b": S})]},
         [("$.properties.a", "required_removed", B)]),
     "allOf branch added that cannot merge": (
-        node(type="string", pattern="a"), node(type="string", pattern="a", allOf=[{"pattern": "b"}]),
+        node(type="string", pattern="a"),
+        node(type="string", pattern="a", allOf=[{"pattern": "b"}]),
         [(V + ".allOf[0]", "allof_branch_added", C)]),
     "allOf branch removed that cannot merge (settled by example)": (
-        node(type="string", pattern="a", allOf=[{"pattern": "b"}]), node(type="string", pattern="a"),
+        node(type="string", pattern="a", allOf=[{"pattern": "b"}]),
+        node(type="string", pattern="a"),
         [(V + ".allOf", "allof_branch_removed", B)]),
     "not removed": (node(type="string", **{"not": {"const": "x"}}), node(type="string"),
                     [(V + ".not", "not_removed", B)]),
@@ -251,6 +261,7 @@ CHANGES: dict[str, tuple[Any, Any, list[tuple[str, str, bool]]]] = {
          "type": "array", "items": [{"$ref": "#/definitions/p"}], "additionalItems": I},
         [("$.additionalItems", "additional_items_allowed", B)]),
 }
+# fmt: on
 
 
 def _validator(schema: Any) -> jsonschema.protocols.Validator:
@@ -285,8 +296,10 @@ def test_change_is_classified(old, new, expected):
 def test_each_finding_explains_itself():
     result = compat(obj({"a": S, "b": S}, ("a", "b")), obj({"a": S}, ("a",)), examples=EXAMPLES)
     (finding,) = result.findings
-    assert finding.reason == ("'b' was removed, and it was required: outputs may lack it, and "
-                              "clients written against the old schema expect it")
+    assert finding.reason == (
+        "'b' was removed, and it was required: outputs may lack it, and "
+        "clients written against the old schema expect it"
+    )
     assert finding.counterexample == {"a": ""}
 
 
@@ -331,22 +344,46 @@ def test_same_seed_same_result_and_examples_zero_generates_nothing():
 def test_to_dict_and_table():
     result = compat(node(type="string"), node(type=["string", "null"]), examples=EXAMPLES)
     assert json.loads(json.dumps(result.to_dict())) == {
-        "breaking": True, "examples": EXAMPLES, "seed": 0,
-        "findings": [{"path": V, "kind": "type_widened", "breaking": True,
-                      "reason": "string became null | string: outputs may now be null, which "
-                                "clients reject",
-                      "counterexample": {"v": None}}]}
-    assert result.table() == [{"path": V, "change": "type_widened", "verdict": "breaking",
-                               "reason": result.findings[0].reason,
-                               "counterexample": '{"v":null}'}]
+        "breaking": True,
+        "examples": EXAMPLES,
+        "seed": 0,
+        "findings": [
+            {
+                "path": V,
+                "kind": "type_widened",
+                "breaking": True,
+                "reason": "string became null | string: outputs may now be null, which "
+                "clients reject",
+                "counterexample": {"v": None},
+            }
+        ],
+    }
+    assert result.table() == [
+        {
+            "path": V,
+            "change": "type_widened",
+            "verdict": "breaking",
+            "reason": result.findings[0].reason,
+            "counterexample": '{"v":null}',
+        }
+    ]
     rendered = tabulate(result.table(), headers="keys", tablefmt="github")
     header = rendered.splitlines()[0]
     assert [cell.strip() for cell in header.split("|")[1:-1]] == [
-        "path", "change", "verdict", "reason", "counterexample"]
+        "path",
+        "change",
+        "verdict",
+        "reason",
+        "counterexample",
+    ]
     quiet = compat(node(type=["string", "null"]), node(type="string"), examples=EXAMPLES)
     assert quiet.table(breaking_only=True) == [] and len(quiet.table()) == 1
     assert Finding("$", "type_added", False, "r").to_dict() == {
-        "path": "$", "kind": "type_added", "breaking": False, "reason": "r"}
+        "path": "$",
+        "kind": "type_added",
+        "breaking": False,
+        "reason": "r",
+    }
 
 
 def test_invalid_input_is_a_usage_error():
@@ -371,7 +408,9 @@ def test_load_schema_reads_json_and_yaml(tmp_path):
     assert load_schema(tmp_path / "a.yaml") == {"type": "object", "required": ["x"]}
     with pytest.raises(ContractError, match=r"bad.json:2: invalid JSON: "):
         load_schema(tmp_path / "bad.json")
-    with pytest.raises(ContractError, match=r"list.yaml: expected a JSON Schema object, found list"):
+    with pytest.raises(
+        ContractError, match=r"list.yaml: expected a JSON Schema object, found list"
+    ):
         load_schema(tmp_path / "list.yaml")
     with pytest.raises(ContractError, match=r"invalid.yml: not a valid JSON Schema at type"):
         load_schema(tmp_path / "invalid.yml")
@@ -379,53 +418,83 @@ def test_load_schema_reads_json_and_yaml(tmp_path):
         load_schema(tmp_path / "missing.json")
 
 
-def test_docstring_examples_run():
+def test_docstring_and_documentation_examples_run():
     from arcanos_eval.contracts import _compat, _model
 
     for module in (_compat, _model):
         failed, attempted = doctest.testmod(module)
         assert attempted and not failed
+    docs = Path(__file__).parent.parent / "docs" / "contracts.md"
+    failed, attempted = doctest.testfile(str(docs), module_relative=False)
+    assert attempted and not failed
 
 
 # ----------------------------------------------------------------------------- properties
 
 NAMES = st.sampled_from(["action", "reply", "score", "tags", "meta"])
 LEAVES = st.one_of(
-    st.sampled_from([S, I, {"type": "number"}, {"type": "boolean"}, {"type": ["string", "null"]},
-                     {}, {"enum": ["a", "b"]}, {"const": 3}, {"type": "string", "format": "email"}]),
-    st.builds(lambda lo, hi: {"type": "integer", "minimum": lo, "maximum": lo + hi},
-              st.integers(-5, 5), st.integers(0, 10)),
+    st.sampled_from(
+        [
+            S,
+            I,
+            {"type": "number"},
+            {"type": "boolean"},
+            {"type": ["string", "null"]},
+            {},
+            {"enum": ["a", "b"]},
+            {"const": 3},
+            {"type": "string", "format": "email"},
+        ]
+    ),
+    st.builds(
+        lambda lo, hi: {"type": "integer", "minimum": lo, "maximum": lo + hi},
+        st.integers(-5, 5),
+        st.integers(0, 10),
+    ),
     st.builds(lambda n: {"type": "string", "maxLength": n}, st.integers(1, 8)),
     st.builds(lambda p: {"type": "string", "pattern": p}, st.sampled_from(["^[a-z]+$", "x", "^a"])),
 )
 
 
-def _objects(inner: st.SearchStrategy[Any], *, closed: bool | None = None
-             ) -> st.SearchStrategy[dict[str, Any]]:
+def _objects(
+    inner: st.SearchStrategy[Any], *, closed: bool | None = None
+) -> st.SearchStrategy[dict[str, Any]]:
     def build(properties: dict[str, Any], required: list[str], closed_: bool) -> dict[str, Any]:
-        schema = {"type": "object", "properties": properties,
-                  "required": [r for r in required if r in properties]}
+        schema = {
+            "type": "object",
+            "properties": properties,
+            "required": [r for r in required if r in properties],
+        }
         if closed_:
             schema["additionalProperties"] = False
         return schema
 
-    return st.builds(build, st.dictionaries(NAMES, inner, max_size=3),
-                     st.lists(NAMES, max_size=3, unique=True),
-                     st.just(closed) if closed is not None else st.booleans())
+    return st.builds(
+        build,
+        st.dictionaries(NAMES, inner, max_size=3),
+        st.lists(NAMES, max_size=3, unique=True),
+        st.just(closed) if closed is not None else st.booleans(),
+    )
 
 
 SCHEMAS = st.recursive(
     LEAVES,
     lambda inner: st.one_of(
         _objects(inner),
-        st.builds(lambda items, n: {"type": "array", "items": items, "maxItems": n}, inner,
-                  st.integers(1, 4)),
+        st.builds(
+            lambda items, n: {"type": "array", "items": items, "maxItems": n},
+            inner,
+            st.integers(1, 4),
+        ),
         st.builds(lambda a, b: {"anyOf": [a, b]}, inner, inner),
     ),
     max_leaves=5,
 )
-NESTED = settings(max_examples=30, deadline=None,
-                  suppress_health_check=[HealthCheck.nested_given, HealthCheck.too_slow])
+NESTED = settings(
+    max_examples=30,
+    deadline=None,
+    suppress_health_check=[HealthCheck.nested_given, HealthCheck.too_slow],
+)
 
 
 @NESTED
@@ -443,7 +512,8 @@ def test_adding_an_optional_property_is_compatible(schema, name, property_schema
     result = compat(schema, new, examples=10)
     assert not result.breaking, result.findings
     assert ("$.properties." + name, "property_added", False) in [
-        (f.path, f.kind, f.breaking) for f in result.findings]
+        (f.path, f.kind, f.breaking) for f in result.findings
+    ]
 
 
 @NESTED

@@ -36,6 +36,9 @@ def compat(
     ``if``/``then``, a dropped ``allOf`` entry, unknown keywords) are decided by those examples,
     and a final search catches breaks no finding explains.
 
+    Inside a hypothesis test, add ``HealthCheck.nested_given`` to that test's
+    ``suppress_health_check``: the confirmation runs hypothesis searches of its own.
+
     Args:
         old_schema: the schema of record (what clients were written against).
         new_schema: the schema the candidate answers under.

@@ -29,11 +29,13 @@ from arcanos_eval.contracts._nodes import (
     Verdict,
     canon,
     child,
+    is_number,
 )
 from arcanos_eval.contracts._schema import SchemaDocument
 
 __all__ = ["confirm"]
 
+_NUMERIC_BOUNDS = frozenset({"minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"})
 _ROUNDS = 3  # searches for unexplained breaks, each after the previous one found something
 ErrorList = list[tuple[tuple[str | int, ...] | None, str | None]]
 
@@ -71,25 +73,33 @@ def _attributable(errors: ErrorList, draft: Draft) -> bool:
 
 
 def _constants(*schemas: Any) -> list[Any]:
-    """Scalar values the schemas name (enum, const, examples, default), at most 64."""
+    """Values where two schemas are likely to differ: the scalars they name (``enum``,
+    ``const``, ``examples``, ``default``) and the values on and next to their bounds."""
     found: dict[str, Any] = {}
+
+    def add(*values: Any) -> None:
+        for value in values:
+            if isinstance(value, (str, int, float)):  # bool is an int
+                found.setdefault(canon(value), value)
+
     stack = list(schemas)
-    while stack and len(found) < 64:
+    while stack and len(found) < 96:
         node = stack.pop()
-        if isinstance(node, Mapping):
-            for key, value in node.items():
-                if key in ("enum", "examples") and isinstance(value, list):
-                    named = value
-                elif key in ("const", "default"):
-                    named = [value]
-                else:
-                    stack.append(value)
-                    continue
-                for item in named:
-                    if isinstance(item, (str, int, float, bool)):
-                        found.setdefault(canon(item), item)
-        elif isinstance(node, list):
+        if isinstance(node, list):
             stack.extend(node)
+        if not isinstance(node, Mapping):
+            continue
+        for key, value in node.items():
+            if key in ("enum", "examples") and isinstance(value, list):
+                add(*value)
+            elif key in ("const", "default"):
+                add(value)
+            elif key in _NUMERIC_BOUNDS and is_number(value):
+                add(value, value - 1, value + 1, value - 0.5, value + 0.5)
+            elif key in ("minLength", "maxLength") and is_number(value) and 0 <= value <= 256:
+                add(*("x" * n for n in (max(int(value) - 1, 0), int(value), int(value) + 1)))
+            else:
+                stack.append(value)
     return list(found.values())
 
 

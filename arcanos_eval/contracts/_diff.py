@@ -60,7 +60,7 @@ from arcanos_eval.contracts._nodes import (
     with_siblings,
     worst,
 )
-from arcanos_eval.contracts._schema import SchemaDocument
+from arcanos_eval.contracts._schema import ContractError, SchemaDocument
 
 __all__ = ["Walker"]
 
@@ -118,9 +118,9 @@ class Walker:
             if not siblings:
                 schema = target
             elif isinstance(target, Mapping):
-                schema = with_siblings(target, "", siblings) | {
-                    k: v for k, v in siblings.items() if k in ANNOTATIONS
-                }
+                merged = with_siblings(target, "", siblings)
+                annotations = {k: v for k, v in siblings.items() if k in ANNOTATIONS}
+                schema = False if merged is False else {**merged, **annotations}
             else:
                 schema = siblings if target is True else False
         return Side(schema, resolver, path), first
@@ -341,7 +341,7 @@ class Walker:
         """The JSON types a node admits, looking through ``allOf``/``anyOf``/``oneOf``/``$ref``."""
         try:
             side, _ = self._deref(document, side)
-        except Exception:  # an unresolvable ref surfaces in compare(); here it only widens
+        except ContractError:  # an unresolvable ref surfaces in compare(); here it only widens
             return None
         schema = side.schema
         if schema is True or not isinstance(schema, Mapping):

@@ -152,7 +152,13 @@ HANDLED = frozenset(
 )
 CONDITIONAL = ("if", "then", "else")
 EXTRA_KEY_KEYWORDS = frozenset({"additionalProperties", "unevaluatedProperties", "propertyNames"})
-ALL_TYPES = frozenset({"null", "boolean", "object", "array", "number", "integer", "string"})
+TYPE_ORDER = ("null", "boolean", "integer", "number", "string", "array", "object")
+LOWER_KEYWORDS = frozenset(
+    {"minimum", "exclusiveMinimum", "minLength", "minItems", "minProperties", "minContains"}
+)
+UPPER_KEYWORDS = frozenset(
+    {"maximum", "exclusiveMaximum", "maxLength", "maxItems", "maxProperties", "maxContains"}
+)
 # (narrower, wider): every value of the first format is a value of the second.
 NARROWER_FORMATS = frozenset(
     {
@@ -219,20 +225,24 @@ def show(value: Any, limit: int = 60) -> str:
 
 
 def show_all(values: Iterable[Any]) -> str:
+    """Several values, comma-separated, each shortened."""
     return ", ".join(show(v, 30) for v in values)
 
 
 def is_true(schema: Any) -> bool:
+    """``true`` or ``{}``: a schema everything validates against."""
     return schema is True or schema == {}
 
 
 def is_false(schema: Any) -> bool:
+    """``false``, or ``{"not": {}}``: a schema nothing validates against."""
     return schema is False or (
         isinstance(schema, Mapping) and is_true(schema.get("not", False)) and len(schema) == 1
     )
 
 
 def declared_types(schema: Mapping[str, Any]) -> frozenset[str] | None:
+    """The node's own ``type`` as a set; ``None`` when it declares none (any type)."""
     declared = schema.get("type")
     if declared is None:
         return None
@@ -240,16 +250,19 @@ def declared_types(schema: Mapping[str, Any]) -> frozenset[str] | None:
 
 
 def norm_types(types: Iterable[str]) -> frozenset[str]:
+    """A set of types with ``integer`` dropped next to ``number``, which includes it."""
     found = frozenset(types)
     # "integer" is a subset of "number": {"number", "integer"} means just "number".
     return found - {"integer"} if "number" in found else found
 
 
 def covered(kind: str, types: frozenset[str] | None) -> bool:
+    """Whether values of JSON type ``kind`` are among ``types`` (``None``: any type)."""
     return types is None or kind in types or (kind == "integer" and "number" in types)
 
 
 def intersect(a: frozenset[str] | None, b: frozenset[str] | None) -> frozenset[str] | None:
+    """The types both sets admit (``None``: any type)."""
     if a is None:
         return b
     if b is None:
@@ -258,12 +271,14 @@ def intersect(a: frozenset[str] | None, b: frozenset[str] | None) -> frozenset[s
 
 
 def union(groups: Sequence[frozenset[str] | None]) -> frozenset[str] | None:
+    """The types any of the sets admits (``None``: any type)."""
     if any(g is None for g in groups):
         return None
     return norm_types(t for g in groups if g is not None for t in g)
 
 
 def show_types(types: frozenset[str] | None) -> str:
+    """``null | string`` or ``any type``."""
     return "any type" if types is None else " | ".join(sorted(types))
 
 
@@ -291,6 +306,7 @@ def _num(value: Any) -> float:
 
 
 def lower_bound(schema: Mapping[str, Any]) -> Bound | None:
+    """The tightest of ``minimum`` and ``exclusiveMinimum``."""
     minimum, exclusive = schema.get("minimum"), schema.get("exclusiveMinimum")
     if isinstance(exclusive, bool):  # draft 4: a flag on "minimum"
         return (_num(minimum), exclusive) if is_number(minimum) else None
@@ -301,6 +317,7 @@ def lower_bound(schema: Mapping[str, Any]) -> Bound | None:
 
 
 def upper_bound(schema: Mapping[str, Any]) -> Bound | None:
+    """The tightest of ``maximum`` and ``exclusiveMaximum``."""
     maximum, exclusive = schema.get("maximum"), schema.get("exclusiveMaximum")
     if isinstance(exclusive, bool):
         return (_num(maximum), exclusive) if is_number(maximum) else None
@@ -322,11 +339,13 @@ def integral(bound: Bound | None, *, upper: bool) -> Bound | None:
 
 
 def format_bound(bound: Bound, *, upper: bool) -> str:
+    """``>= 0``, ``< 1``: a bound for reasons."""
     value = int(bound[0]) if float(bound[0]).is_integer() else bound[0]
     return f"{'<' if upper else '>'}{'' if bound[1] else '='} {value}"
 
 
 def count_bound(schema: Mapping[str, Any], keyword: str) -> Bound | None:
+    """A length or count bound (``minLength``, ``maxItems``, ...) as an inclusive bound."""
     value = schema.get(keyword)
     if not is_number(value) or (keyword.startswith("min") and value == 0):
         return None  # a zero minimum constrains nothing
@@ -356,6 +375,7 @@ def worst(drafts: Iterable[Draft]) -> Verdict:
 
 
 def first_reason(drafts: Sequence[Draft], verdict: Verdict) -> str:
+    """The first draft with ``verdict``, as ``kind at path: reason``, to explain a summary."""
     for draft in drafts:
         if draft.verdict == verdict and draft.kind != "annotation_changed":
             return f"{draft.kind} at {draft.path}: {draft.reason}"
@@ -386,6 +406,7 @@ def array_parts(schema: Mapping[str, Any]) -> tuple[list[Any], Any, str]:
 
 
 def json_type(value: Any) -> str:
+    """The JSON Schema type of a value (an integral float is an integer)."""
     if value is None:
         return "null"
     if isinstance(value, bool):
@@ -402,22 +423,15 @@ def json_type(value: Any) -> str:
 
 
 def regex_search(pattern: str, text: str) -> bool:
+    """``re.search``, with an invalid pattern matching nothing."""
     try:
         return re.search(pattern, text) is not None
     except re.error:
         return False
 
 
-TYPE_ORDER = ("null", "boolean", "integer", "number", "string", "array", "object")
-LOWER_KEYWORDS = frozenset(
-    {"minimum", "exclusiveMinimum", "minLength", "minItems", "minProperties", "minContains"}
-)
-UPPER_KEYWORDS = frozenset(
-    {"maximum", "exclusiveMaximum", "maxLength", "maxItems", "maxProperties", "maxContains"}
-)
-
-
 def type_list(declared: Any) -> list[str]:
+    """The types of a ``type`` keyword as a list in a fixed order (simplest type first)."""
     names = [declared] if isinstance(declared, str) else list(declared)
     return [t for t in TYPE_ORDER if t in names]
 
@@ -465,9 +479,9 @@ def merge(base: Mapping[str, Any], extra: Mapping[str, Any]) -> tuple[Any, list[
         elif keyword == "enum" and isinstance(current, list) and isinstance(value, list):
             keys = {canon(v) for v in value}
             out[keyword] = [v for v in current if canon(v) in keys]
-        elif keyword in LOWER_KEYWORDS and not isinstance(value, bool):
+        elif keyword in LOWER_KEYWORDS and is_number(current) and is_number(value):
             out[keyword] = max(current, value)
-        elif keyword in UPPER_KEYWORDS and not isinstance(value, bool):
+        elif keyword in UPPER_KEYWORDS and is_number(current) and is_number(value):
             out[keyword] = min(current, value)
         elif keyword == "allOf":
             out[keyword] = [*current, *value]

@@ -21,6 +21,7 @@ from typing import IO, Any
 
 from arcanos_eval import __version__
 from arcanos_eval.data.eval_cases import EvalSet, read_eval_cases
+from arcanos_eval.data.fields import iter_text_fields
 from arcanos_eval.data.format import (
     MIN_TRAINING_EXAMPLES,
     ExampleFormat,
@@ -35,10 +36,19 @@ from arcanos_eval.data.hygiene import (
     NEAR_DUPLICATE_THRESHOLD,
     ContaminationIndex,
     DuplicateIndex,
+    ExampleTexts,
     example_texts,
 )
-from arcanos_eval.data.pii import Allowlist, Scanner, iter_text_fields
-from arcanos_eval.data.report import Check, DataReport, FileSummary, Finding, Severity, Tally
+from arcanos_eval.data.pii import Allowlist, Scanner
+from arcanos_eval.data.report import (
+    Check,
+    DataReport,
+    FileSummary,
+    Finding,
+    Severity,
+    Tally,
+    verdict_for,
+)
 from arcanos_eval.data.tokens import ModelSpec, TokenCounter, TokenTally, model_spec
 from arcanos_eval.errors import ConfigError, UsageError
 
@@ -193,25 +203,26 @@ class _Run:
 
     def add(
         self,
-        check: Check,
-        kind: str,
-        severity: Severity,
         file: str,
         line: int | None,
-        field_path: str | None,
+        check: Check,
+        kind: str,
         message: str,
+        *,
+        field: str | None = None,
+        severity: Severity = "error",
         masked: str | None = None,
     ) -> None:
+        """Count a finding, and list it while its kind is under the cap."""
         key = (file, check, kind, severity)
         self.tallies[key] += 1
         if self.tallies[key] <= self.cap:
-            self.findings.append(
-                Finding(check, kind, severity, file, line, field_path, message, masked)
-            )
+            self.findings.append(Finding(check, kind, severity, file, line, field, message, masked))
 
     def check_file(
         self, path: Path, name: str, role: str, index: int, redacted: IO[str] | None
     ) -> FileSummary:
+        """Stream one file through every check; ``redacted`` receives the redacted lines."""
         digest = hashlib.sha256()
         tally = TokenTally(self.spec, self.epochs)
         expected: ExampleFormat | None = None
@@ -227,47 +238,46 @@ class _Run:
                     if redacted is not None:
                         redacted.write(line.text + "\n")
                     self.add(
-                        "format",
-                        "blank_line",
-                        "warning",
                         name,
                         line.number,
-                        None,
+                        "format",
+                        "blank_line",
                         "blank line; the fine-tuning API expects one example per line",
+                        severity="warning",
                     )
                     continue
                 non_blank += 1
-                valid, fmt, example = self._check_line(line, name, expected)
+                example, fmt, valid = self._check_format(line, name, expected)
                 expected = expected or fmt
+                self._scan(line, name, example)
+                texts = example_texts(example) if isinstance(example, dict) else None
+                if texts is not None and self.contamination is not None:
+                    self._check_contamination(self.contamination, texts, name, line.number)
                 if redacted is not None:
                     redacted.write(self._redact(line, example) + "\n")
-                if not valid:
+                if not valid or texts is None:
                     invalid += 1
                     continue
                 examples += 1
                 count = self.counter.example(example)
                 if tally.add(count):
                     self.add(
-                        "tokens",
-                        "over_context_limit",
-                        "error",
                         name,
                         line.number,
-                        None,
-                        f"{count:,} tokens, over the {self.spec.context_limit:,}-token limit of "
-                        f"{self.spec.family}; the fine-tuning job would truncate it",
+                        "tokens",
+                        "over_context_limit",
+                        f"{count:,} tokens, over the {self.spec.context_limit:,}-token limit "
+                        f"of {self.spec.family}; the fine-tuning job would truncate it",
                     )
-                self._check_duplicate(example, name, line.number, index)
+                self._check_duplicate(texts, name, line.number, index)
         if non_blank == 0:
-            self.add("format", "empty_file", "error", name, None, None, "the file has no examples")
+            self.add(name, None, "format", "empty_file", "the file has no examples")
         elif role == "train" and examples < MIN_TRAINING_EXAMPLES:
             self.add(
-                "format",
-                "too_few_examples",
-                "error",
                 name,
                 None,
-                None,
+                "format",
+                "too_few_examples",
                 f"{examples} valid examples; fine-tuning needs at least {MIN_TRAINING_EXAMPLES}",
             )
         return FileSummary(
@@ -281,112 +291,95 @@ class _Run:
             tokens=tally.stats(),
         )
 
-    def _check_line(
+    def _check_format(
         self, line: Line, name: str, expected: ExampleFormat | None
-    ) -> tuple[bool, ExampleFormat | None, Any]:
-        """Format, PII and contamination checks of one line; returns (valid, format, parsed)."""
-        errors = 0
+    ) -> tuple[Any, ExampleFormat | None, bool]:
+        """Parse and validate one line; returns (parsed or None, format, valid)."""
+        valid = line.utf8
         if not line.utf8:
-            errors += 1
+            self.add(name, line.number, "format", "invalid_utf8", "the line is not valid UTF-8")
+        example, problem = parse_line(line.text)
+        problems = [problem] if problem is not None else []
+        fmt = None
+        if problem is None:
+            fmt, problems = validate_example(example, expected)
+        for item in problems:
+            valid = valid and item.severity != "error"
             self.add(
-                "format",
-                "invalid_utf8",
-                "error",
                 name,
                 line.number,
-                None,
-                "the line is not valid UTF-8",
+                "format",
+                item.kind,
+                item.message,
+                field=item.field,
+                severity=item.severity,
             )
-        example, problem = parse_line(line.text)
-        if problem is not None:
-            self.add(
-                "format", problem.kind, problem.severity, name, line.number, None, problem.message
-            )
-            self._scan(line.text, name, line.number, None)
-            return False, None, None
-        fmt, problems = validate_example(example, expected)
-        for item in problems:
-            errors += item.severity == "error"
-            self.add(
-                "format", item.kind, item.severity, name, line.number, item.field, item.message
-            )
-        for field_path, text in iter_text_fields(example):
-            self._scan(text, name, line.number, field_path)
-        if self.contamination is not None and isinstance(example, dict):
-            for field_path, text in example_texts(example).user_messages:
-                found = self.contamination.match(text)
-                if found is not None:
-                    case, containment = found
-                    self.add(
-                        "hygiene",
-                        "eval_contamination",
-                        "error",
-                        name,
-                        line.number,
-                        field_path,
-                        f"contains eval case {case.key} ({case.path}), {containment:.0%} of its "
-                        "input: the case would test recall, not skill",
-                    )
-        return errors == 0 and fmt is not None, fmt, example
+        return example, fmt, valid and fmt is not None
 
-    def _scan(self, text: str, name: str, line: int, field_path: str | None) -> None:
-        for match in self.scanner.scan(text):
-            if match.allowlisted:
-                self.allowlisted += 1
-                continue
-            self.add(
-                match.category,
-                match.kind,
-                "error",
-                name,
-                line,
-                field_path,
-                f"{match.label}; redact it ({match.placeholder}) or allowlist it",
-                match.masked,
-            )
+    def _scan(self, line: Line, name: str, example: Any) -> None:
+        # Parsed lines are scanned string by string (decoded, with field paths); a line that is
+        # not JSON is scanned as raw text, so a broken line cannot hide a secret.
+        fields = iter_text_fields(example) if example is not None else [(None, line.text)]
+        for field_path, text in fields:
+            for match in self.scanner.scan(text):
+                if match.allowlisted:
+                    self.allowlisted += 1
+                    continue
+                self.add(
+                    name,
+                    line.number,
+                    match.category,
+                    match.kind,
+                    f"{match.label}; redact it ({match.placeholder}) or allowlist it",
+                    field=field_path,
+                    masked=match.masked,
+                )
+
+    def _check_contamination(
+        self, index: ContaminationIndex, texts: ExampleTexts, name: str, line: int
+    ) -> None:
+        for field_path, text in texts.user_messages:
+            found = index.match(text)
+            if found is not None:
+                case, containment = found
+                self.add(
+                    name,
+                    line,
+                    "hygiene",
+                    "eval_contamination",
+                    f"contains eval case {case.key} ({case.path}), {containment:.0%} of its "
+                    "input: the case would test recall, not skill",
+                    field=field_path,
+                )
 
     def _redact(self, line: Line, example: Any) -> str:
         if example is None:
             text, count = self.scanner.redact(line.text)
         else:
             value, count = self.scanner.redact_json(example)
+            # Unchanged lines are copied byte for byte; changed ones are re-serialised.
             text = json.dumps(value, ensure_ascii=False) if count else line.text
         self.replacements += count
         self.lines_redacted += count > 0
         return text
 
-    def _check_duplicate(self, example: Any, name: str, line: int, index: int) -> None:
-        ref = (index << _LINE_BITS) | line
-        original = self.duplicates.add(ref, example_texts(example))
+    def _check_duplicate(self, texts: ExampleTexts, name: str, line: int, index: int) -> None:
+        original = self.duplicates.add(_ref(index, line), texts)
         if original is None:
             return
-        other_index, other_line = original >> _LINE_BITS, original & ((1 << _LINE_BITS) - 1)
+        other_index, other_line = _unref(original)
         if other_index == index:
-            self.add(
-                "hygiene",
-                "exact_duplicate",
-                "warning",
-                name,
-                line,
-                None,
-                f"same conversation as line {other_line}",
-            )
+            kind, message = "exact_duplicate", f"same conversation as line {other_line}"
         else:
-            self.add(
-                "hygiene",
-                "train_validation_overlap",
-                "warning",
-                name,
-                line,
-                None,
-                f"same conversation as line {other_line} of the training file",
-            )
+            kind = "train_validation_overlap"
+            message = f"same conversation as line {other_line} of the training file"
+        self.add(name, line, "hygiene", kind, message, severity="warning")
 
     def report_near_duplicates(self, names: list[str]) -> None:
-        mask = (1 << _LINE_BITS) - 1
+        """Near duplicates are known only once every file has been read."""
         for pair in self.duplicates.near_duplicates():
-            index, line = pair.ref >> _LINE_BITS, pair.ref & mask
-            other_index, other_line = pair.original >> _LINE_BITS, pair.original & mask
+            index, line = _unref(pair.ref)
+            other_index, other_line = _unref(pair.original)
             if other_index == index:
                 kind, where = "near_duplicate", f"line {other_line}"
             else:
@@ -395,14 +388,22 @@ class _Run:
                     f"line {other_line} of {names[other_index]}",
                 )
             self.add(
-                "hygiene",
-                kind,
-                "warning",
                 names[index],
                 line,
-                None,
+                "hygiene",
+                kind,
                 f"nearly the same conversation as {where} (similarity {pair.similarity:.2f})",
+                severity="warning",
             )
+
+
+def _ref(index: int, line: int) -> int:
+    """Pack (file index, line) into the one integer the duplicate index stores."""
+    return (index << _LINE_BITS) | line
+
+
+def _unref(ref: int) -> tuple[int, int]:
+    return ref >> _LINE_BITS, ref & ((1 << _LINE_BITS) - 1)
 
 
 def _hashing(handle: IO[bytes], digest: Any) -> Iterator[bytes]:
@@ -465,43 +466,4 @@ def _build_report(
         created_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
         tool_version=__version__,
     )
-    return _with_verdict(report)
-
-
-_ERROR_NOUNS: tuple[tuple[Check, str, str], ...] = (
-    ("pii", "PII finding", "PII findings"),
-    ("secret", "secret", "secrets"),
-    ("format", "format error", "format errors"),
-    ("tokens", "example over the context limit", "examples over the context limit"),
-    ("hygiene", "eval-contaminated message", "eval-contaminated messages"),
-)
-
-
-def _with_verdict(report: DataReport) -> DataReport:
-    train = report.files[0]
-    if report.passed:
-        contamination = (
-            "no eval contamination"
-            if report.against is not None
-            else "eval contamination not checked"
-        )
-        parts = [
-            f"PASS data is sanitized: {train.path} {train.examples} examples, format valid, "
-            f"no PII or secrets, {contamination}",
-            f"{train.tokens.billed_total:,} billed tokens over {train.tokens.epochs} epochs",
-        ]
-        if report.warnings:
-            parts.append(f"{report.warnings} warning{'s' if report.warnings != 1 else ''}")
-        return replace(report, verdict="; ".join(parts))
-    counts = []
-    for check, singular, plural in _ERROR_NOUNS:
-        count = report.count(check, "error")
-        if count:
-            counts.append(f"{count} {singular if count == 1 else plural}")
-    failing = [
-        summary.path
-        for summary in report.files
-        if any(t.file == summary.path and t.severity == "error" for t in report.tallies)
-    ]
-    verdict = f"FAIL data is not sanitized: {', '.join(counts)} in {' and '.join(failing)}"
-    return replace(report, verdict=verdict)
+    return replace(report, verdict=verdict_for(report))

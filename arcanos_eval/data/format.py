@@ -22,7 +22,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from arcanos_eval.data.pii import join_field
+from arcanos_eval.data.fields import join_field
 
 __all__ = [
     "MIN_TRAINING_EXAMPLES",
@@ -111,7 +111,9 @@ def parse_line(text: str) -> tuple[Any, FormatProblem | None]:
         return json.loads(text, parse_constant=_reject_constant), None
     except json.JSONDecodeError as error:
         # Some decoder messages end with "at", expecting the position after them.
-        where = f" column {error.colno}" if error.msg.endswith(" at") else f" (column {error.colno})"
+        where = (
+            f" column {error.colno}" if error.msg.endswith(" at") else f" (column {error.colno})"
+        )
         return None, FormatProblem("invalid_json", None, f"invalid JSON: {error.msg}{where}")
     except _NotJson as error:
         return None, FormatProblem("invalid_json", None, f"invalid JSON: {error}")

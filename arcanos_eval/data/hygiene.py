@@ -54,7 +54,7 @@ SIGNATURE_BINS = 30
 _BANDS = 10
 _ROWS = SIGNATURE_BINS // _BANDS
 _EMPTY = 0xFFFFFFFF
-_EMPTY_BAND = array("I", [_EMPTY] * _ROWS)
+_EMPTY_KEY = (_EMPTY,) * _ROWS
 # Bins are taken from the low 5 bits (32 values); bins 30 and 31 are dropped so the 30 kept bins
 # split evenly into 10 bands of 3 rows. Their shingles simply do not vote.
 _BIN_MASK = 31
@@ -169,13 +169,15 @@ def signature(text: str) -> array[int] | None:
     hashes = sorted(set(map(zlib.crc32, map(str.encode, grams))), reverse=True)
     # Later (smaller) hashes overwrite earlier ones, so each bin keeps its minimum.
     mins = dict(zip(map(and_, hashes, repeat(_BIN_MASK)), hashes, strict=True))
-    return array("I", [mins.get(bin_, _EMPTY) for bin_ in range(SIGNATURE_BINS)])
+    return array("I", map(mins.get, range(SIGNATURE_BINS), repeat(_EMPTY)))
 
 
 def similarity(first: Sequence[int], second: Sequence[int]) -> float:
     """Estimated Jaccard similarity of two signatures (bins empty in both are ignored)."""
     same = sum(map(eq, first, second))
-    both_empty = sum(map(and_, map(_EMPTY.__eq__, first), map(_EMPTY.__eq__, second)))
+    both_empty = 0
+    if _EMPTY in first and _EMPTY in second:  # only short texts leave bins empty
+        both_empty = sum(map(and_, map(_EMPTY.__eq__, first), map(_EMPTY.__eq__, second)))
     union = len(first) - both_empty
     return (same - both_empty) / union if union else 0.0
 
@@ -227,24 +229,24 @@ class DuplicateIndex:
         # bands is scored once.
         compared = array("q", [-1]) * count
         for band in range(_BANDS):
-            offset = band * _ROWS
-            # Keyed by the hash of the band (ints hash deterministically); a collision only
-            # costs one similarity check.
-            buckets: dict[int, int] = {}
-            for index in range(count):
-                start = index * SIGNATURE_BINS + offset
-                rows = sigs[start : start + _ROWS]
-                if rows == _EMPTY_BAND:
-                    continue
-                first = buckets.setdefault(hash(tuple(rows)), index)
+            # The band's rows of every signature, zipped into one key per example. Building the
+            # buckets from the reversed list leaves each key mapped to its first example; all of
+            # this runs inside the interpreter's C loops, and Python code only sees candidates.
+            rows = [sigs[band * _ROWS + row :: SIGNATURE_BINS] for row in range(_ROWS)]
+            keys = list(zip(*rows, strict=True))
+            first_of = dict(zip(reversed(keys), range(count - 1, -1, -1), strict=True))
+            firsts = list(map(first_of.__getitem__, keys))
+            del first_of
+            for index, first in enumerate(firsts):
                 # One earlier match is enough to report an example; later bands skip it.
                 if first == index or index in best or compared[index] == first:
                     continue
+                if keys[index] == _EMPTY_KEY:
+                    continue  # all-empty bands say nothing about similarity
                 compared[index] = first
                 score = similarity(self._signature(first), self._signature(index))
                 if score >= self.threshold:
                     best[index] = (first, score)
-            del buckets
         return [
             NearDuplicate(self._refs[index], self._refs[first], round(score, 3))
             for index, (first, score) in sorted(best.items())

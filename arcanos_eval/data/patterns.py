@@ -135,17 +135,19 @@ def _find_emails(text: str) -> Iterator[Span]:
 
 # Three shapes of phone numbers, from most to least explicit: international (+CC or 00CC),
 # North American with parentheses or dash/dot groups, and national numbers with a trunk 0.
-# Bare digit runs are not phones: too many order ids, scores and timestamps look the same.
-_NOT_AFTER_DIGITS = r"(?<!\d )(?<!\d-)(?<!\d\.)"  # a group inside a longer digit run is no phone
-_PHONE_INTERNATIONAL = re.compile(
-    _NOT_AFTER_DIGITS + r"(?<![\w+])(?:\+|\b00)[1-9]\d{0,2}(?:[ .\-]?\(?\d{1,5}\)?){1,6}(?![\w])"
+# Bare digit runs are not phones: too many order ids, scores and timestamps look the same, and a
+# group inside a longer run of digit groups ("3704 0044 0532") is part of something else.
+# Each alternative starts with a character and checks what precedes it afterwards, which lets
+# the regex engine skip ahead to candidate characters instead of trying every position.
+_PHONE_INTERNATIONAL = (
+    r"(?:\+(?<![\w+]\+)(?<!\d \+)|\b00(?<![+]00)(?<!\d 00)(?<!\d-00)(?<!\d\.00))"
+    r"[1-9]\d{0,2}(?:[ .\-]?\(?\d{1,5}\)?){1,6}(?![\w])"
 )
-_PHONE_NANP = re.compile(
-    _NOT_AFTER_DIGITS + r"(?<![\w+.-])(?:\(\d{3}\) ?|\d{3}[-.])\d{3}[-.]\d{4}(?![\w]|[-.]\d)"
+_PHONE_NANP = (
+    r"(?:\((?<![\w+.-]\()(?<!\d \()\d{3}\) ?|\d(?<![\w+.-]\d)(?<!\d \d)\d{2}[-.])"
+    r"\d{3}[-.]\d{4}(?![\w]|[-.]\d)"
 )
-_PHONE_NATIONAL = re.compile(
-    _NOT_AFTER_DIGITS + r"(?<![\w+.-])0[1-9]\d{0,3}(?:[ .\-]\d{2,8}){1,4}(?![\w]|[-.]\d)"
-)
+_PHONE_NATIONAL = r"0(?<![\w+.-]0)(?<!\d 0)[1-9]\d{0,3}(?:[ .\-]\d{2,8}){1,4}(?![\w]|[-.]\d)"
 _DATE_LIKE = re.compile(r"^\d{1,2}[ ./-]\d{1,2}[ ./-](?:19|20)\d\d$")
 _SSN_SHAPED = re.compile(r"^\d{3}([- ])\d{2}\1\d{4}$")
 
@@ -155,9 +157,8 @@ def _digit_count(value: str) -> int:
 
 
 _PHONE = re.compile(
-    rf"(?P<international>{_PHONE_INTERNATIONAL.pattern})"
-    rf"|(?P<nanp>{_PHONE_NANP.pattern})"
-    rf"|(?P<national>{_PHONE_NATIONAL.pattern})"
+    rf"(?P<international>{_PHONE_INTERNATIONAL})|(?P<nanp>{_PHONE_NANP})"
+    rf"|(?P<national>{_PHONE_NATIONAL})"
 )
 
 
@@ -233,7 +234,8 @@ def _find_ibans(text: str) -> Iterator[Span]:
 # --- network ---------------------------------------------------------------------------------
 
 _OCTET = r"(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)"
-_IPV4 = re.compile(rf"(?<![\w.])(?:{_OCTET}\.){{3}}{_OCTET}(?![\w]|\.\d)")
+# The leading lookahead lets the engine skip to digits before trying the lookbehind.
+_IPV4 = re.compile(rf"(?=\d)(?<![\w.])(?:{_OCTET}\.){{3}}{_OCTET}(?![\w]|\.\d)")
 _IPV6_CANDIDATE = re.compile(
     r"(?<![\w:.])(?=[0-9A-Fa-f.]*:[0-9A-Fa-f.]*:)[0-9A-Fa-f:.]{3,45}(?![\w:])"
 )

@@ -1,10 +1,9 @@
 """Find PII and secrets in text, mask them for reports, and redact them with typed placeholders.
 
 Structured kinds (emails, phones, cards, IBANs, IPs, government ids, OpenAI/AWS/GitHub keys, JWTs,
-private keys, passwords stated in prose) come from :mod:`arcanos_eval.data.patterns`. Other
-vendor credentials (Slack, Stripe, Twilio, SendGrid, GitLab, ...) and random-looking strings come
-from the ``detect-secrets`` plugins, which we call directly on each string instead of through its
-file-oriented scanner.
+private keys, passwords stated in prose) come from :mod:`arcanos_eval.data.patterns`; other vendor
+credentials and random-looking strings from the ``detect-secrets`` plugins
+(:mod:`arcanos_eval.data.vendor_secrets`).
 
 A raw value never leaves this module except through :func:`redact_text` (which removes it) and
 the private ``value`` field of :class:`Match`, which is excluded from ``repr``. Reports carry
@@ -18,13 +17,12 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
+from arcanos_eval.data.fields import STRUCTURAL_KEYS, iter_text_fields
 from arcanos_eval.data.patterns import DETECTORS, PII_KINDS, Span
+from arcanos_eval.data.vendor_secrets import vendor_secrets
 from arcanos_eval.errors import UsageError
-
-if TYPE_CHECKING:
-    from detect_secrets.plugins.base import BasePlugin
 
 __all__ = [
     "Allowlist",
@@ -37,10 +35,6 @@ __all__ = [
 ]
 
 Category = Literal["pii", "secret"]
-
-# Keys whose values are structure, not content: tool-call ids look random by design and would
-# trip the entropy check, and roles/types are fixed vocabularies.
-STRUCTURAL_KEYS = frozenset({"role", "type", "id", "tool_call_id", "weight"})
 
 KIND_LABELS = {
     "email": "email address",
@@ -188,138 +182,6 @@ class Allowlist:
         return any(pattern.fullmatch(value) for pattern in self.patterns)
 
 
-class _DetectSecrets:
-    """The ``detect-secrets`` plugins that complement our patterns, behind one cheap pre-check.
-
-    Plugins whose secret our own patterns already cover with validation (OpenAI, GitHub, JWT,
-    private keys, public IPs) are left out so a value is reported once, under our kind.
-    """
-
-    def __init__(self) -> None:
-        # Imported here: detect-secrets pulls in ``requests``, which the CLI's other commands
-        # never need.
-        from detect_secrets.plugins.artifactory import ArtifactoryDetector
-        from detect_secrets.plugins.aws import AWSKeyDetector
-        from detect_secrets.plugins.azure_storage_key import AzureStorageKeyDetector
-        from detect_secrets.plugins.basic_auth import BasicAuthDetector
-        from detect_secrets.plugins.cloudant import CloudantDetector
-        from detect_secrets.plugins.discord import DiscordBotTokenDetector
-        from detect_secrets.plugins.gitlab_token import GitLabTokenDetector
-        from detect_secrets.plugins.high_entropy_strings import (
-            Base64HighEntropyString,
-            HexHighEntropyString,
-        )
-        from detect_secrets.plugins.ibm_cloud_iam import IbmCloudIamDetector
-        from detect_secrets.plugins.ibm_cos_hmac import IbmCosHmacDetector
-        from detect_secrets.plugins.keyword import KeywordDetector
-        from detect_secrets.plugins.mailchimp import MailchimpDetector
-        from detect_secrets.plugins.npm import NpmDetector
-        from detect_secrets.plugins.pypi_token import PypiTokenDetector
-        from detect_secrets.plugins.sendgrid import SendGridDetector
-        from detect_secrets.plugins.slack import SlackDetector
-        from detect_secrets.plugins.softlayer import SoftlayerDetector
-        from detect_secrets.plugins.square_oauth import SquareOAuthDetector
-        from detect_secrets.plugins.stripe import StripeDetector
-        from detect_secrets.plugins.telegram_token import TelegramBotTokenDetector
-        from detect_secrets.plugins.twilio import TwilioKeyDetector
-
-        # Each plugin runs only on strings that can hold its secret: its literal prefix, or a
-        # run of 20+ token characters for secrets without one (all of them are that long), plus
-        # a secret-sounding word for the assignment-style plugins. Most prose has none of these,
-        # so most strings cost a few substring tests instead of twenty-odd regex scans.
-        self.by_prefix: tuple[tuple[BasePlugin, tuple[str, ...]], ...] = (
-            (ArtifactoryDetector(), ("AKC", "AP")),
-            (AzureStorageKeyDetector(), ("AccountKey=",)),
-            (BasicAuthDetector(), ("://",)),
-            (GitLabTokenDetector(), ("glpat-", "gldt-", "glft-", "glsoat-", "glrt-", "GR1348941",
-                                     "glcbt-", "glimt-", "glptt-", "glagent-", "gloas-")),
-            (NpmDetector(), ("_authToken",)),
-            (PypiTokenDetector(), ("pypi-",)),
-            (SendGridDetector(), ("SG.",)),
-            (SlackDetector(), ("xox", "XOX", "hooks.slack")),
-            (SquareOAuthDetector(), ("sq0csp-",)),
-            (StripeDetector(), ("k_live_",)),
-        )  # fmt: skip
-        self.prefixes = tuple({p for _, prefixes in self.by_prefix for p in prefixes})
-        self.on_long_run: tuple[tuple[BasePlugin, tuple[str, ...]], ...] = (
-            (AWSKeyDetector(), ("aws", "AWS", "Aws")),
-            (DiscordBotTokenDetector(), ()),
-            (MailchimpDetector(), ("-us",)),
-            (TelegramBotTokenDetector(), ()),
-            (TwilioKeyDetector(), ("AC", "SK")),
-        )
-        self.on_secret_word: tuple[BasePlugin, ...] = (
-            CloudantDetector(), IbmCloudIamDetector(), IbmCosHmacDetector(), SoftlayerDetector(),
-        )  # fmt: skip
-        self.keyword = KeywordDetector()
-        self.base64 = Base64HighEntropyString()
-        self.hex = HexHighEntropyString()
-        self.base64_candidates = re.compile(r"(?<![A-Za-z0-9+/=_-])[A-Za-z0-9+/=_-]{24,}")
-        self.hex_candidates = re.compile(r"(?<![0-9A-Za-z])[0-9A-Fa-f]{32,}(?![0-9A-Za-z])")
-
-    def find(self, text: str, lowered: str) -> Iterator[Span]:
-        plugins: list[BasePlugin] = []
-        if any(prefix in text for prefix in self.prefixes):
-            plugins += (p for p, prefixes in self.by_prefix if any(x in text for x in prefixes))
-        long_run = _LONG_RUN.search(text) is not None
-        quoted = '"' in text or "'" in text
-        words = (long_run or quoted) and _SECRET_WORDS.search(lowered) is not None
-        if long_run:
-            plugins += (
-                p for p, tells in self.on_long_run if not tells or any(t in text for t in tells)
-            )
-            if words:
-                plugins += self.on_secret_word
-        for plugin in plugins:
-            yield from _locate(_slug(str(plugin.secret_type)), text, plugin.analyze_string(text))
-        # The keyword plugin needs a quoted value right after a secret-sounding name; its own
-        # regexes are slow, so they run only on strings of that shape.
-        if quoted and words and _KEYWORD_SHAPE.search(lowered):
-            yield from _locate("secret_keyword", text, self.keyword.analyze_string(text))
-        if not long_run:
-            return
-        for match in self.base64_candidates.finditer(text):
-            value = match.group().strip("=")
-            # Entropy alone flags long words glued by hyphens; real tokens mix letters and digits.
-            if (
-                any(char.isdigit() for char in value)
-                and any(char.isalpha() for char in value)
-                and self.base64.calculate_shannon_entropy(value) > self.base64.entropy_limit
-            ):
-                yield Span("high_entropy_string", match.start(), match.start() + len(value), value)
-        for match in self.hex_candidates.finditer(text):
-            value = match.group()
-            if self.hex.calculate_shannon_entropy(value) > self.hex.entropy_limit:
-                yield Span("high_entropy_string", match.start(), match.end(), value)
-
-
-_LONG_RUN = re.compile(r"[A-Za-z0-9_+/=-]{20}")
-_SECRET_WORDS = re.compile(r"key|pwd|pw|pass|token|secret|cloudant|softlayer|auth|contrase")
-_KEYWORD_SHAPE = re.compile(
-    r"(?:key|pass|pwd|secret|contrase)\w*[\]'\"]{0,2}\s*(?:[:=!<>-]{1,3}\s*)?\(?@?[\"'`]"
-)
-
-
-def _slug(secret_type: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "_", secret_type.lower()).strip("_")
-
-
-def _locate(kind: str, text: str, values: Iterable[str]) -> Iterator[Span]:
-    # detect-secrets yields values, not offsets; every occurrence of a value is a finding.
-    for value in set(values):
-        if not value:
-            continue
-        start = text.find(value)
-        while start != -1:
-            yield Span(kind, start, start + len(value), value)
-            start = text.find(value, start + len(value))
-
-
-@lru_cache(maxsize=1)
-def _detect_secrets() -> _DetectSecrets:
-    return _DetectSecrets()
-
-
 class Scanner:
     """Scans strings for PII and secrets, honouring an allowlist.
 
@@ -335,7 +197,7 @@ class Scanner:
 
     def __init__(self, allowlist: Allowlist | None = None, *, detect_secrets: bool = True) -> None:
         self.allowlist = allowlist or Allowlist()
-        self._plugins = _detect_secrets() if detect_secrets else None
+        self._plugins = vendor_secrets() if detect_secrets else None
         # Training files repeat the same system prompt (and stock replies) on every line; a
         # small cache of results for short strings makes the repeats free.
         self._cached = lru_cache(maxsize=_CACHE_ENTRIES)(self._scan)
@@ -421,40 +283,6 @@ def _redact_value(scanner: Scanner, value: Any, key: str | None) -> tuple[Any, i
             total += count
         return result, total
     return value, 0
-
-
-def iter_text_fields(value: Any, path: str = "") -> Iterator[tuple[str, str]]:
-    """Yield ``(field_path, text)`` for every content string of a parsed JSON value.
-
-    Paths look like ``messages[2].content`` or ``tools[0].function.description``; structural
-    fields (roles, types, ids) are skipped.
-
-    >>> list(iter_text_fields({"messages": [{"role": "user", "content": "hi"}]}))
-    [('messages[0].content', 'hi')]
-    """
-    if isinstance(value, str):
-        yield path, value
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            yield from iter_text_fields(item, f"{path}[{index}]")
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            if key in STRUCTURAL_KEYS and isinstance(item, str):
-                continue
-            yield from iter_text_fields(item, join_field(path, str(key)))
-
-
-_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_PRINTABLE_KEY = re.compile(r"^[A-Za-z_][\w-]{0,39}$")
-
-
-@lru_cache(maxsize=4096)
-def join_field(path: str, key: str) -> str:
-    """Append an object key to a field path: ``a.b``, ``a["odd-key"]``, or ``a[<key>]`` for a key
-    that is not a plain name (it could itself be sensitive, so it is not echoed)."""
-    if _IDENTIFIER.match(key):
-        return f"{path}.{key}" if path else key
-    return f'{path}["{key}"]' if _PRINTABLE_KEY.match(key) else f"{path}[<key>]"
 
 
 def scan_text(text: str, allowlist: Allowlist | None = None) -> list[Match]:

@@ -28,6 +28,7 @@ __all__ = [
     "FileSummary",
     "Finding",
     "Tally",
+    "verdict_for",
 ]
 
 SCHEMA_VERSION = 1
@@ -332,7 +333,8 @@ class DataReport:
                 out += ["", f"... and {hidden} more (see the counts above and the JSON report)."]
             out.append("")
         if self.allowlisted:
-            out += [f"{self.allowlisted} values were exempted by the allowlist.", ""]
+            noun = "value was" if self.allowlisted == 1 else "values were"
+            out += [f"{self.allowlisted} {noun} exempted by the allowlist.", ""]
         return "\n".join(out)
 
 
@@ -366,3 +368,42 @@ def _token_table(files: Sequence[FileSummary], settings: Mapping[str, Any]) -> s
 
 def _number(value: float) -> str:
     return f"{value:,.1f}" if isinstance(value, float) else f"{value:,}"
+
+
+_ERROR_NOUNS: tuple[tuple[Check, str, str], ...] = (
+    ("pii", "PII finding", "PII findings"),
+    ("secret", "secret", "secrets"),
+    ("format", "format error", "format errors"),
+    ("tokens", "example over the context limit", "examples over the context limit"),
+    ("hygiene", "eval-contaminated message", "eval-contaminated messages"),
+)
+
+
+def verdict_for(report: DataReport) -> str:
+    """The one-line verdict: PASS with the figures that back it, or FAIL with what failed."""
+    train = report.files[0]
+    if report.passed:
+        contamination = (
+            "no eval contamination"
+            if report.against is not None
+            else "eval contamination not checked"
+        )
+        parts = [
+            f"PASS data is sanitized: {train.path} {train.examples} examples, format valid, "
+            f"no PII or secrets, {contamination}",
+            f"{train.tokens.billed_total:,} billed tokens over {train.tokens.epochs} epochs",
+        ]
+        if report.warnings:
+            parts.append(f"{report.warnings} warning{'s' if report.warnings != 1 else ''}")
+        return "; ".join(parts)
+    counts = []
+    for check, singular, plural in _ERROR_NOUNS:
+        count = report.count(check, "error")
+        if count:
+            counts.append(f"{count} {singular if count == 1 else plural}")
+    failing = [
+        summary.path
+        for summary in report.files
+        if any(t.file == summary.path and t.severity == "error" for t in report.tallies)
+    ]
+    return f"FAIL data is not sanitized: {', '.join(counts)} in {' and '.join(failing)}"

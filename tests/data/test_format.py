@@ -328,6 +328,9 @@ json_values = st.recursive(
 )
 
 
+# Property tests run without Hypothesis deadlines: CI machines are shared, and timing is not
+# the property under test.
+@settings(deadline=None)
 @given(json_values)
 def test_arbitrary_json_never_crashes_the_validator(value: Any) -> None:
     fmt, problems = validate_example(value)
@@ -335,6 +338,7 @@ def test_arbitrary_json_never_crashes_the_validator(value: Any) -> None:
     assert all(p.severity in ("error", "warning") and p.message for p in problems)
 
 
+@settings(deadline=None)
 @given(st.text(max_size=200))
 def test_arbitrary_lines_never_crash_the_parser(text: str) -> None:
     value, problem = parse_line(text)

@@ -1,0 +1,102 @@
+"""Model-backed checks (judge, moderation) go through the engine: recorded, replayed, cached."""
+
+from __future__ import annotations
+
+import json
+
+from arcanos_eval.run import execute_run
+from arcanos_eval.suite.loader import load_suites
+from arcanos_eval.testing import Reply
+from tests.conftest import write_suite
+
+CASES = [
+    {
+        "id": "raid-day",
+        "input": "When does the raid start?",
+        "checks": [{"judge": {"rubric": "Names a day", "target": "judge"}}],
+    },
+    {
+        "id": "boss-tips",
+        "input": "How do I kill the raid boss?",
+        "checks": [{"moderation": {"target": "judge"}}],
+    },
+]
+
+
+def _judge(request):  # type: ignore[no-untyped-def]
+    if request.model != "model-judge":
+        return Reply(text=f"Answer to: {request.prompt}")
+    if "moderation classifier" in request.messages[0]["content"]:
+        return Reply.json({"flagged": "kill" in request.prompt, "categories": ["violence"]})
+    return Reply.json({"score": 1.0, "pass": True, "reason": "names a day"})
+
+
+def _config(make_config, url, mode):  # type: ignore[no-untyped-def]
+    return make_config(
+        url,
+        mode=mode,
+        targets={
+            "base": {},
+            "candidate": {},
+            "judge": {"scorer_only": True, "structured_outputs": "json_schema"},
+        },
+    )
+
+
+def test_judge_and_moderation_answers_are_recorded_and_replayed(
+    openai_server_factory, make_config, tmp_path, test_key
+):
+    server = openai_server_factory(responder=_judge)
+    suites = load_suites([write_suite(tmp_path / "suites", "graded", CASES)])
+    recorded = execute_run(
+        _config(make_config, server.base_url, "record"),
+        suites,
+        log_path=tmp_path / "rec.jsonl",
+        progress=False,
+    )
+    by_key = {k: r for k, r in recorded.log.results.items()}
+    judge = by_key[("graded::raid-day", "candidate", 0)].scores[0]
+    assert judge["check"] == "judge" and judge["passed"], judge
+    moderation = by_key[("graded::boss-tips", "base", 0)].scores[0]
+    assert moderation["check"] == "moderation" and not moderation["passed"]
+    assert {r.target for r in recorded.log.records()} == {"base", "candidate"}, (
+        "a scorer_only target is consulted, not evaluated"
+    )
+    # 4 answers + 4 model-backed checks, each a real request to the judge model.
+    judge_calls = [r for r in server.requests if r.model == "model-judge"]
+    assert len(judge_calls) == 4 and server.total_requests == 8
+    assert judge_calls[0].body["response_format"]["type"] == "json_schema"
+    lines = (tmp_path / "golden" / "graded" / "judge.jsonl").read_text().splitlines()
+    # Base and candidate gave the same answer, so the judge was asked the same two questions.
+    assert len(lines) == 2
+    assert all("~judge-" in json.loads(line)["case"] for line in lines)
+
+    server.stop()
+    replayed = execute_run(
+        _config(make_config, server.base_url, "replay"),
+        suites,
+        log_path=tmp_path / "rep.jsonl",
+        progress=False,
+    )
+    assert {k: r.scores for k, r in replayed.log.results.items()} == {
+        k: r.scores for k, r in recorded.log.results.items()
+    }
+
+
+def test_a_missing_judge_recording_fails_the_check_with_a_reason(
+    openai_server_factory, make_config, tmp_path, test_key
+):
+    server = openai_server_factory(responder=_judge)
+    suites = load_suites([write_suite(tmp_path / "suites", "graded", CASES[:1])])
+    config = _config(make_config, server.base_url, "record")
+    execute_run(config, suites, log_path=tmp_path / "rec.jsonl", progress=False)
+    for path in (tmp_path / "golden" / "graded").glob("judge.jsonl"):
+        path.unlink()
+    outcome = execute_run(
+        _config(make_config, server.base_url, "replay"),
+        suites,
+        log_path=tmp_path / "rep.jsonl",
+        progress=False,
+    )
+    (score,) = outcome.log.records()[0].scores
+    assert not score["passed"] and "no recording" in score["reason"]
