@@ -193,7 +193,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the exit status."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    handler: Command = getattr(args, "handler", None) or args.func
+    handler: Command = args.handler
     try:
         return handler(args)
     except ArcanosError as exc:

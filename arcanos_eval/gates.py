@@ -106,7 +106,7 @@ CHECKLIST: tuple[tuple[Invariant, str], ...] = (
 _HINTS: Mapping[Invariant, str] = {
     "baseline_qa": "configure pass_rate and max_regression",
     "schema_stable": "configure schema_violations and/or schema_compat",
-    "data_sanitized": "supply a training-data report (arcanos-eval data check --report) or set "
+    "data_sanitized": "supply a training-data report (arcanos-eval data check --json PATH, then --data-report PATH) or set "
     "data = true",
     "latency": "configure latency_p95_ms and/or latency_p95_ratio",
 }

@@ -90,7 +90,8 @@ def from_schema(schema: Mapping[str, Any] | bool) -> st.SearchStrategy[Any]:
 
 def _seed_int(*parts: object) -> int:
     """A 64-bit seed from any parts, identical on every machine (no ``hash()``)."""
-    digest = hashlib.sha256("\x1f".join(str(p) for p in parts).encode("utf-8")).digest()
+    text = "\x1f".join(str(p) for p in parts)
+    digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).digest()
     return int.from_bytes(digest[:8], "big")
 
 
@@ -146,12 +147,13 @@ class _Template:
         return None
 
 
+# "surrogatepass": any Python text round-trips, even a lone surrogate.
 def _b64encode(text: str) -> str:
-    return base64.b64encode(text.encode("utf-8")).decode("ascii")
+    return base64.b64encode(text.encode("utf-8", "surrogatepass")).decode("ascii")
 
 
 def _b64decode(payload: str) -> str:
-    return base64.b64decode(payload.encode("ascii"), validate=True).decode("utf-8")
+    return base64.b64decode(payload.encode("ascii"), validate=True).decode("utf-8", "surrogatepass")
 
 
 def _rot13(text: str) -> str:

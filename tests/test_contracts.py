@@ -492,6 +492,7 @@ SCHEMAS = st.recursive(
 )
 NESTED = settings(
     max_examples=30,
+    derandomize=True,
     deadline=None,
     suppress_health_check=[HealthCheck.nested_given, HealthCheck.too_slow],
 )

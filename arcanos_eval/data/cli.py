@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
@@ -22,7 +21,7 @@ from arcanos_eval.data.check import check_training_data
 from arcanos_eval.data.report import DataReport
 from arcanos_eval.errors import UsageError
 
-__all__ = ["add_parser", "main", "run_check"]
+__all__ = ["add_parser", "run_check"]
 
 EXIT_PASSED, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 _SHOWN_FINDINGS = 20
@@ -31,7 +30,7 @@ _SHOWN_FINDINGS = 20
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the ``data`` command (with its ``check`` subcommand) to ``subparsers``.
 
-    The ``check`` parser sets ``func`` to :func:`run_check`, which returns the exit status.
+    The ``check`` parser sets ``handler`` to :func:`run_check`, which returns the exit status.
     """
     data = subparsers.add_parser(
         "data",
@@ -73,7 +72,7 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         metavar="FILE",
         help="values that are not findings: one literal or 're:REGEX' per line, '#' comments",
     )
-    check.set_defaults(func=run_check)
+    check.set_defaults(handler=run_check)
 
 
 def run_check(args: argparse.Namespace, *, out: TextIO | None = None) -> int:
@@ -150,16 +149,3 @@ def render_summary(report: DataReport) -> str:
         )
     lines.append(report.verdict)
     return "\n".join(lines)
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run the ``data`` command alone: ``python -m arcanos_eval.data.cli data check ...``."""
-    parser = argparse.ArgumentParser(prog="arcanos-eval")
-    add_parser(parser.add_subparsers(dest="command", metavar="COMMAND", required=True))
-    args = parser.parse_args(argv)
-    status: int = args.func(args)
-    return status
-
-
-if __name__ == "__main__":
-    sys.exit(main())

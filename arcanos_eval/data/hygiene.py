@@ -54,7 +54,7 @@ SIGNATURE_BINS = 30
 _BANDS = 10
 _ROWS = SIGNATURE_BINS // _BANDS
 _EMPTY = 0xFFFFFFFF
-_EMPTY_KEY = (_EMPTY,) * _ROWS
+_EMPTY_KEY_HASH = hash((_EMPTY,) * _ROWS)
 # Bins are taken from the low 5 bits (32 values); bins 30 and 31 are dropped so the 30 kept bins
 # split evenly into 10 bands of 3 rows. Their shingles simply do not vote.
 _BIN_MASK = 31
@@ -229,11 +229,12 @@ class DuplicateIndex:
         # bands is scored once.
         compared = array("q", [-1]) * count
         for band in range(_BANDS):
-            # The band's rows of every signature, zipped into one key per example. Building the
-            # buckets from the reversed list leaves each key mapped to its first example; all of
-            # this runs inside the interpreter's C loops, and Python code only sees candidates.
+            # One key per example: the hash of its rows in this band (ints hash the same in
+            # every run; a collision only costs one similarity check). A dict built from the
+            # reversed keys maps each key to its first example. All of this runs in C loops;
+            # Python code only sees the candidates.
             rows = [sigs[band * _ROWS + row :: SIGNATURE_BINS] for row in range(_ROWS)]
-            keys = list(zip(*rows, strict=True))
+            keys = list(map(hash, zip(*rows, strict=True)))
             first_of = dict(zip(reversed(keys), range(count - 1, -1, -1), strict=True))
             firsts = list(map(first_of.__getitem__, keys))
             del first_of
@@ -241,7 +242,7 @@ class DuplicateIndex:
                 # One earlier match is enough to report an example; later bands skip it.
                 if first == index or index in best or compared[index] == first:
                     continue
-                if keys[index] == _EMPTY_KEY:
+                if keys[index] == _EMPTY_KEY_HASH:
                     continue  # all-empty bands say nothing about similarity
                 compared[index] = first
                 score = similarity(self._signature(first), self._signature(index))

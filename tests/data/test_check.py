@@ -309,6 +309,6 @@ def test_a_100k_example_file_streams_in_bounded_memory(tmp_path: Path) -> None:
         f"peak memory growth {growth_mb:.0f} MB"
     )
     assert figures["examples"] == figures["lines"] == count
-    # Holding the parsed file would take several times its size; streaming keeps a few hundred
-    # bytes per example (token count, fingerprint, MinHash signature).
+    # Holding the parsed examples would take about four times the file's size; streaming keeps a
+    # few hundred bytes per example (token count, fingerprint, MinHash signature).
     assert growth_mb < size_mb * 2

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from arcanos_eval.data.cli import add_parser, main
+from arcanos_eval.cli import main
+from arcanos_eval.data.cli import add_parser
 from tests.data._corpus import chat_example, clean_examples, write_jsonl
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "training-data"
@@ -19,7 +20,7 @@ def run(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="arcanos-eval")
     add_parser(parser.add_subparsers(dest="command", required=True))
     args = parser.parse_args(argv)
-    status: int = args.func(args)
+    status: int = args.handler(args)
     return status
 
 
