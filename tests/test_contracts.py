@@ -224,7 +224,12 @@ CHANGES: dict[str, tuple[Any, Any, list[tuple[str, str, bool]]]] = {
         [(V, "type_narrowed", C), (V + ".oneOf", "oneof_branch_removed", C)]),
     "anyOf introduced to allow null": (
         node(type="string"), node(anyOf=[S, {"type": "null"}]),
-        [(V, "type_widened", B), (V + ".anyOf", "anyof_added", B)]),
+        [(V + ".anyOf", "anyof_added", B)]),
+    "anyOf introduced, each alternative allowed": (
+        node(type="string", maxLength=9),
+        node(anyOf=[{"type": "string", "maxLength": 3}, {"type": "string", "pattern": "^a"}],
+             maxLength=5),
+        [(V + ".anyOf", "anyof_added", C)]),
     "allOf entry adds a requirement": (
         obj({"a": S, "b": S}), {"allOf": [obj({"a": S, "b": S}), {"required": ["a"]}]},
         [("$.properties.a", "required_added", C)]),

@@ -201,6 +201,11 @@ class Walker:
         values = finite(n)
         if values is not None:
             return drafts + self._enumerated(old, new, values, at)
+        for keyword in ("anyOf", "oneOf"):
+            if n.get(keyword) and not o.get(keyword):
+                # New alternatives: the keywords next to them hold only part of the constraint,
+                # so each alternative, with them, is compared with the whole old node instead.
+                return drafts + self._alternatives(old, new, keyword, at, stack)
         old_types = self._effective_types(self.old, old, 0)
         new_types = self._effective_types(self.new, new, 0)
         drafts += type_change(old_types, new_types, new.path, at)
@@ -1096,7 +1101,21 @@ class Walker:
                     match = (i, probe)
                     break
             if match is None:
-                changed.append(j)
+                # Inside the old alternatives taken together (a nested anyOf, a split one)?
+                merged = new.at(with_siblings(new.schema, keyword, new_list[j]), keyword, j)
+                if worst(self.compare(old, merged, at, stack)) == Verdict.COMPATIBLE:
+                    drafts.append(
+                        Draft(
+                            child(path, j),
+                            f"{tag}_branch_added",
+                            Verdict.COMPATIBLE,
+                            f"new alternative {j} is allowed by the old alternatives together",
+                            sites,
+                            at,
+                        )
+                    )
+                else:
+                    changed.append(j)
                 continue
             i, probe = match
             if i in left:

@@ -220,6 +220,10 @@ class _Builder:
             return st.nothing()
         most = len(prefix) if high is None else min(len(prefix), int(high))
         unique = schema.get("uniqueItems") is True
+        # An item meeting "contains", drawn on purpose: random items rarely do.
+        wanted = self._contained(schema, rest, resolver, refs) if not prefix else None
+        if wanted is not None and tail_high < 1:
+            return st.nothing()
 
         @st.composite
         def arrays(draw: st.DrawFn) -> list[Any]:
@@ -228,17 +232,38 @@ class _Builder:
             head = [draw(s) for s in prefix_strategies[:count]]
             if count < len(prefix):
                 return head
+            extra = 0 if wanted is None else 1
             tail = draw(
                 st.lists(
                     rest_strategy,
-                    min_size=tail_low,
-                    max_size=tail_high,
+                    min_size=max(tail_low - extra, 0),
+                    max_size=tail_high - extra,
                     unique_by=canon if unique else None,
                 )
             )
+            if wanted is not None:
+                tail.insert(draw(st.integers(0, len(tail))), draw(wanted))
             return head + tail
 
         return arrays()
+
+    def _contained(
+        self, schema: Mapping[str, Any], rest: Any, resolver: Any, refs: int
+    ) -> st.SearchStrategy[Any] | None:
+        """Items valid under both the items schema and ``contains``, if the array needs one."""
+        if "contains" not in schema or schema.get("minContains", 1) == 0:
+            return None
+        target, _, _ = self.resolve(schema["contains"], resolver)
+        rest, _, _ = self.resolve(rest, resolver)
+        if target is False or rest is False:
+            return st.nothing()
+        if not isinstance(target, Mapping) or not isinstance(rest, Mapping):
+            return self.build(target if rest is True else rest, resolver, refs)
+        merged, leftovers = merge(rest, target)
+        strategy = self.build(merged, resolver, refs)
+        for left in leftovers:
+            strategy = strategy.filter(self.valid_at(left, resolver))
+        return strategy
 
     def _object(
         self, schema: Mapping[str, Any], resolver: Any, refs: int

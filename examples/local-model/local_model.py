@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import fcntl
 import json
 import os
 import shutil
@@ -183,6 +184,18 @@ def _installed_matches(venv: Path) -> bool:
                 and _venv_python(venv).exists())
 
 
+@contextlib.contextmanager
+def _install_lock(venv: Path) -> Iterator[None]:
+    """One installer at a time per venv (two terminals, or pytest-xdist workers)."""
+    venv.parent.mkdir(parents=True, exist_ok=True)
+    with (venv.parent / f".{venv.name}.lock").open("w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def install(venv: Path = DEFAULT_VENV, *, python: str = sys.executable, force: bool = False,
             quiet: bool = False) -> Installation:
     """Create ``venv`` with the server and the model, unless it already holds exactly them.
@@ -197,6 +210,11 @@ def install(venv: Path = DEFAULT_VENV, *, python: str = sys.executable, force: b
         LocalModelError: no compiler, no network, a failed build; the message carries pip's
             last lines.
     """
+    with _install_lock(venv):
+        return _install(venv, python=python, force=force, quiet=quiet)
+
+
+def _install(venv: Path, *, python: str, force: bool, quiet: bool) -> Installation:
     say = (lambda _msg: None) if quiet else (lambda msg: print(msg, file=sys.stderr, flush=True))
     python_path = _venv_python(venv)
     if not force and _installed_matches(venv):
@@ -410,7 +428,8 @@ def stop_server(state_dir: Path = DEFAULT_STATE_DIR) -> Server | None:
 def running_server(state_dir: Path = DEFAULT_STATE_DIR) -> Server | None:
     """The recorded server if it is alive and answering."""
     server = read_state(state_dir)
-    return server if server is not None and _ready(server) else None
+    # A server busy with a long completion can take seconds to answer even GET /v1/models.
+    return server if server is not None and _ready(server, timeout=15.0) else None
 
 
 @contextlib.contextmanager
@@ -459,8 +478,9 @@ def _cmd_status(args: argparse.Namespace) -> int:
     if server is None:
         print("not running")
         return 1
-    if not _ready(server):
-        print(f"pid {server.pid} is alive but {server.base_url} does not answer yet")
+    if not _ready(server, timeout=15.0):
+        print(f"pid {server.pid} is alive but {server.base_url} does not answer (starting, or "
+              "busy with a long completion)")
         return 1
     _print_server(server)
     return 0

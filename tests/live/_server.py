@@ -1,0 +1,60 @@
+"""The live lane's handle on ``examples/local-model/local_model.py`` and the server it starts."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+SCRIPT = ROOT / "examples" / "local-model" / "local_model.py"
+
+
+def load_script() -> ModuleType:
+    # The example is a standalone script in a folder that is not a package: load it by path.
+    spec = importlib.util.spec_from_file_location("arcanos_local_model", SCRIPT)
+    if spec is None or spec.loader is None:
+        raise RuntimeError(f"cannot load {SCRIPT}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses resolve their module through sys.modules
+    spec.loader.exec_module(module)
+    return module
+
+
+class LiveServer:
+    """The session's server: its address, and a restart that empties its prompt cache."""
+
+    def __init__(self, script: ModuleType, installation: Any, state_dir: Path) -> None:
+        self._script = script
+        self._installation = installation
+        self._state_dir = state_dir
+        self.server: Any = None
+
+    @property
+    def base_url(self) -> str:
+        return str(self.server.base_url)
+
+    @property
+    def model(self) -> str:
+        return str(self.server.model)
+
+    def start(self) -> None:
+        try:
+            # Port 0: a free port, so a developer's own server on the default port is untouched.
+            self.server = self._script.start_server(self._installation, port=0,
+                                                    state_dir=self._state_dir)
+        except self._script.LocalModelError as exc:
+            pytest.fail(f"the live lane could not start the local model server: {exc}",
+                        pytrace=False)
+
+    def stop(self) -> None:
+        self._script.stop_server(self._state_dir)
+        self.server = None
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
