@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 from tabulate import tabulate
 
@@ -18,8 +18,8 @@ from arcanos_eval.config import RunConfig, load_config
 from arcanos_eval.contracts.cli import add_parser as add_schema_parser
 from arcanos_eval.data.cli import add_parser as add_data_parser
 from arcanos_eval.errors import ArcanosError
-from arcanos_eval.golden import prune_golden, verify_golden
 from arcanos_eval.gates import parse_gates
+from arcanos_eval.golden import prune_golden, verify_golden
 from arcanos_eval.options import add_cli_options, overrides_from
 from arcanos_eval.report import evaluate
 from arcanos_eval.report.cli import add_parsers as add_report_parsers

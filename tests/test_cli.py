@@ -119,7 +119,10 @@ def test_golden_verify_and_prune(project, openai_server, capsys):
     write_suite(
         project / "suites",
         "demo",
-        [*simple_cases(2), {"id": "case-2", "input": "a changed question", "checks": [{"contains": "changed"}]}],
+        [
+            *simple_cases(2),
+            {"id": "case-2", "input": "a changed question", "checks": [{"contains": "changed"}]},
+        ],
     )
     assert main(["golden", "verify"]) == 1
     out = capsys.readouterr().out

@@ -48,8 +48,12 @@ class ModelBackend(Protocol):
     """What a model-backed scorer needs from a model endpoint (synchronous on purpose: scorers are
     plain functions; the engine runs them in worker threads when it needs concurrency)."""
 
-    def complete(self, messages: Sequence[Mapping[str, Any]], *,
-                 response_format: Mapping[str, Any] | None = None) -> Response:
+    def complete(
+        self,
+        messages: Sequence[Mapping[str, Any]],
+        *,
+        response_format: Mapping[str, Any] | None = None,
+    ) -> Response:
         """A chat completion; a failed call is an errored :class:`Response`, not an exception."""
         ...
 
@@ -63,7 +67,8 @@ class ModelBackend(Protocol):
 
 
 _BACKENDS: ContextVar[Mapping[str, ModelBackend]] = ContextVar(
-    "arcanos_eval_backends", default=MappingProxyType({}))
+    "arcanos_eval_backends", default=MappingProxyType({})
+)
 
 
 @contextmanager
@@ -100,7 +105,8 @@ def get_backend(name: str) -> ModelBackend:
         known = ", ".join(sorted(backends)) or "none"
         raise LookupError(
             f"{unknown_name_message('model backend', name, backends)}; known backends: {known}. "
-            "Install one with use_backends({...}) or pass backend= to the scorer") from None
+            "Install one with use_backends({...}) or pass backend= to the scorer"
+        ) from None
 
 
 def resolve_backend(backend: ModelBackend | str | None, target: str | None) -> ModelBackend:
@@ -113,16 +119,23 @@ def resolve_backend(backend: ModelBackend | str | None, target: str | None) -> M
     return get_backend(name)
 
 
-def ask_json(backend: ModelBackend, messages: Sequence[Mapping[str, Any]], *, name: str,
-             schema: Mapping[str, Any]) -> dict[str, Any]:
+def ask_json(
+    backend: ModelBackend,
+    messages: Sequence[Mapping[str, Any]],
+    *,
+    name: str,
+    schema: Mapping[str, Any],
+) -> dict[str, Any]:
     """Ask ``backend`` for a JSON object shaped by ``schema`` (structured outputs) and parse it.
 
     Raises:
         RuntimeError: the call failed.
         ValueError: the model did not return a JSON object.
     """
-    response_format = {"type": "json_schema",
-                       "json_schema": {"name": name, "schema": dict(schema), "strict": True}}
+    response_format = {
+        "type": "json_schema",
+        "json_schema": {"name": name, "schema": dict(schema), "strict": True},
+    }
     response = backend.complete(messages, response_format=response_format)
     if response.errored:
         raise RuntimeError(f"model call failed ({response.error_type}): {response.error}")
@@ -162,12 +175,19 @@ class OpenAIBackend:
         >>> judge_model = OpenAIBackend("gpt-4.1-mini")  # doctest: +SKIP
     """
 
-    def __init__(self, model: str, *, base_url: str | None = None,
-                 api_key_env: str = "OPENAI_API_KEY",
-                 embedding_model: str = "text-embedding-3-small",
-                 moderation_model: str | None = "omni-moderation-latest",
-                 params: Mapping[str, Any] | None = None, timeout: float = 60.0,
-                 max_retries: int = 2, client: openai.OpenAI | None = None) -> None:
+    def __init__(
+        self,
+        model: str,
+        *,
+        base_url: str | None = None,
+        api_key_env: str = "OPENAI_API_KEY",
+        embedding_model: str = "text-embedding-3-small",
+        moderation_model: str | None = "omni-moderation-latest",
+        params: Mapping[str, Any] | None = None,
+        timeout: float = 60.0,
+        max_retries: int = 2,
+        client: openai.OpenAI | None = None,
+    ) -> None:
         self.model = model
         self.embedding_model = embedding_model
         self.moderation_model = moderation_model
@@ -180,10 +200,12 @@ class OpenAIBackend:
                 if base_url is None:
                     raise ConfigError(
                         f"environment variable {api_key_env} is not set; it must hold the API key "
-                        f"for model {model!r}")
+                        f"for model {model!r}"
+                    )
                 api_key = "unused"  # local OpenAI-compatible servers usually ignore the key
-            client = openai.OpenAI(base_url=base_url, api_key=api_key, timeout=timeout,
-                                   max_retries=max_retries)
+            client = openai.OpenAI(
+                base_url=base_url, api_key=api_key, timeout=timeout, max_retries=max_retries
+            )
         self.client = client
         self._cache: dict[str, Any] = {}
         self._lock = threading.Lock()
@@ -204,13 +226,20 @@ class OpenAIBackend:
         with self._lock:
             self._cache[key] = value
 
-    def complete(self, messages: Sequence[Mapping[str, Any]], *,
-                 response_format: Mapping[str, Any] | None = None) -> Response:
+    def complete(
+        self,
+        messages: Sequence[Mapping[str, Any]],
+        *,
+        response_format: Mapping[str, Any] | None = None,
+    ) -> Response:
         """One chat completion, from the cache when the same request was made before."""
         import openai
 
-        request: dict[str, Any] = {"model": self.model, "messages": [dict(m) for m in messages],
-                                   **self.params}
+        request: dict[str, Any] = {
+            "model": self.model,
+            "messages": [dict(m) for m in messages],
+            **self.params,
+        }
         if response_format is not None:
             request["response_format"] = dict(response_format)
         key = _key({"op": "complete", **request})
@@ -224,35 +253,48 @@ class OpenAIBackend:
             return Response.failed(str(exc), type(exc).__name__, model=self.model)
         latency_ms = (time.perf_counter() - started) * 1000
         if not completion.choices:
-            return Response.failed("the completion has no choices", "EmptyCompletion",
-                                   model=self.model, latency_ms=latency_ms)
+            return Response.failed(
+                "the completion has no choices",
+                "EmptyCompletion",
+                model=self.model,
+                latency_ms=latency_ms,
+            )
         choice = completion.choices[0]
         message = choice.message
         calls = tuple(
-            ToolCall(name=call.function.name, arguments=call.function.arguments or "{}",
-                     id=call.id)
-            for call in message.tool_calls or () if getattr(call, "function", None) is not None)
+            ToolCall(name=call.function.name, arguments=call.function.arguments or "{}", id=call.id)
+            for call in message.tool_calls or ()
+            if getattr(call, "function", None) is not None
+        )
         usage = Usage.from_dict(completion.usage.model_dump() if completion.usage else None)
-        text = message.content if message.content is not None else getattr(message, "refusal",
-                                                                            None)
-        response = Response(text=text, tool_calls=calls, finish_reason=choice.finish_reason,
-                            usage=usage, latency_ms=latency_ms,
-                            model=completion.model or self.model)
+        text = message.content if message.content is not None else getattr(message, "refusal", None)
+        response = Response(
+            text=text,
+            tool_calls=calls,
+            finish_reason=choice.finish_reason,
+            usage=usage,
+            latency_ms=latency_ms,
+            model=completion.model or self.model,
+        )
         self._store(key, response)
         return response
 
     def embed(self, texts: Sequence[str]) -> list[list[float]]:
         """Embeddings for ``texts``; only the texts not seen before are sent."""
         keys = [_key({"op": "embed", "model": self.embedding_model, "input": t}) for t in texts]
-        missing = list(dict.fromkeys(t for t, k in zip(texts, keys, strict=True) if self._cached(k) is None))
+        missing = list(
+            dict.fromkeys(t for t, k in zip(texts, keys, strict=True) if self._cached(k) is None)
+        )
         if missing:
             result = self.client.embeddings.create(model=self.embedding_model, input=missing)
             vectors = [item.embedding for item in sorted(result.data, key=lambda d: d.index)]
             if len(vectors) != len(missing):
                 raise ValueError(f"asked for {len(missing)} embeddings, received {len(vectors)}")
             for text, vector in zip(missing, vectors, strict=True):
-                self._store(_key({"op": "embed", "model": self.embedding_model, "input": text}),
-                            [float(x) for x in vector])
+                self._store(
+                    _key({"op": "embed", "model": self.embedding_model, "input": text}),
+                    [float(x) for x in vector],
+                )
         return [list(self._cached(k)) for k in keys]
 
     def moderate(self, text: str) -> dict[str, Any]:
@@ -270,11 +312,16 @@ class OpenAIBackend:
         first = result.results[0]
         verdict = {
             "flagged": bool(first.flagged),
-            "categories": {k: bool(v) for k, v in
-                           first.categories.model_dump(by_alias=True).items() if v is not None},
-            "category_scores": {k: float(v) for k, v in
-                                first.category_scores.model_dump(by_alias=True).items()
-                                if v is not None},
+            "categories": {
+                k: bool(v)
+                for k, v in first.categories.model_dump(by_alias=True).items()
+                if v is not None
+            },
+            "category_scores": {
+                k: float(v)
+                for k, v in first.category_scores.model_dump(by_alias=True).items()
+                if v is not None
+            },
         }
         self._store(key, verdict)
         return dict(verdict)

@@ -21,8 +21,12 @@ __all__ = ["cost", "latency_ms", "max_tokens", "usage_cost"]
 
 
 def _number(value: Any, name: str, *, positive: bool = False) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0 or (
-            positive and value == 0):
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or value < 0
+        or (positive and value == 0)
+    ):
         wanted = "a positive number" if positive else "a number >= 0"
         raise ValueError(f"{name} must be {wanted}, found {preview(value)}")
     return float(value)
@@ -36,8 +40,9 @@ def _validate_latency(kwargs: Mapping[str, Any]) -> None:
 
 
 @scorer("latency_ms", primary="max_ms", validate=_validate_latency)
-def latency_ms(output: Any, case: Case | None = None, *, max_ms: float | None = None,
-               measure: str = "total") -> Score:
+def latency_ms(
+    output: Any, case: Case | None = None, *, max_ms: float | None = None, measure: str = "total"
+) -> Score:
     """The answer arrived within ``max_ms`` (default: the case's ``latency_ms`` budget).
 
     Replayed answers keep the latency recorded with them, so the check is meaningful offline.
@@ -62,11 +67,18 @@ def latency_ms(output: Any, case: Case | None = None, *, max_ms: float | None = 
         return Score.fail(f"the call failed ({response.error_type}); no latency to judge")
     measured = response.latency_ms if measure == "total" else response.ttft_ms
     if measured is None:
-        what = ("latency was not measured" if measure == "total" else
-                "time to first token was not measured (the target does not stream)")
+        what = (
+            "latency was not measured"
+            if measure == "total"
+            else "time to first token was not measured (the target does not stream)"
+        )
         return Score.fail(what, budget_ms=budget, measure=measure)
-    details = {"measured_ms": measured, "budget_ms": budget, "measure": measure,
-               "origin": response.origin}
+    details = {
+        "measured_ms": measured,
+        "budget_ms": budget,
+        "measure": measure,
+        "origin": response.origin,
+    }
     value = 1.0 if measured <= 0 else min(1.0, budget / measured)
     label = "latency" if measure == "total" else "time to first token"
     if measured <= budget:
@@ -90,8 +102,7 @@ def _reported(usage: Usage) -> bool:
 
 
 @scorer("max_tokens", primary="limit", validate=_validate_tokens)
-def max_tokens(output: Any, case: Case | None = None, *, limit: int,
-               kind: str = "total") -> Score:
+def max_tokens(output: Any, case: Case | None = None, *, limit: int, kind: str = "total") -> Score:
     """The call used at most ``limit`` tokens of the given ``kind``, as the API reported.
 
     Args:
@@ -138,8 +149,14 @@ def _validate_cost(kwargs: Mapping[str, Any]) -> None:
 
 
 @scorer("cost", primary="max_usd", validate=_validate_cost)
-def cost(output: Any, case: Case | None = None, *, max_usd: float,
-         input_per_mtok: float | None = None, output_per_mtok: float | None = None) -> Score:
+def cost(
+    output: Any,
+    case: Case | None = None,
+    *,
+    max_usd: float,
+    input_per_mtok: float | None = None,
+    output_per_mtok: float | None = None,
+) -> Score:
     """The call cost at most ``max_usd``, from its token usage and the given prices.
 
     Args:
@@ -155,11 +172,13 @@ def cost(output: Any, case: Case | None = None, *, max_usd: float,
         ...      input_per_mtok=2.0, output_per_mtok=8.0).reason
         'cost $0.008000 <= $0.010000'
     """
-    _validate_cost({"max_usd": max_usd, "input_per_mtok": input_per_mtok,
-                    "output_per_mtok": output_per_mtok})
+    _validate_cost(
+        {"max_usd": max_usd, "input_per_mtok": input_per_mtok, "output_per_mtok": output_per_mtok}
+    )
     if input_per_mtok is None or output_per_mtok is None:
-        return Score.fail("no prices: give input_per_mtok and output_per_mtok (USD per million "
-                          "tokens)")
+        return Score.fail(
+            "no prices: give input_per_mtok and output_per_mtok (USD per million tokens)"
+        )
     response = as_response(output)
     if response.errored:
         return Score.fail(f"the call failed ({response.error_type}); no usage to price")

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 
 __all__ = ["intent_patterns", "intents"]
 
+
 def _compile(word: str) -> re.Pattern[str]:
     # Explicit markers, not guessing: "c++" or "what?" are phrases users mean literally.
     if len(word) > 2 and word.startswith("/") and word.endswith("/"):
@@ -34,7 +35,8 @@ def _compile(word: str) -> re.Pattern[str]:
 
 
 def intent_patterns(
-        keywords: Mapping[str, Sequence[str] | str]) -> dict[str, list[re.Pattern[str]]]:
+    keywords: Mapping[str, Sequence[str] | str],
+) -> dict[str, list[re.Pattern[str]]]:
     """Compile per-intent keywords: phrases match as whole words; ``/.../`` or ``re:`` is a regex.
 
     All patterns ignore case. ``"reset password"`` and ``"c++"`` match literally (not inside
@@ -54,10 +56,12 @@ def intent_patterns(
     compiled: dict[str, list[re.Pattern[str]]] = {}
     for intent, words in keywords.items():
         items = [words] if isinstance(words, str) else words
-        if not isinstance(items, (list, tuple)) or not all(isinstance(w, str) and w.strip()
-                                                           for w in items):
-            raise TypeError(f"keywords for {intent!r} must be non-empty strings, "
-                            f"found {preview(words)}")
+        if not isinstance(items, (list, tuple)) or not all(
+            isinstance(w, str) and w.strip() for w in items
+        ):
+            raise TypeError(
+                f"keywords for {intent!r} must be non-empty strings, found {preview(words)}"
+            )
         patterns = []
         for word in items:
             try:
@@ -70,8 +74,11 @@ def intent_patterns(
 
 def _validate(kwargs: Mapping[str, Any]) -> None:
     expected = kwargs.get("intents")
-    if not isinstance(expected, (list, tuple)) or not expected or not all(
-            isinstance(i, str) and i for i in expected):
+    if (
+        not isinstance(expected, (list, tuple))
+        or not expected
+        or not all(isinstance(i, str) and i for i in expected)
+    ):
         raise TypeError(f"intents must be a non-empty list of names, found {preview(expected)}")
     if kwargs.get("keywords") is not None:
         intent_patterns(kwargs["keywords"])
@@ -112,17 +119,31 @@ _JUDGE_SCHEMA = {
 }
 
 
-def _judged(text: str, expected: Sequence[str], case: Case | None,
-            backend: ModelBackend) -> tuple[list[str], list[str], str]:
+def _judged(
+    text: str, expected: Sequence[str], case: Case | None, backend: ModelBackend
+) -> tuple[list[str], list[str], str]:
     request = f"User message:\n{case.input}\n\n" if case is not None and case.input else ""
-    verdict = ask_json(backend, [
-        {"role": "system", "content": (
-            "List which of the given intents the assistant's answer actually addresses "
-            "(answers, acts on, or explicitly declines), and name any other intents it responds "
-            "to that the user did not express. Use the given intent names. Answer as JSON.")},
-        {"role": "user", "content": (f"{request}Intents: {', '.join(expected)}\n\n"
-                                     f"Assistant answer:\n{text[:20_000]}")},
-    ], name="intent_coverage", schema=_JUDGE_SCHEMA)
+    verdict = ask_json(
+        backend,
+        [
+            {
+                "role": "system",
+                "content": (
+                    "List which of the given intents the assistant's answer actually addresses "
+                    "(answers, acts on, or explicitly declines), and name any other intents it responds "
+                    "to that the user did not express. Use the given intent names. Answer as JSON."
+                ),
+            },
+            {
+                "role": "user",
+                "content": (
+                    f"{request}Intents: {', '.join(expected)}\n\nAssistant answer:\n{text[:20_000]}"
+                ),
+            },
+        ],
+        name="intent_coverage",
+        schema=_JUDGE_SCHEMA,
+    )
     addressed = _names(verdict.get("addressed"))
     others = _names(verdict.get("other_intents"))
     if addressed is None or others is None:
@@ -131,10 +152,17 @@ def _judged(text: str, expected: Sequence[str], case: Case | None,
 
 
 @scorer("intents", primary="intents", validate=_validate)
-def intents(output: Any, case: Case | None = None, *, intents: Sequence[str],
-            keywords: Mapping[str, Sequence[str] | str] | None = None, field: str = "intents",
-            judge: str | None = None, allow_extra: bool = True,
-            backend: ModelBackend | str | None = None) -> Score:
+def intents(
+    output: Any,
+    case: Case | None = None,
+    *,
+    intents: Sequence[str],
+    keywords: Mapping[str, Sequence[str] | str] | None = None,
+    field: str = "intents",
+    judge: str | None = None,
+    allow_extra: bool = True,
+    backend: ModelBackend | str | None = None,
+) -> Score:
     """Every expected intent is addressed; the reason names missed and invented intents.
 
     ``value`` is the share of expected intents addressed. Invented intents (named in the JSON
@@ -164,8 +192,9 @@ def intents(output: Any, case: Case | None = None, *, intents: Sequence[str],
     if reason is not None:
         return Score.fail(reason, missed=expected, invented=[])
     value, _ = answer_json(response)
-    found_field, listed = (lookup(value, field) if isinstance(value, (Mapping, list))
-                           else (False, None))
+    found_field, listed = (
+        lookup(value, field) if isinstance(value, (Mapping, list)) else (False, None)
+    )
     if keywords is None and case is not None:
         from_case = case.metadata.get("intent_keywords")
         keywords = from_case if isinstance(from_case, Mapping) else None
@@ -174,13 +203,18 @@ def intents(output: Any, case: Case | None = None, *, intents: Sequence[str],
     if found_field:
         names = _names(listed)
         if names is None:
-            return Score.fail(f"{field!r} is not a list of intent names: {preview(listed)}",
-                              missed=expected, invented=[])
+            return Score.fail(
+                f"{field!r} is not a list of intent names: {preview(listed)}",
+                missed=expected,
+                invented=[],
+            )
         addressed, source = names, f"field {field!r}"
     elif keywords is not None:
         patterns = intent_patterns(keywords)
-        hits = {name: next((p.pattern for p in pats if p.search(text)), None)
-                for name, pats in patterns.items()}
+        hits = {
+            name: next((p.pattern for p in pats if p.search(text)), None)
+            for name, pats in patterns.items()
+        }
         addressed = [name for name, hit in hits.items() if hit is not None]
         source = "keywords"
         extra_details["matched"] = {name: hit for name, hit in hits.items() if hit is not None}
@@ -189,22 +223,35 @@ def intents(output: Any, case: Case | None = None, *, intents: Sequence[str],
         try:
             addressed, others, why = _judged(text, expected, case, model)
         except Exception as exc:  # a failing judge is a failed check, with reason
-            return Score.fail(f"the judge could not be asked: {type(exc).__name__}: {exc}",
-                              missed=expected, invented=[])
+            return Score.fail(
+                f"the judge could not be asked: {type(exc).__name__}: {exc}",
+                missed=expected,
+                invented=[],
+            )
         source = "judge"
         extra_details["judge_reason"] = why
     else:
-        return Score.fail(f"cannot tell which intents were addressed: the answer has no {field!r} "
-                          "field and the check gives no keywords or judge",
-                          missed=expected, invented=[])
+        return Score.fail(
+            f"cannot tell which intents were addressed: the answer has no {field!r} "
+            "field and the check gives no keywords or judge",
+            missed=expected,
+            invented=[],
+        )
     expected_keys = {_key(name) for name in expected}
     addressed_keys = {_key(name) for name in addressed}
     missed = [name for name in expected if _key(name) not in addressed_keys]
-    invented = list(dict.fromkeys(
-        name for name in [*addressed, *others] if _key(name) not in expected_keys))
+    invented = list(
+        dict.fromkeys(name for name in [*addressed, *others] if _key(name) not in expected_keys)
+    )
     covered = len(expected) - len(missed)
-    details = {"expected": expected, "addressed": [n for n in expected if n not in missed],
-               "missed": missed, "invented": invented, "source": source, **extra_details}
+    details = {
+        "expected": expected,
+        "addressed": [n for n in expected if n not in missed],
+        "missed": missed,
+        "invented": invented,
+        "source": source,
+        **extra_details,
+    }
     value_share = covered / len(expected)
     problems = []
     if missed:
@@ -214,5 +261,6 @@ def intents(output: Any, case: Case | None = None, *, intents: Sequence[str],
     if problems:
         return Score.fail(f"{'; '.join(problems)} (by {source})", value_share, **details)
     note = f"; also addressed {', '.join(invented)}" if invented else ""
-    return Score.ok(f"addressed all {len(expected)} intents (by {source}){note}", value_share,
-                    **details)
+    return Score.ok(
+        f"addressed all {len(expected)} intents (by {source}){note}", value_share, **details
+    )

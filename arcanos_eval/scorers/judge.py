@@ -100,24 +100,44 @@ def _context(question: str | None, reference: str | None) -> str:
     return "\n\n".join(parts) + ("\n\n" if parts else "")
 
 
-def grade(answer: str, rubric: str, *, backend: ModelBackend, question: str | None = None,
-          reference: str | None = None) -> Verdict:
+def grade(
+    answer: str,
+    rubric: str,
+    *,
+    backend: ModelBackend,
+    question: str | None = None,
+    reference: str | None = None,
+) -> Verdict:
     """Ask ``backend`` to grade ``answer`` against ``rubric``.
 
     Raises:
         RuntimeError: the judge call failed.
         ValueError: the judge's verdict is not the expected JSON.
     """
-    verdict = ask_json(backend, [
-        {"role": "system", "content": _GRADER_PROMPT},
-        {"role": "user", "content": (f"Rubric:\n{rubric}\n\n{_context(question, reference)}"
-                                     f"Assistant answer:\n{answer[:_MAX_CHARS]}")},
-    ], name="verdict", schema=_VERDICT_SCHEMA)
+    verdict = ask_json(
+        backend,
+        [
+            {"role": "system", "content": _GRADER_PROMPT},
+            {
+                "role": "user",
+                "content": (
+                    f"Rubric:\n{rubric}\n\n{_context(question, reference)}"
+                    f"Assistant answer:\n{answer[:_MAX_CHARS]}"
+                ),
+            },
+        ],
+        name="verdict",
+        schema=_VERDICT_SCHEMA,
+    )
     score, passed = verdict.get("score"), verdict.get("pass")
-    if isinstance(score, bool) or not isinstance(score, (int, float)) or not isinstance(passed,
-                                                                                         bool):
-        raise ValueError(f"the judge's verdict lacks a numeric score or a boolean pass: "
-                         f"{preview(verdict)}")
+    if (
+        isinstance(score, bool)
+        or not isinstance(score, (int, float))
+        or not isinstance(passed, bool)
+    ):
+        raise ValueError(
+            f"the judge's verdict lacks a numeric score or a boolean pass: {preview(verdict)}"
+        )
     return Verdict(max(0.0, min(1.0, float(score))), passed, str(verdict.get("reason", "")))
 
 
@@ -126,15 +146,25 @@ def _validate(kwargs: Mapping[str, Any]) -> None:
     if not isinstance(rubric, str) or not rubric.strip():
         raise TypeError(f"rubric must be a non-empty string, found {preview(rubric)}")
     threshold = kwargs.get("threshold")
-    if threshold is not None and (isinstance(threshold, bool) or not isinstance(
-            threshold, (int, float)) or not 0 <= threshold <= 1):
+    if threshold is not None and (
+        isinstance(threshold, bool)
+        or not isinstance(threshold, (int, float))
+        or not 0 <= threshold <= 1
+    ):
         raise ValueError(f"threshold must be a number in [0, 1], found {threshold!r}")
 
 
 @scorer("judge", primary="rubric", validate=_validate)
-def judge(output: Any, case: Case | None = None, *, rubric: str, target: str = "judge",
-          threshold: float | None = None, reference: str | None = None,
-          backend: ModelBackend | str | None = None) -> Score:
+def judge(
+    output: Any,
+    case: Case | None = None,
+    *,
+    rubric: str,
+    target: str = "judge",
+    threshold: float | None = None,
+    reference: str | None = None,
+    backend: ModelBackend | str | None = None,
+) -> Score:
     """A judge model grades the answer against ``rubric``; passes on the judge's ``pass``.
 
     Args:
@@ -162,12 +192,15 @@ def judge(output: Any, case: Case | None = None, *, rubric: str, target: str = "
     try:
         verdict = grade(text, rubric, backend=model, question=question, reference=reference)
     except Exception as exc:  # a failing judge is a failed check, with reason
-        return Score.fail(f"the judge could not grade: {type(exc).__name__}: {exc}",
-                          target=target)
+        return Score.fail(f"the judge could not grade: {type(exc).__name__}: {exc}", target=target)
     passed = verdict.passed and (threshold is None or verdict.score >= threshold)
     # Score.ok/fail take reason and value positionally, so the verdict's reason gets its own key.
-    details = {"score": verdict.score, "pass": verdict.passed, "judge_reason": verdict.reason,
-               "target": target}
+    details = {
+        "score": verdict.score,
+        "pass": verdict.passed,
+        "judge_reason": verdict.reason,
+        "target": target,
+    }
     message = f"judge: {clip(verdict.reason)}" if verdict.reason else "judge verdict"
     if passed:
         return Score.ok(message, verdict.score, **details)
@@ -181,23 +214,40 @@ def _text_or_placeholder(output: Any) -> str:
     return text if reason is None else f"(no usable answer: {reason})"
 
 
-def _ask_order(first: str, second: str, rubric: str, question: str | None,
-               backend: ModelBackend) -> tuple[str, str]:
-    verdict = ask_json(backend, [
-        {"role": "system", "content": _PAIRWISE_PROMPT},
-        {"role": "user", "content": (f"Rubric:\n{rubric}\n\n{_context(question, None)}"
-                                     f"Answer 1:\n{first[:_MAX_CHARS]}\n\n"
-                                     f"Answer 2:\n{second[:_MAX_CHARS]}")},
-    ], name="pairwise_verdict", schema=_PAIRWISE_SCHEMA)
+def _ask_order(
+    first: str, second: str, rubric: str, question: str | None, backend: ModelBackend
+) -> tuple[str, str]:
+    verdict = ask_json(
+        backend,
+        [
+            {"role": "system", "content": _PAIRWISE_PROMPT},
+            {
+                "role": "user",
+                "content": (
+                    f"Rubric:\n{rubric}\n\n{_context(question, None)}"
+                    f"Answer 1:\n{first[:_MAX_CHARS]}\n\n"
+                    f"Answer 2:\n{second[:_MAX_CHARS]}"
+                ),
+            },
+        ],
+        name="pairwise_verdict",
+        schema=_PAIRWISE_SCHEMA,
+    )
     winner = str(verdict.get("winner", "")).strip().casefold()
     if winner not in ("1", "2", "tie"):
         raise ValueError(f"the judge named no winner: {preview(verdict)}")
     return winner, str(verdict.get("reason", ""))
 
 
-def pairwise(answer_a: Any, answer_b: Any, *, rubric: str, question: str | None = None,
-             backend: ModelBackend | str | None = None,
-             target: str = "judge") -> PairwiseVerdict:
+def pairwise(
+    answer_a: Any,
+    answer_b: Any,
+    *,
+    rubric: str,
+    question: str | None = None,
+    backend: ModelBackend | str | None = None,
+    target: str = "judge",
+) -> PairwiseVerdict:
     """Which of two answers better satisfies ``rubric``, asked in both orders.
 
     The judge sees (a, b) and then (b, a); a winner is declared only when both orders agree, so a

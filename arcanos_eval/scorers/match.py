@@ -86,8 +86,9 @@ def _validate_contains(kwargs: Mapping[str, Any]) -> None:
 
 
 @scorer("equals", primary="expected")
-def equals(output: Any, case: Case | None = None, *, expected: Any,
-           ignore_case: bool = False) -> Score:
+def equals(
+    output: Any, case: Case | None = None, *, expected: Any, ignore_case: bool = False
+) -> Score:
     """The whole answer (stripped) equals ``expected``; non-string expectations compare parsed JSON.
 
     Args:
@@ -106,6 +107,7 @@ def equals(output: Any, case: Case | None = None, *, expected: Any,
     if reason is not None:
         return Score.fail(reason, expected=expected)
     if isinstance(expected, str):
+
         def norm(value: str) -> str:
             return _squash(value, case_sensitive=False) if ignore_case else value.strip()
 
@@ -114,20 +116,30 @@ def equals(output: Any, case: Case | None = None, *, expected: Any,
             candidates.append(response.parsed)
         if any(norm(found) == norm(expected) for found in candidates):
             return Score.ok("the answer equals the expected text")
-        return Score.fail(f"expected {preview(expected)}, found {preview(text.strip())}",
-                          expected=expected, found=preview(text.strip(), 500))
+        return Score.fail(
+            f"expected {preview(expected)}, found {preview(text.strip())}",
+            expected=expected,
+            found=preview(text.strip(), 500),
+        )
     value, reason = answer_json(response)
     if reason is not None:
         return Score.fail(f"expected JSON {preview(expected)}, but {reason}", expected=expected)
     if same_json(value, expected):
         return Score.ok("the parsed answer equals the expected value")
-    return Score.fail(f"expected {preview(expected)}, found {preview(value)}",
-                      expected=expected, found=value)
+    return Score.fail(
+        f"expected {preview(expected)}, found {preview(value)}", expected=expected, found=value
+    )
 
 
 @scorer("contains", primary="text", validate=_validate_contains)
-def contains(output: Any, case: Case | None = None, *, text: str | Sequence[str],
-             mode: str = "all", case_sensitive: bool = False) -> Score:
+def contains(
+    output: Any,
+    case: Case | None = None,
+    *,
+    text: str | Sequence[str],
+    mode: str = "all",
+    case_sensitive: bool = False,
+) -> Score:
     """The answer contains ``text`` (one string, or all / any of a list).
 
     Whitespace runs count as one space, and the match ignores case unless ``case_sensitive``.
@@ -156,10 +168,12 @@ def contains(output: Any, case: Case | None = None, *, text: str | Sequence[str]
     if passed:
         return Score.ok(f"found {', '.join(map(repr, found))}", value, found=found)
     if mode == "any":
-        return Score.fail(f"none of {', '.join(map(repr, needles))} occurs in the answer", value,
-                          missing=missing)
-    return Score.fail(f"missing {', '.join(map(repr, missing))}", value, found=found,
-                      missing=missing)
+        return Score.fail(
+            f"none of {', '.join(map(repr, needles))} occurs in the answer", value, missing=missing
+        )
+    return Score.fail(
+        f"missing {', '.join(map(repr, missing))}", value, found=found, missing=missing
+    )
 
 
 def _validate_not_contains(kwargs: Mapping[str, Any]) -> None:
@@ -167,8 +181,13 @@ def _validate_not_contains(kwargs: Mapping[str, Any]) -> None:
 
 
 @scorer("not_contains", primary="text", validate=_validate_not_contains)
-def not_contains(output: Any, case: Case | None = None, *, text: str | Sequence[str],
-                 case_sensitive: bool = False) -> Score:
+def not_contains(
+    output: Any,
+    case: Case | None = None,
+    *,
+    text: str | Sequence[str],
+    case_sensitive: bool = False,
+) -> Score:
     """None of ``text`` occurs in the answer (a leak or forbidden-phrase guard).
 
     Args:
@@ -192,8 +211,13 @@ def not_contains(output: Any, case: Case | None = None, *, text: str | Sequence[
     return Score.ok("no forbidden text")
 
 
-_FLAG_LETTERS = {"i": re.IGNORECASE, "m": re.MULTILINE, "s": re.DOTALL, "x": re.VERBOSE,
-                 "a": re.ASCII}
+_FLAG_LETTERS = {
+    "i": re.IGNORECASE,
+    "m": re.MULTILINE,
+    "s": re.DOTALL,
+    "x": re.VERBOSE,
+    "a": re.ASCII,
+}
 
 
 def regex_flags(flags: Any) -> int:
@@ -235,8 +259,14 @@ def _validate_regex(kwargs: Mapping[str, Any]) -> None:
 
 
 @scorer("regex", primary="pattern", validate=_validate_regex)
-def regex(output: Any, case: Case | None = None, *, pattern: str, flags: Any = None,
-          fullmatch: bool = False) -> Score:
+def regex(
+    output: Any,
+    case: Case | None = None,
+    *,
+    pattern: str,
+    flags: Any = None,
+    fullmatch: bool = False,
+) -> Score:
     """The answer matches the regular expression ``pattern`` (``re.search``).
 
     Args:
@@ -272,9 +302,17 @@ def _validate_field(kwargs: Mapping[str, Any]) -> None:
 
 
 @scorer("field", primary="path", validate=_validate_field)
-def field(output: Any, case: Case | None = None, *, path: str, equals: Any = _UNSET,
-          one_of: Sequence[Any] | None = None, matches: str | None = None,
-          exists: bool | None = None, allow_fenced: bool = False) -> Score:
+def field(
+    output: Any,
+    case: Case | None = None,
+    *,
+    path: str,
+    equals: Any = _UNSET,
+    one_of: Sequence[Any] | None = None,
+    matches: str | None = None,
+    exists: bool | None = None,
+    allow_fenced: bool = False,
+) -> Score:
     """A field of the parsed answer (a dotted path) exists, equals, is one of, or matches.
 
     With no condition the field must exist; ``exists: false`` requires it to be absent.
@@ -300,8 +338,9 @@ def field(output: Any, case: Case | None = None, *, path: str, equals: Any = _UN
     present, found = lookup(value, path)
     if exists is False:
         if present:
-            return Score.fail(f"{path} should be absent, found {preview(found)}", path=path,
-                              found=found)
+            return Score.fail(
+                f"{path} should be absent, found {preview(found)}", path=path, found=found
+            )
         return Score.ok(f"{path} is absent", path=path)
     if not present:
         return Score.fail(f"{path} is missing", path=path)
@@ -316,12 +355,14 @@ def field(output: Any, case: Case | None = None, *, path: str, equals: Any = _UN
         elif re.search(matches, found) is None:
             problems.append(f"expected a match of /{matches}/")
     if problems:
-        return Score.fail(f"{path}: {'; '.join(problems)}, found {preview(found)}", path=path,
-                          found=found)
+        return Score.fail(
+            f"{path}: {'; '.join(problems)}, found {preview(found)}", path=path, found=found
+        )
     return Score.ok(f"{path} = {preview(found)}", path=path, found=found)
 
 
 # --- json: deep subset match -------------------------------------------------------------------
+
 
 def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
@@ -334,13 +375,18 @@ def _project(actual: Any, expected: Any, tolerance: float, ignore_order: bool) -
     the expected number, so the deepdiff that follows reports only real differences.
     """
     if isinstance(expected, Mapping) and isinstance(actual, Mapping):
-        return {k: _project(actual[k], v, tolerance, ignore_order)
-                for k, v in expected.items() if k in actual}
+        return {
+            k: _project(actual[k], v, tolerance, ignore_order)
+            for k, v in expected.items()
+            if k in actual
+        }
     if isinstance(expected, list) and isinstance(actual, list):
         if not ignore_order:
-            paired = [_project(a, e, tolerance, ignore_order)
-                      for a, e in zip(actual, expected, strict=False)]
-            return paired + list(actual[len(expected):])
+            paired = [
+                _project(a, e, tolerance, ignore_order)
+                for a, e in zip(actual, expected, strict=False)
+            ]
+            return paired + list(actual[len(expected) :])
         remaining = list(actual)
         projected: list[Any] = []
         for item in expected:
@@ -360,8 +406,9 @@ def _dotted(steps: Sequence[Any]) -> str:
     return ".".join(str(step) for step in steps) or "(root)"
 
 
-def json_diff(actual: Any, expected: Any, *, tolerance: float = 0.0,
-              ignore_order: bool = False) -> list[str]:
+def json_diff(
+    actual: Any, expected: Any, *, tolerance: float = 0.0, ignore_order: bool = False
+) -> list[str]:
     """Every path where ``actual`` fails to contain ``expected``, one readable line each.
 
     Dicts match when every expected key matches (extra keys are fine); lists must have the same
@@ -392,8 +439,15 @@ def json_diff(actual: Any, expected: Any, *, tolerance: float = 0.0,
 
 
 @scorer("json", primary="expected")
-def json_match(output: Any, case: Case | None = None, *, expected: Any, tolerance: float = 0.0,
-               ignore_order: bool = False, allow_fenced: bool = False) -> Score:
+def json_match(
+    output: Any,
+    case: Case | None = None,
+    *,
+    expected: Any,
+    tolerance: float = 0.0,
+    ignore_order: bool = False,
+    allow_fenced: bool = False,
+) -> Score:
     """The parsed answer contains ``expected`` (deep subset match); the reason lists each difference.
 
     Registered as the ``json`` check. Extra keys in the answer are allowed; lists must match in
@@ -421,13 +475,15 @@ def json_match(output: Any, case: Case | None = None, *, expected: Any, toleranc
         return Score.fail("the answer is nested too deeply to compare")
     if not problems:
         return Score.ok("the answer contains the expected JSON")
-    shown = "; ".join(problems[:10]) + (f"; and {len(problems) - 10} more" if len(problems) > 10
-                                         else "")
+    shown = "; ".join(problems[:10]) + (
+        f"; and {len(problems) - 10} more" if len(problems) > 10 else ""
+    )
     noun = "difference" if len(problems) == 1 else "differences"
     return Score.fail(f"{len(problems)} {noun}: {shown}", differences=problems)
 
 
 # --- classify -----------------------------------------------------------------------------------
+
 
 def _label_key(value: str) -> str:
     stripped = value.strip().strip("`'\".!").strip()
@@ -447,8 +503,15 @@ def _label_from_text(text: str, labels: Sequence[str] | None) -> str:
 
 
 @scorer("classify", primary="label")
-def classify(output: Any, case: Case | None = None, *, label: str, field: str = "category",
-             labels: Sequence[str] | None = None, allow_fenced: bool = False) -> Score:
+def classify(
+    output: Any,
+    case: Case | None = None,
+    *,
+    label: str,
+    field: str = "category",
+    labels: Sequence[str] | None = None,
+    allow_fenced: bool = False,
+) -> Score:
     """The predicted label (a JSON field, else the text) is ``label``.
 
     Labels compare ignoring case, surrounding quotes and ``-``/``_``/space differences. The details
@@ -476,27 +539,33 @@ def classify(output: Any, case: Case | None = None, *, label: str, field: str = 
     if json_reason is None and isinstance(value, (Mapping, list)):
         present, found = lookup(value, field)
         if not present or isinstance(found, (Mapping, list)) or found is None:
-            return Score.fail(f"no label at {field!r} in the JSON answer", expected=label,
-                              predicted=None)
+            return Score.fail(
+                f"no label at {field!r} in the JSON answer", expected=label, predicted=None
+            )
         predicted, source = (found if isinstance(found, str) else str(found)), "field"
     elif json_reason is None and isinstance(value, str):
         predicted, source = _label_from_text(value, labels), "text"
     else:
         predicted, source = _label_from_text(text, labels), "text"
     if _label_key(predicted) == _label_key(label):
-        return Score.ok(f"label {preview(predicted)}", expected=label, predicted=predicted,
-                        source=source)
-    return Score.fail(f"expected label {label!r}, predicted {preview(predicted)}", expected=label,
-                      predicted=preview(predicted, 200) if source == "text" else predicted,
-                      source=source)
+        return Score.ok(
+            f"label {preview(predicted)}", expected=label, predicted=predicted, source=source
+        )
+    return Score.fail(
+        f"expected label {label!r}, predicted {preview(predicted)}",
+        expected=label,
+        predicted=preview(predicted, 200) if source == "text" else predicted,
+        source=source,
+    )
 
 
 def classify_pairs(scores: Iterable[Any]) -> list[tuple[str, str | None]]:
     """``(expected, predicted)`` pairs from ``classify`` scores (Score objects or their dicts)."""
     pairs: list[tuple[str, str | None]] = []
     for item in scores:
-        details = item.get("details", {}) if isinstance(item, Mapping) else getattr(
-            item, "details", {})
+        details = (
+            item.get("details", {}) if isinstance(item, Mapping) else getattr(item, "details", {})
+        )
         if "expected" in details:
             predicted = details.get("predicted")
             pairs.append((str(details["expected"]), None if predicted is None else str(predicted)))

@@ -35,11 +35,14 @@ def _validator(schema_json: str, resources_json: str) -> Draft202012Validator:
     document = json.loads(schema_json)
     resources = json.loads(resources_json)
     registry: Registry[Any] = Registry()
-    pairs = [(uri, Resource.from_contents(doc, default_specification=DRAFT202012))
-             for uri, doc in resources.items()]
+    pairs = [
+        (uri, Resource.from_contents(doc, default_specification=DRAFT202012))
+        for uri, doc in resources.items()
+    ]
     if isinstance(document, dict) and isinstance(document.get("$id"), str):
-        pairs.append((document["$id"],
-                      Resource.from_contents(document, default_specification=DRAFT202012)))
+        pairs.append(
+            (document["$id"], Resource.from_contents(document, default_specification=DRAFT202012))
+        )
     if pairs:
         registry = registry.with_resources(pairs)
     Draft202012Validator.check_schema(document)
@@ -61,8 +64,9 @@ def _validate_args(kwargs: Mapping[str, Any]) -> None:
             raise ValueError(f"invalid JSON Schema: {exc.message}") from None
 
 
-def schema_violations(instance: Any, schema: Mapping[str, Any] | bool, *,
-                      resources: Mapping[str, Any] | None = None) -> list[str]:
+def schema_violations(
+    instance: Any, schema: Mapping[str, Any] | bool, *, resources: Mapping[str, Any] | None = None
+) -> list[str]:
     """Every violation of ``schema`` by ``instance``, as ``"<json path>: <message>"``, sorted.
 
     Raises:
@@ -73,8 +77,9 @@ def schema_violations(instance: Any, schema: Mapping[str, Any] | bool, *,
         ["$.n: 'x' is not of type 'integer'"]
     """
     validator = _validator(_canonical(schema), _canonical(dict(resources or {})))
-    errors = sorted(validator.iter_errors(instance),
-                    key=lambda e: (list(map(str, e.absolute_path)), e.message))
+    errors = sorted(
+        validator.iter_errors(instance), key=lambda e: (list(map(str, e.absolute_path)), e.message)
+    )
     return [f"{error.json_path}: {_short(error.message)}" for error in errors]
 
 
@@ -84,8 +89,14 @@ def _short(message: str, limit: int = 160) -> str:
 
 
 @scorer("schema", validate=_validate_args)
-def schema(output: Any, case: Case | None = None, *, schema: Mapping[str, Any] | None = None,
-           allow_fenced: bool = False, resources: Mapping[str, Any] | None = None) -> Score:
+def schema(
+    output: Any,
+    case: Case | None = None,
+    *,
+    schema: Mapping[str, Any] | None = None,
+    allow_fenced: bool = False,
+    resources: Mapping[str, Any] | None = None,
+) -> Score:
     """The answer is JSON valid against the response schema (Draft 2020-12).
 
     The whole text must be one JSON document unless ``allow_fenced`` accepts a ```json block.
@@ -105,8 +116,10 @@ def schema(output: Any, case: Case | None = None, *, schema: Mapping[str, Any] |
     """
     contract = schema if schema is not None else (case.response_schema if case else None)
     if contract is None:
-        return Score.fail("no schema to validate against: the case has no response_schema and "
-                          "the check gives no schema")
+        return Score.fail(
+            "no schema to validate against: the case has no response_schema and "
+            "the check gives no schema"
+        )
     value, reason = answer_json(as_response(output), allow_fenced=allow_fenced)
     if reason is not None:
         return Score.fail(reason)

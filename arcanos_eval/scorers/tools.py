@@ -23,8 +23,9 @@ if TYPE_CHECKING:
 __all__ = ["tool_call", "tool_parameters"]
 
 
-def tool_parameters(tools: Sequence[Mapping[str, Any]],
-                    name: str) -> tuple[bool, Mapping[str, Any] | None]:
+def tool_parameters(
+    tools: Sequence[Mapping[str, Any]], name: str
+) -> tuple[bool, Mapping[str, Any] | None]:
     """``(declared, parameters schema)`` of the tool called ``name`` in a case's ``tools``.
 
     Example:
@@ -46,9 +47,15 @@ def _validate(kwargs: Mapping[str, Any]) -> None:
 
 
 @scorer("tool_call", primary="name", validate=_validate)
-def tool_call(output: Any, case: Case | None = None, *, name: str,
-              arguments: Mapping[str, Any] | None = None, tolerance: float = 0.0,
-              ignore_order: bool = False) -> Score:
+def tool_call(
+    output: Any,
+    case: Case | None = None,
+    *,
+    name: str,
+    arguments: Mapping[str, Any] | None = None,
+    tolerance: float = 0.0,
+    ignore_order: bool = False,
+) -> Score:
     """The model called ``name`` with arguments valid for the tool's schema (and ``arguments``).
 
     When several calls are made, one matching call suffices. Text instead of a call fails.
@@ -73,18 +80,25 @@ def tool_call(output: Any, case: Case | None = None, *, name: str,
     calls = response.tool_calls
     if not calls:
         if response.text and response.text.strip():
-            return Score.fail(f"the model answered with text instead of calling {name!r}: "
-                              f"{preview(response.text)}")
+            return Score.fail(
+                f"the model answered with text instead of calling {name!r}: "
+                f"{preview(response.text)}"
+            )
         return Score.fail(f"the model made no tool call (expected {name!r})")
     matching = [call for call in calls if call.name == name]
     called = [call.name for call in calls]
     if not matching:
-        return Score.fail(f"expected a call to {name!r}, the model called "
-                          f"{', '.join(map(repr, called))}", called=called)
+        return Score.fail(
+            f"expected a call to {name!r}, the model called {', '.join(map(repr, called))}",
+            called=called,
+        )
     declared, parameters = tool_parameters(case.tools if case is not None else (), name)
     if case is not None and case.tools and not declared:
-        return Score.fail(f"the case declares no tool {name!r}; it offers "
-                          f"{', '.join(_tool_names(case.tools)) or 'none'}", called=called)
+        return Score.fail(
+            f"the case declares no tool {name!r}; it offers "
+            f"{', '.join(_tool_names(case.tools)) or 'none'}",
+            called=called,
+        )
     problems: list[str] = []
     for call in matching:
         try:
@@ -101,8 +115,9 @@ def tool_call(output: Any, case: Case | None = None, *, name: str,
         if arguments is not None:
             issues += json_diff(parsed, arguments, tolerance=tolerance, ignore_order=ignore_order)
         if not issues:
-            return Score.ok(f"called {name!r} with valid arguments", arguments=parsed,
-                            called=called)
+            return Score.ok(
+                f"called {name!r} with valid arguments", arguments=parsed, called=called
+            )
         problems.append("; ".join(issues))
     return Score.fail(f"call to {name!r}: {problems[0]}", called=called, problems=problems)
 
@@ -117,5 +132,8 @@ def _spec(tool: Any) -> Mapping[str, Any] | None:
 
 def _tool_names(tools: Sequence[Mapping[str, Any]]) -> list[str]:
     specs = (_spec(tool) for tool in tools)
-    return [repr(spec["name"]) for spec in specs
-            if spec is not None and isinstance(spec.get("name"), str)]
+    return [
+        repr(spec["name"])
+        for spec in specs
+        if spec is not None and isinstance(spec.get("name"), str)
+    ]

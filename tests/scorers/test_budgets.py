@@ -11,8 +11,13 @@ from arcanos_eval.scorers._registry import bind_check
 from arcanos_eval.scorers.budgets import cost, latency_ms, max_tokens, usage_cost
 from arcanos_eval.suite.model import Case
 
-CASE = Case(id="c", suite_id="s", category="happy_path",
-            messages=({"role": "user", "content": "hi"},), latency_ms=4000)
+CASE = Case(
+    id="c",
+    suite_id="s",
+    category="happy_path",
+    messages=({"role": "user", "content": "hi"},),
+    latency_ms=4000,
+)
 
 
 def test_latency_within_and_over_budget() -> None:
@@ -36,8 +41,7 @@ def test_latency_budget_from_the_case_and_replayed_latency() -> None:
 def test_time_to_first_token() -> None:
     streamed = Response.from_text("hi", latency_ms=3000.0, ttft_ms=250.0)
     assert latency_ms(streamed, max_ms=300, measure="ttft").passed
-    unstreamed = latency_ms(Response.from_text("hi", latency_ms=100.0), max_ms=300,
-                            measure="ttft")
+    unstreamed = latency_ms(Response.from_text("hi", latency_ms=100.0), max_ms=300, measure="ttft")
     assert not unstreamed.passed
     assert "time to first token was not measured" in unstreamed.reason
 
@@ -50,10 +54,14 @@ def test_unmeasured_latency_fails(answer: Any) -> None:
 
 
 def test_budgets_fail_on_errored_calls() -> None:
-    errored = Response.failed("timeout", "APITimeoutError", latency_ms=30000.0,
-                              usage=Usage(10, 0, 10))
-    for score in (latency_ms(errored, max_ms=1000), max_tokens(errored, limit=100),
-                  cost(errored, max_usd=1.0, input_per_mtok=1.0, output_per_mtok=1.0)):
+    errored = Response.failed(
+        "timeout", "APITimeoutError", latency_ms=30000.0, usage=Usage(10, 0, 10)
+    )
+    for score in (
+        latency_ms(errored, max_ms=1000),
+        max_tokens(errored, limit=100),
+        cost(errored, max_usd=1.0, input_per_mtok=1.0, output_per_mtok=1.0),
+    ):
         assert not score.passed
         assert "the call failed (APITimeoutError)" in score.reason
 
@@ -82,18 +90,25 @@ def test_cost_from_usage_and_prices() -> None:
     dear = cost(answer, max_usd=0.004, input_per_mtok=2.0, output_per_mtok=8.0)
     assert not dear.passed and dear.value == pytest.approx(0.5)
     assert "no prices" in cost(answer, max_usd=1.0).reason
-    assert "not reported" in cost(Response.from_text("hi"), max_usd=1.0, input_per_mtok=1.0,
-                                  output_per_mtok=1.0).reason
+    assert (
+        "not reported"
+        in cost(
+            Response.from_text("hi"), max_usd=1.0, input_per_mtok=1.0, output_per_mtok=1.0
+        ).reason
+    )
 
 
-@pytest.mark.parametrize(("name", "value", "message"), [
-    ("latency_ms", {"max_ms": -5}, "max_ms must be a positive number"),
-    ("latency_ms", {"max_ms": 100, "measure": "p95"}, "measure must be"),
-    ("max_tokens", {"limit": 0}, "limit must be a positive integer"),
-    ("max_tokens", {"limit": 10, "kind": "reasoning"}, "kind must be one of"),
-    ("cost", {"max_usd": "cheap"}, "max_usd must be a number"),
-    ("cost", {"max_usd": 1, "input_per_mtok": -1}, "input_per_mtok must be"),
-])
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("latency_ms", {"max_ms": -5}, "max_ms must be a positive number"),
+        ("latency_ms", {"max_ms": 100, "measure": "p95"}, "measure must be"),
+        ("max_tokens", {"limit": 0}, "limit must be a positive integer"),
+        ("max_tokens", {"limit": 10, "kind": "reasoning"}, "kind must be one of"),
+        ("cost", {"max_usd": "cheap"}, "max_usd must be a number"),
+        ("cost", {"max_usd": 1, "input_per_mtok": -1}, "input_per_mtok must be"),
+    ],
+)
 def test_bad_budgets_are_load_time_errors(name: str, value: Any, message: str) -> None:
     with pytest.raises(TypeError, match=message):
         bind_check(name, value)

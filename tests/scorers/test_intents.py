@@ -38,8 +38,11 @@ def test_json_field_names_missed_and_invented_intents() -> None:
     assert lenient.reason == "missed account_recovery (by field 'intents')"
     assert lenient.value == 0.5
     assert lenient.details["invented"] == ["billing"]
-    strict = intents({"intents": ["account_recovery", "event_schedule", "billing"]},
-                     intents=EXPECTED, allow_extra=False)
+    strict = intents(
+        {"intents": ["account_recovery", "event_schedule", "billing"]},
+        intents=EXPECTED,
+        allow_extra=False,
+    )
     assert strict.reason == "invented billing (by field 'intents')"
 
 
@@ -54,19 +57,29 @@ def test_keywords_in_prose() -> None:
     text = "I've sent a reset link to your email. The raid starts Friday at 20:00 UTC."
     score = intents(text, intents=EXPECTED, keywords=KEYWORDS)
     assert score.passed
-    assert score.details["matched"] == {"account_recovery": r"(?<!\w)reset\ link(?!\w)",
-                                        "event_schedule": r"(?<!\w)raid(?!\w)"}
+    assert score.details["matched"] == {
+        "account_recovery": r"(?<!\w)reset\ link(?!\w)",
+        "event_schedule": r"(?<!\w)raid(?!\w)",
+    }
     missed = intents("The raid starts at 20:00.", intents=EXPECTED, keywords=KEYWORDS)
     assert missed.reason == "missed account_recovery (by keywords)"
-    extra = intents("Password reset sent; the raid is at 8:00; your refund is on its way.",
-                    intents=EXPECTED, keywords=KEYWORDS, allow_extra=False)
+    extra = intents(
+        "Password reset sent; the raid is at 8:00; your refund is on its way.",
+        intents=EXPECTED,
+        keywords=KEYWORDS,
+        allow_extra=False,
+    )
     assert extra.reason == "invented billing (by keywords)"
 
 
 def test_keywords_from_the_case_metadata() -> None:
-    case = Case(id="reset-and-raid", suite_id="support", category="multi_intent",
-                messages=({"role": "user", "content": "I forgot my password, and when's the raid?"},),
-                metadata={"intent_keywords": KEYWORDS})
+    case = Case(
+        id="reset-and-raid",
+        suite_id="support",
+        category="multi_intent",
+        messages=({"role": "user", "content": "I forgot my password, and when's the raid?"},),
+        metadata={"intent_keywords": KEYWORDS},
+    )
     assert intents("Reset link sent. Raid: Friday.", case, intents=EXPECTED).passed
 
 
@@ -92,22 +105,32 @@ def test_keyword_patterns_and_load_time_validation() -> None:
 
 def coverage_judge(request: ChatRequest) -> Reply:
     answer = request.prompt.split("Assistant answer:\n", 1)[-1].casefold()
-    addressed = [name for name, word in (("account_recovery", "password"),
-                                          ("event_schedule", "raid")) if word in answer]
+    addressed = [
+        name
+        for name, word in (("account_recovery", "password"), ("event_schedule", "raid"))
+        if word in answer
+    ]
     others = ["billing"] if "refund" in answer else []
     return Reply.json({"addressed": addressed, "other_intents": others, "reason": "read it"})
 
 
-def test_judge_decides_for_prose(openai_server_factory: OpenAIServerFactory,
-                                 monkeypatch: pytest.MonkeyPatch) -> None:
+def test_judge_decides_for_prose(
+    openai_server_factory: OpenAIServerFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("ARCANOS_SCORERS_TEST_KEY", "sk-scorers-test")
     server = openai_server_factory(responder=coverage_judge)
-    model = OpenAIBackend("gpt-4.1-2025-04-14", base_url=server.base_url,
-                          api_key_env="ARCANOS_SCORERS_TEST_KEY", max_retries=0)
-    assert intents("Your password is reset and the raid is Friday.", intents=EXPECTED,
-                   backend=model).passed
-    score = intents("Refund issued; the raid is Friday.", intents=EXPECTED, backend=model,
-                    allow_extra=False)
+    model = OpenAIBackend(
+        "gpt-4.1-2025-04-14",
+        base_url=server.base_url,
+        api_key_env="ARCANOS_SCORERS_TEST_KEY",
+        max_retries=0,
+    )
+    assert intents(
+        "Your password is reset and the raid is Friday.", intents=EXPECTED, backend=model
+    ).passed
+    score = intents(
+        "Refund issued; the raid is Friday.", intents=EXPECTED, backend=model, allow_extra=False
+    )
     assert score.reason == "missed account_recovery; invented billing (by judge)"
     assert score.details["judge_reason"] == "read it"
 

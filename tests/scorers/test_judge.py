@@ -26,12 +26,18 @@ def key(monkeypatch: pytest.MonkeyPatch) -> None:
 def grader(request: ChatRequest) -> Reply:
     """A judge that passes answers naming a day of the week, and reports what it was shown."""
     answer = request.prompt.split("Assistant answer:\n", 1)[-1]
-    named = re.search(r"\b(monday|tuesday|wednesday|thursday|friday|saturday|sunday)\b",
-                      answer, re.IGNORECASE)
+    named = re.search(
+        r"\b(monday|tuesday|wednesday|thursday|friday|saturday|sunday)\b", answer, re.IGNORECASE
+    )
     shown_request = "User request:" in request.prompt
     reason = f"names {named.group(0)}" if named else "names no day"
-    return Reply.json({"score": 0.9 if named else 0.2, "pass": bool(named),
-                       "reason": f"{reason}; request shown: {shown_request}"})
+    return Reply.json(
+        {
+            "score": 0.9 if named else 0.2,
+            "pass": bool(named),
+            "reason": f"{reason}; request shown: {shown_request}",
+        }
+    )
 
 
 def first_wins(request: ChatRequest) -> Reply:
@@ -49,12 +55,17 @@ def prefers_friday(request: ChatRequest) -> Reply:
 
 
 def backend(server_url: str) -> OpenAIBackend:
-    return OpenAIBackend("gpt-4.1-2025-04-14", base_url=server_url, api_key_env=KEY_ENV,
-                         max_retries=0, timeout=5.0)
+    return OpenAIBackend(
+        "gpt-4.1-2025-04-14", base_url=server_url, api_key_env=KEY_ENV, max_retries=0, timeout=5.0
+    )
 
 
-RAID_CASE = Case(id="raid-day", suite_id="events", category="happy_path",
-                 messages=({"role": "user", "content": "When is the raid?"},))
+RAID_CASE = Case(
+    id="raid-day",
+    suite_id="events",
+    category="happy_path",
+    messages=({"role": "user", "content": "When is the raid?"},),
+)
 
 
 def test_judge_passes_and_fails_by_the_verdict(openai_server_factory: OpenAIServerFactory) -> None:
@@ -95,10 +106,12 @@ def test_judge_through_a_suite_check(openai_server_factory: OpenAIServerFactory)
 
 
 def test_unreadable_or_failed_verdicts_fail_with_a_reason(
-        openai_server_factory: OpenAIServerFactory) -> None:
+    openai_server_factory: OpenAIServerFactory,
+) -> None:
     server = openai_server_factory(
         replies={("gpt-4.1-2025-04-14", "*"): Reply(text="I think it's fine.")},
-        faults={2: Fault.server_error()})
+        faults={2: Fault.server_error()},
+    )
     model = backend(server.base_url)
     prose = judge("Friday.", rubric="Names the day", backend=model)
     assert not prose.passed
@@ -108,9 +121,9 @@ def test_unreadable_or_failed_verdicts_fail_with_a_reason(
 
 
 def test_verdict_without_types_is_rejected(openai_server_factory: OpenAIServerFactory) -> None:
-    server = openai_server_factory(responder=lambda r: Reply.json({"score": "high",
-                                                                  "pass": "yes",
-                                                                  "reason": ""}))
+    server = openai_server_factory(
+        responder=lambda r: Reply.json({"score": "high", "pass": "yes", "reason": ""})
+    )
     with pytest.raises(ValueError, match="lacks a numeric score"):
         grade("Friday.", "Names the day", backend=backend(server.base_url))
 
@@ -129,7 +142,8 @@ def test_rubric_is_validated_at_load_time() -> None:
 
 @pytest.mark.parametrize(("kind", "answer"), MALFORMED, ids=[k for k, _ in MALFORMED])
 def test_malformed_answers_fail_without_calling_the_judge(
-        openai_server_factory: OpenAIServerFactory, kind: str, answer: Any) -> None:
+    openai_server_factory: OpenAIServerFactory, kind: str, answer: Any
+) -> None:
     server = openai_server_factory(responder=grader)
     score = judge(answer, rubric="Names the day", backend=backend(server.base_url))
     assert not score.passed and score.reason
@@ -138,10 +152,12 @@ def test_malformed_answers_fail_without_calling_the_judge(
 
 # --- pairwise -----------------------------------------------------------------------------------
 
+
 def test_pairwise_cancels_position_bias(openai_server_factory: OpenAIServerFactory) -> None:
     server = openai_server_factory(responder=first_wins)
-    verdict = pairwise("Base answer.", "Candidate answer.", rubric="Helpful",
-                       backend=backend(server.base_url))
+    verdict = pairwise(
+        "Base answer.", "Candidate answer.", rubric="Helpful", backend=backend(server.base_url)
+    )
     assert (verdict.a_first, verdict.b_first) == ("a", "b")
     assert verdict.winner == "tie"
     assert not verdict.consistent
@@ -151,8 +167,9 @@ def test_pairwise_cancels_position_bias(openai_server_factory: OpenAIServerFacto
 def test_pairwise_declares_a_consistent_winner(openai_server_factory: OpenAIServerFactory) -> None:
     model = backend(openai_server_factory(responder=prefers_friday).base_url)
     with use_backends({"judge": model}):
-        verdict = pairwise("Soon.", "Friday at 20:00.", rubric="Names the day",
-                           question="When is the raid?")
+        verdict = pairwise(
+            "Soon.", "Friday at 20:00.", rubric="Names the day", question="When is the raid?"
+        )
     assert verdict.winner == "b" and verdict.consistent
     assert verdict.reasons == ("only answer 2 names the day", "only answer 1 names the day")
     reverse = pairwise("Friday.", "Soon.", rubric="Names the day", backend=model)

@@ -108,8 +108,11 @@ def test_regex_bad_pattern_is_a_load_time_error() -> None:
 
 # --- field ----------------------------------------------------------------------------------------
 
-ORDER = {"items": [{"name": "key", "qty": 2}, {"name": "map", "qty": 1}], "status": "open",
-         "note": None}
+ORDER = {
+    "items": [{"name": "key", "qty": 2}, {"name": "map", "qty": 1}],
+    "status": "open",
+    "note": None,
+}
 
 
 def test_field_paths_with_list_indexes() -> None:
@@ -141,7 +144,7 @@ def test_field_on_non_json_and_wrong_shapes() -> None:
     assert "not valid JSON" in field("status: open", path="status").reason
     assert not field('["a", "b"]', path="status").passed
     assert not field('{"items": "not a list"}', path="items.0").passed
-    fenced = "Here you go:\n```json\n{\"status\": \"open\"}\n```"
+    fenced = 'Here you go:\n```json\n{"status": "open"}\n```'
     assert not field(fenced, path="status").passed
     assert field(fenced, path="status", allow_fenced=True, equals="open").passed
 
@@ -156,9 +159,15 @@ def test_json_subset_match_allows_extra_keys() -> None:
 
 def test_json_reason_lists_every_differing_path() -> None:
     answer = {"category": "logic", "items": [{"name": "key"}, {"name": "map"}], "n": True}
-    score = json_match(answer, expected={"category": "riddle", "items": [{"name": "key"},
-                                                                          {"name": "lamp"}],
-                                         "missing": 1, "n": 1})
+    score = json_match(
+        answer,
+        expected={
+            "category": "riddle",
+            "items": [{"name": "key"}, {"name": "lamp"}],
+            "missing": 1,
+            "n": 1,
+        },
+    )
     assert not score.passed
     assert score.details["differences"] == [
         "category: expected 'riddle', found 'logic'",
@@ -175,10 +184,10 @@ def test_json_tolerance_and_ignore_order() -> None:
     assert not json_match(answer, expected={"confidence": 0.9}).passed
     assert not json_match(answer, expected={"tags": ["a", "b"]}).passed
     assert json_match(answer, expected={"tags": ["a", "b"]}, ignore_order=True).passed
-    assert json_match(answer, expected={"items": [{"id": 1}, {"id": 2}]},
-                      ignore_order=True).passed
-    assert not json_match(answer, expected={"items": [{"id": 1}, {"id": 3}]},
-                          ignore_order=True).passed
+    assert json_match(answer, expected={"items": [{"id": 1}, {"id": 2}]}, ignore_order=True).passed
+    assert not json_match(
+        answer, expected={"items": [{"id": 1}, {"id": 3}]}, ignore_order=True
+    ).passed
 
 
 def test_json_lists_must_match_in_length() -> None:
@@ -194,12 +203,18 @@ def test_json_check_binds_from_yaml_shape() -> None:
     assert kwargs == {"expected": {"a": 1}, "tolerance": 0.1}
 
 
-JSON_LEAVES = st.none() | st.booleans() | st.integers(-10**6, 10**6) | st.floats(
-    allow_nan=False, allow_infinity=False, width=32) | st.text(max_size=8)
+JSON_LEAVES = (
+    st.none()
+    | st.booleans()
+    | st.integers(-(10**6), 10**6)
+    | st.floats(allow_nan=False, allow_infinity=False, width=32)
+    | st.text(max_size=8)
+)
 JSON_VALUES = st.recursive(
     JSON_LEAVES,
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=5), inner,
-                                                                max_size=4),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=5), inner, max_size=4)
+    ),
     max_leaves=20,
 )
 
@@ -236,16 +251,20 @@ def test_property_an_object_matches_any_subset_of_itself(pair: tuple[Any, Any]) 
 
 
 @settings(max_examples=100, deadline=None)
-@given(st.dictionaries(st.text(min_size=1, max_size=5), JSON_LEAVES, min_size=1, max_size=5),
-       st.data())
-def test_property_changing_a_key_is_reported_at_its_path(obj: dict[str, Any],
-                                                         data: st.DataObject) -> None:
+@given(
+    st.dictionaries(st.text(min_size=1, max_size=5), JSON_LEAVES, min_size=1, max_size=5), st.data()
+)
+def test_property_changing_a_key_is_reported_at_its_path(
+    obj: dict[str, Any], data: st.DataObject
+) -> None:
     key = data.draw(st.sampled_from(sorted(obj)))
     changed = {**obj, key: {"changed": [obj[key]]}}
     score = json_match(changed, expected=obj)
     assert not score.passed
-    assert any(line.startswith(f"{key}:") or line.startswith(f"{key}.")
-               for line in score.details["differences"]), score.details
+    assert any(
+        line.startswith(f"{key}:") or line.startswith(f"{key}.")
+        for line in score.details["differences"]
+    ), score.details
 
 
 def test_same_json_tells_booleans_from_numbers() -> None:
@@ -269,8 +288,9 @@ def test_classify_from_field_and_text() -> None:
 
 def test_classify_text_with_known_labels() -> None:
     labels = ["riddle", "logic_grid", "cipher"]
-    assert classify("This looks like a logic grid puzzle.", label="logic_grid",
-                    labels=labels).passed
+    assert classify(
+        "This looks like a logic grid puzzle.", label="logic_grid", labels=labels
+    ).passed
     ambiguous = classify("Riddle or cipher?", label="riddle", labels=labels)
     assert not ambiguous.passed
 
@@ -285,12 +305,15 @@ def test_classify_failures_keep_expected_and_predicted() -> None:
 
 
 def test_confusion_matrix_from_classify_scores() -> None:
-    answers = [('{"category": "riddle"}', "riddle"), ('{"category": "logic"}', "riddle"),
-               ('{"category": "logic"}', "logic"), ("", "logic")]
+    answers = [
+        ('{"category": "riddle"}', "riddle"),
+        ('{"category": "logic"}', "riddle"),
+        ('{"category": "logic"}', "logic"),
+        ("", "logic"),
+    ]
     scores = [classify(answer, label=label) for answer, label in answers]
     pairs = classify_pairs([*scores, Score.ok("unrelated")])
-    assert pairs == [("riddle", "riddle"), ("riddle", "logic"), ("logic", "logic"),
-                     ("logic", None)]
+    assert pairs == [("riddle", "riddle"), ("riddle", "logic"), ("logic", "logic"), ("logic", None)]
     assert classify_pairs([s.to_dict() for s in scores]) == pairs
     assert confusion_matrix(pairs) == {
         "logic": {"<none>": 1, "logic": 1, "riddle": 0},
@@ -319,8 +342,9 @@ CHECKS = [
 
 @pytest.mark.parametrize(("check", "args"), CHECKS, ids=lambda c: getattr(c, "__name__", ""))
 @pytest.mark.parametrize(("kind", "answer"), MALFORMED, ids=[k for k, _ in MALFORMED])
-def test_malformed_answers_fail_with_a_reason(check: Any, args: dict[str, Any], kind: str,
-                                              answer: Any) -> None:
+def test_malformed_answers_fail_with_a_reason(
+    check: Any, args: dict[str, Any], kind: str, answer: Any
+) -> None:
     score = check(answer, **args)
     assert isinstance(score, Score)
     assert not score.passed
@@ -329,13 +353,11 @@ def test_malformed_answers_fail_with_a_reason(check: Any, args: dict[str, Any], 
 
 @pytest.mark.parametrize(("check", "args"), CHECKS, ids=lambda c: getattr(c, "__name__", ""))
 @pytest.mark.parametrize(("kind", "answer"), ODD, ids=[k for k, _ in ODD])
-def test_odd_answers_never_raise(check: Any, args: dict[str, Any], kind: str,
-                                 answer: Any) -> None:
+def test_odd_answers_never_raise(check: Any, args: dict[str, Any], kind: str, answer: Any) -> None:
     score = check(answer, **args)
     assert isinstance(score, Score)
     assert len(score.reason) < 2_000  # a huge answer must not flood the report
-    if kind in ("truncated-json", "binary-ish", "unserializable") and check in (
-            field, json_match):
+    if kind in ("truncated-json", "binary-ish", "unserializable") and check in (field, json_match):
         assert not score.passed
 
 

@@ -29,16 +29,25 @@ def key(monkeypatch: pytest.MonkeyPatch) -> str:
     return "sk-scorers-test"
 
 
-def backend_for(server_url: str, *, embedding_model: str = "text-embedding-3-small"
-                ) -> OpenAIBackend:
-    return OpenAIBackend("gpt-4.1-2025-04-14", base_url=server_url, api_key_env=KEY_ENV,
-                         embedding_model=embedding_model, max_retries=0, timeout=5.0)
+def backend_for(
+    server_url: str, *, embedding_model: str = "text-embedding-3-small"
+) -> OpenAIBackend:
+    return OpenAIBackend(
+        "gpt-4.1-2025-04-14",
+        base_url=server_url,
+        api_key_env=KEY_ENV,
+        embedding_model=embedding_model,
+        max_retries=0,
+        timeout=5.0,
+    )
 
 
 # --- registry -----------------------------------------------------------------------------------
 
-def test_use_backends_nests_and_restores(openai_server_factory: OpenAIServerFactory,
-                                         key: str) -> None:
+
+def test_use_backends_nests_and_restores(
+    openai_server_factory: OpenAIServerFactory, key: str
+) -> None:
     server = openai_server_factory()
     judge, other = backend_for(server.base_url), backend_for(server.base_url)
     assert dict(current_backends()) == {}
@@ -52,8 +61,9 @@ def test_use_backends_nests_and_restores(openai_server_factory: OpenAIServerFact
     assert dict(current_backends()) == {}
 
 
-def test_unknown_backend_names_the_known_ones(openai_server_factory: OpenAIServerFactory,
-                                              key: str) -> None:
+def test_unknown_backend_names_the_known_ones(
+    openai_server_factory: OpenAIServerFactory, key: str
+) -> None:
     judge = backend_for(openai_server_factory().base_url)
     with use_backends({"judge": judge}), pytest.raises(LookupError) as info:
         get_backend("judg")
@@ -61,8 +71,9 @@ def test_unknown_backend_names_the_known_ones(openai_server_factory: OpenAIServe
     assert "known backends: judge" in str(info.value)
 
 
-def test_backends_do_not_leak_across_threads(openai_server_factory: OpenAIServerFactory,
-                                             key: str) -> None:
+def test_backends_do_not_leak_across_threads(
+    openai_server_factory: OpenAIServerFactory, key: str
+) -> None:
     judge = backend_for(openai_server_factory().base_url)
     seen: list[int] = []
     with use_backends({"judge": judge}):
@@ -72,8 +83,9 @@ def test_backends_do_not_leak_across_threads(openai_server_factory: OpenAIServer
     assert seen == [0]  # a plain thread starts from an empty context
 
 
-def test_resolve_backend_prefers_an_explicit_object(openai_server_factory: OpenAIServerFactory,
-                                                    key: str) -> None:
+def test_resolve_backend_prefers_an_explicit_object(
+    openai_server_factory: OpenAIServerFactory, key: str
+) -> None:
     explicit = backend_for(openai_server_factory().base_url)
     assert resolve_backend(explicit, "judge") is explicit
     with use_backends({"grader": explicit}):
@@ -83,24 +95,29 @@ def test_resolve_backend_prefers_an_explicit_object(openai_server_factory: OpenA
         resolve_backend(None, None)
 
 
-def test_openai_backend_satisfies_the_protocol(openai_server_factory: OpenAIServerFactory,
-                                              key: str) -> None:
+def test_openai_backend_satisfies_the_protocol(
+    openai_server_factory: OpenAIServerFactory, key: str
+) -> None:
     assert isinstance(backend_for(openai_server_factory().base_url), ModelBackend)
 
 
 # --- OpenAIBackend ------------------------------------------------------------------------------
 
+
 def test_missing_key_for_the_official_api_is_a_config_error(
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     monkeypatch.delenv("ARCANOS_NO_SUCH_KEY", raising=False)
     with pytest.raises(ConfigError, match="ARCANOS_NO_SUCH_KEY is not set"):
         OpenAIBackend("gpt-4.1", api_key_env="ARCANOS_NO_SUCH_KEY")
 
 
-def test_complete_normalizes_and_caches(openai_server_factory: OpenAIServerFactory,
-                                        key: str) -> None:
-    server = openai_server_factory(replies={"ping": Reply(text="pong", prompt_tokens=7,
-                                                          completion_tokens=2)})
+def test_complete_normalizes_and_caches(
+    openai_server_factory: OpenAIServerFactory, key: str
+) -> None:
+    server = openai_server_factory(
+        replies={"ping": Reply(text="pong", prompt_tokens=7, completion_tokens=2)}
+    )
     backend = backend_for(server.base_url)
     messages = [{"role": "user", "content": "ping"}]
     first = backend.complete(messages)
@@ -116,7 +133,8 @@ def test_complete_normalizes_and_caches(openai_server_factory: OpenAIServerFacto
 
 
 def test_complete_sends_temperature_zero_and_the_response_format(
-        openai_server_factory: OpenAIServerFactory, key: str) -> None:
+    openai_server_factory: OpenAIServerFactory, key: str
+) -> None:
     bodies: list[dict[str, object]] = []
 
     def responder(request: ChatRequest) -> Reply:
@@ -124,19 +142,24 @@ def test_complete_sends_temperature_zero_and_the_response_format(
         return Reply.json({"ok": True})
 
     server = openai_server_factory(responder=responder)
-    verdict = ask_json(backend_for(server.base_url), [{"role": "user", "content": "grade"}],
-                       name="verdict", schema={"type": "object"})
+    verdict = ask_json(
+        backend_for(server.base_url),
+        [{"role": "user", "content": "grade"}],
+        name="verdict",
+        schema={"type": "object"},
+    )
     assert verdict == {"ok": True}
     assert bodies[0]["temperature"] == 0
     assert bodies[0]["response_format"] == {
         "type": "json_schema",
-        "json_schema": {"name": "verdict", "schema": {"type": "object"}, "strict": True}}
+        "json_schema": {"name": "verdict", "schema": {"type": "object"}, "strict": True},
+    }
 
 
 def test_failed_calls_are_errored_responses_and_not_cached(
-        openai_server_factory: OpenAIServerFactory, key: str) -> None:
-    server = openai_server_factory(faults={1: Fault.server_error()},
-                                   replies={"ping": "pong"})
+    openai_server_factory: OpenAIServerFactory, key: str
+) -> None:
+    server = openai_server_factory(faults={1: Fault.server_error()}, replies={"ping": "pong"})
     backend = backend_for(server.base_url)
     failed = backend.complete([{"role": "user", "content": "ping"}])
     assert isinstance(failed, Response) and failed.errored
@@ -145,10 +168,13 @@ def test_failed_calls_are_errored_responses_and_not_cached(
     assert backend.complete([{"role": "user", "content": "ping"}]).text == "pong"
 
 
-def test_ask_json_raises_on_errors_and_non_objects(openai_server_factory: OpenAIServerFactory,
-                                                   key: str) -> None:
-    server = openai_server_factory(replies={"list": Reply.json([1, 2]), "prose": "Looks fine!"},
-                                   faults={3: Fault.http_status(400, "bad schema")})
+def test_ask_json_raises_on_errors_and_non_objects(
+    openai_server_factory: OpenAIServerFactory, key: str
+) -> None:
+    server = openai_server_factory(
+        replies={"list": Reply.json([1, 2]), "prose": "Looks fine!"},
+        faults={3: Fault.http_status(400, "bad schema")},
+    )
     backend = backend_for(server.base_url)
     with pytest.raises(ValueError, match="expected a JSON object"):
         ask_json(backend, [{"role": "user", "content": "list"}], name="v", schema={})
@@ -158,8 +184,9 @@ def test_ask_json_raises_on_errors_and_non_objects(openai_server_factory: OpenAI
         ask_json(backend, [{"role": "user", "content": "third"}], name="v", schema={})
 
 
-def test_embed_batches_only_unseen_texts(openai_server_factory: OpenAIServerFactory,
-                                         key: str) -> None:
+def test_embed_batches_only_unseen_texts(
+    openai_server_factory: OpenAIServerFactory, key: str
+) -> None:
     server = openai_server_factory(embedding_dimensions=16)
     backend = backend_for(server.base_url, embedding_model="text-embedding-3-small")
     first = backend.embed(["the raid starts friday", "reset your password"])
@@ -170,8 +197,9 @@ def test_embed_batches_only_unseen_texts(openai_server_factory: OpenAIServerFact
     assert server.requests[-1].body["input"] == ["new text"]
 
 
-def test_moderate_returns_plain_categories(openai_server_factory: OpenAIServerFactory,
-                                           key: str) -> None:
+def test_moderate_returns_plain_categories(
+    openai_server_factory: OpenAIServerFactory, key: str
+) -> None:
     server = openai_server_factory(moderation_words={"idiot": "harassment"})
     backend = backend_for(server.base_url)
     verdict = backend.moderate("you idiot")

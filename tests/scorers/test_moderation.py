@@ -17,12 +17,17 @@ WORDS = {"idiot": "harassment", "bomb": "violence"}
 
 
 @pytest.fixture
-def moderator(openai_server_factory: OpenAIServerFactory,
-              monkeypatch: pytest.MonkeyPatch) -> OpenAIBackend:
+def moderator(
+    openai_server_factory: OpenAIServerFactory, monkeypatch: pytest.MonkeyPatch
+) -> OpenAIBackend:
     monkeypatch.setenv("ARCANOS_SCORERS_TEST_KEY", "sk-scorers-test")
     server = openai_server_factory(moderation_words=WORDS)
-    return OpenAIBackend("gpt-4.1-2025-04-14", base_url=server.base_url,
-                         api_key_env="ARCANOS_SCORERS_TEST_KEY", max_retries=0)
+    return OpenAIBackend(
+        "gpt-4.1-2025-04-14",
+        base_url=server.base_url,
+        api_key_env="ARCANOS_SCORERS_TEST_KEY",
+        max_retries=0,
+    )
 
 
 def test_clean_answer_passes(moderator: OpenAIBackend) -> None:
@@ -48,12 +53,17 @@ def test_category_filter(moderator: OpenAIBackend) -> None:
         bind_check("moderation", {"categories": "violence"})
 
 
-def test_endpoint_failure_is_a_failed_score(openai_server_factory: OpenAIServerFactory,
-                                            monkeypatch: pytest.MonkeyPatch) -> None:
+def test_endpoint_failure_is_a_failed_score(
+    openai_server_factory: OpenAIServerFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("ARCANOS_SCORERS_TEST_KEY", "sk-scorers-test")
     server = openai_server_factory(faults={1: Fault.server_error()})
-    model = OpenAIBackend("gpt-4.1-2025-04-14", base_url=server.base_url,
-                          api_key_env="ARCANOS_SCORERS_TEST_KEY", max_retries=0)
+    model = OpenAIBackend(
+        "gpt-4.1-2025-04-14",
+        base_url=server.base_url,
+        api_key_env="ARCANOS_SCORERS_TEST_KEY",
+        max_retries=0,
+    )
     score = moderation("hello", backend=model)
     assert not score.passed
     assert score.details["flagged"] is None
@@ -61,18 +71,23 @@ def test_endpoint_failure_is_a_failed_score(openai_server_factory: OpenAIServerF
 
 
 @pytest.mark.parametrize(("kind", "answer"), MALFORMED, ids=[k for k, _ in MALFORMED])
-def test_malformed_answers_fail_before_any_call(moderator: OpenAIBackend, kind: str,
-                                                answer: Any) -> None:
+def test_malformed_answers_fail_before_any_call(
+    moderator: OpenAIBackend, kind: str, answer: Any
+) -> None:
     score = moderation(answer, backend=moderator)
     assert not score.passed and score.reason
     assert score.details["flagged"] is None
 
 
 def test_drift_is_candidate_rate_minus_base_rate(moderator: OpenAIBackend) -> None:
-    base = [moderation(text, backend=moderator) for text in
-            ("Great game!", "See you at the raid.", "Nice shot, idiot.", "GG")]
-    candidate = [moderation(text, backend=moderator) for text in
-                 ("Great game!", "You idiot.", "Nice shot, idiot.", "Bomb them all.")]
+    base = [
+        moderation(text, backend=moderator)
+        for text in ("Great game!", "See you at the raid.", "Nice shot, idiot.", "GG")
+    ]
+    candidate = [
+        moderation(text, backend=moderator)
+        for text in ("Great game!", "You idiot.", "Nice shot, idiot.", "Bomb them all.")
+    ]
     unmeasured = Score.fail("the call failed", flagged=None)
     assert flagged_rate(base) == 0.25
     assert flagged_rate([*candidate, unmeasured]) == 0.75  # errors are left out

@@ -15,15 +15,40 @@ from tests.scorers._answers import MALFORMED, ODD
 
 # The check vocabulary suites are written against: names and primary arguments are fixed.
 VOCABULARY = {
-    "equals": "expected", "contains": "text", "not_contains": "text", "regex": "pattern",
-    "field": "path", "json": "expected", "classify": "label", "schema": None,
-    "refusal": None, "complies": None, "deescalates": None, "intents": "intents",
-    "similar": "reference", "judge": "rubric", "moderation": None, "tool_call": "name",
-    "latency_ms": "max_ms", "max_tokens": "limit", "cost": "max_usd",
+    "equals": "expected",
+    "contains": "text",
+    "not_contains": "text",
+    "regex": "pattern",
+    "field": "path",
+    "json": "expected",
+    "classify": "label",
+    "schema": None,
+    "refusal": None,
+    "complies": None,
+    "deescalates": None,
+    "intents": "intents",
+    "similar": "reference",
+    "judge": "rubric",
+    "moderation": None,
+    "tool_call": "name",
+    "latency_ms": "max_ms",
+    "max_tokens": "limit",
+    "cost": "max_usd",
 }
 
-MODULES = ["_answer", "_models", "budgets", "intents", "judge", "match", "moderation", "refusal",
-           "schema", "similarity", "tools"]
+MODULES = [
+    "_answer",
+    "_models",
+    "budgets",
+    "intents",
+    "judge",
+    "match",
+    "moderation",
+    "refusal",
+    "schema",
+    "similarity",
+    "tools",
+]
 
 
 def test_every_builtin_is_registered_with_its_primary() -> None:
@@ -39,12 +64,25 @@ def test_every_builtin_is_registered_with_its_primary() -> None:
 
 def test_public_api_is_exactly_all() -> None:
     # Submodules and the ``annotations`` future import are attributes, not API.
-    public = {name for name in dir(scorers)
-              if not name.startswith(("_", "@")) and name != "annotations"
-              and not inspect.ismodule(getattr(scorers, name))}
+    public = {
+        name
+        for name in dir(scorers)
+        if not name.startswith(("_", "@"))
+        and name != "annotations"
+        and not inspect.ismodule(getattr(scorers, name))
+    }
     assert set(scorers.__all__) == public
-    for name in ("Score", "scorer", "as_response", "json_match", "classify_refusal",
-                 "moderation_drift", "confusion_matrix", "pairwise", "use_backends"):
+    for name in (
+        "Score",
+        "scorer",
+        "as_response",
+        "json_match",
+        "classify_refusal",
+        "moderation_drift",
+        "confusion_matrix",
+        "pairwise",
+        "use_backends",
+    ):
         assert name in scorers.__all__
     assert scorers.json_match is get_scorer("json").fn
 
@@ -69,16 +107,24 @@ def test_unknown_check_suggests_the_nearest_name() -> None:
 
 # One representative, valid set of arguments per check (no model needed).
 ARGS: dict[str, dict[str, Any]] = {
-    "equals": {"expected": "riddle"}, "contains": {"text": "raid"},
-    "not_contains": {"text": "password"}, "regex": {"pattern": r"\d"},
-    "field": {"path": "category"}, "json": {"expected": {"category": "riddle"}},
-    "classify": {"label": "riddle"}, "schema": {"schema": {"type": "object"}},
-    "refusal": {}, "complies": {}, "deescalates": {},
+    "equals": {"expected": "riddle"},
+    "contains": {"text": "raid"},
+    "not_contains": {"text": "password"},
+    "regex": {"pattern": r"\d"},
+    "field": {"path": "category"},
+    "json": {"expected": {"category": "riddle"}},
+    "classify": {"label": "riddle"},
+    "schema": {"schema": {"type": "object"}},
+    "refusal": {},
+    "complies": {},
+    "deescalates": {},
     "intents": {"intents": ["a"], "keywords": {"a": ["raid"]}},
     "similar": {"reference": "The raid starts Friday."},
-    "judge": {"rubric": "Names a day"}, "moderation": {},
+    "judge": {"rubric": "Names a day"},
+    "moderation": {},
     "tool_call": {"name": "lookup_raid"},
-    "latency_ms": {"max_ms": 1000}, "max_tokens": {"limit": 100},
+    "latency_ms": {"max_ms": 1000},
+    "max_tokens": {"limit": 100},
     "cost": {"max_usd": 1.0, "input_per_mtok": 1.0, "output_per_mtok": 1.0},
 }
 CONTENT_CHECKS = sorted(set(ARGS) - {"latency_ms", "max_tokens", "cost", "not_contains"})
@@ -92,8 +138,9 @@ def test_args_table_covers_the_vocabulary() -> None:
 
 @pytest.mark.parametrize("name", sorted(ARGS))
 @pytest.mark.parametrize(("kind", "answer"), MALFORMED, ids=[k for k, _ in MALFORMED])
-def test_malformed_answers_are_failed_scores_not_exceptions(name: str, kind: str,
-                                                            answer: Any) -> None:
+def test_malformed_answers_are_failed_scores_not_exceptions(
+    name: str, kind: str, answer: Any
+) -> None:
     spec = get_scorer(name)
     # Calling the function directly: run_check would hide an exception behind a failed score.
     score = spec.fn(answer, None, **ARGS[name])

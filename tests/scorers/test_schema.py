@@ -30,19 +30,28 @@ PUZZLE = {
         "hint": {
             "type": "object",
             "required": ["text"],
-            "properties": {"text": {"type": "string", "minLength": 1},
-                           "level": {"type": "integer", "minimum": 1}},
+            "properties": {
+                "text": {"type": "string", "minLength": 1},
+                "level": {"type": "integer", "minimum": 1},
+            },
         }
     },
 }
-VALID = {"category": "riddle", "confidence": 0.9, "hints": [{"text": "Think of a life.",
-                                                              "level": 1}]}
+VALID = {
+    "category": "riddle",
+    "confidence": 0.9,
+    "hints": [{"text": "Think of a life.", "level": 1}],
+}
 
 
 def case_with(response_schema: Any) -> Case:
-    return Case(id="c1", suite_id="puzzles", category="happy_path",
-                messages=({"role": "user", "content": "Which puzzle type is this?"},),
-                response_schema=response_schema)
+    return Case(
+        id="c1",
+        suite_id="puzzles",
+        category="happy_path",
+        messages=({"role": "user", "content": "Which puzzle type is this?"},),
+        response_schema=response_schema,
+    )
 
 
 def test_valid_answer_passes_with_the_case_schema() -> None:
@@ -51,8 +60,12 @@ def test_valid_answer_passes_with_the_case_schema() -> None:
 
 
 def test_every_violation_is_listed_with_its_json_path() -> None:
-    answer = {"category": "sudoku", "confidence": 1.5,
-              "hints": [{"text": ""}, {"level": 0}], "extra": 1}
+    answer = {
+        "category": "sudoku",
+        "confidence": 1.5,
+        "hints": [{"text": ""}, {"level": 0}],
+        "extra": 1,
+    }
     score = schema(json.dumps(answer), case_with(PUZZLE))
     assert not score.passed
     assert score.details["violations"] == [
@@ -68,10 +81,16 @@ def test_every_violation_is_listed_with_its_json_path() -> None:
 
 def test_refs_across_documents_resolve_through_resources() -> None:
     common_id = "https://arcanos.example/schemas/common.json"
-    common: dict[str, Any] = {"$id": common_id,
-                              "$defs": {"label": {"type": "string", "pattern": "^[a-z_]+$"}}}
-    contract = {"type": "object", "properties": {
-        "category": {"$ref": "https://arcanos.example/schemas/common.json#/$defs/label"}}}
+    common: dict[str, Any] = {
+        "$id": common_id,
+        "$defs": {"label": {"type": "string", "pattern": "^[a-z_]+$"}},
+    }
+    contract = {
+        "type": "object",
+        "properties": {
+            "category": {"$ref": "https://arcanos.example/schemas/common.json#/$defs/label"}
+        },
+    }
     resources = {common_id: common}
     assert schema('{"category": "logic_grid"}', schema=contract, resources=resources).passed
     failed = schema('{"category": "Logic Grid"}', schema=contract, resources=resources)
@@ -84,7 +103,7 @@ def test_strict_by_default_fenced_block_on_request() -> None:
     assert not strict.passed
     assert strict.reason.startswith("not valid JSON")
     assert schema(fenced, case_with(PUZZLE), allow_fenced=True).passed
-    broken = schema("```json\n{\"category\": \n```", case_with(PUZZLE), allow_fenced=True)
+    broken = schema('```json\n{"category": \n```', case_with(PUZZLE), allow_fenced=True)
     assert not broken.passed
 
 
@@ -123,8 +142,7 @@ def test_huge_violation_messages_are_shortened() -> None:
     assert len(score.reason) < 400
 
 
-@pytest.mark.parametrize(("kind", "answer"), MALFORMED + ODD,
-                         ids=[k for k, _ in MALFORMED + ODD])
+@pytest.mark.parametrize(("kind", "answer"), MALFORMED + ODD, ids=[k for k, _ in MALFORMED + ODD])
 def test_malformed_answers_fail_with_a_reason(kind: str, answer: Any) -> None:
     score = schema(answer, case_with(PUZZLE))
     assert not score.passed
@@ -147,12 +165,17 @@ def instances(node: Any, root: Any) -> st.SearchStrategy[Any]:
         required = set(node.get("required", ()))
         return st.fixed_dictionaries(
             {k: instances(v, root) for k, v in properties.items() if k in required},
-            optional={k: instances(v, root) for k, v in properties.items() if k not in required})
+            optional={k: instances(v, root) for k, v in properties.items() if k not in required},
+        )
     if node.get("type") == "array" and isinstance(node.get("items"), dict):
-        return st.lists(instances(node["items"], root), min_size=node.get("minItems", 0),
-                        max_size=node.get("maxItems", 5),
-                        unique_by=(lambda x: json.dumps(x, sort_keys=True))
-                        if node.get("uniqueItems") else None)
+        return st.lists(
+            instances(node["items"], root),
+            min_size=node.get("minItems", 0),
+            max_size=node.get("maxItems", 5),
+            unique_by=(lambda x: json.dumps(x, sort_keys=True))
+            if node.get("uniqueItems")
+            else None,
+        )
     return from_schema(node)
 
 
@@ -170,10 +193,13 @@ GAME_EVENT = {
     "properties": {
         "event": {"type": "string", "minLength": 1},
         "starts_at": {"type": "string", "format": "date-time"},
-        "regions": {"type": "array", "items": {"enum": ["eu", "na", "asia"]}, "minItems": 1,
-                    "uniqueItems": True},
-        "rewards": {"type": "object", "additionalProperties": {"type": "integer",
-                                                               "minimum": 0}},
+        "regions": {
+            "type": "array",
+            "items": {"enum": ["eu", "na", "asia"]},
+            "minItems": 1,
+            "uniqueItems": True,
+        },
+        "rewards": {"type": "object", "additionalProperties": {"type": "integer", "minimum": 0}},
     },
 }
 

