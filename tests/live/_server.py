@@ -45,11 +45,13 @@ class LiveServer:
     def start(self) -> None:
         try:
             # Port 0: a free port, so a developer's own server on the default port is untouched.
-            self.server = self._script.start_server(self._installation, port=0,
-                                                    state_dir=self._state_dir)
+            self.server = self._script.start_server(
+                self._installation, port=0, state_dir=self._state_dir
+            )
         except self._script.LocalModelError as exc:
-            pytest.fail(f"the live lane could not start the local model server: {exc}",
-                        pytrace=False)
+            pytest.fail(
+                f"the live lane could not start the local model server: {exc}", pytrace=False
+            )
 
     def stop(self) -> None:
         self._script.stop_server(self._state_dir)

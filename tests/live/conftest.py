@@ -38,16 +38,18 @@ def llama_installation(local_model_script: ModuleType) -> Any:
     try:
         return local_model_script.install(local_model_script.DEFAULT_VENV)
     except local_model_script.LocalModelError as exc:
-        pytest.fail(f"the live lane could not install the local model server: {exc}",
-                    pytrace=False)
+        pytest.fail(f"the live lane could not install the local model server: {exc}", pytrace=False)
 
 
 @pytest.fixture(scope="session")
-def llama_server(local_model_script: ModuleType, llama_installation: Any,
-                 tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    """A running server for the session, stopped at its end."""
-    live = LiveServer(local_model_script, llama_installation,
-                      tmp_path_factory.mktemp("llama-server"))
+def llama_server(
+    local_model_script: ModuleType,
+    llama_installation: Any,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[LiveServer]:
+    """A running server for the session, stopped at its end. Both demo targets call it, as
+    they call the one server of ``local_model.py start``."""
+    live = LiveServer(local_model_script, llama_installation, tmp_path_factory.mktemp("llama"))
     live.start()
     try:
         yield live

@@ -36,31 +36,40 @@ def representative_subset(suites: Sequence[Suite]) -> list[Suite]:
     each answer of a 2-core CPU model takes seconds.
     """
     chosen: dict[str, list[str]] = {s.id: [s.cases[0].id] for s in suites if s.cases}
-    for wanted in (lambda c: sum(m.get("role") == "user" for m in c.messages) > 1,
-                   lambda c: bool(c.tools)):
+    for wanted in (
+        lambda c: sum(m.get("role") == "user" for m in c.messages) > 1,
+        lambda c: bool(c.tools),
+    ):
         for suite in suites:
             match = next((c for c in suite.cases if wanted(c)), None)
             if match is not None:
                 if match.id not in chosen[suite.id]:
                     chosen[suite.id].append(match.id)
                 break
-    return [dataclasses.replace(s, cases=tuple(c for c in s.cases if c.id in chosen[s.id]))
-            for s in suites if s.id in chosen]
+    return [
+        dataclasses.replace(s, cases=tuple(c for c in s.cases if c.id in chosen[s.id]))
+        for s in suites
+        if s.id in chosen
+    ]
 
 
 def demo_config(server: LiveServer, tmp: Path, mode: str) -> RunConfig:
-    """The demo targets of pyproject.toml, sent to this session's server; nothing written to the
-    project's golden store or cache."""
+    """The demo targets of pyproject.toml, sent to this session's server; nothing is written to
+    the project's golden store or cache."""
     config = load_config(ROOT / "pyproject.toml", mode=mode)
-    targets = {name: dataclasses.replace(t, base_url=server.base_url)
-               for name, t in config.targets.items()}
+    targets = {
+        name: dataclasses.replace(t, base_url=server.base_url) for name, t in config.targets.items()
+    }
     return dataclasses.replace(config, targets=targets, golden=tmp / "golden", cache=None)
 
 
-def scores_by_key(outcome: RunOutcome, *, skip: frozenset[str] = frozenset()
-                  ) -> dict[tuple[str, str, int], list[Mapping[str, Any]]]:
-    return {record.key: [s for s in record.scores if s["check"] not in skip]
-            for record in outcome.log.records()}
+def scores_by_key(
+    outcome: RunOutcome, *, skip: frozenset[str] = frozenset()
+) -> dict[tuple[str, str, int], list[Mapping[str, Any]]]:
+    return {
+        record.key: [s for s in record.scores if s["check"] not in skip]
+        for record in outcome.log.records()
+    }
 
 
 def texts_by_key(outcome: RunOutcome) -> dict[tuple[str, str, int], str | None]:
@@ -75,25 +84,29 @@ def subset() -> list[Suite]:
 
 @pytest.fixture(scope="module")
 def served_models(llama_server: LiveServer) -> list[str]:
+    """The model ids the server reports."""
     with urllib.request.urlopen(f"{llama_server.base_url}/models", timeout=30) as answer:
         return [m["id"] for m in json.load(answer)["data"]]
 
 
 @pytest.fixture(scope="module")
-def live_outcome(llama_server: LiveServer, subset: list[Suite],
-                 tmp_path_factory: pytest.TempPathFactory) -> RunOutcome:
+def live_outcome(
+    llama_server: LiveServer,
+    subset: list[Suite],
+    tmp_path_factory: pytest.TempPathFactory,
+) -> RunOutcome:
     """The subset run live (nothing recorded), on the freshly started server."""
     tmp = tmp_path_factory.mktemp("live")
-    return execute_run(demo_config(llama_server, tmp, "live"), subset,
-                       log_path=tmp / "run.jsonl", progress=False)
+    return execute_run(
+        demo_config(llama_server, tmp, "live"), subset, log_path=tmp / "run.jsonl", progress=False
+    )
 
 
 def test_subset_covers_every_category_of_the_bundled_suites(subset: list[Suite]) -> None:
     config = load_config(ROOT / "pyproject.toml")
     bundled = load_suites(config.suites)
     assert {s.id for s in subset} == {s.id for s in bundled}
-    assert ({c for s in subset for c in s.categories}
-            == {c for s in bundled for c in s.categories})
+    assert {c for s in subset for c in s.categories} == {c for s in bundled for c in s.categories}
     cases = [c for s in subset for c in s.cases]
     assert any(sum(m.get("role") == "user" for m in c.messages) > 1 for c in cases)
     assert any(c.tools for c in cases)
@@ -101,12 +114,14 @@ def test_subset_covers_every_category_of_the_bundled_suites(subset: list[Suite])
 
 
 def test_live_run_answers_come_from_the_real_server(
-        live_outcome: RunOutcome, subset: list[Suite], served_models: list[str],
-        llama_server: LiveServer) -> None:
+    live_outcome: RunOutcome,
+    subset: list[Suite],
+    served_models: list[str],
+    llama_server: LiveServer,
+) -> None:
     stats = live_outcome.stats
     planned = 2 * sum(len(s.cases) for s in subset)
-    assert stats.errored == 0, [r.response.error for r in live_outcome.log.records()
-                                if r.errored]
+    assert stats.errored == 0, [r.response.error for r in live_outcome.log.records() if r.errored]
     assert (stats.planned, stats.live, stats.requests) == (planned, planned, planned)
     assert (stats.replayed, stats.cached) == (0, 0)
     assert live_outcome.log.header["mode"] == "live"
@@ -128,44 +143,59 @@ def test_live_run_answers_come_from_the_real_server(
         assert response.finish_reason in ("stop", "length", "tool_calls"), where
         assert record.scores, f"{where}: every bundled case has checks"
     # The long prompt of base and the short one of candidate really reached the model.
-    prompt_tokens = {t: max(r.response.usage.prompt_tokens for r in records if r.target == t)
-                     for t in ("base", "candidate")}
+    prompt_tokens = {
+        t: max(r.response.usage.prompt_tokens for r in records if r.target == t)
+        for t in ("base", "candidate")
+    }
     assert prompt_tokens["base"] > 2000 > prompt_tokens["candidate"]
     # Schema-constrained decoding: candidate's answers to schema-bound cases are JSON objects.
     for record in records:
         suite = next(s for s in subset if s.id == record.suite_id)
-        if record.target == "candidate" and suite.response_schema is not None \
-                and record.response.finish_reason == "stop":
+        if (
+            record.target == "candidate"
+            and suite.response_schema is not None
+            and record.response.finish_reason == "stop"
+        ):
             assert isinstance(record.response.parsed, dict), record.response.text
 
 
 def test_recording_replays_offline_with_the_same_scores(
-        live_outcome: RunOutcome, llama_server: LiveServer, subset: list[Suite],
-        tmp_path_factory: pytest.TempPathFactory) -> None:
+    live_outcome: RunOutcome,
+    llama_server: LiveServer,
+    subset: list[Suite],
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
     tmp = tmp_path_factory.mktemp("record")
     planned = 2 * sum(len(s.cases) for s in subset)
     # llama.cpp is deterministic at temperature 0 for the same sequence of evaluations, but its
     # prompt cache now holds the live pass's prompts, and resuming from a cached prompt evaluates
     # its last token alone, which rounds differently. A fresh server repeats the live pass's
-    # evaluations exactly.
+    # evaluations exactly (one call in flight per target keeps each target's calls in order).
     llama_server.restart()
-    recorded = execute_run(demo_config(llama_server, tmp, "record"), subset,
-                           log_path=tmp / "record.jsonl", progress=False)
+    recorded = execute_run(
+        demo_config(llama_server, tmp, "record"),
+        subset,
+        log_path=tmp / "record.jsonl",
+        progress=False,
+    )
     assert recorded.stats.errored == 0
     assert recorded.stats.live == planned
-    written = {Path(p).relative_to(tmp / "golden").as_posix()
-               for p in recorded.stats.golden_written if p.endswith(".jsonl")}
+    written = {
+        Path(p).relative_to(tmp / "golden").as_posix()
+        for p in recorded.stats.golden_written
+        if p.endswith(".jsonl")
+    }
     assert written == {f"{s.id}/{t}.jsonl" for s in subset for t in ("base", "candidate")}
     # Greedy decoding with a fixed seed: the recording pass answered exactly as the live one.
     assert texts_by_key(recorded) == texts_by_key(live_outcome)
-    assert (scores_by_key(recorded, skip=TIMING_CHECKS)
-            == scores_by_key(live_outcome, skip=TIMING_CHECKS))
+    assert scores_by_key(recorded, skip=TIMING_CHECKS) == scores_by_key(
+        live_outcome, skip=TIMING_CHECKS
+    )
 
     replay_config = demo_config(llama_server, tmp, "replay")
     assert verify_golden(replay_config, subset) == []
     llama_server.stop()  # replay must not need the server at all
-    replayed = execute_run(replay_config, subset, log_path=tmp / "replay.jsonl",
-                           progress=False)
+    replayed = execute_run(replay_config, subset, log_path=tmp / "replay.jsonl", progress=False)
     assert replayed.stats.requests == 0
     assert replayed.stats.replayed == planned
     assert {r.response.origin for r in replayed.log.records()} == {"replayed"}

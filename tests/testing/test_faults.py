@@ -38,9 +38,13 @@ def _stream_text(client: openai.OpenAI, received: list[str], prompt: str = LONG)
             received.append(chunk.choices[0].delta.content or "")
 
 
-def _wait_idle(server: OpenAIServer, limit_s: float = 5.0) -> None:
+def _wait_idle(server: OpenAIServer, requests: int = 1, limit_s: float = 10.0) -> None:
+    """Wait until the server has logged ``requests`` requests and finished them all. A client
+    that gave up early may have left before a loaded server even accepted its connection."""
     deadline = time.monotonic() + limit_s
-    while server.in_flight and time.monotonic() < deadline:
+    while time.monotonic() < deadline:
+        if len(server.requests) >= requests and not server.in_flight:
+            return
         time.sleep(0.01)
 
 
