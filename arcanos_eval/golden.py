@@ -4,6 +4,10 @@
 full provenance and holds nothing key-shaped, and compares the store with the plan of the configured
 suites and targets: answers the plan needs but the store lacks are *missing*, recordings no planned
 request matches any more are *stale*. ``prune`` removes the stale ones.
+
+Recordings of a ``scorer_only`` target (a judge) are keyed ``<case-id>~<target>-<fingerprint>``;
+their requests depend on the answers being graded, so they cannot be planned. One is stale when its
+case is gone or no check of the case consults that target any more.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from arcanos_eval.backends import model_targets
 from arcanos_eval.config import RunConfig
 from arcanos_eval.run import plan_calls
 from arcanos_eval.suite.model import Suite
@@ -39,6 +44,36 @@ def _planned(config: RunConfig, suites: Sequence[Suite]) -> set[tuple[str, str, 
         (c.case.suite_id, c.target, c.case.id, c.repeat, c.request.fingerprint)
         for c in plan_calls(config, suites)
     }
+
+
+def _stale(
+    config: RunConfig, suites: Sequence[Suite], store: GoldenStore
+) -> dict[tuple[str, str], set[tuple[str, int, str]]]:
+    """Per (suite, target) file of the configured suites and targets, the keys of stale records."""
+    planned = _planned(config, suites)
+    answering = {t.name for t in config.active_targets}
+    grading = [name for name, t in config.targets.items() if t.scorer_only]
+    consulted = {
+        (suite.id, name, case.id)
+        for suite in suites
+        for case in suite.cases
+        for name in model_targets(case, grading)
+    }
+    by_suite = {s.id for s in suites}
+    stale: dict[tuple[str, str], set[tuple[str, int, str]]] = {}
+    for suite_id, target, _ in store.iter_files():
+        if suite_id not in by_suite:
+            continue
+        keys = store.records(suite_id, target)
+        if target in answering:
+            found = {k for k in keys if (suite_id, target, *k) not in planned}
+        elif target in grading:
+            found = {k for k in keys if (suite_id, target, k[0].split("~")[0]) not in consulted}
+        else:
+            continue
+        if found:
+            stale[(suite_id, target)] = found
+    return stale
 
 
 def verify_golden(config: RunConfig, suites: Sequence[Suite]) -> list[GoldenProblem]:
@@ -75,16 +110,14 @@ def verify_golden(config: RunConfig, suites: Sequence[Suite]) -> list[GoldenProb
                 "no recording of the current request",
             )
         )
-    planned_targets = {t.name for t in config.active_targets}
-    planned_suites = {s.id for s in suites}
-    for suite_id, target, case_id, repeat, _ in sorted(recorded - planned):
-        if suite_id in planned_suites and target in planned_targets:
+    for (suite_id, target), keys in sorted(_stale(config, suites, store).items()):
+        for case_id, repeat, _ in sorted(keys):
             problems.append(
                 GoldenProblem(
                     "stale",
                     f"{store.path(suite_id, target)} case {case_id!r}"
                     + (f" repeat {repeat}" if repeat else ""),
-                    "no planned request matches it",
+                    "no current case or check uses it",
                 )
             )
     return problems
@@ -93,19 +126,9 @@ def verify_golden(config: RunConfig, suites: Sequence[Suite]) -> list[GoldenProb
 def prune_golden(config: RunConfig, suites: Sequence[Suite], *, dry_run: bool = False) -> int:
     """Remove stale recordings of the configured suites and targets; returns how many."""
     store = GoldenStore(config.golden)
-    planned = _planned(config, suites)
-    planned_targets = {t.name for t in config.active_targets}
-    planned_suites = {s.id for s in suites}
     removed = 0
-    for suite_id, target, _ in list(store.iter_files()):
-        if suite_id not in planned_suites or target not in planned_targets:
-            continue
-        stale = {
-            key
-            for key in store.records(suite_id, target)
-            if (suite_id, target, key[0], key[1], key[2]) not in planned
-        }
-        removed += len(stale) if dry_run else store.remove(suite_id, target, stale)
+    for (suite_id, target), keys in _stale(config, suites, store).items():
+        removed += len(keys) if dry_run else store.remove(suite_id, target, keys)
     if not dry_run:
         store.flush()
     return removed

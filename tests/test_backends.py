@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+from arcanos_eval.golden import prune_golden, verify_golden
 from arcanos_eval.run import execute_run
 from arcanos_eval.suite.loader import load_suites
 from arcanos_eval.testing import Reply
@@ -100,3 +101,31 @@ def test_a_missing_judge_recording_fails_the_check_with_a_reason(
     )
     (score,) = outcome.log.records()[0].scores
     assert not score["passed"] and "no recording" in score["reason"]
+
+
+def test_judge_recordings_go_stale_when_no_check_consults_the_judge(
+    openai_server_factory, make_config, tmp_path, test_key
+):
+    server = openai_server_factory(responder=_judge)
+    config = _config(make_config, server.base_url, "record")
+    suites = load_suites([write_suite(tmp_path / "suites", "graded", CASES)])
+    execute_run(config, suites, log_path=tmp_path / "rec.jsonl", progress=False)
+    judge_file = tmp_path / "golden" / "graded" / "judge.jsonl"
+    assert verify_golden(config, suites) == []
+
+    # The moderation check is dropped: its recording is stale, the judge's is still used.
+    without_moderation = [CASES[0], {**CASES[1], "checks": [{"contains": "boss"}]}]
+    suites = load_suites([write_suite(tmp_path / "suites", "graded", without_moderation)])
+    (problem,) = verify_golden(config, suites)
+    assert problem.kind == "stale" and "boss-tips~judge-" in problem.where
+    assert prune_golden(config, suites) == 1
+    assert "raid-day~judge-" in judge_file.read_text()
+
+    # boss-tips is gone (its two answers are stale) and no check consults the judge any more
+    # (its last recording is stale): pruning leaves no empty file behind.
+    suites = load_suites(
+        [write_suite(tmp_path / "suites", "graded", [{**CASES[0], "checks": ["complies"]}])]
+    )
+    assert prune_golden(config, suites) == 3
+    assert not judge_file.exists()
+    assert verify_golden(config, suites) == []

@@ -47,6 +47,12 @@ def _retry_after(headers: Mapping[str, str] | None) -> float | None:
     return None
 
 
+def _from_http_stack(exc: BaseException) -> bool:
+    """Raised by httpx or httpcore (under any distribution name, e.g. ``httpx2``)."""
+    root = type(exc).__module__.partition(".")[0].rstrip("0123456789")
+    return root in ("httpx", "httpcore")
+
+
 def classify_error(exc: BaseException) -> CallFailure:
     """Map an SDK exception to a :class:`CallFailure` the engine can act on."""
     if isinstance(exc, openai.APITimeoutError):
@@ -66,6 +72,11 @@ def classify_error(exc: BaseException) -> CallFailure:
             status=status,
             retry_after_s=_retry_after(exc.response.headers),
         )
+    if _from_http_stack(exc):
+        # The SDK wraps transport errors of the request, not those raised while a streamed body
+        # is read (the server dropped the connection mid-stream): those come from its HTTP stack.
+        kind = "timeout" if "Timeout" in type(exc).__name__ else "connection"
+        return CallFailure(kind, f"{type(exc).__name__}: {exc}"[:300], retryable=True)
     if isinstance(exc, (openai.APIResponseValidationError, ValueError)):
         # A body that is not the protocol (malformed JSON, truncated stream): the server's fault,
         # not the model's, so it is retried and, if persistent, the case is errored.

@@ -165,6 +165,9 @@ class GoldenStore:
         for suite_id, target in sorted(self._dirty):
             records = self._files[(suite_id, target)]
             path = self.path(suite_id, target)
+            if not records:  # pruned empty: no file rather than an empty one
+                path.unlink(missing_ok=True)
+                continue
             write_atomic(path, [dump_line(r.to_dict()) for _, r in sorted(records.items())])
             written.append(path)
         self._dirty.clear()

@@ -11,7 +11,7 @@ import pytest
 from arcanos_eval.config import TargetConfig
 from arcanos_eval.suite.model import Case
 from arcanos_eval.targets.base import CallFailure, build_request
-from arcanos_eval.targets.openai import OpenAITarget, is_strict_compatible
+from arcanos_eval.targets.openai import OpenAITarget, classify_error, is_strict_compatible
 from arcanos_eval.testing import Fault, Reply, ToolCall
 from tests.conftest import KEY_ENV
 
@@ -192,3 +192,25 @@ def test_truncated_stream_is_a_retryable_failure(openai_server, test_key):
 def test_endpoint_never_shows_credentials():
     config = TargetConfig(name="t", model="m", base_url="https://user:secret@example.test:8443/v1")
     assert OpenAITarget(config).endpoint == "https://example.test:8443/v1"
+
+
+@pytest.mark.parametrize(
+    ("module", "name", "kind"),
+    [
+        ("httpcore", "RemoteProtocolError", "connection"),
+        ("httpcore2", "ReadError", "connection"),
+        ("httpx._exceptions", "RemoteProtocolError", "connection"),
+        ("httpx2", "ReadTimeout", "timeout"),
+    ],
+)
+def test_transport_errors_escaping_a_stream_are_retried(module, name, kind):
+    # The SDK does not wrap what its HTTP stack raises while a streamed body is read.
+    error = type(name, (Exception,), {"__module__": module})("peer closed connection")
+    failure = classify_error(error)
+    assert (failure.kind, failure.retryable) == (kind, True)
+    assert "peer closed connection" in failure.message
+
+
+def test_other_unexpected_errors_are_not_retried():
+    failure = classify_error(KeyError("choices"))
+    assert (failure.kind, failure.retryable) == ("unexpected", False)

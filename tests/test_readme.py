@@ -1,0 +1,85 @@
+"""The README is the contract with a new user: its commands, code and tables must stay true."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10
+    import tomli as tomllib
+
+from arcanos_eval.gates import parse_gates
+from arcanos_eval.scorers._registry import scorer_names
+from arcanos_eval.suite.loader import load_suites
+
+ROOT = Path(__file__).resolve().parents[1]
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+
+
+def _blocks(language: str) -> list[str]:
+    return re.findall(rf"```{language}\n(.*?)```", README, re.S)
+
+
+def _section(title: str) -> str:
+    start = README.index(f"## {title}\n")
+    end = README.find("\n## ", start + 1)
+    return README[start : end if end != -1 else None]
+
+
+def _first_column(section: str) -> set[str]:
+    """Backquoted names in the first column of the section's table rows."""
+    names: set[str] = set()
+    for row in re.findall(r"^\| (.+?) \|", section, re.M):
+        names.update(re.findall(r"`([a-z_0-9]+)", row))
+    return names
+
+
+def test_ci_runs_exactly_the_readme_test_command() -> None:
+    commands = [b.strip() for b in _blocks("bash") if "pytest" in b and "pip install" in b]
+    assert len(commands) == 1, commands
+    ci_lines = (ROOT / ".ci" / "run").read_text(encoding="utf-8").strip().splitlines()
+    assert ci_lines[-1] == commands[0]
+
+
+def test_the_main_job_replays_the_bundled_suites_offline() -> None:
+    (main_job,) = [b.strip() for b in _blocks("bash") if "arcanos-eval run --mode replay" in b]
+    assert main_job.startswith("python3 -m venv .venv && .venv/bin/pip install -q -e . && ")
+
+
+@pytest.mark.parametrize("index", range(len(_blocks("python"))))
+def test_python_examples_run(index: int) -> None:
+    exec(compile(_blocks("python")[index], f"README.md python block {index}", "exec"), {})
+
+
+def test_every_builtin_scorer_is_documented() -> None:
+    documented = _first_column(_section("Scorers"))
+    assert set(scorer_names()) <= documented, set(scorer_names()) - documented
+
+
+def test_every_gate_key_is_documented() -> None:
+    from arcanos_eval.gates import _EVALUATORS  # the one list of gate keys
+
+    documented = _first_column(_section("Gates and the release report"))
+    assert set(_EVALUATORS) <= documented, set(_EVALUATORS) - documented
+
+
+def test_the_configuration_example_parses() -> None:
+    (toml,) = [b for b in _blocks("toml") if "[tool.arcanos_eval.gates]" in b]
+    table = tomllib.loads(toml)["tool"]["arcanos_eval"]["gates"]
+    assert parse_gates(table).specs
+
+
+def test_bundled_suites_use_the_scorers_they_demonstrate() -> None:
+    used = {
+        check.name
+        for suite in load_suites([ROOT / "suites"])
+        for case in suite.cases
+        for check in case.checks
+    }
+    # `equals` compares a whole answer; every bundled answer is a JSON object with free text
+    # in it, so the suites compare fields (`field`, `json`) instead.
+    assert set(scorer_names()) - used == {"equals"}
