@@ -19,6 +19,7 @@ from contextvars import ContextVar
 from typing import Any
 
 from arcanos_eval.engine import Call, Engine
+from arcanos_eval.errors import ReplayMissingError
 from arcanos_eval.response import Response
 from arcanos_eval.suite.model import Case
 from arcanos_eval.targets.base import Request, Target
@@ -69,6 +70,9 @@ class EngineBackend:
         self.target = target
         self.engine = engine
         self.loop = loop
+        # Calls replay could not answer, as ``suite::case[target]``: the run reports them
+        # together once scoring is over (see ``run._execute``).
+        self.unrecorded: list[str] = []
 
     def complete(
         self,
@@ -106,7 +110,11 @@ class EngineBackend:
             self.engine.run([Call(case, self.name, 0, request)], lambda _, r: answers.append(r)),
             self.loop,
         )
-        future.result()
+        try:
+            future.result()
+        except ReplayMissingError:
+            self.unrecorded.append(f"{case.key}[{self.name}]")
+            raise
         return answers[0]
 
     def moderate(self, text: str) -> dict[str, Any]:

@@ -21,7 +21,7 @@ from arcanos_eval import __version__
 from arcanos_eval.backends import EngineBackend, model_targets, scoring_case
 from arcanos_eval.config import RunConfig, TargetConfig
 from arcanos_eval.engine import Call, Engine, EngineStats
-from arcanos_eval.errors import ConfigError, RunLogError
+from arcanos_eval.errors import ConfigError, ReplayMissingError, RunLogError
 from arcanos_eval.response import Response
 from arcanos_eval.runlog import ResultRecord, RunLog, RunLogWriter, read_run_log
 from arcanos_eval.scorers._models import use_backends
@@ -285,6 +285,17 @@ async def _execute(
         writer.close()
         for target in [*targets.values(), *(b.target for b in backends.values())]:
             await target.aclose()
+    unrecorded = sorted({key for b in backends.values() for key in b.unrecorded})
+    if unrecorded:
+        # Answers can be checked before a run, a judge's questions only once the answers are in:
+        # replay lists them after scoring, as one error, rather than as quietly failed checks.
+        shown = ", ".join(unrecorded[:5]) + (
+            f" and {len(unrecorded) - 5} more" if len(unrecorded) > 5 else ""
+        )
+        raise ReplayMissingError(
+            f"{len(unrecorded)} check call(s) have no recording in {config.golden} ({shown}); "
+            f"record them with --mode record (the run log {writer.path} is complete otherwise)"
+        )
     return stats
 
 

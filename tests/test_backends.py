@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
+from arcanos_eval.errors import ReplayMissingError
 from arcanos_eval.golden import prune_golden, verify_golden
 from arcanos_eval.run import execute_run
+from arcanos_eval.runlog import read_run_log
 from arcanos_eval.suite.loader import load_suites
 from arcanos_eval.testing import Reply
 from tests.conftest import write_suite
@@ -84,7 +88,7 @@ def test_judge_and_moderation_answers_are_recorded_and_replayed(
     }
 
 
-def test_a_missing_judge_recording_fails_the_check_with_a_reason(
+def test_missing_judge_recordings_are_one_replay_error_after_scoring(
     openai_server_factory, make_config, tmp_path, test_key
 ):
     server = openai_server_factory(responder=_judge)
@@ -93,14 +97,22 @@ def test_a_missing_judge_recording_fails_the_check_with_a_reason(
     execute_run(config, suites, log_path=tmp_path / "rec.jsonl", progress=False)
     for path in (tmp_path / "golden" / "graded").glob("judge.jsonl"):
         path.unlink()
-    outcome = execute_run(
-        _config(make_config, server.base_url, "replay"),
-        suites,
-        log_path=tmp_path / "rep.jsonl",
-        progress=False,
-    )
-    (score,) = outcome.log.records()[0].scores
-    assert not score["passed"] and "no recording" in score["reason"]
+    with pytest.raises(ReplayMissingError) as info:
+        execute_run(
+            _config(make_config, server.base_url, "replay"),
+            suites,
+            log_path=tmp_path / "rep.jsonl",
+            progress=False,
+        )
+    # One error after scoring names every unrecorded check call...
+    assert str(info.value).startswith("1 check call(s) have no recording")
+    assert "graded::raid-day~judge-" in str(info.value) and "--mode record" in str(info.value)
+    # ...and the run log keeps the answers, the check failed with the same reason.
+    records = read_run_log(tmp_path / "rep.jsonl").records()
+    assert len(records) == 2
+    for record in records:
+        (score,) = record.scores
+        assert not score["passed"] and "no recording" in score["reason"]
 
 
 def test_judge_recordings_go_stale_when_no_check_consults_the_judge(

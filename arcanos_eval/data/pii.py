@@ -122,10 +122,11 @@ def mask_value(value: str, kind: str) -> str:
     else:
         masked = f"{value[:visible]}***"
     # Defence in depth: a value made of asterisks could hide inside the mask.
-    for candidate in (masked, "***", "<masked>", "#"):
+    # Both fallbacks are masks only: no character of the value shows through.
+    for candidate in (masked, "***", "###"):
         if value not in candidate:
             return candidate
-    return "#"  # pragma: no cover - no non-empty string is contained in all three candidates
+    return "###"  # pragma: no cover - no non-empty string is inside both "***" and "###"
 
 
 @dataclass(frozen=True)
