@@ -794,7 +794,9 @@ def checklist(results: Iterable[GateResult], gates: GateSet) -> tuple[ChecklistI
             items.append(ChecklistItem(invariant, title, "not evaluated", hint))
             continue
         failing = [r for r in behind if not r.passed]
-        if failing:
+        if invariant == "data_sanitized":  # one gate: the data report's own verdict line
+            evidence = behind[0].evidence
+        elif failing:
             # Short on purpose: the gate table right below has the full evidence.
             evidence = f"{len(failing)} of {len(behind)} gate(s) failed: " + "; ".join(
                 f"{r.label} {r.measured_text} (needs {r.threshold_text})"
@@ -802,8 +804,6 @@ def checklist(results: Iterable[GateResult], gates: GateSet) -> tuple[ChecklistI
                 else f"{r.label}: {r.evidence}"
                 for r in failing
             )
-        elif invariant == "data_sanitized":
-            evidence = behind[0].evidence
         else:
             evidence = f"{len(behind)} gate(s) passed: " + ", ".join(r.label for r in behind)
         items.append(

@@ -157,3 +157,18 @@ def test_long_finding_lists_are_summarised(
     assert main(["data", "check", str(write_jsonl(tmp_path / "t.jsonl", examples))]) == 1
     out = capsys.readouterr().out
     assert "more findings (write them with --report or --json)" in out
+
+
+def test_the_release_report_shows_the_example_data_verdict(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data_json, report = tmp_path / "data.json", tmp_path / "report.md"
+    run(["data", "check", str(EXAMPLE / "train.jsonl"), "--allowlist",
+         str(EXAMPLE / "allowlist.txt"), "--json", str(data_json)])  # fmt: skip
+    verdict = json.loads(data_json.read_text())["verdict"]
+    assert verdict.startswith("FAIL data is not sanitized")
+    run_log = Path(__file__).resolve().parents[1] / "report" / "fixtures" / "release_next.jsonl"
+    status = main(["report", str(run_log), "--data-report", str(data_json), "-o", str(report)])
+    assert status == 1  # the planted PII and secret hold the release
+    row = next(line for line in report.read_text().splitlines() if "Data is sanitized" in line)
+    assert "❌ fail" in row and verdict[:40] in row
