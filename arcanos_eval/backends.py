@@ -14,14 +14,15 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextvars import ContextVar
 from typing import Any
 
 from arcanos_eval.engine import Call, Engine
-from arcanos_eval.errors import ReplayMissingError
+from arcanos_eval.errors import ReplayMissingError, SuiteError
 from arcanos_eval.response import Response
-from arcanos_eval.suite.model import Case
+from arcanos_eval.scorers._registry import unknown_name_message
+from arcanos_eval.suite.model import Case, Check, Suite
 from arcanos_eval.targets.base import Request, Target
 
 __all__ = ["EngineBackend", "model_targets", "scoring_case"]
@@ -47,17 +48,45 @@ _MODERATION_SCHEMA = {
 }
 
 
+# Embedders that run in-process rather than through a target.
+_LOCAL_EMBEDDERS = ("lexical", "local")
+
+
+def _consulted(check: Check) -> Iterator[tuple[str, str]]:
+    """(argument, target name) for each model the check consults, defaults included."""
+    parameters = check.spec.parameters
+    for key in _BACKEND_ARGUMENTS:
+        default = parameters[key].default if key in parameters else None
+        value = check.args.get(key, default)
+        if isinstance(value, str) and not (key == "embedder" and value in _LOCAL_EMBEDDERS):
+            yield key, value
+
+
 def model_targets(case: Case, names: Sequence[str]) -> set[str]:
     """The configured target ``names`` that the checks of ``case`` consult as models."""
-    used: set[str] = set()
-    for check in case.checks:
-        parameters = check.spec.parameters
-        for key in _BACKEND_ARGUMENTS:
-            default = parameters[key].default if key in parameters else None
-            value = check.args.get(key, default)
-            if isinstance(value, str) and value in names:
-                used.add(value)
-    return used
+    return {value for check in case.checks for _, value in _consulted(check) if value in names}
+
+
+def check_model_targets(suites: Sequence[Suite], names: Sequence[str]) -> None:
+    """Every model a check consults is a configured target: a misspelt judge fails before the
+    first call, not as a column of failed checks after a paid run.
+
+    Raises:
+        SuiteError: naming the suite file, line, case and the check's argument.
+    """
+    for suite in suites:
+        for case in suite.cases:
+            for check in case.checks:
+                for key, value in _consulted(check):
+                    if value not in names:
+                        raise SuiteError(
+                            f"{unknown_name_message('target', value, list(names))}; "
+                            f"configured targets: {', '.join(names) or 'none'}",
+                            path=case.path,
+                            line=case.line,
+                            case_id=case.id,
+                            field=f"{check.name}.{key}",
+                        )
 
 
 class EngineBackend:

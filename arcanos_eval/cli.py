@@ -14,6 +14,7 @@ from pathlib import Path
 from tabulate import tabulate
 
 from arcanos_eval import __version__
+from arcanos_eval.backends import check_model_targets
 from arcanos_eval.config import RunConfig, load_config
 from arcanos_eval.contracts.cli import add_parser as add_schema_parser
 from arcanos_eval.data.cli import add_parser as add_data_parser
@@ -54,6 +55,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     paths = args.paths or list(config.suites)
     suites = load_suites(paths)
+    check_model_targets(suites, list(config.targets))
     rows = [
         (
             suite.id,
@@ -71,7 +73,11 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     )
     total = sum(len(s.cases) for s in suites)
     targets = ", ".join(f"{t.name}={t.model}" for t in config.active_targets) or "none configured"
-    print(f"\n{len(suites)} suites, {total} cases: valid. Targets: {targets}.")
+    graders = ", ".join(f"{n}={t.model}" for n, t in config.targets.items() if t.scorer_only)
+    print(
+        f"\n{len(suites)} suites, {total} cases: valid. Targets: {targets}."
+        + (f" Consulted by checks: {graders}." if graders else "")
+    )
     return EXIT_OK
 
 

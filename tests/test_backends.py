@@ -6,7 +6,8 @@ import json
 
 import pytest
 
-from arcanos_eval.errors import ReplayMissingError
+from arcanos_eval.backends import check_model_targets, model_targets
+from arcanos_eval.errors import ReplayMissingError, SuiteError
 from arcanos_eval.golden import prune_golden, verify_golden
 from arcanos_eval.run import execute_run
 from arcanos_eval.runlog import read_run_log
@@ -141,3 +142,38 @@ def test_judge_recordings_go_stale_when_no_check_consults_the_judge(
     assert prune_golden(config, suites) == 3
     assert not judge_file.exists()
     assert verify_golden(config, suites) == []
+
+
+@pytest.mark.parametrize(
+    ("check", "field", "found"),
+    [
+        ({"judge": {"rubric": "Names a day", "target": "judeg"}}, "judge.target", "'judeg'"),
+        ({"judge": "Names a day"}, "judge.target", "'judge'"),  # the default needs a target too
+        ({"intents": {"intents": ["a"], "judge": "grader"}}, "intents.judge", "'grader'"),
+        ({"similar": {"reference": "x", "embedder": "embedder"}}, "similar.embedder", "'embedder'"),
+    ],
+)
+def test_a_check_consulting_an_unconfigured_target_fails_before_any_call(
+    openai_server, make_config, tmp_path, test_key, check, field, found
+):
+    path = write_suite(
+        tmp_path / "suites", "graded", [{"id": "c", "input": "q", "checks": [check]}]
+    )
+    suites = load_suites([path])
+    config = make_config(openai_server.base_url, mode="live")
+    with pytest.raises(SuiteError) as info:
+        execute_run(config, suites, log_path=tmp_path / "run.jsonl", progress=False)
+    message = str(info.value)
+    assert message.startswith(f"{path}:") and f"case 'c', field '{field}'" in message
+    assert f"unknown target {found}" in message and "configured targets: base, candidate" in message
+    assert openai_server.total_requests == 0 and not (tmp_path / "run.jsonl").exists()
+
+
+def test_the_lexical_embedder_and_a_configured_judge_need_no_other_target(make_config, tmp_path):
+    cases = [
+        {"id": "a", "input": "q", "checks": [{"similar": {"reference": "x"}}]},
+        {"id": "c", "input": "q", "checks": [{"judge": "Names a day"}]},
+    ]
+    suites = load_suites([write_suite(tmp_path / "suites", "graded", cases)])
+    check_model_targets(suites, ["base", "candidate", "judge"])
+    assert model_targets(suites[0].cases[1], ["base", "judge"]) == {"judge"}
