@@ -22,10 +22,10 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - exercised on Python 3.10 only
     import tomli as tomllib
 
-__all__ = ["MODES", "RunConfig", "TargetConfig", "load_config"]
+__all__ = ["MODES", "BatchConfig", "RunConfig", "TargetConfig", "load_config"]
 
-Mode = Literal["replay", "record", "refresh", "live", "auto"]
-MODES: tuple[str, ...] = ("replay", "record", "refresh", "live", "auto")
+Mode = Literal["replay", "record", "refresh", "live", "auto", "batch"]
+MODES: tuple[str, ...] = ("replay", "record", "refresh", "live", "auto", "batch")
 StructuredOutputs = Literal["off", "json_schema", "json_object"]
 
 _TABLE = "tool.arcanos_eval"
@@ -66,6 +66,21 @@ class TargetConfig:
 
 
 @dataclass(frozen=True)
+class BatchConfig:
+    """How batch mode uses the OpenAI Batch API (``[tool.arcanos_eval.batch]``).
+
+    The limits default to the API's own (50,000 requests and 200 MB per input file); a job larger
+    than either is split into several batches. They are settings so a provider with other limits,
+    or a test, can lower them.
+    """
+
+    max_requests: int = 50_000
+    max_bytes: int = 200 * 1024 * 1024
+    poll_interval_s: float = 30.0
+    completion_window: str = "24h"
+
+
+@dataclass(frozen=True)
 class RunConfig:
     """Everything a run needs, resolved once."""
 
@@ -88,6 +103,7 @@ class RunConfig:
     log: Path | None = None
     report: Path | None = None
     resume: Path | None = None
+    batch: BatchConfig = field(default_factory=BatchConfig)
 
     @property
     def active_targets(self) -> tuple[TargetConfig, ...]:
@@ -177,7 +193,9 @@ _RUN_FIELDS = (
     "gates",
     "log",
     "report",
+    "batch",
 )
+_BATCH_FIELDS = ("max_requests", "max_bytes", "poll_interval_s", "completion_window")
 _TARGET_FIELDS = (
     "model",
     "provider",
@@ -283,6 +301,27 @@ def _parse_target(name: str, data: Any, source: str, root: Path) -> TargetConfig
     )
 
 
+def _parse_batch(data: Any, source: str) -> BatchConfig:
+    table = _Table(data if isinstance(data, Mapping) else {}, source, f"{_TABLE}.batch")
+    if not isinstance(data, Mapping):
+        raise table.error(None, f"expected a table, found {data!r}")
+    table.reject_unknown(_BATCH_FIELDS)
+    default = BatchConfig()
+    window = table.get("completion_window", str, default.completion_window)
+    if window != "24h":
+        raise table.error(
+            "completion_window", f"expected '24h' (the only window), found {window!r}"
+        )
+    return BatchConfig(
+        max_requests=table.positive_int("max_requests", default.max_requests)
+        or default.max_requests,
+        max_bytes=table.positive_int("max_bytes", default.max_bytes) or default.max_bytes,
+        poll_interval_s=table.positive_number("poll_interval_s", default.poll_interval_s)
+        or default.poll_interval_s,
+        completion_window=window,
+    )
+
+
 def _check_mode(value: Any, where: str) -> Mode:
     if value not in MODES:
         raise ConfigError(f"{where}: expected a mode among {', '.join(MODES)}, found {value!r}")
@@ -321,6 +360,7 @@ def _parse_run(data: Mapping[str, Any], source: str, root: Path) -> RunConfig:
         gates=dict(table.get("gates", Mapping, {})),
         log=_optional_path(root, table.get("log", str, None)),
         report=_optional_path(root, table.get("report", str, None)),
+        batch=_parse_batch(data.get("batch", {}), source),
     )
     _check_target_roles(config, source)
     return config
@@ -351,6 +391,12 @@ def _apply_overrides(config: RunConfig, overrides: Mapping[str, Any]) -> RunConf
             changes[key] = Path(value)
         elif key == "mode":
             changes["mode"] = _check_mode(value, "--mode")
+            if overrides.get("batch") and value != "batch":
+                raise ConfigError(f"--batch and --mode {value}: choose one")
+        elif key == "batch":
+            # A flag for the mode: --batch is --mode batch; leaving it off changes nothing.
+            if value:
+                changes["mode"] = "batch"
         elif key in ("concurrency", "repeats"):
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 raise ConfigError(f"--{key}: expected a positive integer, found {value!r}")
@@ -396,8 +442,9 @@ def load_config(
             (default: the current folder) holding a ``[tool.arcanos_eval]`` table. Without one,
             built-in defaults apply (no targets).
         start: where to look for pyproject.toml.
-        **overrides: command-line values (``mode``, ``suites``, ``targets``, ``concurrency``,
-            ``repeats``, ``golden``, ``log``, ``report``, ``resume``); ``None`` means not given.
+        **overrides: command-line values (``mode``, ``batch``, ``suites``, ``targets``,
+            ``concurrency``, ``repeats``, ``golden``, ``log``, ``report``, ``resume``); ``None``
+            means not given.
 
     Raises:
         ConfigError: unreadable file, unknown field, wrong type, unknown target or mode.

@@ -10,7 +10,10 @@ never raises for a failed call.
 Modes: ``replay`` (golden only; anything missing is an error before any call), ``record`` (call what
 golden lacks and record it), ``refresh`` (call everything and overwrite the recordings), ``live``
 (call everything, write nothing but the run log) and ``auto`` (replay what exists, call the rest when
-the target can be called, else the replay error).
+the target can be called, else the replay error). In ``batch`` mode the run's planned calls go
+through :mod:`arcanos_eval.batch`, which uses :meth:`Engine.partition` and :meth:`Engine.remember`
+so golden, cache and dedupe behave as in ``auto``; calls made through :meth:`Engine.run` (checks
+that consult a model, ad-hoc calls) are made live.
 """
 
 from __future__ import annotations
@@ -172,13 +175,13 @@ class Engine:
     # ------------------------------------------------------------------ lookup
 
     def _recorded(self, call: Call) -> Response | None:
-        if self.golden is not None and self.mode in ("replay", "record", "auto"):
+        if self.golden is not None and self.mode in ("replay", "record", "auto", "batch"):
             record = self.golden.lookup(
                 call.case.suite_id, call.target, call.case.id, call.request.fingerprint, call.repeat
             )
             if record is not None:
                 return record.as_response()
-        if self.cache is not None and self.mode in ("record", "auto"):
+        if self.cache is not None and self.mode in ("record", "auto", "batch"):
             endpoint = self.targets[call.target].endpoint
             return self.cache.get(endpoint, call.request.fingerprint, call.repeat)
         return None
@@ -191,7 +194,8 @@ class Engine:
         blocked = [
             c
             for c in missing
-            if self.mode == "replay" or (self.mode == "auto" and not self._callable(c.target))
+            if self.mode == "replay"
+            or (self.mode in ("auto", "batch") and not self._callable(c.target))
         ]
         if not blocked:
             return
@@ -219,19 +223,7 @@ class Engine:
                 call is made, when recordings are missing.
         """
         stats = self.stats
-        stats.planned += len(calls)
-        groups: dict[tuple[str, str, int], list[Call]] = {}
-        ready: list[tuple[Call, Response]] = []
-        for call in calls:
-            recorded = self._recorded(call)
-            if recorded is not None:
-                ready.append((call, recorded))
-                continue
-            group = groups.setdefault(call.dedupe_key, [])
-            if group:
-                stats.deduplicated += 1
-            group.append(call)
-        self._check_missing([group[0] for group in groups.values()])
+        ready, groups = self.partition(calls)
 
         progress = Progress(len(calls), stream=self.progress_stream, enabled=self.progress_enabled)
         for call, response in ready:
@@ -265,7 +257,7 @@ class Engine:
                 stats.errored += len(group)
             else:
                 stats.live += 1
-                self._remember(group, response)
+                self.remember(group, response)
             for call in group:
                 await _maybe_await(on_result(call, response))
                 progress.advance(stats)
@@ -281,10 +273,35 @@ class Engine:
                 stats.golden_written.extend(str(p) for p in self.golden.flush())
         return stats
 
-    def _remember(self, group: list[Call], response: Response) -> None:
+    def partition(
+        self, calls: Sequence[Call]
+    ) -> tuple[list[tuple[Call, Response]], dict[tuple[str, str, int], list[Call]]]:
+        """Split ``calls`` into answers already recorded (golden, cache) and groups of identical
+        calls still to make, keyed by :attr:`Call.dedupe_key` (one request answers a group).
+
+        Raises:
+            ReplayMissingError: a call must be made and the mode or missing credentials forbid it.
+        """
+        self.stats.planned += len(calls)
+        groups: dict[tuple[str, str, int], list[Call]] = {}
+        ready: list[tuple[Call, Response]] = []
+        for call in calls:
+            recorded = self._recorded(call)
+            if recorded is not None:
+                ready.append((call, recorded))
+                continue
+            group = groups.setdefault(call.dedupe_key, [])
+            if group:
+                self.stats.deduplicated += 1
+            group.append(call)
+        self._check_missing([group[0] for group in groups.values()])
+        return ready, groups
+
+    def remember(self, group: Sequence[Call], response: Response) -> None:
+        """Keep a new answer to ``group``: in the cache, and in golden when the mode records."""
         first = group[0]
         target = self.targets[first.target]
-        if self.cache is not None and self.mode in ("record", "auto", "refresh"):
+        if self.cache is not None and self.mode in ("record", "auto", "refresh", "batch"):
             self.cache.put(target.endpoint, first.request.fingerprint, first.repeat, response)
         if self.golden is not None and self.mode in ("record", "refresh"):
             provenance = {

@@ -30,6 +30,7 @@ run-wide value for that suite: the run-wide gate is then evaluated over the othe
 
 A gate that is configured but cannot be evaluated (no case of the category, nothing streamed, no
 prices, no data report...) **fails**, saying why: a release is not promoted on missing evidence.
+In a batch-mode run the latency gates fail as "not measurable in batch mode".
 """
 
 from __future__ import annotations
@@ -431,6 +432,19 @@ class _NoEvidence(Exception):
     """The scope holds nothing this gate can measure (the message says what is missing)."""
 
 
+class _NotMeasurable(_NoEvidence):
+    """The run's mode cannot produce this evidence at all (the message is the evidence)."""
+
+
+def _latency_measured(scope: _Scope) -> None:
+    if scope.header.get("mode") == "batch":
+        # Batch answers carry no per-request latency; a gate must not pass on replayed leftovers.
+        raise _NotMeasurable(
+            "not measurable in batch mode: the Batch API reports no per-request latency "
+            "(measure latency with a live run)"
+        )
+
+
 Measurement = tuple[str | None, float, bool, str]  # (category or None, measured, passed, evidence)
 Evaluator = Callable[[GateSpec, _Scope], list[Measurement]]
 
@@ -503,6 +517,7 @@ def _max_regression(spec: GateSpec, scope: _Scope) -> list[Measurement]:
 
 
 def _latency(spec: GateSpec, scope: _Scope) -> list[Measurement]:
+    _latency_measured(scope)
     stats = scope.stats(scope.candidate)
     if spec.key == "ttft_p95_ms":
         value, what, count = stats.ttft(95), "time to first token p95", len(stats.ttfts)
@@ -523,6 +538,7 @@ def _latency(spec: GateSpec, scope: _Scope) -> list[Measurement]:
 def _ratio(spec: GateSpec, scope: _Scope) -> list[Measurement]:
     base, cand = scope.stats(scope.baseline), scope.stats(scope.candidate)
     if spec.key == "latency_p95_ratio":
+        _latency_measured(scope)
         top, bottom = cand.latency(95), base.latency(95)
         describe: Callable[[float | None], str] = format_ms
         what = "latency p95"
@@ -734,7 +750,8 @@ def evaluate_gates(
         except _NoEvidence as missing:
             if overridden:
                 continue  # the overriding suites report on their own
-            measured = [(None, math.nan, False, f"not evaluable: {missing}")]
+            evidence = str(missing) if isinstance(missing, _NotMeasurable) else None
+            measured = [(None, math.nan, False, evidence or f"not evaluable: {missing}")]
         for category, value, passed, evidence in measured:
             name = spec.name if category is None else f"{spec.key}[{category}]"
             order = (

@@ -28,13 +28,16 @@ class Option:
     repeatable: bool = False
     choices: tuple[str, ...] | None = None
     config_key: str | None = None  # the load_config override it feeds (None: front-end only)
+    flag: bool = False  # takes no value: on when given (ini: true/false)
 
     @property
     def dest(self) -> str:
         return self.name.replace("-", "_")
 
     @property
-    def ini_type(self) -> Literal["linelist", "string"]:
+    def ini_type(self) -> Literal["linelist", "string", "bool"]:
+        if self.flag:
+            return "bool"
         return "linelist" if self.repeatable else "string"
 
 
@@ -50,10 +53,17 @@ OPTIONS: tuple[Option, ...] = (
     ),
     Option(
         "mode",
-        "replay | record | refresh | live | auto (default: auto)",
+        "replay | record | refresh | live | auto | batch (default: auto)",
         "MODE",
         choices=MODES,
         config_key="mode",
+    ),
+    Option(
+        "batch",
+        "send the calls through the OpenAI Batch API (half price, up to 24 h; same as mode batch)",
+        "",
+        config_key="batch",
+        flag=True,
     ),
     Option("golden", "golden store folder (default: golden)", "DIR", config_key="golden"),
     Option("report", "write the markdown release report here", "PATH.md", config_key="report"),
@@ -99,6 +109,11 @@ def add_cli_options(parser: argparse.ArgumentParser) -> None:
                 help="suite files or folders (default: the configured suites)",
             )
             continue
+        if option.flag:
+            parser.add_argument(
+                f"--{option.name}", dest=option.dest, action="store_true", help=option.help
+            )
+            continue
         parser.add_argument(
             f"--{option.name}",
             dest=option.dest,
@@ -116,7 +131,7 @@ def overrides_from(values: dict[str, Any]) -> dict[str, Any]:
         if option.config_key is None:
             continue
         value = values.get("suites" if option.name == "suite" else option.dest)
-        if value in (None, [], ()):
+        if value in (None, [], ()) or value is False:
             continue
         out[option.config_key] = value
     return out

@@ -57,6 +57,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
             kwargs["choices"] = option.choices
         if option.type is not str:
             kwargs["type"] = option.type
+        if option.flag:  # takes no value (e.g. --arcanos-batch)
+            kwargs = {"dest": ini, "action": "store_true", "help": kwargs["help"]}
         group.addoption(flag, **kwargs)
         parser.addini(ini, f"arcanos-eval: {option.help}", type=option.ini_type)
 

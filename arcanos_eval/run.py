@@ -19,6 +19,7 @@ from typing import Any
 
 from arcanos_eval import __version__
 from arcanos_eval.backends import EngineBackend, check_model_targets, model_targets, scoring_case
+from arcanos_eval.batch import run_batches
 from arcanos_eval.config import RunConfig, TargetConfig
 from arcanos_eval.engine import Call, Engine, EngineStats
 from arcanos_eval.errors import ConfigError, ReplayMissingError, RunLogError
@@ -231,9 +232,11 @@ async def _execute(
     check_model_targets(suites, list(config.targets))
     calls = plan_calls(config, suites, select)
     header = build_header(config, suites, targets, len(calls))
+    stored_batches: list[dict[str, Any]] = []
     if resume is not None:
         writer, previous = RunLogWriter.open_for_resume(resume)
         _check_resumable(previous, header)
+        stored_batches = previous.batches
         done = {key for key, record in previous.results.items() if not record.errored}
         calls = [c for c in calls if (c.case.key, c.target, c.repeat) not in done]
     else:
@@ -275,7 +278,17 @@ async def _execute(
         )
 
     try:
-        stats = await engine.run(calls, on_result)
+        if config.mode == "batch":
+            stats = await run_batches(
+                engine,
+                calls,
+                on_result,
+                settings=config.batch,
+                journal=writer.batch,
+                previous=stored_batches,
+            )
+        else:
+            stats = await engine.run(calls, on_result)
         writer.footer(
             {
                 "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),

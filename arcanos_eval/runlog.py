@@ -3,6 +3,8 @@
 Each result is written as one complete line with a single ``write`` and flushed, so a run killed at
 any moment leaves every finished result on disk and at most one torn last line, which readers skip
 and :func:`open_for_resume` cuts off before appending. Reports are rendered from this file only.
+Batch mode also writes ``batch`` lines (a batch created, a batch finished), so a resumed run picks
+up a batch in flight instead of paying for it twice.
 """
 
 from __future__ import annotations
@@ -95,6 +97,7 @@ class RunLog:
     header: dict[str, Any]
     results: dict[ResultKey, ResultRecord] = field(default_factory=dict)
     torn_lines: int = 0
+    batches: list[dict[str, Any]] = field(default_factory=list)  # ``batch`` lines, in order
 
     @property
     def run_id(self) -> str:
@@ -161,6 +164,8 @@ def read_run_log(path: str | Path) -> RunLog:
                 raise RunLogError(f"{path}:{number}: malformed result record ({exc})") from None
             log.results.pop(result.key, None)
             log.results[result.key] = result
+        elif kind == "batch":
+            log.batches.append(record)
         elif kind == "footer":
             log.header.setdefault("footer", record)
     if log is None:
@@ -203,6 +208,10 @@ class RunLogWriter:
 
     def append(self, result: ResultRecord) -> None:
         self._write(result.to_dict())
+
+    def batch(self, data: Mapping[str, Any]) -> None:
+        """A Batch API event (created, finished), written the moment it happens."""
+        self._write({"type": "batch", **data})
 
     def footer(self, data: Mapping[str, Any]) -> None:
         self._write({"type": "footer", **data})

@@ -107,8 +107,8 @@ def test_the_key_is_read_from_the_environment_at_call_time(tmp_path, monkeypatch
     [
         (
             ('mode = "replay"', 'mode = "fast"'),
-            "[tool.arcanos_eval] field 'mode': expected a mode among replay, record, refresh, live, auto"
-            ", found 'fast'",
+            "[tool.arcanos_eval] field 'mode': expected a mode among replay, record, refresh, live, auto,"
+            " batch, found 'fast'",
         ),
         (
             ("concurrency = 8", "concurrency = -1"),

@@ -15,12 +15,14 @@ from urllib.parse import urlsplit
 
 import openai
 from openai import AsyncOpenAI
+from openai.types.chat import ChatCompletion
+from openai.types.responses import Response as ResponsesAnswer
 
 from arcanos_eval.config import TargetConfig
 from arcanos_eval.response import Response, ToolCall, Usage
 from arcanos_eval.targets.base import CallFailure, Request
 
-__all__ = ["OpenAITarget", "sdk_version"]
+__all__ = ["OpenAITarget", "response_from_body", "sdk_version"]
 
 _DEFAULT_BASE_URL = "https://api.openai.com/v1"
 _NO_KEY = "unused"  # local servers (llama.cpp, vLLM) need no key, but the SDK wants a string
@@ -118,6 +120,66 @@ def is_strict_compatible(schema: Any) -> bool:
     return True
 
 
+def _chat_answer(completion: Any, latency_ms: float | None) -> Response:
+    if not completion.choices:
+        raise CallFailure("malformed_response", "answer has no choices", retryable=True)
+    choice = completion.choices[0]
+    calls = tuple(
+        ToolCall(name=c.function.name, arguments=c.function.arguments or "{}", id=c.id)
+        for c in (choice.message.tool_calls or ())
+        if getattr(c, "function", None)
+    )
+    return Response(
+        text=choice.message.content,
+        tool_calls=calls,
+        finish_reason=choice.finish_reason,
+        usage=Usage.from_dict(completion.usage.model_dump() if completion.usage else None),
+        latency_ms=latency_ms,
+        origin="live",
+        model=completion.model,
+    )
+
+
+def _responses_answer(final: Any, latency_ms: float | None, ttft_ms: float | None) -> Response:
+    calls = tuple(
+        ToolCall(name=item.name, arguments=item.arguments or "{}", id=item.call_id)
+        for item in final.output
+        if item.type == "function_call"
+    )
+    finish = "tool_calls" if calls else ("length" if final.status == "incomplete" else "stop")
+    return Response(
+        text=final.output_text if (final.output_text or not calls) else None,
+        tool_calls=calls,
+        finish_reason=finish,
+        usage=Usage.from_dict(final.usage.model_dump() if final.usage else None),
+        latency_ms=latency_ms,
+        ttft_ms=ttft_ms,
+        origin="live",
+        model=final.model,
+    )
+
+
+def response_from_body(api: str, body: Mapping[str, Any]) -> Response:
+    """Normalize an answer body received outside a live call (a Batch API output line).
+
+    The body is read by the SDK's own models and normalized by the same code as a live answer,
+    so a batch answer scores exactly like a live one. It has no latency: none was measured.
+
+    Raises:
+        CallFailure: the body is not an answer of that API.
+    """
+    try:
+        if api == "responses":
+            return _responses_answer(ResponsesAnswer.model_construct(**body), None, None)
+        return _chat_answer(ChatCompletion.model_construct(**body), None)
+    except CallFailure:
+        raise
+    except Exception as exc:  # a body the models cannot read is the server's fault
+        raise CallFailure(
+            "malformed_response", f"{type(exc).__name__}: {exc}"[:300], retryable=False
+        ) from exc
+
+
 class OpenAITarget:
     """One configured model behind an OpenAI-compatible endpoint."""
 
@@ -153,6 +215,16 @@ class OpenAITarget:
             await self._client.close()
             self._client = None
 
+    def batch_line(self, request: Request) -> tuple[str, dict[str, Any]]:
+        """The endpoint and JSON body of ``request`` as a Batch API input line sends them: the
+        same body as a live call, without streaming."""
+        if request.api == "responses":
+            url, kwargs = "/v1/responses", self._responses_kwargs(request)
+        else:
+            url, kwargs = "/v1/chat/completions", self._chat_kwargs(request)
+        extra = kwargs.pop("extra_body", None) or {}
+        return url, {**kwargs, **extra}
+
     async def complete(self, request: Request) -> Response:
         started = time.perf_counter()
         try:
@@ -183,24 +255,7 @@ class OpenAITarget:
         kwargs = self._chat_kwargs(request)
         if not self.config.stream:
             completion = await self.client.chat.completions.create(**kwargs)
-            latency = (time.perf_counter() - started) * 1000
-            if not completion.choices:
-                raise CallFailure("malformed_response", "answer has no choices", retryable=True)
-            choice = completion.choices[0]
-            calls = tuple(
-                ToolCall(name=c.function.name, arguments=c.function.arguments or "{}", id=c.id)
-                for c in (choice.message.tool_calls or ())
-                if getattr(c, "function", None)
-            )
-            return Response(
-                text=choice.message.content,
-                tool_calls=calls,
-                finish_reason=choice.finish_reason,
-                usage=Usage.from_dict(completion.usage.model_dump() if completion.usage else None),
-                latency_ms=latency,
-                origin="live",
-                model=completion.model,
-            )
+            return _chat_answer(completion, (time.perf_counter() - started) * 1000)
         return await self._chat_stream(kwargs, started)
 
     async def _chat_stream(self, kwargs: dict[str, Any], started: float) -> Response:
@@ -314,20 +369,4 @@ class OpenAITarget:
                 )
         else:
             final = await self.client.responses.create(**kwargs)
-        latency = (time.perf_counter() - started) * 1000
-        calls = tuple(
-            ToolCall(name=item.name, arguments=item.arguments or "{}", id=item.call_id)
-            for item in final.output
-            if item.type == "function_call"
-        )
-        finish = "tool_calls" if calls else ("length" if final.status == "incomplete" else "stop")
-        return Response(
-            text=final.output_text if (final.output_text or not calls) else None,
-            tool_calls=calls,
-            finish_reason=finish,
-            usage=Usage.from_dict(final.usage.model_dump() if final.usage else None),
-            latency_ms=latency,
-            ttft_ms=ttft,
-            origin="live",
-            model=final.model,
-        )
+        return _responses_answer(final, (time.perf_counter() - started) * 1000, ttft)

@@ -1,7 +1,8 @@
 """Test doubles for arcanos-eval users: a real loopback server speaking the OpenAI wire protocol.
 
 Point the real ``openai`` SDK at :class:`OpenAIServer` through ``base_url``; script answers per
-model and prompt, and inject latency and faults. Pytest fixtures live in
+model and prompt, and inject latency and faults; Batch API jobs (files and batches endpoints) are
+answered by the same replies, with scripted endings (``batch_outcomes``). Pytest fixtures live in
 :mod:`arcanos_eval.testing.fixtures` (``openai_server``, ``openai_server_factory``).
 
 Example::
@@ -20,6 +21,7 @@ Example::
 
 from __future__ import annotations
 
+from arcanos_eval.testing._batches import BatchOutcome
 from arcanos_eval.testing._log import RecordedRequest
 from arcanos_eval.testing._reply import (
     ChatRequest,
@@ -36,6 +38,7 @@ from arcanos_eval.testing.server import DEFAULT_MODELS, DEFAULT_MODERATION_WORDS
 __all__ = [
     "DEFAULT_MODELS",
     "DEFAULT_MODERATION_WORDS",
+    "BatchOutcome",
     "ChatRequest",
     "Fault",
     "FaultKind",

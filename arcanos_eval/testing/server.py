@@ -5,6 +5,7 @@ the real ``openai`` SDK talks to it over real sockets: no monkeypatching, and th
 streaming code paths of the SDK are exercised as in production. Answers are scripted per model and
 prompt; latency, streaming pace and faults (429, 5xx, hangs, resets, truncated or malformed bodies)
 are knobs; every request is counted and logged (never the ``Authorization`` value) for assertions.
+The files and batches endpoints run Batch API jobs whose lines get the same answers as live calls.
 
 Example::
 
@@ -33,10 +34,11 @@ import time
 from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
 from types import TracebackType
-from typing import Any
+from typing import Any, Literal
 
 from arcanos_eval.errors import UsageError
 from arcanos_eval.testing import _exchange, _http, _wire
+from arcanos_eval.testing._batches import BatchDesk, BatchOutcome, DeskError
 from arcanos_eval.testing._log import Entry, RecordedRequest
 from arcanos_eval.testing._reply import (
     ChatRequest,
@@ -89,6 +91,14 @@ class OpenAIServer:
             finishes.
         log_limit: Keep only the last ``log_limit`` requests in :attr:`requests` (the counters
             stay exact).
+        batch_polls: Reads of ``GET /v1/batches/{id}`` that show a batch ``in_progress`` before
+            it reaches its final state (0: the first read finds it finished).
+        batch_outcomes: How batches end, keyed by 1-based batch number in creation order:
+            ``completed`` (the default), ``failed``, ``expired`` or ``cancelled`` (the last two
+            answer the first half of the lines and fail the rest, like the real API).
+        batch_max_requests: Most requests one batch may hold (the real API's 50,000); a larger
+            batch fails at validation.
+        batch_max_bytes: Largest batch input file (the real API's 200 MB); a larger one fails.
     """
 
     def __init__(
@@ -109,6 +119,10 @@ class OpenAIServer:
         api_key: str | None = None,
         max_hang_s: float = 30.0,
         log_limit: int | None = None,
+        batch_polls: int = 1,
+        batch_outcomes: Mapping[int, BatchOutcome] | None = None,
+        batch_max_requests: int = 50_000,
+        batch_max_bytes: int = 200 * 1024 * 1024,
     ) -> None:
         for name, value in (
             ("latency_s", latency_s),
@@ -122,6 +136,11 @@ class OpenAIServer:
         rates = dict(fault_rates or {})
         if any(p < 0 for p in rates.values()) or sum(rates.values()) > 1.0:
             raise UsageError(f"OpenAIServer: fault_rates must be >= 0 and sum to <= 1, got {rates}")
+        if batch_polls < 0 or batch_max_requests < 1 or batch_max_bytes < 1:
+            raise UsageError(
+                "OpenAIServer: batch_polls must be >= 0 and the batch limits >= 1, got "
+                f"{batch_polls}, {batch_max_requests}, {batch_max_bytes}"
+            )
         if embedding_dimensions < 1:
             raise UsageError(
                 f"OpenAIServer: embedding_dimensions must be >= 1, got {embedding_dimensions}"
@@ -151,6 +170,14 @@ class OpenAIServer:
             else None
         )
         self._created = int(time.time())
+        self.batch_desk = BatchDesk(
+            self._batch_answer,
+            polls=batch_polls,
+            outcomes=batch_outcomes,
+            max_requests=batch_max_requests,
+            max_bytes=batch_max_bytes,
+        )
+        self._batch_lines = 0
         self._lock = threading.Lock()
         self._log: deque[Entry] = deque(maxlen=log_limit)
         self._number = 0
@@ -335,7 +362,7 @@ class OpenAIServer:
         """Answer one request; returns whether the connection stays open."""
         body: Any = None
         bad_json = False
-        if request.body:
+        if request.body and not request.headers.get("content-type", "").startswith("multipart/"):
             try:
                 body = json.loads(request.body)
             except ValueError:
@@ -386,12 +413,24 @@ class OpenAIServer:
         route = request.path[3:] if request.path.startswith("/v1/") else request.path
         payload: bytes | None = None
         events: list[bytes] | None = None
+        headers = _exchange.JSON_HEADERS
         extra_delay = 0.0
         if (
             self.api_key is not None
             and request.headers.get("authorization") != f"Bearer {self.api_key}"
         ):
             rejection = (401, "Incorrect API key provided.")
+        elif route.startswith(("/files", "/batches")):
+            # A faulted request never reaches the desk: an upload or a batch answered with an
+            # error must not exist, as with the real API.
+            try:
+                if fault is None:
+                    payload, content_type = self.batch_desk.handle(
+                        request.method, route, request.headers, request.body, body
+                    )
+                    headers = (("content-type", content_type),)
+            except DeskError as refused:
+                rejection = (refused.status, refused.message)
         elif request.method == "POST" and not isinstance(body, dict):
             rejection = (400, "The request body must be a JSON object.")
         elif request.method == "POST" and route in ("/chat/completions", "/responses"):
@@ -439,9 +478,42 @@ class OpenAIServer:
             parts = _exchange.error_parts(status, message, "invalid_request_error", code)
             return await _exchange.send(writer, entry, request, parts)
         if events is None:
-            parts = (200, _exchange.JSON_HEADERS, payload or b"{}")
+            parts = (200, headers, payload or b"{}")
             return await _exchange.send(writer, entry, request, parts)
         return await _exchange.stream(writer, entry, request, events, delay, self.chunk_delay_s)
+
+    @property
+    def batch_polls(self) -> int:
+        """Reads that show a batch ``in_progress`` before it finishes (settable)."""
+        return self.batch_desk.polls
+
+    @batch_polls.setter
+    def batch_polls(self, value: int) -> None:
+        self.batch_desk.polls = value
+
+    @property
+    def batch_outcomes(self) -> dict[int, BatchOutcome]:
+        """Scripted batch endings by batch number (a live dict: change it between batches)."""
+        return self.batch_desk.outcomes
+
+    @property
+    def batches_created(self) -> int:
+        """How many batches were created (``POST /v1/batches`` that succeeded)."""
+        return len(self.batch_desk.batches)
+
+    def _batch_answer(
+        self, api: Literal["chat", "responses"], body: Mapping[str, Any]
+    ) -> tuple[int, Any]:
+        """One batch line, answered like a live request (a scripted fault becomes its error)."""
+        self._batch_lines += 1
+        chat = chat_request_from(api, body, 1_000_000 + self._batch_lines)
+        reply = self._reply_for(chat)
+        if reply.fault is not None:
+            status = reply.fault.status or 500
+            message = reply.fault.message or f"Injected {reply.fault.kind} fault."
+            return status, json.loads(_wire.error_body(message, "server_error"))
+        payload, _ = self._generate(chat, reply)
+        return 200, json.loads(payload or b"{}")
 
     def _reply_for(self, chat: ChatRequest) -> Reply:
         replies = self.replies
