@@ -383,7 +383,7 @@ async def run_batches(
         if response.errored:
             stats.errored += len(group)
         else:
-            stats.live += 1
+            stats.batched += 1
             engine.remember(group, response)
         for call in group:
             await _maybe_await(on_result(call, response))

@@ -101,7 +101,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
     )
     stats = outcome.stats
     print(
-        f"\nrun log: {_relative(outcome.log.path)} ({stats.live} live, {stats.replayed} replayed, "
+        f"\nrun log: {_relative(outcome.log.path)} ({stats.live} live, "
+        + (f"{stats.batched} batched, " if stats.batched else "")
+        + f"{stats.replayed} replayed, "
         f"{stats.cached} cached, {stats.retries} retries, {stats.errored} errored)"
     )
     evaluation = evaluate(outcome.log, data_report=data_report)

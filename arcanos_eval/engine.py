@@ -63,6 +63,7 @@ class EngineStats:
     planned: int = 0
     requests: int = 0
     live: int = 0
+    batched: int = 0  # answered through the Batch API (no latency measured)
     replayed: int = 0
     cached: int = 0
     deduplicated: int = 0

@@ -72,7 +72,7 @@ def test_a_completed_batch_scores_like_live_mode(openai_server, make_config, tmp
 
     assert answers(batch) == answers(live)
     assert all(r.response.latency_ms is None for r in batch.log.records())
-    assert batch.stats.live == 8 and batch.stats.errored == 0
+    assert batch.stats.batched == 8 and batch.stats.live == 0 and batch.stats.errored == 0
     assert batch.log.header["mode"] == "batch"
     events = [(b["event"], b["target"]) for b in batch.log.batches]
     assert sorted(events) == sorted(
