@@ -5,6 +5,11 @@ file is collected; each case x target becomes an item ``suites/x.yaml::case-id[c
 case a comparison item ``[candidate-vs-base]``, each gate an item ``arcanos::gate[name]``. After
 collection and deselection, every model call the *selected* items need runs concurrently in the
 engine, before the first item asserts; items then only read stored results.
+
+Under pytest-xdist (``-n``), cases that share a request form one call group, and the scheduler hands
+each group whole to one worker, so each request goes to exactly one worker; a worker makes a group's
+calls when the group's first item runs. The controller merges the workers' run logs and
+reports the gates (as ``arcanos::gate[...]`` results), the report and the verdict once.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from arcanos_eval.gates import GateResult, GateSpec
 from arcanos_eval.options import OPTIONS, overrides_from
 from arcanos_eval.report.cli import publish, read_data_report
 from arcanos_eval.response import Response
+from arcanos_eval.run import default_log_path
 from arcanos_eval.runlog import ResultRecord, RunLog
 from arcanos_eval.session import ArcanosSession
 from arcanos_eval.suite.loader import SUITE_SUFFIXES, discover_suite_files, load_suites
@@ -36,6 +42,8 @@ session_key = pytest.StashKey[ArcanosSession]()
 _files_key = pytest.StashKey[set[Path]]()
 _json_key = pytest.StashKey[str | None]()
 _verdict_key = pytest.StashKey[str]()
+_log_key = pytest.StashKey[Path]()  # xdist controller: the merged run log
+_shares_key = pytest.StashKey[list[dict[str, Any]]]()  # xdist controller: the workers' logs
 
 
 # ----------------------------------------------------------------------------- options
@@ -112,10 +120,65 @@ def pytest_configure(config: pytest.Config) -> None:
     for name in sorted(names):
         config.addinivalue_line("markers", f"{name}: arcanos-eval category or tag")
     config.addinivalue_line("markers", "arcanos_gate: an arcanos-eval release gate")
+    if _is_controller(config):
+        run = run_config
+        config.stash[_log_key] = Path(run.resume or run.log or default_log_path(run))
+        config.stash[_shares_key] = []
     # Collect the suites even when they lie outside the paths pytest would visit.
     for path in discover_suite_files(run_config.suites):
         if str(path) not in config.args:
             config.args.append(str(path))
+
+
+def item_groups(session: ArcanosSession, rootpath: Path) -> dict[tuple[str, str], str]:
+    """(suite file as in node ids, case id) -> call group, for scheduling by node id."""
+    groups = session.call_groups()
+    result: dict[tuple[str, str], str] = {}
+    for suite in session.suites:
+        if suite.path is None:
+            continue
+        try:
+            where = suite.path.resolve().relative_to(rootpath.resolve()).as_posix()
+        except ValueError:
+            where = suite.path.as_posix()
+        for case in suite.cases:
+            result[(where, case.id)] = groups[case.key]
+    return result
+
+
+def _is_worker(config: pytest.Config) -> bool:
+    return hasattr(config, "workerinput")
+
+
+def _is_controller(config: pytest.Config) -> bool:
+    """The pytest-xdist process that hands items to workers and runs none itself."""
+    return not _is_worker(config) and getattr(config.option, "dist", "no") != "no"
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node: Any) -> None:
+    log = node.config.stash.get(_log_key, None)
+    if log is not None:
+        worker_log = log.with_name(f"{log.stem}.{node.gateway.id}{log.suffix}")
+        node.workerinput["arcanos_log"] = str(worker_log)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    arcanos = config.stash.get(session_key, None)
+    if arcanos is None or config.option.dist not in ("load", "loadgroup", "worksteal"):
+        return None  # loadfile, loadscope and each keep a case's items together already
+    from arcanos_eval._xdist import CallGroupScheduling  # xdist is optional
+
+    return CallGroupScheduling(config, log, groups=item_groups(arcanos, config.rootpath))
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: object) -> None:
+    shares = node.config.stash.get(_shares_key, None)
+    share = getattr(node, "workeroutput", {}).get("arcanos")
+    if shares is not None and share:
+        shares.append(share)
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
@@ -182,6 +245,10 @@ class _ArcanosItem(pytest.Item):
         return self.path, line, f"{self.case.key}[{self.target}]"
 
     def _records(self, target: str) -> list[ResultRecord]:
+        try:
+            _session(self).ensure(self.case)
+        except ArcanosError as exc:
+            raise CallErrored(f"the calls of this case could not run: {exc}") from None
         records = _session(self).records(self.case, target)
         if not records:
             raise CallErrored(f"no answer from {target!r}: the call was not run")
@@ -331,6 +398,30 @@ def _gate_name(spec: GateSpec) -> str:
     return spec.name if spec.suite is None else f"{spec.name}@{spec.suite}"
 
 
+def gate_results(session: ArcanosSession, spec: GateSpec) -> list[GateResult]:
+    """The evaluated results of one configured gate (a gate over categories has several)."""
+    if session.evaluation is None:
+        return []
+    scope = f"suite {spec.suite}" if spec.suite else None
+    return [
+        r
+        for r in session.evaluation.gates
+        if r.key == spec.key
+        and (spec.category is None or r.name == spec.name)
+        and ((r.scope == scope) if scope else not r.scope.startswith("suite "))
+    ]
+
+
+def _gate_failure(results: list[GateResult]) -> str | None:
+    failing = [r for r in results if not r.passed]
+    if not failing:
+        return None
+    return "\n".join(
+        f"gate {r.label} failed: measured {r.measured_text}, needs {r.threshold_text}; {r.evidence}"
+        for r in failing
+    )
+
+
 class GateItem(pytest.Item):
     """One configured gate, evaluated over every answer of the run."""
 
@@ -343,33 +434,15 @@ class GateItem(pytest.Item):
         config = _session(self).config
         return config.source or self.config.rootpath, None, f"arcanos gate {_gate_name(self.spec)}"
 
-    def _results(self) -> list[GateResult]:
-        evaluation = _session(self).evaluation
-        if evaluation is None:
-            raise CallErrored("no results to evaluate the gate on: no case was run")
-        spec = self.spec
-        scope = f"suite {spec.suite}" if spec.suite else None
-        return [
-            r
-            for r in evaluation.gates
-            if r.key == spec.key
-            and (spec.category is None or r.name == spec.name)
-            and ((r.scope == scope) if scope else not r.scope.startswith("suite "))
-        ]
-
     def runtest(self) -> None:
-        results = self._results()
-        for result in results:
-            self.user_properties.append((result.label, result.measured_text))
-        failing = [r for r in results if not r.passed]
-        if failing:
-            raise CheckFailed(
-                "\n".join(
-                    f"gate {r.label} failed: measured {r.measured_text}, needs "
-                    f"{r.threshold_text}; {r.evidence}"
-                    for r in failing
-                )
-            )
+        session = _session(self)
+        if session.evaluation is None:
+            raise CallErrored("no results to evaluate the gate on: no case was run")
+        results = gate_results(session, self.spec)
+        self.user_properties.extend((r.label, r.measured_text) for r in results)
+        message = _gate_failure(results)
+        if message is not None:
+            raise CheckFailed(message)
 
     def repr_failure(
         self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None
@@ -384,11 +457,14 @@ def pytest_collection_modifyitems(
     session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
 ) -> None:
     arcanos = config.stash.get(session_key, None)
-    if arcanos is None or not arcanos.gates.specs:
+    if arcanos is None:
         return
-    # Added before -k/-m deselection runs, so gates are selected like any other item.
-    collector = GateCollector.from_parent(session, name="arcanos", nodeid="arcanos")
-    items.extend(collector.collect())
+    if _is_worker(config):
+        return  # the controller reports the gates, over every worker's answers
+    if arcanos.gates.specs:
+        # Added before -k/-m deselection runs, so gates are selected like any other item.
+        collector = GateCollector.from_parent(session, name="arcanos", nodeid="arcanos")
+        items.extend(collector.collect())
 
 
 # ----------------------------------------------------------------------------- execution
@@ -411,7 +487,11 @@ def _selected_calls(
 @pytest.hookimpl(wrapper=True, tryfirst=True)
 def pytest_runtestloop(session: pytest.Session) -> Iterator[None]:
     arcanos = session.config.stash.get(session_key, None)
-    if arcanos is not None and not session.config.option.collectonly and session.items:
+    worker_log = getattr(session.config, "workerinput", {}).get("arcanos_log")
+    if arcanos is not None and worker_log and not session.config.option.collectonly:
+        # A worker learns its items one group at a time: calls are made as groups arrive.
+        arcanos.share(_selected_calls(session.items, arcanos) or set(), Path(worker_log))
+    elif arcanos is not None and not session.config.option.collectonly and session.items:
         select = _selected_calls(session.items, arcanos)
         if select is None or select:
             try:
@@ -439,7 +519,23 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     arcanos = session.config.stash.get(session_key, None)
-    if arcanos is None or arcanos.evaluation is None:
+    if arcanos is None:
+        return
+    config = session.config
+    if _is_worker(config):
+        if arcanos.log is not None and arcanos.stats is not None:
+            output = config.workeroutput  # type: ignore[attr-defined]
+            output["arcanos"] = {"log": str(arcanos.log.path), "stats": arcanos.stats.to_dict()}
+        return
+    if _is_controller(config):
+        try:
+            shares: list[dict[str, Any]] = config.stash[_shares_key]
+            merged = arcanos.merge(shares, config.stash[_log_key])
+        except ArcanosError as exc:
+            raise pytest.UsageError(f"could not merge the workers' run logs: {exc}") from None
+        if merged is not None and _report_gates(session, arcanos):
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
+    if arcanos.evaluation is None:
         return
     json_path = session.config.stash.get(_json_key, None)
     try:
@@ -451,6 +547,34 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     except ArcanosError as exc:
         line = f"could not write the report: {exc}"
     session.config.stash[_verdict_key] = line
+
+
+def _report_gates(session: pytest.Session, arcanos: ArcanosSession) -> bool:
+    """Log one result per gate, as gate items would under a single process; any failed?
+
+    Under xdist the gates judge the merged run, which only the controller sees. Like a worker's
+    items they follow ``-k``/``-m`` only as a whole: with a selection, no gate is reported.
+    """
+    option = session.config.option
+    if getattr(option, "keyword", "") or getattr(option, "markexpr", ""):
+        return False
+    failed = False
+    location = str(arcanos.config.source or session.config.rootpath)
+    for spec in arcanos.gates.specs:
+        results = gate_results(arcanos, spec)
+        message = _gate_failure(results)
+        failed |= message is not None
+        report = pytest.TestReport(
+            nodeid=f"arcanos::gate[{_gate_name(spec)}]",
+            location=(location, None, f"arcanos gate {_gate_name(spec)}"),
+            keywords={"arcanos_gate": 1},
+            outcome="failed" if message is not None else "passed",
+            longrepr=message,
+            when="call",
+            user_properties=[(r.label, r.measured_text) for r in results],
+        )
+        session.config.hook.pytest_runtest_logreport(report=report)
+    return failed
 
 
 # ----------------------------------------------------------------------------- fixtures

@@ -313,6 +313,12 @@ async def _execute(
     return stats
 
 
+def default_log_path(config: RunConfig) -> Path:
+    """Where a run's log goes when none is named: ``.arcanos/runs/<UTC time>.jsonl``."""
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
+    return config.root / ".arcanos" / "runs" / f"{stamp}.jsonl"
+
+
 def execute_run(
     config: RunConfig,
     suites: Sequence[Suite],
@@ -337,17 +343,7 @@ def execute_run(
     if targets is None:
         targets = {t.name: make_target(t, config) for t in config.active_targets}
     resume = config.resume
-    path = (
-        resume
-        or log_path
-        or config.log
-        or (
-            config.root
-            / ".arcanos"
-            / "runs"
-            / f"{datetime.now(timezone.utc).strftime('%Y%m%dT%H%M%S%fZ')}.jsonl"
-        )
-    )
+    path = resume or log_path or config.log or default_log_path(config)
     stats = asyncio.run(_execute(config, suites, targets, Path(path), resume, progress, select))
     return RunOutcome(read_run_log(path), stats)
 

@@ -11,16 +11,23 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
 from arcanos_eval.errors import RunLogError
 from arcanos_eval.response import Response
-from arcanos_eval.targets.replay import dump_line
+from arcanos_eval.targets.replay import dump_line, write_atomic
 
-__all__ = ["SCHEMA_VERSION", "ResultRecord", "RunLog", "RunLogWriter", "read_run_log"]
+__all__ = [
+    "SCHEMA_VERSION",
+    "ResultRecord",
+    "RunLog",
+    "RunLogWriter",
+    "merge_run_logs",
+    "read_run_log",
+]
 
 SCHEMA_VERSION = 1
 
@@ -227,3 +234,38 @@ class RunLogWriter:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def merge_run_logs(
+    sources: Sequence[RunLog], path: str | Path, *, footer: Mapping[str, Any] | None = None
+) -> RunLog:
+    """Write one run log holding every result of ``sources`` (several processes' share of one run).
+
+    The header is the first source's, with ``planned`` counting the merged results; a key answered
+    in more than one source keeps the last source's record, as a resumed log keeps its last. The
+    file is replaced atomically, so ``path`` may be one of the sources' own files.
+
+    Raises:
+        RunLogError: no source, or sources of different targets or suites.
+    """
+    if not sources:
+        raise RunLogError(f"{path}: nothing to merge into a run log")
+    first = sources[0]
+    for other in sources[1:]:
+        for part in ("targets", "suites"):
+            if other.header.get(part) != first.header.get(part):
+                raise RunLogError(
+                    f"{other.path}: cannot merge: its {part} differ from {first.path}"
+                )
+    results: dict[ResultKey, ResultRecord] = {}
+    for source in sources:
+        results.update(source.results)
+    header = {k: v for k, v in first.header.items() if k not in ("type", "footer")}
+    header["planned"] = len(results)
+    lines = [dump_line({"type": "header", **header})]
+    lines += [dump_line({"type": "batch", **b}) for s in sources for b in s.batches]
+    lines += [dump_line(r.to_dict()) for r in results.values()]
+    if footer is not None:
+        lines.append(dump_line({"type": "footer", **footer}))
+    write_atomic(Path(path), lines)
+    return read_run_log(path)

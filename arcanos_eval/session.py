@@ -2,12 +2,20 @@
 
 A session holds the resolved configuration and loaded suites, runs the engine once for what was
 selected, and afterwards answers "what did target T say for case C" for the items that assert.
+
+Under pytest-xdist the work is shared: cases that send a common request form one *call group*, the
+plugin schedules each group on one worker, and a worker makes a group's calls when the group's first
+item runs (:meth:`ensure`), appending to its own run log. The controller then merges the workers'
+logs into the run log of the session (:meth:`merge`) and evaluates the gates once, on everything.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator, Mapping
+import dataclasses
+import shutil
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -15,8 +23,8 @@ from arcanos_eval.config import RunConfig
 from arcanos_eval.engine import EngineStats
 from arcanos_eval.gates import GateSet, parse_gates
 from arcanos_eval.report import Evaluation, evaluate
-from arcanos_eval.run import execute_run
-from arcanos_eval.runlog import ResultRecord, RunLog
+from arcanos_eval.run import default_log_path, execute_run, plan_calls
+from arcanos_eval.runlog import ResultRecord, RunLog, merge_run_logs, read_run_log
 from arcanos_eval.suite.model import Case, Suite
 
 __all__ = ["ArcanosSession"]
@@ -34,6 +42,10 @@ class ArcanosSession:
     evaluation: Evaluation | None = None
     gates: GateSet = field(init=False)
     _by_key: dict[tuple[str, str], list[ResultRecord]] = field(default_factory=dict)
+    # pytest-xdist worker state: case key -> call group, and the calls of groups not yet run.
+    _groups: dict[str, str] = field(default_factory=dict)
+    _pending: dict[str, set[tuple[str, str]]] = field(default_factory=dict)
+    _share_path: Path | None = None
 
     def __post_init__(self) -> None:
         # Parsed up front: a bad gate table is a usage error before any model call.
@@ -67,16 +79,98 @@ class ArcanosSession:
     ) -> RunLog:
         """Execute the calls of ``select`` ((``suite::case``, target) pairs; all when ``None``)."""
         outcome = execute_run(self.config, self.suites, select=select, progress=progress)
-        self.log, self.stats = outcome.log, outcome.stats
+        self._absorb(outcome.log, outcome.stats)
+        self.evaluation = evaluate(outcome.log, data_report=self.data_report)
+        return outcome.log
+
+    def _absorb(self, log: RunLog, stats: EngineStats) -> None:
+        self.log, self.stats = log, stats
         self._by_key = {}
-        for record in outcome.log.records():
+        for record in log.records():
             key = (f"{record.suite_id}::{record.case_id}", record.target)
             self._by_key.setdefault(key, []).append(record)
         for records in self._by_key.values():
             records.sort(key=lambda r: r.repeat)
-        self.evaluation = evaluate(outcome.log, data_report=self.data_report)
-        return outcome.log
+
+    # ------------------------------------------------------------------ pytest-xdist
+
+    def call_groups(self) -> dict[str, str]:
+        """Case key -> its call group: the key of the first case it shares a request with
+        (same target, request fingerprint and repeat), transitively; else its own key."""
+        parent: dict[str, str] = {}
+
+        def root(key: str) -> str:
+            while parent.setdefault(key, key) != key:
+                parent[key] = parent[parent[key]]
+                key = parent[key]
+            return key
+
+        owner: dict[tuple[str, str, int], str] = {}
+        for call in plan_calls(self.config, self.suites):
+            key = call.case.key
+            first = owner.setdefault(call.dedupe_key, key)
+            a, b = root(first), root(key)
+            if a != b:
+                parent[max(a, b)] = min(a, b)
+        return {key: root(key) for key in parent}
+
+    def share(self, select: Collection[tuple[str, str]], path: Path) -> None:
+        """Become one worker's share of the run: the calls of ``select``, made group by group
+        into the run log ``path`` (seeded from the resumed log, if any)."""
+        self._groups = self.call_groups()
+        self._pending = {}
+        for case_key, target in select:
+            self._pending.setdefault(self._groups[case_key], set()).add((case_key, target))
+        self._share_path = path
+        if self.config.resume is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(self.config.resume, path)
+
+    def ensure(self, case: Case, *, progress: bool = False) -> None:
+        """Make the calls of ``case``'s group now, unless they were made already."""
+        select = self._pending.pop(self._groups.get(case.key, case.key), None)
+        if not select or self._share_path is None:
+            return
+        path = self._share_path
+        resume = path if path.exists() else None
+        config = dataclasses.replace(self.config, resume=resume, log=path)
+        outcome = execute_run(config, self.suites, select=select, progress=progress)
+        self._absorb(outcome.log, _added(self.stats, outcome.stats))
+
+    def merge(self, shares: Sequence[Mapping[str, Any]], path: Path | None = None) -> RunLog | None:
+        """Merge the workers' ``shares`` (``{"log": path, "stats": {...}}``) into this session's
+        run log and evaluate it; returns ``None`` when no worker ran a call."""
+        shares = [s for s in shares if s.get("log") and Path(s["log"]).is_file()]
+        if not shares:
+            return None
+        stats = EngineStats()
+        for item in shares:
+            stats = _added(stats, EngineStats(**item.get("stats", {})))
+        target = path or self.config.resume or self.config.log or default_log_path(self.config)
+        footer = {
+            "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "stats": stats.to_dict(),
+            "workers": len(shares),
+        }
+        logs = [read_run_log(s["log"]) for s in shares]
+        merged = merge_run_logs(logs, target, footer=footer)
+        for item in shares:
+            if Path(item["log"]).resolve() != Path(target).resolve():
+                Path(item["log"]).unlink(missing_ok=True)
+        self._absorb(merged, stats)
+        self.evaluation = evaluate(merged, data_report=self.data_report)
+        return merged
 
     def records(self, case: Case, target: str) -> list[ResultRecord]:
         """Every repeat's result for ``case`` from ``target`` (empty when it was not run)."""
         return self._by_key.get((case.key, target), [])
+
+
+def _added(total: EngineStats | None, more: EngineStats) -> EngineStats:
+    """The sum of two runs' statistics."""
+    if total is None:
+        return more
+    values = {
+        f.name: getattr(total, f.name) + getattr(more, f.name) for f in dataclasses.fields(more)
+    }
+    return EngineStats(**values)

@@ -1,0 +1,34 @@
+"""pytest-xdist scheduling by call group (imported only when xdist runs).
+
+A case's items (one per target, and the comparison) read the same answers, and cases that send the
+same request read one answer: a *call group*. Scheduling whole groups on one worker means each
+request is made by exactly one worker and never twice. xdist's own ``loadgroup`` would need an
+``xdist_group`` mark per item and renames node ids; this scheduler reads the groups from the suites
+instead, and leaves node ids as a single process names them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import pytest
+from xdist.scheduler import LoadScopeScheduling
+
+__all__ = ["CallGroupScheduling"]
+
+
+class CallGroupScheduling(LoadScopeScheduling):  # type: ignore[misc]
+    """``load`` distribution, with each call group as one indivisible unit of work."""
+
+    def __init__(
+        self, config: pytest.Config, log: Any, *, groups: Mapping[tuple[str, str], str]
+    ) -> None:
+        super().__init__(config, log)
+        self.groups = groups
+
+    def _split_scope(self, nodeid: str) -> str:
+        """``suites/x.yaml::case-id[target]`` -> the case's call group; other tests stand alone."""
+        where, sep, rest = nodeid.partition("::")
+        case_id = rest.rsplit("[", 1)[0]
+        return self.groups.get((where, case_id), nodeid) if sep else nodeid
