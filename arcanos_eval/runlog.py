@@ -241,9 +241,10 @@ def merge_run_logs(
 ) -> RunLog:
     """Write one run log holding every result of ``sources`` (several processes' share of one run).
 
-    The header is the first source's, with ``planned`` counting the merged results; a key answered
-    in more than one source keeps the last source's record, as a resumed log keeps its last. The
-    file is replaced atomically, so ``path`` may be one of the sources' own files.
+    The header is the first source's, with ``planned`` counting the merged results. A key found in
+    more than one source (workers that resumed the same log each hold a copy of it) keeps an
+    answer over an errored attempt, else the last source's record. The file is replaced
+    atomically, so ``path`` may be one of the sources' own files.
 
     Raises:
         RunLogError: no source, or sources of different targets or suites.
@@ -259,7 +260,10 @@ def merge_run_logs(
                 )
     results: dict[ResultKey, ResultRecord] = {}
     for source in sources:
-        results.update(source.results)
+        for key, record in source.results.items():
+            kept = results.get(key)
+            if kept is None or kept.errored or not record.errored:
+                results[key] = record
     header = {k: v for k, v in first.header.items() if k not in ("type", "footer")}
     header["planned"] = len(results)
     lines = [dump_line({"type": "header", **header})]

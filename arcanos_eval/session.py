@@ -95,8 +95,9 @@ class ArcanosSession:
     # ------------------------------------------------------------------ pytest-xdist
 
     def call_groups(self) -> dict[str, str]:
-        """Case key -> its call group: the key of the first case it shares a request with
-        (same target, request fingerprint and repeat), transitively; else its own key."""
+        """Case key -> its call group, named after one of its cases: cases that send a common
+        request (same target, request fingerprint and repeat), directly or through others, share
+        a group; a case that shares nothing is a group of its own."""
         parent: dict[str, str] = {}
 
         def root(key: str) -> str:

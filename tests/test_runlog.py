@@ -18,7 +18,13 @@ import pytest
 from arcanos_eval.errors import RunLogError
 from arcanos_eval.response import Response
 from arcanos_eval.run import execute_run
-from arcanos_eval.runlog import SCHEMA_VERSION, ResultRecord, RunLogWriter, read_run_log
+from arcanos_eval.runlog import (
+    SCHEMA_VERSION,
+    ResultRecord,
+    RunLogWriter,
+    merge_run_logs,
+    read_run_log,
+)
 from arcanos_eval.suite.loader import load_suites
 from tests.conftest import KEY_ENV, TEST_KEY, simple_cases, write_suite
 
@@ -177,3 +183,35 @@ def test_resume_retries_errored_calls(openai_server_factory, make_config, tmp_pa
     )
     assert not any(r.errored for r in second.log.records())
     assert len(second.log.records()) == 2
+
+
+def _log(path: Path, header: dict, records: list[ResultRecord]):  # type: ignore[no-untyped-def]
+    with RunLogWriter.create(path, header) as writer:
+        for record in records:
+            writer.append(record)
+    return read_run_log(path)
+
+
+def test_merging_keeps_every_result_once_and_answers_over_errored_attempts(tmp_path):
+    header = {"run_id": "r1", "targets": {"base": {}}, "suites": {"s": {}}, "planned": 2}
+    failed = replace(_record("b"), response=Response.failed("boom", "http_500"))
+    # Two workers resumed the same log: each holds its copy of b; one of them answered it again.
+    first = _log(tmp_path / "w0.jsonl", header, [_record("a"), _record("b", text="again")])
+    second = _log(tmp_path / "w1.jsonl", header, [failed, _record("c")])
+    merged = merge_run_logs([first, second], tmp_path / "run.jsonl", footer={"workers": 2})
+    assert [r.case_id for r in merged.records()] == ["a", "b", "c"]
+    assert merged.results[("s::b", "base", 0)].response.text == "again"
+    assert merged.header["planned"] == 3 and merged.run_id == "r1"
+    assert merged.header["footer"]["workers"] == 2
+    # Merging into one of the sources replaces it whole.
+    again = merge_run_logs([merged, second], tmp_path / "run.jsonl")
+    assert len(again.records()) == 3
+
+
+def test_merging_refuses_logs_of_different_runs(tmp_path):
+    one = _log(tmp_path / "a.jsonl", {"targets": {"base": {}}, "suites": {"s": {}}}, [])
+    two = _log(tmp_path / "b.jsonl", {"targets": {"other": {}}, "suites": {"s": {}}}, [])
+    with pytest.raises(RunLogError, match="cannot merge: its targets differ"):
+        merge_run_logs([one, two], tmp_path / "run.jsonl")
+    with pytest.raises(RunLogError, match="nothing to merge"):
+        merge_run_logs([], tmp_path / "run.jsonl")
