@@ -18,12 +18,14 @@ from the entry-point group ``arcanos_eval.scorers``.
 from __future__ import annotations
 
 import difflib
+import functools
 import importlib
 import inspect
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from arcanos_eval.response import Response
@@ -78,6 +80,14 @@ ScorerFn = Callable[..., Score]
 F = TypeVar("F", bound=ScorerFn)
 
 
+@functools.cache
+def _check_parameters(fn: ScorerFn) -> Mapping[str, inspect.Parameter]:
+    """A scorer's check arguments: its parameters after (output, case). Cached: the signature
+    is read for every check of every case when a run starts."""
+    params = list(inspect.signature(fn).parameters.values())
+    return MappingProxyType({p.name: p for p in params[2:] if p.kind is not p.VAR_KEYWORD})
+
+
 @dataclass(frozen=True)
 class ScorerSpec:
     """A registered scorer: its suite name, function and primary argument."""
@@ -92,10 +102,8 @@ class ScorerSpec:
     )
 
     @property
-    def parameters(self) -> dict[str, inspect.Parameter]:
-        params = list(inspect.signature(self.fn).parameters.values())
-        # The first two parameters are (output, case); the rest are check arguments.
-        return {p.name: p for p in params[2:] if p.kind is not p.VAR_KEYWORD}
+    def parameters(self) -> Mapping[str, inspect.Parameter]:
+        return _check_parameters(self.fn)
 
     @property
     def primary_takes_mapping(self) -> bool:

@@ -1,0 +1,364 @@
+"""Performance benchmark: what the harness adds to the model's own latency.
+
+Starts the loopback OpenAI-protocol server with a fixed latency, generates a project of N cases x 2
+targets (schema and content checks), and times the real front-ends (``arcanos-eval run`` and
+``pytest --arcanos-suite``) in fresh child processes, so wall time and peak RSS belong to one run.
+Prints a table of each figure against its target and ideal, and writes the figures as JSON.
+
+    python bench/run.py                 # the full workload (a few minutes on 2 cores)
+    python bench/run.py --quick         # a small workload, for a smoke test
+    python bench/run.py --only replay   # one measure
+    python bench/run.py --only harness --profile prof/   # pyinstrument text profiles of the CLI
+
+See bench/README.md for the measured figures and what limits them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from tabulate import tabulate
+
+from arcanos_eval.runlog import read_run_log
+from arcanos_eval.testing import ChatRequest, Fault, OpenAIServer, Reply
+
+ROOT = Path(__file__).resolve().parents[1]
+KEY_ENV = "ARCANOS_BENCH_KEY"
+SCHEMA = {
+    "type": "object",
+    "required": ["label", "echo"],
+    "additionalProperties": False,
+    "properties": {"label": {"enum": ["ok"]}, "echo": {"type": "string"}},
+}
+PYPROJECT = """
+[tool.arcanos_eval]
+suites = ["suites"]
+golden = "golden"
+cache = {cache}
+concurrency = {concurrency}
+max_retries = 6
+
+[tool.arcanos_eval.batch]
+poll_interval_s = 0.05
+
+[tool.arcanos_eval.targets.base]
+model = "bench-base"
+system_prompt = "You are the base."
+base_url = "{url}"
+api_key_env = "{env}"
+
+[tool.arcanos_eval.targets.candidate]
+model = "bench-candidate"
+system_prompt = "You are the candidate."
+base_url = "{url}"
+api_key_env = "{env}"
+
+[tool.arcanos_eval.gates]
+pass_rate = {{ happy_path = 0.95 }}
+max_regression = 0.0
+"""
+# Runs one command and reports its wall time and its peak RSS (the child's own high-water mark).
+_MEASURE = (
+    "import json, resource, subprocess, sys, time\n"
+    "t = time.perf_counter()\n"
+    "p = subprocess.run(sys.argv[1:], capture_output=True, text=True)\n"
+    "wall = time.perf_counter() - t\n"
+    "rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024\n"
+    "print(json.dumps({'wall_s': wall, 'rss_mb': rss, 'rc': p.returncode,"
+    " 'tail': (p.stdout + p.stderr)[-1500:]}))\n"
+)
+
+
+def answer(request: ChatRequest) -> Reply:
+    """A valid, deterministic answer that the schema and content checks pass."""
+    return Reply.json({"label": "ok", "echo": request.prompt})
+
+
+@dataclass
+class Figure:
+    """One measured figure against its target."""
+
+    measure: str
+    value: float
+    unit: str
+    target: str
+    ideal: float | None = None
+    meets: bool | None = None
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Workload:
+    cases: int  # per target, for the live measures
+    replay_cases: int  # per target, for replay and RSS
+    latency_s: float = 0.2
+    concurrency: int = 64
+
+
+class Project:
+    """A generated project folder: pyproject.toml pointing at a server, and one suite."""
+
+    profile: Path | None = None  # when set, CLI runs are profiled (pyinstrument) into this folder
+
+    def __init__(self, root: Path, cases: int) -> None:
+        self.root = root
+        suites = root / "suites"
+        suites.mkdir(parents=True)
+        doc = {
+            "id": "bench",
+            "version": 1,
+            "category": "happy_path",
+            "response_schema": SCHEMA,
+            "defaults": {"checks": ["schema"]},
+            "cases": [
+                {
+                    "id": f"case-{i}",
+                    "input": f"question {i}: when does the raid start?",
+                    "checks": [{"contains": f"question {i}:"}],
+                }
+                for i in range(cases)
+            ],
+        }
+        (suites / "bench.yaml").write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
+
+    def configure(self, server: OpenAIServer, *, concurrency: int, cache: bool) -> None:
+        text = PYPROJECT.format(
+            url=server.base_url,
+            env=KEY_ENV,
+            concurrency=concurrency,
+            cache='".arcanos/cache"' if cache else "false",
+        )
+        (self.root / "pyproject.toml").write_text(text, encoding="utf-8")
+
+    def run(self, *args: str) -> dict[str, Any]:
+        """Time one front-end command in a child process of a fresh measuring process."""
+        env = {**os.environ, KEY_ENV: "bench-key-not-secret", "PYTHONDONTWRITEBYTECODE": "1"}
+        env.pop("GITHUB_STEP_SUMMARY", None)
+        out = subprocess.run(
+            [sys.executable, "-c", _MEASURE, *args],
+            cwd=self.root,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        result: dict[str, Any] = json.loads(out.stdout)
+        if result["rc"] not in (0, 1):  # 1: the gates' verdict, not a failure of the run
+            raise RuntimeError(f"{' '.join(args)} exited {result['rc']}:\n{result['tail']}")
+        return result
+
+    def cli(self, *args: str) -> dict[str, Any]:
+        command = [str(Path(sys.executable).with_name("arcanos-eval")), "run", "-q", *args]
+        if Project.profile is not None:
+            Project.profile.mkdir(parents=True, exist_ok=True)
+            report = Project.profile / f"{self.root.name}-{'-'.join(args[:2]).strip('-')}.txt"
+            command = [sys.executable, "-m", "pyinstrument", "-r", "text", "-o", str(report),
+                       *command]  # fmt: skip
+        return self.run(*command)
+
+    def pytest(self, *args: str) -> dict[str, Any]:
+        return self.run(
+            sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:xdist",
+            "--arcanos-suite", "suites", "-o", "addopts=", *args,
+        )  # fmt: skip
+
+    def lost(self, log: str, cases: int) -> int:
+        """Cases x targets with no answer in the run log (missing or errored)."""
+        records = read_run_log(self.root / log).records()
+        return 2 * cases - sum(1 for r in records if not r.errored)
+
+
+@contextmanager
+def serving(**knobs: Any) -> Iterator[OpenAIServer]:
+    with OpenAIServer(responder=answer, log_limit=1000, **knobs) as server:
+        yield server
+
+
+def _ratio(value: float, ideal: float) -> float:
+    return value / ideal if ideal > 0 else math.inf
+
+
+def measure_live(w: Workload, tmp: Path) -> list[Figure]:
+    """Wall time against calls x latency / concurrency, through the CLI and through pytest."""
+    calls = 2 * w.cases
+    ideal = calls * w.latency_s / w.concurrency
+    figures = []
+    for front in ("cli", "pytest"):
+        project = Project(tmp / f"live-{front}", w.cases)
+        with serving(latency_s=w.latency_s) as server:
+            project.configure(server, concurrency=w.concurrency, cache=False)
+            if front == "cli":
+                result = project.cli("--mode", "live", "--log", "run.jsonl")
+            else:
+                result = project.pytest("--arcanos-mode", "live", "--arcanos-log", "run.jsonl")
+            requests = server.total_requests
+        ratio = _ratio(result["wall_s"], ideal)
+        figures.append(
+            Figure(f"live wall / ideal ({front})", ratio, "x", "<= 1.05", 1.0, ratio <= 1.05,
+                   {"wall_s": result["wall_s"], "ideal_s": ideal, "calls": calls,
+                    "requests": requests, "lost": project.lost("run.jsonl", w.cases)})
+        )  # fmt: skip
+    return figures
+
+
+def measure_harness(w: Workload, tmp: Path) -> list[Figure]:
+    """Milliseconds per call when the model answers at once: all of it is harness and HTTP."""
+    project = Project(tmp / "harness", w.cases)
+    calls = 2 * w.cases
+    with serving(latency_s=0.0) as server:
+        project.configure(server, concurrency=w.concurrency, cache=False)
+        result = project.cli("--mode", "live", "--log", "run.jsonl")
+    per_call = 1000 * result["wall_s"] / calls
+    return [
+        Figure("harness per live call at 0 ms (cli)", per_call, "ms", "<= 1.5", 0.0,
+               per_call <= 1.5, {"wall_s": result["wall_s"], "calls": calls,
+                                 "lost": project.lost("run.jsonl", w.cases)})
+    ]  # fmt: skip
+
+
+def measure_replay(w: Workload, tmp: Path) -> list[Figure]:
+    """Record golden for many cases once, then replay + score + gate + report, CLI and pytest."""
+    project = Project(tmp / "replay", w.replay_cases)
+    with serving(latency_s=0.0) as server:
+        project.configure(server, concurrency=w.concurrency, cache=False)
+        record = project.cli("--mode", "record", "--log", "record.jsonl")
+    cli = project.cli("--mode", "replay", "--report", "report.md", "--log", "cli.jsonl")
+    pytest = project.pytest(
+        "--arcanos-mode", "replay", "--arcanos-report", "report-pytest.md",
+        "--arcanos-log", "pytest.jsonl",
+    )  # fmt: skip
+    n = w.replay_cases
+    return [
+        Figure(f"replay {n} x 2 (cli)", cli["wall_s"], "s", "<= 5", None, cli["wall_s"] <= 5,
+               {"lost": project.lost("cli.jsonl", n), "record_wall_s": record["wall_s"]}),
+        Figure(f"replay {n} x 2 (pytest)", pytest["wall_s"], "s", "<= 15", None,
+               pytest["wall_s"] <= 15, {"lost": project.lost("pytest.jsonl", n)}),
+        Figure(f"peak RSS, replay {n} x 2 (cli)", cli["rss_mb"], "MB", "<= 150", None,
+               cli["rss_mb"] <= 150, {"pytest_rss_mb": pytest["rss_mb"]}),
+    ]  # fmt: skip
+
+
+def measure_cached(w: Workload, tmp: Path) -> list[Figure]:
+    """A second identical run answered from the local cache: no request at all."""
+    project = Project(tmp / "cached", w.cases)
+    with serving(latency_s=0.0) as server:
+        project.configure(server, concurrency=w.concurrency, cache=True)
+        project.cli("--mode", "auto", "--log", "first.jsonl")
+        before = server.total_requests
+        again = project.cli("--mode", "auto", "--log", "again.jsonl")
+        made = server.total_requests - before
+    return [
+        Figure(f"cached re-run of {2 * w.cases} calls (cli)", again["wall_s"], "s", "<= 1",
+               None, again["wall_s"] <= 1 and made == 0,
+               {"requests": made, "lost": project.lost("again.jsonl", w.cases)})
+    ]  # fmt: skip
+
+
+def measure_storm(w: Workload, tmp: Path) -> list[Figure]:
+    """10% of requests answered 429 with Retry-After: 1; nothing may be lost."""
+    project = Project(tmp / "storm", w.cases)
+    calls = 2 * w.cases
+    ideal = calls * w.latency_s / w.concurrency
+    with serving(latency_s=w.latency_s, fault_rates={Fault.rate_limit(1.0): 0.10}) as server:
+        project.configure(server, concurrency=w.concurrency, cache=False)
+        result = project.cli("--mode", "live", "--log", "run.jsonl")
+        requests = server.total_requests
+    ratio = _ratio(result["wall_s"], ideal)
+    lost = project.lost("run.jsonl", w.cases)
+    return [
+        Figure("10% 429 storm, wall / ideal (cli)", ratio, "x", "<= 1.3, 0 lost", 1.0,
+               ratio <= 1.3 and lost == 0,
+               {"wall_s": result["wall_s"], "ideal_s": ideal, "requests": requests,
+                "retried": requests - calls, "lost": lost})
+    ]  # fmt: skip
+
+
+def measure_batch(w: Workload, tmp: Path) -> list[Figure]:
+    """The same calls through the Batch API endpoints of the loopback server."""
+    project = Project(tmp / "batch", w.cases)
+    with serving(latency_s=0.0, batch_polls=0) as server:
+        project.configure(server, concurrency=w.concurrency, cache=False)
+        result = project.cli("--batch", "--log", "run.jsonl")
+        detail = {"requests": server.total_requests, "batches": server.batches_created}
+    detail["lost"] = project.lost("run.jsonl", w.cases)
+    return [Figure(f"batch mode, {2 * w.cases} calls (cli)", result["wall_s"], "s",
+                   "reported", None, None, detail)]  # fmt: skip
+
+
+MEASURES: dict[str, Callable[[Workload, Path], list[Figure]]] = {
+    "live": measure_live,
+    "harness": measure_harness,
+    "replay": measure_replay,
+    "cached": measure_cached,
+    "storm": measure_storm,
+    "batch": measure_batch,
+}
+
+
+def machine() -> dict[str, Any]:
+    cpu = "unknown"
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        for line in cpuinfo.read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    return {"cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version(),
+            "platform": platform.platform(terse=True),
+            "date": time.strftime("%Y-%m-%d", time.gmtime())}  # fmt: skip
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="a small workload (smoke test)")
+    parser.add_argument("--only", choices=sorted(MEASURES), action="append", help="measure(s)")
+    parser.add_argument("--json", default=str(ROOT / "bench" / "results.json"), help="output")
+    parser.add_argument("--profile", type=Path, help="write pyinstrument profiles of CLI runs here")
+    args = parser.parse_args(argv)
+    Project.profile = args.profile.resolve() if args.profile else None
+    workload = (
+        Workload(cases=50, replay_cases=200, latency_s=0.05, concurrency=16)
+        if args.quick
+        else Workload(cases=2000, replay_cases=10_000)
+    )
+    figures: list[Figure] = []
+    with tempfile.TemporaryDirectory(prefix="arcanos-bench-") as tmp:
+        for name in args.only or list(MEASURES):
+            started = time.perf_counter()
+            figures.extend(MEASURES[name](workload, Path(tmp)))
+            print(f"{name}: {time.perf_counter() - started:.1f} s", file=sys.stderr)
+    rows = [
+        (f.measure, f"{f.value:.3f} {f.unit}", f.target,
+         "" if f.ideal is None else f"{f.ideal:g}",
+         {True: "yes", False: "no", None: ""}[f.meets],
+         ", ".join(f"{k}={v:.2f}" if isinstance(v, float) else f"{k}={v}"
+                   for k, v in f.detail.items()))
+        for f in figures
+    ]  # fmt: skip
+    print(tabulate(rows, headers=["measure", "value", "target", "ideal", "meets", "detail"],
+                   tablefmt="github"))  # fmt: skip
+    data = {
+        "machine": machine(),
+        "workload": asdict(workload),
+        "figures": [asdict(f) for f in figures],
+    }
+    Path(args.json).write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

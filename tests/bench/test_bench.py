@@ -1,0 +1,36 @@
+"""The benchmark runs end to end on a small workload and reports every figure (no timing asserted)."""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_quick_bench_reports_every_measure_and_loses_nothing(tmp_path):
+    out = tmp_path / "bench.json"
+    subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "run.py"), "--quick", "--json", str(out)],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    data = json.loads(out.read_text())
+    figures = {f["measure"]: f for f in data["figures"]}
+    kinds = ("live wall / ideal (cli)", "live wall / ideal (pytest)", "harness per live call",
+             "replay", "peak RSS", "cached re-run", "429 storm", "batch mode")  # fmt: skip
+    for kind in kinds:
+        assert any(kind in name for name in figures), kind
+    for name, figure in figures.items():
+        assert math.isfinite(figure["value"]) and figure["value"] > 0, name
+        assert figure["detail"].get("lost", 0) == 0, name
+    cached = next(f for n, f in figures.items() if n.startswith("cached re-run"))
+    assert cached["detail"]["requests"] == 0
+    storm = next(f for n, f in figures.items() if n.startswith("10% 429 storm"))
+    assert storm["detail"]["retried"] > 0  # the storm happened, and was absorbed
+    assert data["machine"]["cores"] >= 1
