@@ -8,7 +8,8 @@ Prints a table of each figure against its target and ideal, and writes the figur
     python bench/run.py                 # the full workload (a few minutes on 2 cores)
     python bench/run.py --quick         # a small workload, for a smoke test
     python bench/run.py --only replay   # one measure
-    python bench/run.py --only harness --profile prof/   # pyinstrument text profiles of the CLI
+    python bench/run.py --only harness --profile prof/   # pyinstrument profiles of the CLI runs
+    python bench/breakdown.py prof/*.pyisession          # their time by component
 
 See bench/README.md for the measured figures and what limits them.
 """
@@ -103,6 +104,8 @@ class Figure:
 
 @dataclass
 class Workload:
+    """The sizes of one benchmark run: the issue's figures, or a small one for the smoke test."""
+
     cases: int  # per target, for the live measures
     replay_cases: int  # per target, for replay and RSS
     latency_s: float = 0.2
@@ -161,25 +164,41 @@ class Project:
             raise RuntimeError(f"{' '.join(args)} exited {result['rc']}:\n{result['tail']}")
         return result
 
+    def profiled(self, label: str, command: list[str]) -> list[str]:
+        """The command, run under pyinstrument when profiles were asked for."""
+        if Project.profile is None:
+            return command
+        Project.profile.mkdir(parents=True, exist_ok=True)
+        session = Project.profile / f"{self.root.name}-{label}.pyisession"
+        for n in range(2, 100):  # a second run with the same arguments keeps the first profile
+            if not session.exists():
+                break
+            session = Project.profile / f"{self.root.name}-{label}-{n}.pyisession"
+        if command[0] == sys.executable:  # `python -m pytest` becomes `pyinstrument -m pytest`
+            command = command[1:]
+        return [sys.executable, "-m", "pyinstrument", "-r", "pyisession", "-o", str(session),
+                *command]  # fmt: skip
+
     def cli(self, *args: str) -> dict[str, Any]:
         command = [str(Path(sys.executable).with_name("arcanos-eval")), "run", "-q", *args]
-        if Project.profile is not None:
-            Project.profile.mkdir(parents=True, exist_ok=True)
-            report = Project.profile / f"{self.root.name}-{'-'.join(args[:2]).strip('-')}.txt"
-            command = [sys.executable, "-m", "pyinstrument", "-r", "text", "-o", str(report),
-                       *command]  # fmt: skip
-        return self.run(*command)
+        return self.run(*self.profiled("cli-" + "-".join(args[:2]).strip("-"), command))
 
     def pytest(self, *args: str) -> dict[str, Any]:
-        return self.run(
-            sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:xdist",
-            "--arcanos-suite", "suites", "-o", "addopts=", *args,
-        )  # fmt: skip
+        command = [
+            sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+            "-p", "no:xdist", "--arcanos-suite", "suites", "-o", "addopts=", *args,
+        ]  # fmt: skip
+        return self.run(*self.profiled("pytest-" + "-".join(args[:2]).strip("-"), command))
 
     def lost(self, log: str, cases: int) -> int:
-        """Cases x targets with no answer in the run log (missing or errored)."""
+        """Cases x targets with no answer in the run log (missing or errored).
+
+        Distinct keys are counted, so a case answered twice cannot hide one never answered.
+        """
         records = read_run_log(self.root / log).records()
-        return 2 * cases - sum(1 for r in records if not r.errored)
+        expected = {(f"bench::case-{i}", t) for i in range(cases) for t in ("base", "candidate")}
+        answered = {(r.key[0], r.target) for r in records if not r.errored}
+        return len(expected - answered)
 
 
 @contextmanager
@@ -216,18 +235,43 @@ def measure_live(w: Workload, tmp: Path) -> list[Figure]:
 
 
 def measure_harness(w: Workload, tmp: Path) -> list[Figure]:
-    """Milliseconds per call when the model answers at once: all of it is harness and HTTP."""
-    project = Project(tmp / "harness", w.cases)
+    """Milliseconds per call when the model answers at once: all of it is harness and HTTP.
+
+    At concurrency 1 nothing overlaps, so the figure is the honest cost of one call (SDK, loopback
+    HTTP, the server's own CPU on the same machine, engine, scoring, run log); at the workload's
+    concurrency it is the throughput cost. The process start-up (imports, config, suite loading) is
+    timed on its own so it can be told apart from the per-call cost.
+    """
     calls = 2 * w.cases
+    startup = Project(tmp / "startup", 1)
     with serving(latency_s=0.0) as server:
-        project.configure(server, concurrency=w.concurrency, cache=False)
-        result = project.cli("--mode", "live", "--log", "run.jsonl")
-    per_call = 1000 * result["wall_s"] / calls
-    return [
-        Figure("harness per live call at 0 ms (cli)", per_call, "ms", "<= 1.5", 0.0,
-               per_call <= 1.5, {"wall_s": result["wall_s"], "calls": calls,
-                                 "lost": project.lost("run.jsonl", w.cases)})
-    ]  # fmt: skip
+        startup.configure(server, concurrency=1, cache=False)
+        start = startup.cli("--mode", "live", "--log", "run.jsonl")["wall_s"]
+    figures = []
+    for concurrency in (w.concurrency, 1):
+        project = Project(tmp / f"harness-c{concurrency}", w.cases)
+        with serving(latency_s=0.0) as server:
+            project.configure(server, concurrency=concurrency, cache=False)
+            result = project.cli("--mode", "live", "--log", "run.jsonl")
+        per_call = 1000 * result["wall_s"] / calls
+        figures.append(
+            Figure(
+                f"harness per live call at 0 ms, concurrency {concurrency} (cli)",
+                per_call,
+                "ms",
+                "<= 1.5",
+                0.0,
+                per_call <= 1.5,
+                {
+                    "wall_s": result["wall_s"],
+                    "calls": calls,
+                    "startup_s": start,
+                    "ms_per_call_after_startup": 1000 * (result["wall_s"] - start) / calls,
+                    "lost": project.lost("run.jsonl", w.cases),
+                },
+            )
+        )
+    return figures
 
 
 def measure_replay(w: Workload, tmp: Path) -> list[Figure]:
@@ -326,8 +370,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a small workload (smoke test)")
     parser.add_argument("--only", choices=sorted(MEASURES), action="append", help="measure(s)")
-    parser.add_argument("--json", default=str(ROOT / "bench" / "results.json"), help="output")
-    parser.add_argument("--profile", type=Path, help="write pyinstrument profiles of CLI runs here")
+    parser.add_argument(
+        "--json", default=str(ROOT / "bench" / "results.json"), help="where the figures go (JSON)"
+    )
+    parser.add_argument(
+        "--profile", type=Path, help="write pyinstrument sessions of the CLI and pytest runs here"
+    )
+    parser.add_argument("--cases", type=int, help="cases per target for the live measures")
+    parser.add_argument("--replay-cases", type=int, help="cases per target for replay and RSS")
     args = parser.parse_args(argv)
     Project.profile = args.profile.resolve() if args.profile else None
     workload = (
@@ -335,6 +385,10 @@ def main(argv: list[str] | None = None) -> int:
         if args.quick
         else Workload(cases=2000, replay_cases=10_000)
     )
+    if args.cases:
+        workload.cases = args.cases
+    if args.replay_cases:
+        workload.replay_cases = args.replay_cases
     figures: list[Figure] = []
     with tempfile.TemporaryDirectory(prefix="arcanos-bench-") as tmp:
         for name in args.only or list(MEASURES):

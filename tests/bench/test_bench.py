@@ -22,8 +22,17 @@ def test_quick_bench_reports_every_measure_and_loses_nothing(tmp_path):
     )
     data = json.loads(out.read_text())
     figures = {f["measure"]: f for f in data["figures"]}
-    kinds = ("live wall / ideal (cli)", "live wall / ideal (pytest)", "harness per live call",
-             "replay", "peak RSS", "cached re-run", "429 storm", "batch mode")  # fmt: skip
+    kinds = (
+        "live wall / ideal (cli)",
+        "live wall / ideal (pytest)",
+        "harness per live call at 0 ms, concurrency 1 ",
+        "harness per live call at 0 ms, concurrency 16 ",
+        "replay",
+        "peak RSS",
+        "cached re-run",
+        "429 storm",
+        "batch mode",
+    )
     for kind in kinds:
         assert any(kind in name for name in figures), kind
     for name, figure in figures.items():
