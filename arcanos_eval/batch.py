@@ -371,23 +371,10 @@ async def run_batches(
             out.write(f"arcanos: {text}\n")
             out.flush()
 
-    for call, response in ready:
-        if response.origin == "replayed":
-            stats.replayed += 1
-        else:
-            stats.cached += 1
-        await _maybe_await(on_result(call, response))
-        progress.advance(stats)
+    await engine.deliver_recorded(ready, on_result, progress)
 
     async def deliver(group: list[Call], response: Response) -> None:
-        if response.errored:
-            stats.errored += len(group)
-        else:
-            stats.batched += 1
-            engine.remember(group, response)
-        for call in group:
-            await _maybe_await(on_result(call, response))
-            progress.advance(stats)
+        await engine.deliver(group, response, on_result, progress, source="batched")
 
     by_target: dict[str, dict[str, list[Call]]] = {}
     for group in groups.values():

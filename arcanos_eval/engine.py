@@ -227,13 +227,7 @@ class Engine:
         ready, groups = self.partition(calls)
 
         progress = Progress(len(calls), stream=self.progress_stream, enabled=self.progress_enabled)
-        for call, response in ready:
-            if response.origin == "replayed":
-                stats.replayed += 1
-            else:
-                stats.cached += 1
-            await _maybe_await(on_result(call, response))
-            progress.advance(stats)
+        await self.deliver_recorded(ready, on_result, progress)
 
         global_slots = asyncio.Semaphore(self.concurrency)
         target_slots = {
@@ -254,14 +248,7 @@ class Engine:
             response = await self._call(
                 first, global_slots, target_slots.get(first.target), limiters[first.target]
             )
-            if response.errored:
-                stats.errored += len(group)
-            else:
-                stats.live += 1
-                self.remember(group, response)
-            for call in group:
-                await _maybe_await(on_result(call, response))
-                progress.advance(stats)
+            await self.deliver(group, response, on_result, progress)
 
         tasks = [asyncio.ensure_future(answer(group)) for group in groups.values()]
         try:
@@ -297,6 +284,38 @@ class Engine:
             group.append(call)
         self._check_missing([group[0] for group in groups.values()])
         return ready, groups
+
+    async def deliver_recorded(
+        self, ready: Sequence[tuple[Call, Response]], on_result: OnResult, progress: Progress
+    ) -> None:
+        """Hand over the answers golden or the cache already held."""
+        for call, response in ready:
+            if response.origin == "replayed":
+                self.stats.replayed += 1
+            else:
+                self.stats.cached += 1
+            await _maybe_await(on_result(call, response))
+            progress.advance(self.stats)
+
+    async def deliver(
+        self,
+        group: Sequence[Call],
+        response: Response,
+        on_result: OnResult,
+        progress: Progress,
+        *,
+        source: str = "live",
+    ) -> None:
+        """Hand a new answer to every call of ``group``, counting it under ``source`` (``live``
+        or ``batched``), and keep it (cache, golden) unless it errored."""
+        if response.errored:
+            self.stats.errored += len(group)
+        else:
+            setattr(self.stats, source, getattr(self.stats, source) + 1)
+            self.remember(group, response)
+        for call in group:
+            await _maybe_await(on_result(call, response))
+            progress.advance(self.stats)
 
     def remember(self, group: Sequence[Call], response: Response) -> None:
         """Keep a new answer to ``group``: in the cache, and in golden when the mode records."""
