@@ -200,10 +200,9 @@ class Engine:
         ]
         if not blocked:
             return
-        shown = ", ".join(
-            f"{c.case.key}[{c.target}]" + (f"#{c.repeat}" if c.repeat else "") for c in blocked[:5]
+        shown = first_few(
+            [f"{c.case.key}[{c.target}]" + (f"#{c.repeat}" if c.repeat else "") for c in blocked]
         )
-        more = f" and {len(blocked) - 5} more" if len(blocked) > 5 else ""
         hint = (
             "record them with --mode record"
             if self.mode == "replay"
@@ -211,7 +210,7 @@ class Engine:
         )
         raise ReplayMissingError(
             f"{len(blocked)} answer(s) have no recording in {self.golden.root if self.golden else 'golden'}"
-            f" ({shown}{more}); {hint}"
+            f" ({shown}); {hint}"
         )
 
     # ------------------------------------------------------------------ execution
@@ -407,6 +406,12 @@ class Engine:
             return min(failure.retry_after_s, _RETRY_AFTER_CAP_S) + self._random.uniform(0, 0.05)
         ceiling = min(_BACKOFF_CAP_S, _BACKOFF_BASE_S * (2**attempt))
         return self._random.uniform(ceiling / 2, ceiling)
+
+
+def first_few(items: Sequence[str], limit: int = 5) -> str:
+    """``a, b, c and 4 more``: a list short enough for a one-line error."""
+    more = f" and {len(items) - limit} more" if len(items) > limit else ""
+    return ", ".join(items[:limit]) + more
 
 
 def _with_attempts(response: Response, attempts: int) -> Response:

@@ -47,10 +47,12 @@ def _planned(config: RunConfig, suites: Sequence[Suite]) -> set[tuple[str, str, 
 
 
 def _stale(
-    config: RunConfig, suites: Sequence[Suite], store: GoldenStore
+    config: RunConfig,
+    suites: Sequence[Suite],
+    store: GoldenStore,
+    planned: set[tuple[str, str, str, int, str]],
 ) -> dict[tuple[str, str], set[tuple[str, int, str]]]:
     """Per (suite, target) file of the configured suites and targets, the keys of stale records."""
-    planned = _planned(config, suites)
     answering = {t.name for t in config.active_targets}
     grading = [name for name, t in config.targets.items() if t.scorer_only]
     consulted = {
@@ -110,7 +112,7 @@ def verify_golden(config: RunConfig, suites: Sequence[Suite]) -> list[GoldenProb
                 "no recording of the current request",
             )
         )
-    for (suite_id, target), keys in sorted(_stale(config, suites, store).items()):
+    for (suite_id, target), keys in sorted(_stale(config, suites, store, planned).items()):
         for case_id, repeat, _ in sorted(keys):
             problems.append(
                 GoldenProblem(
@@ -127,7 +129,7 @@ def prune_golden(config: RunConfig, suites: Sequence[Suite], *, dry_run: bool = 
     """Remove stale recordings of the configured suites and targets; returns how many."""
     store = GoldenStore(config.golden)
     removed = 0
-    for (suite_id, target), keys in _stale(config, suites, store).items():
+    for (suite_id, target), keys in _stale(config, suites, store, _planned(config, suites)).items():
         removed += len(keys) if dry_run else store.remove(suite_id, target, keys)
     if not dry_run:
         store.flush()

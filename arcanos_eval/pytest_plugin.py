@@ -523,9 +523,9 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         return
     config = session.config
     if _is_worker(config):
-        if arcanos.log is not None and arcanos.stats is not None:
-            output = config.workeroutput  # type: ignore[attr-defined]
-            output["arcanos"] = {"log": str(arcanos.log.path), "stats": arcanos.stats.to_dict()}
+        share = arcanos.close_share()
+        if share is not None:
+            config.workeroutput["arcanos"] = share  # type: ignore[attr-defined]
         return
     if _is_controller(config):
         try:

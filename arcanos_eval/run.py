@@ -7,8 +7,10 @@ appends it to the run log; gates and reports are computed afterwards from that l
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hashlib
 import platform
+import shutil
 import subprocess
 import uuid
 from collections.abc import Collection, Mapping, Sequence
@@ -21,7 +23,7 @@ from arcanos_eval import __version__
 from arcanos_eval.backends import EngineBackend, check_model_targets, model_targets, scoring_case
 from arcanos_eval.batch import run_batches
 from arcanos_eval.config import RunConfig, TargetConfig
-from arcanos_eval.engine import Call, Engine, EngineStats
+from arcanos_eval.engine import Call, Engine, EngineStats, first_few
 from arcanos_eval.errors import ConfigError, ReplayMissingError, RunLogError
 from arcanos_eval.response import Response
 from arcanos_eval.runlog import ResultRecord, RunLog, RunLogWriter, read_run_log
@@ -241,6 +243,36 @@ async def _execute(
         calls = [c for c in calls if (c.case.key, c.target, c.repeat) not in done]
     else:
         writer = RunLogWriter.create(log_path, header)
+    try:
+        stats, unrecorded = await _answer(
+            config, suites, targets, calls, writer, progress, stored_batches
+        )
+        writer.footer(
+            {
+                "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                "stats": stats.to_dict(),
+            }
+        )
+    finally:
+        writer.close()
+    _check_recorded(config, unrecorded, writer.path)
+    return stats
+
+
+async def _answer(
+    config: RunConfig,
+    suites: Sequence[Suite],
+    targets: Mapping[str, Target],
+    calls: Sequence[Call],
+    writer: RunLogWriter,
+    progress: bool,
+    stored_batches: Sequence[Mapping[str, Any]] = (),
+    collect: list[ResultRecord] | None = None,
+) -> tuple[EngineStats, list[str]]:
+    """Answer ``calls``, score each answer and append it to ``writer`` (and to ``collect``).
+
+    Returns the statistics and the check calls replay could not answer (see ``_check_recorded``).
+    """
     engine = Engine(
         targets,
         mode=config.mode,
@@ -262,20 +294,21 @@ async def _execute(
             scores = await asyncio.to_thread(_score_with_models, case, response, backends)
         else:
             scores = score_case(case, response)
-        writer.append(
-            ResultRecord(
-                suite_id=case.suite_id,
-                case_id=case.id,
-                target=call.target,
-                repeat=call.repeat,
-                category=case.category,
-                fingerprint=call.request.fingerprint,
-                response=response,
-                scores=tuple(scores),
-                tags=case.tags,
-                xfail=case.xfail,
-            )
+        record = ResultRecord(
+            suite_id=case.suite_id,
+            case_id=case.id,
+            target=call.target,
+            repeat=call.repeat,
+            category=case.category,
+            fingerprint=call.request.fingerprint,
+            response=response,
+            scores=tuple(scores),
+            tags=case.tags,
+            xfail=case.xfail,
         )
+        writer.append(record)
+        if collect is not None:
+            collect.append(record)
 
     try:
         if config.mode == "batch":
@@ -289,28 +322,93 @@ async def _execute(
             )
         else:
             stats = await engine.run(calls, on_result)
-        writer.footer(
-            {
-                "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-                "stats": stats.to_dict(),
-            }
-        )
     finally:
-        writer.close()
         for target in [*targets.values(), *(b.target for b in backends.values())]:
             await target.aclose()
-    unrecorded = sorted({key for b in backends.values() for key in b.unrecorded})
+    return stats, sorted({key for b in backends.values() for key in b.unrecorded})
+
+
+def _check_recorded(config: RunConfig, unrecorded: Sequence[str], log: Path) -> None:
+    """Answers can be checked before a run, a judge's questions only once the answers are in:
+    replay lists the missing ones after scoring, as one error, not as quietly failed checks."""
     if unrecorded:
-        # Answers can be checked before a run, a judge's questions only once the answers are in:
-        # replay lists them after scoring, as one error, rather than as quietly failed checks.
-        shown = ", ".join(unrecorded[:5]) + (
-            f" and {len(unrecorded) - 5} more" if len(unrecorded) > 5 else ""
-        )
         raise ReplayMissingError(
-            f"{len(unrecorded)} check call(s) have no recording in {config.golden} ({shown}); "
-            f"record them with --mode record (the run log {writer.path} is complete otherwise)"
+            f"{len(unrecorded)} check call(s) have no recording in {config.golden} "
+            f"({first_few(unrecorded)}); record them with --mode record "
+            f"(the run log {log} is complete otherwise)"
         )
-    return stats
+
+
+class IncrementalRun:
+    """One run log filled by several executions, e.g. the call groups of a pytest-xdist worker,
+    which arrive one at a time: planned, opened and read once, not once per execution.
+    """
+
+    def __init__(
+        self, config: RunConfig, suites: Sequence[Suite], path: Path, *, resume: Path | None
+    ) -> None:
+        check_model_targets(suites, list(config.targets))
+        self.config, self.suites = config, suites
+        self.targets = {t.name: make_target(t, config) for t in config.active_targets}
+        header = build_header(config, suites, self.targets, 0)
+        self.records: list[ResultRecord] = []
+        self.batches: list[dict[str, Any]] = []
+        if resume is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(resume, path)  # the resumed log stays as it was
+            self.writer, previous = RunLogWriter.open_for_resume(path)
+            _check_resumable(previous, header)
+            self.records = previous.records()
+            self.batches = previous.batches
+        else:
+            self.writer = RunLogWriter.create(path, header)
+        self.done = {r.key for r in self.records if not r.errored}
+        self.stats = EngineStats()
+        self._plan: dict[tuple[str, str], list[Call]] = {}
+        for call in plan_calls(config, suites):
+            self._plan.setdefault((call.case.key, call.target), []).append(call)
+
+    def execute(
+        self, select: Collection[tuple[str, str]], *, progress: bool = False
+    ) -> list[ResultRecord]:
+        """Make the calls of ``select`` not answered yet; returns their new records."""
+        calls = [
+            c
+            for pair in sorted(select)
+            for c in self._plan.get(pair, ())
+            if (c.case.key, c.target, c.repeat) not in self.done
+        ]
+        new: list[ResultRecord] = []
+        stats, unrecorded = asyncio.run(
+            _answer(
+                self.config, self.suites, self.targets, calls, self.writer, progress,
+                self.batches, new,
+            )
+        )  # fmt: skip
+        self.stats = added_stats(self.stats, stats)
+        self.records.extend(new)
+        self.done.update(r.key for r in new if not r.errored)
+        _check_recorded(self.config, unrecorded, self.writer.path)
+        return new
+
+    def close(self) -> Path:
+        """Write the footer and close the log; returns its path."""
+        self.writer.footer(
+            {
+                "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                "stats": self.stats.to_dict(),
+            }
+        )
+        self.writer.close()
+        return self.writer.path
+
+
+def added_stats(total: EngineStats, more: EngineStats) -> EngineStats:
+    """The sum of two executions' statistics."""
+    values = {
+        f.name: getattr(total, f.name) + getattr(more, f.name) for f in dataclasses.fields(more)
+    }
+    return EngineStats(**values)
 
 
 def default_log_path(config: RunConfig) -> Path:

@@ -11,9 +11,7 @@ logs into the run log of the session (:meth:`merge`) and evaluates the gates onc
 
 from __future__ import annotations
 
-import dataclasses
-import shutil
-from collections.abc import Collection, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -23,7 +21,13 @@ from arcanos_eval.config import RunConfig
 from arcanos_eval.engine import EngineStats
 from arcanos_eval.gates import GateSet, parse_gates
 from arcanos_eval.report import Evaluation, evaluate
-from arcanos_eval.run import default_log_path, execute_run, plan_calls
+from arcanos_eval.run import (
+    IncrementalRun,
+    added_stats,
+    default_log_path,
+    execute_run,
+    plan_calls,
+)
 from arcanos_eval.runlog import ResultRecord, RunLog, merge_run_logs, read_run_log
 from arcanos_eval.suite.model import Case, Suite
 
@@ -45,7 +49,7 @@ class ArcanosSession:
     # pytest-xdist worker state: case key -> call group, and the calls of groups not yet run.
     _groups: dict[str, str] = field(default_factory=dict)
     _pending: dict[str, set[tuple[str, str]]] = field(default_factory=dict)
-    _share_path: Path | None = None
+    _share: IncrementalRun | None = None
 
     def __post_init__(self) -> None:
         # Parsed up front: a bad gate table is a usage error before any model call.
@@ -86,11 +90,18 @@ class ArcanosSession:
     def _absorb(self, log: RunLog, stats: EngineStats) -> None:
         self.log, self.stats = log, stats
         self._by_key = {}
-        for record in log.records():
+        self._index(log.records())
+
+    def _index(self, records: Iterable[ResultRecord]) -> None:
+        """Make ``records`` answer :meth:`records` (a later one replaces the same repeat)."""
+        touched = set()
+        for record in records:
             key = (f"{record.suite_id}::{record.case_id}", record.target)
-            self._by_key.setdefault(key, []).append(record)
-        for records in self._by_key.values():
-            records.sort(key=lambda r: r.repeat)
+            kept = [r for r in self._by_key.get(key, []) if r.repeat != record.repeat]
+            self._by_key[key] = [*kept, record]
+            touched.add(key)
+        for key in touched:
+            self._by_key[key].sort(key=lambda r: r.repeat)
 
     # ------------------------------------------------------------------ pytest-xdist
 
@@ -122,21 +133,25 @@ class ArcanosSession:
         self._pending = {}
         for case_key, target in select:
             self._pending.setdefault(self._groups[case_key], set()).add((case_key, target))
-        self._share_path = path
-        if self.config.resume is not None:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(self.config.resume, path)
+        self._share = IncrementalRun(self.config, self.suites, path, resume=self.config.resume)
+        self._index(self._share.records)
 
     def ensure(self, case: Case, *, progress: bool = False) -> None:
         """Make the calls of ``case``'s group now, unless they were made already."""
         select = self._pending.pop(self._groups.get(case.key, case.key), None)
-        if not select or self._share_path is None:
-            return
-        path = self._share_path
-        resume = path if path.exists() else None
-        config = dataclasses.replace(self.config, resume=resume, log=path)
-        outcome = execute_run(config, self.suites, select=select, progress=progress)
-        self._absorb(outcome.log, _added(self.stats, outcome.stats))
+        if select and self._share is not None:
+            self._index(self._share.execute(select, progress=progress))
+            self.stats = self._share.stats
+
+    def close_share(self) -> dict[str, Any] | None:
+        """Finish this worker's run log; what the controller needs to merge it."""
+        if self._share is None:
+            return None
+        path = self._share.close()
+        if not self._share.records:  # this worker ran no case: nothing to merge
+            path.unlink(missing_ok=True)
+            return None
+        return {"log": str(path), "stats": self._share.stats.to_dict()}
 
     def merge(self, shares: Sequence[Mapping[str, Any]], path: Path | None = None) -> RunLog | None:
         """Merge the workers' ``shares`` (``{"log": path, "stats": {...}}``) into this session's
@@ -146,7 +161,7 @@ class ArcanosSession:
             return None
         stats = EngineStats()
         for item in shares:
-            stats = _added(stats, EngineStats(**item.get("stats", {})))
+            stats = added_stats(stats, EngineStats(**item.get("stats", {})))
         target = path or self.config.resume or self.config.log or default_log_path(self.config)
         footer = {
             "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -165,13 +180,3 @@ class ArcanosSession:
     def records(self, case: Case, target: str) -> list[ResultRecord]:
         """Every repeat's result for ``case`` from ``target`` (empty when it was not run)."""
         return self._by_key.get((case.key, target), [])
-
-
-def _added(total: EngineStats | None, more: EngineStats) -> EngineStats:
-    """The sum of two runs' statistics."""
-    if total is None:
-        return more
-    values = {
-        f.name: getattr(total, f.name) + getattr(more, f.name) for f in dataclasses.fields(more)
-    }
-    return EngineStats(**values)
