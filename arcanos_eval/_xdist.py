@@ -9,11 +9,13 @@ instead, and leaves node ids as a single process names them.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import pytest
 from xdist.scheduler import LoadScopeScheduling
+
+from arcanos_eval.session import ArcanosSession
 
 __all__ = ["CallGroupScheduling"]
 
@@ -21,14 +23,28 @@ __all__ = ["CallGroupScheduling"]
 class CallGroupScheduling(LoadScopeScheduling):  # type: ignore[misc]
     """``load`` distribution, with each call group as one indivisible unit of work."""
 
-    def __init__(
-        self, config: pytest.Config, log: Any, *, groups: Mapping[tuple[str, str], str]
-    ) -> None:
+    def __init__(self, config: pytest.Config, log: Any, *, session: ArcanosSession) -> None:
         super().__init__(config, log)
-        self.groups = groups
+        self.groups = item_groups(session, config.rootpath)
 
     def _split_scope(self, nodeid: str) -> str:
         """``suites/x.yaml::case-id[target]`` -> the case's call group; other tests stand alone."""
         where, sep, rest = nodeid.partition("::")
         case_id = rest.rsplit("[", 1)[0]
         return self.groups.get((where, case_id), nodeid) if sep else nodeid
+
+
+def item_groups(session: ArcanosSession, rootpath: Path) -> dict[tuple[str, str], str]:
+    """(suite file as in node ids, case id) -> call group, for scheduling by node id."""
+    groups = session.call_groups()
+    result: dict[tuple[str, str], str] = {}
+    for suite in session.suites:
+        if suite.path is None:
+            continue
+        try:
+            where = suite.path.resolve().relative_to(rootpath.resolve()).as_posix()
+        except ValueError:
+            where = suite.path.as_posix()
+        for case in suite.cases:
+            result[(where, case.id)] = groups[case.key]
+    return result

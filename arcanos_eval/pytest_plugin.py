@@ -130,22 +130,6 @@ def pytest_configure(config: pytest.Config) -> None:
             config.args.append(str(path))
 
 
-def item_groups(session: ArcanosSession, rootpath: Path) -> dict[tuple[str, str], str]:
-    """(suite file as in node ids, case id) -> call group, for scheduling by node id."""
-    groups = session.call_groups()
-    result: dict[tuple[str, str], str] = {}
-    for suite in session.suites:
-        if suite.path is None:
-            continue
-        try:
-            where = suite.path.resolve().relative_to(rootpath.resolve()).as_posix()
-        except ValueError:
-            where = suite.path.as_posix()
-        for case in suite.cases:
-            result[(where, case.id)] = groups[case.key]
-    return result
-
-
 def _is_worker(config: pytest.Config) -> bool:
     return hasattr(config, "workerinput")
 
@@ -170,7 +154,7 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
         return None  # loadfile, loadscope and each keep a case's items together already
     from arcanos_eval._xdist import CallGroupScheduling  # xdist is optional
 
-    return CallGroupScheduling(config, log, groups=item_groups(arcanos, config.rootpath))
+    return CallGroupScheduling(config, log, session=arcanos)
 
 
 @pytest.hookimpl(optionalhook=True)
@@ -490,7 +474,10 @@ def pytest_runtestloop(session: pytest.Session) -> Iterator[None]:
     worker_log = getattr(session.config, "workerinput", {}).get("arcanos_log")
     if arcanos is not None and worker_log and not session.config.option.collectonly:
         # A worker learns its items one group at a time: calls are made as groups arrive.
-        arcanos.share(_selected_calls(session.items, arcanos) or set(), Path(worker_log))
+        try:
+            arcanos.share(_selected_calls(session.items, arcanos) or set(), Path(worker_log))
+        except ArcanosError as exc:
+            raise pytest.UsageError(str(exc)) from None
     elif arcanos is not None and not session.config.option.collectonly and session.items:
         select = _selected_calls(session.items, arcanos)
         if select is None or select:
