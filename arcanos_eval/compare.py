@@ -24,8 +24,6 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
-from deepdiff import DeepDiff
-
 from arcanos_eval.runlog import ResultRecord
 from arcanos_eval.stats import (
     BootstrapResult,
@@ -260,6 +258,8 @@ _SIGNS = {"added": "+", "removed": "-"}
 def _json_diff(base: Any, candidate: Any, excludes: Sequence[str]) -> list[str]:
     if json.dumps(base, sort_keys=True) == json.dumps(candidate, sort_keys=True):
         return []  # identical answers, the common case: DeepDiff costs ~1 ms to say so
+    from deepdiff import DeepDiff  # imported when first needed: it costs ~0.15 s
+
     tree = DeepDiff(
         base,
         candidate,

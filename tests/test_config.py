@@ -31,6 +31,7 @@ base_url = "http://127.0.0.1:8080/v1"
 api = "responses"
 stream = true
 structured_outputs = "json_object"
+transport = "httpx"
 api_key_env = "ARCA_KEY"
 rpm = 600
 
@@ -68,6 +69,7 @@ def test_a_full_configuration_is_resolved_once(tmp_path):
         True,
         "json_object",
     )
+    assert (base.transport, candidate.transport) == ("aiohttp", "httpx")
     assert candidate.rpm == 600 and config.gates == {"pass_rate": {"happy_path": 0.95}}
     with pytest.raises(dataclasses.FrozenInstanceError):
         config.mode = "live"  # type: ignore[misc]
@@ -131,6 +133,11 @@ def test_the_key_is_read_from_the_environment_at_call_time(tmp_path, monkeypatch
             ('api = "responses"', 'api = "completions"'),
             "[tool.arcanos_eval.targets.candidate] field 'api': expected 'chat' or 'responses', found "
             "'completions'",
+        ),
+        (
+            ('transport = "httpx"', 'transport = "requests"'),
+            "[tool.arcanos_eval.targets.candidate] field 'transport': expected 'aiohttp' or 'httpx', "
+            "found 'requests'",
         ),
         (
             ('api_key_env = "ARCA_KEY"', 'api_key_env = "sk-abc123"'),

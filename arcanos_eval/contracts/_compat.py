@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from arcanos_eval.contracts._confirm import confirm
 from arcanos_eval.contracts._diff import Walker
 from arcanos_eval.contracts._model import Compatibility, Finding
 from arcanos_eval.contracts._nodes import Verdict
@@ -68,6 +67,10 @@ def compat(
         raise ContractError(f"examples must be a non-negative integer, found {examples!r}")
     old = SchemaDocument.build(old_schema, role="old schema")
     new = SchemaDocument.build(new_schema, role="new schema")
+    # Imported here: confirmation needs hypothesis, which a run that never diffs a schema should
+    # not pay for at start-up.
+    from arcanos_eval.contracts._confirm import confirm
+
     drafts = confirm(Walker(old, new).run(), old, new, examples=examples, seed=seed)
     findings = tuple(
         Finding(

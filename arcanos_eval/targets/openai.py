@@ -10,17 +10,18 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping
 from importlib.metadata import version
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
-
-import openai
-from openai import AsyncOpenAI
-from openai.types.chat import ChatCompletion
-from openai.types.responses import Response as ResponsesAnswer
 
 from arcanos_eval.config import TargetConfig
 from arcanos_eval.response import Response, ToolCall, Usage
 from arcanos_eval.targets.base import CallFailure, Request
+
+if TYPE_CHECKING:
+    from openai import AsyncOpenAI
+
+# ``openai`` (with pydantic, about half a second) is imported by the first live call, not at start-up:
+# a replayed or cached run never needs it.
 
 __all__ = ["OpenAITarget", "response_from_body", "sdk_version"]
 
@@ -55,9 +56,27 @@ def _from_http_stack(exc: BaseException) -> bool:
     return root in ("httpx", "httpcore")
 
 
+def _root_cause(exc: BaseException) -> BaseException:
+    seen = {id(exc)}
+    while exc.__cause__ is not None and id(exc.__cause__) not in seen:
+        exc = exc.__cause__
+        seen.add(id(exc))
+    return exc
+
+
+def _is_timeout(exc: BaseException) -> bool:
+    return isinstance(exc, TimeoutError) or "Timeout" in type(exc).__name__
+
+
 def classify_error(exc: BaseException) -> CallFailure:
     """Map an SDK exception to a :class:`CallFailure` the engine can act on."""
+    import openai
+
     if isinstance(exc, openai.APITimeoutError):
+        root = _root_cause(exc)
+        if root is not exc and not _is_timeout(root):
+            # The SDK's aiohttp transport reports any lost connection as a connect timeout.
+            return CallFailure("connection", f"connection failed: {root}", retryable=True)
         return CallFailure("timeout", "request timed out", retryable=True)
     if isinstance(exc, openai.APIConnectionError):
         return CallFailure(
@@ -77,7 +96,7 @@ def classify_error(exc: BaseException) -> CallFailure:
     if _from_http_stack(exc):
         # The SDK wraps transport errors of the request, not those raised while a streamed body
         # is read (the server dropped the connection mid-stream): those come from its HTTP stack.
-        kind = "timeout" if "Timeout" in type(exc).__name__ else "connection"
+        kind = "timeout" if _is_timeout(exc) else "connection"
         return CallFailure(kind, f"{type(exc).__name__}: {exc}"[:300], retryable=True)
     if isinstance(exc, (openai.APIResponseValidationError, ValueError)):
         # A body that is not the protocol (malformed JSON, truncated stream): the server's fault,
@@ -168,6 +187,9 @@ def response_from_body(api: str, body: Mapping[str, Any]) -> Response:
     Raises:
         CallFailure: the body is not an answer of that API.
     """
+    from openai.types.chat import ChatCompletion
+    from openai.types.responses import Response as ResponsesAnswer
+
     try:
         if api == "responses":
             return _responses_answer(ResponsesAnswer.model_construct(**body), None, None)
@@ -202,11 +224,15 @@ class OpenAITarget:
     @property
     def client(self) -> AsyncOpenAI:
         if self._client is None:
+            from openai import AsyncOpenAI, DefaultAioHttpClient
+
             self._client = AsyncOpenAI(
                 api_key=self.config.api_key() or _NO_KEY,
                 base_url=self.config.base_url,
                 max_retries=0,
                 timeout=self._timeout_s,
+                # None: the SDK's default httpx client.
+                http_client=DefaultAioHttpClient() if self.config.transport == "aiohttp" else None,
             )
         return self._client
 

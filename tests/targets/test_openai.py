@@ -54,6 +54,12 @@ def _complete(config: TargetConfig, case: Case):  # type: ignore[no-untyped-def]
     return asyncio.run(go())
 
 
+@pytest.fixture(params=["aiohttp", "httpx"])
+def transport(request: pytest.FixtureRequest) -> str:
+    """Every call-making test runs over both of the SDK's HTTP transports."""
+    return str(request.param)
+
+
 def _config(base_url: str, **fields: Any) -> TargetConfig:
     return TargetConfig(
         name="t",
@@ -65,9 +71,9 @@ def _config(base_url: str, **fields: Any) -> TargetConfig:
     )
 
 
-def test_chat_answer_is_normalized(openai_server, test_key):
+def test_chat_answer_is_normalized(transport, openai_server, test_key):
     openai_server.replies["What walks on four legs?"] = Reply(text='{"category": "riddle"}')
-    response = _complete(_config(openai_server.base_url), _case())
+    response = _complete(_config(openai_server.base_url, transport=transport), _case())
     assert response.parsed == {"category": "riddle"}
     assert response.finish_reason == "stop" and response.origin == "live"
     assert (
@@ -81,10 +87,10 @@ def test_chat_answer_is_normalized(openai_server, test_key):
 
 
 @pytest.mark.parametrize("api", ["chat", "responses"])
-def test_streaming_measures_time_to_first_token(openai_server_factory, test_key, api):
+def test_streaming_measures_time_to_first_token(transport, openai_server_factory, test_key, api):
     server = openai_server_factory(ttft_s=0.2, chunk_delay_s=0.02)
     server.replies["What walks on four legs?"] = Reply(text="A person, over a lifetime.")
-    response = _complete(_config(server.base_url, stream=True, api=api), _case())
+    response = _complete(_config(server.base_url, transport=transport, stream=True, api=api), _case())
     assert response.text == "A person, over a lifetime."
     assert response.ttft_ms is not None and response.latency_ms is not None
     assert 200 <= response.ttft_ms <= response.latency_ms
@@ -107,12 +113,12 @@ def test_responses_api_sends_instructions_and_reads_output(openai_server, test_k
 
 
 @pytest.mark.parametrize("stream", [False, True])
-def test_tool_calls_are_returned(openai_server, test_key, stream):
+def test_tool_calls_are_returned(transport, openai_server, test_key, stream):
     openai_server.replies["Where is my order 42?"] = Reply(
         tool_calls=(ToolCall("lookup_order", {"order_id": "42"}),)
     )
     response = _complete(
-        _config(openai_server.base_url, stream=stream), _case("Where is my order 42?", tools=TOOLS)
+        _config(openai_server.base_url, transport=transport, stream=stream), _case("Where is my order 42?", tools=TOOLS)
     )
     (call,) = response.tool_calls
     assert call.name == "lookup_order" and call.parsed_arguments() == {"order_id": "42"}
@@ -120,9 +126,9 @@ def test_tool_calls_are_returned(openai_server, test_key, stream):
     assert openai_server.requests[0].body["tools"][0]["function"]["name"] == "lookup_order"
 
 
-def test_structured_outputs_send_the_suite_schema(openai_server, test_key):
+def test_structured_outputs_send_the_suite_schema(transport, openai_server, test_key):
     _complete(
-        _config(openai_server.base_url, structured_outputs="json_schema"),
+        _config(openai_server.base_url, transport=transport, structured_outputs="json_schema"),
         _case(response_schema=SCHEMA),
     )
     fmt = openai_server.requests[0].body["response_format"]
@@ -132,9 +138,9 @@ def test_structured_outputs_send_the_suite_schema(openai_server, test_key):
     }
 
 
-def test_json_object_dialect_for_llama_cpp(openai_server, test_key):
+def test_json_object_dialect_for_llama_cpp(transport, openai_server, test_key):
     _complete(
-        _config(openai_server.base_url, structured_outputs="json_object"),
+        _config(openai_server.base_url, transport=transport, structured_outputs="json_object"),
         _case(response_schema=SCHEMA),
     )
     assert openai_server.requests[0].body["response_format"] == {
@@ -143,8 +149,8 @@ def test_json_object_dialect_for_llama_cpp(openai_server, test_key):
     }
 
 
-def test_no_schema_is_sent_unless_the_target_opts_in(openai_server, test_key):
-    _complete(_config(openai_server.base_url), _case(response_schema=SCHEMA))
+def test_no_schema_is_sent_unless_the_target_opts_in(transport, openai_server, test_key):
+    _complete(_config(openai_server.base_url, transport=transport), _case(response_schema=SCHEMA))
     assert "response_format" not in openai_server.requests[0].body
 
 
@@ -172,20 +178,27 @@ def test_strict_mode_only_for_closed_fully_required_objects():
         (Fault.malformed(), "malformed_response", True),
     ],
 )
-def test_failures_are_classified(openai_server, test_key, fault, kind, retryable):
+def test_failures_are_classified(transport, openai_server, test_key, fault, kind, retryable):
     openai_server.faults[1] = fault
     with pytest.raises(CallFailure) as info:
-        _complete(_config(openai_server.base_url), _case())
+        _complete(_config(openai_server.base_url, transport=transport), _case())
     assert info.value.kind == kind and info.value.retryable is retryable
     if kind == "rate_limit":
         assert info.value.retry_after_s == 2
 
 
-def test_truncated_stream_is_a_retryable_failure(openai_server, test_key):
+def test_a_server_that_does_not_answer_in_time_is_a_timeout(transport, openai_server, test_key):
+    openai_server.faults[1] = Fault.timeout(hang_s=5)
+    with pytest.raises(CallFailure) as info:
+        _complete(_config(openai_server.base_url, transport=transport, timeout_s=0.3), _case())
+    assert (info.value.kind, info.value.retryable) == ("timeout", True)
+
+
+def test_truncated_stream_is_a_retryable_failure(transport, openai_server, test_key):
     openai_server.faults[1] = Fault.truncated(after_events=2)
     openai_server.replies["What walks on four legs?"] = Reply(text="a long answer " * 20)
     with pytest.raises(CallFailure) as info:
-        _complete(_config(openai_server.base_url, stream=True), _case())
+        _complete(_config(openai_server.base_url, transport=transport, stream=True), _case())
     assert info.value.retryable
 
 
