@@ -22,7 +22,9 @@ import asyncio
 import random
 import sys
 import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections import deque
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, TextIO
@@ -96,6 +98,53 @@ class _RateLimiter:
                     self.tokens -= amount
                     return
                 await asyncio.sleep((amount - self.tokens) / self.rate)
+
+
+class _Slots:
+    """At most ``size`` calls in flight, where a retry waiting for a slot goes before first attempts.
+
+    A plain semaphore serves waiters in arrival order, and every first attempt of a run is waiting
+    from the start: a call retried after ``Retry-After`` would queue behind all of them, so under a
+    storm of 429s the retries would pile up at the end of the run and each further 429 would add a
+    whole ``Retry-After`` to its tail. Served first, a retry runs as soon as its wait is over.
+    """
+
+    def __init__(self, size: int) -> None:
+        self._free = size
+        self._retries: deque[asyncio.Future[None]] = deque()
+        self._first: deque[asyncio.Future[None]] = deque()
+
+    @asynccontextmanager
+    async def hold(self, *, retry: bool) -> AsyncIterator[None]:
+        await self._acquire(self._retries if retry else self._first)
+        try:
+            yield
+        finally:
+            self._release()
+
+    async def _acquire(self, queue: deque[asyncio.Future[None]]) -> None:
+        if self._free > 0 and not self._retries and not self._first:
+            self._free -= 1
+            return
+        granted = asyncio.get_running_loop().create_future()
+        queue.append(granted)
+        try:
+            await granted
+        except asyncio.CancelledError:
+            if granted.done() and not granted.cancelled():
+                self._release()  # handed a slot in the same turn it was cancelled: pass it on
+            elif granted in queue:
+                queue.remove(granted)
+            raise
+
+    def _release(self) -> None:
+        for queue in (self._retries, self._first):
+            while queue:
+                waiter = queue.popleft()
+                if not waiter.done():  # a cancelled waiter may not have left its queue yet
+                    waiter.set_result(None)  # the slot passes straight to the waiter
+                    return
+        self._free += 1
 
 
 class Progress:
@@ -228,9 +277,9 @@ class Engine:
         progress = Progress(len(calls), stream=self.progress_stream, enabled=self.progress_enabled)
         await self.deliver_recorded(ready, on_result, progress)
 
-        global_slots = asyncio.Semaphore(self.concurrency)
+        global_slots = _Slots(self.concurrency)
         target_slots = {
-            name: asyncio.Semaphore(t.config.concurrency)
+            name: _Slots(t.config.concurrency)
             for name, t in self.targets.items()
             if t.config.concurrency
         }
@@ -355,8 +404,8 @@ class Engine:
     async def _call(
         self,
         call: Call,
-        global_slots: asyncio.Semaphore,
-        target_slots: asyncio.Semaphore | None,
+        global_slots: _Slots,
+        target_slots: _Slots | None,
         limiters: tuple[_RateLimiter | None, _RateLimiter | None],
     ) -> Response:
         target = self.targets[call.target]
@@ -371,9 +420,10 @@ class Engine:
                 await rpm.acquire()
             if tpm is not None:
                 await tpm.acquire(call.request.estimated_tokens())
-            async with global_slots:
+            retry = attempt > 0
+            async with global_slots.hold(retry=retry):
                 if target_slots is not None:
-                    async with target_slots:
+                    async with target_slots.hold(retry=retry):
                         failure_or_response = await self._attempt(target, call.request, timeout)
                 else:
                     failure_or_response = await self._attempt(target, call.request, timeout)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections import Counter
 from pathlib import Path
 
 import pytest
 
+from arcanos_eval.engine import _Slots
 from arcanos_eval.errors import ReplayMissingError
 from arcanos_eval.run import execute_run
 from arcanos_eval.suite.loader import load_suites
@@ -122,6 +124,45 @@ def test_retry_after_is_honoured(openai_server_factory, make_config, tmp_path, t
     (record,) = outcome.log.records()
     assert not record.errored and record.response.attempts == 2
     assert outcome.stats.retries == 1
+
+
+def test_a_retry_goes_before_calls_not_yet_started(
+    openai_server_factory, make_config, tmp_path, test_key
+):
+    # One slot, 8 calls of 50 ms: the first call's retry is due after 0.2 s, while 5 calls
+    # still wait for their first attempt. In arrival order it would be made last.
+    server = openai_server_factory(latency_s=0.05, faults={1: Fault.rate_limit(retry_after_s=0.2)})
+    config = make_config(server.base_url, mode="live", concurrency=1, targets={"base": {}})
+    outcome = _run(config, _suites(tmp_path, count=8), tmp_path)
+    prompts = [r.body["messages"][-1]["content"] for r in server.requests]
+    assert server.requests[0].status == 429 and len(prompts) == 9
+    retried_at = prompts.index(prompts[0], 1)
+    assert retried_at < len(prompts) - 2, prompts
+    assert not [r for r in outcome.log.records() if r.errored]
+
+
+def test_slots_survive_cancelled_waiters():
+    async def scenario() -> list[str]:
+        slots = _Slots(1)
+        order: list[str] = []
+
+        async def hold(name: str, retry: bool, seconds: float) -> None:
+            async with slots.hold(retry=retry):
+                order.append(name)
+                await asyncio.sleep(seconds)
+
+        first = asyncio.ensure_future(hold("first", False, 0.05))
+        await asyncio.sleep(0)
+        waiting = [asyncio.ensure_future(hold(f"w{i}", False, 0)) for i in range(3)]
+        retry = asyncio.ensure_future(hold("retry", True, 0))
+        await asyncio.sleep(0)
+        waiting[0].cancel()  # cancelled while queued: must neither run nor keep a slot
+        await asyncio.gather(first, retry, *waiting[1:])
+        async with slots.hold(retry=False):  # every slot came back
+            order.append("last")
+        return order
+
+    assert asyncio.run(scenario()) == ["first", "retry", "w1", "w2", "last"]
 
 
 def test_retry_after_ms_is_honoured(openai_server_factory, make_config, tmp_path, test_key):
