@@ -234,6 +234,35 @@ def measure_live(w: Workload, tmp: Path) -> list[Figure]:
     return figures
 
 
+def measure_floor(w: Workload, tmp: Path) -> list[Figure]:
+    """The live and harness workloads through the bare SDK (``bench/sdk_floor.py``): what the
+    official ``openai`` SDK alone costs on this machine, below which no harness built on it can go.
+    """
+    calls = 2 * w.cases
+    ideal = calls * w.latency_s / w.concurrency
+    figures = []
+    for latency in (w.latency_s, 0.0):
+        with serving(latency_s=latency) as server:
+            out = subprocess.run(
+                [sys.executable, str(ROOT / "bench" / "sdk_floor.py"), server.base_url,
+                 str(w.cases), str(w.concurrency)],
+                capture_output=True, text=True, check=True,
+            )  # fmt: skip
+            requests = server.total_requests
+        result = json.loads(out.stdout)
+        detail = {"wall_s": result["wall_s"], "sdk_import_s": result["import_s"],
+                  "requests": requests}  # fmt: skip
+        if latency:
+            ratio = _ratio(result["wall_s"], ideal)
+            figures.append(Figure("bare SDK: live wall / ideal", ratio, "x", "reference", 1.0,
+                                  None, {**detail, "ideal_s": ideal}))  # fmt: skip
+        else:
+            per_call = 1000 * result["wall_s"] / calls
+            figures.append(Figure(f"bare SDK: ms per call at 0 ms, concurrency {w.concurrency}",
+                                  per_call, "ms", "reference", 0.0, None, detail))  # fmt: skip
+    return figures
+
+
 def measure_harness(w: Workload, tmp: Path) -> list[Figure]:
     """Milliseconds per call when the model answers at once: all of it is harness and HTTP.
 
@@ -344,6 +373,7 @@ def measure_batch(w: Workload, tmp: Path) -> list[Figure]:
 
 
 MEASURES: dict[str, Callable[[Workload, Path], list[Figure]]] = {
+    "floor": measure_floor,
     "live": measure_live,
     "harness": measure_harness,
     "replay": measure_replay,

@@ -23,6 +23,8 @@ def test_quick_bench_reports_every_measure_and_loses_nothing(tmp_path):
     data = json.loads(out.read_text())
     figures = {f["measure"]: f for f in data["figures"]}
     kinds = (
+        "bare SDK: live wall / ideal",
+        "bare SDK: ms per call at 0 ms",
         "live wall / ideal (cli)",
         "live wall / ideal (pytest)",
         "harness per live call at 0 ms, concurrency 1 ",
@@ -42,4 +44,6 @@ def test_quick_bench_reports_every_measure_and_loses_nothing(tmp_path):
     assert cached["detail"]["requests"] == 0
     storm = next(f for n, f in figures.items() if n.startswith("10% 429 storm"))
     assert storm["detail"]["retried"] > 0  # the storm happened, and was absorbed
+    floor = next(f for n, f in figures.items() if n.startswith("bare SDK: live"))
+    assert floor["detail"]["requests"] == 2 * data["workload"]["cases"]
     assert data["machine"]["cores"] >= 1
