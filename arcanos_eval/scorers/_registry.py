@@ -206,6 +206,25 @@ def _import_function(path: str) -> ScorerFn:
     return fn  # type: ignore[no-any-return]
 
 
+def _binding_problem(fn: ScorerFn, names: frozenset[str]) -> str | None:
+    """Why ``fn(response, case, **{name: ...})`` cannot be called with these argument names, if
+    it cannot: whether a call binds depends on the names only, so a suite of 10,000 cases asks
+    ``inspect`` once per scorer and set of names, not once per check."""
+    try:
+        return _cached_binding_problem(fn, names)
+    except TypeError:  # an unhashable callable object: asked every time
+        return _cached_binding_problem.__wrapped__(fn, names)
+
+
+@functools.lru_cache(maxsize=1024)
+def _cached_binding_problem(fn: ScorerFn, names: frozenset[str]) -> str | None:
+    try:
+        inspect.signature(fn).bind(None, None, **dict.fromkeys(names))
+    except TypeError as exc:
+        return str(exc)
+    return None
+
+
 def bind_check(name: str, value: Any) -> tuple[ScorerSpec, dict[str, Any]]:
     """Resolve a suite check ``name: value`` into a scorer and its keyword arguments.
 
@@ -240,10 +259,9 @@ def bind_check(name: str, value: Any) -> tuple[ScorerSpec, dict[str, Any]]:
             )
         else:
             raise TypeError(f"{name!r} takes named arguments, found {json.dumps(value)[:60]}")
-    try:
-        inspect.signature(spec.fn).bind(None, None, **kwargs)
-    except TypeError as exc:
-        raise TypeError(f"bad arguments for {spec.name!r}: {exc}") from None
+    problem = _binding_problem(spec.fn, frozenset(kwargs))
+    if problem is not None:
+        raise TypeError(f"bad arguments for {spec.name!r}: {problem}")
     if spec.validate is not None:
         try:
             spec.validate(kwargs)

@@ -105,6 +105,35 @@ def test_unknown_check_suggests_the_nearest_name() -> None:
         bind_check("refusl", None)
 
 
+class _Unhashable:
+    """A callable custom scorer object that cannot be a cache key."""
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __call__(self, response: Any, case: Any, *, word: str) -> Score:
+        return Score.ok("fine")
+
+
+UNHASHABLE = _Unhashable()
+
+
+@pytest.mark.parametrize("target", ["tests.scorers.test_package:UNHASHABLE", None])
+def test_argument_names_are_checked_on_every_binding(target: str | None) -> None:
+    # Bindings are remembered per scorer and argument names: a bad name fails every time, and a
+    # scorer that cannot be remembered (unhashable) is still checked.
+    for _ in range(2):
+        if target is None:
+            with pytest.raises(TypeError, match=r"'contains'.*missing a required argument: 'text'"):
+                bind_check("contains", {"case_sensitive": True})
+        else:
+            with pytest.raises(
+                TypeError, match=r"UNHASHABLE': missing a required argument: 'word'"
+            ):
+                bind_check("python", {"function": target, "wrd": "x"})
+            _, kwargs = bind_check("python", {"function": target, "word": "x"})
+            assert kwargs == {"word": "x"}
+
+
 # One representative, valid set of arguments per check (no model needed).
 ARGS: dict[str, dict[str, Any]] = {
     "equals": {"expected": "riddle"},

@@ -3,6 +3,8 @@ property that malformed documents only ever raise ArcanosError subclasses."""
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import json
 import tempfile
 from pathlib import Path
@@ -287,3 +289,47 @@ def test_malformed_documents_raise_only_arcanos_errors(document, suffix):
             assert str(exc).startswith(str(path))
         else:
             assert suite.cases is not None
+
+
+# --------------------------------------------------------------------------- loading cost
+
+
+@pytest.mark.parametrize("collector_on", [True, False])
+@pytest.mark.parametrize(
+    "path",
+    [
+        GOOD / "same.yaml",
+        BROKEN / "yaml-syntax.yaml",
+        BROKEN / "bad.json",
+        BROKEN / "bad-line.jsonl",
+    ],
+    ids=lambda p: p.name,
+)
+def test_parsing_leaves_the_garbage_collector_as_it_found_it(path, collector_on):
+    was_on = gc.isenabled()
+    (gc.enable if collector_on else gc.disable)()
+    try:
+        with contextlib.suppress(SuiteError):
+            load_suite(path)
+        assert gc.isenabled() is collector_on
+    finally:
+        (gc.enable if was_on else gc.disable)()
+
+
+def test_a_bare_check_name_repeated_across_cases_binds_alike(tmp_path):
+    path = tmp_path / "bare.yaml"
+    cases = [
+        {"id": f"c{i}", "input": "hi", "checks": ["schema", "python"][: 1 + i]} for i in (0, 1)
+    ]
+    path.write_text(
+        yaml.safe_dump({"id": "bare", "defaults": {"checks": ["schema"]}, "cases": cases})
+    )
+    with pytest.raises(SuiteError, match=r"bare\.yaml:\d+, case 'c1', field 'checks\[1\]'"):
+        load_suite(path)
+    cases[1]["checks"] = ["schema"]
+    path.write_text(
+        yaml.safe_dump({"id": "bare", "defaults": {"checks": ["schema"]}, "cases": cases})
+    )
+    first, second = load_suite(path).cases
+    assert first.checks == second.checks and len(first.checks) == 2
+    assert first.checks[1].args is not second.checks[1].args
