@@ -90,7 +90,9 @@ def test_chat_answer_is_normalized(transport, openai_server, test_key):
 def test_streaming_measures_time_to_first_token(transport, openai_server_factory, test_key, api):
     server = openai_server_factory(ttft_s=0.2, chunk_delay_s=0.02)
     server.replies["What walks on four legs?"] = Reply(text="A person, over a lifetime.")
-    response = _complete(_config(server.base_url, transport=transport, stream=True, api=api), _case())
+    response = _complete(
+        _config(server.base_url, transport=transport, stream=True, api=api), _case()
+    )
     assert response.text == "A person, over a lifetime."
     assert response.ttft_ms is not None and response.latency_ms is not None
     assert 200 <= response.ttft_ms <= response.latency_ms
@@ -118,7 +120,8 @@ def test_tool_calls_are_returned(transport, openai_server, test_key, stream):
         tool_calls=(ToolCall("lookup_order", {"order_id": "42"}),)
     )
     response = _complete(
-        _config(openai_server.base_url, transport=transport, stream=stream), _case("Where is my order 42?", tools=TOOLS)
+        _config(openai_server.base_url, transport=transport, stream=stream),
+        _case("Where is my order 42?", tools=TOOLS),
     )
     (call,) = response.tool_calls
     assert call.name == "lookup_order" and call.parsed_arguments() == {"order_id": "42"}
