@@ -17,6 +17,7 @@ from jsonschema.exceptions import SchemaError
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
+from arcanos_eval._fastcheck import IsValid, compile_is_valid
 from arcanos_eval.scorers._answer import answer_json, preview
 from arcanos_eval.scorers._registry import Score, as_response, scorer
 
@@ -26,6 +27,18 @@ if TYPE_CHECKING:
 __all__ = ["schema", "schema_violations"]
 
 _MAX_LISTED = 20
+
+
+@lru_cache(maxsize=64)
+def _quick_check(schema_json: str, resources_json: str) -> IsValid | None:
+    """The compiled yes/no check of a schema, when it has one: ``None`` for a schema with other
+    documents (resources) or a keyword the compiler leaves to jsonschema."""
+    if resources_json != "{}":
+        return None
+    try:
+        return compile_is_valid(json.loads(schema_json))
+    except NotImplementedError:
+        return None
 
 
 @lru_cache(maxsize=64)
@@ -76,7 +89,11 @@ def schema_violations(
         >>> schema_violations({"n": "x"}, {"properties": {"n": {"type": "integer"}}})
         ["$.n: 'x' is not of type 'integer'"]
     """
-    validator = _validator(_canonical(schema), _canonical(dict(resources or {})))
+    schema_json, resources_json = _canonical(schema), _canonical(dict(resources or {}))
+    validator = _validator(schema_json, resources_json)  # checks the schema itself first
+    quick = _quick_check(schema_json, resources_json)
+    if quick is not None and quick(instance):
+        return []
     errors = sorted(
         validator.iter_errors(instance), key=lambda e: (list(map(str, e.absolute_path)), e.message)
     )

@@ -9,9 +9,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis_jsonschema import from_schema
+from jsonschema import Draft202012Validator
 
 from arcanos_eval.scorers._registry import bind_check
-from arcanos_eval.scorers.schema import schema, schema_violations
+from arcanos_eval.scorers.schema import _quick_check, schema, schema_violations
 from arcanos_eval.suite.model import Case
 from tests.scorers._answers import MALFORMED, ODD
 
@@ -208,3 +209,40 @@ GAME_EVENT = {
 @given(instances(GAME_EVENT, GAME_EVENT))
 def test_property_second_schema_instances_pass(instance: Any) -> None:
     assert schema(instance, schema=GAME_EVENT).passed
+
+
+def _mutations(instance: Any) -> st.SearchStrategy[Any]:
+    """``instance`` as it is, or with one field replaced by any JSON value, dropped, or added."""
+    if not isinstance(instance, dict) or not instance:
+        return st.just(instance)
+    json_values = st.recursive(
+        st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
+        lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(), inner, max_size=3),
+        max_leaves=6,
+    )
+    key = st.sampled_from(sorted(instance))
+    return st.one_of(
+        st.just(instance),
+        st.tuples(key, json_values).map(lambda kv: {**instance, kv[0]: kv[1]}),
+        key.map(lambda k: {n: v for n, v in instance.items() if n != k}),
+        st.tuples(st.text(), json_values).map(lambda kv: {**instance, kv[0]: kv[1]}),
+    )
+
+
+@pytest.mark.parametrize("contract", [PUZZLE, GAME_EVENT], ids=["puzzle", "game-event"])
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_property_verdict_equals_jsonschema_near_valid_answers(contract: Any, data: Any) -> None:
+    # Valid answers are judged by a compiled check when the schema allows (PUZZLE does; the
+    # `format` of GAME_EVENT leaves it to jsonschema): the verdict must be jsonschema's.
+    instance = data.draw(instances(contract, contract).flatmap(_mutations))
+    expected = Draft202012Validator(contract).is_valid(instance)
+    assert (schema_violations(instance, contract) == []) is expected
+    assert schema(instance, schema=contract).passed is expected
+
+
+def test_a_compiled_check_is_used_where_the_schema_allows() -> None:
+    canonical = json.dumps(PUZZLE, sort_keys=True, ensure_ascii=False)
+    assert _quick_check(canonical, "{}") is not None
+    assert _quick_check(json.dumps(GAME_EVENT, sort_keys=True), "{}") is None  # format
+    assert _quick_check(canonical, '{"https://x.example/a.json": {}}') is None  # resources

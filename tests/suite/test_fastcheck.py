@@ -17,9 +17,9 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from arcanos_eval._fastcheck import compile_is_valid
 from arcanos_eval.errors import SuiteError
 from arcanos_eval.suite import loader
-from arcanos_eval.suite._fastcheck import compile_is_valid
 from arcanos_eval.suite.loader import SUITE_SCHEMA_PATH
 
 HERE = Path(__file__).parent
@@ -182,6 +182,10 @@ KEYWORD_SCHEMAS: list[Any] = [
     {"pattern": "^[a-z][a-z0-9_]*$"},
     {"pattern": "b"},
     {"minItems": 1, "uniqueItems": True},
+    {"maxItems": 2},
+    {"exclusiveMaximum": 1.5, "minimum": -1},
+    {"anyOf": [{"type": "integer"}, {"minLength": 2}]},
+    {"allOf": [{"minimum": 0}, {"type": ["integer", "string"]}]},
     {"uniqueItems": False},
     {"items": {"type": "string", "minLength": 1}},
     {"required": ["a"], "properties": {"a": {"type": "integer"}}, "additionalProperties": False},
@@ -226,6 +230,9 @@ def test_each_keyword_matches_jsonschema(schema, value):
         ({"uniqueItems": True}, [1, True], True),
         ({"oneOf": [{"type": "integer"}, {"minimum": 0}]}, 3, False),  # both match
         ({"exclusiveMinimum": 0}, float("nan"), True),  # no comparison with NaN fails
+        ({"exclusiveMaximum": 1}, 1.0, False),
+        ({"anyOf": [{"type": "integer"}, {"minimum": 0}]}, 3, True),  # both match: fine
+        ({"allOf": [{"minimum": 0}, {"maximum": 1}]}, 2, False),
         ({"additionalProperties": False, "properties": {"a": True}}, {"a": 1, "b": 2}, False),
         ({"minimum": 1}, "0", True),  # bounds ignore what is not a number
     ],
@@ -275,7 +282,8 @@ def test_an_unknown_keyword_anywhere_refuses_to_compile(pointer, keyword):
     ("schema", "match"),
     [
         ({"patternProperties": {"^x": True}}, "patternProperties"),
-        ({"$defs": {"unused": {"anyOf": [True]}}}, "anyOf"),
+        ({"$defs": {"unused": {"if": True}}}, "if"),
+        ({"anyOf": []}, "anyOf that is not a non-empty list"),
         ({"$ref": "other.json#/$defs/x"}, "only JSON pointers"),
         ({"$ref": "#anchor"}, "only JSON pointers"),
         ({"$ref": "#/$defs/missing"}, "not in the schema"),

@@ -1,9 +1,10 @@
-"""A yes/no validity check compiled from the suite schema, for the common case of a valid suite.
+"""A yes/no validity check compiled from a JSON Schema, for the common case of a valid document.
 
 ``jsonschema`` walks a document keyword by keyword, building a validator object per step; on a
-10,000-case suite that walk is most of the load time. :func:`compile_is_valid` turns a schema into
+10,000-case suite that walk was most of the load time, and scoring 20,000 answers against their
+response schema most of the scoring time. The suite loader and the ``schema`` check use it. :func:`compile_is_valid` turns a schema into
 nested closures once, so judging a document costs plain ``isinstance`` tests, dictionary lookups
-and comparisons. It answers only *whether* a document is valid: the loader still asks
+and comparisons. It answers only *whether* a document is valid: the callers still ask
 ``jsonschema`` *why* a document is invalid, so error messages come from one place.
 
 The compiler implements the draft 2020-12 keywords the suite schema uses, with ``jsonschema``'s
@@ -44,10 +45,10 @@ _ANNOTATIONS = frozenset(
 _OBJECT_KEYWORDS = frozenset(
     {"required", "properties", "additionalProperties", "minProperties", "maxProperties"}
 )
-_ARRAY_KEYWORDS = frozenset({"items", "minItems", "uniqueItems"})
+_ARRAY_KEYWORDS = frozenset({"items", "minItems", "maxItems", "uniqueItems"})
 _STRING_KEYWORDS = frozenset({"minLength", "maxLength", "pattern"})
-_NUMBER_KEYWORDS = frozenset({"minimum", "maximum", "exclusiveMinimum"})
-_ANY_KEYWORDS = frozenset({"type", "enum", "const", "$ref", "oneOf", "not"})
+_NUMBER_KEYWORDS = frozenset({"minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"})
+_ANY_KEYWORDS = frozenset({"type", "enum", "const", "$ref", "oneOf", "anyOf", "allOf", "not"})
 # `$schema` and `$id` are allowed at the root only: an inner `$id` would move the base of `$ref`.
 _KNOWN = _ANNOTATIONS | _OBJECT_KEYWORDS | _ARRAY_KEYWORDS | _STRING_KEYWORDS
 _KNOWN |= _NUMBER_KEYWORDS | _ANY_KEYWORDS | {"$defs"}
@@ -215,6 +216,11 @@ class _Compiler:
             tests.append(self.reference(schema["$ref"], where))
         if "oneOf" in schema:
             tests.append(self.one_of(schema["oneOf"], f"{where}/oneOf"))
+        if "anyOf" in schema:
+            branches = self.branches(schema["anyOf"], f"{where}/anyOf")
+            tests.append(lambda value: any(test(value) for test in branches))
+        if "allOf" in schema:
+            tests.append(_all_of(self.branches(schema["allOf"], f"{where}/allOf")))
         if "not" in schema:
             inverse = self.compile(schema["not"], f"{where}/not")
             tests.append(lambda value: not inverse(value))
@@ -271,10 +277,15 @@ class _Compiler:
             )
         return self.at(pointer)
 
-    def one_of(self, branches: Any, where: str) -> IsValid:
+    def branches(self, branches: Any, where: str) -> tuple[IsValid, ...]:
         if not isinstance(branches, list) or not branches:
-            raise NotImplementedError(f"oneOf that is not a non-empty list at #{where}")
-        tests = tuple(self.compile(branch, f"{where}/{i}") for i, branch in enumerate(branches))
+            raise NotImplementedError(
+                f"{where.rpartition('/')[2]} that is not a non-empty list at #{where}"
+            )
+        return tuple(self.compile(branch, f"{where}/{i}") for i, branch in enumerate(branches))
+
+    def one_of(self, branches: Any, where: str) -> IsValid:
+        tests = self.branches(branches, where)
 
         def exactly_one(value: Any) -> bool:
             passed = 0
@@ -316,6 +327,9 @@ class _Compiler:
         if "minItems" in schema:
             least = _count(schema, "minItems", where)
             tests.append(lambda value: len(value) >= least)
+        if "maxItems" in schema:
+            most = _count(schema, "maxItems", where)
+            tests.append(lambda value: len(value) <= most)
         if schema.get("uniqueItems") is True:
             tests.append(_unique)
         elif schema.get("uniqueItems", False) is not False:
@@ -355,6 +369,9 @@ class _Compiler:
         if "exclusiveMinimum" in schema:
             above = _bound(schema, "exclusiveMinimum", where)
             tests.append(lambda value: not value <= above)
+        if "exclusiveMaximum" in schema:
+            below = _bound(schema, "exclusiveMaximum", where)
+            tests.append(lambda value: not value >= below)
         return tests
 
 
