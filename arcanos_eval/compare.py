@@ -625,10 +625,12 @@ def compare_records(
     shapes: dict[str, tuple[_Shapes, _Shapes]] = {}
     for key in sorted(category):
         outcomes = []
+        pair = shapes.get(key[0])
+        if pair is None:
+            pair = shapes[key[0]] = (_Shapes(), _Shapes())
         for side, name in (("b", baseline), ("c", candidate)):
             found = sorted(sides[side].get(key, ()), key=lambda r: r.repeat)
             outcomes.append(TargetOutcome(name, tuple(found)) if found else None)
-            pair = shapes.setdefault(key[0], (_Shapes(), _Shapes()))
             for record in found:
                 if not record.errored:
                     pair[0 if side == "b" else 1].add(record)

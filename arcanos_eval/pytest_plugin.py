@@ -14,6 +14,8 @@ reports the gates (as ``arcanos::gate[...]`` results), the report and the verdic
 
 from __future__ import annotations
 
+import functools
+import gc
 import json
 import re
 from collections.abc import Callable, Iterator
@@ -22,6 +24,7 @@ from typing import Any
 
 import pytest
 
+from arcanos_eval._gc import bulk_work
 from arcanos_eval.config import load_config
 from arcanos_eval.errors import ArcanosError
 from arcanos_eval.gates import GateResult, GateSpec
@@ -44,6 +47,8 @@ _json_key = pytest.StashKey[str | None]()
 _verdict_key = pytest.StashKey[str]()
 _log_key = pytest.StashKey[Path]()  # xdist controller: the merged run log
 _shares_key = pytest.StashKey[list[dict[str, Any]]]()  # xdist controller: the workers' logs
+_frozen_key = pytest.StashKey[bool]()  # the run froze the collector's view of its objects
+_marks_key = pytest.StashKey[dict[str, pytest.MarkDecorator]]()  # category and tag markers
 
 
 # ----------------------------------------------------------------------------- options
@@ -114,6 +119,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[session_key] = session
     config.stash[_json_key] = values.get("json")
     config.stash[_files_key] = {s.path.resolve() for s in suites if s.path is not None}
+    config.stash[_marks_key] = {}
     names = {case.category for case in session.cases()} | {
         _marker_name(tag) for case in session.cases() for tag in case.tags
     }
@@ -192,7 +198,11 @@ def _session(node: pytest.Item | pytest.Collector) -> ArcanosSession:
 class SuiteFile(pytest.File):
     """A suite file: one item per case x target, and per case a comparison item."""
 
-    def collect(self) -> Iterator[pytest.Item]:
+    def collect(self) -> list[pytest.Item]:
+        with bulk_work():  # thousands of long-lived items: no full collections while they are made
+            return list(self._items())
+
+    def _items(self) -> Iterator[pytest.Item]:
         session = _session(self)
         suite = session.suite_for(self.path)
         if suite is None:
@@ -213,15 +223,27 @@ class SuiteFile(pytest.File):
                 )
 
 
+def _case_marks(config: pytest.Config, case: Case) -> tuple[pytest.MarkDecorator, ...]:
+    """The category and tag markers of ``case``, built once per name for the whole session:
+    ``pytest.mark.<name>`` checks the name against the registered markers on every lookup, which
+    for thousands of items is a measurable share of collection."""
+    known = config.stash[_marks_key]
+    names = (case.category, *(_marker_name(tag) for tag in case.tags))
+    for name in names:
+        if name not in known:
+            known[name] = getattr(pytest.mark, name)
+    return tuple(known[name] for name in names)
+
+
 class _ArcanosItem(pytest.Item):
     def __init__(self, *, case: Case, target: str, suite: Suite, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.case = case
         self.target = target
         self.suite = suite
-        self.add_marker(case.category)
-        for tag in case.tags:
-            self.add_marker(_marker_name(tag))
+        marks = _case_marks(self.config, case)
+        for mark in marks:
+            self.add_marker(mark)
         self.extra_keyword_matches.update({case.category, *case.tags})
 
     def reportinfo(self) -> tuple[Path, int | None, str]:
@@ -485,7 +507,25 @@ def pytest_runtestloop(session: pytest.Session) -> Iterator[None]:
                 arcanos.run(select, progress=session.config.get_verbosity() >= 0)
             except ArcanosError as exc:
                 raise pytest.UsageError(str(exc)) from None
+    if arcanos is not None:
+        # The items, suites and results live until the session ends: frozen, they are left out of
+        # the collector's full walks while thousands of reports pile up and at the end of the
+        # session; they rejoin it in the configuration's last clean-up (see below).
+        gc.freeze()
+        session.config.stash[_frozen_key] = True
     return (yield)
+
+
+def pytest_load_initial_conftests(early_config: pytest.Config) -> None:
+    # Registered before the built-in plugins' own clean-ups, so it runs after them (clean-ups run
+    # last in, first out): pytest's final collections then skip what the run froze.
+    early_config.add_cleanup(functools.partial(_thaw, early_config))
+
+
+def _thaw(config: pytest.Config) -> None:
+    if config.stash.get(_frozen_key, False):
+        gc.unfreeze()
+        config.stash[_frozen_key] = False
 
 
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:

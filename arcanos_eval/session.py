@@ -17,6 +17,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from arcanos_eval._gc import bulk_work
 from arcanos_eval.config import RunConfig
 from arcanos_eval.engine import EngineStats
 from arcanos_eval.gates import GateSet, parse_gates
@@ -82,9 +83,10 @@ class ArcanosSession:
         self, select: Collection[tuple[str, str]] | None = None, *, progress: bool = True
     ) -> RunLog:
         """Execute the calls of ``select`` ((``suite::case``, target) pairs; all when ``None``)."""
-        outcome = execute_run(self.config, self.suites, select=select, progress=progress)
-        self._absorb(outcome.log, outcome.stats)
-        self.evaluation = evaluate(outcome.log, data_report=self.data_report)
+        with bulk_work():
+            outcome = execute_run(self.config, self.suites, select=select, progress=progress)
+            self._absorb(outcome.log, outcome.stats)
+            self.evaluation = evaluate(outcome.log, data_report=self.data_report)
         return outcome.log
 
     def _absorb(self, log: RunLog, stats: EngineStats) -> None:

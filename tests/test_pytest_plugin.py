@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import xml.etree.ElementTree as ET
 
 import pytest
@@ -101,6 +102,17 @@ def test_a_passing_run(project, openai_server):
     result.assert_outcomes(passed=7, xfailed=2)
     assert openai_server.total_requests == 6
     result.stdout.fnmatch_lines(["*arcanos-eval*", "*run log: *(6 live, 0 replayed*"])
+
+
+def test_the_collector_is_given_back_after_an_in_process_session(project, openai_server):
+    # The run freezes its objects out of the collector's full walks; the session's last clean-up
+    # thaws them, so a process that runs pytest again does not keep them forever.
+    assert gc.get_freeze_count() == 0
+    thresholds = gc.get_threshold()
+    project.inline_run("--arcanos-suite", "suites", "--arcanos-mode", "live").assertoutcome(
+        passed=7, skipped=2, failed=0
+    )
+    assert gc.get_freeze_count() == 0 and gc.get_threshold() == thresholds
 
 
 def test_selection_calls_only_what_is_selected(project, openai_server):

@@ -10,11 +10,9 @@ each further line is one case.
 
 from __future__ import annotations
 
-import gc
 import json
 import re
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -23,10 +21,11 @@ import jsonschema
 import yaml
 from jsonschema.exceptions import ValidationError
 
+from arcanos_eval._fastcheck import IsValid, compile_is_valid
+from arcanos_eval._gc import bulk_work
 from arcanos_eval.errors import DuplicateCaseError, SuiteError, UnknownCheckError
 from arcanos_eval.scorers._registry import bind_check, unknown_name_message
 from arcanos_eval.strategies import expand_generated_cases
-from arcanos_eval._fastcheck import IsValid, compile_is_valid
 from arcanos_eval.suite.model import Case, Check, Suite
 
 __all__ = ["SUITE_SCHEMA_PATH", "discover_suite_files", "load_suite", "load_suites"]
@@ -184,7 +183,7 @@ def _read(path: Path) -> _Document:
     except OSError as exc:
         raise SuiteError(f"cannot read file: {exc.strerror}", path=path) from None
     suffix = path.suffix.lower()
-    with _collector_paused():
+    with bulk_work():
         if suffix == ".jsonl":
             return _read_jsonl(path, text)
         if suffix == ".json":
@@ -194,25 +193,6 @@ def _read(path: Path) -> _Document:
     raise SuiteError(
         f"expected a .yaml, .yml, .json or .jsonl suite, found {suffix or 'no suffix'!r}", path=path
     )
-
-
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector while a suite is parsed.
-
-    Parsing allocates hundreds of thousands of objects (YAML nodes and marks, then the data) and
-    makes next to no reference cycles, yet every few hundred allocations the collector would walk
-    the growing heap again: that was most of the parse time of a 10,000-case suite. Reference
-    counting frees memory as usual meanwhile; the collector resumes afterwards, unless it was off.
-    """
-    if not gc.isenabled():
-        yield
-        return
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.enable()
 
 
 # ----------------------------------------------------------------------------- schema errors

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from collections.abc import Mapping
@@ -90,6 +91,7 @@ def build_request(target: TargetConfig, case: Case) -> Request:
     )
 
 
+@functools.lru_cache(maxsize=256)
 def _schema_name(suite_id: str) -> str:
     # OpenAI requires ^[a-zA-Z0-9_-]{1,64}$ for json_schema names.
     cleaned = "".join(c if c.isalnum() or c in "_-" else "_" for c in suite_id)

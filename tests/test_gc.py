@@ -1,0 +1,50 @@
+"""Full collections held back during bulk work, and the thresholds given back after it."""
+
+from __future__ import annotations
+
+import gc
+
+import pytest
+
+from arcanos_eval._gc import bulk_work
+
+
+@pytest.fixture
+def thresholds():  # type: ignore[no-untyped-def]
+    before = gc.get_threshold()
+    gc.set_threshold(700, 10, 10)
+    yield
+    gc.set_threshold(*before)
+
+
+def test_only_full_collections_are_held_back(thresholds):
+    with bulk_work():
+        young, middle, full = gc.get_threshold()
+        assert (young, middle) == (700, 10) and full >= 1_000_000
+    assert gc.get_threshold() == (700, 10, 10)
+
+
+def test_nested_blocks_and_errors_give_the_thresholds_back(thresholds):
+    with pytest.raises(RuntimeError), bulk_work():
+        with bulk_work():
+            pass
+        assert gc.get_threshold()[2] >= 1_000_000  # the inner block did not restore early
+        raise RuntimeError("boom")
+    assert gc.get_threshold() == (700, 10, 10)
+
+
+def test_young_cycles_are_still_collected(thresholds):
+    class Node:
+        pass
+
+    with bulk_work():
+        gc.collect()  # start from a clean slate, then make garbage the young collections find
+        collected: list[int] = []
+        gc.callbacks.append(lambda phase, info: collected.append(info.get("collected", 0)))
+        try:
+            for _ in range(5_000):
+                a, b = Node(), Node()
+                a.other, b.other = b, a  # type: ignore[attr-defined]
+        finally:
+            gc.callbacks.pop()
+    assert sum(collected) > 0
