@@ -276,7 +276,7 @@ async def _answer(
     engine = Engine(
         targets,
         mode=config.mode,
-        golden=GoldenStore(config.golden),
+        golden=GoldenStore(config.golden, answers_only=config.mode not in ("record", "refresh")),
         cache=ResponseCache(config.cache) if config.cache else None,
         concurrency=config.concurrency,
         max_retries=config.max_retries,

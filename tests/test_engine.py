@@ -13,6 +13,7 @@ from arcanos_eval.engine import _Slots
 from arcanos_eval.errors import ReplayMissingError
 from arcanos_eval.run import execute_run
 from arcanos_eval.suite.loader import load_suites
+from arcanos_eval.targets.replay import GoldenStore
 from arcanos_eval.testing import Fault, Reply
 from tests.conftest import TEST_KEY, simple_cases, write_suite
 
@@ -293,3 +294,26 @@ def test_results_are_one_record_per_case_target_repeat(
     )
     kinds = Counter(json.loads(line)["type"] for line in path.read_text().splitlines())
     assert kinds == {"header": 1, "result": 10, "footer": 1}
+
+
+def test_a_replaying_store_keeps_answers_not_requests(
+    openai_server, make_config, tmp_path, test_key
+):
+    suites = _suites(tmp_path, count=2)
+    _run(make_config(openai_server.base_url, mode="record"), suites, tmp_path, "rec")
+    full, slim = (
+        GoldenStore(tmp_path / "golden"),
+        GoldenStore(tmp_path / "golden", answers_only=True),
+    )
+    records, answers = full.records("demo", "base"), slim.records("demo", "base")
+    assert answers.keys() == records.keys() and len(answers) == 2
+    for key, record in records.items():
+        assert record.request and record.provenance  # what replay does not need
+        kept = answers[key]
+        assert (kept.request, kept.provenance) == ({}, {})
+        assert kept.as_response() == record.as_response()
+    with pytest.raises(RuntimeError, match="opened to replay, not to write"):
+        slim.put("demo", "base", next(iter(records.values())), replace_case=True)
+    with pytest.raises(RuntimeError, match="opened to replay"):
+        slim.remove("demo", "base", set(answers))
+    assert len(slim.records("demo", "base")) == 2

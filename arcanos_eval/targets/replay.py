@@ -80,15 +80,24 @@ class GoldenRecord:
         return Response.from_dict({**self.response, "origin": "replayed"})
 
 
+_ANSWER_FIELDS = ("case", "fingerprint", "repeat", "response")
+
+
 class GoldenStore:
     """Read and write ``golden/<suite-id>/<target>.jsonl`` files.
 
     Reads are lazy (a file is parsed the first time one of its answers is needed); writes are
     staged with :meth:`put` and written, merged and sorted, by :meth:`flush`.
+
+    ``answers_only`` keeps just what replaying needs of each record (key and answer), not the
+    request and provenance, which are most of a recording (the system prompt, the messages, the
+    response schema, again and again): a store that will not write saves most of its memory so.
+    Such a store refuses :meth:`put`, :meth:`remove` and :meth:`put_schema`.
     """
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, *, answers_only: bool = False) -> None:
         self.root = Path(root)
+        self.answers_only = answers_only
         self._files: dict[tuple[str, str], dict[tuple[str, int, str], GoldenRecord]] = {}
         self._dirty: set[tuple[str, str]] = set()
         self._schemas: dict[str, Mapping[str, Any]] = {}
@@ -100,11 +109,11 @@ class GoldenStore:
         """Every record of one file, keyed by (case id, repeat, fingerprint)."""
         key = (suite_id, target)
         if key not in self._files:
-            self._files[key] = self._read(self.path(suite_id, target))
+            self._files[key] = self._read(self.path(suite_id, target), self.answers_only)
         return self._files[key]
 
     @staticmethod
-    def _read(path: Path) -> dict[tuple[str, int, str], GoldenRecord]:
+    def _read(path: Path, answers_only: bool = False) -> dict[tuple[str, int, str], GoldenRecord]:
         out: dict[tuple[str, int, str], GoldenRecord] = {}
         try:
             handle = path.open(encoding="utf-8")
@@ -115,7 +124,10 @@ class GoldenStore:
                 if not line.strip():
                     continue
                 try:
-                    record = GoldenRecord.from_dict(json.loads(line))
+                    data = json.loads(line)
+                    if answers_only:
+                        data = {k: data[k] for k in _ANSWER_FIELDS if k in data}
+                    record = GoldenRecord.from_dict(data)
                 except (ValueError, KeyError, TypeError) as exc:
                     raise RunLogError(f"{path}:{number}: not a golden record ({exc})") from None
                 out[record.sort_key] = record
@@ -130,6 +142,7 @@ class GoldenStore:
     def put(self, suite_id: str, target: str, record: GoldenRecord, *, replace_case: bool) -> None:
         """Stage ``record``; with ``replace_case`` older recordings of the same case and repeat
         (an outdated request) are dropped."""
+        self._writable()
         records = self.records(suite_id, target)
         if replace_case:
             for key in [k for k in records if k[0] == record.case_id and k[1] == record.repeat]:
@@ -152,7 +165,12 @@ class GoldenStore:
 
     def put_schema(self, suite_id: str, schema: Mapping[str, Any]) -> None:
         """Stage the schema of record of ``suite_id`` (written by :meth:`flush`)."""
+        self._writable()
         self._schemas[suite_id] = schema
+
+    def _writable(self) -> None:
+        if self.answers_only:
+            raise RuntimeError(f"{self.root}: this golden store was opened to replay, not to write")
 
     def flush(self) -> list[Path]:
         """Write every changed file (sorted, atomic). Returns the paths written."""
@@ -182,6 +200,7 @@ class GoldenStore:
 
     def remove(self, suite_id: str, target: str, keys: set[tuple[str, int, str]]) -> int:
         """Drop records by key (for ``golden prune``); returns how many were dropped."""
+        self._writable()
         records = self.records(suite_id, target)
         dropped = 0
         for key in keys:
