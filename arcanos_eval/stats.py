@@ -169,6 +169,9 @@ def paired_bootstrap(
     """Interval for ``mean(second - first)`` by resampling the pairs with replacement.
 
     Pairs are resampled whole, so the correlation between the two answers to one case is kept.
+    When the differences take few distinct values (at least 16 pairs per value), a resample is
+    drawn as how many times each value is picked (multinomial counts), which is the same
+    distribution at a fraction of the cost of drawing every pair.
 
     Args:
         first: values of the reference (base), one per case.
@@ -189,11 +192,158 @@ def paired_bootstrap(
     n = len(deltas)
     if n == 0:
         return None
-    rng = random.Random(seed)
-    means = sorted(math.fsum(rng.choices(deltas, k=n)) / n for _ in range(resamples))
+    means = sorted(_resample_means(deltas, resamples, random.Random(seed)))
     tail = (1.0 - confidence) / 2.0 * 100.0
     interval = Interval(percentile(means, tail), percentile(means, 100.0 - tail))
     return BootstrapResult(math.fsum(deltas) / n, interval, n, resamples, seed)
+
+
+# ------------------------------------------------------------------------------ bootstrap resampling
+# Paired score deltas are differences of mean check values, so they take a handful of distinct
+# values (-1, -0.5, 0, 0.5, 1, ...). Resampling n pairs with replacement then amounts to drawing how
+# many times each distinct value is picked: multinomial counts, one binomial draw per value instead
+# of one uniform draw per pair. Both ways draw only from the caller's seeded generator.
+
+# A resample costs up to one binomial draw per distinct value on the multinomial path and one
+# uniform draw per pair on the `choices` path; a binomial draw in pure Python costs about as much
+# as 25 draws inside `rng.choices` (about 1.1 us against 45 ns), and more for small n, where
+# inversion walks through the successes. Measured over 2 to 9 distinct values, the multinomial
+# path is slower at 8 pairs per value (0.3x-0.7x), level or faster at 16 (1.0x-1.4x), and its lead
+# grows with the pairs per value (about 80x at 1,000). Below 16 pairs per value `choices` is as
+# fast, and small inputs keep the stream they always had.
+_MULTINOMIAL_PAIRS_PER_VALUE = 16
+
+
+def _resample_means(deltas: Sequence[float], resamples: int, rng: random.Random) -> list[float]:
+    """The means of ``resamples`` resamples of ``deltas`` with replacement (unsorted)."""
+    n = len(deltas)
+    multiplicities = Counter(deltas)
+    # Infinite or NaN deltas keep the `choices` path: they have no exact rational value.
+    few = len(multiplicities) * _MULTINOMIAL_PAIRS_PER_VALUE <= n
+    if few and all(math.isfinite(v) for v in multiplicities):
+        return _multinomial_means(sorted(multiplicities.items()), n, resamples, rng)
+    return _choice_means(deltas, resamples, rng)
+
+
+def _choice_means(deltas: Sequence[float], resamples: int, rng: random.Random) -> list[float]:
+    """Resample means drawn pair by pair, ``len(deltas)`` uniform draws per resample."""
+    n = len(deltas)
+    return [math.fsum(rng.choices(deltas, k=n)) / n for _ in range(resamples)]
+
+
+def _multinomial_means(
+    categories: Sequence[tuple[float, int]], n: int, resamples: int, rng: random.Random
+) -> list[float]:
+    """Resample means drawn as multinomial counts over ``(value, multiplicity)`` categories.
+
+    The counts are drawn one category at a time, each binomial given the draws still unassigned
+    and the categories still open: ``c_1 ~ Bin(n, m_1 / n)``, ``c_2 ~ Bin(n - c_1, m_2 / (n -
+    m_1))``, and the last category takes what is left. The categories come sorted by value, so the
+    draws depend on the data but not on its order.
+    """
+    # Each mean is an exact rational sum(c_j * v_j) / n, rounded once: integer numerators over a
+    # common denominator, then one correctly rounded int / int division. It never leaves
+    # [min, max] and does not depend on summation order.
+    ratios = [value.as_integer_ratio() for value, _ in categories]
+    scale = math.lcm(*(denominator for _, denominator in ratios))
+    numerators = [numerator * (scale // denominator) for numerator, denominator in ratios]
+    denominator = n * scale
+    remaining = n
+    conditional = []
+    for _, multiplicity in categories[:-1]:
+        conditional.append(multiplicity / remaining)
+        remaining -= multiplicity
+    steps = list(zip(numerators[:-1], conditional, strict=True))
+    last = numerators[-1]
+    means = []
+    for _ in range(resamples):
+        trials = n
+        total = 0
+        for numerator, p in steps:
+            if not trials:
+                break
+            count = _binomial(rng, trials, p)
+            total += count * numerator
+            trials -= count
+        means.append((total + trials * last) / denominator)
+    return means
+
+
+def _binomial(rng: random.Random, n: int, p: float) -> int:
+    """One draw from ``Binomial(n, p)``, using only ``rng.random()``.
+
+    Not ``random.binomialvariate``: it exists only from Python 3.12, and the stream must be the
+    same on every supported Python. Inversion by waiting times when ``n * min(p, 1 - p) < 10``,
+    Hörmann's BTRS otherwise; ``n == 0``, ``p == 0`` and ``p == 1`` draw nothing.
+    """
+    if n < 0 or not 0.0 <= p <= 1.0:
+        raise ValueError(f"expected n >= 0 and 0 <= p <= 1, found n={n!r}, p={p!r}")
+    if n == 0 or p == 0.0:
+        return 0
+    if p == 1.0:
+        return n
+    if p > 0.5:
+        # Both samplers need p <= 1/2; 1 - p is exact for p in [1/2, 1].
+        return n - _binomial(rng, n, 1.0 - p)
+    if n * p < 10.0:
+        return _binomial_inversion(rng, n, p)
+    return _binomial_btrs(rng, n, p)
+
+
+def _binomial_inversion(rng: random.Random, n: int, p: float) -> int:
+    """Count successes in ``n`` trials by jumping from one success to the next.
+
+    The failures before a success are geometric, ``floor(log(U) / log(1 - p))`` by inversion, so a
+    draw costs about ``n * p + 1`` uniforms: cheap exactly where BTRS does not apply.
+    """
+    log_q = math.log1p(-p)  # log1p keeps tiny p from rounding 1 - p to 1
+    successes = 0
+    left = n  # trials after the last success
+    while True:
+        # 1 - random() lies in (0, 1], so the logarithm is finite.
+        gap = math.log(1.0 - rng.random()) / log_q
+        # The next success falls at trial floor(gap) + 1 from here: beyond the last one when
+        # floor(gap) >= left, which for an integer `left` is gap >= left (and catches gap = inf).
+        if gap >= left:
+            return successes
+        successes += 1
+        left -= math.floor(gap) + 1
+
+
+def _binomial_btrs(rng: random.Random, n: int, p: float) -> int:
+    """Hörmann's BTRS, transformed rejection with squeeze, for ``n * p >= 10`` and ``p <= 1/2``.
+
+    W. Hörmann (1993), "The generation of binomial random variates", Journal of Statistical
+    Computation and Simulation 46, 101-110. The expected cost does not grow with ``n``, and the
+    squeeze accepts many draws before any logarithm is taken (most when ``n * p * (1 - p)`` is
+    large).
+    """
+    q = 1.0 - p
+    spq = math.sqrt(n * p * q)
+    b = 1.15 + 2.53 * spq
+    a = -0.0873 + 0.0248 * b + 0.01 * p
+    c = n * p + 0.5
+    v_r = 0.92 - 4.2 / b
+    alpha = (2.83 + 5.1 / b) * spq
+    lpq = math.log(p / q)
+    mode = math.floor((n + 1) * p)
+    h = math.lgamma(mode + 1) + math.lgamma(n - mode + 1)
+    while True:
+        u = rng.random() - 0.5
+        v = rng.random()
+        us = 0.5 - abs(u)
+        if us == 0.0:  # u = -1/2 exactly: the transform has a pole there
+            continue
+        k = math.floor((2.0 * a / us + b) * u + c)
+        if k < 0 or k > n:
+            continue
+        if us >= 0.07 and v <= v_r:
+            return k
+        # Accept when log(V), V rescaled to the hat at k, is at most log(f(k) / f(mode)).
+        v *= alpha / (a / (us * us) + b)
+        bound = h - math.lgamma(k + 1) - math.lgamma(n - k + 1) + (k - mode) * lpq
+        if v == 0.0 or math.log(v) <= bound:
+            return k
 
 
 def is_flaky(outcomes: Iterable[bool]) -> bool:

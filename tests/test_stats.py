@@ -3,18 +3,25 @@
 from __future__ import annotations
 
 import math
+import random
 import statistics
+from collections import Counter
+from collections.abc import Sequence
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import event, given
 from hypothesis import strategies as st
-from scipy.stats import binomtest
+from scipy.stats import binom, binomtest, chisquare
 
 from arcanos_eval.response import Response, Usage
 from arcanos_eval.runlog import ResultRecord
 from arcanos_eval.stats import (
+    _MULTINOMIAL_PAIRS_PER_VALUE,
     Interval,
+    _binomial,
+    _choice_means,
+    _multinomial_means,
     agreement,
     binomial_cdf,
     format_interval,
@@ -156,6 +163,246 @@ def test_paired_bootstrap_edge_cases():
         paired_bootstrap([1.0], [1.0, 2.0])
     with pytest.raises(ValueError):
         paired_bootstrap([1.0], [1.0], resamples=0)
+
+
+# ------------------------------------------------------------------------------ binomial sampler
+
+
+def _chi_square_p(draws: Sequence[int], n: int, p: float) -> float:
+    """p-value of draws against Binomial(n, p), neighbouring outcomes pooled to expect >= 5 each."""
+    assert all(0 <= k <= n for k in draws)
+    seen = Counter(draws)
+    expected_all = binom.pmf(np.arange(n + 1), n, p) * len(draws)
+    observed: list[float] = []
+    expected: list[float] = []
+    pending_obs, pending_exp = 0.0, 0.0
+    for k in range(n + 1):
+        pending_obs += seen[k]
+        pending_exp += expected_all[k]
+        if pending_exp >= 5.0:
+            observed.append(pending_obs)
+            expected.append(pending_exp)
+            pending_obs, pending_exp = 0.0, 0.0
+    observed[-1] += pending_obs
+    expected[-1] += pending_exp
+    assert len(observed) >= 2, "too few bins to test anything"
+    scaled = np.array(expected) * (len(draws) / sum(expected))  # pmf sums to 1 only to rounding
+    return float(chisquare(observed, scaled).pvalue)
+
+
+# n * min(p, 1 - p) below 10: inversion; from 10: BTRS. p > 1/2 goes through symmetry.
+INVERSION = [(1, 0.5), (5, 0.3), (50, 0.1), (19, 0.5), (1000, 0.002), (30, 0.9), (10_000, 0.0009)]
+BTRS = [(20, 0.5), (100, 0.5), (1000, 0.02), (10_000, 0.3), (200, 0.93), (50_000, 0.4999)]
+
+
+@pytest.mark.parametrize(("n", "p"), INVERSION + BTRS)
+def test_binomial_sampler_fits_the_binomial_distribution(n, p):
+    rng = random.Random(n + int(p * 1000))
+    draws = [_binomial(rng, n, p) for _ in range(20_000)]
+    assert _chi_square_p(draws, n, p) > 1e-4
+
+
+@pytest.mark.parametrize(("n", "p"), [(20, 0.5), (1000, 0.02), (50, 0.1)])
+def test_the_goodness_of_fit_check_rejects_a_slightly_wrong_p(n, p):
+    rng = random.Random(1)
+    shifted = [_binomial(rng, n, p * 1.03) for _ in range(20_000)]
+    assert _chi_square_p(shifted, n, p) < 1e-4
+
+
+@pytest.mark.parametrize(("n", "p"), [(1000, 0.02), (50, 0.1)])
+def test_the_goodness_of_fit_check_rejects_a_normal_approximation(n, p):
+    # Rounded normal draws are symmetric about n * p, where these binomials are skewed.
+    rng = random.Random(1)
+    sd = math.sqrt(n * p * (1 - p))
+    normal = [min(n, max(0, round(rng.gauss(n * p, sd)))) for _ in range(20_000)]
+    assert _chi_square_p(normal, n, p) < 1e-4
+
+
+def test_binomial_sampler_edge_cases_draw_nothing():
+    rng = random.Random(3)
+    state = rng.getstate()
+    assert _binomial(rng, 0, 0.3) == 0
+    assert _binomial(rng, 0, 1.0) == 0
+    assert _binomial(rng, 7, 0.0) == 0
+    assert _binomial(rng, 7, 1.0) == 7
+    assert rng.getstate() == state
+
+
+def test_binomial_sampler_extremes():
+    rng = random.Random(4)
+    # p so small that log(1 - p) is the smallest subnormal: the first gap is infinite.
+    assert _binomial(rng, 10**6, 5e-324) == 0
+    assert _binomial(rng, 10**6, 1.0 - 2**-53) in (10**6 - 1, 10**6)
+    assert all(_binomial(rng, 1, 0.5) in (0, 1) for _ in range(100))
+    huge = [_binomial(rng, 10**12, 0.5) for _ in range(200)]
+    assert all(abs(k - 5 * 10**11) < 10 * 5 * 10**5 for k in huge)  # within 10 sd of the mean
+    assert statistics.fmean(huge) == pytest.approx(5e11, abs=5 * 5e5 / math.sqrt(200))
+
+
+def test_binomial_sampler_is_symmetric_in_p():
+    for seed in range(50):
+        assert _binomial(random.Random(seed), 40, 0.75) == 40 - _binomial(
+            random.Random(seed), 40, 0.25
+        )
+
+
+@pytest.mark.parametrize(("n", "p"), [(-1, 0.5), (3, -0.1), (3, 1.5), (3, math.nan)])
+def test_binomial_sampler_rejects_impossible_parameters(n, p):
+    with pytest.raises(ValueError):
+        _binomial(random.Random(0), n, p)
+
+
+@given(st.integers(0, 10**7), st.floats(0.0, 1.0), st.integers(0, 2**32))
+def test_binomial_sampler_stays_in_its_support(n, p, seed):
+    assert 0 <= _binomial(random.Random(seed), n, p) <= n
+
+
+# ------------------------------------------------------------------------------ bootstrap paths
+
+
+def _percentile_interval(means: list[float]) -> Interval:
+    ordered = sorted(means)
+    return Interval(percentile(ordered, 2.5), percentile(ordered, 97.5))
+
+
+def _scored_pairs(n: int, seed: int) -> tuple[list[float], list[float]]:
+    """Check values 0, 1/2, 1 drawn from known shares: the true mean difference is 0.10."""
+    generator = random.Random(seed)
+    scores = [0.0, 0.5, 1.0]
+    base = generator.choices(scores, weights=[0.3, 0.3, 0.4], k=n)
+    cand = generator.choices(scores, weights=[0.2, 0.3, 0.5], k=n)
+    return base, cand
+
+
+TRUE_DELTA = (0.3 * 0.5 + 0.5) - (0.3 * 0.5 + 0.4)
+
+
+def test_multinomial_counts_have_the_right_marginals():
+    # Values far enough apart that a resample mean decodes back into its counts (every count
+    # stays below 1024); the 6 of 600 category is drawn by inversion, the others by BTRS.
+    values = [0.0, 1.0, 1024.0, 2.0**20, 2.0**30]
+    multiplicities = [60, 6, 240, 144, 150]
+    n = sum(multiplicities)
+    categories = list(zip(values, multiplicities, strict=True))
+    means = _multinomial_means(categories, n, 4000, random.Random(5))
+    counts: list[list[int]] = [[] for _ in values]
+    for mean in means:
+        total = round(mean * n)
+        tail = [(total >> 30) & 1023, (total >> 20) & 1023, (total >> 10) & 1023, total & 1023]
+        for j, count in enumerate([n - sum(tail), *reversed(tail)]):
+            counts[j].append(count)
+    assert all(count >= 0 for column in counts for count in column)
+    for column, multiplicity in zip(counts, multiplicities, strict=True):
+        assert _chi_square_p(column, n, multiplicity / n) > 1e-4
+    # Two categories together are one binomial too (the counts are not drawn independently).
+    pooled = [a + b for a, b in zip(counts[2], counts[3], strict=True)]
+    assert _chi_square_p(pooled, n, (240 + 144) / n) > 1e-4
+
+
+def test_multinomial_and_choices_paths_agree_and_cover_the_true_difference():
+    base, cand = _scored_pairs(5000, seed=11)
+    deltas = [b - a for a, b in zip(base, cand, strict=True)]
+    categories = sorted(Counter(deltas).items())
+    assert len(categories) == 5
+    multinomial = _percentile_interval(_multinomial_means(categories, 5000, 2000, random.Random(0)))
+    choices = _percentile_interval(_choice_means(deltas, 2000, random.Random(0)))
+    # Each endpoint has a Monte Carlo standard error near 0.0005 here; the width is about 0.03.
+    assert multinomial.low == pytest.approx(choices.low, abs=0.002)
+    assert multinomial.high == pytest.approx(choices.high, abs=0.002)
+    half = 1.96 * statistics.stdev(deltas) / math.sqrt(len(deltas))
+    mean = statistics.fmean(deltas)
+    for interval in (multinomial, choices):
+        assert TRUE_DELTA in interval
+        assert interval.low == pytest.approx(mean - half, abs=0.002)
+        assert interval.high == pytest.approx(mean + half, abs=0.002)
+
+
+def test_multinomial_intervals_cover_the_true_difference_at_the_nominal_rate():
+    covered = 0
+    for dataset in range(80):
+        base, cand = _scored_pairs(400, seed=100 + dataset)
+        result = paired_bootstrap(base, cand, resamples=500, seed=dataset)
+        assert result is not None
+        covered += TRUE_DELTA in result.interval
+    # 95% nominal; 80 datasets give a standard error near 2.5 points.
+    assert 0.85 <= covered / 80 <= 1.0
+
+
+def test_large_inputs_take_the_multinomial_path(monkeypatch):
+    base, cand = _scored_pairs(10_000, seed=2)
+
+    def forbidden(*args: object) -> list[float]:
+        raise AssertionError("10,000 pairs with 5 distinct differences drawn pair by pair")
+
+    monkeypatch.setattr("arcanos_eval.stats._choice_means", forbidden)
+    assert paired_bootstrap(base, cand) is not None
+
+
+def test_paired_bootstrap_pins_its_random_stream():
+    # Every report's intervals come from this stream: a change here moves them all.
+    base, cand = _scored_pairs(2000, seed=7)
+    result = paired_bootstrap(base, cand, seed=0)
+    assert result is not None
+    assert result.interval == Interval(0.09049375000000001, 0.13975)
+    assert paired_bootstrap(base, cand, seed=1) != result
+    small = paired_bootstrap(base[:40], cand[:40], seed=0)  # 40 pairs: the choices path
+    assert small is not None
+    assert small.interval == Interval(0.1375, 0.425)
+
+
+HALVES = st.sampled_from([0.0, 0.5, 1.0])
+GRID = st.sampled_from([0.0, 0.25, 1 / 3, 0.5, 2 / 3, 0.75, 1.0])
+# Any few pairs (the `choices` path), or a few pairs repeated and shuffled: few distinct
+# differences, the multinomial path once there are enough pairs per distinct difference.
+PAIRS = st.one_of(
+    st.lists(st.tuples(GRID, GRID), min_size=1, max_size=40),
+    st.builds(
+        lambda pairs, repeats: pairs * repeats,
+        st.lists(st.tuples(GRID, GRID), min_size=1, max_size=5),
+        st.integers(1, 40),
+    ).flatmap(st.permutations),
+)
+
+
+@given(PAIRS, st.integers(1, 60), st.integers(0, 2**32))
+def test_paired_bootstrap_interval_stays_within_the_differences(pairs, resamples, seed):
+    base = [a for a, _ in pairs]
+    cand = [b for _, b in pairs]
+    deltas = [b - a for a, b in pairs]
+    result = paired_bootstrap(base, cand, resamples=resamples, seed=seed)
+    assert result is not None
+    assert result == paired_bootstrap(base, cand, resamples=resamples, seed=seed)
+    assert result.delta == math.fsum(deltas) / len(deltas)
+    assert (result.pairs, result.resamples, result.seed) == (len(pairs), resamples, seed)
+    low, high = result.interval.low, result.interval.high
+    assert low <= high
+    if len(set(deltas)) * _MULTINOMIAL_PAIRS_PER_VALUE <= len(deltas):
+        event("multinomial path")
+        # Multinomial path: every resample mean is rounded once from its exact value.
+        assert min(deltas) <= low and high <= max(deltas)
+        if len(set(deltas)) == 1:
+            assert low == high == deltas[0]
+    else:
+        # `choices` path: fsum then / n rounds twice, which can step an ulp past the extremes.
+        slack = 4 * math.ulp(max(abs(min(deltas)), abs(max(deltas)), 1.0))
+        assert min(deltas) - slack <= low and high <= max(deltas) + slack
+
+
+@given(
+    st.lists(st.tuples(HALVES, HALVES), min_size=80, max_size=300),
+    st.randoms(use_true_random=False),
+    st.integers(0, 2**32),
+)
+def test_multinomial_path_ignores_the_order_of_the_pairs(pairs, shuffler, seed):
+    # At most 5 distinct differences in at least 80 pairs: the multinomial path.
+    assert len({b - a for a, b in pairs}) * _MULTINOMIAL_PAIRS_PER_VALUE <= len(pairs)
+    shuffled = list(pairs)
+    shuffler.shuffle(shuffled)
+    assert paired_bootstrap(
+        [a for a, _ in pairs], [b for _, b in pairs], resamples=50, seed=seed
+    ) == paired_bootstrap(
+        [a for a, _ in shuffled], [b for _, b in shuffled], resamples=50, seed=seed
+    )
 
 
 def test_flakiness_and_agreement():
