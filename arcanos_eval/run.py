@@ -163,15 +163,18 @@ def build_header(
     }
 
 
-def _scorer_backends(
-    config: RunConfig, suites: Sequence[Suite], engine: Engine
-) -> dict[str, EngineBackend]:
-    """Engine-backed models for the targets that checks consult (judges, moderation)."""
+def _consulted_targets(config: RunConfig, suites: Sequence[Suite]) -> set[str]:
+    """The configured targets that checks consult as models (judges, moderation)."""
     names = list(config.targets)
     used: set[str] = set()
     for suite in suites:
         for case in suite.cases:
             used |= model_targets(case, names)
+    return used
+
+
+def _scorer_backends(config: RunConfig, used: set[str], engine: Engine) -> dict[str, EngineBackend]:
+    """Engine-backed models for the targets that checks consult (judges, moderation)."""
     if not used:
         return {}
     targets = {name: make_target(config.targets[name], config) for name in sorted(used)}
@@ -259,6 +262,25 @@ async def _execute(
     return stats
 
 
+@dataclasses.dataclass(frozen=True)
+class _Shared:
+    """What every execution of one run shares: the golden store and the cache (each file read at
+    most once) and the targets checks consult. A pytest-xdist worker executes thousands of call
+    groups; building these for each would make its run quadratic in the suite's size."""
+
+    golden: GoldenStore
+    cache: ResponseCache | None
+    consulted: set[str]
+
+    @classmethod
+    def open(cls, config: RunConfig, suites: Sequence[Suite]) -> _Shared:
+        return cls(
+            GoldenStore(config.golden, answers_only=config.mode not in ("record", "refresh")),
+            ResponseCache(config.cache) if config.cache else None,
+            _consulted_targets(config, suites),
+        )
+
+
 async def _answer(
     config: RunConfig,
     suites: Sequence[Suite],
@@ -268,23 +290,25 @@ async def _answer(
     progress: bool,
     stored_batches: Sequence[Mapping[str, Any]] = (),
     collect: list[ResultRecord] | None = None,
+    shared: _Shared | None = None,
 ) -> tuple[EngineStats, list[str]]:
     """Answer ``calls``, score each answer and append it to ``writer`` (and to ``collect``).
 
     Returns the statistics and the check calls replay could not answer (see ``_check_recorded``).
     """
+    shared = shared or _Shared.open(config, suites)
     engine = Engine(
         targets,
         mode=config.mode,
-        golden=GoldenStore(config.golden, answers_only=config.mode not in ("record", "refresh")),
-        cache=ResponseCache(config.cache) if config.cache else None,
+        golden=shared.golden,
+        cache=shared.cache,
         concurrency=config.concurrency,
         max_retries=config.max_retries,
         timeout_s=config.timeout_s,
         progress=progress,
     )
 
-    backends = _scorer_backends(config, suites, engine)
+    backends = _scorer_backends(config, shared.consulted, engine)
     model_names = list(backends)
 
     async def on_result(call: Call, response: Response) -> None:
@@ -364,6 +388,7 @@ class IncrementalRun:
             self.writer = RunLogWriter.create(path, header)
         self.done = {r.key for r in self.records if not r.errored}
         self.stats = EngineStats()
+        self._shared = _Shared.open(config, suites)
         self._plan: dict[tuple[str, str], list[Call]] = {}
         for call in plan_calls(config, suites):
             self._plan.setdefault((call.case.key, call.target), []).append(call)
@@ -382,7 +407,7 @@ class IncrementalRun:
         stats, unrecorded = asyncio.run(
             _answer(
                 self.config, self.suites, self.targets, calls, self.writer, progress,
-                self.batches, new,
+                self.batches, new, self._shared,
             )
         )  # fmt: skip
         self.stats = added_stats(self.stats, stats)
