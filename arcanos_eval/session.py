@@ -11,6 +11,7 @@ logs into the run log of the session (:meth:`merge`) and evaluates the gates onc
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -56,11 +57,11 @@ class ArcanosSession:
         # Parsed up front: a bad gate table is a usage error before any model call.
         self.gates = parse_gates(self.config.gates)
 
-    @property
+    @functools.cached_property
     def target_names(self) -> tuple[str, ...]:
         return tuple(t.name for t in self.config.active_targets)
 
-    @property
+    @functools.cached_property
     def comparison(self) -> tuple[str, str] | None:
         """(candidate, baseline) when both take part in this run."""
         names = self.target_names

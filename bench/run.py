@@ -26,6 +26,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
@@ -151,6 +152,9 @@ class Project:
     def run(self, *args: str) -> dict[str, Any]:
         """Time one front-end command in a child process of a fresh measuring process."""
         env = {**os.environ, KEY_ENV: "bench-key-not-secret"}
+        # Bytecode caches on, as on a usual machine: without them every run would recompile what
+        # it imports, and pytest would rewrite the assertions of every plugin module again.
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
         env.pop("GITHUB_STEP_SUMMARY", None)
         out = subprocess.run(
             [sys.executable, "-c", _MEASURE, *args],
@@ -204,7 +208,8 @@ class Project:
 
 @contextmanager
 def serving(**knobs: Any) -> Iterator[OpenAIServer]:
-    with OpenAIServer(responder=answer, log_limit=1000, **knobs) as server:
+    knobs.setdefault("log_limit", 1000)
+    with OpenAIServer(responder=answer, **knobs) as server:
         yield server
 
 
@@ -262,6 +267,48 @@ def measure_floor(w: Workload, tmp: Path) -> list[Figure]:
             figures.append(Figure(f"bare SDK: ms per call at 0 ms, concurrency {w.concurrency}",
                                   per_call, "ms", "reference", 0.0, None, detail))  # fmt: skip
     return figures
+
+
+_TRIVIAL_ITEMS = """
+import pytest
+
+
+class Item(pytest.Item):
+    def runtest(self):
+        pass
+
+    def reportinfo(self):
+        return self.path, 0, self.name
+
+
+class Suite(pytest.File):
+    def collect(self):
+        for i in range({items}):
+            yield Item.from_parent(self, name=f"case-{{i}}[base]")
+
+
+def pytest_collect_file(file_path, parent):
+    if file_path.suffix == ".yaml":
+        return Suite.from_parent(parent, path=file_path)
+"""
+
+
+def measure_pytest_floor(w: Workload, tmp: Path) -> list[Figure]:
+    """pytest alone: as many items as a replay yields (a case item per target and a comparison
+    item per case), each doing nothing, with the options the replay runs with."""
+    items = 3 * w.replay_cases
+    root = tmp / "pytest-floor"
+    root.mkdir()
+    (root / "conftest.py").write_text(_TRIVIAL_ITEMS.format(items=items), encoding="utf-8")
+    (root / "suite.yaml").write_text("", encoding="utf-8")
+    project = Project.__new__(Project)
+    project.root = root
+    result = project.run(
+        sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:xdist",
+        "-p", "no:arcanos", "-o", "addopts=", "suite.yaml",
+    )  # fmt: skip
+    return [Figure(f"bare pytest: {items} empty items", result["wall_s"], "s", "reference",
+                   None, None, {"rss_mb": result["rss_mb"]})]  # fmt: skip
 
 
 def measure_harness(w: Workload, tmp: Path) -> list[Figure]:
@@ -347,17 +394,26 @@ def measure_storm(w: Workload, tmp: Path) -> list[Figure]:
     project = Project(tmp / "storm", w.cases)
     calls = 2 * w.cases
     ideal = calls * w.latency_s / w.concurrency
-    with serving(latency_s=w.latency_s, fault_rates={Fault.rate_limit(1.0): 0.10}) as server:
+    storm = {Fault.rate_limit(1.0): 0.10}
+    with serving(latency_s=w.latency_s, fault_rates=storm, log_limit=None) as server:
         project.configure(server, concurrency=w.concurrency, cache=False)
         result = project.cli("--mode", "live", "--log", "run.jsonl")
         requests = server.total_requests
+        attempts = Counter(
+            (r.model, json.dumps(r.body.get("messages"))) for r in server.requests if r.body
+        )
     ratio = _ratio(result["wall_s"], ideal)
     lost = project.lost("run.jsonl", w.cases)
+    # What no client that waits out Retry-After can beat: the requests made (429s included, each
+    # answered after the latency) at full concurrency, and the longest chain of 429s on one call.
+    requests_s = requests * w.latency_s / w.concurrency
+    chain_s = max(a * w.latency_s + (a - 1) * 1.0 for a in attempts.values())
     return [
         Figure("10% 429 storm, wall / ideal (cli)", ratio, "x", "<= 1.3, 0 lost", 1.0,
                ratio <= 1.3 and lost == 0,
                {"wall_s": result["wall_s"], "ideal_s": ideal, "requests": requests,
-                "retried": requests - calls, "lost": lost})
+                "retried": requests - calls, "lost": lost, "requests_bound_s": requests_s,
+                "longest_chain_s": chain_s, "most_attempts": max(attempts.values())})
     ]  # fmt: skip
 
 
@@ -375,6 +431,7 @@ def measure_batch(w: Workload, tmp: Path) -> list[Figure]:
 
 MEASURES: dict[str, Callable[[Workload, Path], list[Figure]]] = {
     "floor": measure_floor,
+    "pytest-floor": measure_pytest_floor,
     "live": measure_live,
     "harness": measure_harness,
     "replay": measure_replay,
