@@ -56,8 +56,11 @@ class ToolCall:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ToolCall:
+        arguments = data.get("arguments")
         return cls(
-            name=str(data["name"]), arguments=str(data.get("arguments") or "{}"), id=data.get("id")
+            name=str(data["name"]),
+            arguments="{}" if arguments is None else str(arguments),
+            id=data.get("id"),
         )
 
 
@@ -149,6 +152,7 @@ class Response:
         }
         if self.error is not None:
             data["error"] = self.error
+        if self.error_type is not None:
             data["error_type"] = self.error_type
         return data
 

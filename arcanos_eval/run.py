@@ -233,7 +233,7 @@ async def _execute(
     resume: Path | None,
     progress: bool,
     select: Collection[tuple[str, str]] | None,
-) -> EngineStats:
+) -> tuple[EngineStats, RunLog | None]:
     check_model_targets(suites, list(config.targets))
     calls = plan_calls(config, suites, select)
     header = build_header(config, suites, targets, len(calls))
@@ -259,7 +259,7 @@ async def _execute(
     finally:
         writer.close()
     _check_recorded(config, unrecorded, writer.path)
-    return stats
+    return stats, writer.log
 
 
 @dataclasses.dataclass(frozen=True)
@@ -451,7 +451,7 @@ def execute_run(
     progress: bool = True,
     select: Collection[tuple[str, str]] | None = None,
 ) -> RunOutcome:
-    """Run ``suites`` against the configured targets and return the re-read run log.
+    """Run ``suites`` against the configured targets and return the run log (as written).
 
     Args:
         config: the resolved configuration (mode, targets, golden, cache, concurrency...).
@@ -467,8 +467,10 @@ def execute_run(
         targets = {t.name: make_target(t, config) for t in config.active_targets}
     resume = config.resume
     path = resume or log_path or config.log or default_log_path(config)
-    stats = asyncio.run(_execute(config, suites, targets, Path(path), resume, progress, select))
-    return RunOutcome(read_run_log(path), stats)
+    stats, log = asyncio.run(
+        _execute(config, suites, targets, Path(path), resume, progress, select)
+    )
+    return RunOutcome(log or read_run_log(path), stats)
 
 
 def summarize(log: RunLog) -> list[tuple[str, str, int, int, int, int]]:

@@ -2,7 +2,8 @@
 
 Each result is written as one complete line with a single ``write`` and flushed, so a run killed at
 any moment leaves every finished result on disk and at most one torn last line, which readers skip
-and :func:`open_for_resume` cuts off before appending. Reports are rendered from this file only.
+and :func:`open_for_resume` cuts off before appending. Reports are rendered from what this file
+holds: the writer keeps the same records in memory, exactly as reading the file back gives them.
 Batch mode also writes ``batch`` lines (a batch created, a batch finished), so a resumed run picks
 up a batch in flight instead of paying for it twice.
 """
@@ -11,7 +12,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
@@ -180,20 +181,46 @@ def read_run_log(path: str | Path) -> RunLog:
     return log
 
 
-class RunLogWriter:
-    """Append results to a run log as they complete."""
+def _plain(value: Any) -> bool:
+    """Whether ``value`` reads back from JSON as itself: only dicts with text keys, lists, text,
+    numbers, booleans and ``None`` (a tuple would come back a list, a number key as text)."""
+    kind = type(value)
+    if kind in (str, int, float, bool) or value is None:
+        return True
+    if kind is list:
+        return all(_plain(item) for item in value)
+    if kind is dict:
+        return all(type(key) is str and _plain(item) for key, item in value.items())
+    return False
 
-    def __init__(self, path: Path, handle: TextIO) -> None:
+
+def _reads_back_as_itself(result: ResultRecord) -> bool:
+    # Every other field is typed, and Response and ResultRecord read back what they write; the
+    # scores hold whatever checks put in their details.
+    return all(_plain(score) for score in result.scores)
+
+
+class RunLogWriter:
+    """Append results to a run log as they complete.
+
+    The writer also keeps :attr:`log`, the :class:`RunLog` that reading the file back would give,
+    so a run can report without parsing its whole log again; it is ``None`` when a record would
+    not read back as itself (a check's details holding a tuple, say), and the file is then read.
+    """
+
+    def __init__(self, path: Path, handle: TextIO, log: RunLog | None = None) -> None:
         self.path = path
         self._handle = handle
+        self.log = log
 
     @classmethod
     def create(cls, path: str | Path, header: Mapping[str, Any]) -> RunLogWriter:
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         handle = path.open("w", encoding="utf-8", newline="\n")
-        writer = cls(path, handle)
-        writer._write({"type": "header", "schema_version": SCHEMA_VERSION, **header})
+        first = {"type": "header", "schema_version": SCHEMA_VERSION, **header}
+        writer = cls(path, handle, RunLog(path, first) if _plain(first) else None)
+        writer._write(first)
         return writer
 
     @classmethod
@@ -206,7 +233,9 @@ class RunLogWriter:
             keep = data.rfind(b"\n") + 1
             if keep < len(data):
                 raw.truncate(keep)
-        return cls(path, path.open("a", encoding="utf-8", newline="\n")), log
+        # A copy, as the file reads once the torn line is cut: later appends do not show in `log`.
+        mirror = RunLog(path, dict(log.header), dict(log.results), 0, list(log.batches))
+        return cls(path, path.open("a", encoding="utf-8", newline="\n"), mirror), log
 
     def _write(self, record: Mapping[str, Any]) -> None:
         # One write per line, flushed: a kill leaves whole lines plus at most one torn line.
@@ -215,13 +244,30 @@ class RunLogWriter:
 
     def append(self, result: ResultRecord) -> None:
         self._write(result.to_dict())
+        if self.log is not None:
+            if _reads_back_as_itself(result):
+                self.log.results.pop(result.key, None)  # the reader keeps the latest, in order
+                self.log.results[result.key] = result
+            else:
+                self.log = None
 
     def batch(self, data: Mapping[str, Any]) -> None:
         """A Batch API event (created, finished), written the moment it happens."""
-        self._write({"type": "batch", **data})
+        line = {"type": "batch", **data}
+        self._write(line)
+        self._mirror(lambda log: log.batches.append(line), line)
 
     def footer(self, data: Mapping[str, Any]) -> None:
-        self._write({"type": "footer", **data})
+        line = {"type": "footer", **data}
+        self._write(line)
+        self._mirror(lambda log: log.header.setdefault("footer", line), line)
+
+    def _mirror(self, change: Callable[[RunLog], object], line: Mapping[str, Any]) -> None:
+        if self.log is not None:
+            if _plain(line):
+                change(self.log)
+            else:
+                self.log = None
 
     def close(self) -> None:
         if not self._handle.closed:

@@ -149,3 +149,13 @@ def test_version(capsys):
     with pytest.raises(SystemExit) as info:
         main(["--version"])
     assert info.value.code == 0 and "arcanos-eval 0.1.0" in capsys.readouterr().out
+
+
+def test_the_bundled_run_reports_as_its_log_reads_back(tmp_path, monkeypatch):
+    # The run renders its report from the records it kept in memory; `report` renders from the
+    # file. Every scorer of the bundled suites must give the same report both ways.
+    monkeypatch.chdir(Path(__file__).resolve().parents[1])
+    log, first, second = tmp_path / "run.jsonl", tmp_path / "run.md", tmp_path / "again.md"
+    assert main(["run", "-q", "--mode", "replay", "--log", str(log), "--report", str(first)]) == 1
+    assert main(["report", str(log), "--out", str(second)]) == 1
+    assert first.read_text() == second.read_text()

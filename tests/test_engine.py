@@ -9,9 +9,11 @@ from pathlib import Path
 
 import pytest
 
+from arcanos_eval import run as run_module
 from arcanos_eval.engine import _Slots
 from arcanos_eval.errors import ReplayMissingError
 from arcanos_eval.run import execute_run
+from arcanos_eval.runlog import read_run_log
 from arcanos_eval.suite.loader import load_suites
 from arcanos_eval.targets.replay import GoldenStore
 from arcanos_eval.testing import Fault, Reply
@@ -317,3 +319,20 @@ def test_a_replaying_store_keeps_answers_not_requests(
     with pytest.raises(RuntimeError, match="opened to replay"):
         slim.remove("demo", "base", set(answers))
     assert len(slim.records("demo", "base")) == 2
+
+
+def test_a_run_reports_from_the_records_it_wrote_without_reading_them_back(
+    openai_server, make_config, tmp_path, test_key, monkeypatch
+):
+    suites = _suites(tmp_path, count=3)
+    _run(make_config(openai_server.base_url, mode="record"), suites, tmp_path, "rec")
+
+    def unexpected(path):  # type: ignore[no-untyped-def]
+        raise AssertionError(f"{path} was read back")
+
+    monkeypatch.setattr(run_module, "read_run_log", unexpected)
+    outcome = _run(make_config(openai_server.base_url, mode="replay"), suites, tmp_path, "rep")
+    monkeypatch.undo()
+    on_disk = read_run_log(tmp_path / "rep.jsonl")
+    assert outcome.log.header == on_disk.header and outcome.log.results == on_disk.results
+    assert len(outcome.log.results) == 6 and "footer" in outcome.log.header

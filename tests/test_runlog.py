@@ -14,9 +14,11 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from arcanos_eval.errors import RunLogError
-from arcanos_eval.response import Response
+from arcanos_eval.response import Response, ToolCall, Usage
 from arcanos_eval.run import execute_run
 from arcanos_eval.runlog import (
     SCHEMA_VERSION,
@@ -215,3 +217,105 @@ def test_merging_refuses_logs_of_different_runs(tmp_path):
         merge_run_logs([one, two], tmp_path / "run.jsonl")
     with pytest.raises(RunLogError, match="nothing to merge"):
         merge_run_logs([], tmp_path / "run.jsonl")
+
+
+# --------------------------------------------------------------------------- the writer's own copy
+
+_TEXT = st.text(max_size=20)
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | _TEXT,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(_TEXT, inner, max_size=3),
+    max_leaves=8,
+)
+_RESPONSES = st.builds(
+    Response,
+    text=st.none() | _TEXT,
+    tool_calls=st.lists(
+        st.builds(ToolCall, name=_TEXT, arguments=_TEXT, id=st.none() | _TEXT), max_size=2
+    ).map(tuple),
+    finish_reason=st.none() | st.sampled_from(["stop", "length", "tool_calls"]),
+    usage=st.builds(
+        Usage,
+        prompt_tokens=st.integers(0, 10**6),
+        completion_tokens=st.integers(0, 10**6),
+        total_tokens=st.integers(0, 10**6),
+    ),
+    latency_ms=st.none() | st.floats(0, 1e6),
+    ttft_ms=st.none() | st.floats(0, 1e6),
+    origin=st.sampled_from(["live", "replayed", "cached", "batched"]),
+    model=st.none() | _TEXT,
+    error=st.none() | _TEXT,
+    error_type=st.none() | _TEXT,
+    attempts=st.integers(1, 9),
+)
+_RECORDS = st.builds(
+    ResultRecord,
+    suite_id=st.sampled_from(["s", "t"]),
+    case_id=st.sampled_from(["a", "b", "c"]),
+    target=st.sampled_from(["base", "candidate"]),
+    repeat=st.integers(0, 2),
+    category=_TEXT,
+    fingerprint=_TEXT,
+    response=_RESPONSES,
+    scores=st.lists(
+        st.fixed_dictionaries(
+            {
+                "check": _TEXT,
+                "args": st.dictionaries(_TEXT, _JSON, max_size=2),
+                "passed": st.booleans(),
+                "value": st.floats(0, 1),
+                "reason": _TEXT,
+                "details": st.dictionaries(_TEXT, _JSON, max_size=3),
+            }
+        ),
+        max_size=3,
+    ).map(tuple),
+    tags=st.lists(_TEXT, max_size=2).map(tuple),
+    xfail=st.none() | _TEXT.filter(bool),
+)
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(records=st.lists(_RECORDS, max_size=8), batch=st.dictionaries(_TEXT, _JSON, max_size=2))
+def test_the_writer_keeps_what_reading_the_file_gives(tmp_path, records, batch):
+    path = tmp_path / "run.jsonl"
+    with RunLogWriter.create(path, {"run_id": "r", "suites": {"s": {"cases": 3}}}) as writer:
+        for record in records:
+            writer.append(record)
+        writer.batch(batch)
+        writer.footer({"stats": {"live": len(records)}})
+        kept = writer.log
+    read = read_run_log(path)
+    assert kept is not None
+    assert (kept.header, kept.results, kept.batches) == (read.header, read.results, read.batches)
+    assert list(kept.results) == list(read.results)  # the same order too
+
+
+def test_a_record_that_would_not_read_back_as_itself_sends_the_report_to_the_file(tmp_path):
+    path = tmp_path / "run.jsonl"
+    odd = replace(_record("a"), scores=({"check": "x", "details": {"found": ("a", "b")}},))
+    with RunLogWriter.create(path, {"run_id": "r"}) as writer:
+        writer.append(_record("b"))
+        assert writer.log is not None
+        writer.append(odd)  # a tuple reads back as a list
+        assert writer.log is None
+    assert read_run_log(path).results[odd.key].scores[0]["details"] == {"found": ["a", "b"]}
+
+
+def test_resuming_keeps_the_earlier_results_and_the_new_ones(tmp_path):
+    path = tmp_path / "run.jsonl"
+    with RunLogWriter.create(path, {"run_id": "r"}) as writer:
+        writer.append(_record("a", text="first"))
+        writer.append(_record("b"))
+    with path.open("a") as handle:
+        handle.write('{"type": "result", "suite"')  # a torn last line
+    writer, previous = RunLogWriter.open_for_resume(path)
+    with writer:
+        writer.append(_record("a", text="again"))
+        kept = writer.log
+    assert len(previous.results) == 2 and previous.torn_lines == 1
+    read = read_run_log(path)
+    assert kept is not None and kept.results == read.results and kept.torn_lines == 0
+    assert kept.results[("s::a", "base", 0)].response.text == "again"
