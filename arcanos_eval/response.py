@@ -22,6 +22,10 @@ class Usage:
     completion_tokens: int = 0
     total_tokens: int = 0
 
+    def __post_init__(self) -> None:
+        if not self.total_tokens:  # not reported: the sum, as reading a stored answer gives it
+            object.__setattr__(self, "total_tokens", self.prompt_tokens + self.completion_tokens)
+
     def to_dict(self) -> dict[str, int]:
         return {
             "prompt_tokens": self.prompt_tokens,

@@ -80,10 +80,19 @@ def score_case(case: Case, response: Response) -> list[dict[str, Any]]:
     """Run every check of ``case`` on ``response`` (nothing for an errored response)."""
     if response.errored:
         return []
+    # The check's own arguments, not a copy per answer: a large run holds every score.
     return [
-        {"check": check.name, "args": dict(check.args), **check.score(response, case).to_dict()}
+        {
+            "check": check.name,
+            "args": _plain_dict(check.args),
+            **check.score(response, case).to_dict(),
+        }
         for check in case.checks
     ]
+
+
+def _plain_dict(args: Mapping[str, Any]) -> dict[str, Any]:
+    return args if type(args) is dict else dict(args)
 
 
 def _sha(text: str | None) -> str | None:

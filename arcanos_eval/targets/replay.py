@@ -12,7 +12,7 @@ import json
 import os
 import tempfile
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +42,11 @@ def write_atomic(path: Path, lines: Iterator[str] | list[str]) -> None:
 
 @dataclass(frozen=True)
 class GoldenRecord:
-    """One recorded answer."""
+    """One recorded answer.
+
+    A record read to replay (see ``GoldenStore(answers_only=True)``) holds its answer as a
+    :class:`Response` already (``answer``) and none of the stored mappings.
+    """
 
     case_id: str
     fingerprint: str
@@ -50,6 +54,7 @@ class GoldenRecord:
     request: Mapping[str, Any]
     response: Mapping[str, Any]
     provenance: Mapping[str, Any] = field(default_factory=dict)
+    answer: Response | None = field(default=None, compare=False, repr=False)
 
     @property
     def sort_key(self) -> tuple[str, int, str]:
@@ -77,10 +82,9 @@ class GoldenRecord:
         )
 
     def as_response(self) -> Response:
+        if self.answer is not None:
+            return self.answer
         return Response.from_dict({**self.response, "origin": "replayed"})
-
-
-_ANSWER_FIELDS = ("case", "fingerprint", "repeat", "response")
 
 
 class GoldenStore:
@@ -126,8 +130,11 @@ class GoldenStore:
                 try:
                     data = json.loads(line)
                     if answers_only:
-                        data = {k: data[k] for k in _ANSWER_FIELDS if k in data}
-                    record = GoldenRecord.from_dict(data)
+                        record = GoldenRecord.from_dict({**data, "request": {}, "provenance": {}})
+                        answer = record.as_response()
+                        record = replace(record, response={}, answer=answer)
+                    else:
+                        record = GoldenRecord.from_dict(data)
                 except (ValueError, KeyError, TypeError) as exc:
                     raise RunLogError(f"{path}:{number}: not a golden record ({exc})") from None
                 out[record.sort_key] = record
