@@ -111,6 +111,14 @@ class RunLog:
     def run_id(self) -> str:
         return str(self.header.get("run_id", ""))
 
+    def __repr__(self) -> str:
+        # Short: a log holds thousands of records, and a full repr of it is tens of megabytes
+        # (asyncio builds one of the value a finished ``asyncio.run`` returned, for example).
+        return (
+            f"RunLog(path={str(self.path)!r}, run_id={self.run_id!r}, "
+            f"results={len(self.results)}, batches={len(self.batches)})"
+        )
+
     def records(self) -> list[ResultRecord]:
         return list(self.results.values())
 

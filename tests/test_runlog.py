@@ -319,3 +319,12 @@ def test_resuming_keeps_the_earlier_results_and_the_new_ones(tmp_path):
     read = read_run_log(path)
     assert kept is not None and kept.results == read.results and kept.torn_lines == 0
     assert kept.results[("s::a", "base", 0)].response.text == "again"
+
+
+def test_a_run_log_shows_itself_in_one_short_line(tmp_path):
+    path = tmp_path / "run.jsonl"
+    with RunLogWriter.create(path, {"run_id": "r-1"}) as writer:
+        for i in range(500):
+            writer.append(_record(f"case-{i}"))
+    log = read_run_log(path)
+    assert repr(log) == f"RunLog(path={str(path)!r}, run_id='r-1', results=500, batches=0)"
