@@ -23,16 +23,15 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 from urllib.parse import unquote
 
-__all__ = ["IsValid", "compile_is_valid"]
+__all__ = ["ANNOTATIONS", "IsValid", "compile_is_valid"]
 
 IsValid = Callable[[Any], bool]
 
 DRAFT_2020_12 = "https://json-schema.org/draft/2020-12/schema"
 
-# Keywords that only annotate: they never change whether an instance is valid.
-_ANNOTATIONS = frozenset(
+# Keywords that only annotate (draft 2020-12): they never change whether an instance is valid.
+ANNOTATIONS = frozenset(
     {
-        "$comment",
         "title",
         "description",
         "default",
@@ -40,6 +39,10 @@ _ANNOTATIONS = frozenset(
         "deprecated",
         "readOnly",
         "writeOnly",
+        "$comment",
+        "contentEncoding",
+        "contentMediaType",
+        "contentSchema",
     }
 )
 _OBJECT_KEYWORDS = frozenset(
@@ -50,7 +53,7 @@ _STRING_KEYWORDS = frozenset({"minLength", "maxLength", "pattern"})
 _NUMBER_KEYWORDS = frozenset({"minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"})
 _ANY_KEYWORDS = frozenset({"type", "enum", "const", "$ref", "oneOf", "anyOf", "allOf", "not"})
 # `$schema` and `$id` are allowed at the root only: an inner `$id` would move the base of `$ref`.
-_KNOWN = _ANNOTATIONS | _OBJECT_KEYWORDS | _ARRAY_KEYWORDS | _STRING_KEYWORDS
+_KNOWN = ANNOTATIONS | _OBJECT_KEYWORDS | _ARRAY_KEYWORDS | _STRING_KEYWORDS
 _KNOWN |= _NUMBER_KEYWORDS | _ANY_KEYWORDS | {"$defs"}
 
 
@@ -314,22 +317,11 @@ class _Compiler:
         additional = None if extra is True else self.compile(extra, f"{where}/additionalProperties")
         if additional is not None or any(test is not _always for test in properties.values()):
             tests.append(_properties_test(properties, additional))
-        if "minProperties" in schema:
-            least = _count(schema, "minProperties", where)
-            tests.append(lambda value: len(value) >= least)
-        if "maxProperties" in schema:
-            most = _count(schema, "maxProperties", where)
-            tests.append(lambda value: len(value) <= most)
+        tests += _size_tests(schema, "minProperties", "maxProperties", where)
         return tests
 
     def array_tests(self, schema: Mapping[str, Any], where: str) -> list[IsValid]:
-        tests: list[IsValid] = []
-        if "minItems" in schema:
-            least = _count(schema, "minItems", where)
-            tests.append(lambda value: len(value) >= least)
-        if "maxItems" in schema:
-            most = _count(schema, "maxItems", where)
-            tests.append(lambda value: len(value) <= most)
+        tests = _size_tests(schema, "minItems", "maxItems", where)
         if schema.get("uniqueItems") is True:
             tests.append(_unique)
         elif schema.get("uniqueItems", False) is not False:
@@ -341,14 +333,8 @@ class _Compiler:
         return tests
 
     def string_tests(self, schema: Mapping[str, Any], where: str) -> list[IsValid]:
-        tests: list[IsValid] = []
         # len() of a str counts code points, as JSON Schema's lengths do.
-        if "minLength" in schema:
-            shortest = _count(schema, "minLength", where)
-            tests.append(lambda value: len(value) >= shortest)
-        if "maxLength" in schema:
-            longest = _count(schema, "maxLength", where)
-            tests.append(lambda value: len(value) <= longest)
+        tests = _size_tests(schema, "minLength", "maxLength", where)
         if "pattern" in schema:
             if not isinstance(schema["pattern"], str):
                 raise NotImplementedError(f"pattern that is not text at #{where}")
@@ -428,6 +414,18 @@ def _strings(schema: Mapping[str, Any], keyword: str, where: str) -> list[str]:
     if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
         raise NotImplementedError(f"{keyword} that is not a list of text at #{where}")
     return value
+
+
+def _size_tests(schema: Mapping[str, Any], least: str, most: str, where: str) -> list[IsValid]:
+    """Tests of ``len(value)`` against the ``least`` and ``most`` keywords, where present."""
+    tests: list[IsValid] = []
+    if least in schema:
+        low = _count(schema, least, where)
+        tests.append(lambda value: len(value) >= low)
+    if most in schema:
+        high = _count(schema, most, where)
+        tests.append(lambda value: len(value) <= high)
+    return tests
 
 
 def _count(schema: Mapping[str, Any], keyword: str, where: str) -> int:

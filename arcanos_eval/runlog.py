@@ -202,12 +202,6 @@ def _plain(value: Any) -> bool:
     return False
 
 
-def _reads_back_as_itself(result: ResultRecord) -> bool:
-    # Every other field is typed, and Response and ResultRecord read back what they write; the
-    # scores hold whatever checks put in their details.
-    return all(_plain(score) for score in result.scores)
-
-
 class RunLogWriter:
     """Append results to a run log as they complete.
 
@@ -252,27 +246,30 @@ class RunLogWriter:
 
     def append(self, result: ResultRecord) -> None:
         self._write(result.to_dict())
-        if self.log is not None:
-            if _reads_back_as_itself(result):
-                self.log.results.pop(result.key, None)  # the reader keeps the latest, in order
-                self.log.results[result.key] = result
-            else:
-                self.log = None
+
+        def keep(log: RunLog) -> None:
+            log.results.pop(result.key, None)  # the reader keeps the latest, in order
+            log.results[result.key] = result
+
+        # Every other field is typed and reads back as written; scores hold what checks put there.
+        self._mirror(keep, result.scores)
 
     def batch(self, data: Mapping[str, Any]) -> None:
         """A Batch API event (created, finished), written the moment it happens."""
         line = {"type": "batch", **data}
         self._write(line)
-        self._mirror(lambda log: log.batches.append(line), line)
+        self._mirror(lambda log: log.batches.append(line), [line])
 
     def footer(self, data: Mapping[str, Any]) -> None:
         line = {"type": "footer", **data}
         self._write(line)
-        self._mirror(lambda log: log.header.setdefault("footer", line), line)
+        self._mirror(lambda log: log.header.setdefault("footer", line), [line])
 
-    def _mirror(self, change: Callable[[RunLog], object], line: Mapping[str, Any]) -> None:
+    def _mirror(self, change: Callable[[RunLog], object], written: Sequence[Any]) -> None:
+        """Apply ``change`` to :attr:`log` when every one of ``written`` reads back as itself;
+        otherwise the kept log is dropped and the file will be read."""
         if self.log is not None:
-            if _plain(line):
+            if all(_plain(value) for value in written):
                 change(self.log)
             else:
                 self.log = None

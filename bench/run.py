@@ -114,6 +114,27 @@ class Workload:
     concurrency: int = 64
 
 
+def measured(cwd: Path, *args: str) -> dict[str, Any]:
+    """Time one command in ``cwd``, in a child process of a fresh measuring process."""
+    env = {**os.environ, KEY_ENV: "bench-key-not-secret"}
+    # Bytecode caches on, as on a usual machine: without them every run would recompile what
+    # it imports, and pytest would rewrite the assertions of every plugin module again.
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    env.pop("GITHUB_STEP_SUMMARY", None)
+    out = subprocess.run(
+        [sys.executable, "-c", _MEASURE, *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    result: dict[str, Any] = json.loads(out.stdout)
+    if result["rc"] not in (0, 1):  # 1: the gates' verdict, not a failure of the run
+        raise RuntimeError(f"{' '.join(args)} exited {result['rc']}:\n{result['tail']}")
+    return result
+
+
 class Project:
     """A generated project folder: pyproject.toml pointing at a server, and one suite."""
 
@@ -150,24 +171,7 @@ class Project:
         (self.root / "pyproject.toml").write_text(text, encoding="utf-8")
 
     def run(self, *args: str) -> dict[str, Any]:
-        """Time one front-end command in a child process of a fresh measuring process."""
-        env = {**os.environ, KEY_ENV: "bench-key-not-secret"}
-        # Bytecode caches on, as on a usual machine: without them every run would recompile what
-        # it imports, and pytest would rewrite the assertions of every plugin module again.
-        env.pop("PYTHONDONTWRITEBYTECODE", None)
-        env.pop("GITHUB_STEP_SUMMARY", None)
-        out = subprocess.run(
-            [sys.executable, "-c", _MEASURE, *args],
-            cwd=self.root,
-            env=env,
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-        result: dict[str, Any] = json.loads(out.stdout)
-        if result["rc"] not in (0, 1):  # 1: the gates' verdict, not a failure of the run
-            raise RuntimeError(f"{' '.join(args)} exited {result['rc']}:\n{result['tail']}")
-        return result
+        return measured(self.root, *args)
 
     def profiled(self, label: str, command: list[str]) -> list[str]:
         """The command, run under pyinstrument when profiles were asked for."""
@@ -301,10 +305,8 @@ def measure_pytest_floor(w: Workload, tmp: Path) -> list[Figure]:
     root.mkdir()
     (root / "conftest.py").write_text(_TRIVIAL_ITEMS.format(items=items), encoding="utf-8")
     (root / "suite.yaml").write_text("", encoding="utf-8")
-    project = Project.__new__(Project)
-    project.root = root
-    result = project.run(
-        sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:xdist",
+    result = measured(
+        root, sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:xdist",
         "-p", "no:arcanos", "-o", "addopts=", "suite.yaml",
     )  # fmt: skip
     return [Figure(f"bare pytest: {items} empty items", result["wall_s"], "s", "reference",

@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from arcanos_eval._fastcheck import ANNOTATIONS
 from arcanos_eval.contracts._keywords import (
     annotation_changes,
     bound,
@@ -25,7 +26,6 @@ from arcanos_eval.contracts._keywords import (
     type_change,
 )
 from arcanos_eval.contracts._nodes import (
-    ANNOTATIONS,
     CONDITIONAL,
     EXTRA_KEY_KEYWORDS,
     HANDLED,

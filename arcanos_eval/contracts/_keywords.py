@@ -11,8 +11,8 @@ from collections.abc import Callable, Iterable, Mapping
 from fractions import Fraction
 from typing import Any
 
+from arcanos_eval._fastcheck import ANNOTATIONS
 from arcanos_eval.contracts._nodes import (
-    ANNOTATIONS,
     NARROWER_FORMATS,
     Bound,
     Draft,

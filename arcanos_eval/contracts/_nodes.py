@@ -15,6 +15,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from arcanos_eval._fastcheck import ANNOTATIONS
+
 
 class Verdict(enum.IntEnum):
     """How a difference affects clients; ordered so ``max`` gives the worst."""
@@ -98,21 +100,6 @@ class Side:
         return Side(schema, self.resolver, child(self.path, *steps))
 
 
-ANNOTATIONS = frozenset(
-    {
-        "title",
-        "description",
-        "default",
-        "examples",
-        "deprecated",
-        "readOnly",
-        "writeOnly",
-        "$comment",
-        "contentEncoding",
-        "contentMediaType",
-        "contentSchema",
-    }
-)
 # Identifiers and containers: they do not constrain instances by themselves.
 INERT = frozenset(
     {"$schema", "$id", "$anchor", "$dynamicAnchor", "$defs", "definitions", "$vocabulary", "$ref"}

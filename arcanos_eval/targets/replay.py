@@ -12,7 +12,7 @@ import json
 import os
 import tempfile
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -71,11 +71,14 @@ class GoldenRecord:
         }
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> GoldenRecord:
+    def from_dict(cls, data: Mapping[str, Any], *, answer_only: bool = False) -> GoldenRecord:
+        """The record as stored, or with ``answer_only`` just its key and its answer."""
+        key = (str(data["case"]), str(data["fingerprint"]), int(data.get("repeat", 0)))
+        if answer_only:
+            answer = Response.from_dict({**data["response"], "origin": "replayed"})
+            return cls(*key, request={}, response={}, answer=answer)
         return cls(
-            case_id=str(data["case"]),
-            fingerprint=str(data["fingerprint"]),
-            repeat=int(data.get("repeat", 0)),
+            *key,
             request=data.get("request") or {},
             response=data["response"],
             provenance=data.get("provenance") or {},
@@ -128,13 +131,7 @@ class GoldenStore:
                 if not line.strip():
                     continue
                 try:
-                    data = json.loads(line)
-                    if answers_only:
-                        record = GoldenRecord.from_dict({**data, "request": {}, "provenance": {}})
-                        answer = record.as_response()
-                        record = replace(record, response={}, answer=answer)
-                    else:
-                        record = GoldenRecord.from_dict(data)
+                    record = GoldenRecord.from_dict(json.loads(line), answer_only=answers_only)
                 except (ValueError, KeyError, TypeError) as exc:
                     raise RunLogError(f"{path}:{number}: not a golden record ({exc})") from None
                 out[record.sort_key] = record

@@ -183,6 +183,7 @@ KEYWORD_SCHEMAS: list[Any] = [
     {"pattern": "b"},
     {"minItems": 1, "uniqueItems": True},
     {"maxItems": 2},
+    {"type": "string", "contentMediaType": "application/json", "contentEncoding": "base64"},
     {"exclusiveMaximum": 1.5, "minimum": -1},
     {"anyOf": [{"type": "integer"}, {"minLength": 2}]},
     {"allOf": [{"minimum": 0}, {"type": ["integer", "string"]}]},
