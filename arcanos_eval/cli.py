@@ -14,7 +14,7 @@ from pathlib import Path
 from tabulate import tabulate
 
 from arcanos_eval import __version__
-from arcanos_eval._gc import bulk_work
+from arcanos_eval._gc import bulk_work, skip_final_collection
 from arcanos_eval.backends import check_model_targets
 from arcanos_eval.config import RunConfig, load_config
 from arcanos_eval.contracts.cli import add_parser as add_schema_parser
@@ -203,6 +203,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     handler: Command = args.handler
+    skip_final_collection()
     try:
         with bulk_work():
             return handler(args)

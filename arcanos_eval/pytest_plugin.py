@@ -4,7 +4,8 @@ Glue only. Options live in :mod:`arcanos_eval.options`, state in :class:`Arcanos
 file is collected; each case x target becomes an item ``suites/x.yaml::case-id[candidate]``, each
 case a comparison item ``[candidate-vs-base]``, each gate an item ``arcanos::gate[name]``. After
 collection and deselection, every model call the *selected* items need runs concurrently in the
-engine, before the first item asserts; items then only read stored results.
+engine: when calls go to a model, on a thread of its own while the items run, each item waiting for
+its own answers (gates for the whole run); a replay runs before the first item.
 
 Under pytest-xdist (``-n``), cases that share a request form one call group, and the scheduler hands
 each group whole to one worker, so each request goes to exactly one worker; a worker makes a group's
@@ -24,7 +25,7 @@ from typing import Any
 
 import pytest
 
-from arcanos_eval._gc import bulk_work
+from arcanos_eval._gc import bulk_work, skip_final_collection
 from arcanos_eval.config import load_config
 from arcanos_eval.errors import ArcanosError
 from arcanos_eval.gates import GateResult, GateSpec
@@ -253,9 +254,9 @@ class _ArcanosItem(pytest.Item):
     def _records(self, target: str) -> list[ResultRecord]:
         try:
             _session(self).ensure(self.case)
+            records = _session(self).records(self.case, target)
         except ArcanosError as exc:
             raise CallErrored(f"the calls of this case could not run: {exc}") from None
-        records = _session(self).records(self.case, target)
         if not records:
             raise CallErrored(f"no answer from {target!r}: the call was not run")
         errored = [r for r in records if r.errored]
@@ -442,6 +443,10 @@ class GateItem(pytest.Item):
 
     def runtest(self) -> None:
         session = _session(self)
+        try:
+            session.finish()  # a gate judges the whole run
+        except ArcanosError as exc:
+            raise CallErrored(f"the run could not finish: {exc}") from None
         if session.evaluation is None:
             raise CallErrored("no results to evaluate the gate on: no case was run")
         results = gate_results(session, self.spec)
@@ -504,16 +509,31 @@ def pytest_runtestloop(session: pytest.Session) -> Iterator[None]:
         select = _selected_calls(session.items, arcanos)
         if select is None or select:
             try:
-                arcanos.run(select, progress=session.config.get_verbosity() >= 0)
+                if arcanos.overlaps():
+                    # Calls on a thread of their own; each item waits for its answers only.
+                    arcanos.start(select)
+                else:
+                    arcanos.run(select, progress=session.config.get_verbosity() >= 0)
             except ArcanosError as exc:
                 raise pytest.UsageError(str(exc)) from None
-    if arcanos is not None:
-        # The items, suites and results live until the session ends: frozen, they are left out of
-        # the collector's full walks while thousands of reports pile up and at the end of the
-        # session; they rejoin it in the configuration's last clean-up (see below).
-        gc.freeze()
-        session.config.stash[_frozen_key] = True
-    return (yield)
+    if arcanos is None:
+        return (yield)
+    # The items, suites and results live until the session ends: frozen, they are left out of
+    # the collector's full walks while thousands of reports pile up and at the end of the
+    # session; they rejoin it in the configuration's last clean-up (see below).
+    gc.freeze()
+    session.config.stash[_frozen_key] = True
+    skip_final_collection()  # and at exit, when they are all about to go at once
+    try:
+        outcome = yield
+    except BaseException:
+        arcanos.stop()  # interrupted: the calls still running are cancelled, the log resumable
+        raise
+    try:
+        arcanos.finish()  # what no item waited for (-x, deselected items) still completes the run
+    except ArcanosError as exc:
+        raise pytest.UsageError(str(exc)) from None
+    return outcome
 
 
 def pytest_load_initial_conftests(early_config: pytest.Config) -> None:
@@ -619,6 +639,10 @@ def arcanos_session(request: pytest.FixtureRequest) -> ArcanosSession:
 @pytest.fixture(scope="session")
 def arcanos_results(arcanos_session: ArcanosSession) -> RunLog:
     """The run log of this session's model calls."""
+    try:
+        arcanos_session.finish()
+    except ArcanosError as exc:
+        pytest.fail(f"the arcanos run could not finish: {exc}")
     if arcanos_session.log is None:
         pytest.fail("no arcanos results: no suite item was selected")
     return arcanos_session.log

@@ -13,7 +13,7 @@ import platform
 import shutil
 import subprocess
 import uuid
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -242,6 +242,7 @@ async def _execute(
     resume: Path | None,
     progress: bool,
     select: Collection[tuple[str, str]] | None,
+    on_record: Callable[[ResultRecord], None] | None = None,
 ) -> tuple[EngineStats, RunLog | None]:
     check_model_targets(suites, list(config.targets))
     calls = plan_calls(config, suites, select)
@@ -257,7 +258,7 @@ async def _execute(
         writer = RunLogWriter.create(log_path, header)
     try:
         stats, unrecorded = await _answer(
-            config, suites, targets, calls, writer, progress, stored_batches
+            config, suites, targets, calls, writer, progress, stored_batches, on_record
         )
         writer.footer(
             {
@@ -298,10 +299,11 @@ async def _answer(
     writer: RunLogWriter,
     progress: bool,
     stored_batches: Sequence[Mapping[str, Any]] = (),
-    collect: list[ResultRecord] | None = None,
+    on_record: Callable[[ResultRecord], None] | None = None,
     shared: _Shared | None = None,
 ) -> tuple[EngineStats, list[str]]:
-    """Answer ``calls``, score each answer and append it to ``writer`` (and to ``collect``).
+    """Answer ``calls``, score each answer and append it to ``writer`` (then hand it to
+    ``on_record``).
 
     Returns the statistics and the check calls replay could not answer (see ``_check_recorded``).
     """
@@ -340,8 +342,8 @@ async def _answer(
             xfail=case.xfail,
         )
         writer.append(record)
-        if collect is not None:
-            collect.append(record)
+        if on_record is not None:
+            on_record(record)
 
     try:
         if config.mode == "batch":
@@ -416,7 +418,7 @@ class IncrementalRun:
         stats, unrecorded = asyncio.run(
             _answer(
                 self.config, self.suites, self.targets, calls, self.writer, progress,
-                self.batches, new, self._shared,
+                self.batches, new.append, self._shared,
             )
         )  # fmt: skip
         self.stats = added_stats(self.stats, stats)
@@ -472,13 +474,30 @@ def execute_run(
         progress: show progress on stderr.
         select: run only these (``suite::case``, target) pairs.
     """
+    return asyncio.run(
+        run_async(
+            config, suites, log_path=log_path, targets=targets, progress=progress, select=select
+        )
+    )
+
+
+async def run_async(
+    config: RunConfig,
+    suites: Sequence[Suite],
+    *,
+    log_path: Path | None = None,
+    targets: Mapping[str, Target] | None = None,
+    progress: bool = True,
+    select: Collection[tuple[str, str]] | None = None,
+    on_record: Callable[[ResultRecord], None] | None = None,
+) -> RunOutcome:
+    """:func:`execute_run` in a running event loop; ``on_record`` gets each new result as soon as
+    it is scored and written (on the loop's thread)."""
     if targets is None:
         targets = {t.name: make_target(t, config) for t in config.active_targets}
     resume = config.resume
-    path = resume or log_path or config.log or default_log_path(config)
-    stats, log = asyncio.run(
-        _execute(config, suites, targets, Path(path), resume, progress, select)
-    )
+    path = Path(resume or log_path or config.log or default_log_path(config))
+    stats, log = await _execute(config, suites, targets, path, resume, progress, select, on_record)
     return RunOutcome(log or read_run_log(path), stats)
 
 

@@ -1,7 +1,10 @@
 """The state of one evaluation session, shared by the pytest plugin and ``arcanos-eval run``.
 
 A session holds the resolved configuration and loaded suites, runs the engine once for what was
-selected, and afterwards answers "what did target T say for case C" for the items that assert.
+selected, and answers "what did target T say for case C" for the items that assert. When calls go
+to a model, the engine runs on a thread of its own (:meth:`start`) while pytest runs the items: an
+item waits for its own answers only, so the items' work overlaps the model's latency instead of
+following the last answer.
 
 Under pytest-xdist the work is shared: cases that send a common request form one *call group*, the
 plugin schedules each group on one worker, and a worker makes a group's calls when the group's first
@@ -11,8 +14,11 @@ logs into the run log of the session (:meth:`merge`) and evaluates the gates onc
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import functools
-from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+import threading
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -21,19 +27,91 @@ from typing import Any
 from arcanos_eval._gc import bulk_work
 from arcanos_eval.config import RunConfig
 from arcanos_eval.engine import EngineStats
+from arcanos_eval.errors import ArcanosError
 from arcanos_eval.gates import GateSet, parse_gates
 from arcanos_eval.report import Evaluation, evaluate
 from arcanos_eval.run import (
     IncrementalRun,
+    RunOutcome,
     added_stats,
     default_log_path,
     execute_run,
     plan_calls,
+    run_async,
 )
 from arcanos_eval.runlog import ResultRecord, RunLog, merge_run_logs, read_run_log
 from arcanos_eval.suite.model import Case, Suite
 
 __all__ = ["ArcanosSession"]
+
+_OVERLAPPED_MODES = ("live", "auto", "record", "refresh")
+
+
+class _Background:
+    """One run of the engine on a thread of its own, which the main thread can wait on or stop."""
+
+    def __init__(
+        self,
+        session: ArcanosSession,
+        select: Collection[tuple[str, str]] | None,
+    ) -> None:
+        self.changed = threading.Condition()
+        self.done = False
+        self.outcome: RunOutcome | None = None
+        self.error: BaseException | None = None
+        self._session = session
+        self._select = select
+        self._stopping = False
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._task: asyncio.Task[Any] | None = None
+        self.thread = threading.Thread(target=self._work, name="arcanos-calls", daemon=True)
+
+    def _work(self) -> None:
+        try:
+            with bulk_work():
+                self.outcome = asyncio.run(self._main())
+        except BaseException as exc:  # every ending, KeyboardInterrupt included, goes to the caller
+            self.error = exc
+        finally:
+            with self.changed:
+                self.done = True
+                self.changed.notify_all()
+
+    async def _main(self) -> RunOutcome:
+        with self.changed:
+            self._loop, self._task = asyncio.get_running_loop(), asyncio.current_task()
+            if self._stopping:
+                raise asyncio.CancelledError
+        session = self._session
+        return await run_async(
+            session.config,
+            session.suites,
+            progress=False,  # pytest's own progress follows the items, which follow the answers
+            select=self._select,
+            on_record=self._arrived,
+        )
+
+    def _arrived(self, record: ResultRecord) -> None:
+        with self.changed:
+            self._session._index((record,))
+            self.changed.notify_all()
+
+    def wait(self, ready: Callable[[], bool]) -> None:
+        """Block until ``ready()`` holds (checked on every new result) or the run has ended."""
+        with self.changed:
+            while not self.done and not ready():
+                self.changed.wait()
+
+    def stop(self) -> None:
+        """Cancel the calls still running and wait for the thread: the run log keeps every answer
+        already written, without a footer, so the run can be resumed."""
+        with self.changed:
+            self._stopping = True
+            loop, task = self._loop, self._task
+        if loop is not None and task is not None:
+            with contextlib.suppress(RuntimeError):  # the loop is closed: the run had ended
+                loop.call_soon_threadsafe(task.cancel)
+        self.thread.join()
 
 
 @dataclass
@@ -52,6 +130,10 @@ class ArcanosSession:
     _groups: dict[str, str] = field(default_factory=dict)
     _pending: dict[str, set[tuple[str, str]]] = field(default_factory=dict)
     _share: IncrementalRun | None = None
+    # A run on its own thread (:meth:`start`): how many results each selected key waits for.
+    _background: _Background | None = None
+    _expected: dict[tuple[str, str], int] = field(default_factory=dict)
+    _failure: BaseException | None = None
 
     def __post_init__(self) -> None:
         # Parsed up front: a bad gate table is a usage error before any model call.
@@ -89,6 +171,54 @@ class ArcanosSession:
             self._absorb(outcome.log, outcome.stats)
             self.evaluation = evaluate(outcome.log, data_report=self.data_report)
         return outcome.log
+
+    def overlaps(self) -> bool:
+        """Whether :meth:`start` pays: calls may go to a model (a resumed run stays in one piece:
+        its earlier errored answers are superseded, which waiting per answer cannot tell)."""
+        return self.config.mode in _OVERLAPPED_MODES and self.config.resume is None
+
+    def start(self, select: Collection[tuple[str, str]] | None = None) -> None:
+        """Begin the calls of ``select`` on a thread of their own and return once the first answer
+        is in; :meth:`records` then waits for the answers it is asked for, and :meth:`finish`
+        for the whole run.
+
+        Raises:
+            ArcanosError: the run stopped before its first answer (missing recordings, a target
+                that cannot be called...), as :meth:`run` would.
+        """
+        repeats = self.config.repeats
+        self._expected = {
+            (case.key, target): repeats or case.repeats
+            for case in self.cases()
+            for target in self.target_names
+            if select is None or (case.key, target) in select
+        }
+        self._background = _Background(self, select)
+        self._background.thread.start()
+        self._background.wait(lambda: bool(self._by_key))
+        if self._background.done:
+            self.finish()
+
+    def finish(self) -> None:
+        """Wait for the run :meth:`start` began and evaluate it, like :meth:`run`; nothing to do
+        without one. Raises the error that ended the run, each time it is called."""
+        background = self._background
+        if background is not None:
+            background.thread.join()
+            self._background = None
+            if background.outcome is not None:
+                with bulk_work():
+                    self._absorb(background.outcome.log, background.outcome.stats)
+                    self.evaluation = evaluate(background.outcome.log, data_report=self.data_report)
+            self._failure = background.error
+        if self._failure is not None:
+            raise self._failure
+
+    def stop(self) -> None:
+        """Cancel the calls of a run :meth:`start` began (the run log stays resumable)."""
+        if self._background is not None:
+            self._background.stop()
+            self._background = None
 
     def _absorb(self, log: RunLog, stats: EngineStats) -> None:
         self.log, self.stats = log, stats
@@ -181,5 +311,18 @@ class ArcanosSession:
         return merged
 
     def records(self, case: Case, target: str) -> list[ResultRecord]:
-        """Every repeat's result for ``case`` from ``target`` (empty when it was not run)."""
-        return self._by_key.get((case.key, target), [])
+        """Every repeat's result for ``case`` from ``target`` (empty when it was not run); while
+        a run :meth:`start` began goes on, waits until they are all in.
+
+        Raises:
+            ArcanosError: the run ended before answering them, with this error.
+        """
+        key = (case.key, target)
+        background = self._background
+        if background is not None and key in self._expected:
+            wanted = self._expected[key]
+            background.wait(lambda: len(self._by_key.get(key, ())) >= wanted)
+            error = background.error  # set before the run counts as done
+            if isinstance(error, ArcanosError) and len(self._by_key.get(key, ())) < wanted:
+                raise error
+        return self._by_key.get(key, [])

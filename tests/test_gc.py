@@ -48,3 +48,25 @@ def test_young_cycles_are_still_collected(thresholds):
         finally:
             gc.callbacks.pop()
     assert sum(collected) > 0
+
+
+_AT_EXIT = """
+import atexit, gc, sys
+from arcanos_eval._gc import skip_final_collection
+
+# Registered first, so it runs last: after the hook, before the interpreter's last collection.
+atexit.register(lambda: print("frozen at exit:", gc.get_freeze_count() > 0, flush=True))
+print("frozen before:", gc.get_freeze_count() > 0, flush=True)
+skip_final_collection()
+print("frozen after the call:", gc.get_freeze_count() > 0, flush=True)
+"""
+
+
+def test_the_heap_is_frozen_only_at_exit():
+    import subprocess
+    import sys
+
+    out = subprocess.run(
+        [sys.executable, "-c", _AT_EXIT], capture_output=True, text=True, check=True
+    ).stdout.splitlines()
+    assert out == ["frozen before: False", "frozen after the call: False", "frozen at exit: True"]
