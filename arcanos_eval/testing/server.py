@@ -572,6 +572,12 @@ class OpenAIServer:
         digest = hashlib.blake2b(f"{self.seed}:{salt}:{number}".encode(), digest_size=8).digest()
         return int.from_bytes(digest, "big") / 2.0**64
 
+    def fault_for(self, number: int) -> Fault | None:
+        """The fault ``fault_rates`` draws for the request numbered ``number`` (1 is the first
+        since the start or the last :meth:`reset`): the draws are fixed by ``seed``, so a
+        benchmark can work out what a client could have done with the same faults."""
+        return self._random_fault(number)
+
     def _random_fault(self, number: int) -> Fault | None:
         if not self.fault_rates:
             return None

@@ -44,6 +44,8 @@ def test_quick_bench_reports_every_measure_and_loses_nothing(tmp_path):
     assert cached["detail"]["requests"] == 0
     storm = next(f for n, f in figures.items() if n.startswith("10% 429 storm"))
     assert storm["detail"]["retried"] > 0  # the storm happened, and was absorbed
+    # A client that costs nothing still waits out every 429: above the ideal, below the harness.
+    assert 1.0 < storm["detail"]["perfect_client_x"] <= storm["value"]
     floor = next(f for n, f in figures.items() if n.startswith("bare SDK: live"))
     assert floor["detail"]["requests"] == 2 * data["workload"]["cases"]
     assert data["machine"]["cores"] >= 1

@@ -201,3 +201,12 @@ def test_fault_rates_are_seeded(openai_server_factory: OpenAIServerFactory) -> N
     other = _faulted_numbers(openai_server_factory(fault_rates=rates, seed=8), 100)
     assert first == again != other
     assert 15 <= len(first) <= 45  # fixed by the seed; about 30 of 100
+    # What a request draws can be known beforehand, kind included (the storm bench uses it).
+    server = openai_server_factory(fault_rates=rates, seed=7)
+    drawn = {n: server.fault_for(n) for n in range(1, 101)}
+    assert [n for n, fault in drawn.items() if fault is not None] == first
+    with openai.OpenAI(base_url=server.base_url, api_key=KEY, max_retries=0) as sdk:
+        for _ in range(100):
+            with contextlib.suppress(openai.APIStatusError):
+                sdk.models.list()
+    assert [r.fault for r in server.requests] == [f and f.kind for f in drawn.values()]
