@@ -67,13 +67,18 @@ def plan_calls(
     calls: list[Call] = []
     for suite in suites:
         for case in suite.cases:
-            repeats = config.repeats or case.repeats
+            repeats = planned_repeats(config, case)
             for target in targets:
                 if select is not None and (case.key, target.name) not in select:
                     continue
                 request = build_request(target, case)
                 calls.extend(Call(case, target.name, r, request) for r in range(repeats))
     return calls
+
+
+def planned_repeats(config: RunConfig, case: Case) -> int:
+    """How many times each target answers ``case``: the run's ``repeats``, else the case's."""
+    return config.repeats or case.repeats
 
 
 def score_case(case: Case, response: Response) -> list[dict[str, Any]]:

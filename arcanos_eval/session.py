@@ -37,6 +37,7 @@ from arcanos_eval.run import (
     default_log_path,
     execute_run,
     plan_calls,
+    planned_repeats,
     run_async,
 )
 from arcanos_eval.runlog import ResultRecord, RunLog, merge_run_logs, read_run_log
@@ -169,7 +170,6 @@ class ArcanosSession:
         with bulk_work():
             outcome = execute_run(self.config, self.suites, select=select, progress=progress)
             self._absorb(outcome.log, outcome.stats)
-            self.evaluation = evaluate(outcome.log, data_report=self.data_report)
         return outcome.log
 
     def overlaps(self) -> bool:
@@ -186,9 +186,8 @@ class ArcanosSession:
             ArcanosError: the run stopped before its first answer (missing recordings, a target
                 that cannot be called...), as :meth:`run` would.
         """
-        repeats = self.config.repeats
         self._expected = {
-            (case.key, target): repeats or case.repeats
+            (case.key, target): planned_repeats(self.config, case)
             for case in self.cases()
             for target in self.target_names
             if select is None or (case.key, target) in select
@@ -209,7 +208,6 @@ class ArcanosSession:
             if background.outcome is not None:
                 with bulk_work():
                     self._absorb(background.outcome.log, background.outcome.stats)
-                    self.evaluation = evaluate(background.outcome.log, data_report=self.data_report)
             self._failure = background.error
         if self._failure is not None:
             raise self._failure
@@ -221,9 +219,11 @@ class ArcanosSession:
             self._background = None
 
     def _absorb(self, log: RunLog, stats: EngineStats) -> None:
+        """Take ``log`` as this session's results and evaluate it."""
         self.log, self.stats = log, stats
         self._by_key = {}
         self._index(log.records())
+        self.evaluation = evaluate(log, data_report=self.data_report)
 
     def _index(self, records: Iterable[ResultRecord]) -> None:
         """Make ``records`` answer :meth:`records` (a later one replaces the same repeat)."""
@@ -307,7 +307,6 @@ class ArcanosSession:
             if Path(item["log"]).resolve() != Path(target).resolve():
                 Path(item["log"]).unlink(missing_ok=True)
         self._absorb(merged, stats)
-        self.evaluation = evaluate(merged, data_report=self.data_report)
         return merged
 
     def records(self, case: Case, target: str) -> list[ResultRecord]:
