@@ -20,13 +20,11 @@ from arcanos_eval.config import RunConfig, load_config
 from arcanos_eval.contracts.cli import add_parser as add_schema_parser
 from arcanos_eval.data.cli import add_parser as add_data_parser
 from arcanos_eval.errors import ArcanosError
-from arcanos_eval.gates import parse_gates
 from arcanos_eval.golden import prune_golden, verify_golden
 from arcanos_eval.options import add_cli_options, overrides_from
-from arcanos_eval.report import evaluate
 from arcanos_eval.report.cli import add_parsers as add_report_parsers
-from arcanos_eval.report.cli import publish, read_data_report
-from arcanos_eval.run import execute_run, summarize
+from arcanos_eval.run import summarize
+from arcanos_eval.session import ArcanosSession
 from arcanos_eval.suite.loader import SUITE_SCHEMA_PATH, load_suites
 
 __all__ = ["EXIT_ERRORED", "EXIT_GATES_FAILED", "EXIT_OK", "EXIT_USAGE", "main"]
@@ -87,30 +85,25 @@ def _run_config(args: argparse.Namespace) -> RunConfig:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    config = _run_config(args)
-    parse_gates(config.gates)  # a bad gate table fails before any call
-    data_report = read_data_report(args.data_report)
-    suites = load_suites(config.suites)
-    outcome = execute_run(config, suites, progress=not args.quiet)
-    rows = summarize(outcome.log)
+    session = ArcanosSession.open(_run_config(args), data_report=args.data_report)
+    log = session.run(progress=not args.quiet)
     print(
         tabulate(
-            rows,
+            summarize(log),
             headers=["suite", "target", "answers", "passed", "failed", "errored"],
             tablefmt="github",
         )
     )
-    stats = outcome.stats
+    stats = session.stats
+    assert stats is not None  # set by run() together with the log
     print(
-        f"\nrun log: {_relative(outcome.log.path)} ({stats.live} live, "
+        f"\nrun log: {_relative(log.path)} ({stats.live} live, "
         + (f"{stats.batched} batched, " if stats.batched else "")
         + f"{stats.replayed} replayed, "
         f"{stats.cached} cached, {stats.retries} retries, {stats.errored} errored)"
     )
-    evaluation = evaluate(outcome.log, data_report=data_report)
-    json_path = Path(args.json) if args.json else None
-    print(publish(evaluation, output=config.report, json_path=json_path))
-    return evaluation.verdict.exit_status
+    print(session.publish(json_path=args.json))
+    return session.exit_status
 
 
 def _cmd_golden_verify(args: argparse.Namespace) -> int:

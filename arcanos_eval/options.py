@@ -13,8 +13,9 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from arcanos_eval.config import MODES
+from arcanos_eval.errors import ConfigError
 
-__all__ = ["OPTIONS", "Option", "add_cli_options"]
+__all__ = ["OPTIONS", "Option", "add_cli_options", "add_pytest_options", "values_from_pytest"]
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,7 @@ class Option:
     choices: tuple[str, ...] | None = None
     config_key: str | None = None  # the load_config override it feeds (None: front-end only)
     flag: bool = False  # takes no value: on when given (ini: true/false)
+    pytest_only: bool = False  # a choice about the pytest process, not about the run
 
     @property
     def dest(self) -> str:
@@ -95,12 +97,22 @@ OPTIONS: tuple[Option, ...] = (
         config_key="repeats",
     ),
     Option("data-report", "training-data report JSON for the data gate", "PATH.json"),
+    Option(
+        "gc-freeze",
+        "hold the run's objects out of the garbage collector until the session ends (faster on "
+        "large suites; the arcanos-eval CLI always does this)",
+        "",
+        flag=True,
+        pytest_only=True,
+    ),
 )
 
 
 def add_cli_options(parser: argparse.ArgumentParser) -> None:
     """Add every option to an ``arcanos-eval`` subcommand (``suite`` is positional there)."""
     for option in OPTIONS:
+        if option.pytest_only:
+            continue
         if option.name == "suite":
             parser.add_argument(
                 "suites",
@@ -135,3 +147,45 @@ def overrides_from(values: dict[str, Any]) -> dict[str, Any]:
             continue
         out[option.config_key] = value
     return out
+
+
+def add_pytest_options(parser: Any) -> None:
+    """Register every option with pytest's ``parser``: ``--arcanos-<name>`` in the ``arcanos``
+    group, each with an ini twin ``arcanos_<name>``."""
+    group = parser.getgroup("arcanos", "arcanos-eval: base vs candidate model evaluation")
+    for option in OPTIONS:
+        ini = f"arcanos_{option.dest}"
+        help_text = f"{option.help} [ini: {ini}]"
+        kwargs: dict[str, Any]
+        if option.flag:  # takes no value (e.g. --arcanos-batch)
+            kwargs = {"dest": ini, "action": "store_true", "help": help_text}
+        else:
+            kwargs = {"dest": ini, "metavar": option.metavar, "help": help_text}
+            if option.repeatable:
+                kwargs["action"] = "append"
+            if option.choices:
+                kwargs["choices"] = option.choices
+            if option.type is not str:
+                kwargs["type"] = option.type
+        group.addoption(f"--arcanos-{option.name}", **kwargs)
+        parser.addini(ini, f"arcanos-eval: {option.help}", type=option.ini_type)
+
+
+def values_from_pytest(config: Any) -> dict[str, Any]:
+    """Option values keyed by ``Option.dest`` (``suites`` for ``suite``): the flag, else the ini
+    setting, else ``None``.
+
+    Raises:
+        ConfigError: an ini value of the wrong type.
+    """
+    values: dict[str, Any] = {}
+    for option in OPTIONS:
+        ini = f"arcanos_{option.dest}"
+        value = config.getoption(ini) or config.getini(ini) or None
+        if value is not None and option.type is not str and isinstance(value, str):
+            try:
+                value = option.type(value)
+            except ValueError:
+                raise ConfigError(f"{ini}: expected {option.metavar}, found {value!r}") from None
+        values["suites" if option.name == "suite" else option.dest] = value
+    return values

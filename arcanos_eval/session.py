@@ -28,8 +28,10 @@ from arcanos_eval._gc import bulk_work
 from arcanos_eval.config import RunConfig
 from arcanos_eval.engine import EngineStats
 from arcanos_eval.errors import ArcanosError
-from arcanos_eval.gates import GateSet, parse_gates
+from arcanos_eval.gates import GateResult, GateSet, GateSpec, parse_gates
 from arcanos_eval.report import Evaluation, evaluate
+from arcanos_eval.report.cli import publish, read_data_report
+from arcanos_eval.report.explain import explain_case, explain_gates, explain_regression
 from arcanos_eval.run import (
     IncrementalRun,
     RunOutcome,
@@ -41,6 +43,7 @@ from arcanos_eval.run import (
     run_async,
 )
 from arcanos_eval.runlog import ResultRecord, RunLog, merge_run_logs, read_run_log
+from arcanos_eval.suite.loader import load_suites
 from arcanos_eval.suite.model import Case, Suite
 
 __all__ = ["ArcanosSession"]
@@ -140,6 +143,19 @@ class ArcanosSession:
         # Parsed up front: a bad gate table is a usage error before any model call.
         self.gates = parse_gates(self.config.gates)
 
+    @classmethod
+    def open(cls, config: RunConfig, *, data_report: str | Path | None = None) -> ArcanosSession:
+        """The session of ``config``: its gates checked, its suites and the training-data report
+        (a path, optional) loaded.
+
+        Raises:
+            ArcanosError: a bad gate table, suite or data report, before any model call.
+        """
+        parse_gates(config.gates)  # its errors come before those of the suites
+        with bulk_work():
+            suites = load_suites(config.suites)
+        return cls(config, suites, data_report=read_data_report(data_report))
+
     @functools.cached_property
     def target_names(self) -> tuple[str, ...]:
         return tuple(t.name for t in self.config.active_targets)
@@ -235,6 +251,75 @@ class ArcanosSession:
             touched.add(key)
         for key in touched:
             self._by_key[key].sort(key=lambda r: r.repeat)
+
+    # ------------------------------------------------------------------ decision
+
+    def gate_results(self, spec: GateSpec) -> list[GateResult]:
+        """The evaluated results of one configured gate (a gate over categories has several)."""
+        if self.evaluation is None:
+            return []
+        scope = f"suite {spec.suite}" if spec.suite else None
+        return [
+            r
+            for r in self.evaluation.gates
+            if r.key == spec.key
+            and (spec.category is None or r.name == spec.name)
+            and ((r.scope == scope) if scope else not r.scope.startswith("suite "))
+        ]
+
+    def gate_failure(self, spec: GateSpec) -> str | None:
+        """Why the gate ``spec`` failed, or ``None`` when it passed."""
+        return explain_gates(self.gate_results(spec))
+
+    def case_failure(self, case: Case, target: str, records: Sequence[ResultRecord]) -> str | None:
+        """Why ``target``'s ``records`` for ``case`` failed, with the baseline's answer beside
+        the candidate's; ``None`` when every repeat passed."""
+        baseline, base_records = None, ()
+        if self.comparison is not None and target == self.comparison[0]:
+            baseline = self.comparison[1]
+            base_records = tuple(self.records(case, baseline))
+        return explain_case(
+            key=case.key,
+            location=case.location,
+            prompt=case.input,
+            target=target,
+            records=records,
+            baseline=baseline,
+            base_records=base_records,
+        )
+
+    def regression(
+        self, case: Case, candidate: Sequence[ResultRecord], base: Sequence[ResultRecord]
+    ) -> str | None:
+        """Why ``case`` regressed from the baseline to the candidate, or ``None``."""
+        candidate_name, baseline = self.comparison or (self.config.candidate, self.config.baseline)
+        return explain_regression(
+            key=case.key,
+            location=case.location,
+            prompt=case.input,
+            baseline=baseline,
+            candidate=candidate_name,
+            base_records=base,
+            candidate_records=candidate,
+        )
+
+    def publish(self, json_path: str | Path | None = None) -> str | None:
+        """Write the report, JSON summary and step summary the configuration asks for; returns
+        the verdict line (``None`` before any result)."""
+        if self.evaluation is None:
+            return None
+        return publish(
+            self.evaluation,
+            output=self.config.report,
+            json_path=Path(json_path) if json_path else None,
+        )
+
+    @property
+    def exit_status(self) -> int:
+        """The verdict's exit status (0 promote, 1 hold, 3 calls errored)."""
+        if self.evaluation is None:
+            raise ArcanosError("no results to decide on: no case was run")
+        return self.evaluation.verdict.exit_status
 
     # ------------------------------------------------------------------ pytest-xdist
 

@@ -1,0 +1,125 @@
+"""Why a case failed, why it regressed, why a gate failed: the few lines a terminal shows.
+
+The same words serve every front-end: a failed pytest item shows them in place of a traceback, and
+``arcanos-eval diff`` prints them for each case that regressed between two runs. Each function
+returns ``None`` when there is nothing to explain.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+
+from arcanos_eval.gates import GateResult
+from arcanos_eval.response import Response
+from arcanos_eval.runlog import ResultRecord
+
+__all__ = ["excerpt", "explain_case", "explain_gates", "explain_regression", "pass_rate"]
+
+_EXCERPT_CHARS = 300
+_INPUT_CHARS = 200
+_DIFF_LINES = 20
+
+
+def excerpt(response: Response, limit: int = _EXCERPT_CHARS) -> str:
+    """The answer on one line, cut at ``limit`` characters (tool calls when there is no text)."""
+    if response.tool_calls and not response.text:
+        text = "; ".join(f"{c.name}({c.arguments})" for c in response.tool_calls)
+    else:
+        text = response.text if response.text is not None else "<no text>"
+    text = text.replace("\n", " ")
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+def pass_rate(records: Sequence[ResultRecord]) -> float:
+    """Share of the repeats whose every check passed."""
+    return sum(r.passed for r in records) / len(records) if records else 0.0
+
+
+def _failing_checks(record: ResultRecord) -> list[str]:
+    return [
+        f"  - {s['check']}: {s['reason'] or 'failed'}" for s in record.scores if not s["passed"]
+    ]
+
+
+def explain_case(
+    *,
+    key: str,
+    location: str,
+    prompt: str,
+    target: str,
+    records: Sequence[ResultRecord],
+    baseline: str | None = None,
+    base_records: Sequence[ResultRecord] = (),
+) -> str | None:
+    """Why ``target``'s answers to a case failed their checks: each failing repeat's answer and
+    reasons, and the baseline's answer beside them when one is given."""
+    failing = [r for r in records if not r.passed]
+    if not failing:
+        return None
+    lines = [f"case {key} ({location}) answered by {target}", f"input:  {prompt[:_INPUT_CHARS]!r}"]
+    for record in failing:
+        label = f" (repeat {record.repeat})" if len(records) > 1 else ""
+        lines.append(f"answer{label}: {excerpt(record.response)}")
+        lines.extend(_failing_checks(record))
+    if len(records) > 1:
+        lines.append(
+            f"passed {len(records) - len(failing)} of {len(records)} repeats (flaky)"
+            if len(failing) < len(records)
+            else f"failed all {len(records)} repeats"
+        )
+    if baseline is not None and base_records and not base_records[0].errored:
+        said = "passed" if base_records[0].passed else "failed too"
+        lines.append(f"{baseline} {said}: {excerpt(base_records[0].response)}")
+    return "\n".join(lines)
+
+
+def explain_regression(
+    *,
+    key: str,
+    location: str,
+    prompt: str,
+    baseline: str,
+    candidate: str,
+    base_records: Sequence[ResultRecord],
+    candidate_records: Sequence[ResultRecord],
+) -> str | None:
+    """Why a case counts as regressed: it passes more often on ``baseline`` than on
+    ``candidate``; both answers, the candidate's failing checks and the JSON diff."""
+    base_pass, candidate_pass = pass_rate(base_records), pass_rate(candidate_records)
+    if not base_records or not candidate_records or candidate_pass >= base_pass:
+        return None
+    base, answer = base_records[0], candidate_records[0]
+    lines = [
+        f"regressed: {key} ({location}) passes on {baseline} ({base_pass:.0%}) "
+        f"but not on {candidate} ({candidate_pass:.0%})",
+        f"input:  {prompt[:_INPUT_CHARS]!r}",
+        f"{baseline}: {excerpt(base.response)}",
+        f"{candidate}: {excerpt(answer.response)}",
+        *_failing_checks(answer),
+        *_json_diff(base.response, answer.response),
+    ]
+    return "\n".join(lines)
+
+
+def _json_diff(base: Response, candidate: Response) -> list[str]:
+    if base.parsed is None or candidate.parsed is None:
+        return []
+    from deepdiff import DeepDiff  # imported on the first regression only
+
+    diff = DeepDiff(base.parsed, candidate.parsed, verbose_level=2)
+    if not diff:
+        return []
+    text = json.dumps(json.loads(diff.to_json()), indent=1, sort_keys=True)
+    return ["diff (base -> candidate):", *(f"  {line}" for line in text.splitlines()[:_DIFF_LINES])]
+
+
+def explain_gates(results: Sequence[GateResult]) -> str | None:
+    """One line per failing gate result: what was measured, what it needed, the evidence."""
+    failing = [r for r in results if not r.passed]
+    if not failing:
+        return None
+    return "\n".join(
+        f"gate {r.label} failed: measured {r.measured_text}, needs {r.threshold_text}; {r.evidence}"
+        for r in failing
+    )
