@@ -19,7 +19,7 @@ import gc
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-__all__ = ["bulk_work", "skip_final_collection"]
+__all__ = ["bulk_work", "freeze_heap", "skip_final_collection", "thaw_heap"]
 
 # Full collections wait for this many collections of the middle generation (the default is 10).
 _HELD_BACK = 1_000_000
@@ -57,3 +57,23 @@ def skip_final_collection() -> None:
     if not _exit_hooked:
         atexit.register(gc.freeze)
         _exit_hooked = True
+
+
+_frozen = False
+
+
+def freeze_heap() -> None:
+    """Move every object alive now out of the collector's full walks, until :func:`thaw_heap`
+    (and skip the walk at exit): for a process that keeps a run's objects to its end."""
+    global _frozen
+    gc.freeze()
+    _frozen = True
+    skip_final_collection()
+
+
+def thaw_heap() -> None:
+    """Give what :func:`freeze_heap` froze back to the collector (nothing when it froze none)."""
+    global _frozen
+    if _frozen:
+        gc.unfreeze()
+        _frozen = False

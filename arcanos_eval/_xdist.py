@@ -59,7 +59,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
             config.workeroutput["arcanos"] = share  # type: ignore[attr-defined]
         return
     try:
-        merged = arcanos.merge(config.stash[shares_key], config.stash[log_key])
+        shares: list[dict[str, Any]] = config.stash[shares_key]
+        merged = arcanos.merge(shares, config.stash[log_key])
     except ArcanosError as exc:
         raise pytest.UsageError(f"could not merge the workers' run logs: {exc}") from None
     if merged is not None and _report_gates(session, arcanos):

@@ -94,14 +94,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
             tablefmt="github",
         )
     )
-    stats = session.stats
-    assert stats is not None  # set by run() together with the log
-    print(
-        f"\nrun log: {_relative(log.path)} ({stats.live} live, "
-        + (f"{stats.batched} batched, " if stats.batched else "")
-        + f"{stats.replayed} replayed, "
-        f"{stats.cached} cached, {stats.retries} retries, {stats.errored} errored)"
-    )
+    print(f"\n{session.stats_line()}")
     print(session.publish(json_path=args.json))
     return session.exit_status
 

@@ -12,35 +12,31 @@ pytest-xdist, :mod:`arcanos_eval._xdist` schedules call groups and reports the g
 
 from __future__ import annotations
 
-import functools
-import gc
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from arcanos_eval._gc import bulk_work, skip_final_collection
+from arcanos_eval._gc import bulk_work, freeze_heap, thaw_heap
 from arcanos_eval.config import load_config
 from arcanos_eval.errors import ArcanosError
 from arcanos_eval.gates import GateSpec
 from arcanos_eval.options import add_pytest_options, overrides_from, values_from_pytest
-from arcanos_eval.response import Response
 from arcanos_eval.run import default_log_path
-from arcanos_eval.runlog import ResultRecord, RunLog
+from arcanos_eval.runlog import ResultRecord
 from arcanos_eval.session import ArcanosSession
 from arcanos_eval.suite.loader import SUITE_SUFFIXES, discover_suite_files
 from arcanos_eval.suite.model import Case, Suite
 
-# The loopback OpenAI-protocol server fixtures, for this project's tests and for users who
-# contract-test their own pipelines.
-pytest_plugins = ["arcanos_eval.testing.fixtures"]
+# The session's fixtures, and the loopback OpenAI-protocol server's, for this project's tests and
+# for users who contract-test their own pipelines.
+pytest_plugins = ["arcanos_eval._fixtures", "arcanos_eval.testing.fixtures"]
 
 session_key = pytest.StashKey[ArcanosSession]()
 _files_key = pytest.StashKey[set[Path]]()
 _verdict_key = pytest.StashKey[str]()
-_frozen_key = pytest.StashKey[bool]()  # the run froze the collector's view of its objects
 _marks_key = pytest.StashKey[dict[str, pytest.MarkDecorator]]()  # category and tag markers
 log_key = pytest.StashKey[Path]()  # xdist controller: the merged run log
 shares_key = pytest.StashKey[list[dict[str, Any]]]()  # xdist controller: the workers' logs
@@ -120,7 +116,7 @@ class CheckFailed(AssertionError):
     """A case, comparison or gate failed; the message is the rendered explanation."""
 
 
-def _session(node: pytest.Node) -> ArcanosSession:
+def _session(node: pytest.Item | pytest.Collector) -> ArcanosSession:
     return node.config.stash[session_key]
 
 
@@ -323,12 +319,10 @@ def pytest_runtestloop(session: pytest.Session) -> Iterator[None]:
                     arcanos.run(select, progress=session.config.get_verbosity() >= 0)
         except ArcanosError as exc:
             raise pytest.UsageError(str(exc)) from None
-    if session.config.getoption("arcanos_gc_freeze") or session.config.getini("arcanos_gc_freeze"):
+    if _values(session.config).get("gc_freeze"):
         # Opt-in: the items, suites and results live until the session ends; frozen, they are
-        # left out of the collector's full walks, and rejoin it in the last clean-up (_thaw).
-        gc.freeze()
-        session.config.stash[_frozen_key] = True
-        skip_final_collection()
+        # left out of the collector's full walks, and rejoin it in the last clean-up.
+        freeze_heap()
     try:
         outcome = yield
     except BaseException:
@@ -344,28 +338,18 @@ def pytest_runtestloop(session: pytest.Session) -> Iterator[None]:
 def pytest_load_initial_conftests(early_config: pytest.Config) -> None:
     # Registered before the built-in plugins' own clean-ups, so it runs after them (clean-ups run
     # last in, first out): pytest's final collections then skip what the run froze.
-    early_config.add_cleanup(functools.partial(_thaw, early_config))
-
-
-def _thaw(config: pytest.Config) -> None:
-    if config.stash.get(_frozen_key, False):
-        gc.unfreeze()
-        config.stash[_frozen_key] = False
+    early_config.add_cleanup(thaw_heap)
 
 
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
     arcanos = config.stash.get(session_key, None)
-    if arcanos is None or arcanos.log is None or arcanos.stats is None:
-        return
-    stats = arcanos.stats
-    terminalreporter.write_sep("-", "arcanos-eval")
-    terminalreporter.write_line(
-        f"run log: {arcanos.log.path} ({stats.live} live, {stats.replayed} replayed, "
-        f"{stats.cached} cached, {stats.retries} retries, {stats.errored} errored)"
-    )
-    line = config.stash.get(_verdict_key, None)
+    line = arcanos.stats_line() if arcanos is not None else None
     if line is not None:
-        terminalreporter.write_line(f"arcanos: {line}")
+        terminalreporter.write_sep("-", "arcanos-eval")
+        terminalreporter.write_line(line)
+        verdict = config.stash.get(_verdict_key, None)
+        if verdict is not None:
+            terminalreporter.write_line(f"arcanos: {verdict}")
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
@@ -378,50 +362,3 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         line = f"could not write the report: {exc}"
     if line is not None:
         session.config.stash[_verdict_key] = line
-
-
-@pytest.fixture(scope="session")
-def arcanos_session(request: pytest.FixtureRequest) -> ArcanosSession:
-    """The session's configuration, suites and results (requires ``--arcanos-suite``)."""
-    session = request.config.stash.get(session_key, None)
-    if session is None:
-        pytest.fail("arcanos_session needs an arcanos run: pass --arcanos-suite PATH")
-    return session
-
-
-@pytest.fixture(scope="session")
-def arcanos_results(arcanos_session: ArcanosSession) -> RunLog:
-    """The run log of this session's model calls."""
-    try:
-        arcanos_session.finish()
-    except ArcanosError as exc:
-        pytest.fail(f"the arcanos run could not finish: {exc}")
-    if arcanos_session.log is None:
-        pytest.fail("no arcanos results: no suite item was selected")
-    return arcanos_session.log
-
-
-@pytest.fixture(scope="session")
-def arcanos_scorers() -> Any:
-    """The scorer library (``arcanos_eval.scorers``)."""
-    import arcanos_eval.scorers
-
-    return arcanos_eval.scorers
-
-
-@pytest.fixture(scope="session")
-def arcanos_target(request: pytest.FixtureRequest) -> Callable[[str], Callable[..., Response]]:
-    """``arcanos_target("candidate")("prompt")`` returns that target's :class:`Response`, through
-    the engine, cache and golden store like every other call (recordings under ``golden/adhoc/``)."""
-    from arcanos_eval.adhoc import target_caller
-
-    session = request.config.stash.get(session_key, None)
-    if session is not None:
-        return target_caller(session.config)
-    try:
-        run_config = load_config(
-            start=request.config.rootpath, **overrides_from(_values(request.config))
-        )
-    except ArcanosError as exc:
-        pytest.fail(str(exc))
-    return target_caller(run_config)

@@ -274,7 +274,8 @@ class ArcanosSession:
     def case_failure(self, case: Case, target: str, records: Sequence[ResultRecord]) -> str | None:
         """Why ``target``'s ``records`` for ``case`` failed, with the baseline's answer beside
         the candidate's; ``None`` when every repeat passed."""
-        baseline, base_records = None, ()
+        baseline: str | None = None
+        base_records: tuple[ResultRecord, ...] = ()
         if self.comparison is not None and target == self.comparison[0]:
             baseline = self.comparison[1]
             base_records = tuple(self.records(case, baseline))
@@ -312,6 +313,20 @@ class ArcanosSession:
             self.evaluation,
             output=self.config.report,
             json_path=Path(json_path) if json_path else None,
+        )
+
+    def stats_line(self) -> str | None:
+        """``run log: PATH (N live, N replayed, ...)``: where the results are and where they
+        came from (``None`` before any result)."""
+        if self.log is None or self.stats is None:
+            return None
+        s, path = self.stats, self.log.path
+        with contextlib.suppress(ValueError, TypeError):  # outside the current folder: as it is
+            path = path.resolve().relative_to(Path.cwd().resolve())  # type: ignore[union-attr]
+        return (
+            f"run log: {path} ({s.live} live, "
+            + (f"{s.batched} batched, " if s.batched else "")
+            + f"{s.replayed} replayed, {s.cached} cached, {s.retries} retries, {s.errored} errored)"
         )
 
     @property
