@@ -29,6 +29,7 @@ from arcanos_eval.config import RunConfig
 from arcanos_eval.engine import EngineStats
 from arcanos_eval.errors import ArcanosError
 from arcanos_eval.gates import GateResult, GateSet, GateSpec, parse_gates
+from arcanos_eval.modes import Mode
 from arcanos_eval.report import Evaluation, evaluate
 from arcanos_eval.report.cli import publish, read_data_report
 from arcanos_eval.report.explain import explain_case, explain_gates, explain_regression
@@ -47,8 +48,6 @@ from arcanos_eval.suite.loader import load_suites
 from arcanos_eval.suite.model import Case, Suite
 
 __all__ = ["ArcanosSession"]
-
-_OVERLAPPED_MODES = ("live", "auto", "record", "refresh")
 
 
 class _Background:
@@ -191,7 +190,7 @@ class ArcanosSession:
     def overlaps(self) -> bool:
         """Whether :meth:`start` pays: calls may go to a model (a resumed run stays in one piece:
         its earlier errored answers are superseded, which waiting per answer cannot tell)."""
-        return self.config.mode in _OVERLAPPED_MODES and self.config.resume is None
+        return Mode(self.config.mode).calls_one_by_one and self.config.resume is None
 
     def start(self, select: Collection[tuple[str, str]] | None = None) -> None:
         """Begin the calls of ``select`` on a thread of their own and return once the first answer
