@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from arcanos_eval.config import load_config
 from arcanos_eval.errors import ArcanosError
 from arcanos_eval.options import overrides_from, values_from_pytest
 from arcanos_eval.pytest_plugin import session_key
-from arcanos_eval.response import Response
-from arcanos_eval.runlog import RunLog
-from arcanos_eval.session import ArcanosSession
+
+if TYPE_CHECKING:  # imported when a fixture is used, not by every pytest run
+    from arcanos_eval.response import Response
+    from arcanos_eval.runlog import RunLog
+    from arcanos_eval.session import ArcanosSession
 
 
 @pytest.fixture(scope="session")
@@ -50,6 +51,7 @@ def arcanos_target(request: pytest.FixtureRequest) -> Callable[[str], Callable[.
     """``arcanos_target("candidate")("prompt")`` returns that target's :class:`Response`, through
     the engine, cache and golden store like every other call (recordings under ``golden/adhoc/``)."""
     from arcanos_eval.adhoc import target_caller
+    from arcanos_eval.config import load_config
 
     session = request.config.stash.get(session_key, None)
     if session is not None:

@@ -12,8 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from arcanos_eval.config import MODES
 from arcanos_eval.errors import ConfigError
+from arcanos_eval.modes import MODES
 
 __all__ = ["OPTIONS", "Option", "add_cli_options", "add_pytest_options", "values_from_pytest"]
 

@@ -15,26 +15,25 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from arcanos_eval._gc import bulk_work, freeze_heap, thaw_heap
-from arcanos_eval.config import load_config
 from arcanos_eval.errors import ArcanosError
-from arcanos_eval.gates import GateSpec
 from arcanos_eval.options import add_pytest_options, overrides_from, values_from_pytest
-from arcanos_eval.run import default_log_path
-from arcanos_eval.runlog import ResultRecord
-from arcanos_eval.session import ArcanosSession
-from arcanos_eval.suite.loader import SUITE_SUFFIXES, discover_suite_files
-from arcanos_eval.suite.model import Case, Suite
+
+if TYPE_CHECKING:  # the rest of the package is imported only by a run that names a suite
+    from arcanos_eval.gates import GateSpec
+    from arcanos_eval.runlog import ResultRecord
+    from arcanos_eval.session import ArcanosSession
+    from arcanos_eval.suite.model import Case, Suite
 
 # The session's fixtures, and the loopback OpenAI-protocol server's, for this project's tests and
 # for users who contract-test their own pipelines.
 pytest_plugins = ["arcanos_eval._fixtures", "arcanos_eval.testing.fixtures"]
 
-session_key = pytest.StashKey[ArcanosSession]()
+session_key = pytest.StashKey["ArcanosSession"]()
 _files_key = pytest.StashKey[set[Path]]()
 _verdict_key = pytest.StashKey[str]()
 _marks_key = pytest.StashKey[dict[str, pytest.MarkDecorator]]()  # category and tag markers
@@ -61,6 +60,11 @@ def pytest_configure(config: pytest.Config) -> None:
     values = _values(config)
     if not values.get("suites"):
         return  # not an arcanos run: the plugin stays out of the way
+    from arcanos_eval.config import load_config
+    from arcanos_eval.run import default_log_path
+    from arcanos_eval.session import ArcanosSession
+    from arcanos_eval.suite.loader import discover_suite_files
+
     given = [str(Path.cwd() / p) for p in values["suites"]]  # an absolute p stays as it is
     try:
         run_config = load_config(
@@ -103,7 +107,11 @@ def is_controller(config: pytest.Config) -> bool:
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
     files = parent.config.stash.get(_files_key, None)
-    if files is None or file_path.suffix.lower() not in SUITE_SUFFIXES:
+    if files is None:
+        return None
+    from arcanos_eval.suite.loader import SUITE_SUFFIXES
+
+    if file_path.suffix.lower() not in SUITE_SUFFIXES:
         return None
     return SuiteFile.from_parent(parent, path=file_path) if file_path.resolve() in files else None
 
