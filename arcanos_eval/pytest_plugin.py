@@ -29,14 +29,13 @@ from arcanos_eval._gc import bulk_work, skip_final_collection
 from arcanos_eval.config import load_config
 from arcanos_eval.errors import ArcanosError
 from arcanos_eval.gates import GateResult, GateSpec
+from arcanos_eval.model import Case, Response, ResultRecord, Suite
 from arcanos_eval.options import OPTIONS, overrides_from
 from arcanos_eval.report.cli import publish, read_data_report
-from arcanos_eval.response import Response
 from arcanos_eval.run import default_log_path
-from arcanos_eval.runlog import ResultRecord, RunLog
+from arcanos_eval.runlog import RunLog
 from arcanos_eval.session import ArcanosSession
 from arcanos_eval.suite.loader import SUITE_SUFFIXES, discover_suite_files, load_suites
-from arcanos_eval.suite.model import Case, Suite
 
 # The loopback OpenAI-protocol server fixtures, for this project's tests and for users who
 # contract-test their own pipelines.
@@ -285,9 +284,7 @@ def _excerpt(response: Response, limit: int = 300) -> str:
 
 
 def _failing_lines(record: ResultRecord) -> list[str]:
-    return [
-        f"  - {s['check']}: {s['reason'] or 'failed'}" for s in record.scores if not s["passed"]
-    ]
+    return [f"  - {s.check}: {s.reason or 'failed'}" for s in record.scores if not s.passed]
 
 
 class CaseItem(_ArcanosItem):
@@ -314,7 +311,7 @@ class CaseItem(_ArcanosItem):
             ]
         )
         for score in self.records[0].scores:
-            self.user_properties.append((f"score.{score['check']}", score["value"]))
+            self.user_properties.append((f"score.{score.check}", score.value))
         failing = [r for r in self.records if not r.passed]
         if not failing:
             return

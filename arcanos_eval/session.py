@@ -29,6 +29,7 @@ from arcanos_eval.config import RunConfig
 from arcanos_eval.engine import EngineStats
 from arcanos_eval.errors import ArcanosError
 from arcanos_eval.gates import GateSet, parse_gates
+from arcanos_eval.model import Case, ResultRecord, Suite
 from arcanos_eval.report import Evaluation, evaluate
 from arcanos_eval.run import (
     IncrementalRun,
@@ -40,8 +41,7 @@ from arcanos_eval.run import (
     planned_repeats,
     run_async,
 )
-from arcanos_eval.runlog import ResultRecord, RunLog, merge_run_logs, read_run_log
-from arcanos_eval.suite.model import Case, Suite
+from arcanos_eval.runlog import RunLog, merge_run_logs, read_run_log
 
 __all__ = ["ArcanosSession"]
 
