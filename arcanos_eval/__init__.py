@@ -27,12 +27,11 @@ from arcanos_eval.errors import (
     UnknownCheckError,
     UsageError,
 )
-from arcanos_eval.response import Response, ToolCall, Usage
+from arcanos_eval.model import Case, Check, Response, ResultRecord, Score, Suite, ToolCall, Usage
 from arcanos_eval.run import RunOutcome, execute_run
-from arcanos_eval.runlog import ResultRecord, RunLog, read_run_log
-from arcanos_eval.scorers._registry import Score, scorer
+from arcanos_eval.runlog import RunLog, read_run_log
+from arcanos_eval.scorers._registry import scorer
 from arcanos_eval.suite.loader import load_suite, load_suites
-from arcanos_eval.suite.model import Case, Check, Suite
 
 __all__ = [
     "ArcanosError",

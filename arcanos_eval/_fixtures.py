@@ -12,7 +12,7 @@ from arcanos_eval.options import overrides_from, values_from_pytest
 from arcanos_eval.pytest_plugin import session_key
 
 if TYPE_CHECKING:  # imported when a fixture is used, not by every pytest run
-    from arcanos_eval.response import Response
+    from arcanos_eval.model import Response
     from arcanos_eval.runlog import RunLog
     from arcanos_eval.session import ArcanosSession
 

@@ -14,9 +14,8 @@ from typing import Any
 from arcanos_eval.config import RunConfig
 from arcanos_eval.engine import Call, Engine
 from arcanos_eval.errors import ConfigError
-from arcanos_eval.response import Response
+from arcanos_eval.model import Case, Response
 from arcanos_eval.scorers._registry import unknown_name_message
-from arcanos_eval.suite.model import Case
 from arcanos_eval.targets.base import build_request
 from arcanos_eval.targets.replay import GoldenStore, ResponseCache
 

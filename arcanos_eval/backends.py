@@ -20,10 +20,9 @@ from typing import Any
 
 from arcanos_eval.engine import Call, Engine
 from arcanos_eval.errors import ReplayMissingError, SuiteError
-from arcanos_eval.response import Response
-from arcanos_eval.scorers._registry import unknown_name_message
-from arcanos_eval.suite.model import Case, Check, Suite
-from arcanos_eval.targets.base import Request, Target
+from arcanos_eval.model import Case, Check, Request, Response, Suite
+from arcanos_eval.scorers._registry import scorer_for, unknown_name_message
+from arcanos_eval.targets.base import Target
 
 __all__ = ["EngineBackend", "model_targets", "scoring_case"]
 
@@ -54,7 +53,7 @@ _LOCAL_EMBEDDERS = ("lexical", "local")
 
 def _consulted(check: Check) -> Iterator[tuple[str, str]]:
     """(argument, target name) for each model the check consults, defaults included."""
-    parameters = check.spec.parameters
+    parameters = scorer_for(check.name).parameters
     for key in _BACKEND_ARGUMENTS:
         default = parameters[key].default if key in parameters else None
         value = check.args.get(key, default)

@@ -31,7 +31,7 @@ from typing import Any, TextIO, TypeVar
 from arcanos_eval.config import BatchConfig
 from arcanos_eval.engine import Call, Engine, EngineStats, OnResult, Progress
 from arcanos_eval.errors import ConfigError
-from arcanos_eval.response import Response
+from arcanos_eval.model import Response
 from arcanos_eval.targets.base import CallFailure
 from arcanos_eval.targets.openai import OpenAITarget, classify_error, response_from_body
 

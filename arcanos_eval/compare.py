@@ -24,7 +24,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
-from arcanos_eval.runlog import ResultRecord
+from arcanos_eval.model import ResultRecord
 from arcanos_eval.stats import (
     BootstrapResult,
     Interval,
@@ -106,7 +106,7 @@ def _structured(record: ResultRecord) -> tuple[bool, Any]:
 
 
 def _record_score(record: ResultRecord) -> float:
-    values = [float(s.get("value") or 0.0) for s in record.scores]
+    values = [float(s.value or 0.0) for s in record.scores]
     if not values:
         return 1.0 if record.passed else 0.0
     return sum(values) / len(values)
@@ -162,10 +162,9 @@ class TargetOutcome:
         for record in self.records:
             if record.errored:
                 seen.setdefault(f"errored: {record.response.error_type}: {record.response.error}")
-            for score in record.scores:
-                if not score.get("passed"):
-                    reason = str(score.get("reason") or "failed")
-                    seen.setdefault(f"{score.get('check')}: {reason}")
+            for result in record.scores:
+                if not result.passed:
+                    seen.setdefault(f"{result.check}: {result.reason or 'failed'}")
         return tuple(seen)
 
 

@@ -31,9 +31,8 @@ from typing import Any, TextIO
 
 from arcanos_eval import __version__
 from arcanos_eval.errors import ReplayMissingError
-from arcanos_eval.response import Response
-from arcanos_eval.suite.model import Case
-from arcanos_eval.targets.base import CallFailure, Request, Target
+from arcanos_eval.model import Case, Request, Response
+from arcanos_eval.targets.base import CallFailure, Target
 from arcanos_eval.targets.openai import sdk_version
 from arcanos_eval.targets.replay import GoldenRecord, GoldenStore, ResponseCache
 

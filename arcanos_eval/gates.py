@@ -42,7 +42,7 @@ from typing import Any, Literal
 
 from arcanos_eval.compare import ALL_CATEGORIES, CaseComparison, Comparison, TargetOutcome
 from arcanos_eval.errors import GateConfigError
-from arcanos_eval.runlog import ResultRecord
+from arcanos_eval.model import ResultRecord, RunHeader, SuiteInfo
 from arcanos_eval.scorers._registry import unknown_name_message
 from arcanos_eval.stats import (
     TargetStats,
@@ -412,7 +412,7 @@ class _Scope:
     explicit: bool
     records: Sequence[ResultRecord]
     cases: Sequence[CaseComparison]
-    header: Mapping[str, Any]
+    header: RunHeader
     baseline: str
     candidate: str
     data_report: Mapping[str, Any] | None
@@ -420,12 +420,12 @@ class _Scope:
 
     def stats(self, target: str) -> TargetStats:
         if target not in self._stats:
-            prices = (self.header.get("targets", {}).get(target) or {}).get("prices") or {}
+            prices = self.header.target(target).prices
             self._stats[target] = target_stats(target, self.records, prices)
         return self._stats[target]
 
-    def suite_info(self, suite: str) -> Mapping[str, Any]:
-        return self.header.get("suites", {}).get(suite) or {}
+    def suite_info(self, suite: str) -> SuiteInfo:
+        return self.header.suite(suite)
 
 
 class _NoEvidence(Exception):
@@ -437,7 +437,7 @@ class _NotMeasurable(_NoEvidence):
 
 
 def _latency_measured(scope: _Scope) -> None:
-    if scope.header.get("mode") == "batch":
+    if scope.header.mode == "batch":
         # Batch answers carry no per-request latency; a gate must not pass on replayed leftovers.
         raise _NotMeasurable(
             "not measurable in batch mode: the Batch API reports no per-request latency "
@@ -567,22 +567,14 @@ def _ratio(spec: GateSpec, scope: _Scope) -> list[Measurement]:
     return [(None, ratio, ratio <= spec.threshold + _EPSILON, evidence)]
 
 
-def _failed_check(record: ResultRecord, check: str) -> bool | None:
-    """Whether ``check`` failed on the record (``None``: the check did not run)."""
-    scores = [s for s in record.scores if s.get("check") == check]
-    if not scores:
-        return None
-    return not all(s.get("passed") for s in scores)
-
-
 def _schema_violations(spec: GateSpec, scope: _Scope) -> list[Measurement]:
-    bound = sorted(s for s in scope.suites if scope.suite_info(s).get("response_schema"))
+    bound = sorted(s for s in scope.suites if scope.suite_info(s).response_schema)
     if not bound:
         raise _NoEvidence("no suite in scope declares a response_schema")
     counts: dict[str, list[int]] = {scope.baseline: [0, 0], scope.candidate: [0, 0]}
     for record in scope.records:
         if record.suite_id in bound and record.target in counts and not record.errored:
-            failed = _failed_check(record, "schema")
+            failed = record.failed("schema")
             if failed is not None:
                 counts[record.target][0] += failed
                 counts[record.target][1] += 1
@@ -597,21 +589,11 @@ def _schema_violations(spec: GateSpec, scope: _Scope) -> list[Measurement]:
     return [(None, float(violations), violations <= spec.threshold, evidence)]
 
 
-def _flagged(record: ResultRecord) -> bool | None:
-    scores = [s for s in record.scores if s.get("check") == "moderation"]
-    if not scores:
-        return None
-    flags = [(s.get("details") or {}).get("flagged") for s in scores]
-    if all(isinstance(f, bool) for f in flags):
-        return any(flags)
-    return not all(s.get("passed") for s in scores)
-
-
 def _moderation_drift(spec: GateSpec, scope: _Scope) -> list[Measurement]:
     counts: dict[str, list[int]] = {scope.baseline: [0, 0], scope.candidate: [0, 0]}
     for record in scope.records:
         if record.target in counts and not record.errored:
-            flagged = _flagged(record)
+            flagged = record.flagged("moderation")
             if flagged is not None:
                 counts[record.target][0] += flagged
                 counts[record.target][1] += 1
@@ -643,7 +625,7 @@ def _data(spec: GateSpec, scope: _Scope) -> list[Measurement]:
 
 
 def _schema_compat(spec: GateSpec, scope: _Scope) -> list[Measurement]:
-    bound = sorted(s for s in scope.suites if scope.suite_info(s).get("response_schema"))
+    bound = sorted(s for s in scope.suites if scope.suite_info(s).response_schema)
     if not bound:
         raise _NoEvidence("no suite in scope declares a response_schema")
     breaking: list[str] = []
@@ -651,7 +633,7 @@ def _schema_compat(spec: GateSpec, scope: _Scope) -> list[Measurement]:
     unchanged = changed = 0
     for suite in bound:
         info = scope.suite_info(suite)
-        old, new = info.get("schema_of_record"), info["response_schema"]
+        old, new = info.schema_of_record, info.response_schema or {}
         if not old:
             missing.append(suite)
             continue
@@ -713,7 +695,7 @@ def evaluate_gates(
     gates: GateSet,
     comparison: Comparison,
     records: Sequence[ResultRecord],
-    header: Mapping[str, Any],
+    header: RunHeader,
     *,
     data_report: Mapping[str, Any] | None = None,
 ) -> tuple[GateResult, ...]:
@@ -722,7 +704,7 @@ def evaluate_gates(
     A run-wide gate whose remaining suites hold no evidence is left out when a per-suite override
     of it was measured; otherwise missing evidence is a failing result saying what is missing.
     """
-    run_suites = sorted({r.suite_id for r in records} | set(header.get("suites") or {}))
+    run_suites = sorted({r.suite_id for r in records} | set(header.suites))
     overrides: dict[tuple[str, str | None], set[str]] = {}
     for spec in gates.specs:
         if spec.suite is not None:

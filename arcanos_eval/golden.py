@@ -18,9 +18,8 @@ from dataclasses import dataclass
 
 from arcanos_eval.backends import model_targets
 from arcanos_eval.config import RunConfig
+from arcanos_eval.model import Suite, fingerprint_of
 from arcanos_eval.run import plan_calls
-from arcanos_eval.suite.model import Suite
-from arcanos_eval.targets.base import fingerprint_of
 from arcanos_eval.targets.replay import GoldenStore
 
 __all__ = ["GoldenProblem", "prune_golden", "verify_golden"]

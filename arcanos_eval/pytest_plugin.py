@@ -25,9 +25,8 @@ from arcanos_eval.options import add_pytest_options, overrides_from, values_from
 
 if TYPE_CHECKING:  # the rest of the package is imported only by a run that names a suite
     from arcanos_eval.gates import GateSpec
-    from arcanos_eval.runlog import ResultRecord
+    from arcanos_eval.model import Case, ResultRecord, Suite
     from arcanos_eval.session import ArcanosSession
-    from arcanos_eval.suite.model import Case, Suite
 
 # The session's fixtures, and the loopback OpenAI-protocol server's, for this project's tests and
 # for users who contract-test their own pipelines.
@@ -215,7 +214,7 @@ class CaseItem(_ArcanosItem):
                 ("origin", first.response.origin),
                 ("latency_ms", first.response.latency_ms),
                 ("tokens", first.response.usage.total_tokens),
-                *((f"score.{s['check']}", s["value"]) for s in first.scores),
+                *((f"score.{s.check}", s.value) for s in first.scores),
             ]
         )
         failure = _session(self).case_failure(self.case, self.target, self.records)

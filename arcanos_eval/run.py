@@ -25,10 +25,21 @@ from arcanos_eval.batch import run_batches
 from arcanos_eval.config import RunConfig, TargetConfig
 from arcanos_eval.engine import Call, Engine, EngineStats, first_few
 from arcanos_eval.errors import ConfigError, ReplayMissingError, RunLogError
-from arcanos_eval.response import Response
-from arcanos_eval.runlog import ResultRecord, RunLog, RunLogWriter, read_run_log
+from arcanos_eval.model import (
+    Case,
+    CheckResult,
+    Provenance,
+    Response,
+    ResultRecord,
+    Roles,
+    RunHeader,
+    Suite,
+    SuiteInfo,
+    TargetInfo,
+)
+from arcanos_eval.runlog import RunLog, RunLogWriter, read_run_log
 from arcanos_eval.scorers._models import use_backends
-from arcanos_eval.suite.model import Case, Suite
+from arcanos_eval.scorers._registry import score_check
 from arcanos_eval.targets.base import Target, build_request
 from arcanos_eval.targets.openai import OpenAITarget, sdk_version
 from arcanos_eval.targets.replay import GoldenStore, ResponseCache
@@ -81,23 +92,14 @@ def planned_repeats(config: RunConfig, case: Case) -> int:
     return config.repeats or case.repeats
 
 
-def score_case(case: Case, response: Response) -> list[dict[str, Any]]:
+def score_case(case: Case, response: Response) -> list[CheckResult]:
     """Run every check of ``case`` on ``response`` (nothing for an errored response)."""
     if response.errored:
         return []
-    # The check's own arguments, not a copy per answer: a large run holds every score.
     return [
-        {
-            "check": check.name,
-            "args": _plain_dict(check.args),
-            **check.score(response, case).to_dict(),
-        }
+        CheckResult(check.name, check.args, score_check(check, response, case))
         for check in case.checks
     ]
-
-
-def _plain_dict(args: Mapping[str, Any]) -> dict[str, Any]:
-    return args if type(args) is dict else dict(args)
 
 
 def _sha(text: str | None) -> str | None:
@@ -119,62 +121,58 @@ def _git_commit(root: Path) -> str | None:
     return out.stdout.strip() or None if out.returncode == 0 else None
 
 
-def describe_target(target: Target) -> dict[str, Any]:
+def describe_target(target: Target) -> TargetInfo:
     """What the report says about a target: everything but credentials."""
     cfg = target.config
-    return {
-        "model": cfg.model,
-        "api": cfg.api,
-        "endpoint": target.endpoint,
-        "stream": cfg.stream,
-        "structured_outputs": cfg.structured_outputs,
-        "params": dict(cfg.params),
-        "prices": dict(cfg.prices),
-        "description": cfg.description,
-        "system_prompt_source": cfg.system_prompt_source,
-        "system_prompt_sha256": _sha(cfg.system_prompt),
-    }
+    return TargetInfo(
+        model=cfg.model,
+        api=cfg.api,
+        endpoint=target.endpoint,
+        stream=cfg.stream,
+        structured_outputs=cfg.structured_outputs,
+        params=dict(cfg.params),
+        prices=dict(cfg.prices),
+        description=cfg.description,
+        system_prompt_source=cfg.system_prompt_source,
+        system_prompt_sha256=_sha(cfg.system_prompt),
+    )
 
 
 def build_header(
     config: RunConfig, suites: Sequence[Suite], targets: Mapping[str, Target], total: int
-) -> dict[str, Any]:
+) -> RunHeader:
     golden = GoldenStore(config.golden)
     started = datetime.now(timezone.utc)
-    return {
-        "run_id": started.strftime("%Y%m%dT%H%M%SZ-") + uuid.uuid4().hex[:6],
-        "started_at": started.isoformat(timespec="seconds"),
-        "mode": config.mode,
-        "concurrency": config.concurrency,
-        "roles": {
-            "baseline": config.baseline,
-            "candidate": config.candidate,
-            "rollback": config.rollback,
-        },
-        "targets": {name: describe_target(t) for name, t in targets.items()},
-        "suites": {
-            s.id: {
-                "version": s.version,
-                "path": str(s.path),
-                "description": s.description,
-                "categories": list(s.categories),
-                "cases": len(s.cases),
-                "response_schema": dict(s.response_schema) if s.response_schema else None,
-                "schema_of_record": golden.schema_of_record(s.id),
-                "case_inputs": {c.id: c.input[:500] for c in s.cases},
-            }
+    return RunHeader(
+        run_id=started.strftime("%Y%m%dT%H%M%SZ-") + uuid.uuid4().hex[:6],
+        started_at=started.isoformat(timespec="seconds"),
+        mode=config.mode,
+        concurrency=config.concurrency,
+        roles=Roles(config.baseline, config.candidate, config.rollback),
+        targets={name: describe_target(t) for name, t in targets.items()},
+        suites={
+            s.id: SuiteInfo(
+                version=s.version,
+                path=str(s.path),
+                description=s.description,
+                categories=s.categories,
+                cases=len(s.cases),
+                response_schema=dict(s.response_schema) if s.response_schema else None,
+                schema_of_record=golden.schema_of_record(s.id),
+                case_inputs={c.id: c.input[:500] for c in s.cases},
+            )
             for s in suites
         },
-        "gates": dict(config.gates),
-        "planned": total,
-        "provenance": {
-            "arcanos_eval": __version__,
-            "sdk": sdk_version(),
-            "python": platform.python_version(),
-            "platform": platform.platform(terse=True),
-            "git_commit": _git_commit(config.root),
-        },
-    }
+        gates=dict(config.gates),
+        planned=total,
+        provenance=Provenance(
+            arcanos_eval=__version__,
+            sdk=sdk_version(),
+            python=platform.python_version(),
+            platform=platform.platform(terse=True),
+            git_commit=_git_commit(config.root),
+        ),
+    )
 
 
 def _consulted_targets(config: RunConfig, suites: Sequence[Suite]) -> set[str]:
@@ -208,7 +206,7 @@ def _scorer_backends(config: RunConfig, used: set[str], engine: Engine) -> dict[
 
 def _score_with_models(
     case: Case, response: Response, backends: Mapping[str, EngineBackend]
-) -> list[dict[str, Any]]:
+) -> list[CheckResult]:
     token = scoring_case.set(case)
     try:
         with use_backends(backends):
@@ -217,25 +215,20 @@ def _score_with_models(
         scoring_case.reset(token)
 
 
-def _check_resumable(log: RunLog, header: Mapping[str, Any]) -> None:
-    old = {
-        n: (t.get("model"), t.get("system_prompt_sha256"), t.get("params"))
-        for n, t in log.header.get("targets", {}).items()
-    }
-    new = {
-        n: (t.get("model"), t.get("system_prompt_sha256"), t.get("params"))
-        for n, t in header["targets"].items()
-    }
-    if old != new:
+def _check_resumable(log: RunLog, header: RunHeader) -> None:
+    def calls(h: RunHeader) -> dict[str, tuple[Any, ...]]:
+        return {n: (t.model, t.system_prompt_sha256, dict(t.params)) for n, t in h.targets.items()}
+
+    if calls(log.header) != calls(header):
         raise RunLogError(
             f"{log.path}: cannot resume: its targets differ from this run's "
             "(model, system prompt or params changed)"
         )
-    if set(log.header.get("suites", {})) != set(header["suites"]):
+    if set(log.header.suites) != set(header.suites):
         raise RunLogError(
             f"{log.path}: cannot resume: it covers suites "
-            f"{sorted(log.header.get('suites', {}))}, this run "
-            f"{sorted(header['suites'])}"
+            f"{sorted(log.header.suites)}, this run "
+            f"{sorted(header.suites)}"
         )
 
 

@@ -13,88 +13,27 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TextIO
 
+from arcanos_eval._jsonl import dump_line, write_atomic
 from arcanos_eval.errors import RunLogError
-from arcanos_eval.response import Response
-from arcanos_eval.targets.replay import dump_line, write_atomic
+from arcanos_eval.model import (
+    SCHEMA_VERSION,
+    CheckResult,
+    ResultKey,
+    ResultRecord,
+    RunFooter,
+    RunHeader,
+)
 
 __all__ = [
-    "SCHEMA_VERSION",
-    "ResultRecord",
     "RunLog",
     "RunLogWriter",
     "merge_run_logs",
     "read_run_log",
 ]
-
-SCHEMA_VERSION = 1
-
-ResultKey = tuple[str, str, int]  # (suite::case, target, repeat)
-
-
-@dataclass(frozen=True)
-class ResultRecord:
-    """One answer and its scores, as stored in the log."""
-
-    suite_id: str
-    case_id: str
-    target: str
-    repeat: int
-    category: str
-    fingerprint: str
-    response: Response
-    scores: tuple[Mapping[str, Any], ...] = ()
-    tags: tuple[str, ...] = ()
-    xfail: str | None = None
-
-    @property
-    def key(self) -> ResultKey:
-        return (f"{self.suite_id}::{self.case_id}", self.target, self.repeat)
-
-    @property
-    def errored(self) -> bool:
-        return self.response.errored
-
-    @property
-    def passed(self) -> bool:
-        """Every check passed (an errored answer has not passed)."""
-        return not self.errored and all(s["passed"] for s in self.scores)
-
-    def to_dict(self) -> dict[str, Any]:
-        data: dict[str, Any] = {
-            "type": "result",
-            "suite": self.suite_id,
-            "case": self.case_id,
-            "target": self.target,
-            "repeat": self.repeat,
-            "category": self.category,
-            "fingerprint": self.fingerprint,
-            "response": self.response.to_dict(),
-            "scores": [dict(s) for s in self.scores],
-        }
-        if self.tags:
-            data["tags"] = list(self.tags)
-        if self.xfail:
-            data["xfail"] = self.xfail
-        return data
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> ResultRecord:
-        return cls(
-            suite_id=str(data["suite"]),
-            case_id=str(data["case"]),
-            target=str(data["target"]),
-            repeat=int(data.get("repeat", 0)),
-            category=str(data.get("category", "")),
-            fingerprint=str(data.get("fingerprint", "")),
-            response=Response.from_dict(data["response"]),
-            scores=tuple(data.get("scores") or ()),
-            tags=tuple(data.get("tags") or ()),
-            xfail=data.get("xfail"),
-        )
 
 
 @dataclass
@@ -102,14 +41,19 @@ class RunLog:
     """A parsed run log: its header and the latest result per key, in first-seen order."""
 
     path: Path | None
-    header: dict[str, Any]
+    header: RunHeader
     results: dict[ResultKey, ResultRecord] = field(default_factory=dict)
     torn_lines: int = 0
     batches: list[dict[str, Any]] = field(default_factory=list)  # ``batch`` lines, in order
 
     @property
     def run_id(self) -> str:
-        return str(self.header.get("run_id", ""))
+        return self.header.run_id or ""
+
+    def finish(self, footer: RunFooter) -> None:
+        """Record the run's footer; the first one a log holds is the one that counts."""
+        if self.header.footer is None:
+            self.header = replace(self.header, footer=footer)
 
     def __repr__(self) -> str:
         # Short: a log holds thousands of records, and a full repr of it is tens of megabytes
@@ -172,7 +116,11 @@ def read_run_log(path: str | Path) -> RunLog:
                     f"{path}: run log schema_version {version!r} is not supported "
                     f"(expected {SCHEMA_VERSION})"
                 )
-            log = RunLog(path, record)
+            try:
+                header = RunHeader.from_dict(record)
+            except (TypeError, ValueError) as exc:
+                raise RunLogError(f"{path}:{number}: malformed run log header ({exc})") from None
+            log = RunLog(path, header)
         elif kind == "result":
             try:
                 result = ResultRecord.from_dict(record)
@@ -183,7 +131,11 @@ def read_run_log(path: str | Path) -> RunLog:
         elif kind == "batch":
             log.batches.append(record)
         elif kind == "footer":
-            log.header.setdefault("footer", record)
+            try:
+                footer = RunFooter.from_dict(record)
+            except (TypeError, ValueError) as exc:
+                raise RunLogError(f"{path}:{number}: malformed run log footer ({exc})") from None
+            log.finish(footer)
     if log is None:
         raise RunLogError(f"{path}: empty run log (no header)")
     return log
@@ -202,6 +154,23 @@ def _plain(value: Any) -> bool:
     return False
 
 
+def _reads_back(result: CheckResult) -> bool:
+    """Whether a check result reads back from the log as an equal one."""
+    score = result.score
+    return (
+        type(score.passed) is bool
+        and type(score.value) in (int, float)
+        and type(score.reason) is str
+        and _plain_mapping(result.args)
+        and _plain_mapping(score.details)
+    )
+
+
+def _plain_mapping(value: Mapping[str, Any]) -> bool:
+    # Any mapping is written as a JSON object, and a dict read back compares equal to it.
+    return all(type(key) is str and _plain(item) for key, item in value.items())
+
+
 class RunLogWriter:
     """Append results to a run log as they complete.
 
@@ -216,12 +185,14 @@ class RunLogWriter:
         self.log = log
 
     @classmethod
-    def create(cls, path: str | Path, header: Mapping[str, Any]) -> RunLogWriter:
+    def create(cls, path: str | Path, header: RunHeader) -> RunLogWriter:
+        """Start a log at ``path`` with ``header`` (written at this schema version, footer-less)."""
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         handle = path.open("w", encoding="utf-8", newline="\n")
-        first = {"type": "header", "schema_version": SCHEMA_VERSION, **header}
-        writer = cls(path, handle, RunLog(path, first) if _plain(first) else None)
+        header = replace(header, schema_version=SCHEMA_VERSION, footer=None)
+        first = header.to_dict()
+        writer = cls(path, handle, RunLog(path, header) if _plain(first) else None)
         writer._write(first)
         return writer
 
@@ -236,7 +207,7 @@ class RunLogWriter:
             if keep < len(data):
                 raw.truncate(keep)
         # A copy, as the file reads once the torn line is cut: later appends do not show in `log`.
-        mirror = RunLog(path, dict(log.header), dict(log.results), 0, list(log.batches))
+        mirror = RunLog(path, log.header, dict(log.results), 0, list(log.batches))
         return cls(path, path.open("a", encoding="utf-8", newline="\n"), mirror), log
 
     def _write(self, record: Mapping[str, Any]) -> None:
@@ -251,25 +222,27 @@ class RunLogWriter:
             log.results.pop(result.key, None)  # the reader keeps the latest, in order
             log.results[result.key] = result
 
-        # Every other field is typed and reads back as written; scores hold what checks put there.
-        self._mirror(keep, result.scores)
+        # Every other field is typed and reads back as written; a check's arguments and details
+        # hold whatever the suite and the scorer put there.
+        self._mirror(keep, all(_reads_back(s) for s in result.scores))
 
     def batch(self, data: Mapping[str, Any]) -> None:
         """A Batch API event (created, finished), written the moment it happens."""
         line = {"type": "batch", **data}
         self._write(line)
-        self._mirror(lambda log: log.batches.append(line), [line])
+        self._mirror(lambda log: log.batches.append(line), _plain(line))
 
     def footer(self, data: Mapping[str, Any]) -> None:
+        """The run's last line: when it finished and its figures (see :class:`RunFooter`)."""
         line = {"type": "footer", **data}
         self._write(line)
-        self._mirror(lambda log: log.header.setdefault("footer", line), [line])
+        self._mirror(lambda log: log.finish(RunFooter.from_dict(line)), _plain(line))
 
-    def _mirror(self, change: Callable[[RunLog], object], written: Sequence[Any]) -> None:
-        """Apply ``change`` to :attr:`log` when every one of ``written`` reads back as itself;
-        otherwise the kept log is dropped and the file will be read."""
+    def _mirror(self, change: Callable[[RunLog], object], reads_back: bool) -> None:
+        """Apply ``change`` to :attr:`log` when what was written reads back as itself; otherwise
+        the kept log is dropped and the file will be read."""
         if self.log is not None:
-            if all(_plain(value) for value in written):
+            if reads_back:
                 change(self.log)
             else:
                 self.log = None
@@ -304,8 +277,11 @@ def merge_run_logs(
         raise RunLogError(f"{path}: nothing to merge into a run log")
     first = sources[0]
     for other in sources[1:]:
-        for part in ("targets", "suites"):
-            if other.header.get(part) != first.header.get(part):
+        for part, mine, theirs in (
+            ("targets", first.header.targets, other.header.targets),
+            ("suites", first.header.suites, other.header.suites),
+        ):
+            if theirs != mine:
                 raise RunLogError(
                     f"{other.path}: cannot merge: its {part} differ from {first.path}"
                 )
@@ -315,9 +291,8 @@ def merge_run_logs(
             kept = results.get(key)
             if kept is None or kept.errored or not record.errored:
                 results[key] = record
-    header = {k: v for k, v in first.header.items() if k not in ("type", "footer")}
-    header["planned"] = len(results)
-    lines = [dump_line({"type": "header", **header})]
+    header = replace(first.header, planned=len(results), footer=None)
+    lines = [dump_line(header.to_dict())]
     lines += [dump_line({"type": "batch", **b}) for s in sources for b in s.batches]
     lines += [dump_line(r.to_dict()) for r in results.values()]
     if footer is not None:

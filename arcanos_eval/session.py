@@ -29,6 +29,7 @@ from arcanos_eval.config import RunConfig
 from arcanos_eval.engine import EngineStats
 from arcanos_eval.errors import ArcanosError
 from arcanos_eval.gates import GateResult, GateSet, GateSpec, parse_gates
+from arcanos_eval.model import Case, ResultRecord, Suite
 from arcanos_eval.modes import Mode
 from arcanos_eval.report import Evaluation, evaluate
 from arcanos_eval.report.cli import publish, read_data_report
@@ -43,9 +44,8 @@ from arcanos_eval.run import (
     planned_repeats,
     run_async,
 )
-from arcanos_eval.runlog import ResultRecord, RunLog, merge_run_logs, read_run_log
+from arcanos_eval.runlog import RunLog, merge_run_logs, read_run_log
 from arcanos_eval.suite.loader import load_suites
-from arcanos_eval.suite.model import Case, Suite
 
 __all__ = ["ArcanosSession"]
 

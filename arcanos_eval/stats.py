@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from statistics import NormalDist
 from typing import Literal
 
-from arcanos_eval.runlog import ResultRecord
+from arcanos_eval.model import ResultRecord
 
 __all__ = [
     "BootstrapResult",

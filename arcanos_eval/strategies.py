@@ -30,7 +30,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from arcanos_eval.errors import UsageError
-from arcanos_eval.suite.model import Case
+from arcanos_eval.model import Case
 
 if TYPE_CHECKING:
     from hypothesis import strategies as st

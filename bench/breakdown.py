@@ -26,7 +26,6 @@ IMPORTS = "imports (start-up)"
 # time goes to the layer that called them.
 COMPONENTS: tuple[tuple[str, str], ...] = (
     ("arcanos_eval/scorers/", "scoring (arcanos_eval.scorers)"),
-    ("arcanos_eval/suite/model.py", "scoring (arcanos_eval.scorers)"),
     ("arcanos_eval/runlog.py", "run log writing/reading"),
     ("arcanos_eval/report/", "report and gates"),
     ("arcanos_eval/gates.py", "report and gates"),

@@ -62,9 +62,9 @@ def test_judge_and_moderation_answers_are_recorded_and_replayed(
     )
     by_key = {k: r for k, r in recorded.log.results.items()}
     judge = by_key[("graded::raid-day", "candidate", 0)].scores[0]
-    assert judge["check"] == "judge" and judge["passed"], judge
+    assert judge.check == "judge" and judge.passed, judge
     moderation = by_key[("graded::boss-tips", "base", 0)].scores[0]
-    assert moderation["check"] == "moderation" and not moderation["passed"]
+    assert moderation.check == "moderation" and not moderation.passed
     assert {r.target for r in recorded.log.records()} == {"base", "candidate"}, (
         "a scorer_only target is consulted, not evaluated"
     )
@@ -113,7 +113,7 @@ def test_missing_judge_recordings_are_one_replay_error_after_scoring(
     assert len(records) == 2
     for record in records:
         (score,) = record.scores
-        assert not score["passed"] and "no recording" in score["reason"]
+        assert not score.passed and "no recording" in score.reason
 
 
 def test_judge_recordings_go_stale_when_no_check_consults_the_judge(

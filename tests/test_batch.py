@@ -66,14 +66,14 @@ def test_a_completed_batch_scores_like_live_mode(openai_server, make_config, tmp
 
     def answers(outcome: RunOutcome) -> dict[Any, Any]:
         return {
-            key: (r.response.text, r.response.usage, [s["passed"] for s in r.scores])
+            key: (r.response.text, r.response.usage, [s.passed for s in r.scores])
             for key, r in outcome.log.results.items()
         }
 
     assert answers(batch) == answers(live)
     assert all(r.response.latency_ms is None for r in batch.log.records())
     assert batch.stats.batched == 8 and batch.stats.live == 0 and batch.stats.errored == 0
-    assert batch.log.header["mode"] == "batch"
+    assert batch.log.header.mode == "batch"
     events = [(b["event"], b["target"]) for b in batch.log.batches]
     assert sorted(events) == sorted(
         [("created", t) for t in ("base", "candidate")]

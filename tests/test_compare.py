@@ -10,8 +10,7 @@ import pytest
 from scipy.stats import binomtest
 
 from arcanos_eval.compare import ALL_CATEGORIES, compare_records, exclude_regex
-from arcanos_eval.response import Response, ToolCall
-from arcanos_eval.runlog import ResultRecord
+from arcanos_eval.model import CheckResult, Response, ResultRecord, Score, ToolCall
 
 
 def rec(
@@ -29,19 +28,15 @@ def rec(
 ) -> ResultRecord:
     if errored:
         response = Response.failed("boom", "http_500")
-        scores: tuple[dict[str, Any], ...] = ()
+        scores: tuple[CheckResult, ...] = ()
     else:
         response = Response(text=text, tool_calls=tool_calls)
-        scores = (
-            {
-                "check": "contains",
-                "args": {},
-                "passed": passed,
-                "value": (1.0 if passed else 0.0) if value is None else value,
-                "reason": "ok" if passed else f"{case} failed on {target}",
-                "details": {},
-            },
+        score = Score(
+            passed,
+            (1.0 if passed else 0.0) if value is None else value,
+            "ok" if passed else f"{case} failed on {target}",
         )
+        scores = (CheckResult("contains", {}, score),)
     return ResultRecord(suite, case, target, repeat, category, "fp", response, scores)
 
 

@@ -9,9 +9,9 @@ import pytest
 
 from arcanos_eval.errors import GateConfigError, UsageError
 from arcanos_eval.gates import GATE_KEYS, GateSpec, parse_gates
+from arcanos_eval.model import CheckResult, Response, ResultRecord, RunHeader, Score, Usage
 from arcanos_eval.report import evaluate
-from arcanos_eval.response import Response, Usage
-from arcanos_eval.runlog import ResultRecord, RunLog
+from arcanos_eval.runlog import RunLog
 
 
 def rec(
@@ -35,14 +35,9 @@ def rec(
         )
     pairs = list(checks) if checks is not None else [("contains", passed)]
     scores = tuple(
-        {
-            "check": name,
-            "args": {},
-            "passed": ok,
-            "value": float(ok),
-            "reason": "ok" if ok else f"{name} failed",
-            "details": dict(details or {}),
-        }
+        CheckResult(
+            name, {}, Score(ok, float(ok), "ok" if ok else f"{name} failed", dict(details or {}))
+        )
         for name, ok in pairs
     )
     response = Response(text="answer", usage=Usage(*tokens), latency_ms=latency, ttft_ms=ttft)
@@ -54,16 +49,18 @@ def make_log(
 ) -> RunLog:
     log = RunLog(
         None,
-        {
-            "run_id": "r",
-            "roles": {
-                "baseline": "base",
-                "candidate": "candidate",
-                "rollback": header.pop("rollback", None),
-            },
-            "gates": dict(gates or {}),
-            **header,
-        },
+        RunHeader.from_dict(
+            {
+                "run_id": "r",
+                "roles": {
+                    "baseline": "base",
+                    "candidate": "candidate",
+                    "rollback": header.pop("rollback", None),
+                },
+                "gates": dict(gates or {}),
+                **header,
+            }
+        ),
     )
     for record in records:
         log.results[record.key] = record

@@ -18,15 +18,19 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from arcanos_eval.errors import RunLogError
-from arcanos_eval.response import Response, ToolCall, Usage
-from arcanos_eval.run import execute_run
-from arcanos_eval.runlog import (
+from arcanos_eval.model import (
     SCHEMA_VERSION,
+    CheckResult,
+    Response,
     ResultRecord,
-    RunLogWriter,
-    merge_run_logs,
-    read_run_log,
+    RunHeader,
+    Score,
+    SuiteInfo,
+    ToolCall,
+    Usage,
 )
+from arcanos_eval.run import execute_run
+from arcanos_eval.runlog import RunLogWriter, merge_run_logs, read_run_log
 from arcanos_eval.suite.loader import load_suites
 from tests.conftest import KEY_ENV, TEST_KEY, simple_cases, write_suite
 
@@ -40,13 +44,13 @@ def _record(case: str, target: str = "base", text: str = "ok") -> ResultRecord:
         category="happy_path",
         fingerprint="f",
         response=Response.from_text(text),
-        scores=({"check": "contains", "passed": True, "value": 1.0, "reason": "", "details": {}},),
+        scores=(CheckResult("contains", {}, Score(True, 1.0)),),
     )
 
 
 def test_a_torn_last_line_is_skipped_and_cut_before_appending(tmp_path):
     path = tmp_path / "run.jsonl"
-    with RunLogWriter.create(path, {"run_id": "r1"}) as writer:
+    with RunLogWriter.create(path, RunHeader(run_id="r1")) as writer:
         writer.append(_record("a"))
     with path.open("a") as handle:
         handle.write('{"type": "result", "suite": "s", "ca')
@@ -64,7 +68,7 @@ def test_a_torn_last_line_is_skipped_and_cut_before_appending(tmp_path):
 
 def test_a_later_record_replaces_an_earlier_one(tmp_path):
     path = tmp_path / "run.jsonl"
-    with RunLogWriter.create(path, {"run_id": "r1"}) as writer:
+    with RunLogWriter.create(path, RunHeader(run_id="r1")) as writer:
         writer.append(replace(_record("a"), response=Response.failed("boom", "http_500")))
         writer.append(_record("a", text="second"))
     (record,) = read_run_log(path).records()
@@ -136,7 +140,7 @@ def test_resume_after_sigkill_finishes_with_no_duplicate(
     child.wait()
     before = read_run_log(log)
     assert 6 <= len(before.results) < 40, "the child must be killed mid-run"
-    assert "footer" not in before.header
+    assert before.header.footer is None
     requests_before = server.total_requests
 
     config = make_config(server.base_url, mode="live", concurrency=2, resume=log)
@@ -188,7 +192,7 @@ def test_resume_retries_errored_calls(openai_server_factory, make_config, tmp_pa
 
 
 def _log(path: Path, header: dict, records: list[ResultRecord]):  # type: ignore[no-untyped-def]
-    with RunLogWriter.create(path, header) as writer:
+    with RunLogWriter.create(path, RunHeader.from_dict(header)) as writer:
         for record in records:
             writer.append(record)
     return read_run_log(path)
@@ -203,8 +207,8 @@ def test_merging_keeps_every_result_once_and_answers_over_errored_attempts(tmp_p
     merged = merge_run_logs([first, second], tmp_path / "run.jsonl", footer={"workers": 2})
     assert [r.case_id for r in merged.records()] == ["a", "b", "c"]
     assert merged.results[("s::b", "base", 0)].response.text == "again"
-    assert merged.header["planned"] == 3 and merged.run_id == "r1"
-    assert merged.header["footer"]["workers"] == 2
+    assert merged.header.planned == 3 and merged.run_id == "r1"
+    assert merged.header.footer is not None and merged.header.footer.workers == 2
     # Merging into one of the sources replaces it whole.
     again = merge_run_logs([merged, second], tmp_path / "run.jsonl")
     assert len(again.records()) == 3
@@ -258,15 +262,17 @@ _RECORDS = st.builds(
     fingerprint=_TEXT,
     response=_RESPONSES,
     scores=st.lists(
-        st.fixed_dictionaries(
-            {
-                "check": _TEXT,
-                "args": st.dictionaries(_TEXT, _JSON, max_size=2),
-                "passed": st.booleans(),
-                "value": st.floats(0, 1),
-                "reason": _TEXT,
-                "details": st.dictionaries(_TEXT, _JSON, max_size=3),
-            }
+        st.builds(
+            CheckResult,
+            check=_TEXT,
+            args=st.dictionaries(_TEXT, _JSON, max_size=2),
+            score=st.builds(
+                Score,
+                passed=st.booleans(),
+                value=st.floats(0, 1),
+                reason=_TEXT,
+                details=st.dictionaries(_TEXT, _JSON, max_size=3),
+            ),
         ),
         max_size=3,
     ).map(tuple),
@@ -281,7 +287,8 @@ _RECORDS = st.builds(
 @given(records=st.lists(_RECORDS, max_size=8), batch=st.dictionaries(_TEXT, _JSON, max_size=2))
 def test_the_writer_keeps_what_reading_the_file_gives(tmp_path, records, batch):
     path = tmp_path / "run.jsonl"
-    with RunLogWriter.create(path, {"run_id": "r", "suites": {"s": {"cases": 3}}}) as writer:
+    header = RunHeader(run_id="r", suites={"s": SuiteInfo(cases=3)})
+    with RunLogWriter.create(path, header) as writer:
         for record in records:
             writer.append(record)
         writer.batch(batch)
@@ -295,18 +302,20 @@ def test_the_writer_keeps_what_reading_the_file_gives(tmp_path, records, batch):
 
 def test_a_record_that_would_not_read_back_as_itself_sends_the_report_to_the_file(tmp_path):
     path = tmp_path / "run.jsonl"
-    odd = replace(_record("a"), scores=({"check": "x", "details": {"found": ("a", "b")}},))
-    with RunLogWriter.create(path, {"run_id": "r"}) as writer:
+    odd = replace(
+        _record("a"), scores=(CheckResult("x", {}, Score(False, details={"found": ("a", "b")})),)
+    )
+    with RunLogWriter.create(path, RunHeader(run_id="r")) as writer:
         writer.append(_record("b"))
         assert writer.log is not None
         writer.append(odd)  # a tuple reads back as a list
         assert writer.log is None
-    assert read_run_log(path).results[odd.key].scores[0]["details"] == {"found": ["a", "b"]}
+    assert read_run_log(path).results[odd.key].scores[0].score.details == {"found": ["a", "b"]}
 
 
 def test_resuming_keeps_the_earlier_results_and_the_new_ones(tmp_path):
     path = tmp_path / "run.jsonl"
-    with RunLogWriter.create(path, {"run_id": "r"}) as writer:
+    with RunLogWriter.create(path, RunHeader(run_id="r")) as writer:
         writer.append(_record("a", text="first"))
         writer.append(_record("b"))
     with path.open("a") as handle:
@@ -323,7 +332,7 @@ def test_resuming_keeps_the_earlier_results_and_the_new_ones(tmp_path):
 
 def test_a_run_log_shows_itself_in_one_short_line(tmp_path):
     path = tmp_path / "run.jsonl"
-    with RunLogWriter.create(path, {"run_id": "r-1"}) as writer:
+    with RunLogWriter.create(path, RunHeader(run_id="r-1")) as writer:
         for i in range(500):
             writer.append(_record(f"case-{i}"))
     log = read_run_log(path)

@@ -14,8 +14,7 @@ from hypothesis import event, given
 from hypothesis import strategies as st
 from scipy.stats import binom, binomtest, chisquare
 
-from arcanos_eval.response import Response, Usage
-from arcanos_eval.runlog import ResultRecord
+from arcanos_eval.model import Response, ResultRecord, Usage
 from arcanos_eval.stats import (
     _MULTINOMIAL_PAIRS_PER_VALUE,
     Interval,

@@ -22,7 +22,8 @@ from arcanos_eval.gates import (
     parse_gates,
     verdict,
 )
-from arcanos_eval.runlog import ResultRecord, RunLog
+from arcanos_eval.model import ResultRecord, RunHeader
+from arcanos_eval.runlog import RunLog
 from arcanos_eval.scorers._registry import unknown_name_message
 from arcanos_eval.stats import TargetStats, target_stats
 
@@ -48,7 +49,7 @@ class Evaluation:
         log_name: the run log's file name.
     """
 
-    header: Mapping[str, Any]
+    header: RunHeader
     baseline: str
     candidate: str
     rollback: str | None
@@ -67,16 +68,7 @@ class Evaluation:
 
     @property
     def run_id(self) -> str:
-        return str(self.header.get("run_id", ""))
-
-
-def _roles(header: Mapping[str, Any]) -> tuple[str, str, str | None]:
-    roles = header.get("roles") or {}
-    return (
-        str(roles.get("baseline") or "base"),
-        str(roles.get("candidate") or "candidate"),
-        roles.get("rollback"),
-    )
+        return self.header.run_id or ""
 
 
 def _target_order(records: Sequence[ResultRecord], first: Sequence[str]) -> list[str]:
@@ -85,23 +77,10 @@ def _target_order(records: Sequence[ResultRecord], first: Sequence[str]) -> list
     return [*dict.fromkeys(first), *others]
 
 
-def _prices(header: Mapping[str, Any], target: str) -> Mapping[str, float]:
-    return (((header.get("targets") or {}).get(target)) or {}).get("prices") or {}
-
-
-def _schemas(header: Mapping[str, Any]) -> dict[str, Any]:
-    return {
-        sid: info.get("response_schema")
-        for sid, info in (header.get("suites") or {}).items()
-        if isinstance(info, Mapping) and info.get("response_schema")
-    }
-
-
-def _exclude_paths(header: Mapping[str, Any], given: Sequence[str] | None) -> tuple[str, ...]:
+def _exclude_paths(header: RunHeader, given: Sequence[str] | None) -> tuple[str, ...]:
     if given is not None:
         return tuple(given)
-    configured = (header.get("compare") or {}).get("exclude_paths") or ()
-    return tuple(str(p) for p in configured)
+    return header.exclude_paths or ()
 
 
 def evaluate(
@@ -127,8 +106,8 @@ def evaluate(
         GateConfigError: the gates table is invalid, or the data report has no ``passed`` field.
     """
     header = log.header
-    baseline, candidate, rollback = _roles(header)
-    table = header.get("gates") if gates_config is None else gates_config
+    baseline, candidate, rollback = header.baseline, header.candidate, header.rollback
+    table = header.gates if gates_config is None else gates_config
     gate_set = parse_gates(table or {})
     if data_report is not None and not isinstance(data_report.get("passed"), bool):
         raise GateConfigError(
@@ -142,13 +121,13 @@ def evaluate(
         baseline,
         candidate,
         exclude_paths=_exclude_paths(header, exclude_paths),
-        schemas=_schemas(header),
+        schemas=header.response_schemas(),
         seed=seed,
     )
     results = evaluate_gates(gate_set, comparison, records, header, data_report=data_report)
     errored = tuple(sorted((r for r in records if r.errored), key=lambda r: r.key))
     targets = tuple(
-        target_stats(t, records, _prices(header, t))
+        target_stats(t, records, header.target(t).prices)
         for t in _target_order(records, (baseline, candidate))
     )
     return Evaluation(
@@ -179,8 +158,8 @@ class RunDiff:
     ``old_errored`` and ``new_errored`` are the errored answers of each run.
     """
 
-    old_header: Mapping[str, Any]
-    new_header: Mapping[str, Any]
+    old_header: RunHeader
+    new_header: RunHeader
     old_target: str
     new_target: str
     comparison: Comparison
@@ -194,7 +173,7 @@ class RunDiff:
 
 def _pick_target(log: RunLog, given: str | None, which: str) -> str:
     present = sorted({r.target for r in log.records()})
-    name = given or _roles(log.header)[1]
+    name = given or log.header.candidate
     if name not in present:
         raise UsageError(
             f"{log.path}: {unknown_name_message('target', name, present)} "
@@ -233,7 +212,7 @@ def diff_runs(
         second,
         candidate_records=new_records,
         exclude_paths=_exclude_paths(new.header, exclude_paths),
-        schemas=_schemas(new.header),
+        schemas=new.header.response_schemas(),
         seed=seed,
     )
     return RunDiff(
@@ -244,8 +223,8 @@ def diff_runs(
         comparison=comparison,
         categories=comparison.category_stats(),
         targets=(
-            target_stats(first, old_records, _prices(old.header, first)),
-            target_stats(second, new_records, _prices(new.header, second)),
+            target_stats(first, old_records, old.header.target(first).prices),
+            target_stats(second, new_records, new.header.target(second).prices),
         ),
         old_errored=tuple(sorted((r for r in old_records if r.errored), key=lambda r: r.key)),
         new_errored=tuple(sorted((r for r in new_records if r.errored), key=lambda r: r.key)),

@@ -11,8 +11,7 @@ import json
 from collections.abc import Sequence
 
 from arcanos_eval.gates import GateResult
-from arcanos_eval.response import Response
-from arcanos_eval.runlog import ResultRecord
+from arcanos_eval.model import Response, ResultRecord
 
 __all__ = ["excerpt", "explain_case", "explain_gates", "explain_regression", "pass_rate"]
 
@@ -37,9 +36,7 @@ def pass_rate(records: Sequence[ResultRecord]) -> float:
 
 
 def _failing_checks(record: ResultRecord) -> list[str]:
-    return [
-        f"  - {s['check']}: {s['reason'] or 'failed'}" for s in record.scores if not s["passed"]
-    ]
+    return [f"  - {s.check}: {s.reason or 'failed'}" for s in record.scores if not s.passed]
 
 
 def explain_case(

@@ -23,9 +23,9 @@ from arcanos_eval.compare import (
     DriftSummary,
     TargetOutcome,
 )
+from arcanos_eval.model import ResultRecord, RunHeader
 from arcanos_eval.report.charts import ChartSet
 from arcanos_eval.report.evaluation import Evaluation, RunDiff
-from arcanos_eval.runlog import ResultRecord
 from arcanos_eval.stats import (
     TargetStats,
     format_interval,
@@ -76,14 +76,17 @@ def _failures(outcome: TargetOutcome | None, limit: int = _REASON_CHARS) -> str:
     return "; ".join(_clip(f, limit) for f in outcome.failures) or "all checks passed"
 
 
-def _case_input(header: Mapping[str, Any], case: CaseComparison) -> str | None:
-    suite = (header.get("suites") or {}).get(case.suite_id) or {}
-    text = (suite.get("case_inputs") or {}).get(case.case_id)
+def _case_input(header: RunHeader, case: CaseComparison) -> str | None:
+    text = header.suite(case.suite_id).case_inputs.get(case.case_id)
     return None if text is None else _clip(text, _INPUT_CHARS)
 
 
-def _model(header: Mapping[str, Any], target: str) -> str:
-    return str(((header.get("targets") or {}).get(target) or {}).get("model") or "?")
+def _model(header: RunHeader, target: str) -> str:
+    return header.target(target).model or "?"
+
+
+def _known(value: str | None, unknown: str = "?") -> str:
+    return unknown if value is None else value
 
 
 def _counts(outcome: TargetOutcome | None) -> str:
@@ -151,11 +154,11 @@ def _verdict(ev: Evaluation) -> list[str]:
             f"> The run log ends with {ev.torn_lines} unreadable line(s): the run was interrupted.",
         ]
     header = ev.header
-    footer = header.get("footer") or {}
+    finished = header.footer.finished_at if header.footer else None
     lines += [
         "",
-        f"Run `{ev.run_id}` ({header.get('mode', '?')} mode), started "
-        f"{header.get('started_at', '?')}, finished {footer.get('finished_at', 'n/a')}: "
+        f"Run `{ev.run_id}` ({_known(header.mode)} mode), started "
+        f"{_known(header.started_at)}, finished {_known(finished, 'n/a')}: "
         f"{ev.answers} answers over {len(ev.comparison.cases)} cases"
         + (f" from `{ev.log_name}`" if ev.log_name else "")
         + ".",
@@ -348,7 +351,7 @@ def _diff_block(case: CaseComparison) -> list[str]:
 
 
 def _case_details(
-    cases: Sequence[CaseComparison], header: Mapping[str, Any], base: str, cand: str, failing: str
+    cases: Sequence[CaseComparison], header: RunHeader, base: str, cand: str, failing: str
 ) -> list[str]:
     lines: list[str] = []
     for case in cases[:_DETAIL_CASES]:
@@ -379,7 +382,7 @@ def _case_details(
 
 def _regressions(
     comparison: Comparison,
-    header: Mapping[str, Any],
+    header: RunHeader,
     base: str,
     cand: str,
     title: str = "Regressions",
@@ -553,21 +556,21 @@ def _charts(charts: ChartSet | None) -> list[str]:
 
 
 def _provenance_rows(
-    header: Mapping[str, Any], roles: Mapping[str, str], stats: Mapping[str, TargetStats]
+    header: RunHeader, roles: Mapping[str, str], stats: Mapping[str, TargetStats]
 ) -> list[tuple[Any, ...]]:
     rows = []
-    for name, info in sorted((header.get("targets") or {}).items()):
+    for name, info in sorted(header.targets.items()):
         s = stats.get(name)
         rows.append(
             (
                 name,
                 roles.get(name, ""),
-                info.get("model"),
-                info.get("api"),
-                info.get("endpoint"),
-                "yes" if info.get("stream") else "no",
-                info.get("structured_outputs"),
-                info.get("system_prompt_sha256") or "none",
+                info.model,
+                info.api,
+                info.endpoint,
+                "yes" if info.stream else "no",
+                info.structured_outputs,
+                info.system_prompt_sha256 or "none",
                 _origins(s) if s else "none",
             )
         )
@@ -580,38 +583,38 @@ def _provenance(ev: Evaluation) -> list[str]:
     if ev.rollback:
         roles[ev.rollback] = roles.get(ev.rollback, "rollback")
     rows = _provenance_rows(header, roles, {s.target: s for s in ev.targets})
-    prov = header.get("provenance") or {}
-    suites = header.get("suites") or {}
+    prov = header.provenance
     suite_rows = [
         (
             sid,
-            info.get("version"),
-            info.get("path"),
-            info.get("cases"),
-            ", ".join(info.get("categories") or ()),
-            "yes" if info.get("response_schema") else "no",
+            info.version,
+            info.path,
+            info.cases,
+            ", ".join(info.categories),
+            "yes" if info.response_schema else "no",
         )
-        for sid, info in sorted(suites.items())
+        for sid, info in sorted(header.suites.items())
     ]
-    footer = header.get("footer") or {}
-    stats = footer.get("stats") or {}
+    footer = header.footer
+    stats = footer.stats if footer else {}
+    finished = footer.finished_at if footer else None
     facts = [
-        ("run id", header.get("run_id")),
-        ("started", header.get("started_at")),
-        ("finished", footer.get("finished_at", "n/a (interrupted?)")),
-        ("mode", header.get("mode")),
-        ("planned answers", header.get("planned")),
+        ("run id", header.run_id),
+        ("started", header.started_at),
+        ("finished", _known(finished, "n/a (interrupted?)")),
+        ("mode", header.mode),
+        ("planned answers", header.planned),
         ("answers in log", ev.answers),
         (
             "engine",
             ", ".join(f"{k} {stats[k]}" for k in sorted(stats) if isinstance(stats[k], int))
             or "n/a",
         ),
-        ("arcanos-eval", prov.get("arcanos_eval")),
-        ("SDK", prov.get("sdk")),
-        ("Python", prov.get("python")),
-        ("platform", prov.get("platform")),
-        ("git commit", prov.get("git_commit") or "unknown"),
+        ("arcanos-eval", prov.arcanos_eval),
+        ("SDK", prov.sdk),
+        ("Python", prov.python),
+        ("platform", prov.platform),
+        ("git commit", prov.git_commit or "unknown"),
     ]
     return [
         "## Provenance",
@@ -705,15 +708,13 @@ def render_diff_markdown(diff: RunDiff) -> str:
     counts = diff.categories[-1].transitions
     regressed = counts["regressed"]
 
-    def describe(header: Mapping[str, Any], target: str, name: str | None) -> str:
-        return (
-            f"`{target}` ({_code(_model(header, target))}) of run "
-            f"`{header.get('run_id', '?')}`" + (f" (`{name}`)" if name else "")
+    def describe(header: RunHeader, target: str, name: str | None) -> str:
+        return f"`{target}` ({_code(_model(header, target))}) of run `{_known(header.run_id)}`" + (
+            f" (`{name}`)" if name else ""
         )
 
     head = [
-        f"# Run diff: B `{diff.new_header.get('run_id', '?')}` vs A "
-        f"`{diff.old_header.get('run_id', '?')}`",
+        f"# Run diff: B `{_known(diff.new_header.run_id)}` vs A `{_known(diff.old_header.run_id)}`",
         "",
         f"- A (the last release): {describe(diff.old_header, diff.old_target, diff.old_name)}",
         f"- B (this release): {describe(diff.new_header, diff.new_target, diff.new_name)}",

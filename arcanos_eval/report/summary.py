@@ -160,7 +160,7 @@ def summary_json(evaluation: Evaluation) -> dict[str, Any]:
         "data_report": None
         if ev.data_report is None
         else {"passed": ev.data_report.get("passed"), "verdict": ev.data_report.get("verdict")},
-        "provenance": dict(ev.header.get("provenance") or {}),
+        "provenance": ev.header.provenance.to_dict(),
     }
 
 

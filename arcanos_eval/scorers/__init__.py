@@ -22,13 +22,14 @@ Families: :mod:`~arcanos_eval.scorers.match` (``equals``, ``contains``, ``not_co
 
 from __future__ import annotations
 
+from arcanos_eval.model import Score
 from arcanos_eval.scorers._models import (
     ModelBackend,
     OpenAIBackend,
     get_backend,
     use_backends,
 )
-from arcanos_eval.scorers._registry import Score, as_response, scorer
+from arcanos_eval.scorers._registry import as_response, scorer
 from arcanos_eval.scorers.budgets import cost, latency_ms, max_tokens
 from arcanos_eval.scorers.intents import intents
 from arcanos_eval.scorers.judge import PairwiseVerdict, Verdict, judge, pairwise

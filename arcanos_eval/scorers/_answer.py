@@ -12,7 +12,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from arcanos_eval.response import Response
+from arcanos_eval.model import Response
 
 __all__ = ["answer_json", "answer_text", "clip", "fenced_json", "lookup", "preview"]
 

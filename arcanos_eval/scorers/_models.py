@@ -26,7 +26,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from arcanos_eval.errors import ConfigError
-from arcanos_eval.response import Response, ToolCall, Usage
+from arcanos_eval.model import Response, ToolCall, Usage
 from arcanos_eval.scorers._registry import unknown_name_message
 
 if TYPE_CHECKING:

@@ -1,7 +1,7 @@
 """Scores, the ``@scorer`` decorator and the registry that maps suite check names to functions.
 
 A scorer is a plain function ``(output, case=None, **args) -> Score``. ``output`` is a
-:class:`~arcanos_eval.response.Response`, a string, or already-parsed JSON; :func:`as_response`
+:class:`~arcanos_eval.model.Response`, a string, or already-parsed JSON; :func:`as_response`
 turns any of them into a Response so a notebook can call ``refusal("I can't help with that")``.
 
 A suite names a check by its registered name. The value after the name is interpreted as follows:
@@ -13,6 +13,9 @@ A suite names a check by its registered name. The value after the name is interp
 
 Custom scorers come from a dotted path (``- python: {function: "pkg.mod:func", ...kwargs}``) or
 from the entry-point group ``arcanos_eval.scorers``.
+
+A loaded :class:`~arcanos_eval.model.Check` holds only the scorer's name and its bound arguments;
+:func:`score_check` looks the scorer up by that name when it scores.
 """
 
 from __future__ import annotations
@@ -28,52 +31,23 @@ from importlib.metadata import entry_points
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from arcanos_eval.response import Response
+from arcanos_eval.model import Check, Response, Score
 
 if TYPE_CHECKING:
-    from arcanos_eval.suite.model import Case
+    from arcanos_eval.model import Case
 
 __all__ = [
-    "Score",
     "ScorerSpec",
     "as_response",
     "bind_check",
     "get_scorer",
+    "score_check",
     "scorer",
+    "scorer_for",
     "scorer_names",
 ]
 
 ENTRY_POINT_GROUP = "arcanos_eval.scorers"
-
-
-@dataclass(frozen=True)
-class Score:
-    """The result of one check on one response.
-
-    ``value`` is a number in [0, 1] where that makes sense (1.0 for a plain pass), ``reason`` is one
-    human sentence, ``details`` holds evidence for reports (diffs, matched phrases, violations).
-    """
-
-    passed: bool
-    value: float = 0.0
-    reason: str = ""
-    details: Mapping[str, Any] = field(default_factory=dict)
-
-    @classmethod
-    def ok(cls, reason: str = "", value: float = 1.0, **details: Any) -> Score:
-        return cls(True, value, reason, details)
-
-    @classmethod
-    def fail(cls, reason: str, value: float = 0.0, **details: Any) -> Score:
-        return cls(False, value, reason, details)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "passed": self.passed,
-            "value": self.value,
-            "reason": self.reason,
-            "details": dict(self.details),
-        }
 
 
 ScorerFn = Callable[..., Score]
@@ -192,6 +166,9 @@ def unknown_name_message(kind: str, name: object, known: Mapping[str, Any] | lis
     return f"unknown {kind} {name!r}{hint}"
 
 
+_PYTHON = "python:"
+
+
 def _import_function(path: str) -> ScorerFn:
     module_name, sep, attr = path.partition(":")
     if not sep or not module_name or not attr:
@@ -238,8 +215,7 @@ def bind_check(name: str, value: Any) -> tuple[ScorerSpec, dict[str, Any]]:
         if not isinstance(value, Mapping) or not isinstance(value.get("function"), str):
             raise TypeError("expected {function: 'package.module:function', ...arguments}")
         kwargs = {k: v for k, v in value.items() if k != "function"}
-        fn = _import_function(value["function"])
-        spec = ScorerSpec(f"python:{value['function']}", fn, None)
+        spec = _python_scorer(value["function"])
     else:
         spec = get_scorer(name)
         params = spec.parameters
@@ -268,6 +244,33 @@ def bind_check(name: str, value: Any) -> tuple[ScorerSpec, dict[str, Any]]:
         except (TypeError, ValueError) as exc:
             raise TypeError(f"bad arguments for {spec.name!r}: {exc}") from None
     return spec, kwargs
+
+
+@functools.lru_cache(maxsize=256)
+def _python_scorer(path: str) -> ScorerSpec:
+    """The custom scorer at ``package.module:function``, imported once."""
+    return ScorerSpec(f"{_PYTHON}{path}", _import_function(path), None)
+
+
+def scorer_for(name: str) -> ScorerSpec:
+    """The scorer a loaded check names: a registered name or ``python:package.module:function``.
+
+    Raises:
+        LookupError: no such scorer (a check the loader bound always has one).
+    """
+    if name.startswith(_PYTHON):
+        return _python_scorer(name[len(_PYTHON) :])
+    return get_scorer(name)
+
+
+def score_check(check: Check, output: Any, case: Case | None = None) -> Score:
+    """Score ``output`` with ``check``; never raises (see :func:`run_check`), also not for a
+    check whose scorer is no longer registered."""
+    try:
+        spec = scorer_for(check.name)
+    except LookupError as exc:
+        return Score.fail(f"check {check.name!r}: {exc}", exception=type(exc).__name__)
+    return run_check(spec, check.args, output, case)
 
 
 def as_response(output: Any) -> Response:

@@ -10,12 +10,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from arcanos_eval.response import Usage
+from arcanos_eval.model import Score, Usage
 from arcanos_eval.scorers._answer import preview
-from arcanos_eval.scorers._registry import Score, as_response, scorer
+from arcanos_eval.scorers._registry import as_response, scorer
 
 if TYPE_CHECKING:
-    from arcanos_eval.suite.model import Case
+    from arcanos_eval.model import Case
 
 __all__ = ["cost", "latency_ms", "max_tokens", "usage_cost"]
 
@@ -54,7 +54,7 @@ def latency_ms(
         measure: ``total`` (whole call) or ``ttft`` (time to first token; needs streaming).
 
     Example:
-        >>> from arcanos_eval.response import Response
+        >>> from arcanos_eval.model import Response
         >>> latency_ms(Response.from_text("hi", latency_ms=850.0), max_ms=1000).passed
         True
     """
@@ -112,7 +112,7 @@ def max_tokens(output: Any, case: Case | None = None, *, limit: int, kind: str =
         kind: ``total``, ``completion`` or ``prompt``.
 
     Example:
-        >>> from arcanos_eval.response import Response, Usage
+        >>> from arcanos_eval.model import Response, Usage
         >>> max_tokens(Response.from_text("hi", usage=Usage(900, 120, 1020)), limit=200,
         ...            kind="completion").passed
         True
@@ -167,7 +167,7 @@ def cost(
         output_per_mtok: Price per million completion tokens.
 
     Example:
-        >>> from arcanos_eval.response import Response, Usage
+        >>> from arcanos_eval.model import Response, Usage
         >>> cost(Response.from_text("hi", usage=Usage(2000, 500, 2500)), max_usd=0.01,
         ...      input_per_mtok=2.0, output_per_mtok=8.0).reason
         'cost $0.008000 <= $0.010000'

@@ -12,11 +12,12 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from arcanos_eval.model import Score
 from arcanos_eval.scorers._answer import answer_json, answer_text, lookup, preview
-from arcanos_eval.scorers._registry import Score, as_response, scorer
+from arcanos_eval.scorers._registry import as_response, scorer
 
 if TYPE_CHECKING:
-    from arcanos_eval.suite.model import Case
+    from arcanos_eval.model import Case
 
 __all__ = [
     "classify",

@@ -20,12 +20,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
+from arcanos_eval.model import Score
 from arcanos_eval.scorers._answer import answer_text, clip, fenced_json, preview
 from arcanos_eval.scorers._models import ModelBackend, ask_json, resolve_backend
-from arcanos_eval.scorers._registry import Score, as_response, scorer
+from arcanos_eval.scorers._registry import as_response, scorer
 
 if TYPE_CHECKING:
-    from arcanos_eval.suite.model import Case
+    from arcanos_eval.model import Case
 
 __all__ = [
     "RefusalFinding",

@@ -18,11 +18,12 @@ from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
 from arcanos_eval._fastcheck import IsValid, compile_is_valid
+from arcanos_eval.model import Score
 from arcanos_eval.scorers._answer import answer_json, preview
-from arcanos_eval.scorers._registry import Score, as_response, scorer
+from arcanos_eval.scorers._registry import as_response, scorer
 
 if TYPE_CHECKING:
-    from arcanos_eval.suite.model import Case
+    from arcanos_eval.model import Case
 
 __all__ = ["schema", "schema_violations"]
 

@@ -22,12 +22,13 @@ from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from arcanos_eval.model import Score
 from arcanos_eval.scorers._answer import answer_text, preview
 from arcanos_eval.scorers._models import ModelBackend, resolve_backend
-from arcanos_eval.scorers._registry import Score, as_response, scorer
+from arcanos_eval.scorers._registry import as_response, scorer
 
 if TYPE_CHECKING:
-    from arcanos_eval.suite.model import Case
+    from arcanos_eval.model import Case
 
 __all__ = ["LOCAL_EXTRA", "cosine", "lexical_similarity", "local_embedder", "similar"]
 

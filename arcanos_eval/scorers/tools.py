@@ -12,13 +12,14 @@ from typing import TYPE_CHECKING, Any
 
 from jsonschema.exceptions import SchemaError
 
+from arcanos_eval.model import Score
 from arcanos_eval.scorers._answer import preview
-from arcanos_eval.scorers._registry import Score, as_response, scorer
+from arcanos_eval.scorers._registry import as_response, scorer
 from arcanos_eval.scorers.match import json_diff
 from arcanos_eval.scorers.schema import schema_violations
 
 if TYPE_CHECKING:
-    from arcanos_eval.suite.model import Case
+    from arcanos_eval.model import Case
 
 __all__ = ["tool_call", "tool_parameters"]
 
@@ -69,7 +70,7 @@ def tool_call(
         ignore_order: Compare lists in ``arguments`` as multisets.
 
     Example:
-        >>> from arcanos_eval.response import Response, ToolCall
+        >>> from arcanos_eval.model import Response, ToolCall
         >>> answer = Response(tool_calls=(ToolCall("lookup_raid", '{"day": "friday"}'),))
         >>> tool_call(answer, name="lookup_raid", arguments={"day": "friday"}).passed
         True

@@ -24,9 +24,9 @@ from jsonschema.exceptions import ValidationError
 from arcanos_eval._fastcheck import IsValid, compile_is_valid
 from arcanos_eval._gc import bulk_work
 from arcanos_eval.errors import DuplicateCaseError, SuiteError, UnknownCheckError
+from arcanos_eval.model import Case, Check, Suite
 from arcanos_eval.scorers._registry import bind_check, unknown_name_message
 from arcanos_eval.strategies import expand_generated_cases
-from arcanos_eval.suite.model import Case, Check, Suite
 
 __all__ = ["SUITE_SCHEMA_PATH", "discover_suite_files", "load_suite", "load_suites"]
 
@@ -435,7 +435,7 @@ def _build_checks(
                 case_id=case_id,
                 field=f"{field_prefix}[{index}]",
             ) from None
-        checks.append(Check(spec.name, spec, kwargs))
+        checks.append(Check(spec.name, kwargs))
     return checks
 
 

@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from arcanos_eval.config import TargetConfig
-from arcanos_eval.response import Response, ToolCall, Usage
-from arcanos_eval.targets.base import CallFailure, Request
+from arcanos_eval.model import Request, Response, ToolCall, Usage
+from arcanos_eval.targets.base import CallFailure
 
 if TYPE_CHECKING:
     from openai import AsyncOpenAI

@@ -12,14 +12,14 @@ from __future__ import annotations
 import dataclasses
 import json
 import urllib.request
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from arcanos_eval import RunConfig, RunOutcome, Suite, execute_run, load_config, load_suites
 from arcanos_eval.golden import verify_golden
+from arcanos_eval.model import CheckResult
 from tests.live._server import ROOT, LiveServer
 
 pytestmark = pytest.mark.live
@@ -65,9 +65,9 @@ def demo_config(server: LiveServer, tmp: Path, mode: str) -> RunConfig:
 
 def scores_by_key(
     outcome: RunOutcome, *, skip: frozenset[str] = frozenset()
-) -> dict[tuple[str, str, int], list[Mapping[str, Any]]]:
+) -> dict[tuple[str, str, int], list[CheckResult]]:
     return {
-        record.key: [s for s in record.scores if s["check"] not in skip]
+        record.key: [s for s in record.scores if s.check not in skip]
         for record in outcome.log.records()
     }
 
@@ -124,10 +124,10 @@ def test_live_run_answers_come_from_the_real_server(
     assert stats.errored == 0, [r.response.error for r in live_outcome.log.records() if r.errored]
     assert (stats.planned, stats.live, stats.requests) == (planned, planned, planned)
     assert (stats.replayed, stats.cached) == (0, 0)
-    assert live_outcome.log.header["mode"] == "live"
-    for name, described in live_outcome.log.header["targets"].items():
-        assert described["endpoint"] == llama_server.base_url, name
-        assert described["description"], f"target {name} must say what it is"
+    assert live_outcome.log.header.mode == "live"
+    for name, described in live_outcome.log.header.targets.items():
+        assert described.endpoint == llama_server.base_url, name
+        assert described.description, f"target {name} must say what it is"
 
     records = live_outcome.log.records()
     assert len(records) == planned

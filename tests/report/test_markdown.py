@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from arcanos_eval.model import CheckResult, Response, ResultRecord, RunHeader, Score
 from arcanos_eval.report import (
     ChartSet,
     diff_runs,
@@ -18,8 +19,7 @@ from arcanos_eval.report import (
     render_summary_sections,
 )
 from arcanos_eval.report.charts import Chart
-from arcanos_eval.response import Response
-from arcanos_eval.runlog import ResultRecord, RunLogWriter, read_run_log
+from arcanos_eval.runlog import RunLogWriter, read_run_log
 from tests.report.conftest import FIXTURES
 
 SECTIONS = [
@@ -160,7 +160,7 @@ def _unescaped_pipes(line: str) -> int:
 def test_pipes_newlines_and_long_reasons_cannot_break_a_table(tmp_path):
     reason = "bad | answer\nwith a newline " + "x" * 1000
     header = {"run_id": "r", "roles": {"baseline": "base", "candidate": "candidate"}}
-    with RunLogWriter.create(tmp_path / "run.jsonl", header) as writer:
+    with RunLogWriter.create(tmp_path / "run.jsonl", RunHeader.from_dict(header)) as writer:
         for target, passed in (("base", True), ("candidate", False)):
             writer.append(
                 ResultRecord(
@@ -172,14 +172,9 @@ def test_pipes_newlines_and_long_reasons_cannot_break_a_table(tmp_path):
                     "fp",
                     Response.from_text("a|b"),
                     (
-                        {
-                            "check": "contains",
-                            "args": {},
-                            "passed": passed,
-                            "value": float(passed),
-                            "reason": "ok" if passed else reason,
-                            "details": {},
-                        },
+                        CheckResult(
+                            "contains", {}, Score(passed, float(passed), "ok" if passed else reason)
+                        ),
                     ),
                 )
             )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from arcanos_eval.response import Response, ToolCall
+from arcanos_eval.model import Response, ToolCall
 
 HUGE = "The raid starts Friday. " * 100_000  # ~2.4 MB of text
 

@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from arcanos_eval.response import Response
-from arcanos_eval.scorers._registry import Score, bind_check
+from arcanos_eval.model import Response, Score
+from arcanos_eval.scorers._registry import bind_check
 from arcanos_eval.scorers.match import (
     classify,
     classify_pairs,

@@ -7,7 +7,7 @@ import threading
 import pytest
 
 from arcanos_eval.errors import ConfigError
-from arcanos_eval.response import Response
+from arcanos_eval.model import Response
 from arcanos_eval.scorers._models import (
     ModelBackend,
     OpenAIBackend,

@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 
 import arcanos_eval.scorers as scorers
-from arcanos_eval.scorers._registry import Score, bind_check, get_scorer, run_check, scorer_names
+from arcanos_eval.model import Score
+from arcanos_eval.scorers._registry import bind_check, get_scorer, run_check, scorer_names
 from tests.scorers._answers import MALFORMED, ODD
 
 # The check vocabulary suites are written against: names and primary arguments are fixed.

@@ -15,6 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from arcanos_eval.errors import ArcanosError, DuplicateCaseError, SuiteError, UnknownCheckError
+from arcanos_eval.scorers._registry import score_check
 from arcanos_eval.suite.loader import discover_suite_files, load_suite, load_suites
 
 HERE = Path(__file__).parent
@@ -57,9 +58,9 @@ def test_cases_know_their_line(name, line):
 
 def test_checks_score_through_the_case():
     sphinx = load_suite(GOOD / "same.yaml").cases[0]
-    results = [check.score('{"category": "riddle"}', sphinx) for check in sphinx.checks]
+    results = [score_check(check, '{"category": "riddle"}', sphinx) for check in sphinx.checks]
     assert [r.passed for r in results] == [True, True]
-    assert not sphinx.checks[1].score('{"category": "logic"}', sphinx).passed
+    assert not score_check(sphinx.checks[1], '{"category": "logic"}', sphinx).passed
 
 
 BROKEN_MESSAGES = {

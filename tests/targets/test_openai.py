@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from arcanos_eval.config import TargetConfig
-from arcanos_eval.suite.model import Case
+from arcanos_eval.model import Case
 from arcanos_eval.targets.base import CallFailure, build_request
 from arcanos_eval.targets.openai import OpenAITarget, classify_error, is_strict_compatible
 from arcanos_eval.testing import Fault, Reply, ToolCall

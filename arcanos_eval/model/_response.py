@@ -1,13 +1,15 @@
-"""The normalized model answer every scorer, comparison and report works on."""
+"""The normalized model answer every scorer, comparison and report works on, and the request that
+produced it."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-__all__ = ["Origin", "Response", "ToolCall", "Usage", "parse_json"]
+__all__ = ["Origin", "Request", "Response", "ToolCall", "Usage", "fingerprint_of", "parse_json"]
 
 Origin = Literal["live", "replayed", "cached"]
 
@@ -175,3 +177,78 @@ class Response:
             error_type=data.get("error_type"),
             attempts=int(data.get("attempts", 1)),
         )
+
+
+@dataclass(frozen=True)
+class Request:
+    """Everything that determines a model's answer, normalized so equal requests compare equal.
+
+    The fingerprint keys golden recordings and the cache: it covers API, model, messages (system
+    prompt included), tools, sampling parameters and the response schema, and nothing secret.
+    """
+
+    api: str
+    model: str
+    messages: tuple[Mapping[str, Any], ...]
+    params: Mapping[str, Any] = field(default_factory=dict)
+    tools: tuple[Mapping[str, Any], ...] = ()
+    response_schema: Mapping[str, Any] | None = None
+    structured_outputs: str = "off"
+    schema_name: str = "response"
+
+    def to_dict(self) -> dict[str, Any]:
+        """The stored form (golden records), and what the fingerprint is taken of. The schema
+        is part of it only when it is sent, and its name never (it follows from the suite id)."""
+        data: dict[str, Any] = {
+            "api": self.api,
+            "model": self.model,
+            "messages": [dict(m) for m in self.messages],
+            "params": dict(self.params),
+        }
+        if self.tools:
+            data["tools"] = [dict(t) for t in self.tools]
+        if self.structured_outputs != "off" and self.response_schema is not None:
+            data["structured_outputs"] = self.structured_outputs
+            data["response_schema"] = dict(self.response_schema)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], *, schema_name: str = "response") -> Request:
+        """The request of a stored form. ``schema_name`` is not stored: the caller knows it."""
+        schema = data.get("response_schema")
+        return cls(
+            api=str(data["api"]),
+            model=str(data["model"]),
+            messages=tuple(data.get("messages") or ()),
+            params=dict(data.get("params") or {}),
+            tools=tuple(data.get("tools") or ()),
+            response_schema=schema,
+            structured_outputs=(
+                "off" if schema is None else str(data.get("structured_outputs", "off"))
+            ),
+            schema_name=schema_name,
+        )
+
+    @property
+    def fingerprint(self) -> str:
+        cached = self.__dict__.get("_fingerprint")
+        if cached is None:
+            cached = fingerprint_of(self.to_dict())
+            object.__setattr__(self, "_fingerprint", cached)
+        return cached
+
+    def estimated_tokens(self) -> int:
+        """A cheap upper-ish estimate for tokens-per-minute limiting (4 characters a token)."""
+        chars = sum(len(str(m.get("content") or "")) for m in self.messages)
+        completion = int(
+            self.params.get("max_tokens") or self.params.get("max_output_tokens") or 256
+        )
+        return chars // 4 + completion
+
+
+def fingerprint_of(request: Mapping[str, Any]) -> str:
+    """The fingerprint of a request in its stored form (:meth:`Request.to_dict`)."""
+    canonical = json.dumps(
+        request, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str
+    )
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:32]

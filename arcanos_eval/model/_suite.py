@@ -1,4 +1,4 @@
-"""Suites and cases as frozen values. The loader builds them; everything else only reads them."""
+"""Suites, cases and checks as frozen values. The loader builds them; everything else reads them."""
 
 from __future__ import annotations
 
@@ -7,8 +7,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from arcanos_eval.scorers._registry import Score, ScorerSpec, run_check
-
 __all__ = ["BUILTIN_CATEGORIES", "Case", "Check", "Suite"]
 
 BUILTIN_CATEGORIES = ("happy_path", "multi_intent", "adversarial")
@@ -16,15 +14,16 @@ BUILTIN_CATEGORIES = ("happy_path", "multi_intent", "adversarial")
 
 @dataclass(frozen=True)
 class Check:
-    """One check of a case: a registered scorer and the arguments the suite gave it."""
+    """One check of a case: the scorer's registered name and the arguments the suite gave it.
+
+    A check holds no function: the scoring step looks the scorer up by ``name`` (see
+    ``arcanos_eval.scorers._registry.score_check``), so the model does not depend on the registry.
+    The loader has already bound ``args`` to the scorer's signature, so a bad check never gets
+    this far. A custom ``python:`` check is named ``python:package.module:function``.
+    """
 
     name: str
-    spec: ScorerSpec = field(repr=False, compare=False)
     args: Mapping[str, Any] = field(default_factory=dict)
-
-    def score(self, output: Any, case: Case | None = None) -> Score:
-        """Run the scorer on ``output``; never raises (see ``run_check``)."""
-        return run_check(self.spec, self.args, output, case)
 
     def to_dict(self) -> dict[str, Any]:
         return {"name": self.name, "args": dict(self.args)}
