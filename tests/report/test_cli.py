@@ -146,3 +146,16 @@ def test_diff_to_stdout_and_target_choice(capsys):
     assert "- A (the last release): `base`" in capsys.readouterr().out
     with pytest.raises(UsageError, match=r"unknown target 'candidat' \(did you mean 'candidate'"):
         run("diff", RELEASE, NEXT, "--target-b", "candidat")
+
+
+def test_diff_explains_each_regressed_case_as_pytest_does(tmp_path, capsys):
+    out = tmp_path / "diff.md"
+    assert run("diff", NEXT, RELEASE, "-o", str(out)) == 1
+    printed = capsys.readouterr().out
+    explained = [block for block in printed.split("\n\n") if block.startswith("regressed: ")]
+    assert len(explained) == 3, printed
+    first = explained[0].splitlines()
+    assert first[0].endswith("but not on candidate (RUN_B) (0%)")
+    assert "passes on candidate (RUN_A) (100%)" in first[0]
+    assert first[1].startswith("input:  '")
+    assert any(line.startswith("  - ") for line in first), "the failing checks are named"
