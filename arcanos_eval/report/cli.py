@@ -15,7 +15,8 @@ from typing import Any
 
 from arcanos_eval.errors import UsageError
 from arcanos_eval.report.charts import ChartSet, write_charts
-from arcanos_eval.report.evaluation import Evaluation, diff_runs, evaluate
+from arcanos_eval.report.evaluation import Evaluation, RunDiff, diff_runs, evaluate
+from arcanos_eval.report.explain import explain_regression
 from arcanos_eval.report.markdown import render_diff_markdown, render_markdown
 from arcanos_eval.report.summary import summary_json, write_step_summary
 from arcanos_eval.runlog import read_run_log
@@ -144,9 +145,31 @@ def _cmd_diff(args: argparse.Namespace) -> int:
             f"{regressed} case(s) regressed, "
             f"{diff.categories[-1].transitions['fixed']} fixed; diff: {args.output}"
         )
+        for text in _regression_texts(diff):
+            print(f"\n{text}")
     if regressed:
         return _EXIT_HOLD
     return _EXIT_ERRORED if diff.old_errored or diff.new_errored else _EXIT_OK
+
+
+def _regression_texts(diff: RunDiff) -> list[str]:
+    """What a failed pytest comparison item says, for each case that regressed between the runs."""
+    texts = []
+    for case in diff.comparison.cases:
+        if case.transition != "regressed" or case.base is None or case.candidate is None:
+            continue
+        text = explain_regression(
+            key=f"{case.suite_id}::{case.case_id}",
+            location=diff.new_name or "",
+            prompt=diff.new_header.suite(case.suite_id).case_inputs.get(case.case_id, ""),
+            baseline=f"{diff.old_target} (RUN_A)",
+            candidate=f"{diff.new_target} (RUN_B)",
+            base_records=case.base.records,
+            candidate_records=case.candidate.records,
+        )
+        if text is not None:
+            texts.append(text)
+    return texts
 
 
 def add_parsers(subparsers: Any) -> None:
