@@ -39,3 +39,83 @@ def test_py_typed_is_shipped():
 
     assert files("arcanos_eval").joinpath("py.typed").is_file()
     assert files("arcanos_eval").joinpath("suite/suite.schema.json").is_file()
+
+
+def test_every_error_class_is_in_the_tree_and_keeps_its_builtin_twin():
+    from arcanos_eval import errors
+
+    classes = {name: getattr(errors, name) for name in errors.__all__}
+    assert all(issubclass(cls, errors.ArcanosError) for cls in classes.values())
+    # ``except ValueError`` (or TypeError, LookupError...) written before the tree keeps working.
+    twins = {
+        "UsageError": (ValueError,),
+        "ArgumentError": (ValueError, TypeError),
+        "ScorerArgumentError": (ValueError, TypeError, errors.ArgumentError),
+        "UnknownNameError": (ValueError, LookupError),
+        "UnsupportedError": (ValueError, NotImplementedError),
+        "MissingExtraError": (ImportError,),
+        "ModelCallError": (RuntimeError,),
+        "ModelAnswerError": (ValueError,),
+        "GoldenStoreError": (RuntimeError,),
+        "LoopbackServerError": (RuntimeError,),
+    }
+    for name, bases in twins.items():
+        assert all(issubclass(classes[name], base) for base in bases), name
+    # A missing extra is no bad argument: ``bind_check`` rewraps ValueError as one.
+    assert not issubclass(errors.MissingExtraError, ValueError)
+    # Each class is drawn in the module docstring's tree.
+    doc = errors.__doc__ or ""
+    assert all(f"── {name}" in doc for name in classes if name != "ArcanosError")
+
+
+# Raises of built-in exception types that stay: signals raised and caught inside the package.
+# (module, enclosing function, exception)
+INTERNAL_RAISES = {
+    # _fastcheck refuses a schema it cannot compile; scorers/schema.py catches it and falls back
+    # to jsonschema.
+    ("arcanos_eval/_fastcheck.py", "*", "NotImplementedError"),
+    ("arcanos_eval/batch.py", "_TargetJob._retrying", "AssertionError"),  # unreachable
+    ("arcanos_eval/strategies.py", "_json_decode", "ValueError"),  # caught by _Template.unwrap
+}
+# Raises in modules whose owners convert them to the tree after the current refactor merges;
+# empty this set then (stats.py: ArgumentError; targets/replay.py: GoldenStoreError).
+KNOWN_RAISES = {
+    ("arcanos_eval/stats.py", "*", "ValueError"),
+    ("arcanos_eval/targets/replay.py", "GoldenStore._writable", "RuntimeError"),
+}
+
+
+def _builtin_raises():
+    import ast
+    import builtins
+    from pathlib import Path
+
+    root = Path(arcanos_eval.__file__).parent
+    found = []
+
+    def visit(node, scope):
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                visit(child, (*scope, child.name))
+                continue
+            if isinstance(child, ast.Raise) and child.exc is not None:
+                exc = child.exc.func if isinstance(child.exc, ast.Call) else child.exc
+                kind = getattr(builtins, exc.id, None) if isinstance(exc, ast.Name) else None
+                if isinstance(kind, type) and issubclass(kind, BaseException):
+                    found.append((path, ".".join(scope), exc.id, child.lineno))
+            visit(child, scope)
+
+    for file in sorted(root.rglob("*.py")):
+        path = f"arcanos_eval/{file.relative_to(root).as_posix()}"
+        visit(ast.parse(file.read_text(encoding="utf-8")), ())
+    return found
+
+
+def test_deliberate_errors_derive_from_arcanos_error():
+    allowed = INTERNAL_RAISES | KNOWN_RAISES
+    stray = [
+        f"{path}:{line} {scope}: raise {name}"
+        for path, scope, name, line in _builtin_raises()
+        if (path, scope, name) not in allowed and (path, "*", name) not in allowed
+    ]
+    assert not stray, "raise a class of arcanos_eval.errors instead:\n" + "\n".join(stray)

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 import arcanos_eval.scorers as scorers
+from arcanos_eval.errors import ScorerArgumentError, UnknownNameError, UsageError
 from arcanos_eval.scorers._registry import Score, bind_check, get_scorer, run_check, scorer_names
 from tests.scorers._answers import MALFORMED, ODD
 
@@ -101,8 +102,39 @@ def test_docstring_examples_run(module: str) -> None:
 
 
 def test_unknown_check_suggests_the_nearest_name() -> None:
-    with pytest.raises(LookupError, match=r"unknown check 'refusl' \(did you mean 'refusal'"):
+    with pytest.raises(UnknownNameError, match=r"unknown check 'refusl' \(did you mean 'refusal'"):
         bind_check("refusl", None)
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("contains", {"text": ""}),  # a type problem (TypeError before the tree)
+        ("contains", {"text": "raid", "mode": "most"}),  # a value problem (ValueError before)
+        ("regex", {"pattern": "(unclosed"}),
+        ("latency_ms", {"max_ms": -1}),
+        ("judge", {"rubric": "x", "threshold": 3}),
+        ("contains", {"case_sensitive": True}),  # a missing required argument
+        ("contains", {"txt": "raid", "mode": "all"}),  # an unknown argument
+        ("python", {"function": "no-colon"}),
+    ],
+)
+def test_bad_check_arguments_are_one_error_that_old_handlers_still_catch(
+    name: str, value: Any
+) -> None:
+    with pytest.raises(ScorerArgumentError) as info:
+        bind_check(name, value)
+    assert isinstance(info.value, UsageError) and isinstance(info.value, TypeError)
+    assert not isinstance(info.value, LookupError)  # the loader reads LookupError as unknown check
+
+
+@pytest.mark.parametrize(
+    "function", ["tests.scorers.no_such_module:f", "tests.scorers.test_package:no_such_function"]
+)
+def test_unknown_names_are_lookup_errors_of_the_tree(function: str) -> None:
+    with pytest.raises(UnknownNameError) as info:
+        bind_check("python", {"function": function})
+    assert isinstance(info.value, LookupError) and isinstance(info.value, UsageError)
 
 
 class _Unhashable:
