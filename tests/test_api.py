@@ -71,7 +71,7 @@ def test_every_error_class_is_in_the_tree_and_keeps_its_builtin_twin():
 # Raises of built-in exception types that stay: signals raised and caught inside the package.
 # (module, enclosing function, exception)
 INTERNAL_RAISES = {
-    # _fastcheck refuses a schema it cannot compile; scorers/schema.py catches it and falls back
+    # _fastcheck refuses a schema it cannot compile; scorers/_schema.py catches it and falls back
     # to jsonschema.
     ("arcanos_eval/_fastcheck.py", "*", "NotImplementedError"),
     ("arcanos_eval/batch.py", "_TargetJob._retrying", "AssertionError"),  # unreachable

@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 
 from arcanos_eval.errors import ModelAnswerError, UnknownNameError
+from arcanos_eval.scorers._judge import grade, judge, pairwise
 from arcanos_eval.scorers._models import OpenAIBackend, use_backends
 from arcanos_eval.scorers._registry import bind_check, run_check
-from arcanos_eval.scorers.judge import grade, judge, pairwise
 from arcanos_eval.suite.model import Case
 from arcanos_eval.testing import ChatRequest, Fault, Reply
 from arcanos_eval.testing.fixtures import OpenAIServerFactory

@@ -5,6 +5,7 @@ from __future__ import annotations
 import doctest
 import importlib
 import inspect
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -40,15 +41,15 @@ VOCABULARY = {
 MODULES = [
     "_answer",
     "_models",
-    "budgets",
-    "intents",
-    "judge",
-    "match",
-    "moderation",
-    "refusal",
-    "schema",
-    "similarity",
-    "tools",
+    "_budgets",
+    "_intents",
+    "_judge",
+    "_match",
+    "_moderation",
+    "_refusal",
+    "_schema",
+    "_similarity",
+    "_tools",
 ]
 
 
@@ -99,6 +100,24 @@ def test_docstring_examples_run(module: str) -> None:
     imported = importlib.import_module(f"arcanos_eval.scorers.{module}")
     failures, _ = doctest.testmod(imported, optionflags=doctest.ELLIPSIS)
     assert failures == 0
+
+
+@pytest.mark.parametrize("name", scorers.__all__)
+def test_importing_a_public_name_as_a_module_never_yields_a_function(name: str) -> None:
+    # Family modules are private (_schema.py): ``import arcanos_eval.scorers.schema`` used to
+    # bind the ``schema`` function, which shadowed its own module.
+    namespace: dict[str, Any] = {}
+    try:
+        exec(f"import arcanos_eval.scorers.{name} as imported", namespace)
+    except ModuleNotFoundError:
+        return
+    assert inspect.ismodule(namespace["imported"]), name
+
+
+def test_family_modules_are_private() -> None:
+    package = Path(scorers.__file__).parent
+    public = sorted(p.stem for p in package.glob("*.py") if not p.stem.startswith("_"))
+    assert public == []
 
 
 def test_unknown_check_suggests_the_nearest_name() -> None:

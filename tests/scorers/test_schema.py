@@ -12,7 +12,7 @@ from hypothesis_jsonschema import from_schema
 from jsonschema import Draft202012Validator
 
 from arcanos_eval.scorers._registry import bind_check
-from arcanos_eval.scorers.schema import _quick_check, schema, schema_violations
+from arcanos_eval.scorers._schema import _quick_check, schema, schema_violations
 from arcanos_eval.suite.model import Case
 from tests.scorers._answers import MALFORMED, ODD
 

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from arcanos_eval.errors import MissingExtraError
 from arcanos_eval.scorers._models import OpenAIBackend, use_backends
 from arcanos_eval.scorers._registry import bind_check
-from arcanos_eval.scorers.similarity import LOCAL_EXTRA, cosine, lexical_similarity, similar
+from arcanos_eval.scorers._similarity import LOCAL_EXTRA, cosine, lexical_similarity, similar
 from arcanos_eval.testing.fixtures import OpenAIServerFactory
 from tests.scorers._answers import MALFORMED, ODD
 

@@ -14,9 +14,9 @@ from jsonschema.exceptions import SchemaError
 
 from arcanos_eval.errors import ScorerArgumentError
 from arcanos_eval.scorers._answer import preview
+from arcanos_eval.scorers._match import json_diff
 from arcanos_eval.scorers._registry import Score, as_response, scorer
-from arcanos_eval.scorers.match import json_diff
-from arcanos_eval.scorers.schema import schema_violations
+from arcanos_eval.scorers._schema import schema_violations
 
 if TYPE_CHECKING:
     from arcanos_eval.suite.model import Case

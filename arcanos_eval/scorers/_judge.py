@@ -20,7 +20,7 @@ from arcanos_eval.scorers._registry import Score, as_response, scorer
 if TYPE_CHECKING:
     from arcanos_eval.suite.model import Case
 
-__all__ = ["PairwiseVerdict", "Verdict", "grade", "judge", "pairwise"]
+__all__ = ["JudgeVerdict", "PairwiseVerdict", "grade", "judge", "pairwise"]
 
 _MAX_CHARS = 20_000
 
@@ -62,7 +62,7 @@ _SHOWN_B_FIRST: dict[str, Side] = {"1": "b", "2": "a", "tie": "tie"}
 
 
 @dataclass(frozen=True)
-class Verdict:
+class JudgeVerdict:
     """A judge's structured grade of one answer."""
 
     score: float
@@ -108,7 +108,7 @@ def grade(
     backend: ModelBackend,
     question: str | None = None,
     reference: str | None = None,
-) -> Verdict:
+) -> JudgeVerdict:
     """Ask ``backend`` to grade ``answer`` against ``rubric``.
 
     Raises:
@@ -139,7 +139,7 @@ def grade(
         raise ModelAnswerError(
             f"the judge's verdict lacks a numeric score or a boolean pass: {preview(verdict)}"
         )
-    return Verdict(max(0.0, min(1.0, float(score))), passed, str(verdict.get("reason", "")))
+    return JudgeVerdict(max(0.0, min(1.0, float(score))), passed, str(verdict.get("reason", "")))
 
 
 def _validate(kwargs: Mapping[str, Any]) -> None:
