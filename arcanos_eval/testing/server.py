@@ -36,8 +36,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from types import TracebackType
 from typing import Any, Literal
 
+import arcanos_eval.testing._exchange as _exchange
+import arcanos_eval.testing._http as _http
+import arcanos_eval.testing._wire as _wire
 from arcanos_eval.errors import LoopbackServerError, UsageError
-from arcanos_eval.testing import _exchange, _http, _wire
 from arcanos_eval.testing._batches import BatchDesk, BatchOutcome, DeskError
 from arcanos_eval.testing._log import Entry, RecordedRequest
 from arcanos_eval.testing._reply import (
