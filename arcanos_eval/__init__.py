@@ -17,7 +17,6 @@ their dependencies (openai, deepdiff, hypothesis) until a name that needs them i
 
 from __future__ import annotations
 
-import importlib
 import typing
 
 from arcanos_eval._version import __version__
@@ -109,6 +108,8 @@ def __getattr__(name: str) -> object:
     source = _SOURCES.get(name)
     if source is None:
         raise AttributeError(f"module 'arcanos_eval' has no attribute {name!r}")
+    import importlib
+
     value = getattr(importlib.import_module(source), name)
     globals()[name] = value  # read once: later lookups skip this function
     return value

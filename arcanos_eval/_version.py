@@ -8,8 +8,6 @@ metadata without importing the SDK.
 
 from __future__ import annotations
 
-from importlib.metadata import version
-
 __all__ = ["__version__", "sdk_version"]
 
 __version__ = "0.1.0"
@@ -17,4 +15,7 @@ __version__ = "0.1.0"
 
 def sdk_version() -> str:
     """``openai 1.x.y``: the installed OpenAI SDK, as golden records and run headers name it."""
+    # importlib.metadata costs about 100 modules; only a run that records provenance needs it.
+    from importlib.metadata import version
+
     return f"openai {version('openai')}"
