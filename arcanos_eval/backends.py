@@ -19,7 +19,13 @@ from contextvars import ContextVar
 from typing import Any
 
 from arcanos_eval.engine import Call, Engine
-from arcanos_eval.errors import ReplayMissingError, SuiteError
+from arcanos_eval.errors import (
+    ModelAnswerError,
+    ModelCallError,
+    ReplayMissingError,
+    SuiteError,
+    UnsupportedError,
+)
 from arcanos_eval.model import Case, Check, Request, Response, Suite
 from arcanos_eval.scorers._registry import scorer_for, unknown_name_message
 from arcanos_eval.targets.base import Target
@@ -159,10 +165,12 @@ class EngineBackend:
             },
         )
         if response.errored:
-            raise RuntimeError(f"moderation call failed ({response.error_type}): {response.error}")
+            raise ModelCallError(
+                f"moderation call failed ({response.error_type}): {response.error}"
+            )
         verdict = response.parsed
         if not isinstance(verdict, dict) or not isinstance(verdict.get("flagged"), bool):
-            raise ValueError(
+            raise ModelAnswerError(
                 f"moderation model did not answer with a verdict: {json.dumps(response.text)[:80]}"
             )
         names = [str(c) for c in verdict.get("categories") or () if isinstance(c, str)]
@@ -173,6 +181,6 @@ class EngineBackend:
         }
 
     def embed(self, texts: Sequence[str]) -> list[list[float]]:
-        raise NotImplementedError(
+        raise UnsupportedError(
             "embeddings through a run target are not supported; use embedder: lexical or local"
         )

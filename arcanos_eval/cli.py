@@ -13,8 +13,8 @@ from pathlib import Path
 
 from tabulate import tabulate
 
-from arcanos_eval import __version__
 from arcanos_eval._gc import bulk_work, skip_final_collection
+from arcanos_eval._version import __version__
 from arcanos_eval.backends import check_model_targets
 from arcanos_eval.config import RunConfig, load_config
 from arcanos_eval.contracts.cli import add_parser as add_schema_parser

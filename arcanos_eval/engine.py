@@ -29,11 +29,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, TextIO
 
-from arcanos_eval import __version__
+from arcanos_eval._version import __version__, sdk_version
 from arcanos_eval.errors import ReplayMissingError
 from arcanos_eval.model import Case, Request, Response
 from arcanos_eval.targets.base import CallFailure, Target
-from arcanos_eval.targets.openai import sdk_version
 from arcanos_eval.targets.replay import GoldenRecord, GoldenStore, ResponseCache
 
 __all__ = ["Call", "Engine", "EngineStats", "Progress"]

@@ -2,17 +2,30 @@
 
 Every error the library raises on purpose derives from :class:`ArcanosError`, so a caller (the CLI,
 the pytest plugin, a notebook) can catch one type and show a one-line message. Misuse errors also
-derive from the matching built-in so ``except ValueError`` keeps working::
+derive from the matching built-in so ``except ValueError`` (or ``TypeError``, ``LookupError``)
+keeps working::
 
     ArcanosError
-    ├── UsageError (ValueError)            bad input from the user: files, flags, config
+    ├── UsageError (ValueError)            bad input from the user: files, flags, config, arguments
     │   ├── ConfigError                    [tool.arcanos_eval] or command-line overrides
     │   ├── SuiteError                     a suite file: names file, line, case and field
     │   │   ├── UnknownCheckError          a check name that no scorer registers
     │   │   └── DuplicateCaseError         the same case id twice in one run
-    │   └── GateConfigError                a gate that cannot be evaluated as written
+    │   ├── GateConfigError                a gate that cannot be evaluated as written
+    │   ├── ArgumentError (TypeError)      a value a library function cannot use (type or range)
+    │   │   └── ScorerArgumentError        a check's arguments, at suite load or in a direct call
+    │   ├── UnknownNameError (LookupError) a name nothing registers: check, model backend, function
+    │   └── UnsupportedError (NotImplementedError)  a backend asked for what it cannot do
+    ├── MissingExtraError (ImportError)    an optional package is missing; names the pip extra
+    ├── ModelCallError (RuntimeError)      a scorer's own model call (judge, embedder) failed
+    ├── ModelAnswerError (ValueError)      a scorer's model answered, but not in a usable shape
+    ├── GoldenStoreError (RuntimeError)    a golden store used against the mode it was opened in
+    ├── LoopbackServerError (RuntimeError) the loopback OpenAI-protocol test server cannot serve
     ├── ReplayMissingError                 replay mode, and recordings are missing
     └── RunLogError                        a run log that cannot be read or resumed
+
+Model errors are not usage errors: a scorer turns them into a failed check with a reason, so they
+reach a caller only from a direct call (``grade``, ``ask_json``) in a notebook.
 
 A message says what was expected, what was found and where.
 """
@@ -23,13 +36,22 @@ from pathlib import Path
 
 __all__ = [
     "ArcanosError",
+    "ArgumentError",
     "ConfigError",
     "DuplicateCaseError",
     "GateConfigError",
+    "GoldenStoreError",
+    "LoopbackServerError",
+    "MissingExtraError",
+    "ModelAnswerError",
+    "ModelCallError",
     "ReplayMissingError",
     "RunLogError",
+    "ScorerArgumentError",
     "SuiteError",
     "UnknownCheckError",
+    "UnknownNameError",
+    "UnsupportedError",
     "UsageError",
 ]
 
@@ -87,6 +109,53 @@ class DuplicateCaseError(SuiteError):
 
 class GateConfigError(UsageError):
     """A gate specification that cannot be evaluated."""
+
+
+class ArgumentError(UsageError, TypeError):
+    """A function of the library was called with a value it cannot use, by type or by range.
+
+    Both a ``ValueError`` and a ``TypeError``, so callers written against either keep working.
+    """
+
+
+class ScorerArgumentError(ArgumentError):
+    """A check's arguments that its scorer cannot take: raised when a suite binds the check (the
+    loader reports it with file and line) or when a notebook calls the scorer directly."""
+
+
+class UnknownNameError(UsageError, LookupError):
+    """A name that nothing registers: a check, a model backend, a ``python:`` check function.
+
+    The message suggests the nearest known names.
+    """
+
+
+class UnsupportedError(UsageError, NotImplementedError):
+    """A component asked for something it does not provide (embeddings through a run target)."""
+
+
+class MissingExtraError(ArcanosError, ImportError):
+    """An optional dependency is not installed; the message names the ``pip install`` extra.
+
+    Not a ``ValueError``: a suite naming ``embedder: local`` is valid as written, and the loader
+    must not report the missing package as a bad check argument.
+    """
+
+
+class ModelCallError(ArcanosError, RuntimeError):
+    """A call a model-backed scorer made (judge, embedder, moderation) failed after retries."""
+
+
+class ModelAnswerError(ArcanosError, ValueError):
+    """A model-backed scorer's model answered, but not in the shape the scorer needs."""
+
+
+class GoldenStoreError(ArcanosError, RuntimeError):
+    """A golden store asked to do what the mode it was opened in forbids (write while replaying)."""
+
+
+class LoopbackServerError(ArcanosError, RuntimeError):
+    """The loopback OpenAI-protocol server of :mod:`arcanos_eval.testing` could not start."""
 
 
 class ReplayMissingError(ArcanosError):

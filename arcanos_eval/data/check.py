@@ -19,7 +19,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import IO, Any
 
-from arcanos_eval import __version__
+from arcanos_eval._version import __version__
 from arcanos_eval.data.eval_cases import EvalSet, read_eval_cases
 from arcanos_eval.data.fields import iter_text_fields
 from arcanos_eval.data.format import (

@@ -19,6 +19,7 @@ from typing import Any, Literal
 from tabulate import tabulate
 
 from arcanos_eval.data.tokens import TokenStats
+from arcanos_eval.errors import UsageError
 
 __all__ = [
     "CHECKS",
@@ -211,10 +212,10 @@ class DataReport:
         """Rebuild a report saved with :meth:`to_dict`.
 
         Raises:
-            ValueError: the dict is not a data report of a schema version this code reads.
+            UsageError: the dict is not a data report of a schema version this code reads.
         """
         if data.get("report") != REPORT_KIND or data.get("schema_version") != SCHEMA_VERSION:
-            raise ValueError(
+            raise UsageError(
                 f"expected a {REPORT_KIND} report with schema_version {SCHEMA_VERSION}, found "
                 f"report={data.get('report')!r} schema_version={data.get('schema_version')!r}"
             )

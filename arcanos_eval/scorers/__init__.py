@@ -10,30 +10,22 @@ raises on a malformed answer::
     >>> contains("The raid starts at 20:00 UTC.", text="20:00").passed
     True
 
-Families: :mod:`~arcanos_eval.scorers.match` (``equals``, ``contains``, ``not_contains``,
-``regex``, ``field``, ``json``, ``classify``), :mod:`~arcanos_eval.scorers.schema`,
-:mod:`~arcanos_eval.scorers.refusal` (``refusal``, ``complies``, ``deescalates``),
-:mod:`~arcanos_eval.scorers.intents`, :mod:`~arcanos_eval.scorers.similarity` (``similar``),
-:mod:`~arcanos_eval.scorers.judge`, :mod:`~arcanos_eval.scorers.moderation`,
-:mod:`~arcanos_eval.scorers.tools` (``tool_call``) and :mod:`~arcanos_eval.scorers.budgets`
-(``latency_ms``, ``max_tokens``, ``cost``). Model-backed scorers find their model through
+Families, one private module each, every public name re-exported here: match (``equals``,
+``contains``, ``not_contains``, ``regex``, ``field``, ``json``, ``classify``), schema (``schema``),
+refusal (``refusal``, ``complies``, ``deescalates``), intents, similarity (``similar``), judge
+(``judge``, ``pairwise``), moderation, tools (``tool_call``) and budgets (``latency_ms``,
+``max_tokens``, ``cost``). Import them from here: ``arcanos_eval.scorers.schema`` is the
+``schema`` check, never a module. Model-backed scorers find their model through
 :func:`use_backends` or take ``backend=``.
 """
 
 from __future__ import annotations
 
 from arcanos_eval.model import Score
-from arcanos_eval.scorers._models import (
-    ModelBackend,
-    OpenAIBackend,
-    get_backend,
-    use_backends,
-)
-from arcanos_eval.scorers._registry import as_response, scorer
-from arcanos_eval.scorers.budgets import cost, latency_ms, max_tokens
-from arcanos_eval.scorers.intents import intents
-from arcanos_eval.scorers.judge import PairwiseVerdict, Verdict, judge, pairwise
-from arcanos_eval.scorers.match import (
+from arcanos_eval.scorers._budgets import cost, latency_ms, max_tokens
+from arcanos_eval.scorers._intents import intents
+from arcanos_eval.scorers._judge import JudgeVerdict, PairwiseVerdict, judge, pairwise
+from arcanos_eval.scorers._match import (
     classify,
     classify_pairs,
     confusion_matrix,
@@ -44,25 +36,32 @@ from arcanos_eval.scorers.match import (
     not_contains,
     regex,
 )
-from arcanos_eval.scorers.moderation import moderation, moderation_drift
-from arcanos_eval.scorers.refusal import (
+from arcanos_eval.scorers._models import (
+    ModelBackend,
+    OpenAIBackend,
+    get_backend,
+    use_backends,
+)
+from arcanos_eval.scorers._moderation import moderation, moderation_drift
+from arcanos_eval.scorers._refusal import (
     RefusalFinding,
     classify_refusal,
     complies,
     deescalates,
     refusal,
 )
-from arcanos_eval.scorers.schema import schema
-from arcanos_eval.scorers.similarity import lexical_similarity, similar
-from arcanos_eval.scorers.tools import tool_call
+from arcanos_eval.scorers._registry import as_response, scorer
+from arcanos_eval.scorers._schema import schema
+from arcanos_eval.scorers._similarity import lexical_similarity, similar
+from arcanos_eval.scorers._tools import tool_call
 
 __all__ = [
+    "JudgeVerdict",
     "ModelBackend",
     "OpenAIBackend",
     "PairwiseVerdict",
     "RefusalFinding",
     "Score",
-    "Verdict",
     "as_response",
     "classify",
     "classify_pairs",

@@ -25,7 +25,7 @@ from dataclasses import replace
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
-from arcanos_eval.errors import ConfigError
+from arcanos_eval.errors import ConfigError, ModelAnswerError, ModelCallError, UnknownNameError
 from arcanos_eval.model import Response, ToolCall, Usage
 from arcanos_eval.scorers._registry import unknown_name_message
 
@@ -96,14 +96,14 @@ def get_backend(name: str) -> ModelBackend:
     """The backend registered as ``name`` in the current context.
 
     Raises:
-        LookupError: no backend of that name; the message names the known ones.
+        UnknownNameError: no backend of that name; the message names the known ones.
     """
     backends = _BACKENDS.get()
     try:
         return backends[name]
     except KeyError:
         known = ", ".join(sorted(backends)) or "none"
-        raise LookupError(
+        raise UnknownNameError(
             f"{unknown_name_message('model backend', name, backends)}; known backends: {known}. "
             "Install one with use_backends({...}) or pass backend= to the scorer"
         ) from None
@@ -115,7 +115,7 @@ def resolve_backend(backend: ModelBackend | str | None, target: str | None) -> M
         return backend
     name = backend if isinstance(backend, str) else target
     if not name:
-        raise LookupError("no model backend given: pass backend= or a target name")
+        raise UnknownNameError("no model backend given: pass backend= or a target name")
     return get_backend(name)
 
 
@@ -129,8 +129,8 @@ def ask_json(
     """Ask ``backend`` for a JSON object shaped by ``schema`` (structured outputs) and parse it.
 
     Raises:
-        RuntimeError: the call failed.
-        ValueError: the model did not return a JSON object.
+        ModelCallError: the call failed.
+        ModelAnswerError: the model did not return a JSON object.
     """
     response_format = {
         "type": "json_schema",
@@ -138,11 +138,11 @@ def ask_json(
     }
     response = backend.complete(messages, response_format=response_format)
     if response.errored:
-        raise RuntimeError(f"model call failed ({response.error_type}): {response.error}")
+        raise ModelCallError(f"model call failed ({response.error_type}): {response.error}")
     value = response.parsed
     if not isinstance(value, dict):
         shown = (response.text or "")[:80]
-        raise ValueError(f"expected a JSON object from the model, found {shown!r}")
+        raise ModelAnswerError(f"expected a JSON object from the model, found {shown!r}")
     return value
 
 
@@ -289,7 +289,9 @@ class OpenAIBackend:
             result = self.client.embeddings.create(model=self.embedding_model, input=missing)
             vectors = [item.embedding for item in sorted(result.data, key=lambda d: d.index)]
             if len(vectors) != len(missing):
-                raise ValueError(f"asked for {len(missing)} embeddings, received {len(vectors)}")
+                raise ModelAnswerError(
+                    f"asked for {len(missing)} embeddings, received {len(vectors)}"
+                )
             for text, vector in zip(missing, vectors, strict=True):
                 self._store(
                     _key({"op": "embed", "model": self.embedding_model, "input": text}),
@@ -308,7 +310,7 @@ class OpenAIBackend:
         else:
             result = self.client.moderations.create(input=text, model=self.moderation_model)
         if not result.results:
-            raise ValueError("the moderation endpoint returned no result")
+            raise ModelAnswerError("the moderation endpoint returned no result")
         first = result.results[0]
         verdict = {
             "flagged": bool(first.flagged),

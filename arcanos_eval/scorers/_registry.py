@@ -31,6 +31,7 @@ from importlib.metadata import entry_points
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from arcanos_eval.errors import ArgumentError, ScorerArgumentError, UnknownNameError
 from arcanos_eval.model import Check, Response, Score
 
 if TYPE_CHECKING:
@@ -69,8 +70,8 @@ class ScorerSpec:
     name: str
     fn: ScorerFn
     primary: str | None = None
-    # Checks argument *values* at suite load time (bad regex, unknown mode); raises TypeError or
-    # ValueError. Optional so entry-point and ``python:`` scorers need none.
+    # Checks argument *values* at suite load time (bad regex, unknown mode); raises
+    # ScorerArgumentError (or any TypeError or ValueError). Optional so entry-point and ``python:`` scorers need none.
     validate: Callable[[Mapping[str, Any]], None] | None = field(
         default=None, repr=False, compare=False
     )
@@ -105,7 +106,8 @@ def scorer(
     """Register a scorer under ``name`` (default: the function's name).
 
     ``validate``, when given, receives the bound keyword arguments of a suite check and raises
-    ``TypeError`` or ``ValueError`` for values the scorer cannot use, so a suite fails at load time.
+    ``ScorerArgumentError`` (any ``TypeError`` or ``ValueError`` will do) for values the scorer
+    cannot use, so a suite fails at load time.
 
     Example:
         >>> @scorer("shouts", primary="min_ratio")
@@ -119,9 +121,9 @@ def scorer(
         key = name or fn.__name__
         params = list(inspect.signature(fn).parameters)
         if len(params) < 2:
-            raise TypeError(f"scorer {key!r} must accept (output, case=None, **args)")
+            raise ArgumentError(f"scorer {key!r} must accept (output, case=None, **args)")
         if primary is not None and primary not in params[2:]:
-            raise TypeError(f"scorer {key!r}: primary argument {primary!r} is not a parameter")
+            raise ArgumentError(f"scorer {key!r}: primary argument {primary!r} is not a parameter")
         _REGISTRY[key] = ScorerSpec(key, fn, primary, validate)
         fn.scorer_name = key  # type: ignore[attr-defined]
         return fn
@@ -150,13 +152,13 @@ def get_scorer(name: str) -> ScorerSpec:
     """The scorer registered as ``name``.
 
     Raises:
-        LookupError: no scorer of that name; the message suggests the nearest known names.
+        UnknownNameError: no scorer of that name; the message suggests the nearest known names.
     """
     _load_entry_points()
     try:
         return _REGISTRY[name]
     except KeyError:
-        raise LookupError(unknown_name_message("check", name, _REGISTRY)) from None
+        raise UnknownNameError(unknown_name_message("check", name, _REGISTRY)) from None
 
 
 def unknown_name_message(kind: str, name: object, known: Mapping[str, Any] | list[str]) -> str:
@@ -172,14 +174,14 @@ _PYTHON = "python:"
 def _import_function(path: str) -> ScorerFn:
     module_name, sep, attr = path.partition(":")
     if not sep or not module_name or not attr:
-        raise TypeError(f"expected 'package.module:function', found {path!r}")
+        raise ScorerArgumentError(f"expected 'package.module:function', found {path!r}")
     try:
         module = importlib.import_module(module_name)
     except ImportError as exc:
-        raise LookupError(f"cannot import {module_name!r} for python check: {exc}") from None
+        raise UnknownNameError(f"cannot import {module_name!r} for python check: {exc}") from None
     fn = getattr(module, attr, None)
     if not callable(fn):
-        raise LookupError(f"{module_name!r} has no callable {attr!r}")
+        raise UnknownNameError(f"{module_name!r} has no callable {attr!r}")
     return fn  # type: ignore[no-any-return]
 
 
@@ -206,14 +208,16 @@ def bind_check(name: str, value: Any) -> tuple[ScorerSpec, dict[str, Any]]:
     """Resolve a suite check ``name: value`` into a scorer and its keyword arguments.
 
     Raises:
-        LookupError: unknown check name or unimportable custom scorer.
-        TypeError: arguments the scorer does not accept, or a missing required argument.
+        UnknownNameError: unknown check name or unimportable custom scorer.
+        ScorerArgumentError: arguments the scorer does not accept, or a missing required argument.
     """
     if name == "python":
         if isinstance(value, str):
             value = {"function": value}
         if not isinstance(value, Mapping) or not isinstance(value.get("function"), str):
-            raise TypeError("expected {function: 'package.module:function', ...arguments}")
+            raise ScorerArgumentError(
+                "expected {function: 'package.module:function', ...arguments}"
+            )
         kwargs = {k: v for k, v in value.items() if k != "function"}
         spec = _python_scorer(value["function"])
     else:
@@ -229,20 +233,22 @@ def bind_check(name: str, value: Any) -> tuple[ScorerSpec, dict[str, Any]]:
             kwargs = {spec.primary: value}
         elif isinstance(value, Mapping):
             unknown = sorted(k for k in value if k not in params)
-            raise TypeError(
+            raise ScorerArgumentError(
                 f"unexpected argument(s) {', '.join(map(repr, unknown))}; "
                 f"{name!r} accepts {', '.join(params) or 'no arguments'}"
             )
         else:
-            raise TypeError(f"{name!r} takes named arguments, found {json.dumps(value)[:60]}")
+            raise ScorerArgumentError(
+                f"{name!r} takes named arguments, found {json.dumps(value)[:60]}"
+            )
     problem = _binding_problem(spec.fn, frozenset(kwargs))
     if problem is not None:
-        raise TypeError(f"bad arguments for {spec.name!r}: {problem}")
+        raise ScorerArgumentError(f"bad arguments for {spec.name!r}: {problem}")
     if spec.validate is not None:
         try:
             spec.validate(kwargs)
         except (TypeError, ValueError) as exc:
-            raise TypeError(f"bad arguments for {spec.name!r}: {exc}") from None
+            raise ScorerArgumentError(f"bad arguments for {spec.name!r}: {exc}") from None
     return spec, kwargs
 
 

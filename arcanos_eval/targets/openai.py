@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
-from importlib.metadata import version
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from arcanos_eval._version import sdk_version
 from arcanos_eval.config import TargetConfig
 from arcanos_eval.model import Request, Response, ToolCall, Usage
 from arcanos_eval.targets.base import CallFailure
@@ -27,10 +27,6 @@ __all__ = ["OpenAITarget", "response_from_body", "sdk_version"]
 
 _DEFAULT_BASE_URL = "https://api.openai.com/v1"
 _NO_KEY = "unused"  # local servers (llama.cpp, vLLM) need no key, but the SDK wants a string
-
-
-def sdk_version() -> str:
-    return f"openai {version('openai')}"
 
 
 def _retry_after(headers: Mapping[str, str] | None) -> float | None:

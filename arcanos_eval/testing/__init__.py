@@ -8,9 +8,9 @@ answered by the same replies, with scripted endings (``batch_outcomes``). Pytest
 Example::
 
     import openai
-    from arcanos_eval.testing import OpenAIServer, Reply, ToolCall
+    from arcanos_eval.testing import OpenAIServer, Reply, ReplyToolCall
 
-    reply = Reply(tool_calls=(ToolCall("lookup_raid", {"day": "friday"}),))
+    reply = Reply(tool_calls=(ReplyToolCall("lookup_raid", {"day": "friday"}),))
     with OpenAIServer(replies={"when is the raid?": reply}) as server:
         client = openai.OpenAI(base_url=server.base_url, api_key="sk-test")
         completion = client.chat.completions.create(
@@ -28,8 +28,8 @@ from arcanos_eval.testing._reply import (
     Fault,
     FaultKind,
     Reply,
+    ReplyToolCall,
     Responder,
-    ToolCall,
     echo,
 )
 from arcanos_eval.testing._wire import estimate_tokens
@@ -45,8 +45,8 @@ __all__ = [
     "OpenAIServer",
     "RecordedRequest",
     "Reply",
+    "ReplyToolCall",
     "Responder",
-    "ToolCall",
     "echo",
     "estimate_tokens",
 ]

@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from arcanos_eval.testing import _wire
+import arcanos_eval.testing._wire as _wire
 
 __all__ = ["BatchDesk", "BatchOutcome", "DeskError", "LineAnswer"]
 

@@ -8,7 +8,8 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 
-from arcanos_eval.testing import _http, _wire
+import arcanos_eval.testing._http as _http
+import arcanos_eval.testing._wire as _wire
 from arcanos_eval.testing._log import Entry
 from arcanos_eval.testing._reply import Fault
 

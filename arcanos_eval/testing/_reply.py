@@ -9,7 +9,7 @@ from typing import Any, Literal
 
 from arcanos_eval.errors import UsageError
 
-__all__ = ["ChatRequest", "Fault", "FaultKind", "Reply", "Responder", "ToolCall", "echo"]
+__all__ = ["ChatRequest", "Fault", "FaultKind", "Reply", "ReplyToolCall", "Responder", "echo"]
 
 FaultKind = Literal[
     "rate_limit",
@@ -111,8 +111,9 @@ class Fault:
 
 
 @dataclass(frozen=True)
-class ToolCall:
-    """One function call in an answer.
+class ReplyToolCall:
+    """One function call a scripted :class:`Reply` answers with (the wire side of what the client
+    reads back as :class:`arcanos_eval.model.ToolCall`).
 
     Attributes:
         name: The function name.
@@ -148,7 +149,7 @@ class Reply:
     """
 
     text: str | None = None
-    tool_calls: tuple[ToolCall, ...] = ()
+    tool_calls: tuple[ReplyToolCall, ...] = ()
     finish_reason: str | None = None
     fault: Fault | None = None
     latency_s: float = 0.0
@@ -163,7 +164,7 @@ class Reply:
     @classmethod
     def tool(cls, name: str, arguments: str | Mapping[str, Any] = "{}", **kwargs: Any) -> Reply:
         """An answer made of a single function call."""
-        return cls(tool_calls=(ToolCall(name, arguments),), **kwargs)
+        return cls(tool_calls=(ReplyToolCall(name, arguments),), **kwargs)
 
     @classmethod
     def failing(cls, fault: Fault) -> Reply:

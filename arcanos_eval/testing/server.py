@@ -36,8 +36,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from types import TracebackType
 from typing import Any, Literal
 
-from arcanos_eval.errors import UsageError
-from arcanos_eval.testing import _exchange, _http, _wire
+import arcanos_eval.testing._exchange as _exchange
+import arcanos_eval.testing._http as _http
+import arcanos_eval.testing._wire as _wire
+from arcanos_eval.errors import LoopbackServerError, UsageError
 from arcanos_eval.testing._batches import BatchDesk, BatchOutcome, DeskError
 from arcanos_eval.testing._log import Entry, RecordedRequest
 from arcanos_eval.testing._reply import (
@@ -209,7 +211,7 @@ class OpenAIServer:
         if failure:
             thread.join()
             self._loop = self._thread = None
-            raise RuntimeError("OpenAIServer could not start") from failure[0]
+            raise LoopbackServerError("OpenAIServer could not start") from failure[0]
         return self
 
     def stop(self) -> None:

@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 
 from arcanos_eval.model import Case, Response, Usage
+from arcanos_eval.scorers._budgets import cost, latency_ms, max_tokens, usage_cost
 from arcanos_eval.scorers._registry import bind_check
-from arcanos_eval.scorers.budgets import cost, latency_ms, max_tokens, usage_cost
 
 CASE = Case(
     id="c",

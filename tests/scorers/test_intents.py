@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 
 from arcanos_eval.model import Case
+from arcanos_eval.scorers._intents import intent_patterns, intents
 from arcanos_eval.scorers._models import OpenAIBackend
 from arcanos_eval.scorers._registry import bind_check
-from arcanos_eval.scorers.intents import intent_patterns, intents
 from arcanos_eval.testing import ChatRequest, Reply
 from arcanos_eval.testing.fixtures import OpenAIServerFactory
 from tests.scorers._answers import MALFORMED, ODD

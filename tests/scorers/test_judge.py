@@ -7,10 +7,11 @@ from typing import Any
 
 import pytest
 
+from arcanos_eval.errors import ModelAnswerError, UnknownNameError
 from arcanos_eval.model import Case
+from arcanos_eval.scorers._judge import grade, judge, pairwise
 from arcanos_eval.scorers._models import OpenAIBackend, use_backends
 from arcanos_eval.scorers._registry import bind_check, run_check
-from arcanos_eval.scorers.judge import grade, judge, pairwise
 from arcanos_eval.testing import ChatRequest, Fault, Reply
 from arcanos_eval.testing.fixtures import OpenAIServerFactory
 from tests.scorers._answers import MALFORMED
@@ -115,21 +116,21 @@ def test_unreadable_or_failed_verdicts_fail_with_a_reason(
     model = backend(server.base_url)
     prose = judge("Friday.", rubric="Names the day", backend=model)
     assert not prose.passed
-    assert prose.reason.startswith("the judge could not grade: ValueError")
+    assert prose.reason.startswith("the judge could not grade: ModelAnswerError")
     crashed = judge("Saturday.", rubric="Names the day", backend=model)
-    assert "RuntimeError" in crashed.reason and "InternalServerError" in crashed.reason
+    assert "ModelCallError" in crashed.reason and "InternalServerError" in crashed.reason
 
 
 def test_verdict_without_types_is_rejected(openai_server_factory: OpenAIServerFactory) -> None:
     server = openai_server_factory(
         responder=lambda r: Reply.json({"score": "high", "pass": "yes", "reason": ""})
     )
-    with pytest.raises(ValueError, match="lacks a numeric score"):
+    with pytest.raises(ModelAnswerError, match="lacks a numeric score"):
         grade("Friday.", "Names the day", backend=backend(server.base_url))
 
 
 def test_missing_backend_is_a_configuration_error() -> None:
-    with pytest.raises(LookupError, match="unknown model backend 'judge'"):
+    with pytest.raises(UnknownNameError, match="unknown model backend 'judge'"):
         judge("Friday.", rubric="Names the day")
 
 

@@ -10,8 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from arcanos_eval.model import Response, Score
-from arcanos_eval.scorers._registry import bind_check
-from arcanos_eval.scorers.match import (
+from arcanos_eval.scorers._match import (
     classify,
     classify_pairs,
     confusion_matrix,
@@ -24,6 +23,7 @@ from arcanos_eval.scorers.match import (
     regex,
     same_json,
 )
+from arcanos_eval.scorers._registry import bind_check
 from tests.scorers._answers import MALFORMED, ODD
 
 # --- equals ---------------------------------------------------------------------------------------

@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from arcanos_eval.errors import ConfigError
+from arcanos_eval.errors import ConfigError, ModelAnswerError, ModelCallError
 from arcanos_eval.model import Response
 from arcanos_eval.scorers._models import (
     ModelBackend,
@@ -176,11 +176,11 @@ def test_ask_json_raises_on_errors_and_non_objects(
         faults={3: Fault.http_status(400, "bad schema")},
     )
     backend = backend_for(server.base_url)
-    with pytest.raises(ValueError, match="expected a JSON object"):
+    with pytest.raises(ModelAnswerError, match="expected a JSON object"):
         ask_json(backend, [{"role": "user", "content": "list"}], name="v", schema={})
-    with pytest.raises(ValueError, match="'Looks fine!'"):
+    with pytest.raises(ModelAnswerError, match="'Looks fine!'"):
         ask_json(backend, [{"role": "user", "content": "prose"}], name="v", schema={})
-    with pytest.raises(RuntimeError, match="model call failed"):
+    with pytest.raises(ModelCallError, match="model call failed"):
         ask_json(backend, [{"role": "user", "content": "third"}], name="v", schema={})
 
 

@@ -8,8 +8,8 @@ import pytest
 
 from arcanos_eval.model import Score
 from arcanos_eval.scorers._models import OpenAIBackend, use_backends
+from arcanos_eval.scorers._moderation import flagged_rate, moderation, moderation_drift
 from arcanos_eval.scorers._registry import bind_check
-from arcanos_eval.scorers.moderation import flagged_rate, moderation, moderation_drift
 from arcanos_eval.testing import Fault
 from arcanos_eval.testing.fixtures import OpenAIServerFactory
 from tests.scorers._answers import MALFORMED

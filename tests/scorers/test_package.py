@@ -5,11 +5,13 @@ from __future__ import annotations
 import doctest
 import importlib
 import inspect
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 import arcanos_eval.scorers as scorers
+from arcanos_eval.errors import ScorerArgumentError, UnknownNameError, UsageError
 from arcanos_eval.model import Score
 from arcanos_eval.scorers._registry import bind_check, get_scorer, run_check, scorer_names
 from tests.scorers._answers import MALFORMED, ODD
@@ -40,15 +42,15 @@ VOCABULARY = {
 MODULES = [
     "_answer",
     "_models",
-    "budgets",
-    "intents",
-    "judge",
-    "match",
-    "moderation",
-    "refusal",
-    "schema",
-    "similarity",
-    "tools",
+    "_budgets",
+    "_intents",
+    "_judge",
+    "_match",
+    "_moderation",
+    "_refusal",
+    "_schema",
+    "_similarity",
+    "_tools",
 ]
 
 
@@ -101,9 +103,58 @@ def test_docstring_examples_run(module: str) -> None:
     assert failures == 0
 
 
+@pytest.mark.parametrize("name", scorers.__all__)
+def test_importing_a_public_name_as_a_module_never_yields_a_function(name: str) -> None:
+    # Family modules are private (_schema.py): ``import arcanos_eval.scorers.schema`` used to
+    # bind the ``schema`` function, which shadowed its own module.
+    namespace: dict[str, Any] = {}
+    try:
+        exec(f"import arcanos_eval.scorers.{name} as imported", namespace)
+    except ModuleNotFoundError:
+        return
+    assert inspect.ismodule(namespace["imported"]), name
+
+
+def test_family_modules_are_private() -> None:
+    package = Path(scorers.__file__).parent
+    public = sorted(p.stem for p in package.glob("*.py") if not p.stem.startswith("_"))
+    assert public == []
+
+
 def test_unknown_check_suggests_the_nearest_name() -> None:
-    with pytest.raises(LookupError, match=r"unknown check 'refusl' \(did you mean 'refusal'"):
+    with pytest.raises(UnknownNameError, match=r"unknown check 'refusl' \(did you mean 'refusal'"):
         bind_check("refusl", None)
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("contains", {"text": ""}),  # a type problem (TypeError before the tree)
+        ("contains", {"text": "raid", "mode": "most"}),  # a value problem (ValueError before)
+        ("regex", {"pattern": "(unclosed"}),
+        ("latency_ms", {"max_ms": -1}),
+        ("judge", {"rubric": "x", "threshold": 3}),
+        ("contains", {"case_sensitive": True}),  # a missing required argument
+        ("contains", {"txt": "raid", "mode": "all"}),  # an unknown argument
+        ("python", {"function": "no-colon"}),
+    ],
+)
+def test_bad_check_arguments_are_one_error_that_old_handlers_still_catch(
+    name: str, value: Any
+) -> None:
+    with pytest.raises(ScorerArgumentError) as info:
+        bind_check(name, value)
+    assert isinstance(info.value, UsageError) and isinstance(info.value, TypeError)
+    assert not isinstance(info.value, LookupError)  # the loader reads LookupError as unknown check
+
+
+@pytest.mark.parametrize(
+    "function", ["tests.scorers.no_such_module:f", "tests.scorers.test_package:no_such_function"]
+)
+def test_unknown_names_are_lookup_errors_of_the_tree(function: str) -> None:
+    with pytest.raises(UnknownNameError) as info:
+        bind_check("python", {"function": function})
+    assert isinstance(info.value, LookupError) and isinstance(info.value, UsageError)
 
 
 class _Unhashable:

@@ -15,8 +15,8 @@ import pytest
 
 from arcanos_eval.model import Score
 from arcanos_eval.scorers._models import OpenAIBackend, use_backends
+from arcanos_eval.scorers._refusal import classify_refusal, complies, deescalates, refusal
 from arcanos_eval.scorers._registry import bind_check
-from arcanos_eval.scorers.refusal import classify_refusal, complies, deescalates, refusal
 from arcanos_eval.testing import ChatRequest, Fault, Reply
 from arcanos_eval.testing.fixtures import OpenAIServerFactory
 from tests.scorers._answers import HUGE, MALFORMED, ODD

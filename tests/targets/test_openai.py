@@ -12,7 +12,7 @@ from arcanos_eval.config import TargetConfig
 from arcanos_eval.model import Case
 from arcanos_eval.targets.base import CallFailure, build_request
 from arcanos_eval.targets.openai import OpenAITarget, classify_error, is_strict_compatible
-from arcanos_eval.testing import Fault, Reply, ToolCall
+from arcanos_eval.testing import Fault, Reply, ReplyToolCall
 from tests.conftest import KEY_ENV
 
 SCHEMA = {
@@ -117,7 +117,7 @@ def test_responses_api_sends_instructions_and_reads_output(openai_server, test_k
 @pytest.mark.parametrize("stream", [False, True])
 def test_tool_calls_are_returned(transport, openai_server, test_key, stream):
     openai_server.replies["Where is my order 42?"] = Reply(
-        tool_calls=(ToolCall("lookup_order", {"order_id": "42"}),)
+        tool_calls=(ReplyToolCall("lookup_order", {"order_id": "42"}),)
     )
     response = _complete(
         _config(openai_server.base_url, transport=transport, stream=stream),

@@ -17,7 +17,7 @@ import pytest
 
 import arcanos_eval.testing as testing
 from arcanos_eval.errors import UsageError
-from arcanos_eval.testing import ChatRequest, OpenAIServer, Reply, ToolCall
+from arcanos_eval.testing import ChatRequest, OpenAIServer, Reply, ReplyToolCall
 from arcanos_eval.testing.fixtures import OpenAIServerFactory
 
 KEY = "sk-test-loopback-0123456789abcdef"
@@ -30,7 +30,7 @@ TOOLS: list[Any] = [
         },
     }
 ]
-RAID_CALL = Reply(tool_calls=(ToolCall("lookup_raid", {"day": "friday"}),))
+RAID_CALL = Reply(tool_calls=(ReplyToolCall("lookup_raid", {"day": "friday"}),))
 
 
 @pytest.fixture

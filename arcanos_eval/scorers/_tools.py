@@ -12,11 +12,12 @@ from typing import TYPE_CHECKING, Any
 
 from jsonschema.exceptions import SchemaError
 
+from arcanos_eval.errors import ScorerArgumentError
 from arcanos_eval.model import Score
 from arcanos_eval.scorers._answer import preview
+from arcanos_eval.scorers._match import json_diff
 from arcanos_eval.scorers._registry import as_response, scorer
-from arcanos_eval.scorers.match import json_diff
-from arcanos_eval.scorers.schema import schema_violations
+from arcanos_eval.scorers._schema import schema_violations
 
 if TYPE_CHECKING:
     from arcanos_eval.model import Case
@@ -44,7 +45,9 @@ def tool_parameters(
 
 def _validate(kwargs: Mapping[str, Any]) -> None:
     if not isinstance(kwargs.get("name"), str) or not kwargs["name"]:
-        raise TypeError(f"name must be a function name, found {preview(kwargs.get('name'))}")
+        raise ScorerArgumentError(
+            f"name must be a function name, found {preview(kwargs.get('name'))}"
+        )
 
 
 @scorer("tool_call", primary="name", validate=_validate)

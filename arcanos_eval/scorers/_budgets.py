@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from arcanos_eval.errors import ScorerArgumentError
 from arcanos_eval.model import Score, Usage
 from arcanos_eval.scorers._answer import preview
 from arcanos_eval.scorers._registry import as_response, scorer
@@ -28,7 +29,7 @@ def _number(value: Any, name: str, *, positive: bool = False) -> float:
         or (positive and value == 0)
     ):
         wanted = "a positive number" if positive else "a number >= 0"
-        raise ValueError(f"{name} must be {wanted}, found {preview(value)}")
+        raise ScorerArgumentError(f"{name} must be {wanted}, found {preview(value)}")
     return float(value)
 
 
@@ -36,7 +37,9 @@ def _validate_latency(kwargs: Mapping[str, Any]) -> None:
     if kwargs.get("max_ms") is not None:
         _number(kwargs["max_ms"], "max_ms", positive=True)
     if kwargs.get("measure", "total") not in ("total", "ttft"):
-        raise ValueError(f"measure must be 'total' or 'ttft', found {kwargs.get('measure')!r}")
+        raise ScorerArgumentError(
+            f"measure must be 'total' or 'ttft', found {kwargs.get('measure')!r}"
+        )
 
 
 @scorer("latency_ms", primary="max_ms", validate=_validate_latency)
@@ -92,9 +95,11 @@ _KINDS = ("total", "completion", "prompt")
 def _validate_tokens(kwargs: Mapping[str, Any]) -> None:
     limit = kwargs.get("limit")
     if isinstance(limit, bool) or not isinstance(limit, int) or limit <= 0:
-        raise ValueError(f"limit must be a positive integer, found {preview(limit)}")
+        raise ScorerArgumentError(f"limit must be a positive integer, found {preview(limit)}")
     if kwargs.get("kind", "total") not in _KINDS:
-        raise ValueError(f"kind must be one of {', '.join(_KINDS)}, found {kwargs.get('kind')!r}")
+        raise ScorerArgumentError(
+            f"kind must be one of {', '.join(_KINDS)}, found {kwargs.get('kind')!r}"
+        )
 
 
 def _reported(usage: Usage) -> bool:

@@ -18,6 +18,7 @@ from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
 from arcanos_eval._fastcheck import IsValid, compile_is_valid
+from arcanos_eval.errors import ScorerArgumentError
 from arcanos_eval.model import Score
 from arcanos_eval.scorers._answer import answer_json, preview
 from arcanos_eval.scorers._registry import as_response, scorer
@@ -71,11 +72,13 @@ def _validate_args(kwargs: Mapping[str, Any]) -> None:
     given = kwargs.get("schema")
     if given is not None:
         if not isinstance(given, (Mapping, bool)):
-            raise TypeError(f"schema must be a JSON Schema object, found {preview(given)}")
+            raise ScorerArgumentError(
+                f"schema must be a JSON Schema object, found {preview(given)}"
+            )
         try:
             _validator(_canonical(given), _canonical(dict(kwargs.get("resources") or {})))
         except SchemaError as exc:
-            raise ValueError(f"invalid JSON Schema: {exc.message}") from None
+            raise ScorerArgumentError(f"invalid JSON Schema: {exc.message}") from None
 
 
 def schema_violations(

@@ -15,6 +15,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from arcanos_eval.errors import ModelAnswerError, ScorerArgumentError
 from arcanos_eval.model import Score
 from arcanos_eval.scorers._answer import answer_json, answer_text, lookup, preview
 from arcanos_eval.scorers._models import ModelBackend, ask_json, resolve_backend
@@ -44,8 +45,8 @@ def intent_patterns(
     longer words); ``"/raid (start|time)s?/"`` and ``"re:raid (start|time)s?"`` are regexes.
 
     Raises:
-        TypeError: the mapping or its values have the wrong shape.
-        ValueError: a pattern is not a valid regular expression.
+        ScorerArgumentError: the mapping or its values have the wrong shape, or a pattern is not
+            a valid regular expression.
 
     Example:
         >>> found = intent_patterns({"event_schedule": ["raid", "/\\\\d+:\\\\d+/"]})
@@ -53,14 +54,16 @@ def intent_patterns(
         [True, True]
     """
     if not isinstance(keywords, Mapping):
-        raise TypeError(f"keywords must map intent names to word lists, found {preview(keywords)}")
+        raise ScorerArgumentError(
+            f"keywords must map intent names to word lists, found {preview(keywords)}"
+        )
     compiled: dict[str, list[re.Pattern[str]]] = {}
     for intent, words in keywords.items():
         items = [words] if isinstance(words, str) else words
         if not isinstance(items, (list, tuple)) or not all(
             isinstance(w, str) and w.strip() for w in items
         ):
-            raise TypeError(
+            raise ScorerArgumentError(
                 f"keywords for {intent!r} must be non-empty strings, found {preview(words)}"
             )
         patterns = []
@@ -68,7 +71,9 @@ def intent_patterns(
             try:
                 patterns.append(_compile(word))
             except re.error as exc:
-                raise ValueError(f"keyword pattern {word!r} for {intent!r}: {exc}") from None
+                raise ScorerArgumentError(
+                    f"keyword pattern {word!r} for {intent!r}: {exc}"
+                ) from None
         compiled[str(intent)] = patterns
     return compiled
 
@@ -80,7 +85,9 @@ def _validate(kwargs: Mapping[str, Any]) -> None:
         or not expected
         or not all(isinstance(i, str) and i for i in expected)
     ):
-        raise TypeError(f"intents must be a non-empty list of names, found {preview(expected)}")
+        raise ScorerArgumentError(
+            f"intents must be a non-empty list of names, found {preview(expected)}"
+        )
     if kwargs.get("keywords") is not None:
         intent_patterns(kwargs["keywords"])
 
@@ -148,7 +155,7 @@ def _judged(
     addressed = _names(verdict.get("addressed"))
     others = _names(verdict.get("other_intents"))
     if addressed is None or others is None:
-        raise ValueError(f"the judge gave an unusable verdict: {preview(verdict)}")
+        raise ModelAnswerError(f"the judge gave an unusable verdict: {preview(verdict)}")
     return addressed, others, str(verdict.get("reason", ""))
 
 

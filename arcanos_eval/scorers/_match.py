@@ -12,6 +12,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from arcanos_eval.errors import ScorerArgumentError
 from arcanos_eval.model import Score
 from arcanos_eval.scorers._answer import answer_json, answer_text, lookup, preview
 from arcanos_eval.scorers._registry import as_response, scorer
@@ -71,9 +72,11 @@ def _squash(text: str, case_sensitive: bool) -> str:
 def _needles(text: Any) -> list[str]:
     items = [text] if isinstance(text, str) else text
     if not isinstance(items, (list, tuple)) or not items:
-        raise TypeError(f"expected a string or a non-empty list of strings, found {preview(text)}")
+        raise ScorerArgumentError(
+            f"expected a string or a non-empty list of strings, found {preview(text)}"
+        )
     if not all(isinstance(item, str) and item.strip() for item in items):
-        raise TypeError(f"expected non-empty strings, found {preview(items)}")
+        raise ScorerArgumentError(f"expected non-empty strings, found {preview(items)}")
     return list(items)
 
 
@@ -81,7 +84,7 @@ def _validate_contains(kwargs: Mapping[str, Any]) -> None:
     _needles(kwargs.get("text"))
     mode = kwargs.get("mode", "all")
     if mode not in ("any", "all"):
-        raise ValueError(f"mode must be 'any' or 'all', found {mode!r}")
+        raise ScorerArgumentError(f"mode must be 'any' or 'all', found {mode!r}")
 
 
 @scorer("equals", primary="expected")
@@ -224,7 +227,7 @@ def regex_flags(flags: Any) -> int:
     if flags is None or flags == "":
         return 0
     if isinstance(flags, bool):
-        raise TypeError(f"flags must be letters, names or an int, found {flags!r}")
+        raise ScorerArgumentError(f"flags must be letters, names or an int, found {flags!r}")
     if isinstance(flags, int):
         return flags
     if isinstance(flags, str) and flags.isalpha() and flags.islower():
@@ -234,14 +237,14 @@ def regex_flags(flags: Any) -> int:
     elif isinstance(flags, (list, tuple)) and all(isinstance(f, str) for f in flags):
         names = list(flags)
     else:
-        raise TypeError(f"flags must be letters, names or an int, found {flags!r}")
+        raise ScorerArgumentError(f"flags must be letters, names or an int, found {flags!r}")
     value = 0
     for name in names:
         flag = _FLAG_LETTERS.get(name.lower()) if len(name) == 1 else None
         if flag is None:
             found = getattr(re.RegexFlag, name.upper(), None)
             if not isinstance(found, re.RegexFlag):
-                raise ValueError(f"unknown regex flag {name!r}")
+                raise ScorerArgumentError(f"unknown regex flag {name!r}")
             flag = found
         value |= flag
     return value
@@ -250,11 +253,11 @@ def regex_flags(flags: Any) -> int:
 def _validate_regex(kwargs: Mapping[str, Any]) -> None:
     pattern = kwargs.get("pattern")
     if not isinstance(pattern, str):
-        raise TypeError(f"pattern must be a string, found {preview(pattern)}")
+        raise ScorerArgumentError(f"pattern must be a string, found {preview(pattern)}")
     try:
         re.compile(pattern, regex_flags(kwargs.get("flags")))
     except re.error as exc:
-        raise ValueError(f"invalid regular expression {pattern!r}: {exc}") from None
+        raise ScorerArgumentError(f"invalid regular expression {pattern!r}: {exc}") from None
 
 
 @scorer("regex", primary="pattern", validate=_validate_regex)
@@ -292,10 +295,12 @@ def regex(
 
 def _validate_field(kwargs: Mapping[str, Any]) -> None:
     if not isinstance(kwargs.get("path"), str):
-        raise TypeError(f"path must be a dotted string, found {preview(kwargs.get('path'))}")
+        raise ScorerArgumentError(
+            f"path must be a dotted string, found {preview(kwargs.get('path'))}"
+        )
     one_of = kwargs.get("one_of")
     if one_of is not None and not isinstance(one_of, (list, tuple)):
-        raise TypeError(f"one_of must be a list, found {preview(one_of)}")
+        raise ScorerArgumentError(f"one_of must be a list, found {preview(one_of)}")
     if kwargs.get("matches") is not None:
         _validate_regex({"pattern": kwargs["matches"]})
 

@@ -20,6 +20,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
+from arcanos_eval.errors import ModelAnswerError
 from arcanos_eval.model import Score
 from arcanos_eval.scorers._answer import answer_text, clip, fenced_json, preview
 from arcanos_eval.scorers._models import ModelBackend, ask_json, resolve_backend
@@ -648,7 +649,7 @@ def _judge_finding(text: str, case: Case | None, backend: ModelBackend) -> Refus
     )
     label = verdict.get("label")
     if label not in ("refusal", "compliance", "partial"):
-        raise ValueError(f"the judge gave no usable label: {preview(verdict)}")
+        raise ModelAnswerError(f"the judge gave no usable label: {preview(verdict)}")
     return RefusalFinding(
         label,
         (f"judge: {clip(str(verdict.get('reason', '')), 120)}",),

