@@ -23,7 +23,7 @@ PACKAGE = "arcanos_eval"
 
 # Low to high; a module may import its own layer or a lower one.
 LAYERS: dict[str, tuple[str, ...]] = {
-    "core": ("errors", "_gc", "_fastcheck", "_jsonl", "model", "response", "_version", "modes"),
+    "core": ("errors", "_gc", "_fastcheck", "_jsonl", "model", "_version", "modes"),
     "load": ("config", "suite", "scorers", "contracts", "strategies", "data", "stats"),
     "targets": ("targets",),
     "execute": ("engine", "batch", "backends"),
@@ -35,15 +35,6 @@ LAYERS: dict[str, tuple[str, ...]] = {
     "front": ("cli", "options", "pytest_plugin", "_xdist", "_fixtures", "testing"),
 }
 FACADE = "facade"  # the package root: above every layer
-
-# Back-edges in modules whose owners are removing them in the same refactor; each is tolerated
-# here until those branches merge, then this set must be emptied.
-KNOWN_EDGES: frozenset[tuple[str, str]] = frozenset(
-    {
-        # stats reads run-log records; the typed core model moves what it needs below it.
-        ("arcanos_eval.stats", "arcanos_eval.runlog"),
-    }
-)
 
 
 def _rank(module: str) -> tuple[int, str]:
@@ -213,15 +204,8 @@ def test_no_import_cycle(graph: dict[str, set[str]]) -> None:
 
 
 def test_imports_point_down_the_layers(graph: dict[str, set[str]]) -> None:
-    tolerated = {f"{a} -> {b}" for a, b in KNOWN_EDGES}
-    found = [edge for edge in back_edges(graph) if edge.partition(" (")[0] not in tolerated]
+    found = back_edges(graph)
     assert not found, "imports against the layer order:\n" + "\n".join(found)
-
-
-def test_known_edges_still_exist(graph: dict[str, set[str]]) -> None:
-    # An edge fixed elsewhere leaves the list: it must not hide a new one later.
-    gone = sorted(f"{a} -> {b}" for a, b in KNOWN_EDGES if b not in graph.get(a, ()))
-    assert not gone, "remove from KNOWN_EDGES: " + ", ".join(gone)
 
 
 # The checks themselves, on synthetic packages.
