@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from statistics import NormalDist
 from typing import Literal
 
+from arcanos_eval.errors import ArgumentError
 from arcanos_eval.model import ResultRecord
 
 __all__ = [
@@ -61,7 +62,7 @@ class Interval:
 
 def _z(confidence: float) -> float:
     if not 0.0 < confidence < 1.0:
-        raise ValueError(f"confidence must be strictly between 0 and 1, found {confidence!r}")
+        raise ArgumentError(f"confidence must be strictly between 0 and 1, found {confidence!r}")
     return NormalDist().inv_cdf(0.5 + confidence / 2.0)
 
 
@@ -76,7 +77,7 @@ def wilson_interval(successes: int, total: int, confidence: float = 0.95) -> Int
         (0.4902, 0.9433)
     """
     if total < 0 or not 0 <= successes <= total:
-        raise ValueError(f"expected 0 <= successes <= total, found {successes} of {total}")
+        raise ArgumentError(f"expected 0 <= successes <= total, found {successes} of {total}")
     if total == 0:
         return Interval(0.0, 1.0)
     z = _z(confidence)
@@ -115,7 +116,7 @@ def mcnemar_exact(b: int, c: int, alternative: Alternative = "two-sided") -> flo
         0.0215
     """
     if b < 0 or c < 0:
-        raise ValueError(f"discordant counts must be >= 0, found b={b}, c={c}")
+        raise ArgumentError(f"discordant counts must be >= 0, found b={b}, c={c}")
     n = b + c
     if n == 0:
         return 1.0
@@ -125,7 +126,9 @@ def mcnemar_exact(b: int, c: int, alternative: Alternative = "two-sided") -> flo
     if alternative == "less":
         return binomial_cdf(b, n)
     if alternative != "two-sided":
-        raise ValueError(f"alternative must be two-sided, greater or less, found {alternative!r}")
+        raise ArgumentError(
+            f"alternative must be two-sided, greater or less, found {alternative!r}"
+        )
     return min(1.0, 2.0 * binomial_cdf(min(b, c), n))
 
 
@@ -136,9 +139,9 @@ def percentile(values: Sequence[float], q: float) -> float:
         ValueError: no values, or ``q`` outside ``[0, 100]``.
     """
     if not values:
-        raise ValueError("percentile of no values")
+        raise ArgumentError("percentile of no values")
     if not 0.0 <= q <= 100.0:
-        raise ValueError(f"q must be within [0, 100], found {q!r}")
+        raise ArgumentError(f"q must be within [0, 100], found {q!r}")
     ordered = sorted(values)
     position = (len(ordered) - 1) * q / 100.0
     lower = math.floor(position)
@@ -184,9 +187,9 @@ def paired_bootstrap(
         ``None`` when there are no pairs.
     """
     if len(first) != len(second):
-        raise ValueError(f"paired samples differ in length: {len(first)} and {len(second)}")
+        raise ArgumentError(f"paired samples differ in length: {len(first)} and {len(second)}")
     if resamples < 1:
-        raise ValueError(f"resamples must be >= 1, found {resamples}")
+        raise ArgumentError(f"resamples must be >= 1, found {resamples}")
     _z(confidence)
     deltas = [b - a for a, b in zip(first, second, strict=True)]
     n = len(deltas)
@@ -277,7 +280,7 @@ def _binomial(rng: random.Random, n: int, p: float) -> int:
     Hörmann's BTRS otherwise; ``n == 0``, ``p == 0`` and ``p == 1`` draw nothing.
     """
     if n < 0 or not 0.0 <= p <= 1.0:
-        raise ValueError(f"expected n >= 0 and 0 <= p <= 1, found n={n!r}, p={p!r}")
+        raise ArgumentError(f"expected n >= 0 and 0 <= p <= 1, found n={n!r}, p={p!r}")
     if n == 0 or p == 0.0:
         return 0
     if p == 1.0:
@@ -360,7 +363,7 @@ def agreement(answers: Sequence[Hashable]) -> float:
         0.75
     """
     if not answers:
-        raise ValueError("agreement of no answers")
+        raise ArgumentError("agreement of no answers")
     return Counter(answers).most_common(1)[0][1] / len(answers)
 
 

@@ -136,10 +136,6 @@ INTERNAL_RAISES = {
 }
 # Raises in modules whose owners convert them to the tree after the current refactor merges;
 # empty this set then (stats.py: ArgumentError; targets/replay.py: GoldenStoreError).
-KNOWN_RAISES = {
-    ("arcanos_eval/stats.py", "*", "ValueError"),
-    ("arcanos_eval/targets/replay.py", "GoldenStore._writable", "RuntimeError"),
-}
 
 
 def _builtin_raises():
@@ -169,7 +165,7 @@ def _builtin_raises():
 
 
 def test_deliberate_errors_derive_from_arcanos_error():
-    allowed = INTERNAL_RAISES | KNOWN_RAISES
+    allowed = INTERNAL_RAISES
     stray = [
         f"{path}:{line} {scope}: raise {name}"
         for path, scope, name, line in _builtin_raises()

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from arcanos_eval._jsonl import dump_line, write_atomic
-from arcanos_eval.errors import RunLogError
+from arcanos_eval.errors import GoldenStoreError, RunLogError
 from arcanos_eval.model import Response
 
 __all__ = ["GoldenRecord", "GoldenStore", "ResponseCache"]
@@ -155,7 +155,9 @@ class GoldenStore:
 
     def _writable(self) -> None:
         if self.answers_only:
-            raise RuntimeError(f"{self.root}: this golden store was opened to replay, not to write")
+            raise GoldenStoreError(
+                f"{self.root}: this golden store was opened to replay, not to write"
+            )
 
     def flush(self) -> list[Path]:
         """Write every changed file (sorted, atomic). Returns the paths written."""
