@@ -134,8 +134,6 @@ INTERNAL_RAISES = {
     ("arcanos_eval/strategies.py", "_json_decode", "ValueError"),  # caught by _Template.unwrap
     ("arcanos_eval/__init__.py", "__getattr__", "AttributeError"),  # PEP 562 asks for this one
 }
-# Raises in modules whose owners convert them to the tree after the current refactor merges;
-# empty this set then (stats.py: ArgumentError; targets/replay.py: GoldenStoreError).
 
 
 def _builtin_raises():
