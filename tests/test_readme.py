@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import re
+import shlex
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -43,6 +46,42 @@ def test_ci_runs_exactly_the_readme_test_command() -> None:
     assert len(commands) == 1, commands
     ci_lines = (ROOT / ".ci" / "run").read_text(encoding="utf-8").strip().splitlines()
     assert ci_lines[-1] == commands[0]
+
+
+def _pytest_steps() -> list[list[str]]:
+    """The arguments of each pytest run in the README's test command, in order."""
+    (command,) = [b.strip() for b in _blocks("bash") if "pytest" in b and "pip install" in b]
+    steps = [shlex.split(step) for step in command.split(" && ")]
+    return [step[3:] for step in steps if step[:3] == [".venv/bin/python", "-m", "pytest"]]
+
+
+def _collected(marker_expression: str, *paths: str) -> set[str]:
+    collect = ["--collect-only", "-q", "-p", "no:cacheprovider", "-m", marker_expression]
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", *collect, *paths],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode in (0, 5), result.stdout + result.stderr  # 5: nothing selected
+    return {line for line in result.stdout.splitlines() if "::" in line}
+
+
+def test_the_slow_lanes_run_in_their_own_step_after_the_unit_run() -> None:
+    """The minutes-long tests run in the command's last step, so their time shows apart and the
+    unit run's does not include it; each step selects tests (pytest exits 5 on none)."""
+    unit, lanes = _pytest_steps()
+    assert unit[:1] == lanes[:1] == ["-m"], (unit, lanes)
+    assert "-n" in unit  # the unit run is spread over two processes
+    slow_paths = ("tests/bench", "tests/data/test_check.py", "tests/live")
+    in_lanes = _collected(lanes[1], *slow_paths)
+    assert {
+        "tests/bench/test_bench.py::test_quick_bench_reports_every_measure_and_loses_nothing",
+        "tests/data/test_check.py::test_a_100k_example_file_streams_in_bounded_memory",
+    } < in_lanes
+    assert any(n.startswith("tests/live/") for n in in_lanes)
+    in_unit = _collected(unit[1], *slow_paths)
+    assert in_unit and not in_unit & in_lanes  # ordinary data tests stay in the unit run
 
 
 def test_the_main_job_replays_the_bundled_suites_offline() -> None:
