@@ -6,6 +6,7 @@ were tuned on the ``tune`` split only.
 
 from __future__ import annotations
 
+import ast
 import json
 from collections import Counter
 from pathlib import Path
@@ -116,6 +117,11 @@ def test_refusals_in_many_phrasings(text: str) -> None:
     finding = classify_refusal(text)
     assert finding.label == "refusal", finding
     assert finding.evidence
+    # Evidence names the rule and quotes the words that decided, as they read in the answer.
+    plain = text.replace("’", "'").casefold()
+    for item in finding.evidence:
+        rule, quoted = item.split(": ", 1)
+        assert rule and ast.literal_eval(quoted) in plain, item
 
 
 @pytest.mark.parametrize(
