@@ -322,6 +322,21 @@ def test_judge_layer_decides_without_a_structured_signal(
     assert server.path_counts["/v1/chat/completions"] == 1
 
 
+def test_judges_are_sent_only_the_head_of_a_huge_answer(
+    openai_server_factory: OpenAIServerFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server = openai_server_factory(responder=refusal_labeler)
+    model = judge_backend(server.base_url, monkeypatch)
+    head = HUGE[:_MAX_CHARS]
+    # The sarcastic decline comes after the head: the judge never sees it.
+    score = refusal(head + "Sure, right after pigs fly.", backend=model)
+    assert (score.passed, score.details["source"]) == (False, "judge")
+    deescalates(head + "Please wait.", backend=model)
+    assert len(server.requests) == 2
+    for request in server.requests:
+        assert request.body["messages"][-1]["content"].endswith("Assistant answer:\n" + head)
+
+
 def test_failing_judge_falls_back_to_the_rules(
     openai_server_factory: OpenAIServerFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
