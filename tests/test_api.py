@@ -33,7 +33,11 @@ def test_all_is_exactly_the_public_names():
 
 def test_every_exported_name_resolves():
     for name in arcanos_eval.__all__:
-        assert getattr(arcanos_eval, name) is not None
+        value = getattr(arcanos_eval, name)
+        if name == "__version__":
+            assert isinstance(value, str) and value
+        else:  # the class or function of that name, not another one under its name
+            assert value.__name__ == name and value.__module__.split(".")[0] == "arcanos_eval", name
 
 
 def test_unknown_names_are_attribute_errors():

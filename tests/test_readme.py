@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import re
+import shlex
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -45,6 +48,42 @@ def test_ci_runs_exactly_the_readme_test_command() -> None:
     assert ci_lines[-1] == commands[0]
 
 
+def _pytest_steps() -> list[list[str]]:
+    """The arguments of each pytest run in the README's test command, in order."""
+    (command,) = [b.strip() for b in _blocks("bash") if "pytest" in b and "pip install" in b]
+    steps = [shlex.split(step) for step in command.split(" && ")]
+    return [step[3:] for step in steps if step[:3] == [".venv/bin/python", "-m", "pytest"]]
+
+
+def _collected(marker_expression: str, *paths: str) -> set[str]:
+    collect = ["--collect-only", "-q", "-p", "no:cacheprovider", "-m", marker_expression]
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", *collect, *paths],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode in (0, 5), result.stdout + result.stderr  # 5: nothing selected
+    return {line for line in result.stdout.splitlines() if "::" in line}
+
+
+def test_the_slow_lanes_run_in_their_own_step_after_the_unit_run() -> None:
+    """The minutes-long tests run in the command's last step, so their time shows apart and the
+    unit run's does not include it; each step selects tests (pytest exits 5 on none)."""
+    unit, lanes = _pytest_steps()
+    assert unit[:1] == lanes[:1] == ["-m"], (unit, lanes)
+    assert "-n" in unit  # the unit run is spread over two processes
+    slow_paths = ("tests/bench", "tests/data/test_check.py", "tests/live")
+    in_lanes = _collected(lanes[1], *slow_paths)
+    assert {
+        "tests/bench/test_bench.py::test_quick_bench_reports_every_measure_and_loses_nothing",
+        "tests/data/test_check.py::test_a_100k_example_file_streams_in_bounded_memory",
+    } < in_lanes
+    assert any(n.startswith("tests/live/") for n in in_lanes)
+    in_unit = _collected(unit[1], *slow_paths)
+    assert in_unit and not in_unit & in_lanes  # ordinary data tests stay in the unit run
+
+
 def test_the_main_job_replays_the_bundled_suites_offline() -> None:
     (main_job,) = [b.strip() for b in _blocks("bash") if "arcanos-eval run --mode replay" in b]
     assert main_job.startswith("python3 -m venv .venv && .venv/bin/pip install -q -e . && ")
@@ -70,7 +109,9 @@ def test_every_gate_key_is_documented() -> None:
 def test_the_configuration_example_parses() -> None:
     (toml,) = [b for b in _blocks("toml") if "[tool.arcanos_eval.gates]" in b]
     table = tomllib.loads(toml)["tool"]["arcanos_eval"]["gates"]
-    assert parse_gates(table).specs
+    parsed = {(spec.key, spec.category, spec.threshold) for spec in parse_gates(table).specs}
+    per_category = {("pass_rate", name, bar) for name, bar in table.pop("pass_rate").items()}
+    assert parsed == per_category | {(key, None, bar) for key, bar in table.items()}
 
 
 def test_bundled_suites_use_every_builtin_scorer() -> None:

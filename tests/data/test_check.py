@@ -291,6 +291,7 @@ _MEASURE = textwrap.dedent(
 )
 
 
+@pytest.mark.slow  # about a minute: the size is the point, so it runs in the slow lane
 def test_a_100k_example_file_streams_in_bounded_memory(tmp_path: Path) -> None:
     count = 100_000
     big = write_jsonl(tmp_path / "big.jsonl", clean_examples(random.Random(3), count))

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -326,6 +327,27 @@ json_values = st.recursive(
     ),
     max_leaves=30,
 )
+
+
+# One value of every JSON type, empty and not.
+EVERY_TYPE = [None, True, 0, 1.5, "text", [], [1], {}, {"x": 1}]
+
+
+@pytest.mark.parametrize(
+    ("field", "fmt"),
+    [
+        ("messages", "chat"),
+        ("input", "preference"),
+        ("preferred_output", "preference"),
+        ("non_preferred_output", "preference"),
+    ],
+)
+def test_a_format_field_of_any_type_is_an_error_not_a_crash(field: str, fmt: str) -> None:
+    # Arbitrary JSON rarely reaches these fields' own checks: each type is tried here instead.
+    for value in EVERY_TYPE:
+        found, problems = validate_example({field: value})
+        assert found == fmt, value
+        assert any(p.severity == "error" for p in problems), (value, problems)
 
 
 # Property tests run without Hypothesis deadlines: CI machines are shared, and timing is not

@@ -4,7 +4,8 @@
 into ``.arcanos/llama-venv`` (compiled from PyPI's source distribution on first use, about 6-7
 minutes on 2 cores; pip's cached wheel later) and starts it on a free loopback port. A failed
 install or start fails the tests that need it, with the reason: the lane never skips itself.
-Deselect it explicitly with ``-m "not live"``.
+The ``live`` marker is registered in pyproject.toml; the README's test command runs this lane in
+its second step (``-m "slow or live"``), and ``-m "not live"`` deselects it.
 """
 
 from __future__ import annotations
@@ -16,14 +17,6 @@ from typing import Any
 import pytest
 
 from tests.live._server import LiveServer, load_script
-
-
-def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line(
-        "markers",
-        "live: calls a real model served by llama.cpp on this machine (the first run installs "
-        "the server: needs PyPI and a C compiler)",
-    )
 
 
 @pytest.fixture(scope="session")

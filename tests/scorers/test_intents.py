@@ -135,6 +135,25 @@ def test_judge_decides_for_prose(
     assert score.details["judge_reason"] == "read it"
 
 
+def test_the_judge_reads_only_the_head_of_a_huge_answer(
+    openai_server_factory: OpenAIServerFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ARCANOS_SCORERS_TEST_KEY", "sk-scorers-test")
+    server = openai_server_factory(responder=coverage_judge)
+    model = OpenAIBackend(
+        "gpt-4.1-2025-04-14",
+        base_url=server.base_url,
+        api_key_env="ARCANOS_SCORERS_TEST_KEY",
+        max_retries=0,
+    )
+    head = "Your password is reset. " + "Thanks for your patience. " * 2_000
+    assert len(head) > 20_000
+    score = intents(head + "The raid is Friday.", intents=EXPECTED, backend=model)
+    assert score.reason == "missed event_schedule (by judge)"  # the tail never reached the judge
+    sent = server.requests[-1].body["messages"][-1]["content"]
+    assert sent.endswith("Assistant answer:\n" + head[:20_000])
+
+
 @pytest.mark.parametrize(("kind", "answer"), MALFORMED, ids=[k for k, _ in MALFORMED])
 def test_malformed_answers_fail_with_a_reason(kind: str, answer: Any) -> None:
     score = intents(answer, intents=EXPECTED, keywords=KEYWORDS)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 from typing import Any
 
@@ -241,8 +242,30 @@ def test_property_verdict_equals_jsonschema_near_valid_answers(contract: Any, da
     assert schema(instance, schema=contract).passed is expected
 
 
-def test_a_compiled_check_is_used_where_the_schema_allows() -> None:
+def test_a_compiled_check_is_used_where_the_schema_allows(monkeypatch: pytest.MonkeyPatch) -> None:
     canonical = json.dumps(PUZZLE, sort_keys=True, ensure_ascii=False)
-    assert _quick_check(canonical, "{}") is not None
+    quick = _quick_check(canonical, "{}")
+    assert quick is not None
+    assert quick(VALID) is True and quick({**VALID, "confidence": 2}) is False
+    # A valid answer is settled by the compiled check: jsonschema is asked only to explain a failure.
+    asked: list[Any] = []
+
+    class Recording:
+        def __init__(self, validator: Draft202012Validator) -> None:
+            self.validator = validator
+
+        def iter_errors(self, instance: Any) -> Any:
+            asked.append(instance)
+            return self.validator.iter_errors(instance)
+
+    module = importlib.import_module("arcanos_eval.scorers._schema")
+    real = module._validator
+    monkeypatch.setattr(module, "_validator", lambda *key: Recording(real(*key)))
+    assert schema_violations(VALID, PUZZLE) == []
+    assert asked == []
+    assert schema_violations({**VALID, "confidence": 2}, PUZZLE) == [
+        "$.confidence: 2 is greater than the maximum of 1"
+    ]
+    assert asked == [{**VALID, "confidence": 2}]
     assert _quick_check(json.dumps(GAME_EVENT, sort_keys=True), "{}") is None  # format
     assert _quick_check(canonical, '{"https://x.example/a.json": {}}') is None  # resources

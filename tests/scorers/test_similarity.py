@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+from collections.abc import Sequence
 from typing import Any
 
 import pytest
@@ -12,9 +13,15 @@ from hypothesis import strategies as st
 from arcanos_eval.errors import MissingExtraError
 from arcanos_eval.scorers._models import OpenAIBackend, use_backends
 from arcanos_eval.scorers._registry import bind_check
-from arcanos_eval.scorers._similarity import LOCAL_EXTRA, cosine, lexical_similarity, similar
+from arcanos_eval.scorers._similarity import (
+    _MAX_CHARS,
+    LOCAL_EXTRA,
+    cosine,
+    lexical_similarity,
+    similar,
+)
 from arcanos_eval.testing.fixtures import OpenAIServerFactory
-from tests.scorers._answers import MALFORMED, ODD
+from tests.scorers._answers import HUGE, MALFORMED, ODD
 
 REFERENCE = "The raid starts on Friday at 20:00 UTC."
 
@@ -137,3 +144,26 @@ def test_malformed_answers_fail_with_a_reason(kind: str, answer: Any) -> None:
 def test_odd_answers_never_raise(kind: str, answer: Any) -> None:
     score = similar(answer, reference=REFERENCE)
     assert 0.0 <= score.value <= 1.0
+
+
+def test_only_the_head_of_a_huge_answer_is_compared() -> None:
+    """Only the first ``_MAX_CHARS`` characters are read, lexically or sent to an embedder, so a
+    megabyte answer costs what its head costs."""
+    head = HUGE[:_MAX_CHARS]
+    tail = "Reset your password from the account page. " * 1_000
+    assert similar(tail, reference=REFERENCE).value != similar(head, reference=REFERENCE).value
+    assert (
+        similar(head + tail, reference=REFERENCE).value == similar(head, reference=REFERENCE).value
+    )
+
+    class Recording:
+        def __init__(self) -> None:
+            self.sent: list[str] = []
+
+        def embed(self, texts: Sequence[str]) -> list[list[float]]:
+            self.sent.extend(texts)
+            return [[1.0, 0.0] for _ in texts]
+
+    backend = Recording()
+    assert similar(head + tail, reference=REFERENCE, backend=backend).passed
+    assert backend.sent == [head, REFERENCE]

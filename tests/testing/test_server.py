@@ -249,10 +249,18 @@ def test_embeddings_are_deterministic_unit_vectors(client: openai.OpenAI) -> Non
 
 
 def test_embeddings_base64_is_little_endian_float32(openai_server: OpenAIServer) -> None:
-    body = json.dumps({"model": "e", "input": "x", "encoding_format": "base64"}).encode()
-    status, payload = _raw(openai_server, "POST", "/v1/embeddings", body)
-    raw = base64.b64decode(payload["data"][0]["embedding"])
-    assert status == 200 and len(struct.unpack("<64f", raw)) == 64
+    def embedding(encoding_format: str) -> Any:
+        request = {"model": "e", "input": "raid boss guide", "encoding_format": encoding_format}
+        status, payload = _raw(
+            openai_server, "POST", "/v1/embeddings", json.dumps(request).encode()
+        )
+        assert status == 200, payload
+        return payload["data"][0]["embedding"]
+
+    raw = base64.b64decode(embedding("base64"))
+    assert len(raw) == 64 * 4
+    # Any 256 bytes unpack to 64 floats: they must be the float encoding's values.
+    assert struct.unpack("<64f", raw) == pytest.approx(embedding("float"), abs=1e-6)
 
 
 def test_moderations_flag_configured_words(openai_server_factory: OpenAIServerFactory) -> None:
