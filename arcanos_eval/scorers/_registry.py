@@ -17,7 +17,6 @@ from the entry-point group ``arcanos_eval.scorers``.
 
 from __future__ import annotations
 
-import difflib
 import functools
 import importlib
 import inspect
@@ -28,6 +27,7 @@ from importlib.metadata import entry_points
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from arcanos_eval.errors import unknown_name_message
 from arcanos_eval.response import Response
 
 if TYPE_CHECKING:
@@ -184,12 +184,6 @@ def get_scorer(name: str) -> ScorerSpec:
     except KeyError:
         raise LookupError(unknown_name_message("check", name, _REGISTRY)) from None
 
-
-def unknown_name_message(kind: str, name: object, known: Mapping[str, Any] | list[str]) -> str:
-    """``unknown check 'refusl' (did you mean 'refusal'?)``: one phrasing for every name lookup."""
-    close = difflib.get_close_matches(str(name), list(known), n=3, cutoff=0.6)
-    hint = f" (did you mean {' or '.join(repr(c) for c in close)}?)" if close else ""
-    return f"unknown {kind} {name!r}{hint}"
 
 
 def _import_function(path: str) -> ScorerFn:
