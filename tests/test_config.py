@@ -168,10 +168,12 @@ def test_the_key_is_read_from_the_environment_at_call_time(tmp_path, monkeypatch
 def test_bad_configuration_names_file_table_and_field(tmp_path, edit, message):
     old, new = edit
     assert old in GOOD
-    path = _project(tmp_path, GOOD.replace(old, new, 1))
+    text = GOOD.replace(old, new, 1)
+    line = text[: text.index(new)].count("\n") + 1  # the message points at the edited line
+    path = _project(tmp_path, text)
     with pytest.raises(ConfigError) as info:
         load_config(path)
-    assert str(info.value) == f"{path}: " + message.replace("{root}", str(tmp_path))
+    assert str(info.value) == f"{path}:{line}: " + message.replace("{root}", str(tmp_path))
 
 
 def test_invalid_toml_is_reported(tmp_path):
