@@ -151,7 +151,7 @@ def test_no_table_means_no_gate():
         ({"pass_rate": 0.9}, "field 'pass_rate': expected a table of category = minimum pass rate"),
         (
             {"pass_rate": {"happy_path": 1.5}},
-            "field 'pass_rate' field 'happy_path': expected a number >= 0 and <= 1",
+            "[tool.arcanos_eval.gates] field 'pass_rate.happy_path': expected a number >= 0 and <= 1",
         ),
         ({"pass_rate": {"happy_path": True}}, "found True"),
         (

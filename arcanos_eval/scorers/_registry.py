@@ -27,7 +27,7 @@ from importlib.metadata import entry_points
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from arcanos_eval.errors import unknown_name_message
+from arcanos_eval.errors import unknown_name_message as unknown_name_message
 from arcanos_eval.response import Response
 
 if TYPE_CHECKING:
@@ -183,7 +183,6 @@ def get_scorer(name: str) -> ScorerSpec:
         return _REGISTRY[name]
     except KeyError:
         raise LookupError(unknown_name_message("check", name, _REGISTRY)) from None
-
 
 
 def _import_function(path: str) -> ScorerFn:
