@@ -233,10 +233,9 @@ def config_error(
 class TomlLines:
     """The line of each key of ``[tool.arcanos_eval]`` in a pyproject.toml text.
 
-    ``tomllib`` keeps no positions, so table headers (``[tool.arcanos_eval.targets.base]``),
-    ``key = value`` lines (dotted keys too) and the keys of inline tables (``pass_rate = {
-    happy_path = 0.95 }``) are found by reading the text line by line. Multi-line strings are
-    skipped, so a prompt that contains ``x = y`` is not taken for a key.
+    ``tomllib`` keeps no positions, so table headers (``[tool.arcanos_eval.targets.base]``) and
+    ``key = value`` lines (dotted keys too) are found by reading the text line by line.
+    Multi-line strings are skipped, so a prompt that contains ``x = y`` is not taken for a key.
     """
 
     def __init__(self, text: str) -> None:
@@ -266,23 +265,9 @@ class TomlLines:
             if table is None:
                 continue
             key = (*table, *_split_key(assignment.group("key")))
+            # The keys of an inline table (``pass_rate = { happy_path = 0.95 }``) are on this
+            # line too: line() finds them through this, their nearest ancestor.
             self.lines.setdefault(key, number)
-            self._inline_keys(rest, key, number)
-
-    def _inline_keys(self, rest: str, key: tuple[str, ...], number: int) -> None:
-        stack: list[tuple[str, ...]] = []
-        pending: tuple[str, ...] | None = key
-        for token in _INLINE_TOKEN.finditer(rest):
-            text = token.group()
-            if token.group("key"):
-                if stack:
-                    pending = (*stack[-1], *_split_key(token.group("key")))
-                    self.lines.setdefault(pending, number)
-            elif text == "{":
-                stack.append(pending if pending is not None else stack[-1] if stack else key)
-                pending = None
-            elif text == "}" and stack:
-                stack.pop()
 
     def line(self, path: Sequence[str | int]) -> int | None:
         """The line of ``path``, or of its nearest ancestor with a known line."""
@@ -298,7 +283,6 @@ _KEY = r"""(?:[A-Za-z0-9_-]+|"(?:[^"\\]|\\.)*"|'[^']*')"""
 _DOTTED = rf"{_KEY}(?:\s*\.\s*{_KEY})*"
 _HEADER = re.compile(rf"\s*\[\s*(?P<key>{_DOTTED})\s*\]")
 _ASSIGNMENT = re.compile(rf"\s*(?P<key>{_DOTTED})\s*=")
-_INLINE_TOKEN = re.compile(rf"""(?P<key>{_DOTTED})\s*=(?!=)|"(?:[^"\\]|\\.)*"|'[^']*'|[{{}}]""")
 _KEY_PART = re.compile(_KEY)
 
 
