@@ -7,22 +7,36 @@ the key is read at call time by :meth:`TargetConfig.api_key`.
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from functools import cache
 from pathlib import Path
 from typing import Any, Literal, cast
 
-from arcanos_eval.errors import ConfigError
-from arcanos_eval.scorers._registry import unknown_name_message
+import jsonschema
+
+from arcanos_eval._schema_errors import Style, field_name, first_error, schema_problem
+from arcanos_eval.errors import ConfigError, unknown_name_message
 
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - exercised on Python 3.10 only
     import tomli as tomllib
 
-__all__ = ["MODES", "BatchConfig", "RunConfig", "TargetConfig", "load_config"]
+__all__ = [
+    "CONFIG_SCHEMA_PATH",
+    "MODES",
+    "BatchConfig",
+    "RunConfig",
+    "TargetConfig",
+    "config_error",
+    "config_schema",
+    "load_config",
+]
 
 Mode = Literal["replay", "record", "refresh", "live", "auto", "batch"]
 MODES: tuple[str, ...] = ("replay", "record", "refresh", "live", "auto", "batch")
@@ -121,110 +135,173 @@ class RunConfig:
         return _apply_overrides(self, {k: v for k, v in overrides.items() if v is not None})
 
 
-# ----------------------------------------------------------------------------- parsing helpers
+# ----------------------------------------------------------------------------- the schema
+
+CONFIG_SCHEMA_PATH = Path(__file__).with_name("config.schema.json")
+
+# Tables are named as a user writes them in TOML; anything below a table is a field of it.
+_TABLES: tuple[tuple[str | None, ...], ...] = (
+    ("targets", None, "prices"),
+    ("targets", None),
+    ("gates", "suites", None),
+    ("gates",),
+    ("batch",),
+    (),
+)
+_TOML_STYLE = Style(
+    describe=repr,
+    type_names={
+        "string": "text",
+        "integer": "an integer",
+        "number": "a number",
+        "object": "a table",
+        "array": "a list",
+        "boolean": "true or false",
+    },
+)
 
 
-class _Table:
-    """Typed reads from one TOML table, with errors that name the file, table and field."""
+@cache
+def config_schema() -> dict[str, Any]:
+    """The JSON Schema of ``[tool.arcanos_eval]`` shipped in the package (``config.schema.json``)."""
+    schema: dict[str, Any] = json.loads(CONFIG_SCHEMA_PATH.read_text(encoding="utf-8"))
+    return schema
 
-    def __init__(self, data: Mapping[str, Any], source: str, name: str) -> None:
-        self.data = data
-        self.source = source
-        self.name = name
 
-    def error(self, field_name: str | None, problem: str) -> ConfigError:
-        where = f"[{self.name}]" + (f" field {field_name!r}" if field_name else "")
-        return ConfigError(f"{self.source}: {where}: {problem}")
+def _is_integer(_checker: Any, instance: Any) -> bool:
+    # TOML tells 8 from 8.0: a count written as a float is a mistake worth reporting.
+    return isinstance(instance, int) and not isinstance(instance, bool)
 
-    def reject_unknown(self, allowed: tuple[str, ...]) -> None:
-        for key in self.data:
-            if key not in allowed:
-                raise self.error(key, unknown_name_message("field", key, list(allowed)))
 
-    def get(
-        self, key: str, kinds: type | tuple[type, ...], default: Any = None, expected: str = ""
-    ) -> Any:
-        value = self.data.get(key, default)
-        if value is default:
-            return default
-        ok = isinstance(value, kinds) and not (
-            isinstance(value, bool)
-            and bool not in (kinds if isinstance(kinds, tuple) else (kinds,))
+@cache
+def _validator() -> jsonschema.protocols.Validator:
+    base = jsonschema.Draft202012Validator
+    strict = jsonschema.validators.extend(
+        base, type_checker=base.TYPE_CHECKER.redefine("integer", _is_integer)
+    )
+    return cast("jsonschema.protocols.Validator", strict(config_schema()))
+
+
+def table_name(path: Sequence[str | int]) -> tuple[str, str | None]:
+    """``("[tool.arcanos_eval.targets.base]", "prices.input_per_mtok")``-style split of a path
+    inside ``[tool.arcanos_eval]`` into the TOML table and the field in it."""
+    for pattern in _TABLES:
+        head = tuple(path[: len(pattern)])
+        if len(head) == len(pattern) and all(
+            isinstance(part, str) and want in (None, part)
+            for part, want in zip(head, pattern, strict=True)
+        ):
+            table = ".".join((_TABLE, *(str(p) for p in head)))
+            rest = path[len(pattern) :]
+            return f"[{table}]", field_name(rest) if rest else None
+    return f"[{_TABLE}]", field_name(path) or None  # pragma: no cover - () always matches
+
+
+def config_error(
+    data: Any, *, source: str | None = None, lines: TomlLines | None = None
+) -> str | None:
+    """The first problem the config schema finds in a ``[tool.arcanos_eval]`` table, as one line
+    (``pyproject.toml:42: [tool.arcanos_eval.targets.candidate] field 'transport': expected
+    'aiohttp' or 'httpx', found 'requests'``), or ``None`` when the table is valid."""
+    locate = lines.line if lines is not None else (lambda _path: None)
+    errors = list(_validator().iter_errors(data))
+    # A table that misses a key and has a misspelt one: the misspelling says more ("did you mean").
+    inner = [
+        e
+        for e in errors
+        if e.validator != "required"
+        or not any(
+            o is not e and tuple(o.absolute_path)[: len(e.absolute_path)] == tuple(e.absolute_path)
+            for o in errors
         )
-        if not ok:
-            raise self.error(key, f"expected {expected or _kind_names(kinds)}, found {value!r}")
-        return value
-
-    def positive_int(self, key: str, default: int | None) -> int | None:
-        value = self.get(key, int, default, "a positive integer")
-        if value is not None and value < 1:
-            raise self.error(key, f"expected a positive integer, found {value!r}")
-        return cast("int | None", value)
-
-    def positive_number(self, key: str, default: float | None) -> float | None:
-        value = self.get(key, (int, float), default, "a positive number")
-        if value is not None and value <= 0:
-            raise self.error(key, f"expected a positive number, found {value!r}")
-        return None if value is None else float(value)
-
-
-def _kind_names(kinds: type | tuple[type, ...]) -> str:
-    names = {
-        str: "text",
-        int: "an integer",
-        float: "a number",
-        bool: "true or false",
-        list: "a list",
-        dict: "a table",
-    }
-    seq = kinds if isinstance(kinds, tuple) else (kinds,)
-    return " or ".join(dict.fromkeys(names.get(k, k.__name__) for k in seq))
+    ]
+    error = first_error(inner, locate)
+    if error is None:
+        return None
+    problem = schema_problem(error, _TOML_STYLE)
+    table, field_text = table_name(problem.field)
+    if problem.field != problem.path and problem.field[:-1] == problem.path:
+        # A missing key: the table lacks it, so the table is the place to point at.
+        table, _ = table_name(problem.path)
+    where = table + (f" field {field_text!r}" if field_text else "")
+    line = locate(problem.path)
+    if source is None:
+        return f"{where}: {problem.message}"
+    return f"{source}{f':{line}' if line else ''}: {where}: {problem.message}"
 
 
-_RUN_FIELDS = (
-    "suites",
-    "golden",
-    "cache",
-    "mode",
-    "concurrency",
-    "timeout_s",
-    "max_retries",
-    "repeats",
-    "targets",
-    "baseline",
-    "candidate",
-    "rollback",
-    "gates",
-    "log",
-    "report",
-    "batch",
-)
-_BATCH_FIELDS = ("max_requests", "max_bytes", "poll_interval_s", "completion_window")
-_TARGET_FIELDS = (
-    "model",
-    "provider",
-    "api",
-    "base_url",
-    "api_key_env",
-    "system_prompt",
-    "stream",
-    "structured_outputs",
-    "transport",
-    "params",
-    "prices",
-    "concurrency",
-    "rpm",
-    "tpm",
-    "timeout_s",
-    "max_retries",
-    "description",
-    "scorer_only",
-)
-_PRICE_FIELDS = ("input_per_mtok", "output_per_mtok", "cached_input_per_mtok")
+class TomlLines:
+    """The line of each key of ``[tool.arcanos_eval]`` in a pyproject.toml text.
+
+    ``tomllib`` keeps no positions, so table headers (``[tool.arcanos_eval.targets.base]``) and
+    ``key = value`` lines (dotted keys too) are found by reading the text line by line.
+    Multi-line strings are skipped, so a prompt that contains ``x = y`` is not taken for a key.
+    """
+
+    def __init__(self, text: str) -> None:
+        self.lines: dict[tuple[str, ...], int] = {}
+        prefix = tuple(_TABLE.split("."))
+        table: tuple[str, ...] | None = None
+        in_string: str | None = None
+        for number, raw in enumerate(text.splitlines(), start=1):
+            if in_string is not None:
+                if raw.count(in_string) % 2:
+                    in_string = None
+                continue
+            header = _HEADER.match(raw)
+            if header:
+                full = _split_key(header.group("key"))
+                table = full[len(prefix) :] if full[: len(prefix)] == prefix else None
+                if table is not None:
+                    self.lines.setdefault(table, number)
+                continue
+            assignment = _ASSIGNMENT.match(raw)
+            if assignment is None:
+                continue
+            rest = raw[assignment.end() :]
+            for quotes in ('"""', "'''"):
+                if rest.count(quotes) % 2:
+                    in_string = quotes
+            if table is None:
+                continue
+            key = (*table, *_split_key(assignment.group("key")))
+            # The keys of an inline table (``pass_rate = { happy_path = 0.95 }``) are on this
+            # line too: line() finds them through this, their nearest ancestor.
+            self.lines.setdefault(key, number)
+
+    def line(self, path: Sequence[str | int]) -> int | None:
+        """The line of ``path``, or of its nearest ancestor with a known line."""
+        key = tuple(str(p) for p in path if isinstance(p, str))
+        while key:
+            if key in self.lines:
+                return self.lines[key]
+            key = key[:-1]
+        return self.lines.get(())
 
 
-def _resolve_prompt(table: _Table, root: Path) -> tuple[str | None, str | None]:
-    value = table.get("system_prompt", str, None)
+_KEY = r"""(?:[A-Za-z0-9_-]+|"(?:[^"\\]|\\.)*"|'[^']*')"""
+_DOTTED = rf"{_KEY}(?:\s*\.\s*{_KEY})*"
+_HEADER = re.compile(rf"\s*\[\s*(?P<key>{_DOTTED})\s*\]")
+_ASSIGNMENT = re.compile(rf"\s*(?P<key>{_DOTTED})\s*=")
+_KEY_PART = re.compile(_KEY)
+
+
+def _split_key(dotted: str) -> tuple[str, ...]:
+    parts = []
+    for match in _KEY_PART.finditer(dotted):
+        part = match.group()
+        if part[0] == '"':
+            part = json.loads(part)
+        elif part[0] == "'":
+            part = part[1:-1]
+        parts.append(part)
+    return tuple(parts)
+
+
+# ----------------------------------------------------------------------------- building the config
+
+
+def _resolve_prompt(value: str | None, root: Path, where: str) -> tuple[str | None, str | None]:
     if value is None:
         return None, None
     candidate = root / value
@@ -233,101 +310,61 @@ def _resolve_prompt(table: _Table, root: Path) -> tuple[str | None, str | None]:
         try:
             return candidate.read_text(encoding="utf-8"), value
         except FileNotFoundError:
-            raise table.error(
-                "system_prompt", f"prompt file {str(candidate)!r} not found"
+            raise ConfigError(
+                f"{where} field 'system_prompt': prompt file {str(candidate)!r} not found"
             ) from None
         except OSError as exc:
-            raise table.error(
-                "system_prompt", f"cannot read {str(candidate)!r}: {exc.strerror}"
+            raise ConfigError(
+                f"{where} field 'system_prompt': cannot read {str(candidate)!r}: {exc.strerror}"
             ) from None
     return value, "inline"
 
 
-def _parse_target(name: str, data: Any, source: str, root: Path) -> TargetConfig:
-    table = _Table(data if isinstance(data, Mapping) else {}, source, f"{_TABLE}.targets.{name}")
-    if not isinstance(data, Mapping):
-        raise table.error(None, f"expected a table, found {data!r}")
-    table.reject_unknown(_TARGET_FIELDS)
-    model = table.get("model", str, None)
-    if not model:
-        raise table.error("model", "missing required field (the model id to call)")
-    api = table.get("api", str, "chat")
-    if api not in ("chat", "responses"):
-        raise table.error("api", f"expected 'chat' or 'responses', found {api!r}")
-    provider = table.get("provider", str, "openai")
-    if provider != "openai":
-        raise table.error(
-            "provider",
-            f"expected 'openai' (any OpenAI-compatible server via base_url), found {provider!r}",
-        )
-    structured = table.get("structured_outputs", (bool, str), False)
-    if structured is True:
-        structured = "json_schema"
-    elif structured is False:
-        structured = "off"
-    elif structured not in ("json_schema", "json_object"):
-        raise table.error(
-            "structured_outputs",
-            f"expected true, false, 'json_schema' or 'json_object', found {structured!r}",
-        )
-    transport = table.get("transport", str, "aiohttp")
-    if transport not in ("aiohttp", "httpx"):
-        raise table.error("transport", f"expected 'aiohttp' or 'httpx', found {transport!r}")
-    prices = table.get("prices", Mapping, {})
-    prices_table = _Table(prices, source, f"{table.name}.prices")
-    prices_table.reject_unknown(_PRICE_FIELDS)
-    for key in prices:
-        prices_table.get(key, (int, float), None, "a number (USD per million tokens)")
-    prompt, prompt_source = _resolve_prompt(table, root)
-    key_env = table.get("api_key_env", str, "OPENAI_API_KEY")
-    if key_env.startswith(("sk-", "Bearer ")):
-        raise table.error(
-            "api_key_env",
-            "expected the NAME of an environment variable holding "
-            "the key, found what looks like a key itself",
-        )
+_STRUCTURED: Mapping[bool | str, StructuredOutputs] = {
+    True: "json_schema",
+    False: "off",
+    "json_schema": "json_schema",
+    "json_object": "json_object",
+}
+
+
+def _build_target(name: str, data: Mapping[str, Any], root: Path, where: str) -> TargetConfig:
+    prompt, prompt_source = _resolve_prompt(data.get("system_prompt"), root, where)
     return TargetConfig(
         name=name,
-        model=model,
-        provider=provider,
-        api=api,
-        base_url=table.get("base_url", str, None),
-        api_key_env=key_env,
+        model=data["model"],
+        provider=data.get("provider", "openai"),
+        api=data.get("api", "chat"),
+        base_url=data.get("base_url"),
+        api_key_env=data.get("api_key_env", "OPENAI_API_KEY"),
         system_prompt=prompt,
         system_prompt_source=prompt_source,
-        stream=table.get("stream", bool, False),
-        structured_outputs=structured,
-        transport=transport,
-        params=dict(table.get("params", Mapping, {})),
-        prices={k: float(v) for k, v in prices.items()},
-        concurrency=table.positive_int("concurrency", None),
-        rpm=table.positive_int("rpm", None),
-        tpm=table.positive_int("tpm", None),
-        timeout_s=table.positive_number("timeout_s", None),
-        max_retries=table.get("max_retries", int, None, "an integer >= 0"),
-        description=table.get("description", str, ""),
-        scorer_only=table.get("scorer_only", bool, False),
+        stream=data.get("stream", False),
+        structured_outputs=_STRUCTURED[data.get("structured_outputs", False)],
+        transport=data.get("transport", "aiohttp"),
+        params=dict(data.get("params", {})),
+        prices={k: float(v) for k, v in data.get("prices", {}).items()},
+        concurrency=data.get("concurrency"),
+        rpm=data.get("rpm"),
+        tpm=data.get("tpm"),
+        timeout_s=_float(data.get("timeout_s")),
+        max_retries=data.get("max_retries"),
+        description=data.get("description", ""),
+        scorer_only=data.get("scorer_only", False),
     )
 
 
-def _parse_batch(data: Any, source: str) -> BatchConfig:
-    table = _Table(data if isinstance(data, Mapping) else {}, source, f"{_TABLE}.batch")
-    if not isinstance(data, Mapping):
-        raise table.error(None, f"expected a table, found {data!r}")
-    table.reject_unknown(_BATCH_FIELDS)
+def _float(value: float | None) -> float | None:
+    return None if value is None else float(value)
+
+
+def _build_batch(data: Mapping[str, Any]) -> BatchConfig:
     default = BatchConfig()
-    window = table.get("completion_window", str, default.completion_window)
-    if window != "24h":
-        raise table.error(
-            "completion_window", f"expected '24h' (the only window), found {window!r}"
-        )
     return BatchConfig(
-        max_requests=table.positive_int("max_requests", default.max_requests)
-        or default.max_requests,
-        max_bytes=table.positive_int("max_bytes", default.max_bytes) or default.max_bytes,
-        poll_interval_s=table.positive_number("poll_interval_s", default.poll_interval_s)
-        or default.poll_interval_s,
-        completion_window=window,
+        max_requests=data.get("max_requests", default.max_requests),
+        max_bytes=data.get("max_bytes", default.max_bytes),
+        poll_interval_s=float(data.get("poll_interval_s", default.poll_interval_s)),
+        completion_window=data.get("completion_window", default.completion_window),
     )
 
 
@@ -337,56 +374,65 @@ def _check_mode(value: Any, where: str) -> Mode:
     return cast(Mode, value)
 
 
-def _parse_run(data: Mapping[str, Any], source: str, root: Path) -> RunConfig:
-    table = _Table(data, source, _TABLE)
-    table.reject_unknown(_RUN_FIELDS)
-    suites = table.get("suites", (list, str), ["suites"])
+def _parse_run(
+    data: Mapping[str, Any], source: str, root: Path, lines: TomlLines | None = None
+) -> RunConfig:
+    problem = config_error(data, source=source, lines=lines)
+    if problem is not None:
+        raise ConfigError(problem)
+    suites = data.get("suites", ["suites"])
     if isinstance(suites, str):
         suites = [suites]
-    if not all(isinstance(s, str) for s in suites):
-        raise table.error("suites", f"expected a list of paths, found {suites!r}")
-    targets_data = table.get("targets", Mapping, {})
-    targets = {name: _parse_target(name, spec, source, root) for name, spec in targets_data.items()}
-    cache = table.get("cache", (str, bool), ".arcanos/cache")
-    max_retries = table.get("max_retries", int, 5, "an integer >= 0")
-    if max_retries < 0:
-        raise table.error("max_retries", f"expected an integer >= 0, found {max_retries}")
+    cache = data.get("cache", ".arcanos/cache")
     config = RunConfig(
         root=root,
         source=Path(source) if source != "<defaults>" else None,
         suites=tuple(root / s for s in suites),
-        golden=root / table.get("golden", str, "golden"),
+        golden=root / data.get("golden", "golden"),
         cache=None if cache is False else root / (".arcanos/cache" if cache is True else cache),
-        mode=_check_mode(table.get("mode", str, "auto"), f"{source}: [{_TABLE}] field 'mode'"),
-        concurrency=table.positive_int("concurrency", 16) or 16,
-        timeout_s=table.positive_number("timeout_s", 60.0) or 60.0,
-        max_retries=max_retries,
-        repeats=table.positive_int("repeats", None),
-        targets=targets,
-        baseline=table.get("baseline", str, "base"),
-        candidate=table.get("candidate", str, "candidate"),
-        rollback=table.get("rollback", str, None),
-        gates=dict(table.get("gates", Mapping, {})),
-        log=_optional_path(root, table.get("log", str, None)),
-        report=_optional_path(root, table.get("report", str, None)),
-        batch=_parse_batch(data.get("batch", {}), source),
+        mode=data.get("mode", "auto"),
+        concurrency=data.get("concurrency", 16),
+        timeout_s=float(data.get("timeout_s", 60.0)),
+        max_retries=data.get("max_retries", 5),
+        repeats=data.get("repeats"),
+        targets={
+            name: _build_target(
+                name, spec, root, _where(source, lines, ("targets", name, "system_prompt"))
+            )
+            for name, spec in data.get("targets", {}).items()
+        },
+        baseline=data.get("baseline", "base"),
+        candidate=data.get("candidate", "candidate"),
+        rollback=data.get("rollback"),
+        gates=dict(data.get("gates", {})),
+        log=_optional_path(root, data.get("log")),
+        report=_optional_path(root, data.get("report")),
+        batch=_build_batch(data.get("batch", {})),
     )
-    _check_target_roles(config, source)
+    _check_target_roles(config, source, lines)
     return config
+
+
+def _where(source: str, lines: TomlLines | None, path: tuple[str, ...]) -> str:
+    """``pyproject.toml:12: [tool.arcanos_eval.targets.base]``: where a rule the schema cannot
+    state (a file exists, a name is configured) was broken."""
+    line = lines.line(path) if lines is not None else None
+    table, _ = table_name(path[:-1])
+    return f"{source}{f':{line}' if line else ''}: {table}"
 
 
 def _optional_path(root: Path, value: str | None) -> Path | None:
     return None if value is None else root / value
 
 
-def _check_target_roles(config: RunConfig, source: str) -> None:
+def _check_target_roles(config: RunConfig, source: str, lines: TomlLines | None) -> None:
     if not config.targets:
         return
     for role in ("baseline", "candidate", "rollback"):
         name = getattr(config, role)
         if name is not None and name not in config.targets:
             raise ConfigError(
-                f"{source}: [{_TABLE}] field {role!r}: "
+                f"{_where(source, lines, (role,))} field {role!r}: "
                 + unknown_name_message("target", name, list(config.targets))
             )
 
@@ -456,20 +502,21 @@ def load_config(
             means not given.
 
     Raises:
-        ConfigError: unreadable file, unknown field, wrong type, unknown target or mode.
+        ConfigError: unreadable file, or a table that breaks ``config.schema.json`` (unknown
+            field, wrong type or range) or a rule beside it (a missing prompt file, a role naming
+            no configured target); the message names the file, line, table and field.
     """
     path = Path(pyproject) if pyproject is not None else find_pyproject(start or Path.cwd())
     if path is None:
         config = _parse_run({}, "<defaults>", (start or Path.cwd()).resolve())
     else:
         try:
-            document = tomllib.loads(path.read_text(encoding="utf-8"))
+            text = path.read_text(encoding="utf-8")
+            document = tomllib.loads(text)
         except FileNotFoundError:
             raise ConfigError(f"{path}: file not found") from None
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"{path}: invalid TOML: {exc}") from None
         section = document.get("tool", {}).get("arcanos_eval", {})
-        if not isinstance(section, Mapping):
-            raise ConfigError(f"{path}: [{_TABLE}] must be a table")
-        config = _parse_run(section, str(path), path.resolve().parent)
+        config = _parse_run(section, str(path), path.resolve().parent, TomlLines(text))
     return config.with_overrides(**overrides)

@@ -32,6 +32,8 @@ A message says what was expected, what was found and where.
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Iterable
 from pathlib import Path
 
 __all__ = [
@@ -53,6 +55,7 @@ __all__ = [
     "UnknownNameError",
     "UnsupportedError",
     "UsageError",
+    "unknown_name_message",
 ]
 
 
@@ -164,3 +167,10 @@ class ReplayMissingError(ArcanosError):
 
 class RunLogError(ArcanosError):
     """A run log that cannot be read, or does not match the run it should resume."""
+
+
+def unknown_name_message(kind: str, name: object, known: Iterable[str]) -> str:
+    """``unknown check 'refusl' (did you mean 'refusal'?)``: one phrasing for every name lookup."""
+    close = difflib.get_close_matches(str(name), list(known), n=3, cutoff=0.6)
+    hint = f" (did you mean {' or '.join(repr(c) for c in close)}?)" if close else ""
+    return f"unknown {kind} {name!r}{hint}"

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from arcanos_eval.config import RunConfig, load_config
+from arcanos_eval.config import MODES, RunConfig, config_schema, load_config
 from arcanos_eval.errors import ConfigError
 
 GOOD = """
@@ -168,10 +168,12 @@ def test_the_key_is_read_from_the_environment_at_call_time(tmp_path, monkeypatch
 def test_bad_configuration_names_file_table_and_field(tmp_path, edit, message):
     old, new = edit
     assert old in GOOD
-    path = _project(tmp_path, GOOD.replace(old, new, 1))
+    text = GOOD.replace(old, new, 1)
+    line = text[: text.index(new)].count("\n") + 1  # the message points at the edited line
+    path = _project(tmp_path, text)
     with pytest.raises(ConfigError) as info:
         load_config(path)
-    assert str(info.value) == f"{path}: " + message.replace("{root}", str(tmp_path))
+    assert str(info.value) == f"{path}:{line}: " + message.replace("{root}", str(tmp_path))
 
 
 def test_invalid_toml_is_reported(tmp_path):
@@ -191,3 +193,105 @@ def test_the_nearest_pyproject_with_a_section_is_found(tmp_path):
     nested.mkdir(parents=True)
     (tmp_path / "sub" / "pyproject.toml").write_text("[project]\nname = 'other'\n")
     assert load_config(start=nested).source == tmp_path / "pyproject.toml"
+
+
+LINES = '''[project]
+name = "x"
+
+[tool.arcanos_eval]
+mode = "replay"
+targets.base.model = "gpt-4.1"
+targets.base.system_prompt = """
+model = "not a key: this is the prompt"
+[tool.arcanos_eval.batch]
+"""
+concurrency = 8
+
+[tool.arcanos_eval.targets.candidate]
+model = "ft:gpt-4.1"
+prices = { input_per_mtok = 2.0, "output_per_mtok" = 8.0 }
+
+[tool.arcanos_eval.gates]
+pass_rate = { happy_path = 0.95, adversarial = 1.0 }
+
+[tool.arcanos_eval.gates.suites.puzzle]
+latency_p95_ms = 2500
+'''
+
+
+@pytest.mark.parametrize(
+    ("edit", "line", "message"),
+    [
+        (
+            ('targets.base.model = "gpt-4.1"', "targets.base.model = 4"),
+            6,
+            "[tool.arcanos_eval.targets.base] field 'model': expected the model id to call "
+            "(non-empty text), found 4",
+        ),
+        (
+            ('model = "ft:gpt-4.1"', 'model = "ft:gpt-4.1"\ntransport = "requests"'),
+            15,
+            "[tool.arcanos_eval.targets.candidate] field 'transport': expected 'aiohttp' or "
+            "'httpx', found 'requests'",
+        ),
+        (
+            ('"output_per_mtok" = 8.0', '"output_per_mtk" = 8.0'),
+            15,
+            "[tool.arcanos_eval.targets.candidate.prices] field 'output_per_mtk': unknown field "
+            "'output_per_mtk' (did you mean 'output_per_mtok' or 'input_per_mtok' or "
+            "'cached_input_per_mtok'?)",
+        ),
+        (
+            ("adversarial = 1.0", "adversarial = 1.5"),
+            18,
+            "[tool.arcanos_eval.gates] field 'pass_rate.adversarial': expected a number >= 0 and "
+            "<= 1 (a pass rate between 0 and 1), found 1.5",
+        ),
+        (
+            ("latency_p95_ms = 2500", "latency_p95_ms = 0"),
+            21,
+            "[tool.arcanos_eval.gates.suites.puzzle] field 'latency_p95_ms': expected a number > 0 "
+            "(milliseconds), found 0",
+        ),
+        (
+            ("latency_p95_ms = 2500", "data = true"),
+            21,
+            "[tool.arcanos_eval.gates.suites.puzzle] field 'data': applies to the whole run, set "
+            "it in [tool.arcanos_eval.gates]",
+        ),
+        (
+            ('model = "ft:gpt-4.1"\n', ""),
+            13,
+            "[tool.arcanos_eval.targets.candidate] field 'model': missing required field 'model'",
+        ),
+        (
+            ('mode = "replay"', "repeats = 2.0"),
+            5,
+            "[tool.arcanos_eval] field 'repeats': expected a positive integer, found 2.0",
+        ),
+        (
+            ("concurrency = 8", "concurrency = 0"),
+            11,
+            "[tool.arcanos_eval] field 'concurrency': expected a positive integer, found 0",
+        ),
+    ],
+)
+def test_errors_point_at_the_line_of_the_key(tmp_path, edit, line, message):
+    old, new = edit
+    assert old in LINES
+    path = _project(tmp_path, LINES.replace(old, new, 1), prompt=False)
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    assert str(info.value) == f"{path}:{line}: {message}"
+
+
+def test_the_line_example_is_valid_and_keeps_its_prompt(tmp_path):
+    config = load_config(_project(tmp_path, LINES, prompt=False))
+    assert config.targets["base"].system_prompt == (
+        'model = "not a key: this is the prompt"\n[tool.arcanos_eval.batch]\n'
+    )
+    assert config.gates["suites"] == {"puzzle": {"latency_p95_ms": 2500}}
+
+
+def test_the_schema_lists_every_mode():
+    assert tuple(config_schema()["properties"]["mode"]["enum"]) == MODES

@@ -8,7 +8,9 @@ from typing import Any
 import pytest
 
 from arcanos_eval.errors import GateConfigError, UsageError
-from arcanos_eval.gates import GATE_KEYS, GateSpec, parse_gates
+from arcanos_eval.gates import GATE_KEYS, GateSpec, Measurement, NoEvidence, Scope, parse_gates
+from arcanos_eval.gates import _spec as gate_registry
+from arcanos_eval.gates import gate as register_gate
 from arcanos_eval.model import CheckResult, Response, ResultRecord, RunHeader, Score, Usage
 from arcanos_eval.report import evaluate
 from arcanos_eval.runlog import RunLog
@@ -148,7 +150,7 @@ def test_no_table_means_no_gate():
         ({"pass_rate": 0.9}, "field 'pass_rate': expected a table of category = minimum pass rate"),
         (
             {"pass_rate": {"happy_path": 1.5}},
-            "field 'pass_rate' field 'happy_path': expected a number >= 0 and <= 1",
+            "[tool.arcanos_eval.gates] field 'pass_rate.happy_path': expected a number >= 0 and <= 1",
         ),
         ({"pass_rate": {"happy_path": True}}, "found True"),
         (
@@ -407,6 +409,78 @@ def test_a_supplied_data_report_is_evaluated_unless_data_is_false():
     assert item.status == "not evaluated" and "data = false" in item.evidence
     with pytest.raises(GateConfigError, match="'passed' field"):
         evaluate(log, data_report={"verdict": "PASS"})
+
+
+# ------------------------------------------------------------------------------ custom gates
+
+
+@pytest.fixture
+def registry():  # type: ignore[no-untyped-def]
+    """The gate registry as it was, restored after the test registers its own gates."""
+    saved = dict(gate_registry._REGISTRY)
+    yield gate_registry._REGISTRY
+    gate_registry._REGISTRY.clear()
+    gate_registry._REGISTRY.update(saved)
+
+
+def _longest_answer(spec: GateSpec, scope: Scope) -> list[Measurement]:
+    lengths = [len(r.response.text or "") for r in scope.records if r.target == scope.candidate]
+    if not lengths:
+        raise NoEvidence(f"no answer from {scope.candidate}")
+    longest = max(lengths)
+    evidence = f"longest {scope.candidate} answer: {longest} characters"
+    return [Measurement(None, float(longest), longest <= spec.threshold, evidence)]
+
+
+def test_a_registered_gate_is_configured_evaluated_and_listed(registry):
+    with pytest.raises(GateConfigError, match=r"unknown gate 'answer_chars_max'"):
+        parse_gates({"answer_chars_max": 10})
+    register_gate("answer_chars_max", unit="count", invariant="latency")(_longest_answer)
+    records = paired([(True, True)] * 3)  # every answer is "answer": 6 characters
+
+    passing = evaluate(make_log(records, {"latency_p95_ms": 2500, "answer_chars_max": 10}))
+    result = gate(passing, "answer_chars_max")
+    assert (result.passed, result.measured, result.threshold) == (True, 6.0, 10.0)
+    assert result.evidence == "longest candidate answer: 6 characters"
+    assert result.threshold_text == "<= 10" and result.invariant == "latency"
+    # Custom gates follow the built-ins in the report's gate table.
+    assert [g.name for g in passing.gates] == ["latency_p95_ms", "answer_chars_max"]
+    latency = next(i for i in passing.checklist if i.invariant == "latency")
+    assert latency.status == "pass" and "answer_chars_max" in latency.gates
+    assert passing.verdict.promote
+
+    failing = evaluate(make_log(records, {"answer_chars_max": 5}))
+    assert not gate(failing, "answer_chars_max").passed
+    assert failing.verdict.failing == ("answer_chars_max",)
+
+    # Per-suite overrides take the custom key too; a scope without evidence fails.
+    scoped = evaluate(make_log(records, {"suites": {"s": {"answer_chars_max": 5}}}))
+    assert not gate(scoped, "answer_chars_max", "suite s").passed
+    empty = evaluate(make_log(paired([]), {"answer_chars_max": 5}))
+    assert gate(empty, "answer_chars_max").evidence == "not evaluable: no answer from candidate"
+
+
+def test_a_custom_gate_takes_a_finite_number(registry):
+    register_gate("answer_chars_max", unit="count")(_longest_answer)
+    for value in ("long", True, float("nan")):
+        with pytest.raises(GateConfigError) as info:
+            parse_gates({"answer_chars_max": value})
+        assert str(info.value) == (
+            "[tool.arcanos_eval.gates] field 'answer_chars_max': expected a finite number, "
+            f"found {value!r}"
+        )
+
+
+def test_registering_a_gate_checks_its_key_and_description(registry):
+    with pytest.raises(GateConfigError, match="reserved"):
+        register_gate("alpha", unit="count")(_longest_answer)
+    with pytest.raises(GateConfigError, match="unit must be one of"):
+        register_gate("answer_chars_max", unit="chars")(_longest_answer)  # type: ignore[arg-type]
+    with pytest.raises(GateConfigError, match="invariant must be one of"):
+        register_gate("answer_chars_max", unit="count", invariant="speed")(_longest_answer)  # type: ignore[arg-type]
+    with pytest.raises(GateConfigError, match="'pass_rate' is already registered"):
+        register_gate("pass_rate", unit="rate")(_longest_answer)
+    assert "answer_chars_max" not in registry
 
 
 # ------------------------------------------------------------------------------ scopes

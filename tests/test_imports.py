@@ -23,7 +23,16 @@ PACKAGE = "arcanos_eval"
 
 # Low to high; a module may import its own layer or a lower one.
 LAYERS: dict[str, tuple[str, ...]] = {
-    "core": ("errors", "_gc", "_fastcheck", "_jsonl", "model", "_version", "modes"),
+    "core": (
+        "errors",
+        "_gc",
+        "_fastcheck",
+        "_jsonl",
+        "_schema_errors",
+        "model",
+        "_version",
+        "modes",
+    ),
     "load": ("config", "suite", "scorers", "contracts", "strategies", "data", "stats"),
     "targets": ("targets",),
     "execute": ("engine", "batch", "backends"),

@@ -20,7 +20,6 @@ A loaded :class:`~arcanos_eval.model.Check` holds only the scorer's name and its
 
 from __future__ import annotations
 
-import difflib
 import functools
 import importlib
 import inspect
@@ -32,6 +31,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from arcanos_eval.errors import ArgumentError, ScorerArgumentError, UnknownNameError
+from arcanos_eval.errors import unknown_name_message as unknown_name_message
 from arcanos_eval.model import Check, Response, Score
 
 if TYPE_CHECKING:
@@ -159,13 +159,6 @@ def get_scorer(name: str) -> ScorerSpec:
         return _REGISTRY[name]
     except KeyError:
         raise UnknownNameError(unknown_name_message("check", name, _REGISTRY)) from None
-
-
-def unknown_name_message(kind: str, name: object, known: Mapping[str, Any] | list[str]) -> str:
-    """``unknown check 'refusl' (did you mean 'refusal'?)``: one phrasing for every name lookup."""
-    close = difflib.get_close_matches(str(name), list(known), n=3, cutoff=0.6)
-    hint = f" (did you mean {' or '.join(repr(c) for c in close)}?)" if close else ""
-    return f"unknown {kind} {name!r}{hint}"
 
 
 _PYTHON = "python:"

@@ -23,9 +23,12 @@ from jsonschema.exceptions import ValidationError
 
 from arcanos_eval._fastcheck import IsValid, compile_is_valid
 from arcanos_eval._gc import bulk_work
+from arcanos_eval._schema_errors import JsonPath, SchemaProblem, first_error, schema_problem
+from arcanos_eval._schema_errors import describe_value as _describe
+from arcanos_eval._schema_errors import field_name as _field_name
 from arcanos_eval.errors import DuplicateCaseError, SuiteError, UnknownCheckError
 from arcanos_eval.model import Case, Check, Suite
-from arcanos_eval.scorers._registry import bind_check, unknown_name_message
+from arcanos_eval.scorers._registry import bind_check
 from arcanos_eval.strategies import expand_generated_cases
 
 __all__ = ["SUITE_SCHEMA_PATH", "discover_suite_files", "load_suite", "load_suites"]
@@ -33,8 +36,6 @@ __all__ = ["SUITE_SCHEMA_PATH", "discover_suite_files", "load_suite", "load_suit
 SUITE_SCHEMA_PATH = Path(__file__).with_name("suite.schema.json")
 SUITE_SUFFIXES = (".yaml", ".yml", ".json", ".jsonl")
 _YamlLoader: type[Any] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-JsonPath = tuple[str | int, ...]
 
 
 @cache
@@ -198,65 +199,6 @@ def _read(path: Path) -> _Document:
 # ----------------------------------------------------------------------------- schema errors
 
 
-def _describe(value: Any) -> str:
-    """A short, readable rendering of a found value for error messages."""
-    kind = {
-        dict: "a mapping",
-        list: "a list",
-        str: "text",
-        bool: "a boolean",
-        int: "a number",
-        float: "a number",
-        type(None): "null",
-    }.get(type(value), type(value).__name__)
-    if isinstance(value, (dict, list)):
-        rendered = json.dumps(value, ensure_ascii=False, default=str)
-        return f"{kind} {rendered[:57] + '...' if len(rendered) > 60 else rendered}"
-    if isinstance(value, str):
-        return f"{kind} {json.dumps(value[:60] + ('...' if len(value) > 60 else ''))}"
-    if value is None:
-        return kind
-    return f"{kind} {value!r}"
-
-
-_TYPE_NAMES = {
-    "string": "text",
-    "integer": "an integer",
-    "number": "a number",
-    "object": "a mapping",
-    "array": "a list",
-    "boolean": "a boolean",
-    "null": "null",
-}
-
-
-def _expected(error: ValidationError) -> str:
-    v, arg = error.validator, error.validator_value
-    if v == "type":
-        types = [arg] if isinstance(arg, str) else list(arg)
-        return " or ".join(_TYPE_NAMES.get(t, t) for t in types)
-    if v == "enum":
-        return "one of " + ", ".join(json.dumps(x) for x in arg)
-    if v == "const":
-        return json.dumps(arg)
-    bounds = {"minimum": ">=", "maximum": "<=", "exclusiveMinimum": ">", "exclusiveMaximum": "<"}
-    if v in bounds:
-        return f"a number {bounds[v]} {arg}"
-    if v == "minLength":
-        return "non-empty text" if arg == 1 else f"text of at least {arg} characters"
-    if v == "maxLength":
-        return f"text of at most {arg} characters"
-    if v == "minItems":
-        return "a non-empty list" if arg == 1 else f"a list of at least {arg} items"
-    if v == "pattern":
-        if arg.startswith("^[A-Za-z0-9]"):
-            return "an id of letters, digits, '.', '_' and '-' (starting with a letter or digit)"
-        if arg.startswith("^[a-z]"):
-            return "a snake_case name"
-        return f"text matching {arg}"
-    return str(error.message)
-
-
 def _field_of(path: JsonPath) -> str | None:
     """The field a JSON path points at, relative to its case when inside one."""
     if len(path) >= 3 and path[0] == "cases" and isinstance(path[1], int):
@@ -266,61 +208,37 @@ def _field_of(path: JsonPath) -> str | None:
     return None
 
 
-def _field_name(path: Sequence[str | int]) -> str:
-    out = ""
-    for part in path:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out
-
-
 def _schema_error(doc: _Document, error: ValidationError) -> SuiteError:
     path: JsonPath = tuple(error.absolute_path)
-    field = _field_of(path)
-    case_id = _case_id_at(doc.data, path)
     instance = error.instance
-    v = error.validator
-    json_path = path
-    if v == "required":
-        missing = next(
-            (
-                name
-                for name in error.validator_value
-                if isinstance(instance, dict) and name not in instance
-            ),
-            "?",
-        )
-        field = _join_field(field, missing)
-        message = f"missing required field {missing!r}"
-    elif v == "additionalProperties":
-        allowed = list(error.schema.get("properties", {}))
-        extras = [k for k in instance if k not in allowed] if isinstance(instance, dict) else []
-        extra = extras[0] if extras else "?"
-        field = _join_field(field, extra)
-        json_path = (*path, extra)
-        message = unknown_name_message("field", extra, allowed)
-    elif (
-        v == "oneOf"
+    if (
+        error.validator == "oneOf"
         and isinstance(instance, dict)
         and error.schema.get("oneOf", [{}])[0].get("required") == ["input"]
     ):
         both = "input" in instance and "messages" in instance
-        message = "expected exactly one of 'input' or 'messages', found " + (
-            "both" if both else "neither"
+        problem = SchemaProblem(
+            "expected exactly one of 'input' or 'messages', found "
+            + ("both" if both else "neither"),
+            path,
+            path,
         )
-    elif v == "oneOf":
-        message = (
+    elif error.validator == "oneOf":
+        problem = SchemaProblem(
             "expected a check name or a one-key mapping {name: arguments}, found "
-            + _describe(instance)
+            + _describe(instance),
+            path,
+            path,
         )
     else:
-        message = f"expected {_expected(error)}, found {_describe(instance)}"
+        problem = schema_problem(error)
     return SuiteError(
-        message, path=doc.path, line=doc.line(json_path), case_id=case_id, field=field
+        problem.message,
+        path=doc.path,
+        line=doc.line(problem.path),
+        case_id=_case_id_at(doc.data, path),
+        field=_field_of(problem.field),
     )
-
-
-def _join_field(parent: str | None, child: str) -> str:
-    return f"{parent}.{child}" if parent else child
 
 
 def _case_id_at(data: Any, path: JsonPath) -> str | None:
@@ -339,15 +257,10 @@ def _validate(doc: _Document) -> None:
     is_valid = _suite_is_valid()
     if is_valid is not None and is_valid(doc.data):
         return
-    errors = list(_suite_validator().iter_errors(doc.data))
-    if not errors:
-        return
-
     # Report the first problem in document order; on one line, prefer the most specific one.
-    def order(e: ValidationError) -> tuple[int, int]:
-        return (doc.line(tuple(e.absolute_path)) or 0, -len(e.absolute_path))
-
-    raise _schema_error(doc, min(errors, key=order))
+    first = first_error(_suite_validator().iter_errors(doc.data), doc.line)
+    if first is not None:
+        raise _schema_error(doc, first)
 
 
 # ----------------------------------------------------------------------------- building the model

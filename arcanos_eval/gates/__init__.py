@@ -1,0 +1,107 @@
+"""Release gates: specs parsed from ``[tool.arcanos_eval.gates]``, their results, and the verdict.
+
+A gate is data: :func:`parse_gates` turns the table into :class:`GateSpec` objects (and rejects a bad
+table at start-up with :class:`~arcanos_eval.errors.GateConfigError`); each spec is evaluated over a
+*scope* of the run into a :class:`GateResult` with the measured value, the threshold, pass/fail and
+evidence. Keys:
+
+* ``pass_rate = {category = min}``: candidate pass rate per category (``all``: every case).
+* ``pass_rate_base = {category = min}``: the same bar for the base target.
+* ``max_regression``: per category, the candidate pass rate may trail base by at most this, over
+  cases judged on both sides (0.02 = 2 points). With ``regression_test = "mcnemar"`` a larger drop
+  fails only when significant (one-sided exact McNemar p < ``alpha``, default 0.05): "not
+  significantly worse".
+* ``latency_p50_ms``, ``latency_p95_ms``, ``ttft_p95_ms``: candidate budgets in ms (time to first
+  token needs streamed answers).
+* ``latency_p95_ratio``: candidate p95 <= ratio x base p95.
+* ``tokens_ratio``, ``cost_ratio``: candidate tokens (cost, from the targets' ``prices``) per answer
+  <= ratio x base.
+* ``schema_violations``: at most this many candidate answers fail the ``schema`` check in suites
+  that have a ``response_schema``.
+* ``moderation_drift``: candidate flagged rate minus base flagged rate (``moderation`` check)
+  <= this.
+* ``data``: ``true`` requires a passing training-data report; ``false`` ignores one. Unset, a
+  supplied report is evaluated and a missing one leaves the checklist item "not evaluated".
+* ``schema_compat = true``: each suite's ``response_schema`` must be backward compatible with the
+  schema of record stored with its recordings.
+
+``[tool.arcanos_eval.gates.suites.<suite-id>]`` takes the same keys (but ``data``) and overrides the
+run-wide value for that suite: the run-wide gate is then evaluated over the other suites.
+
+A gate that is configured but cannot be evaluated (no case of the category, nothing streamed, no
+prices, no data report...) **fails**, saying why: a release is not promoted on missing evidence.
+In a batch-mode run the latency gates fail as "not measurable in batch mode".
+
+Adding a gate
+-------------
+A gate is a function registered with :func:`gate`: it receives the :class:`GateSpec` (its
+``threshold`` is the number written in the table) and the :class:`Scope` of the run it judges,
+and returns :class:`Measurement` values, or raises :class:`NoEvidence` to fail as "not
+evaluable". Once registered (imported from a ``conftest.py``, or named in the entry-point group
+``arcanos_eval.gates`` so the CLI finds it too), its key is accepted in
+``[tool.arcanos_eval.gates]`` and in ``gates.suites.<suite-id>``, evaluated over each scope, and
+listed in the report's gate table::
+
+    from arcanos_eval.gates import Measurement, NoEvidence, gate
+
+    @gate("refusal_rate", unit="rate", invariant="baseline_qa")
+    def refusal_rate(spec, scope):
+        answers = [r for r in scope.records if r.target == scope.candidate and not r.errored]
+        if not answers:
+            raise NoEvidence(f"no answer from {scope.candidate}")
+        refused = sum((r.response.text or "").startswith("I can't") for r in answers) / len(answers)
+        evidence = f"{refused:.1%} of {len(answers)} {scope.candidate} answers refused"
+        return [Measurement(None, refused, refused <= spec.threshold, evidence)]
+
+and then ``refusal_rate = 0.05`` under ``[tool.arcanos_eval.gates]``.
+"""
+
+from __future__ import annotations
+
+# Importing the evaluators registers the built-in gates, in the order of the report's table.
+from arcanos_eval.gates import _evaluators  # noqa: F401
+from arcanos_eval.gates._scope import (
+    GateResult,
+    Measurement,
+    NoEvidence,
+    Scope,
+    evaluate_gates,
+)
+from arcanos_eval.gates._spec import (
+    _REGISTRY,
+    MODIFIERS,
+    GateDefinition,
+    GateSet,
+    GateSpec,
+    Invariant,
+    Unit,
+    gate,
+    parse_gates,
+)
+from arcanos_eval.gates._verdict import CHECKLIST, ChecklistItem, Verdict, checklist, verdict
+
+__all__ = [
+    "CHECKLIST",
+    "GATE_KEYS",
+    "ChecklistItem",
+    "GateDefinition",
+    "GateResult",
+    "GateSet",
+    "GateSpec",
+    "Invariant",
+    "Measurement",
+    "NoEvidence",
+    "Scope",
+    "Unit",
+    "Verdict",
+    "checklist",
+    "evaluate_gates",
+    "gate",
+    "parse_gates",
+    "verdict",
+]
+
+# The keys of the built-in gates table (custom gates add theirs to the registry).
+GATE_KEYS: tuple[str, ...] = (*_REGISTRY, *MODIFIERS, "suites")
+# Every registered gate by key (the built-ins and any custom gate registered since).
+_EVALUATORS = _REGISTRY

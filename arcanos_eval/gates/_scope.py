@@ -1,0 +1,240 @@
+"""Evaluation over scopes: which part of a run each gate looks at, and what it measured there.
+
+A run-wide gate covers every suite but those with a per-suite override of it; an override covers
+its suite. :func:`evaluate_gates` builds the :class:`Scope` of each configured gate, calls the
+gate's registered evaluator and turns its :class:`Measurement` values into :class:`GateResult`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
+
+from arcanos_eval.compare import CaseComparison, Comparison
+from arcanos_eval.gates._spec import GateSet, GateSpec, Invariant, Unit, definitions
+from arcanos_eval.model import ResultRecord, RunHeader, SuiteInfo
+from arcanos_eval.stats import (
+    TargetStats,
+    format_ms,
+    format_percent,
+    format_points,
+    format_ratio,
+    target_stats,
+)
+
+__all__ = ["GateResult", "Measurement", "NoEvidence", "NotMeasurable", "Scope", "evaluate_gates"]
+
+
+@dataclass(frozen=True)
+class GateResult:
+    """What one gate measured over one scope.
+
+    Attributes:
+        name: the gate (``pass_rate[adversarial]``, ``max_regression[happy_path]``...).
+        key: the gate key.
+        scope: which cases it covered (``all suites``, ``suite puzzle``, ``all suites except...``).
+        passed: the bar is met. A gate that could not be measured fails (``measured`` is None).
+        measured: the value, in ``unit``.
+        threshold: the bar, in ``unit``.
+        unit: ``rate``, ``points``, ``ms``, ``ratio``, ``count`` or ``check``.
+        evidence: one sentence with the counts behind the number.
+        invariant: the checklist item the gate backs, if any.
+        alpha: for ``max_regression`` with a significance test, its level: a drop past the
+            threshold fails only when the one-sided p-value is below it.
+    """
+
+    name: str
+    key: str
+    scope: str
+    passed: bool
+    measured: float | None
+    threshold: float
+    unit: Unit
+    evidence: str
+    invariant: Invariant | None = None
+    alpha: float | None = None
+
+    @property
+    def label(self) -> str:
+        """The name, with the scope when it is not the whole run."""
+        return self.name if self.scope == "all suites" else f"{self.name} ({self.scope})"
+
+    def _format(self, value: float | None) -> str:
+        if value is None:
+            return "n/a"
+        if self.unit == "rate":
+            return format_percent(value)
+        if self.unit == "points":
+            return format_points(value)
+        if self.unit == "ms":
+            return format_ms(value)
+        if self.unit == "ratio":
+            return format_ratio(value)
+        if self.unit == "check":
+            return "pass" if value else "fail"
+        return f"{value:.0f}"
+
+    @property
+    def measured_text(self) -> str:
+        """The measured value in its unit (``95.0%``, ``1234 ms``, ``1.08x``...)."""
+        return self._format(self.measured)
+
+    @property
+    def threshold_text(self) -> str:
+        """The bar, with its comparison (``>= 95.0%``, ``<= 2500 ms``...)."""
+        if self.key in ("pass_rate", "pass_rate_base"):
+            return f">= {format_percent(self.threshold)}"
+        if self.key == "max_regression":
+            bar = f">= {format_points(-self.threshold if self.threshold else 0.0)}"
+            return bar if self.alpha is None else f"{bar} or p >= {self.alpha:g}"
+        if self.key == "data":
+            return "report passes"
+        if self.key == "schema_compat":
+            return "0 breaking"
+        return f"<= {self._format(self.threshold)}"
+
+
+class Measurement(NamedTuple):
+    """What an evaluator found: a value, whether it meets the spec's threshold, and the evidence
+    (one sentence with the counts behind the number). ``category`` names the part measured when
+    one gate yields several results (``max_regression`` per category), else ``None``."""
+
+    category: str | None
+    value: float
+    passed: bool
+    evidence: str
+
+
+@dataclass
+class Scope:
+    """The part of a run one gate looks at.
+
+    Attributes:
+        label: how the report names it (``all suites``, ``suite puzzle``...).
+        suites: the suite ids it covers.
+        explicit: a per-suite override's scope, rather than what a run-wide gate has left.
+        records: every result record (case x target x repeat) of those suites.
+        cases: base-vs-candidate comparisons of those suites' cases.
+        header: the run log header.
+        baseline: the baseline target's name.
+        candidate: the candidate target's name.
+        data_report: the training-data report, if one was supplied.
+    """
+
+    label: str
+    suites: frozenset[str]
+    explicit: bool
+    records: Sequence[ResultRecord]
+    cases: Sequence[CaseComparison]
+    header: RunHeader
+    baseline: str
+    candidate: str
+    data_report: Mapping[str, Any] | None
+    _stats: dict[str, TargetStats] = field(default_factory=dict)
+
+    def stats(self, target: str) -> TargetStats:
+        if target not in self._stats:
+            prices = self.header.target(target).prices
+            self._stats[target] = target_stats(target, self.records, prices)
+        return self._stats[target]
+
+    def suite_info(self, suite: str) -> SuiteInfo:
+        return self.header.suite(suite)
+
+
+class NoEvidence(Exception):
+    """The scope holds nothing this gate can measure (the message says what is missing).
+
+    Raised by an evaluator, it makes the gate fail as "not evaluable": a release is not promoted
+    on missing evidence.
+    """
+
+
+class NotMeasurable(NoEvidence):
+    """The run's mode cannot produce this evidence at all (the message is the evidence)."""
+
+
+def _scopes(
+    spec: GateSpec, overridden: set[str], run_suites: Sequence[str]
+) -> tuple[str, frozenset[str]]:
+    if spec.suite is not None:
+        return f"suite {spec.suite}", frozenset({spec.suite})
+    rest = frozenset(s for s in run_suites if s not in overridden)
+    if not overridden:
+        return "all suites", rest
+    return f"all suites except {', '.join(sorted(overridden))}", rest
+
+
+def evaluate_gates(
+    gates: GateSet,
+    comparison: Comparison,
+    records: Sequence[ResultRecord],
+    header: RunHeader,
+    *,
+    data_report: Mapping[str, Any] | None = None,
+) -> tuple[GateResult, ...]:
+    """Evaluate every gate over its scope; results in the order of the gate table.
+
+    A run-wide gate whose remaining suites hold no evidence is left out when a per-suite override
+    of it was measured; otherwise missing evidence is a failing result saying what is missing.
+    """
+    run_suites = sorted({r.suite_id for r in records} | set(header.suites))
+    registered = definitions()
+    order_of = {key: i for i, key in enumerate(registered)}
+    overrides: dict[tuple[str, str | None], set[str]] = {}
+    for spec in gates.specs:
+        if spec.suite is not None:
+            overrides.setdefault(spec.identity, set()).add(spec.suite)
+    results: list[tuple[tuple[int, bool, str, str], GateResult]] = []
+    for spec in gates.specs:
+        overridden = overrides.get(spec.identity, set()) if spec.suite is None else set()
+        label, suites = _scopes(spec, overridden, run_suites)
+        scope = Scope(
+            label,
+            suites,
+            spec.suite is not None,
+            [r for r in records if r.suite_id in suites],
+            [c for c in comparison.cases if c.suite_id in suites],
+            header,
+            comparison.baseline,
+            comparison.candidate,
+            data_report,
+        )
+        definition = registered[spec.key]
+        try:
+            if spec.suite is not None and spec.suite not in run_suites:
+                raise NoEvidence(f"suite {spec.suite!r} has no result in this run")
+            measured = definition.evaluate(spec, scope)
+        except NoEvidence as missing:
+            if overridden:
+                continue  # the overriding suites report on their own
+            evidence = str(missing) if isinstance(missing, NotMeasurable) else None
+            measured = [Measurement(None, math.nan, False, evidence or f"not evaluable: {missing}")]
+        for category, value, passed, evidence in measured:
+            name = spec.name if category is None else f"{spec.key}[{category}]"
+            order = (
+                order_of[spec.key],
+                spec.suite is not None,
+                spec.suite or "",
+                category or spec.category or "",
+            )
+            results.append(
+                (
+                    order,
+                    GateResult(
+                        name,
+                        spec.key,
+                        label,
+                        passed,
+                        None if math.isnan(value) else value,
+                        spec.threshold,
+                        definition.unit,
+                        evidence,
+                        definition.invariant,
+                        spec.alpha if spec.test is not None else None,
+                    ),
+                )
+            )
+    return tuple(result for _, result in sorted(results, key=lambda item: item[0]))

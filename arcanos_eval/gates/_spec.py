@@ -1,0 +1,267 @@
+"""Gate specs: the registry of gate keys (``@gate``) and the parsing of ``[tool.arcanos_eval.gates]``.
+
+Types, ranges and the shape of the tables are checked by ``config.schema.json`` (the same schema
+``load_config`` applies, so a bad table fails the same way from a pyproject.toml or a run log);
+this module checks what the schema cannot know: that a key names a registered gate, that a
+modifier (``regression_test``, ``alpha``) has its gate, and that a threshold is a finite number.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from importlib.metadata import entry_points
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, get_args
+
+from arcanos_eval.config import config_error
+from arcanos_eval.errors import GateConfigError, unknown_name_message
+
+if TYPE_CHECKING:
+    from arcanos_eval.gates._scope import Measurement, Scope
+
+__all__ = [
+    "ENTRY_POINT_GROUP",
+    "MODIFIERS",
+    "TABLE",
+    "Evaluator",
+    "GateDefinition",
+    "GateSet",
+    "GateSpec",
+    "Invariant",
+    "Unit",
+    "definitions",
+    "gate",
+    "parse_gates",
+]
+
+TABLE = "[tool.arcanos_eval.gates]"
+ENTRY_POINT_GROUP = "arcanos_eval.gates"
+
+Invariant = Literal["baseline_qa", "schema_stable", "data_sanitized", "latency"]
+Unit = Literal["rate", "points", "ms", "ratio", "count", "check"]
+
+# Keys of the gates table that are not gates: modifiers of max_regression, and the per-suite
+# overrides.
+MODIFIERS = ("regression_test", "alpha")
+_RESERVED = (*MODIFIERS, "suites")
+
+Evaluator = Callable[["GateSpec", "Scope"], Sequence["Measurement"]]
+E = TypeVar("E", bound=Evaluator)
+
+
+@dataclass(frozen=True)
+class GateDefinition:
+    """A registered gate: its key in the gates table, evaluator, unit and audit invariant."""
+
+    key: str
+    evaluate: Evaluator
+    unit: Unit
+    invariant: Invariant | None = None
+
+
+# Insertion order is the order of the report's gate table: built-ins first, in the order
+# arcanos_eval.gates._evaluators defines them, then custom gates as they register.
+_REGISTRY: dict[str, GateDefinition] = {}
+_entry_points_loaded = False
+
+
+def _origin(fn: Callable[..., Any]) -> str:
+    return f"{getattr(fn, '__module__', '?')}.{getattr(fn, '__qualname__', repr(fn))}"
+
+
+def gate(key: str, *, unit: Unit, invariant: Invariant | None = None) -> Callable[[E], E]:
+    """Register ``fn(spec, scope) -> [Measurement, ...]`` as the gate ``key``.
+
+    The key is then accepted in ``[tool.arcanos_eval.gates]`` (and its ``suites.<id>``
+    overrides) with a number as its threshold, and the gate is evaluated over every scope like
+    the built-in ones. ``unit`` says how the report shows the measured value and threshold;
+    ``invariant`` puts the gate behind an item of the release checklist.
+
+    Raises:
+        GateConfigError: ``key`` is a reserved table key, already registered by another function, or
+            ``unit`` or ``invariant`` is not one of the known values.
+    """
+    if key in _RESERVED:
+        raise GateConfigError(f"gate key {key!r} is reserved in {TABLE}")
+    if unit not in get_args(Unit):
+        raise GateConfigError(f"gate {key!r}: unit must be one of {get_args(Unit)}, not {unit!r}")
+    if invariant is not None and invariant not in get_args(Invariant):
+        raise GateConfigError(
+            f"gate {key!r}: invariant must be one of {get_args(Invariant)}, not {invariant!r}"
+        )
+
+    def register(fn: E) -> E:
+        existing = _REGISTRY.get(key)
+        # The same function registering again (a module imported twice) replaces itself.
+        if existing is not None and _origin(existing.evaluate) != _origin(fn):
+            raise GateConfigError(
+                f"gate {key!r} is already registered by {_origin(existing.evaluate)}"
+            )
+        _REGISTRY[key] = GateDefinition(key, fn, unit, invariant)
+        return fn
+
+    return register
+
+
+def definitions() -> Mapping[str, GateDefinition]:
+    """Every registered gate, in report order (built-ins, then custom gates, including those
+    of the ``arcanos_eval.gates`` entry-point group)."""
+    global _entry_points_loaded
+    if not _entry_points_loaded:
+        _entry_points_loaded = True
+        for ep in entry_points(group=ENTRY_POINT_GROUP):
+            if ep.name not in _REGISTRY:
+                ep.load()  # importing the module runs its @gate
+    return _REGISTRY
+
+
+@dataclass(frozen=True)
+class GateSpec:
+    """One configured gate.
+
+    Attributes:
+        key: the gate key (``pass_rate``, ``latency_p95_ms``...).
+        threshold: the bar (a number; ``1.0`` for the on/off gates ``data`` and ``schema_compat``).
+        category: for ``pass_rate`` and ``pass_rate_base``.
+        test: ``"mcnemar"`` when ``max_regression`` asks for significance.
+        alpha: significance level of that test.
+        suite: the suite of a per-suite override, ``None`` for run-wide.
+        implicit: the ``data`` gate evaluated because a report was supplied, not configured.
+    """
+
+    key: str
+    threshold: float
+    category: str | None = None
+    test: str | None = None
+    alpha: float = 0.05
+    suite: str | None = None
+    implicit: bool = False
+
+    @property
+    def name(self) -> str:
+        return f"{self.key}[{self.category}]" if self.category is not None else self.key
+
+    @property
+    def identity(self) -> tuple[str, str | None]:
+        """What a per-suite override replaces: the key, and the category for pass rates."""
+        return self.key, self.category
+
+    @property
+    def invariant(self) -> Invariant | None:
+        return _REGISTRY[self.key].invariant
+
+
+@dataclass(frozen=True)
+class GateSet:
+    """Parsed gates: run-wide specs, per-suite overrides, and the ``data`` setting."""
+
+    specs: tuple[GateSpec, ...] = ()
+    data: bool | None = None
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.specs) or self.data is not None
+
+    def with_data_report(self, supplied: bool) -> GateSet:
+        """Add the implicit ``data`` gate when a report is supplied and ``data`` is unset."""
+        if supplied and self.data is None:
+            return replace(self, specs=(*self.specs, GateSpec("data", 1.0, implicit=True)))
+        return self
+
+
+def _where(suite: str | None) -> str:
+    return TABLE if suite is None else f"[tool.arcanos_eval.gates.suites.{suite}]"
+
+
+def _threshold(value: Any, where: str, name: str) -> float:
+    """A threshold as a float. The schema checked the built-in gates' types and ranges; NaN and
+    infinity (valid TOML) pass every JSON Schema bound, and a custom gate's value is checked
+    only here."""
+    number = (
+        float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+    )
+    if number is None or not math.isfinite(number):
+        raise GateConfigError(f"{where} field {name!r}: expected a finite number, found {value!r}")
+    return number
+
+
+# Built-in gates whose value is not one number: parsed by _parse_table itself.
+_SPECIAL = ("pass_rate", "pass_rate_base", "max_regression", "schema_compat", "data")
+
+
+def _parse_table(
+    table: Mapping[str, Any],
+    suite: str | None,
+    inherited: Mapping[str, Any],
+    known: Mapping[str, GateDefinition],
+) -> tuple[list[GateSpec], bool | None]:
+    where = _where(suite)
+    allowed = [*known, *MODIFIERS, *(("suites",) if suite is None else ())]
+    for key in table:
+        if key not in allowed:
+            raise GateConfigError(f"{where}: {unknown_name_message('gate', key, allowed)}")
+    specs: list[GateSpec] = []
+    for key in ("pass_rate", "pass_rate_base"):
+        for category in sorted(table.get(key, {})):
+            minimum = _threshold(table[key][category], where, f"{key}.{category}")
+            specs.append(GateSpec(key, minimum, category=str(category), suite=suite))
+    modifiers = [k for k in MODIFIERS if k in table]
+    if "max_regression" in table or modifiers:
+        merged = {
+            **{k: inherited[k] for k in ("max_regression", *MODIFIERS) if k in inherited},
+            **{k: table[k] for k in ("max_regression", *MODIFIERS) if k in table},
+        }
+        if "max_regression" not in merged:
+            raise GateConfigError(
+                f"{where} field {modifiers[0]!r}: only applies to max_regression, which is not set"
+            )
+        test = merged.get("regression_test")
+        if "alpha" in merged and test is None:
+            raise GateConfigError(
+                f"{where} field 'alpha': only applies with regression_test = 'mcnemar'"
+            )
+        specs.append(
+            GateSpec(
+                "max_regression",
+                _threshold(merged["max_regression"], where, "max_regression"),
+                test=test,
+                alpha=_threshold(merged["alpha"], where, "alpha") if "alpha" in merged else 0.05,
+                suite=suite,
+            )
+        )
+    for key in known:
+        if key in table and key not in _SPECIAL:
+            specs.append(GateSpec(key, _threshold(table[key], where, key), suite=suite))
+    if table.get("schema_compat") is True:
+        specs.append(GateSpec("schema_compat", 0.0, suite=suite))
+    data: bool | None = table.get("data")
+    if data:
+        specs.append(GateSpec("data", 1.0))
+    return specs, data
+
+
+def parse_gates(table: Mapping[str, Any] | None) -> GateSet:
+    """Validate a ``[tool.arcanos_eval.gates]`` table.
+
+    Raises:
+        GateConfigError: an unknown gate (with the nearest known name), a wrong type or range, a
+            modifier without its gate; the message names the table and the field.
+
+    Example:
+        >>> gates = parse_gates({"pass_rate": {"adversarial": 1.0}, "latency_p95_ms": 2500})
+        >>> [spec.name for spec in gates.specs]
+        ['pass_rate[adversarial]', 'latency_p95_ms']
+    """
+    if table is None:
+        return GateSet()
+    problem = config_error({"gates": table})
+    if problem is not None:
+        raise GateConfigError(problem)
+    known = definitions()
+    specs, data = _parse_table(table, None, {}, known)
+    suites = table.get("suites", {})
+    for suite in sorted(suites):
+        suite_specs, _ = _parse_table(suites[suite], str(suite), table, known)
+        specs.extend(suite_specs)
+    return GateSet(tuple(specs), data)
