@@ -19,7 +19,7 @@ from arcanos_eval.backends import check_model_targets
 from arcanos_eval.config import RunConfig, load_config
 from arcanos_eval.contracts.cli import add_parser as add_schema_parser
 from arcanos_eval.data.cli import add_parser as add_data_parser
-from arcanos_eval.errors import ArcanosError
+from arcanos_eval.errors import ArcanosError, ExitCode
 from arcanos_eval.golden import prune_golden, verify_golden
 from arcanos_eval.options import add_cli_options, overrides_from
 from arcanos_eval.report.cli import add_parsers as add_report_parsers
@@ -27,12 +27,7 @@ from arcanos_eval.run import summarize
 from arcanos_eval.session import ArcanosSession
 from arcanos_eval.suite.loader import SUITE_SCHEMA_PATH, load_suites
 
-__all__ = ["EXIT_ERRORED", "EXIT_GATES_FAILED", "EXIT_OK", "EXIT_USAGE", "main"]
-
-EXIT_OK = 0
-EXIT_GATES_FAILED = 1
-EXIT_USAGE = 2
-EXIT_ERRORED = 3
+__all__ = ["build_parser", "main"]
 
 Command = Callable[[argparse.Namespace], int]
 
@@ -50,7 +45,7 @@ def _relative(path: Path | None) -> str:
 def _cmd_validate(args: argparse.Namespace) -> int:
     if args.schema_path:
         print(SUITE_SCHEMA_PATH)
-        return EXIT_OK
+        return ExitCode.PROMOTE
     config = load_config(args.config)
     paths = args.paths or list(config.suites)
     suites = load_suites(paths)
@@ -77,7 +72,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
         f"\n{len(suites)} suites, {total} cases: valid. Targets: {targets}."
         + (f" Consulted by checks: {graders}." if graders else "")
     )
-    return EXIT_OK
+    return ExitCode.PROMOTE
 
 
 def _run_config(args: argparse.Namespace) -> RunConfig:
@@ -112,9 +107,9 @@ def _cmd_golden_verify(args: argparse.Namespace) -> int:
             )
         )
         print(f"\n{len(problems)} problem(s) in {config.golden}")
-        return EXIT_GATES_FAILED
+        return ExitCode.HOLD
     print(f"{config.golden}: every planned answer is recorded, intact, with provenance.")
-    return EXIT_OK
+    return ExitCode.PROMOTE
 
 
 def _cmd_golden_prune(args: argparse.Namespace) -> int:
@@ -123,7 +118,7 @@ def _cmd_golden_prune(args: argparse.Namespace) -> int:
     removed = prune_golden(config, suites, dry_run=args.dry_run)
     verb = "would remove" if args.dry_run else "removed"
     print(f"{config.golden}: {verb} {removed} stale recording(s)")
-    return EXIT_OK
+    return ExitCode.PROMOTE
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -195,10 +190,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return handler(args)
     except ArcanosError as exc:
         print(f"arcanos-eval: error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+        return ExitCode.USAGE
     except KeyboardInterrupt:
         print("arcanos-eval: interrupted", file=sys.stderr)
-        return 130
+        return ExitCode.INTERRUPTED
 
 
 if __name__ == "__main__":  # pragma: no cover

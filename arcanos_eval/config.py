@@ -21,6 +21,7 @@ import jsonschema
 
 from arcanos_eval._schema_errors import Style, field_name, first_error, schema_problem
 from arcanos_eval.errors import ConfigError, unknown_name_message
+from arcanos_eval.modes import MODES, Mode
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -38,8 +39,6 @@ __all__ = [
     "load_config",
 ]
 
-Mode = Literal["replay", "record", "refresh", "live", "auto", "batch"]
-MODES: tuple[str, ...] = ("replay", "record", "refresh", "live", "auto", "batch")
 StructuredOutputs = Literal["off", "json_schema", "json_object"]
 Transport = Literal["aiohttp", "httpx"]
 
@@ -107,7 +106,7 @@ class RunConfig:
     suites: tuple[Path, ...] = ()
     golden: Path = Path("golden")
     cache: Path | None = Path(".arcanos/cache")
-    mode: Mode = "auto"
+    mode: Mode = Mode.AUTO
     concurrency: int = 16
     timeout_s: float = 60.0
     max_retries: int = 5
@@ -122,6 +121,10 @@ class RunConfig:
     report: Path | None = None
     resume: Path | None = None
     batch: BatchConfig = field(default_factory=BatchConfig)
+
+    def __post_init__(self) -> None:
+        # A script may pass the mode as text: every decision asks the Mode it names.
+        object.__setattr__(self, "mode", Mode(self.mode))
 
     @property
     def active_targets(self) -> tuple[TargetConfig, ...]:
@@ -371,7 +374,7 @@ def _build_batch(data: Mapping[str, Any]) -> BatchConfig:
 def _check_mode(value: Any, where: str) -> Mode:
     if value not in MODES:
         raise ConfigError(f"{where}: expected a mode among {', '.join(MODES)}, found {value!r}")
-    return cast(Mode, value)
+    return Mode(value)
 
 
 def _parse_run(
@@ -390,7 +393,7 @@ def _parse_run(
         suites=tuple(root / s for s in suites),
         golden=root / data.get("golden", "golden"),
         cache=None if cache is False else root / (".arcanos/cache" if cache is True else cache),
-        mode=data.get("mode", "auto"),
+        mode=Mode(data.get("mode", "auto")),
         concurrency=data.get("concurrency", 16),
         timeout_s=float(data.get("timeout_s", 60.0)),
         max_retries=data.get("max_retries", 5),
@@ -451,7 +454,7 @@ def _apply_overrides(config: RunConfig, overrides: Mapping[str, Any]) -> RunConf
         elif key == "batch":
             # A flag for the mode: --batch is --mode batch; leaving it off changes nothing.
             if value:
-                changes["mode"] = "batch"
+                changes["mode"] = Mode.BATCH
         elif key in ("concurrency", "repeats"):
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 raise ConfigError(f"--{key}: expected a positive integer, found {value!r}")

@@ -32,6 +32,7 @@ from typing import Any, TextIO
 from arcanos_eval._version import __version__, sdk_version
 from arcanos_eval.errors import ReplayMissingError
 from arcanos_eval.model import Case, Request, Response
+from arcanos_eval.modes import Mode
 from arcanos_eval.targets.base import CallFailure, Target
 from arcanos_eval.targets.replay import GoldenRecord, GoldenStore, ResponseCache
 
@@ -198,7 +199,7 @@ class Engine:
         self,
         targets: Mapping[str, Target],
         *,
-        mode: str = "auto",
+        mode: Mode | str = Mode.AUTO,
         golden: GoldenStore | None = None,
         cache: ResponseCache | None = None,
         concurrency: int = 16,
@@ -209,7 +210,7 @@ class Engine:
         seed: int | None = None,
     ) -> None:
         self.targets = targets
-        self.mode = mode
+        self.mode = Mode(mode)
         self.golden = golden
         self.cache = cache
         self.concurrency = concurrency
@@ -223,13 +224,13 @@ class Engine:
     # ------------------------------------------------------------------ lookup
 
     def _recorded(self, call: Call) -> Response | None:
-        if self.golden is not None and self.mode in ("replay", "record", "auto", "batch"):
+        if self.golden is not None and self.mode.reads_golden:
             record = self.golden.lookup(
                 call.case.suite_id, call.target, call.case.id, call.request.fingerprint, call.repeat
             )
             if record is not None:
                 return record.as_response()
-        if self.cache is not None and self.mode in ("record", "auto", "batch"):
+        if self.cache is not None and self.mode.reads_cache:
             endpoint = self.targets[call.target].endpoint
             return self.cache.get(endpoint, call.request.fingerprint, call.repeat)
         return None
@@ -242,8 +243,8 @@ class Engine:
         blocked = [
             c
             for c in missing
-            if self.mode == "replay"
-            or (self.mode in ("auto", "batch") and not self._callable(c.target))
+            if not self.mode.may_call
+            or (self.mode.needs_credentials_to_call and not self._callable(c.target))
         ]
         if not blocked:
             return
@@ -252,7 +253,7 @@ class Engine:
         )
         hint = (
             "record them with --mode record"
-            if self.mode == "replay"
+            if not self.mode.may_call
             else "set the target's API key variable, or record them with --mode record"
         )
         raise ReplayMissingError(
@@ -303,7 +304,7 @@ class Engine:
         finally:
             for task in tasks:
                 task.cancel()
-            if self.golden is not None and self.mode in ("record", "refresh"):
+            if self.golden is not None and self.mode.writes_golden:
                 stats.golden_written.extend(str(p) for p in self.golden.flush())
         return stats
 
@@ -367,9 +368,9 @@ class Engine:
         """Keep a new answer to ``group``: in the cache, and in golden when the mode records."""
         first = group[0]
         target = self.targets[first.target]
-        if self.cache is not None and self.mode in ("record", "auto", "refresh", "batch"):
+        if self.cache is not None and self.mode.writes_cache:
             self.cache.put(target.endpoint, first.request.fingerprint, first.repeat, response)
-        if self.golden is not None and self.mode in ("record", "refresh"):
+        if self.golden is not None and self.mode.writes_golden:
             provenance = {
                 "endpoint": target.endpoint,
                 "model": target.config.model,

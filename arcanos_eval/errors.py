@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Iterable
+from enum import IntEnum
 from pathlib import Path
 
 __all__ = [
@@ -41,6 +42,7 @@ __all__ = [
     "ArgumentError",
     "ConfigError",
     "DuplicateCaseError",
+    "ExitCode",
     "GateConfigError",
     "GoldenStoreError",
     "LoopbackServerError",
@@ -167,6 +169,21 @@ class ReplayMissingError(ArcanosError):
 
 class RunLogError(ArcanosError):
     """A run log that cannot be read, or does not match the run it should resume."""
+
+
+class ExitCode(IntEnum):
+    """The exit status of every command, the CLI's and pytest's alike.
+
+    ``PROMOTE`` is also plain success of a command that decides nothing (``validate``), and
+    ``HOLD`` the negative answer of one that does (gates failed, a case regressed in ``diff``, a
+    breaking schema change, a training-data check that failed).
+    """
+
+    PROMOTE = 0
+    HOLD = 1
+    USAGE = 2  # an ArcanosError: files, flags, configuration, missing recordings
+    ERRORED = 3  # model calls errored: the evidence is incomplete
+    INTERRUPTED = 130  # Ctrl-C (128 + SIGINT)
 
 
 def unknown_name_message(kind: str, name: object, known: Iterable[str]) -> str:

@@ -37,6 +37,7 @@ from arcanos_eval.model import (
     SuiteInfo,
     TargetInfo,
 )
+from arcanos_eval.modes import Mode
 from arcanos_eval.runlog import RunLog, RunLogWriter, read_run_log
 from arcanos_eval.scorers._models import use_backends
 from arcanos_eval.scorers._registry import score_check
@@ -146,7 +147,7 @@ def build_header(
     return RunHeader(
         run_id=started.strftime("%Y%m%dT%H%M%SZ-") + uuid.uuid4().hex[:6],
         started_at=started.isoformat(timespec="seconds"),
-        mode=config.mode,
+        mode=config.mode.value,
         concurrency=config.concurrency,
         roles=Roles(config.baseline, config.candidate, config.rollback),
         targets={name: describe_target(t) for name, t in targets.items()},
@@ -283,7 +284,7 @@ class _Shared:
     @classmethod
     def open(cls, config: RunConfig, suites: Sequence[Suite]) -> _Shared:
         return cls(
-            GoldenStore(config.golden, answers_only=config.mode not in ("record", "refresh")),
+            GoldenStore(config.golden, answers_only=not config.mode.writes_golden),
             ResponseCache(config.cache) if config.cache else None,
             _consulted_targets(config, suites),
         )
@@ -344,7 +345,7 @@ async def _answer(
             on_record(record)
 
     try:
-        if config.mode == "batch":
+        if config.mode is Mode.BATCH:
             stats = await run_batches(
                 engine,
                 calls,

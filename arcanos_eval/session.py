@@ -27,10 +27,9 @@ from typing import Any
 from arcanos_eval._gc import bulk_work
 from arcanos_eval.config import RunConfig
 from arcanos_eval.engine import EngineStats
-from arcanos_eval.errors import ArcanosError
+from arcanos_eval.errors import ArcanosError, ExitCode
 from arcanos_eval.gates import GateResult, GateSet, GateSpec, parse_gates
 from arcanos_eval.model import Case, ResultRecord, Suite
-from arcanos_eval.modes import Mode
 from arcanos_eval.report import Evaluation, evaluate
 from arcanos_eval.report.cli import publish, read_data_report
 from arcanos_eval.report.explain import explain_case, explain_gates, explain_regression
@@ -190,7 +189,7 @@ class ArcanosSession:
     def overlaps(self) -> bool:
         """Whether :meth:`start` pays: calls may go to a model (a resumed run stays in one piece:
         its earlier errored answers are superseded, which waiting per answer cannot tell)."""
-        return Mode(self.config.mode).calls_one_by_one and self.config.resume is None
+        return self.config.mode.calls_one_by_one and self.config.resume is None
 
     def start(self, select: Collection[tuple[str, str]] | None = None) -> None:
         """Begin the calls of ``select`` on a thread of their own and return once the first answer
@@ -329,7 +328,7 @@ class ArcanosSession:
         )
 
     @property
-    def exit_status(self) -> int:
+    def exit_status(self) -> ExitCode:
         """The verdict's exit status (0 promote, 1 hold, 3 calls errored)."""
         if self.evaluation is None:
             raise ArcanosError("no results to decide on: no case was run")

@@ -159,3 +159,34 @@ def test_the_bundled_run_reports_as_its_log_reads_back(tmp_path, monkeypatch):
     assert main(["run", "-q", "--mode", "replay", "--log", str(log), "--report", str(first)]) == 1
     assert main(["report", str(log), "--out", str(second)]) == 1
     assert first.read_text() == second.read_text()
+
+
+def test_exit_statuses_are_defined_once():
+    # One enum for every exit status: the CLI's commands, report and diff, data and schema checks,
+    # and the verdict return its members; a module of its own EXIT_* numbers is a second definition.
+    import ast
+    from pathlib import Path
+
+    import arcanos_eval
+    from arcanos_eval.errors import ExitCode
+
+    assert [int(code) for code in ExitCode] == [0, 1, 2, 3, 130]
+    root = Path(arcanos_eval.__file__).parent
+    found = []
+    for path in root.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = []
+            if isinstance(node, ast.Assign):
+                for target in node.targets:
+                    elements = target.elts if isinstance(target, ast.Tuple) else [target]
+                    names += [t.id for t in elements if isinstance(t, ast.Name)]
+            if isinstance(node, ast.FunctionDef) and node.name.startswith("_cmd"):
+                for ret in ast.walk(node):
+                    if isinstance(ret, ast.Return) and isinstance(ret.value, ast.Constant):
+                        found.append(f"{path.relative_to(root)}:{ret.lineno} returns a number")
+            found += [
+                f"{path.relative_to(root)}:{node.lineno} defines {name}"
+                for name in names
+                if name.lstrip("_").startswith("EXIT")
+            ]
+    assert not found, "use arcanos_eval.errors.ExitCode:\n" + "\n".join(found)

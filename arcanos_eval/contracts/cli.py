@@ -17,11 +17,9 @@ from tabulate import tabulate
 
 from arcanos_eval.contracts._compat import compat
 from arcanos_eval.contracts._schema import load_schema
+from arcanos_eval.errors import ExitCode
 
 __all__ = ["add_parser", "run_diff"]
-
-EXIT_COMPATIBLE = 0
-EXIT_BREAKING = 1
 
 
 def _count(text: str) -> int:
@@ -80,7 +78,7 @@ def run_diff(args: argparse.Namespace) -> int:
     )
     if args.json:
         print(json.dumps(result.to_dict(), indent=2, ensure_ascii=False, sort_keys=True))
-        return EXIT_BREAKING if result.breaking else EXIT_COMPATIBLE
+        return ExitCode.HOLD if result.breaking else ExitCode.PROMOTE
     rows = result.table(breaking_only=args.breaking_only)
     if rows:
         print(tabulate(rows, headers="keys", tablefmt="github"))
@@ -95,4 +93,4 @@ def run_diff(args: argparse.Namespace) -> int:
             f"{args.old} -> {args.new}: {breaking} breaking, {compatible} compatible "
             f"change(s): {verdict}."
         )
-    return EXIT_BREAKING if result.breaking else EXIT_COMPATIBLE
+    return ExitCode.HOLD if result.breaking else ExitCode.PROMOTE

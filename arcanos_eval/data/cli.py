@@ -19,11 +19,10 @@ from tabulate import tabulate
 
 from arcanos_eval.data.check import check_training_data
 from arcanos_eval.data.report import DataReport
-from arcanos_eval.errors import UsageError
+from arcanos_eval.errors import ExitCode, UsageError
 
 __all__ = ["add_parser", "run_check"]
 
-EXIT_PASSED, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 _SHOWN_FINDINGS = 20
 
 
@@ -97,9 +96,9 @@ def run_check(args: argparse.Namespace, *, out: TextIO | None = None) -> int:
         _write(args.json, json.dumps(report.to_dict(), indent=2, ensure_ascii=False) + "\n")
     except UsageError as error:
         print(f"arcanos-eval data check: error: {error}", file=sys.stderr)
-        return EXIT_USAGE
+        return ExitCode.USAGE
     print(render_summary(report), file=out)
-    return EXIT_PASSED if report.passed else EXIT_FAILED
+    return ExitCode.PROMOTE if report.passed else ExitCode.HOLD
 
 
 def _write(path: str | None, text: str) -> None:

@@ -6,6 +6,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+from arcanos_eval.errors import ExitCode
 from arcanos_eval.gates._scope import GateResult
 from arcanos_eval.gates._spec import GateSet, Invariant
 
@@ -97,11 +98,11 @@ class Verdict:
         return self.decision == "PROMOTE"
 
     @property
-    def exit_status(self) -> int:
-        """0 promote, 1 hold, 3 promote but some calls errored."""
+    def exit_status(self) -> ExitCode:
+        """PROMOTE (0), HOLD (1), or ERRORED (3) when it would promote but some calls errored."""
         if not self.promote:
-            return 1
-        return 3 if self.errored_answers else 0
+            return ExitCode.HOLD
+        return ExitCode.ERRORED if self.errored_answers else ExitCode.PROMOTE
 
 
 def verdict(

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from arcanos_eval.errors import UsageError
+from arcanos_eval.errors import ExitCode, UsageError
 from arcanos_eval.report.charts import ChartSet, write_charts
 from arcanos_eval.report.evaluation import Evaluation, RunDiff, diff_runs, evaluate
 from arcanos_eval.report.explain import explain_regression
@@ -22,8 +22,6 @@ from arcanos_eval.report.summary import summary_json, write_step_summary
 from arcanos_eval.runlog import read_run_log
 
 __all__ = ["add_parsers", "publish", "read_data_report", "verdict_line"]
-
-_EXIT_OK, _EXIT_HOLD, _EXIT_ERRORED = 0, 1, 3
 
 
 def _write(path: Path, text: str) -> None:
@@ -148,8 +146,8 @@ def _cmd_diff(args: argparse.Namespace) -> int:
         for text in _regression_texts(diff):
             print(f"\n{text}")
     if regressed:
-        return _EXIT_HOLD
-    return _EXIT_ERRORED if diff.old_errored or diff.new_errored else _EXIT_OK
+        return ExitCode.HOLD
+    return ExitCode.ERRORED if diff.old_errored or diff.new_errored else ExitCode.PROMOTE
 
 
 def _regression_texts(diff: RunDiff) -> list[str]:

@@ -96,7 +96,7 @@ def summary_json(evaluation: Evaluation) -> dict[str, Any]:
             "rollback": ev.verdict.rollback,
             "gates": ev.verdict.gates,
             "errored_answers": ev.verdict.errored_answers,
-            "exit_status": ev.verdict.exit_status,
+            "exit_status": int(ev.verdict.exit_status),
         },
         "roles": {"baseline": ev.baseline, "candidate": ev.candidate, "rollback": ev.rollback},
         "checklist": [
