@@ -119,7 +119,10 @@ def test_cost_uses_the_targets_prices_when_the_check_gives_none() -> None:
         own = cost(answer, max_usd=0.01, input_per_mtok=4.0, output_per_mtok=16.0)
         mixed = cost(answer, max_usd=0.01, output_per_mtok=16.0)
     assert priced.passed and priced.details["usd"] == pytest.approx(0.008)
-    assert priced.details["prices_from"] == {"input_per_mtok": "target", "output_per_mtok": "target"}
+    assert priced.details["prices_from"] == {
+        "input_per_mtok": "target",
+        "output_per_mtok": "target",
+    }
     assert not own.passed and own.details["usd"] == pytest.approx(0.016)  # the check's win
     assert mixed.details["usd"] == pytest.approx(0.012)
     assert mixed.details["prices_from"] == {"input_per_mtok": "target", "output_per_mtok": "check"}
