@@ -105,12 +105,13 @@ def _timed_stream_class() -> type[Any]:
 
 
 def _http_package() -> Any:
+    """The package of the ``AsyncClient`` the SDK's HTTP clients derive from."""
     from openai import DefaultAsyncHttpxClient
 
     for cls in DefaultAsyncHttpxClient.__mro__:
         if cls.__name__ == "AsyncClient":
             return importlib.import_module(cls.__module__.partition(".")[0])
-    raise ImportError("the openai SDK's HTTP client is not an httpx AsyncClient")
+    return importlib.import_module("httpx2")
 
 
 def _retry_after(headers: Mapping[str, str] | None) -> float | None:
