@@ -39,6 +39,7 @@ from arcanos_eval.model import (
 )
 from arcanos_eval.modes import Mode
 from arcanos_eval.runlog import RunLog, RunLogWriter, read_run_log
+from arcanos_eval.scorers._budgets import use_prices
 from arcanos_eval.scorers._models import use_backends
 from arcanos_eval.scorers._registry import score_check
 from arcanos_eval.targets.base import Target, build_request
@@ -323,11 +324,13 @@ async def _answer(
 
     async def on_result(call: Call, response: Response) -> None:
         case = call.case
-        if backends and not response.errored and model_targets(case, model_names):
-            # Model-backed checks block on their own calls: score them off the event loop.
-            scores = await asyncio.to_thread(_score_with_models, case, response, backends)
-        else:
-            scores = score_case(case, response)
+        # A cost check without prices of its own prices the answer at its target's.
+        with use_prices(targets[call.target].config.prices):
+            if backends and not response.errored and model_targets(case, model_names):
+                # Model-backed checks block on their own calls: score them off the event loop.
+                scores = await asyncio.to_thread(_score_with_models, case, response, backends)
+            else:
+                scores = score_case(case, response)
         record = ResultRecord(
             suite_id=case.suite_id,
             case_id=case.id,

@@ -3,11 +3,18 @@
 They read the measurements on the Response, not its content, so an empty answer that arrived in
 time passes ``latency_ms`` (content checks fail it). An errored call, or a measurement the response
 does not carry, fails with a reason: an unmeasured budget is not a met budget.
+
+``cost`` prices an answer at the prices its check gives, else at those of the target that answered
+(``[tool.arcanos_eval.targets.<name>] prices``), which a run makes visible with :func:`use_prices`
+while it scores that target's answers.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from arcanos_eval.errors import ScorerArgumentError
@@ -18,7 +25,7 @@ from arcanos_eval.scorers._registry import as_response, scorer
 if TYPE_CHECKING:
     from arcanos_eval.model import Case
 
-__all__ = ["cost", "latency_ms", "max_tokens", "usage_cost"]
+__all__ = ["cost", "current_prices", "latency_ms", "max_tokens", "usage_cost", "use_prices"]
 
 
 def _number(value: Any, name: str, *, positive: bool = False) -> float:
@@ -148,9 +155,42 @@ def usage_cost(usage: Usage, input_per_mtok: float, output_per_mtok: float) -> f
 
 def _validate_cost(kwargs: Mapping[str, Any]) -> None:
     _number(kwargs.get("max_usd"), "max_usd")
-    for name in ("input_per_mtok", "output_per_mtok"):
+    for name in _PRICE_NAMES:
         if kwargs.get(name) is not None:
             _number(kwargs[name], name)
+
+
+_PRICE_NAMES = ("input_per_mtok", "output_per_mtok")
+
+# A context variable, not a module global: a run's prices end with the block that set them, and
+# concurrent runs (or the worker threads that score model-backed checks) each see their own.
+_PRICES: ContextVar[Mapping[str, float]] = ContextVar(
+    "arcanos_eval_prices", default=MappingProxyType({})
+)
+
+
+@contextmanager
+def use_prices(prices: Mapping[str, float]) -> Iterator[Mapping[str, float]]:
+    """Price ``cost`` checks inside the block at ``prices`` (USD per million tokens, the keys of a
+    target's ``prices``) when a check gives none of its own.
+
+    Example:
+        >>> from arcanos_eval.model import Response, Usage
+        >>> with use_prices({"input_per_mtok": 2.0, "output_per_mtok": 8.0}):
+        ...     cost(Response.from_text("hi", usage=Usage(2000, 500, 2500)), max_usd=0.01).passed
+        True
+    """
+    visible = MappingProxyType(dict(prices))
+    token = _PRICES.set(visible)
+    try:
+        yield visible
+    finally:
+        _PRICES.reset(token)
+
+
+def current_prices() -> Mapping[str, float]:
+    """The prices visible in this context (empty outside :func:`use_prices`)."""
+    return _PRICES.get()
 
 
 @scorer("cost", primary="max_usd", validate=_validate_cost)
@@ -162,14 +202,17 @@ def cost(
     input_per_mtok: float | None = None,
     output_per_mtok: float | None = None,
 ) -> Score:
-    """The call cost at most ``max_usd``, from its token usage and the given prices.
+    """The call cost at most ``max_usd``, from its token usage and prices.
+
+    A price the check does not give is the answering target's configured one (``prices`` in its
+    ``[tool.arcanos_eval.targets.<name>]`` table) during a run; with neither, the check fails.
 
     Args:
         output: The answer, a Response carrying its usage.
         case: The case being scored (unused).
         max_usd: The budget in US dollars.
-        input_per_mtok: Price per million prompt tokens.
-        output_per_mtok: Price per million completion tokens.
+        input_per_mtok: Price per million prompt tokens; default: the target's.
+        output_per_mtok: Price per million completion tokens; default: the target's.
 
     Example:
         >>> from arcanos_eval.model import Response, Usage
@@ -180,17 +223,37 @@ def cost(
     _validate_cost(
         {"max_usd": max_usd, "input_per_mtok": input_per_mtok, "output_per_mtok": output_per_mtok}
     )
-    if input_per_mtok is None or output_per_mtok is None:
+    given = {"input_per_mtok": input_per_mtok, "output_per_mtok": output_per_mtok}
+    configured = current_prices()
+    prices: dict[str, float] = {}
+    source: dict[str, str] = {}
+    for name in _PRICE_NAMES:
+        value = given[name]
+        if value is not None:
+            prices[name], source[name] = float(value), "check"
+        elif name in configured:
+            prices[name], source[name] = float(configured[name]), "target"
+    missing = [name for name in _PRICE_NAMES if name not in prices]
+    if missing:
         return Score.fail(
-            "no prices: give input_per_mtok and output_per_mtok (USD per million tokens)"
+            f"no prices: {' and '.join(missing)} missing; give them in the check or set "
+            "prices = {input_per_mtok = ..., output_per_mtok = ...} on the target "
+            "(USD per million tokens)",
+            missing=missing,
         )
     response = as_response(output)
     if response.errored:
         return Score.fail(f"the call failed ({response.error_type}); no usage to price")
     if not _reported(response.usage):
         return Score.fail("token usage was not reported, so the cost is unknown")
-    usd = usage_cost(response.usage, input_per_mtok, output_per_mtok)
-    details = {"usd": usd, "max_usd": max_usd, **response.usage.to_dict()}
+    usd = usage_cost(response.usage, prices["input_per_mtok"], prices["output_per_mtok"])
+    details = {
+        "usd": usd,
+        "max_usd": max_usd,
+        **prices,
+        "prices_from": source,
+        **response.usage.to_dict(),
+    }
     value = 1.0 if usd <= 0 else min(1.0, max_usd / usd)
     if usd <= max_usd:
         return Score.ok(f"cost ${usd:.6f} <= ${max_usd:.6f}", value, **details)

@@ -3,12 +3,25 @@
 Works with any OpenAI-compatible ``base_url`` (OpenAI, Azure OpenAI's v1 endpoint, vLLM, llama.cpp,
 Ollama). The SDK's own retries are off (``max_retries=0``): the engine owns retries, so one
 ``complete`` is exactly one HTTP attempt and every failure is reported as a :class:`CallFailure`.
+
+Latency is the HTTP exchange, as a user of the model waits for it: from the moment the request is
+handed to the HTTP transport to the arrival of the answer's last bytes (time to first token: the
+bytes that carried the first token). The clock is read by hooks of the SDK's HTTP client, not
+around the SDK call, because around it sit costs of this process, not of the model: building the
+client (importing the SDK, loading TLS certificates, about 50 ms), the SDK's first use of an API
+(importing its resource modules, building the pydantic models that parse answers: about 0.4 s for
+the Responses API) and parsing every answer. Timed around the call, the first call of each target
+carried them, and a latency gate read client set-up as model latency. A request that finds no idle
+connection in the pool still waits inside the span for the transport to open one (TCP, TLS).
 """
 
 from __future__ import annotations
 
+import functools
+import importlib
 import time
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
+from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -27,6 +40,78 @@ __all__ = ["OpenAITarget", "response_from_body", "sdk_version"]
 
 _DEFAULT_BASE_URL = "https://api.openai.com/v1"
 _NO_KEY = "unused"  # local servers (llama.cpp, vLLM) need no key, but the SDK wants a string
+
+
+class _Exchange:
+    """Clock readings of the one HTTP exchange of a call, written by the HTTP client's hooks."""
+
+    __slots__ = ("received", "sent")
+
+    def __init__(self) -> None:
+        self.sent: float | None = None
+        self.received: float | None = None
+
+    def elapsed_ms(self) -> float | None:
+        """Milliseconds from handing the request over to the last answer bytes read so far."""
+        if self.sent is None or self.received is None:
+            return None
+        return (self.received - self.sent) * 1000
+
+
+# Each call runs in its own task, so concurrent calls of one client never share an exchange.
+_EXCHANGE: ContextVar[_Exchange | None] = ContextVar("arcanos_eval_exchange", default=None)
+
+
+async def _on_request(request: Any) -> None:
+    exchange = _EXCHANGE.get()
+    if exchange is not None and exchange.sent is None:  # a redirect's hop is still the same wait
+        exchange.sent = time.perf_counter()
+
+
+async def _on_response(response: Any) -> None:
+    exchange = _EXCHANGE.get()
+    if exchange is not None:
+        response.stream = _timed_stream_class()(response.stream, exchange)
+
+
+@functools.cache
+def _timed_stream_class() -> type[Any]:
+    """A byte stream that stamps each chunk's arrival on the call's exchange.
+
+    It subclasses the byte stream of the HTTP package the SDK is built on (``httpx2``, ``httpx``
+    for older SDKs), imported here rather than at start-up like the SDK itself.
+    """
+    byte_stream: Any = _http_package().AsyncByteStream
+
+    class TimedStream(byte_stream):  # type: ignore[misc]
+        def __init__(self, stream: Any, exchange: _Exchange) -> None:
+            self._stream = stream
+            self._exchange = exchange
+
+        async def __aiter__(self) -> AsyncIterator[bytes]:
+            chunks = self._stream.__aiter__()
+            try:
+                async for chunk in chunks:
+                    self._exchange.received = time.perf_counter()
+                    yield chunk
+            finally:
+                if hasattr(chunks, "aclose"):
+                    await chunks.aclose()
+
+        async def aclose(self) -> None:
+            await self._stream.aclose()
+
+    return TimedStream
+
+
+def _http_package() -> Any:
+    """The package of the ``AsyncClient`` the SDK's HTTP clients derive from."""
+    from openai import DefaultAsyncHttpxClient
+
+    for cls in DefaultAsyncHttpxClient.__mro__:
+        if cls.__name__ == "AsyncClient":
+            return importlib.import_module(cls.__module__.partition(".")[0])
+    return importlib.import_module("httpx2")
 
 
 def _retry_after(headers: Mapping[str, str] | None) -> float | None:
@@ -220,15 +305,25 @@ class OpenAITarget:
     @property
     def client(self) -> AsyncOpenAI:
         if self._client is None:
-            from openai import AsyncOpenAI, DefaultAioHttpClient
+            from openai import AsyncOpenAI, DefaultAioHttpClient, DefaultAsyncHttpxClient
 
+            # The SDK's own HTTP clients (its defaults for limits and redirects), with the hooks
+            # that read the clock of each exchange.
+            hooks: dict[str, list[Callable[..., Any]]] = {
+                "request": [_on_request],
+                "response": [_on_response],
+            }
+            http_client = (
+                DefaultAioHttpClient(event_hooks=hooks)
+                if self.config.transport == "aiohttp"
+                else DefaultAsyncHttpxClient(event_hooks=hooks)
+            )
             self._client = AsyncOpenAI(
                 api_key=self.config.api_key() or _NO_KEY,
                 base_url=self.config.base_url,
                 max_retries=0,
                 timeout=self._timeout_s,
-                # None: the SDK's default httpx client.
-                http_client=DefaultAioHttpClient() if self.config.transport == "aiohttp" else None,
+                http_client=http_client,
             )
         return self._client
 
@@ -248,15 +343,18 @@ class OpenAITarget:
         return url, {**kwargs, **extra}
 
     async def complete(self, request: Request) -> Response:
-        started = time.perf_counter()
+        exchange = _Exchange()
+        token = _EXCHANGE.set(exchange)
         try:
             if request.api == "responses":
-                return await self._responses(request, started)
-            return await self._chat(request, started)
+                return await self._responses(request, exchange)
+            return await self._chat(request, exchange)
         except CallFailure:
             raise
         except Exception as exc:
             raise classify_error(exc) from exc
+        finally:
+            _EXCHANGE.reset(token)
 
     # ------------------------------------------------------------------ chat completions
 
@@ -273,14 +371,14 @@ class OpenAITarget:
             kwargs["response_format"] = response_format
         return kwargs
 
-    async def _chat(self, request: Request, started: float) -> Response:
+    async def _chat(self, request: Request, exchange: _Exchange) -> Response:
         kwargs = self._chat_kwargs(request)
         if not self.config.stream:
             completion = await self.client.chat.completions.create(**kwargs)
-            return _chat_answer(completion, (time.perf_counter() - started) * 1000)
-        return await self._chat_stream(kwargs, started)
+            return _chat_answer(completion, exchange.elapsed_ms())
+        return await self._chat_stream(kwargs, exchange)
 
-    async def _chat_stream(self, kwargs: dict[str, Any], started: float) -> Response:
+    async def _chat_stream(self, kwargs: dict[str, Any], exchange: _Exchange) -> Response:
         stream = await self.client.chat.completions.create(
             **kwargs, stream=True, stream_options={"include_usage": True}
         )
@@ -299,11 +397,11 @@ class OpenAITarget:
                 delta = choice.delta
                 if delta.content:
                     if ttft is None:
-                        ttft = (time.perf_counter() - started) * 1000
+                        ttft = exchange.elapsed_ms()
                     text.append(delta.content)
                 for call in delta.tool_calls or ():
                     if ttft is None:
-                        ttft = (time.perf_counter() - started) * 1000
+                        ttft = exchange.elapsed_ms()
                     slot = calls.setdefault(call.index, {"id": "", "name": "", "arguments": ""})
                     slot["id"] = call.id or slot["id"]
                     if call.function is not None:
@@ -324,7 +422,7 @@ class OpenAITarget:
             ),
             finish_reason=finish_reason,
             usage=usage,
-            latency_ms=(time.perf_counter() - started) * 1000,
+            latency_ms=exchange.elapsed_ms(),
             ttft_ms=ttft,
             origin="live",
             model=model,
@@ -365,7 +463,7 @@ class OpenAITarget:
                 kwargs["text"] = {"format": response_format}
         return kwargs
 
-    async def _responses(self, request: Request, started: float) -> Response:
+    async def _responses(self, request: Request, exchange: _Exchange) -> Response:
         kwargs = self._responses_kwargs(request)
         ttft: float | None = None
         if self.config.stream:
@@ -376,7 +474,7 @@ class OpenAITarget:
                     "response.output_text.delta",
                     "response.function_call_arguments.delta",
                 ):
-                    ttft = (time.perf_counter() - started) * 1000
+                    ttft = exchange.elapsed_ms()
                 if event.type in ("response.completed", "response.incomplete"):
                     final = event.response
                 elif event.type in ("response.failed", "error"):
@@ -391,4 +489,4 @@ class OpenAITarget:
                 )
         else:
             final = await self.client.responses.create(**kwargs)
-        return _responses_answer(final, (time.perf_counter() - started) * 1000, ttft)
+        return _responses_answer(final, exchange.elapsed_ms(), ttft)

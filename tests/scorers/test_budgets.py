@@ -2,13 +2,25 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from arcanos_eval.model import Case, Response, Usage
-from arcanos_eval.scorers._budgets import cost, latency_ms, max_tokens, usage_cost
+from arcanos_eval.run import execute_run
+from arcanos_eval.scorers._budgets import (
+    cost,
+    current_prices,
+    latency_ms,
+    max_tokens,
+    usage_cost,
+    use_prices,
+)
 from arcanos_eval.scorers._registry import bind_check
+from arcanos_eval.suite.loader import load_suites
+from arcanos_eval.testing import ChatRequest, Reply
+from tests.conftest import write_suite
 
 CASE = Case(
     id="c",
@@ -95,6 +107,82 @@ def test_cost_from_usage_and_prices() -> None:
             Response.from_text("hi"), max_usd=1.0, input_per_mtok=1.0, output_per_mtok=1.0
         ).reason
     )
+
+
+PRICES = {"input_per_mtok": 2.0, "output_per_mtok": 8.0}
+
+
+def test_cost_uses_the_targets_prices_when_the_check_gives_none() -> None:
+    answer = Response.from_text("hi", usage=Usage(2000, 500, 2500))
+    with use_prices(PRICES):
+        priced = cost(answer, max_usd=0.01)
+        own = cost(answer, max_usd=0.01, input_per_mtok=4.0, output_per_mtok=16.0)
+        mixed = cost(answer, max_usd=0.01, output_per_mtok=16.0)
+    assert priced.passed and priced.details["usd"] == pytest.approx(0.008)
+    assert priced.details["prices_from"] == {
+        "input_per_mtok": "target",
+        "output_per_mtok": "target",
+    }
+    assert not own.passed and own.details["usd"] == pytest.approx(0.016)  # the check's win
+    assert mixed.details["usd"] == pytest.approx(0.012)
+    assert mixed.details["prices_from"] == {"input_per_mtok": "target", "output_per_mtok": "check"}
+    # The prices end with the block: nothing carries over to the next run or notebook cell.
+    assert current_prices() == {}
+    assert not cost(answer, max_usd=0.01).passed
+
+
+def test_cost_without_prices_anywhere_fails_saying_so() -> None:
+    answer = Response.from_text("hi", usage=Usage(2000, 500, 2500))
+    nowhere = cost(answer, max_usd=0.01)
+    assert not nowhere.passed and nowhere.value == 0.0
+    assert nowhere.reason.startswith("no prices: input_per_mtok and output_per_mtok missing")
+    assert "prices = {input_per_mtok = ..., output_per_mtok = ...} on the target" in nowhere.reason
+    with use_prices({"input_per_mtok": 2.0}):  # a target priced for input only
+        half = cost(answer, max_usd=0.01)
+    assert not half.passed and half.details["missing"] == ["output_per_mtok"]
+    assert half.reason.startswith("no prices: output_per_mtok missing")
+
+
+def _answers(request: ChatRequest) -> Reply:
+    if request.model == "model-judge":
+        return Reply.json({"score": 1.0, "pass": True, "reason": "fine"})
+    return Reply(text="The raid starts on Friday.")
+
+
+def test_a_run_prices_each_answer_at_its_targets_prices(
+    openai_server_factory: Any, make_config: Any, tmp_path: Path, test_key: str
+) -> None:
+    server = openai_server_factory(responder=_answers)
+    cases = [
+        {"id": "plain", "input": "When is the raid?", "checks": [{"cost": 1.0}]},
+        {  # a model-backed check moves scoring to a worker thread: the prices go with it
+            "id": "judged",
+            "input": "When is the raid, really?",
+            "checks": [{"judge": {"rubric": "Names a day", "target": "judge"}}, {"cost": 1.0}],
+        },
+    ]
+    suites = load_suites([write_suite(tmp_path / "suites", "priced", cases)])
+    config = make_config(
+        server.base_url,
+        mode="live",
+        targets={
+            "base": {},
+            "candidate": {"prices": PRICES},
+            "judge": {"scorer_only": True, "prices": {"input_per_mtok": 99.0}},
+        },
+    )
+    outcome = execute_run(config, suites, log_path=tmp_path / "run.jsonl", progress=False)
+    for case_id in ("plain", "judged"):
+        candidate = outcome.log.results[(f"priced::{case_id}", "candidate", 0)]
+        (priced,) = [s for s in candidate.scores if s.check == "cost"]
+        assert priced.passed, priced.reason
+        assert priced.score.details["usd"] == pytest.approx(
+            usage_cost(candidate.response.usage, 2.0, 8.0)
+        )
+        assert priced.score.details["prices_from"]["output_per_mtok"] == "target"
+        base = outcome.log.results[(f"priced::{case_id}", "base", 0)]
+        (unpriced,) = [s for s in base.scores if s.check == "cost"]
+        assert not unpriced.passed and unpriced.reason.startswith("no prices"), unpriced.reason
 
 
 @pytest.mark.parametrize(

@@ -4,6 +4,7 @@ outputs, tools, and how failures are classified."""
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any
 
 import pytest
@@ -98,6 +99,54 @@ def test_streaming_measures_time_to_first_token(transport, openai_server_factory
     assert 200 <= response.ttft_ms <= response.latency_ms
     assert response.usage.completion_tokens > 0
     assert server.requests[0].stream
+
+
+CLIENT_SETUP_S = 0.4  # injected into the SDK client's creation
+
+
+@pytest.mark.parametrize("stream", [False, True])
+@pytest.mark.parametrize("api", ["chat", "responses"])
+def test_first_call_latency_excludes_client_set_up(
+    transport, openai_server_factory, test_key, monkeypatch, api, stream
+):
+    # A slow client creation (importing the SDK, loading certificates) is the harness's cost, not
+    # the model's: the first call's latency exceeds the server's own handling time by no more
+    # than later calls' do, never by the set-up delay.
+    import openai
+
+    created: list[float] = []
+
+    class SlowToCreate(openai.AsyncOpenAI):
+        def __init__(self, **kwargs: Any) -> None:
+            time.sleep(CLIENT_SETUP_S)
+            created.append(CLIENT_SETUP_S)
+            super().__init__(**kwargs)
+
+    monkeypatch.setattr(openai, "AsyncOpenAI", SlowToCreate)
+    server = openai_server_factory(latency_s=0.05)
+    config = _config(server.base_url, transport=transport, api=api, stream=stream)
+
+    async def three_calls():  # type: ignore[no-untyped-def]
+        target = OpenAITarget(config, timeout_s=5)
+        try:
+            return [
+                await target.complete(build_request(config, _case(f"question {i}")))
+                for i in range(3)
+            ]
+        finally:
+            await target.aclose()
+
+    responses = asyncio.run(three_calls())
+    assert created == [CLIENT_SETUP_S]  # the target's one client paid the delay
+    handled_ms = [r.duration_s * 1000 for r in server.requests]  # type: ignore[operator]
+    overhead_ms = []
+    for response, handled in zip(responses, handled_ms, strict=True):
+        assert response.latency_ms is not None and response.latency_ms >= handled
+        if stream:
+            assert response.ttft_ms is not None and response.ttft_ms <= response.latency_ms
+        overhead_ms.append(response.latency_ms - handled)
+    first, *later = overhead_ms
+    assert first < max(later) + CLIENT_SETUP_S * 1000 / 2, overhead_ms
 
 
 def test_responses_api_sends_instructions_and_reads_output(openai_server, test_key):
