@@ -509,8 +509,6 @@ def _flaky(
         ]
         headers = ["case", "target", "passed repeats", "pass rate", "answer agreement"]
         lines.append(_table(rows, [*headers, *(["counts as"] if reduced else [])]))
-    if gate_lines:
-        lines += ["", *gate_lines]
     agreements = [
         o.agreement
         for c in comparison.cases
@@ -524,6 +522,8 @@ def _flaky(
             f"over {len(agreements)} repeated case outcomes: "
             f"{format_percent(sum(agreements) / len(agreements))}.",
         ]
+    if gate_lines:
+        lines += ["", *gate_lines]
     return lines
 
 
