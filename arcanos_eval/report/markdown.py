@@ -522,9 +522,28 @@ def _flaky(
             f"over {len(agreements)} repeated case outcomes: "
             f"{format_percent(sum(agreements) / len(agreements))}.",
         ]
+    reducers = _reducers(comparison)
+    if reducers:
+        lines += [
+            "",
+            "Repeats reduced otherwise than `all` in this run: "
+            + ", ".join(f"`{name}` ({count} case outcomes)" for name, count in reducers.items())
+            + ". Pass rates, deltas and transitions use each case's reduced value (`mean`: the "
+            "share of its repeats that passed).",
+        ]
     if gate_lines:
         lines += ["", *gate_lines]
     return lines
+
+
+def _reducers(comparison: Comparison) -> dict[str, int]:
+    """Case outcomes per reducer other than ``all``, by name."""
+    counts: dict[str, int] = {}
+    for case in comparison.cases:
+        for outcome in (case.base, case.candidate):
+            if outcome is not None and outcome.reducer != "all":
+                counts[outcome.reducer] = counts.get(outcome.reducer, 0) + 1
+    return dict(sorted(counts.items()))
 
 
 def _errored(errored: Sequence[tuple[str, ResultRecord]]) -> list[str]:

@@ -37,6 +37,10 @@ def test_the_section_shows_the_max_flaky_gate_and_what_flaky_cases_count_as():
     rows = {line.split("|")[1].strip(): line for line in section.splitlines() if "| s::" in line}
     assert "pass (majority)" in rows["s::a"] and "0.33 (mean)" in rows["s::b"]
     assert (
+        "Repeats reduced otherwise than `all` in this run: `majority` (2 case outcomes), "
+        "`mean` (2 case outcomes)." in section
+    )
+    assert (
         "Gate `max_flaky`: 66.7% of repeated cases flaky, needs <= 50.0%: ❌ fail "
         "(2/3 repeated candidate cases flaky (66.7%; 9 answers))." in section
     )
@@ -47,6 +51,7 @@ def test_without_the_gate_or_a_reducer_the_section_is_as_before():
     plain = [replace(r, reduce="all") for r in plain]
     section = flaky_section(plain, {"pass_rate": {"all": 0.5}})
     assert "counts as" not in section and "max_flaky" not in section
+    assert "reduced otherwise" not in section
 
 
 def test_a_run_without_repeats_says_why_the_gate_failed():
