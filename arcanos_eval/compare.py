@@ -3,12 +3,19 @@
 How answers are counted (the report repeats these rules, so every number in it can be traced):
 
 * A *case outcome* groups one target's answers to one case (one per repeat). It is **errored** when
-  any of its answers errored; otherwise it **passes** when every repeat passed (a flaky case, which
-  passes in some repeats and fails in others, does not pass).
-* A case's *transition* pairs the two outcomes: ``both_pass``, ``fixed`` (only the candidate
-  passes), ``regressed`` (only the base passes), ``both_fail``, ``errored`` (either side errored)
-  or ``unpaired`` (one side has no answer in the log at all).
-* Pass rates count non-errored case outcomes; paired statistics count cases judged on both sides.
+  any of its answers errored; otherwise the case's reducer turns its repeats into a *pass value*
+  in [0, 1]: ``all`` (the default) 1 when every repeat passed (a flaky case, which passes in some
+  repeats and fails in others, does not pass), ``majority`` 1 when more than half passed, ``any``
+  1 when one passed (pass@k), ``mean`` the share of repeats that passed. The outcome **passes**
+  when its pass value is 1 (under ``mean``: when every repeat passed).
+* A case's *transition* pairs the two outcomes: ``fixed`` (the candidate's pass value is higher),
+  ``regressed`` (lower), else ``both_pass`` or ``both_fail``; ``errored`` (either side errored)
+  or ``unpaired`` (one side has no answer in the log at all). With 0/1 values (every reducer but
+  ``mean``) ``fixed`` means only the candidate passes and ``regressed`` only the base.
+* Pass rates are the mean pass value over non-errored case outcomes (a ``mean`` case counts the
+  fraction of it that passed); paired statistics count cases judged on both sides: the delta is
+  the mean of candidate minus base pass value, McNemar counts ``fixed`` against ``regressed`` (a
+  sign test on the paired values under ``mean``).
 * Output diffs compare one answer of each side (the first failing repeat, else repeat 0): a deepdiff of the parsed JSON when both answers are
   JSON (tool calls compare as JSON too), a line diff of the text otherwise.
 """
@@ -17,6 +24,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import math
 import re
 import textwrap
 from collections import defaultdict
@@ -24,7 +32,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
-from arcanos_eval.model import ResultRecord
+from arcanos_eval.model import ResultRecord, reduce_repeats
 from arcanos_eval.stats import (
     BootstrapResult,
     Interval,
@@ -48,6 +56,8 @@ __all__ = [
     "Transition",
     "compare_records",
     "exclude_regex",
+    "format_count",
+    "pass_count",
 ]
 
 Transition = Literal["both_pass", "fixed", "regressed", "both_fail", "errored", "unpaired"]
@@ -128,9 +138,23 @@ class TargetOutcome:
         return sum(r.errored for r in self.records)
 
     @property
+    def reducer(self) -> str:
+        """How the repeats become one outcome (``all``, ``majority``, ``any``, ``mean``)."""
+        return self.records[0].reduce if self.records else "all"
+
+    @property
+    def pass_value(self) -> float:
+        """The case's pass value in [0, 1] under its reducer (0 when an answer errored)."""
+        if self.errored:
+            return 0.0
+        return reduce_repeats(self.reducer, (r.passed for r in self.records))
+
+    @property
     def passed(self) -> bool:
-        """Every repeat passed (and none errored)."""
-        return all(r.passed for r in self.records)
+        """The case passes under its reducer (none errored): its pass value is 1. With ``all``,
+        every repeat passed; ``mean`` passes a case the same way and counts the rest as a
+        fraction in pass rates."""
+        return self.pass_value >= 1.0
 
     @property
     def repeats(self) -> int:
@@ -206,15 +230,25 @@ class CaseComparison:
         """Judged on both sides (neither missing nor errored)."""
         return self.transition not in ("errored", "unpaired")
 
+    @property
+    def pass_delta(self) -> float | None:
+        """Candidate minus base pass value (``None`` unless paired): -1, 0 or 1 but under
+        ``mean``, where it is the difference of the shares of repeats that passed."""
+        if not self.paired or self.base is None or self.candidate is None:
+            return None
+        return self.candidate.pass_value - self.base.pass_value
+
 
 def _transition(base: TargetOutcome | None, candidate: TargetOutcome | None) -> Transition:
     if base is None or candidate is None:
         return "unpaired"
     if base.errored or candidate.errored:
         return "errored"
-    if base.passed:
-        return "both_pass" if candidate.passed else "regressed"
-    return "fixed" if candidate.passed else "both_fail"
+    if candidate.pass_value > base.pass_value:
+        return "fixed"
+    if candidate.pass_value < base.pass_value:
+        return "regressed"
+    return "both_pass" if candidate.passed else "both_fail"
 
 
 # ------------------------------------------------------------------------------ output diffs
@@ -468,11 +502,24 @@ def _drift(suite_id: str, base: _Shapes, candidate: _Shapes, enums: set[str]) ->
 # ------------------------------------------------------------------------------ categories
 
 
+def pass_count(outcomes: Iterable[TargetOutcome]) -> float:
+    """How many of ``outcomes`` passed: the sum of their pass values, a whole number unless a
+    ``mean`` case counts a fraction of itself."""
+    total = math.fsum(o.pass_value for o in outcomes)
+    return int(total) if total.is_integer() else total
+
+
+def format_count(count: float) -> str:
+    """A case count as a report shows it: ``3``, or ``2.67`` for a fractional (``mean``) one."""
+    return f"{count:.0f}" if float(count).is_integer() else f"{count:.2f}"
+
+
 @dataclass(frozen=True)
 class RateStats:
-    """A pass rate with its Wilson 95% interval."""
+    """A pass rate with its Wilson 95% interval. ``passed`` is fractional when ``mean`` cases
+    count part of themselves (the interval then takes it as the number of successes)."""
 
-    passed: int
+    passed: float
     total: int
     interval: Interval
 
@@ -480,8 +527,12 @@ class RateStats:
     def rate(self) -> float | None:
         return self.passed / self.total if self.total else None
 
+    @property
+    def passed_text(self) -> str:
+        return format_count(self.passed)
+
     @classmethod
-    def of(cls, passed: int, total: int) -> RateStats:
+    def of(cls, passed: float, total: int) -> RateStats:
         return cls(passed, total, wilson_interval(passed, total))
 
 
@@ -491,10 +542,12 @@ class CategoryStats:
 
     Attributes:
         category: the category, or :data:`ALL_CATEGORIES`.
-        base / candidate: pass rate over that side's non-errored case outcomes.
+        base / candidate: pass rate over that side's non-errored case outcomes (the mean pass
+            value).
         transitions: cases per transition.
         paired: cases judged on both sides (the denominator of ``delta``).
-        delta: candidate minus base pass rate over paired cases, ``(fixed - regressed) / paired``.
+        delta: candidate minus base pass rate over paired cases, the mean of their
+            :attr:`CaseComparison.pass_delta` (``(fixed - regressed) / paired`` with 0/1 values).
         mcnemar_p: exact McNemar two-sided p-value (regressed vs fixed).
         worse_p: one-sided p-value that the candidate is worse than base.
         score_delta: paired bootstrap of the mean check value, candidate minus base.
@@ -519,6 +572,7 @@ def _category_stats(category: str, cases: Sequence[CaseComparison], seed: int) -
     cand = [c.candidate for c in cases if c.candidate is not None and not c.candidate.errored]
     paired = [c for c in cases if c.paired]
     regressed, fixed = counts["regressed"], counts["fixed"]
+    deltas = [c.pass_delta for c in paired if c.pass_delta is not None]
     bootstrap = paired_bootstrap(
         [c.base.score for c in paired if c.base is not None],
         [c.candidate.score for c in paired if c.candidate is not None],
@@ -526,11 +580,11 @@ def _category_stats(category: str, cases: Sequence[CaseComparison], seed: int) -
     )
     return CategoryStats(
         category=category,
-        base=RateStats.of(sum(o.passed for o in base), len(base)),
-        candidate=RateStats.of(sum(o.passed for o in cand), len(cand)),
+        base=RateStats.of(pass_count(base), len(base)),
+        candidate=RateStats.of(pass_count(cand), len(cand)),
         transitions=counts,
         paired=len(paired),
-        delta=(fixed - regressed) / len(paired) if paired else None,
+        delta=math.fsum(deltas) / len(deltas) if deltas else None,
         mcnemar_p=mcnemar_exact(regressed, fixed) if paired else None,
         worse_p=mcnemar_exact(regressed, fixed, "greater") if paired else None,
         score_delta=bootstrap,

@@ -381,6 +381,7 @@ class Engine:
                 "latency_ms": response.latency_ms,
                 "ttft_ms": response.ttft_ms,
                 "usage": response.usage.to_dict(),
+                "seed": first.request.params.get("seed"),  # one request, one seed, per group
             }
             recorded = {**response.to_dict(), "origin": "live"}
             for call in group:

@@ -69,6 +69,10 @@ def plan_calls(
 ) -> list[Call]:
     """Every (case, target, repeat) of the run, case by case.
 
+    Each repeat sends its own seed when the target sets ``params.seed`` (see
+    :func:`~arcanos_eval.targets.base.repeat_seed`); the request, and so the recording and cache
+    entry, of repeat 0 is the one a single answer would send.
+
     ``select`` limits the plan to these (``suite::case``, target) pairs (what pytest selected).
     """
     targets = config.active_targets
@@ -84,8 +88,13 @@ def plan_calls(
             for target in targets:
                 if select is not None and (case.key, target.name) not in select:
                     continue
-                request = build_request(target, case)
-                calls.extend(Call(case, target.name, r, request) for r in range(repeats))
+                first = build_request(target, case)
+                calls.append(Call(case, target.name, 0, first))
+                seeded = "seed" in target.params  # without a seed every repeat asks the same
+                calls.extend(
+                    Call(case, target.name, r, build_request(target, case, r) if seeded else first)
+                    for r in range(1, repeats)
+                )
     return calls
 
 
@@ -342,6 +351,8 @@ async def _answer(
             scores=tuple(scores),
             tags=case.tags,
             xfail=case.xfail,
+            seed=_sent_seed(call),
+            reduce=case.reduce,
         )
         writer.append(record)
         if on_record is not None:
@@ -363,6 +374,12 @@ async def _answer(
         for target in [*targets.values(), *(b.target for b in backends.values())]:
             await target.aclose()
     return stats, sorted({key for b in backends.values() for key in b.unrecorded})
+
+
+def _sent_seed(call: Call) -> int | None:
+    """The integer seed ``call`` sent, as the run log records it (``None``: none)."""
+    seed = call.request.params.get("seed")
+    return seed if isinstance(seed, int) and not isinstance(seed, bool) else None
 
 
 def _check_recorded(config: RunConfig, unrecorded: Sequence[str], log: Path) -> None:

@@ -66,8 +66,9 @@ def _z(confidence: float) -> float:
     return NormalDist().inv_cdf(0.5 + confidence / 2.0)
 
 
-def wilson_interval(successes: int, total: int, confidence: float = 0.95) -> Interval:
-    """The Wilson score interval for ``successes`` out of ``total``.
+def wilson_interval(successes: float, total: int, confidence: float = 0.95) -> Interval:
+    """The Wilson score interval for ``successes`` out of ``total`` (a fractional count, such as
+    a pass rate that counts part of a case, is taken at its value).
 
     With no trials the rate is unknown and the interval is the whole ``[0, 1]``.
 

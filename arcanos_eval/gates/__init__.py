@@ -20,6 +20,8 @@ evidence. Keys:
   that have a ``response_schema``.
 * ``moderation_drift``: candidate flagged rate minus base flagged rate (``moderation`` check)
   <= this.
+* ``max_flaky``: at most this share of the candidate's repeated cases (two or more answers) may be
+  flaky, some repeats passing and others failing.
 * ``data``: ``true`` requires a passing training-data report; ``false`` ignores one. Unset, a
   supplied report is evaluated and a missing one leaves the checklist item "not evaluated".
 * ``schema_compat = true``: each suite's ``response_schema`` must be backward compatible with the
@@ -59,7 +61,10 @@ and then ``refusal_rate = 0.05`` under ``[tool.arcanos_eval.gates]``.
 from __future__ import annotations
 
 # Importing the evaluators registers the built-in gates, in the order of the report's table.
-from arcanos_eval.gates import _evaluators  # noqa: F401
+from arcanos_eval.gates import (
+    _evaluators,  # noqa: F401
+    _flaky,  # noqa: F401
+)
 from arcanos_eval.gates._scope import (
     GateResult,
     Measurement,

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 
-from arcanos_eval.compare import ALL_CATEGORIES, TargetOutcome
+from arcanos_eval.compare import ALL_CATEGORIES, TargetOutcome, format_count, pass_count
 from arcanos_eval.errors import GateConfigError
 from arcanos_eval.gates._scope import Measurement, NoEvidence, NotMeasurable, Scope
 from arcanos_eval.gates._spec import GateSpec, gate
@@ -56,12 +56,12 @@ def _pass_rate(spec: GateSpec, scope: Scope, target: str) -> list[Measurement]:
     if not judged:
         what = "case" if category == ALL_CATEGORIES else f"{category!r} case"
         raise NoEvidence(f"no {what} answered by {target} without error")
-    passed = sum(o.passed for o in judged)
+    passed = pass_count(judged)  # fractional when `mean` cases count part of themselves
     rate = passed / len(judged)
     interval = wilson_interval(passed, len(judged))
     errored = len(outcomes) - len(judged)
     evidence = (
-        f"{passed}/{len(judged)} {target} cases passed, Wilson 95% "
+        f"{format_count(passed)}/{len(judged)} {target} cases passed, Wilson 95% "
         f"[{format_percent(interval.low)}, {format_percent(interval.high)}]"
         + (f"; {errored} errored case(s) not counted" if errored else "")
     )
@@ -88,7 +88,7 @@ def _max_regression(spec: GateSpec, scope: Scope) -> list[Measurement]:
             continue
         fixed = sum(c.transition == "fixed" for c in cases)
         regressed = sum(c.transition == "regressed" for c in cases)
-        delta = (fixed - regressed) / len(cases)
+        delta = math.fsum(c.pass_delta or 0.0 for c in cases) / len(cases)
         too_far = delta < -spec.threshold - _EPSILON
         evidence = (
             f"{len(cases)} paired cases: {regressed} regressed, {fixed} fixed, "

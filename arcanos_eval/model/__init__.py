@@ -31,16 +31,26 @@ from arcanos_eval.model._response import (
     parse_json,
 )
 from arcanos_eval.model._result import CheckResult, ResultKey, ResultRecord, Score
-from arcanos_eval.model._suite import BUILTIN_CATEGORIES, Case, Check, Suite
+from arcanos_eval.model._suite import (
+    BUILTIN_CATEGORIES,
+    REDUCERS,
+    Case,
+    Check,
+    Reducer,
+    Suite,
+    reduce_repeats,
+)
 
 __all__ = [
     "BUILTIN_CATEGORIES",
+    "REDUCERS",
     "SCHEMA_VERSION",
     "Case",
     "Check",
     "CheckResult",
     "Origin",
     "Provenance",
+    "Reducer",
     "Request",
     "Response",
     "ResultKey",
@@ -56,4 +66,5 @@ __all__ = [
     "Usage",
     "fingerprint_of",
     "parse_json",
+    "reduce_repeats",
 ]

@@ -101,7 +101,11 @@ class CheckResult:
 
 @dataclass(frozen=True)
 class ResultRecord:
-    """One answer and its scores, as stored in the log."""
+    """One answer and its scores, as stored in the log.
+
+    ``seed`` is the sampling seed the request sent (``None``: it sent none); ``reduce`` is the
+    case's reducer, so the repeats of a case are judged the same way wherever the log is read.
+    """
 
     suite_id: str
     case_id: str
@@ -113,6 +117,8 @@ class ResultRecord:
     scores: tuple[CheckResult, ...] = ()
     tags: tuple[str, ...] = ()
     xfail: str | None = None
+    seed: int | None = None
+    reduce: str = "all"
 
     @property
     def key(self) -> ResultKey:
@@ -168,6 +174,10 @@ class ResultRecord:
             data["tags"] = list(self.tags)
         if self.xfail:
             data["xfail"] = self.xfail
+        if self.seed is not None:
+            data["seed"] = self.seed
+        if self.reduce != "all":
+            data["reduce"] = self.reduce
         return data
 
     @classmethod
@@ -183,4 +193,6 @@ class ResultRecord:
             scores=tuple(CheckResult.from_dict(s) for s in data.get("scores") or ()),
             tags=tuple(data.get("tags") or ()),
             xfail=data.get("xfail"),
+            seed=data.get("seed"),
+            reduce=str(data.get("reduce") or "all"),
         )

@@ -2,14 +2,43 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-__all__ = ["BUILTIN_CATEGORIES", "Case", "Check", "Suite"]
+__all__ = ["BUILTIN_CATEGORIES", "REDUCERS", "Case", "Check", "Reducer", "Suite", "reduce_repeats"]
 
 BUILTIN_CATEGORIES = ("happy_path", "multi_intent", "adversarial")
+
+Reducer = Literal["all", "majority", "any", "mean"]
+REDUCERS: tuple[Reducer, ...] = ("all", "majority", "any", "mean")
+
+
+def reduce_repeats(reducer: str, passes: Iterable[bool]) -> float:
+    """The pass value of one case from its repeats' pass/fail, in [0, 1].
+
+    ``all`` (the default): 1 when every repeat passed. ``majority``: 1 when more than half of
+    them passed (a tie fails). ``any``: 1 when at least one passed (pass@k, k = the repeats).
+    ``mean``: the share of repeats that passed, a fraction. No repeat gives 0.
+
+    Example:
+        >>> [reduce_repeats(r, [True, True, False]) for r in ("all", "majority", "any")]
+        [0.0, 1.0, 1.0]
+        >>> round(reduce_repeats("mean", [True, True, False]), 3)
+        0.667
+    """
+    outcomes = list(passes)
+    if not outcomes:
+        return 0.0
+    passed = sum(outcomes)
+    if reducer == "mean":
+        return passed / len(outcomes)
+    if reducer == "any":
+        return 1.0 if passed else 0.0
+    if reducer == "majority":
+        return 1.0 if 2 * passed > len(outcomes) else 0.0
+    return 1.0 if passed == len(outcomes) else 0.0
 
 
 @dataclass(frozen=True)
@@ -32,7 +61,8 @@ class Check:
 @dataclass(frozen=True)
 class Case:
     """One input with its checks. ``messages`` always holds the conversation to send (the system
-    prompt is the target's and is prepended at call time)."""
+    prompt is the target's and is prepended at call time). ``reduce`` says how the answers of
+    ``repeats`` repeats become the case's one outcome (see :func:`reduce_repeats`)."""
 
     id: str
     suite_id: str
@@ -43,6 +73,7 @@ class Case:
     tags: tuple[str, ...] = ()
     latency_ms: float | None = None
     repeats: int = 1
+    reduce: Reducer = "all"
     metadata: Mapping[str, Any] = field(default_factory=dict)
     xfail: str | None = None
     response_schema: Mapping[str, Any] | None = field(default=None, repr=False, compare=False)

@@ -11,9 +11,16 @@ import json
 from collections.abc import Sequence
 
 from arcanos_eval.gates import GateResult
-from arcanos_eval.model import Response, ResultRecord
+from arcanos_eval.model import Response, ResultRecord, reduce_repeats
 
-__all__ = ["excerpt", "explain_case", "explain_gates", "explain_regression", "pass_rate"]
+__all__ = [
+    "case_value",
+    "excerpt",
+    "explain_case",
+    "explain_gates",
+    "explain_regression",
+    "pass_rate",
+]
 
 _EXCERPT_CHARS = 300
 _INPUT_CHARS = 200
@@ -35,6 +42,14 @@ def pass_rate(records: Sequence[ResultRecord]) -> float:
     return sum(r.passed for r in records) / len(records) if records else 0.0
 
 
+def case_value(records: Sequence[ResultRecord]) -> float:
+    """The case's pass value under its reducer (the records' ``reduce``): 1 when it passes; the
+    share of passing repeats under ``mean``; 0 when an answer errored or there is none."""
+    if not records or any(r.errored for r in records):
+        return 0.0
+    return reduce_repeats(records[0].reduce, (r.passed for r in records))
+
+
 def _failing_checks(record: ResultRecord) -> list[str]:
     return [f"  - {s.check}: {s.reason or 'failed'}" for s in record.scores if not s.passed]
 
@@ -50,9 +65,11 @@ def explain_case(
     base_records: Sequence[ResultRecord] = (),
 ) -> str | None:
     """Why ``target``'s answers to a case failed their checks: each failing repeat's answer and
-    reasons, and the baseline's answer beside them when one is given."""
+    reasons, and the baseline's answer beside them when one is given. ``None`` when the case
+    passes under its reducer (``majority`` and ``any`` pass a case some repeats of which
+    failed)."""
     failing = [r for r in records if not r.passed]
-    if not failing:
+    if not failing or case_value(records) >= 1.0:
         return None
     lines = [f"case {key} ({location}) answered by {target}", f"input:  {prompt[:_INPUT_CHARS]!r}"]
     for record in failing:
@@ -60,10 +77,14 @@ def explain_case(
         lines.append(f"answer{label}: {excerpt(record.response)}")
         lines.extend(_failing_checks(record))
     if len(records) > 1:
+        reducer = records[0].reduce
         lines.append(
-            f"passed {len(records) - len(failing)} of {len(records)} repeats (flaky)"
-            if len(failing) < len(records)
-            else f"failed all {len(records)} repeats"
+            (
+                f"passed {len(records) - len(failing)} of {len(records)} repeats (flaky)"
+                if len(failing) < len(records)
+                else f"failed all {len(records)} repeats"
+            )
+            + ("" if reducer == "all" else f"; reduce: {reducer}")
         )
     if baseline is not None and base_records and not base_records[0].errored:
         said = "passed" if base_records[0].passed else "failed too"
@@ -81,11 +102,14 @@ def explain_regression(
     base_records: Sequence[ResultRecord],
     candidate_records: Sequence[ResultRecord],
 ) -> str | None:
-    """Why a case counts as regressed: it passes more often on ``baseline`` than on
-    ``candidate``; both answers, the candidate's failing checks and the JSON diff."""
-    base_pass, candidate_pass = pass_rate(base_records), pass_rate(candidate_records)
-    if not base_records or not candidate_records or candidate_pass >= base_pass:
+    """Why a case counts as regressed: its pass value under its reducer (see
+    :func:`case_value`) is lower on ``candidate`` than on ``baseline``; both answers, the
+    candidate's failing checks and the JSON diff."""
+    base_value, candidate_value = case_value(base_records), case_value(candidate_records)
+    if not base_records or not candidate_records or candidate_value >= base_value:
         return None
+    # The message shows the share of passing repeats, the evidence behind the reduced values.
+    base_pass, candidate_pass = pass_rate(base_records), pass_rate(candidate_records)
     base, answer = base_records[0], candidate_records[0]
     lines = [
         f"regressed: {key} ({location}) passes on {baseline} ({base_pass:.0%}) "

@@ -23,6 +23,7 @@ from arcanos_eval.compare import (
     DriftSummary,
     TargetOutcome,
 )
+from arcanos_eval.gates import GateResult
 from arcanos_eval.model import ResultRecord, RunHeader
 from arcanos_eval.report.charts import ChartSet
 from arcanos_eval.report.evaluation import Evaluation, RunDiff
@@ -197,10 +198,10 @@ def _category_rows(categories: Sequence[CategoryStats]) -> list[tuple[str, ...]]
         rows.append(
             (
                 f"**{c.category}**" if c.category == ALL_CATEGORIES else c.category,
-                f"{c.base.passed}/{c.base.total}",
+                f"{c.base.passed_text}/{c.base.total}",
                 format_percent(c.base.rate),
                 format_interval(c.base.interval) if c.base.total else "n/a",
-                f"{c.candidate.passed}/{c.candidate.total}",
+                f"{c.candidate.passed_text}/{c.candidate.total}",
                 format_percent(c.candidate.rate),
                 format_interval(c.candidate.interval) if c.candidate.total else "n/a",
                 f"{format_points(c.delta)} (n={c.paired})",
@@ -456,19 +457,45 @@ def _drift(comparison: Comparison, base: str, cand: str) -> list[str]:
     return lines
 
 
-def _flaky(comparison: Comparison, base: str, cand: str) -> list[str]:
+def _counted_as(outcome: TargetOutcome) -> str:
+    """What a case's repeats count as under its reducer (``pass (majority)``, ``0.67 (mean)``)."""
+    value = "pass" if outcome.passed else "fail"
+    if outcome.reducer == "mean" and not outcome.passed:
+        value = f"{outcome.pass_value:.2f}"
+    return f"{value} ({outcome.reducer})"
+
+
+def _flaky_gates(gates: Sequence[GateResult]) -> list[str]:
+    """The ``max_flaky`` gate results, one line each (nothing when the gate is not configured)."""
+    return [
+        f"Gate `{r.label}`: {r.measured_text} of repeated cases flaky, needs "
+        f"{r.threshold_text}: {'✅ pass' if r.passed else '❌ fail'} ({r.evidence})."
+        if r.measured is not None
+        else f"Gate `{r.label}`: ❌ fail ({r.evidence})."
+        for r in gates
+        if r.key == "max_flaky"
+    ]
+
+
+def _flaky(
+    comparison: Comparison, base: str, cand: str, gates: Sequence[GateResult] = ()
+) -> list[str]:
     flaky = comparison.flaky()
     lines = [f"## Flaky cases ({len(flaky)})", ""]
+    gate_lines = _flaky_gates(gates)
     repeated = any(o.repeats > 1 for c in comparison.cases for o in (c.base, c.candidate) if o)
     if not repeated:
         return [
             *lines,
             "Each case was answered once per target: run with `--repeats N` to "
             "measure flakiness and consistency.",
+            *(["", *gate_lines] if gate_lines else []),
         ]
     if not flaky:
         lines.append("Every repeated case passed or failed consistently.")
     else:
+        # A reducer other than `all` changes what a flaky case counts as: say so per case.
+        reduced = any(outcome.reducer != "all" for _, outcome in flaky)
         rows = [
             (
                 case.key,
@@ -476,12 +503,12 @@ def _flaky(comparison: Comparison, base: str, cand: str) -> list[str]:
                 f"{sum(r.passed for r in outcome.records)}/{outcome.repeats}",
                 format_percent(outcome.pass_rate),
                 format_percent(outcome.agreement),
+                *((_counted_as(outcome),) if reduced else ()),
             )
             for case, outcome in flaky
         ]
-        lines.append(
-            _table(rows, ["case", "target", "passed repeats", "pass rate", "answer agreement"])
-        )
+        headers = ["case", "target", "passed repeats", "pass rate", "answer agreement"]
+        lines.append(_table(rows, [*headers, *(["counts as"] if reduced else [])]))
     agreements = [
         o.agreement
         for c in comparison.cases
@@ -495,7 +522,28 @@ def _flaky(comparison: Comparison, base: str, cand: str) -> list[str]:
             f"over {len(agreements)} repeated case outcomes: "
             f"{format_percent(sum(agreements) / len(agreements))}.",
         ]
+    reducers = _reducers(comparison)
+    if reducers:
+        lines += [
+            "",
+            "Repeats reduced otherwise than `all` in this run: "
+            + ", ".join(f"`{name}` ({count} case outcomes)" for name, count in reducers.items())
+            + ". Pass rates, deltas and transitions use each case's reduced value (`mean`: the "
+            "share of its repeats that passed).",
+        ]
+    if gate_lines:
+        lines += ["", *gate_lines]
     return lines
+
+
+def _reducers(comparison: Comparison) -> dict[str, int]:
+    """Case outcomes per reducer other than ``all``, by name."""
+    counts: dict[str, int] = {}
+    for case in comparison.cases:
+        for outcome in (case.base, case.candidate):
+            if outcome is not None and outcome.reducer != "all":
+                counts[outcome.reducer] = counts.get(outcome.reducer, 0) + 1
+    return dict(sorted(counts.items()))
 
 
 def _errored(errored: Sequence[tuple[str, ResultRecord]]) -> list[str]:
@@ -674,7 +722,7 @@ def render_markdown(evaluation: Evaluation, *, charts: ChartSet | None = None) -
         _regressions(ev.comparison, ev.header, ev.baseline, ev.candidate),
         _improvements(ev.comparison, ev.baseline, ev.candidate),
         _drift(ev.comparison, ev.baseline, ev.candidate),
-        _flaky(ev.comparison, ev.baseline, ev.candidate),
+        _flaky(ev.comparison, ev.baseline, ev.candidate, ev.gates),
         _errored([(r.target, r) for r in ev.errored]),
         _unpaired(ev.comparison, ev.baseline, ev.candidate),
         _charts(charts),

@@ -399,6 +399,7 @@ def _build_suite(doc: _Document) -> Suite:
                 tags=tuple(dict.fromkeys((*default_tags, *raw.get("tags", ())))),
                 latency_ms=raw.get("latency_ms", defaults.get("latency_ms")),
                 repeats=raw.get("repeats", defaults.get("repeats", 1)),
+                reduce=raw.get("reduce", defaults.get("reduce", "all")),
                 metadata=raw.get("metadata") or {},
                 xfail=raw.get("xfail"),
                 response_schema=schema,

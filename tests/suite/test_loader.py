@@ -48,6 +48,30 @@ def test_each_format_loads_the_same_suite(name, suite_id):
     assert suite.categories == ("happy_path", "multi_intent")
 
 
+def test_reduce_defaults_to_all_and_a_case_overrides_the_suite(tmp_path):
+    path = tmp_path / "reduce.yaml"
+    path.write_text(
+        "id: reduce\ncases:\n  - {id: plain, input: hi, checks: [refusal]}\n",
+        encoding="utf-8",
+    )
+    assert [c.reduce for c in load_suite(path).cases] == ["all"]
+    path.write_text(
+        "id: reduce\n"
+        "defaults: {reduce: majority, repeats: 5}\n"
+        "cases:\n"
+        "  - {id: suite-wide, input: hi, checks: [refusal]}\n"
+        "  - {id: pass-at-k, input: hi, reduce: any, checks: [refusal]}\n"
+        "  - {id: share, input: hi, reduce: mean, checks: [refusal]}\n",
+        encoding="utf-8",
+    )
+    cases = load_suite(path).cases
+    assert [(c.id, c.reduce, c.repeats) for c in cases] == [
+        ("suite-wide", "majority", 5),
+        ("pass-at-k", "any", 5),
+        ("share", "mean", 5),
+    ]
+
+
 @pytest.mark.parametrize(
     ("name", "line"), [("same.yaml", 12), ("same.json", 10), ("same.jsonl", 2)]
 )
@@ -105,6 +129,8 @@ BROKEN_MESSAGES = {
     'found a list [{"id": "a", "input": "hello"}]',
     "bad-repeats.yaml": "bad-repeats.yaml:3, field 'defaults.repeats': expected a number >= 1, "
     "found a number 0",
+    "bad-reduce.yaml": "bad-reduce.yaml:7, case 'a', field 'reduce': expected one of \"all\", "
+    '"majority", "any", "mean", found text "best-of"',
     "bad-role.yaml": "bad-role.yaml:5, case 'a', field 'messages[0].role': expected one of "
     '"system", "developer", "user", "assistant", "tool", found text "player"',
     "no-header.jsonl": "no-header.jsonl:1: expected the suite header (an object with 'id' and "
