@@ -89,21 +89,28 @@ def test_replay_without_recordings_exits_2(project, capsys):
 
 
 def test_errored_calls_exit_3(project, openai_server, capsys):
-    openai_server.responder = lambda request: Reply.failing(Fault.http_status(400, "nope"))
-    assert main(["run", "--mode", "live", "-q", "--targets", "base"]) == 3
-    assert "3 errored" in capsys.readouterr().out
+    openai_server.faults[1] = Fault.http_status(400, "nope")
+    assert main(["run", "--mode", "live", "-q"]) == 3
+    assert "1 errored" in capsys.readouterr().out
+
+
+def test_a_run_of_some_targets_decides_no_release(project, openai_server, capsys):
+    # The verdict needs every case from both base and candidate: the selection holds.
+    assert main(["run", "--mode", "live", "-q", "--targets", "base"]) == 1
+    out = capsys.readouterr().out
+    assert "HOLD: partial run: 0 of 3 cases answered by both base and candidate" in out
 
 
 def test_resume_flag_continues_a_log(project, openai_server, capsys):
     openai_server.faults[1] = Fault.http_status(400, "first call fails")
-    assert main(["run", "--mode", "live", "-q", "--targets", "base", "--log", "r.jsonl"]) == 3
-    assert main(["run", "--mode", "live", "-q", "--targets", "base", "--resume", "r.jsonl"]) == 0
+    assert main(["run", "--mode", "live", "-q", "--log", "r.jsonl"]) == 3
+    assert main(["run", "--mode", "live", "-q", "--resume", "r.jsonl"]) == 0
     results = [
         json.loads(line)
         for line in (project / "r.jsonl").read_text().splitlines()
         if '"type":"result"' in line
     ]
-    assert len(results) == 4 and not results[-1]["response"].get("error")
+    assert len(results) == 7 and not results[-1]["response"].get("error")
 
 
 def test_golden_verify_and_prune(project, openai_server, capsys):

@@ -60,6 +60,7 @@ def make_log(
                     "rollback": header.pop("rollback", None),
                 },
                 "gates": dict(gates or {}),
+                "footer": {"finished_at": "2026-12-01T00:00:00+00:00"},  # a finished run
                 **header,
             }
         ),

@@ -63,6 +63,8 @@ def verdict_line(evaluation: Evaluation, output: Path | None) -> str:
         if v.failing
         else f"{v.gates} gate(s) passed"
     )
+    if evaluation.incomplete is not None:
+        detail = f"{evaluation.incomplete} ({detail})"
     errored = f", {v.errored_answers} answer(s) errored" if v.errored_answers else ""
     where = f"; report: {output}" if output is not None else ""
     return f"{v.decision}: {detail}{errored}{where}"

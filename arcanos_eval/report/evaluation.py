@@ -7,7 +7,7 @@ re-evaluated and re-rendered.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from arcanos_eval.compare import CategoryStats, Comparison, compare_records
@@ -45,6 +45,8 @@ class Evaluation:
         errored: every errored answer, sorted.
         answers: result records in the log (the latest per case, target and repeat).
         torn_lines: unreadable trailing lines of an interrupted run.
+        incomplete: why the run cannot decide the release (a partial selection of the cases, an
+            interrupted log), ``None`` for a complete run; the verdict is then HOLD.
         data_report: the training-data report, when one was supplied.
         log_name: the run log's file name.
     """
@@ -63,6 +65,7 @@ class Evaluation:
     errored: tuple[ResultRecord, ...]
     answers: int
     torn_lines: int = 0
+    incomplete: str | None = None
     data_report: Mapping[str, Any] | None = None
     log_name: str | None = None
 
@@ -81,6 +84,29 @@ def _exclude_paths(header: RunHeader, given: Sequence[str] | None) -> tuple[str,
     if given is not None:
         return tuple(given)
     return header.exclude_paths or ()
+
+
+def incompleteness(log: RunLog, baseline: str, candidate: str) -> str | None:
+    """Why ``log`` cannot decide a release, or ``None``: every case of its suites must be answered
+    by both the baseline and the candidate (a ``-k``/``-m`` or ``--targets`` selection is not),
+    and the run must have finished (its footer written)."""
+    header = log.header
+    cases = {(sid, cid) for sid, info in header.suites.items() for cid in info.case_inputs}
+    if cases:
+        both = {(r.suite_id, r.case_id) for r in log.records() if r.target == baseline} & {
+            (r.suite_id, r.case_id) for r in log.records() if r.target == candidate
+        }
+        if cases - both:
+            return (
+                f"partial run: {len(cases & both)} of {len(cases)} cases answered by both "
+                f"{baseline} and {candidate}"
+            )
+    if header.footer is None:
+        where = f" --resume {log.path}" if log.path else ""
+        return (
+            f"interrupted run: the log was not finished (continue it with arcanos-eval run{where})"
+        )
+    return None
 
 
 def evaluate(
@@ -126,6 +152,10 @@ def evaluate(
     )
     results = evaluate_gates(gate_set, comparison, records, header, data_report=data_report)
     errored = tuple(sorted((r for r in records if r.errored), key=lambda r: r.key))
+    decision = verdict(results, rollback=rollback, errored_answers=len(errored))
+    incomplete = incompleteness(log, baseline, candidate)
+    if incomplete is not None:  # the gates' own outcome stands, but a release needs the whole run
+        decision = replace(decision, decision="HOLD")
     targets = tuple(
         target_stats(t, records, header.target(t).prices)
         for t in _target_order(records, (baseline, candidate))
@@ -141,10 +171,11 @@ def evaluate(
         gate_set=gate_set,
         gates=results,
         checklist=checklist(results, gate_set),
-        verdict=verdict(results, rollback=rollback, errored_answers=len(errored)),
+        verdict=decision,
         errored=errored,
         answers=len(records),
         torn_lines=log.torn_lines,
+        incomplete=incomplete,
         data_report=data_report,
         log_name=log.path.name if log.path else None,
     )

@@ -130,11 +130,17 @@ def _verdict(ev: Evaluation) -> list[str]:
             f"## Verdict: ❌ HOLD `{ev.candidate}` ({_code(_model(ev.header, ev.candidate))})"
         )
         lines.append("")
-        lines.append(
+        if ev.incomplete is not None:
+            lines.append(f"**No release verdict: {ev.incomplete}.** The gates judged what ran.")
+            lines.append("")
+        failed = (
             f"{len(v.failing)} of {v.gates} gate(s) failed: "
             + ", ".join(f"**{name}**" for name in v.failing)
-            + f". Action: {fallback}."
+            + ". "
+            if v.failing
+            else ""
         )
+        lines.append(f"{failed}Action: {fallback}.")
     not_evaluated = [i.title for i in ev.checklist if i.status == "not evaluated"]
     if not_evaluated:
         lines += [
@@ -701,7 +707,8 @@ _COUNTING = """## How the numbers are counted
 - Diffs compare one answer per target (the first failing repeat, else repeat 0): a deepdiff of
   parsed JSON (or tool calls), a line diff of the text otherwise.
 - Release checklist: an item backed by no configured gate is *not evaluated* and shown as such; a
-  configured gate that cannot be measured fails. The verdict is HOLD exactly when a gate fails."""
+  configured gate that cannot be measured fails. The verdict is HOLD when a gate fails, and when
+  the run is incomplete (not every case answered by both targets, or the log never finished)."""
 
 
 def render_markdown(evaluation: Evaluation, *, charts: ChartSet | None = None) -> str:

@@ -97,6 +97,7 @@ def summary_json(evaluation: Evaluation) -> dict[str, Any]:
             "gates": ev.verdict.gates,
             "errored_answers": ev.verdict.errored_answers,
             "exit_status": int(ev.verdict.exit_status),
+            "incomplete": ev.incomplete,
         },
         "roles": {"baseline": ev.baseline, "candidate": ev.candidate, "rollback": ev.rollback},
         "checklist": [

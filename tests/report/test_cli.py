@@ -58,9 +58,7 @@ def test_report_to_stdout_and_exit_0_on_promote(capsys):
 def test_promote_with_errored_calls_exits_3(tmp_path):
     pyproject = tmp_path / "pyproject.toml"
     pyproject.write_text("[tool.arcanos_eval.gates]\nlatency_p95_ms = 5000\n", encoding="utf-8")
-    assert (
-        run("report", DEGRADED, "--gates-from", str(pyproject), "-o", str(tmp_path / "r.md")) == 3
-    )
+    assert run("report", RELEASE, "--gates-from", str(pyproject), "-o", str(tmp_path / "r.md")) == 3
 
 
 def test_data_report_feeds_the_data_gate(tmp_path):
@@ -159,3 +157,49 @@ def test_diff_explains_each_regressed_case_as_pytest_does(tmp_path, capsys):
     assert "passes on candidate (RUN_A) (100%)" in first[0]
     assert first[1].startswith("input:  '")
     assert any(line.startswith("  - ") for line in first), "the failing checks are named"
+
+
+def _good_data(tmp_path: Path) -> str:
+    path = tmp_path / "data.json"
+    path.write_text(json.dumps({"passed": True, "verdict": "PASS: clean"}), encoding="utf-8")
+    return str(path)
+
+
+def _edited_log(tmp_path: Path, keep) -> str:
+    lines = Path(NEXT).read_text(encoding="utf-8").splitlines(keepends=True)
+    path = tmp_path / "edited.jsonl"
+    path.write_text("".join(line for line in lines if keep(json.loads(line))), encoding="utf-8")
+    return str(path)
+
+
+def test_a_partial_run_holds_without_a_release_verdict(tmp_path, capsys):
+    # The whole log promotes; without the candidate's answer to one case it decides nothing,
+    # whatever its gates say about the rest.
+    results = [json.loads(line) for line in Path(NEXT).read_text().splitlines()]
+    passing = {
+        r["case"]
+        for r in results
+        if r["type"] == "result" and all(s["passed"] for s in r["scores"])
+    }
+    dropped = sorted(passing)[0]  # a passing case: the gates judge the rest alike
+    partial = _edited_log(tmp_path, lambda r: r.get("case") != dropped)
+    out = tmp_path / "r.md"
+    data = _good_data(tmp_path)
+    assert run("report", NEXT, "--data-report", data, "-o", str(out)) == 0
+    capsys.readouterr()
+    args = ("--data-report", data, "-o", str(out), "--json", str(tmp_path / "s.json"))
+    assert run("report", partial, *args) == 1
+    line = capsys.readouterr().out.strip()
+    assert line.startswith("HOLD: partial run: 17 of 18 cases answered by both base and candidate")
+    assert "**No release verdict: partial run" in out.read_text(encoding="utf-8")
+    summary = json.loads((tmp_path / "s.json").read_text(encoding="utf-8"))["verdict"]
+    assert summary["decision"] == "HOLD" and summary["incomplete"].startswith("partial run")
+
+
+def test_an_interrupted_log_holds_and_says_how_to_resume(tmp_path, capsys):
+    unfinished = _edited_log(tmp_path, lambda r: r["type"] != "footer")
+    args = ("--data-report", _good_data(tmp_path), "-o", str(tmp_path / "r.md"))
+    assert run("report", unfinished, *args) == 1
+    line = capsys.readouterr().out.strip()
+    assert line.startswith("HOLD: interrupted run: the log was not finished")
+    assert f"arcanos-eval run --resume {unfinished}" in line
