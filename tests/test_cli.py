@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from arcanos_eval.cli import main
-from arcanos_eval.testing import Fault, Reply
+from arcanos_eval.testing import Fault
 from tests.conftest import KEY_ENV, simple_cases, write_suite
 
 PYPROJECT = """
