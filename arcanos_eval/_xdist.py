@@ -19,8 +19,8 @@ import pytest
 from xdist.scheduler import LoadScopeScheduling
 
 from arcanos_eval.errors import ArcanosError
-from arcanos_eval.pytest_plugin import gate_name, is_worker, log_key, session_key, shares_key
-from arcanos_eval.session import ArcanosSession
+from arcanos_eval.pytest_plugin import is_worker, log_key, session_key, shares_key
+from arcanos_eval.session import ArcanosSession, gate_name
 
 __all__ = ["CallGroupScheduling"]
 

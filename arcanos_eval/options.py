@@ -98,6 +98,15 @@ OPTIONS: tuple[Option, ...] = (
     ),
     Option("data-report", "training-data report JSON for the data gate", "PATH.json"),
     Option(
+        "outcome",
+        "gated (default): a failing candidate case that a gate counts is reported as xfail and "
+        "the gates decide; strict: every candidate case must pass. Reference targets (base) never "
+        "fail the session",
+        "POLICY",
+        choices=("gated", "strict"),
+        pytest_only=True,
+    ),
+    Option(
         "gc-freeze",
         "hold the run's objects out of the garbage collector until the session ends (faster on "
         "large suites; the arcanos-eval CLI always does this)",

@@ -36,6 +36,7 @@ session_key = pytest.StashKey["ArcanosSession"]()
 _files_key = pytest.StashKey[set[Path]]()
 _verdict_key = pytest.StashKey[str]()
 _marks_key = pytest.StashKey[dict[str, pytest.MarkDecorator]]()  # category and tag markers
+_strict_key = pytest.StashKey[bool]()  # outcome policy "strict": every candidate case must pass
 log_key = pytest.StashKey[Path]()  # xdist controller: the merged run log
 shares_key = pytest.StashKey[list[dict[str, Any]]]()  # xdist controller: the workers' logs
 
@@ -73,6 +74,7 @@ def pytest_configure(config: pytest.Config) -> None:
     except ArcanosError as exc:
         raise pytest.UsageError(str(exc)) from None
     config.stash[session_key] = session
+    config.stash[_strict_key] = values.get("outcome") == "strict"
     config.stash[_files_key] = {s.path.resolve() for s in session.suites if s.path is not None}
     config.stash[_marks_key] = {}
     cases = list(session.cases())
@@ -193,6 +195,15 @@ class _ArcanosItem(pytest.Item):
         return super().repr_failure(excinfo)
 
 
+def _fail_unless_excused(item: _ArcanosItem, failure: str, excuse: str | None) -> None:
+    """Under the ``gated`` policy a failure that a gate judges (or a reference target's) is
+    reported as xfail with that reason, and the gates decide the session; otherwise it fails."""
+    strict = item.config.stash[_strict_key] and item.target == _session(item).config.candidate
+    if excuse is None or strict:
+        raise CheckFailed(failure)
+    pytest.xfail(excuse)
+
+
 class CaseItem(_ArcanosItem):
     """One case answered by one target: passes when every check passes on every repeat."""
 
@@ -217,9 +228,12 @@ class CaseItem(_ArcanosItem):
                 *((f"score.{s.check}", s.value) for s in first.scores),
             ]
         )
-        failure = _session(self).case_failure(self.case, self.target, self.records)
+        session = _session(self)
+        failure = session.case_failure(self.case, self.target, self.records)
         if failure is not None:
-            raise CheckFailed(failure)
+            _fail_unless_excused(
+                self, failure, session.excuse(self.case, self.target, self.records)
+            )
 
 
 class ComparisonItem(_ArcanosItem):
@@ -235,13 +249,10 @@ class ComparisonItem(_ArcanosItem):
             self.user_properties.append(
                 (f"{name}_pass_rate", sum(r.passed for r in records) / len(records))
             )
-        failure = _session(self).regression(self.case, self.candidate_records, self.base_records)
+        session = _session(self)
+        failure = session.regression(self.case, self.candidate_records, self.base_records)
         if failure is not None:
-            raise CheckFailed(failure)
-
-
-def gate_name(spec: GateSpec) -> str:
-    return spec.name if spec.suite is None else f"{spec.name}@{spec.suite}"
+            _fail_unless_excused(self, failure, session.regression_excuse(self.case))
 
 
 class GateItem(pytest.Item):
@@ -253,6 +264,8 @@ class GateItem(pytest.Item):
         self.add_marker("arcanos_gate")
 
     def reportinfo(self) -> tuple[Path, int | None, str]:
+        from arcanos_eval.session import gate_name
+
         source = _session(self).config.source or self.config.rootpath
         return source, None, f"arcanos gate {gate_name(self.spec)}"
 
@@ -281,6 +294,8 @@ def pytest_collection_modifyitems(
     arcanos = config.stash.get(session_key, None)
     if arcanos is None or is_worker(config):
         return  # workers: the controller reports the gates, over every worker's answers
+    from arcanos_eval.session import gate_name
+
     # Added before -k/-m deselection runs, so gates are selected like any other item.
     for spec in arcanos.gates.specs:
         items.append(
@@ -369,3 +384,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         line = f"could not write the report: {exc}"
     if line is not None:
         session.config.stash[_verdict_key] = line
+    if arcanos.evaluation is not None and session.exitstatus in (0, 1):
+        # The verdict's status, as the CLI exits (0 promote, 1 hold, 3 calls errored); a failure
+        # the gates do not judge (a strict case, a test of the user's own) still fails the run.
+        session.exitstatus = max(int(session.exitstatus), int(arcanos.exit_status))

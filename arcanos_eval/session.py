@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from arcanos_eval._gc import bulk_work
+from arcanos_eval.compare import ALL_CATEGORIES
 from arcanos_eval.config import RunConfig
 from arcanos_eval.engine import EngineStats
 from arcanos_eval.errors import ArcanosError, ExitCode
@@ -44,9 +45,15 @@ from arcanos_eval.run import (
     run_async,
 )
 from arcanos_eval.runlog import RunLog, merge_run_logs, read_run_log
+from arcanos_eval.stats import format_percent
 from arcanos_eval.suite.loader import load_suites
 
-__all__ = ["ArcanosSession"]
+__all__ = ["ArcanosSession", "gate_name"]
+
+
+def gate_name(spec: GateSpec) -> str:
+    """A configured gate as pytest names its item: ``pass_rate[happy_path]@support``."""
+    return spec.name if spec.suite is None else f"{spec.name}@{spec.suite}"
 
 
 class _Background:
@@ -301,6 +308,36 @@ class ArcanosSession:
             base_records=base,
             candidate_records=candidate,
         )
+
+    def excuse(self, case: Case, target: str, records: Sequence[ResultRecord]) -> str | None:
+        """Why failing answers of ``target`` to ``case`` do not fail a gated session by themselves,
+        or ``None`` when they do: a reference target's answers are evidence for the gates, and a
+        candidate's failure that a gate counts is that gate's to judge."""
+        if target != self.config.candidate:
+            return f"{target} is a reference target: its answers are evidence, not a test"
+        failed = {s.check for r in records for s in r.scores if not s.passed}
+        counted = [
+            f"{gate_name(spec)} >= {format_percent(spec.threshold)}"
+            if spec.key == "pass_rate"
+            else f"{gate_name(spec)} <= {spec.threshold:g}"
+            for spec in self._gates_over(case)
+            if (spec.key == "pass_rate" and spec.category in (case.category, ALL_CATEGORIES))
+            or (spec.key == "schema_violations" and "schema" in failed)
+        ]
+        return f"counted by {', '.join(counted)}" if counted else None
+
+    def regression_excuse(self, case: Case) -> str | None:
+        """Why a regression of ``case`` does not fail a gated session by itself (a regression
+        gate judges it), or ``None``."""
+        counted = [gate_name(s) for s in self._gates_over(case) if s.key == "max_regression"]
+        return f"counted by {', '.join(counted)}" if counted else None
+
+    def _gates_over(self, case: Case) -> list[GateSpec]:
+        """The configured gates whose scope holds ``case``'s suite: its own overrides, and the
+        run-wide gates it does not override."""
+        own = [s for s in self.gates.specs if s.suite == case.suite_id]
+        replaced = {s.identity for s in own}
+        return own + [s for s in self.gates.specs if s.suite is None and s.identity not in replaced]
 
     def publish(self, json_path: str | Path | None = None) -> str | None:
         """Write the report, JSON summary and step summary the configuration asks for; returns

@@ -18,7 +18,6 @@ connection in the pool still waits inside the span for the transport to open one
 from __future__ import annotations
 
 import functools
-import importlib
 import time
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextvars import ContextVar
@@ -71,17 +70,20 @@ async def _on_request(request: Any) -> None:
 async def _on_response(response: Any) -> None:
     exchange = _EXCHANGE.get()
     if exchange is not None:
-        response.stream = _timed_stream_class()(response.stream, exchange)
+        base = next(
+            (c for c in type(response.stream).__mro__ if c.__name__ == "AsyncByteStream"), None
+        )
+        if base is not None:
+            response.stream = _timed_stream_class(base)(response.stream, exchange)
 
 
 @functools.cache
-def _timed_stream_class() -> type[Any]:
+def _timed_stream_class(byte_stream: Any) -> type[Any]:
     """A byte stream that stamps each chunk's arrival on the call's exchange.
 
-    It subclasses the byte stream of the HTTP package the SDK is built on (``httpx2``, ``httpx``
-    for older SDKs), imported here rather than at start-up like the SDK itself.
+    It subclasses ``byte_stream``, the async byte stream of the HTTP package the answer came
+    through (``httpx2``, or ``httpx`` for older SDKs), so the package still sees one of its own.
     """
-    byte_stream: Any = _http_package().AsyncByteStream
 
     class TimedStream(byte_stream):  # type: ignore[misc]
         def __init__(self, stream: Any, exchange: _Exchange) -> None:
@@ -102,16 +104,6 @@ def _timed_stream_class() -> type[Any]:
             await self._stream.aclose()
 
     return TimedStream
-
-
-def _http_package() -> Any:
-    """The package of the ``AsyncClient`` the SDK's HTTP clients derive from."""
-    from openai import DefaultAsyncHttpxClient
-
-    for cls in DefaultAsyncHttpxClient.__mro__:
-        if cls.__name__ == "AsyncClient":
-            return importlib.import_module(cls.__module__.partition(".")[0])
-    return importlib.import_module("httpx2")
 
 
 def _retry_after(headers: Mapping[str, str] | None) -> float | None:
