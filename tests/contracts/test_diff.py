@@ -181,12 +181,115 @@ def _changed(draw: st.DrawFn, keyword: str, value: Any, draft_07: bool, depth: i
     return changed
 
 
+# Small subschemas for the flat pairs: equal ones are common, so renames and matches happen.
+LEAF = st.sampled_from(
+    [
+        {"type": "string"},
+        {"type": "string", "title": "renamed"},
+        {"type": "integer"},
+        {"type": "integer", "minimum": 0},
+        {"type": ["string", "null"]},
+        {"enum": ["a", "b"]},
+        {},
+        True,
+        False,
+    ]
+)
+LEAVES = st.lists(LEAF, min_size=1, max_size=3)
+SUBSCHEMAS: dict[str, st.SearchStrategy[Any]] = {
+    "properties": st.dictionaries(NAMES, LEAF, max_size=3),
+    "additionalProperties": LEAF,
+    "patternProperties": st.dictionaries(st.sampled_from(["^a", "1$"]), LEAF, min_size=1),
+    "propertyNames": st.sampled_from([{"maxLength": 1}, {"pattern": "^[a-c]"}, True, {}]),
+    "items": LEAF,
+    "prefixItems": LEAVES,
+    "allOf": LEAVES,
+    "anyOf": LEAVES,
+    "oneOf": LEAVES,
+    "not": LEAF,
+    "if": LEAF,
+    "then": LEAF,
+}
+# Keywords that constrain one kind of value, with the types such a node is drawn with: a flat
+# pair of nodes from one family makes every handler of that family speak at once.
+FAMILIES: dict[str, tuple[list[Any], tuple[str, ...]]] = {
+    "number": (
+        ["integer", "number", ["integer", "null"], "string"],
+        ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf"),
+    ),
+    "string": (
+        ["string", ["string", "null"], "integer"],
+        ("minLength", "maxLength", "pattern", "format"),
+    ),
+    "array": (
+        ["array", ["array", "null"], "object"],
+        ("prefixItems", "items", "minItems", "maxItems", "uniqueItems"),
+    ),
+    "object": (
+        ["object", ["object", "array"], "string"],
+        (
+            "properties",
+            "required",
+            "additionalProperties",
+            "patternProperties",
+            "propertyNames",
+            "minProperties",
+            "maxProperties",
+            "x-owner",
+        ),
+    ),
+    "combinators": (
+        ["object", "string", ["string", "integer"]],
+        ("allOf", "anyOf", "oneOf", "not", "if", "then", "title"),
+    ),
+}
+
+
+def _values_of(keyword: str) -> st.SearchStrategy[Any]:
+    return SUBSCHEMAS[keyword] if keyword in SUBSCHEMAS else SCALARS[keyword]
+
+
+@st.composite
+def _nearby(draw: st.DrawFn, keyword: str, value: Any) -> Any:
+    """Another value for ``keyword``: a fresh one, or for properties one key renamed."""
+    if keyword == "properties" and value and draw(st.booleans()):
+        old_name, new_name = draw(st.sampled_from(sorted(value))), draw(NAMES)
+        return {new_name if k == old_name else k: v for k, v in value.items()}
+    if isinstance(value, list) and value and draw(st.booleans()):
+        return [*draw(st.permutations(value)), *draw(st.lists(LEAF, max_size=1))]
+    return draw(_values_of(keyword))
+
+
+@st.composite
+def _flat_pair(draw: st.DrawFn) -> tuple[dict[str, Any], dict[str, Any]]:
+    types, keywords = FAMILIES[draw(st.sampled_from(sorted(FAMILIES)))]
+    old: dict[str, Any] = {}
+    new: dict[str, Any] = {}
+    for keyword in ("type", *keywords):
+        values = _values_of(keyword)
+        if keyword == "type":
+            values = st.sampled_from(types)
+        if draw(st.sampled_from([True, True, True, False])):
+            old[keyword] = draw(values)
+        choice = draw(st.sampled_from(["same", "other", "other", "none"]))
+        if choice == "same" and keyword in old:
+            new[keyword] = old[keyword]
+        elif choice == "other" and keyword in old and keyword != "type":
+            new[keyword] = draw(_nearby(keyword, old[keyword]))
+        elif choice == "other":
+            new[keyword] = draw(values)
+    return old, new
+
+
 @st.composite
 def schema_pairs(draw: st.DrawFn) -> tuple[Any, Any]:
-    """Two independent documents, or a document and a mutation of it."""
+    """Two independent documents, a document and a mutation of it, or two flat nodes."""
+    shape = draw(st.sampled_from(["flat", "flat", "independent", "mutated", "mutated"]))
+    if shape == "flat":
+        return draw(_flat_pair())
     draft_07 = draw(st.booleans())
     old = draw(_documents(draft_07))
-    if draw(st.integers(0, 3)) == 0:
+    if shape == "independent":
         return old, draw(_documents(draft_07))
     return old, draw(_mutated(copy.deepcopy(old), draft_07))
 
@@ -201,7 +304,7 @@ def _walk(walker: type[Any], old: Any, new: Any) -> list[Draft] | tuple[str, str
         drafts: list[Draft] = walker(*documents).run()
     except RecursionError:  # a $ref cycle no instance gets out of; where it stops may vary
         return "RecursionError", ""
-    except Exception as exc:  # noqa: BLE001 - the two walkers must fail alike
+    except Exception as exc:  # the two walkers must fail alike
         return type(exc).__name__, str(exc)
     return drafts
 
