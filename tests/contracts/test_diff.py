@@ -1,9 +1,9 @@
 """The schema walker (``arcanos_eval/contracts/_diff.py``) on generated pairs of schemas.
 
 The strategies below write schemas that use every keyword the walker has a handler for, plus
-annotations, unknown keywords and ``$ref`` into ``$defs``; a pair is either two independent
-schemas or one schema and a mutation of it (a keyword dropped, added or changed, a property
-renamed), so both the far and the near cases of each handler are reached.
+annotations, unknown keywords and ``$ref`` into ``$defs``; a pair is two independent schemas, a
+schema and a mutation of it (a keyword dropped, added or changed, a property renamed), or two flat
+nodes of one keyword family, so both the far and the near cases of each handler are reached.
 """
 
 from __future__ import annotations
@@ -18,9 +18,8 @@ from arcanos_eval._fastcheck import ANNOTATIONS
 from arcanos_eval.contracts._diff import KEYWORDS, Walker
 from arcanos_eval.contracts._nodes import Draft, Side, Verdict, worst
 from arcanos_eval.contracts._pair import Pair
-from arcanos_eval.contracts._schema import SchemaDocument
+from arcanos_eval.contracts._schema import ContractError, SchemaDocument
 from arcanos_eval.contracts._values import diff_type
-from tests.contracts._original_walker import Walker as OriginalWalker
 
 DRAFT_07 = "http://json-schema.org/draft-07/schema#"
 NAMES = st.sampled_from(["a", "b", "c", "x-1"])
@@ -297,19 +296,19 @@ def schema_pairs(draw: st.DrawFn) -> tuple[Any, Any]:
     return old, draw(_mutated(copy.deepcopy(old), draft_07))
 
 
-def _walk(walker: type[Any], old: Any, new: Any) -> list[Draft] | tuple[str, str]:
-    """The walker's drafts, or the error it raised (by type and message)."""
+def _drafts(old: Any, new: Any) -> list[Draft] | None:
+    """The walker's drafts, or ``None`` for documents the walk cannot take.
+
+    Those are a ``$ref`` a mutation left dangling, and a ``$ref`` cycle no instance gets out of.
+    """
     try:
         documents = (
             SchemaDocument.build(old, role="old schema"),
             SchemaDocument.build(new, role="new schema"),
         )
-        drafts: list[Draft] = walker(*documents).run()
-    except RecursionError:  # a $ref cycle no instance gets out of; where it stops may vary
-        return "RecursionError", ""
-    except Exception as exc:  # the two walkers must fail alike
-        return type(exc).__name__, str(exc)
-    return drafts
+        return Walker(*documents).run()
+    except (ContractError, RecursionError):
+        return None
 
 
 WALKS = settings(
@@ -318,13 +317,6 @@ WALKS = settings(
     derandomize=True,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
-
-
-@WALKS
-@given(schema_pairs())
-def test_the_table_driven_walker_finds_what_the_original_found(pair):
-    old, new = pair
-    assert _walk(Walker, old, new) == _walk(OriginalWalker, old, new)
 
 
 @st.composite
@@ -344,8 +336,8 @@ def one_keyword_changed(draw: st.DrawFn) -> tuple[dict[str, Any], dict[str, Any]
 @given(schema_pairs())
 def test_a_document_compared_with_itself_breaks_nothing(pair):
     for document in pair:
-        drafts = _walk(Walker, document, copy.deepcopy(document))
-        if isinstance(drafts, list):
+        drafts = _drafts(document, copy.deepcopy(document))
+        if drafts is not None:
             assert worst(drafts) == Verdict.COMPATIBLE, drafts
 
 
