@@ -104,39 +104,6 @@ class Side:
 INERT = frozenset(
     {"$schema", "$id", "$anchor", "$dynamicAnchor", "$defs", "definitions", "$vocabulary", "$ref"}
 )
-HANDLED = frozenset(
-    {
-        "type",
-        "enum",
-        "const",
-        "minimum",
-        "maximum",
-        "exclusiveMinimum",
-        "exclusiveMaximum",
-        "multipleOf",
-        "minLength",
-        "maxLength",
-        "pattern",
-        "format",
-        "items",
-        "prefixItems",
-        "additionalItems",
-        "minItems",
-        "maxItems",
-        "uniqueItems",
-        "properties",
-        "required",
-        "additionalProperties",
-        "patternProperties",
-        "propertyNames",
-        "minProperties",
-        "maxProperties",
-        "allOf",
-        "anyOf",
-        "oneOf",
-        "not",
-    }
-)
 CONDITIONAL = ("if", "then", "else")
 EXTRA_KEY_KEYWORDS = frozenset({"additionalProperties", "unevaluatedProperties", "propertyNames"})
 TYPE_ORDER = ("null", "boolean", "integer", "number", "string", "array", "object")
