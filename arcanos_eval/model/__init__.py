@@ -21,6 +21,7 @@ from arcanos_eval.model._header import (
     SuiteInfo,
     TargetInfo,
 )
+from arcanos_eval.model._pairwise import JudgedOrder, PairKey, PairwiseOutcome, PairwiseRecord
 from arcanos_eval.model._response import (
     Origin,
     Request,
@@ -39,7 +40,11 @@ __all__ = [
     "Case",
     "Check",
     "CheckResult",
+    "JudgedOrder",
     "Origin",
+    "PairKey",
+    "PairwiseOutcome",
+    "PairwiseRecord",
     "Provenance",
     "Request",
     "Response",
