@@ -18,7 +18,9 @@ no verdict; it never fails the run by itself.
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import Iterable, Mapping, MutableMapping, MutableSet, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
 from arcanos_eval.backends import EngineBackend, scoring_case
@@ -134,8 +136,11 @@ class Pairing:
         cases: Iterable[Case],
         answers: MutableMapping[ResultKey, ResultRecord],
         judged: MutableSet[PairKey],
+        *,
+        concurrency: int = 8,
     ) -> None:
         self.baseline, self.candidate = baseline, candidate
+        self.concurrency = max(1, concurrency)
         self.cases = {case.key: case for case in cases if pairwise_checks(case)}
         self.answers = answers
         self.judged = judged
@@ -153,7 +158,14 @@ class Pairing:
         active = {t.name for t in config.active_targets}
         if config.baseline not in active or config.candidate not in active:
             return None
-        pairing = cls(config.baseline, config.candidate, cases, answers, judged)
+        pairing = cls(
+            config.baseline,
+            config.candidate,
+            cases,
+            answers,
+            judged,
+            concurrency=config.concurrency,
+        )
         return pairing if pairing.cases else None
 
     def due(self) -> list[tuple[Case, int, Check, ResultRecord, ResultRecord]]:
@@ -185,13 +197,26 @@ class Pairing:
         for record in new:
             self.answers[record.key] = record
         pending = self.due()
-        # Each comparison blocks on its judge's calls, which the engine makes on this loop.
-        compared = await asyncio.gather(
-            *(
-                asyncio.to_thread(compare_answers, case, index, check, base, cand, backends)
-                for case, index, check, base, cand in pending
+        if not pending:
+            return []
+        # Each comparison blocks a thread until the engine, on this loop, has the judge's answers.
+        # The threads are a pool of their own: were they the loop's default executor, the loop
+        # could find it full when it needs it (asyncio resolves host names there, for the judge's
+        # first connection, say), and the comparisons would wait on themselves until timeout.
+        loop = asyncio.get_running_loop()
+        workers = min(len(pending), self.concurrency)
+        with ThreadPoolExecutor(workers, thread_name_prefix="arcanos-pairwise") as pool:
+            compared = await asyncio.gather(
+                *(
+                    loop.run_in_executor(
+                        pool,
+                        functools.partial(
+                            compare_answers, case, index, check, base, cand, backends
+                        ),
+                    )
+                    for case, index, check, base, cand in pending
+                )
             )
-        )
         for comparison in compared:
             writer.append_pairwise(comparison)
             self.judged.add(comparison.key)

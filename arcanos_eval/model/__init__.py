@@ -21,7 +21,13 @@ from arcanos_eval.model._header import (
     SuiteInfo,
     TargetInfo,
 )
-from arcanos_eval.model._pairwise import JudgedOrder, PairKey, PairwiseOutcome, PairwiseRecord
+from arcanos_eval.model._pairwise import (
+    JudgedOrder,
+    PairKey,
+    PairwiseOutcome,
+    PairwiseRecord,
+    PairwiseTally,
+)
 from arcanos_eval.model._response import (
     Origin,
     Request,
@@ -45,6 +51,7 @@ __all__ = [
     "PairKey",
     "PairwiseOutcome",
     "PairwiseRecord",
+    "PairwiseTally",
     "Provenance",
     "Request",
     "Response",

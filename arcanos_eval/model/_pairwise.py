@@ -17,11 +17,11 @@ comparison to the run log, after the results and before the footer::
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, cast, get_args
 
-__all__ = ["JudgedOrder", "PairKey", "PairwiseOutcome", "PairwiseRecord"]
+__all__ = ["JudgedOrder", "PairKey", "PairwiseOutcome", "PairwiseRecord", "PairwiseTally"]
 
 PairwiseOutcome = Literal["win", "tie", "loss", "undecided"]
 PairKey = tuple[str, int, int]  # (suite::case, repeat, index of the pairwise check in the case)
@@ -143,3 +143,42 @@ class PairwiseRecord:
             args=dict(data.get("args") or {}),
             error=None if error is None else str(error),
         )
+
+
+@dataclass(frozen=True)
+class PairwiseTally:
+    """Counts of comparisons, from the candidate's side, and the two rates the gates bound.
+
+    ``win_rate`` counts a tie as half a win, so 50% means "as good as the baseline on balance";
+    ``loss_rate`` counts an undecided comparison as a loss, since it is no evidence for the
+    candidate. Both are shares of every comparison, undecided ones included.
+    """
+
+    wins: int = 0
+    ties: int = 0
+    losses: int = 0
+    undecided: int = 0
+    flipped: int = 0  # ties because the judge's preference followed the order shown
+
+    @classmethod
+    def of(cls, records: Iterable[PairwiseRecord]) -> PairwiseTally:
+        counts = dict.fromkeys(_OUTCOMES, 0)
+        flipped = 0
+        for record in records:
+            counts[record.outcome] += 1
+            flipped += record.outcome == "tie" and len(record.orders) == 2 and not record.consistent
+        return cls(counts["win"], counts["tie"], counts["loss"], counts["undecided"], flipped)
+
+    @property
+    def comparisons(self) -> int:
+        return self.wins + self.ties + self.losses + self.undecided
+
+    @property
+    def win_rate(self) -> float | None:
+        n = self.comparisons
+        return (self.wins + self.ties / 2) / n if n else None
+
+    @property
+    def loss_rate(self) -> float | None:
+        n = self.comparisons
+        return (self.losses + self.undecided) / n if n else None
