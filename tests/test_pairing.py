@@ -10,8 +10,15 @@ from typing import Any
 
 import pytest
 
+from arcanos_eval.backends import check_model_targets, model_targets
 from arcanos_eval.cli import main
-from arcanos_eval.errors import GateConfigError, ReplayMissingError, RunLogError
+from arcanos_eval.errors import (
+    ArgumentError,
+    GateConfigError,
+    ReplayMissingError,
+    RunLogError,
+    SuiteError,
+)
 from arcanos_eval.gates import parse_gates
 from arcanos_eval.model import JudgedOrder, PairwiseRecord, PairwiseTally
 from arcanos_eval.report import evaluate
@@ -260,6 +267,15 @@ def test_a_worker_judges_the_pairs_of_its_call_groups_once(
     assert merged.pairwise == log.pairwise
 
 
+def test_a_pairwise_check_consults_its_judge_target(tmp_path):
+    check = {"pairwise": {"rubric": RUBRIC, "target": "judeg"}}
+    cases = [{"id": "c", "input": "q", "checks": [check]}]
+    suites = load_suites([write_suite(tmp_path / "suites", "graded", cases)])
+    assert model_targets(suites[0].cases[0], ["base", "judeg"]) == {"judeg"}
+    with pytest.raises(SuiteError, match=r"field 'pairwise\.target': unknown target 'judeg'"):
+        check_model_targets(suites, ["base", "candidate", "judge"])
+
+
 def test_pairwise_records_read_back_as_themselves(tmp_path):
     compared = PairwiseRecord(
         "events",
@@ -278,7 +294,7 @@ def test_pairwise_records_read_back_as_themselves(tmp_path):
     for record in (compared, undecided):
         assert PairwiseRecord.from_dict(json.loads(json.dumps(record.to_dict()))) == record
     assert compared.key == ("events::raid-day", 1, 0) and compared.consistent
-    with pytest.raises(ValueError, match="unknown pairwise outcome 'draw'"):
+    with pytest.raises(ArgumentError, match="unknown pairwise outcome 'draw'"):
         PairwiseRecord.from_dict({**compared.to_dict(), "outcome": "draw"})
 
 

@@ -21,6 +21,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, cast, get_args
 
+from arcanos_eval.errors import ArgumentError
+
 __all__ = ["JudgedOrder", "PairKey", "PairwiseOutcome", "PairwiseRecord", "PairwiseTally"]
 
 PairwiseOutcome = Literal["win", "tie", "loss", "undecided"]
@@ -123,11 +125,11 @@ class PairwiseRecord:
 
         Raises:
             KeyError: a required field is missing.
-            ValueError: an unknown outcome.
+            ArgumentError: an unknown outcome.
         """
         outcome = str(data["outcome"])
         if outcome not in _OUTCOMES:
-            raise ValueError(f"unknown pairwise outcome {outcome!r}, expected one of {_OUTCOMES}")
+            raise ArgumentError(f"unknown pairwise outcome {outcome!r}, expected one of {_OUTCOMES}")
         error = data.get("error")
         return cls(
             suite_id=str(data["suite"]),
