@@ -129,7 +129,9 @@ class PairwiseRecord:
         """
         outcome = str(data["outcome"])
         if outcome not in _OUTCOMES:
-            raise ArgumentError(f"unknown pairwise outcome {outcome!r}, expected one of {_OUTCOMES}")
+            raise ArgumentError(
+                f"unknown pairwise outcome {outcome!r}, expected one of {_OUTCOMES}"
+            )
         error = data.get("error")
         return cls(
             suite_id=str(data["suite"]),
