@@ -228,6 +228,16 @@ def test_an_errored_answer_leaves_its_pair_undecided_without_asking_the_judge(
     assert boss.outcome == "undecided" and boss.orders == ()
     assert boss.reason.startswith("the candidate answer errored (")
     assert len(judge_requests(server)) == 4  # the two other pairs only
+    # No evidence for the candidate: the loss rate counts it as lost, the win rate not as a win.
+    ev = evaluate(log, {"max_loss_rate": 0.5, "min_win_rate": 0.3})
+    loss, win = _gate(ev, "max_loss_rate"), _gate(ev, "min_win_rate")
+    assert loss.measured == pytest.approx(2 / 3) and not loss.passed
+    assert "1 won, 0 tied, 1 lost, 1 undecided" in loss.evidence
+    assert loss.evidence.endswith("undecided counted as lost")
+    assert win.measured == pytest.approx(1 / 3) and win.passed
+    report = render_markdown(ev)
+    assert "### Undecided comparisons (1)" in report
+    assert _row(report, "events::boss")[:3] == ["events::boss", "0", "judge"]
 
 
 def test_a_resumed_log_judges_the_pairs_it_lacks_and_only_those(
@@ -265,6 +275,13 @@ def test_a_worker_judges_the_pairs_of_its_call_groups_once(
     assert len(judge_requests(server)) == 6  # no cache: each order asked once, none again
     merged = merge_run_logs([log, log], tmp_path / "merged.jsonl")
     assert merged.pairwise == log.pairwise
+    # Two workers holding the same pair (both resumed one log): a verdict wins over none.
+    undecided = {
+        k: replace(p, outcome="undecided", orders=(), error="x") for k, p in log.pairwise.items()
+    }
+    other = replace(log, pairwise=undecided)
+    for order in ([log, other], [other, log]):
+        assert merge_run_logs(order, tmp_path / "merged.jsonl").pairwise == log.pairwise
 
 
 def test_a_pairwise_check_consults_its_judge_target(tmp_path):
