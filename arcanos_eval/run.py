@@ -28,8 +28,10 @@ from arcanos_eval.errors import ConfigError, ReplayMissingError, RunLogError
 from arcanos_eval.model import (
     Case,
     CheckResult,
+    PairKey,
     Provenance,
     Response,
+    ResultKey,
     ResultRecord,
     Roles,
     RunHeader,
@@ -38,6 +40,7 @@ from arcanos_eval.model import (
     TargetInfo,
 )
 from arcanos_eval.modes import Mode
+from arcanos_eval.pairing import PAIRWISE_CHECK, Pairing
 from arcanos_eval.runlog import RunLog, RunLogWriter, read_run_log
 from arcanos_eval.scorers._budgets import use_prices
 from arcanos_eval.scorers._models import use_backends
@@ -104,12 +107,17 @@ def planned_repeats(config: RunConfig, case: Case) -> int:
 
 
 def score_case(case: Case, response: Response) -> list[CheckResult]:
-    """Run every check of ``case`` on ``response`` (nothing for an errored response)."""
+    """Run every check of ``case`` on ``response`` (nothing for an errored response).
+
+    A ``pairwise`` check compares two answers: it is judged once both are in (see
+    :mod:`arcanos_eval.pairing`), not here.
+    """
     if response.errored:
         return []
     return [
         CheckResult(check.name, check.args, score_check(check, response, case))
         for check in case.checks
+        if check.name != PAIRWISE_CHECK
     ]
 
 
@@ -257,18 +265,24 @@ async def _execute(
     calls = plan_calls(config, suites, select)
     header = build_header(config, suites, targets, len(calls))
     stored_batches: list[dict[str, Any]] = []
+    answers: dict[ResultKey, ResultRecord] = {}
+    judged: set[PairKey] = set()
+    pairing = Pairing.of(config, {c.case.key: c.case for c in calls}.values(), answers, judged)
     if resume is not None:
         writer, previous = RunLogWriter.open_for_resume(resume)
         _check_resumable(previous, header)
         stored_batches = previous.batches
+        answers.update(previous.results)
+        judged.update(previous.pairwise)
         done = {key for key, record in previous.results.items() if not record.errored}
         calls = [c for c in calls if (c.case.key, c.target, c.repeat) not in done]
     else:
         writer = RunLogWriter.create(log_path, header)
     try:
         stats, unrecorded = await _answer(
-            config, suites, targets, calls, writer, progress, stored_batches, on_record
-        )
+            config, suites, targets, calls, writer, progress, stored_batches, on_record,
+            pairing=pairing,
+        )  # fmt: skip
         writer.footer(
             {
                 "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -310,9 +324,10 @@ async def _answer(
     stored_batches: Sequence[Mapping[str, Any]] = (),
     on_record: Callable[[ResultRecord], None] | None = None,
     shared: _Shared | None = None,
+    pairing: Pairing | None = None,
 ) -> tuple[EngineStats, list[str]]:
     """Answer ``calls``, score each answer and append it to ``writer`` (then hand it to
-    ``on_record``).
+    ``on_record``); then judge the pairwise comparisons of ``pairing`` these answers completed.
 
     Returns the statistics and the check calls replay could not answer (see ``_check_recorded``).
     """
@@ -330,6 +345,7 @@ async def _answer(
 
     backends = _scorer_backends(config, shared.consulted, engine)
     model_names = list(backends)
+    answered: list[ResultRecord] = []
 
     async def on_result(call: Call, response: Response) -> None:
         case = call.case
@@ -355,6 +371,7 @@ async def _answer(
             reduce=case.reduce,
         )
         writer.append(record)
+        answered.append(record)
         if on_record is not None:
             on_record(record)
 
@@ -370,6 +387,8 @@ async def _answer(
             )
         else:
             stats = await engine.run(calls, on_result)
+        if pairing is not None:
+            await pairing.judge(answered, backends, writer)
     finally:
         for target in [*targets.values(), *(b.target for b in backends.values())]:
             await target.aclose()
@@ -418,6 +437,9 @@ class IncrementalRun:
             self.writer = RunLogWriter.create(path, header)
         self.done = {r.key for r in self.records if not r.errored}
         self.stats = EngineStats()
+        # What pairwise checks compare: every answer so far, and the comparisons already made.
+        self._answers: dict[ResultKey, ResultRecord] = {r.key: r for r in self.records}
+        self._judged: set[PairKey] = set(previous.pairwise) if resume is not None else set()
         self._shared = _Shared.open(config, suites)
         self._plan: dict[tuple[str, str], list[Call]] = {}
         for call in plan_calls(config, suites):
@@ -434,10 +456,12 @@ class IncrementalRun:
             if (c.case.key, c.target, c.repeat) not in self.done
         ]
         new: list[ResultRecord] = []
+        cases = {c.case.key: c.case for pair in select for c in self._plan.get(pair, ())}
+        pairing = Pairing.of(self.config, cases.values(), self._answers, self._judged)
         stats, unrecorded = asyncio.run(
             _answer(
                 self.config, self.suites, self.targets, calls, self.writer, progress,
-                self.batches, new.append, self._shared,
+                self.batches, new.append, self._shared, pairing,
             )
         )  # fmt: skip
         self.stats = added_stats(self.stats, stats)

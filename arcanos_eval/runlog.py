@@ -5,7 +5,8 @@ any moment leaves every finished result on disk and at most one torn last line, 
 and :func:`open_for_resume` cuts off before appending. Reports are rendered from what this file
 holds: the writer keeps the same records in memory, exactly as reading the file back gives them.
 Batch mode also writes ``batch`` lines (a batch created, a batch finished), so a resumed run picks
-up a batch in flight instead of paying for it twice.
+up a batch in flight instead of paying for it twice. A ``pairwise`` check compares two answers, so
+its ``pairwise`` lines follow the answers they compare (see :mod:`arcanos_eval.pairing`).
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ from arcanos_eval.errors import RunLogError
 from arcanos_eval.model import (
     SCHEMA_VERSION,
     CheckResult,
+    PairKey,
+    PairwiseRecord,
     ResultKey,
     ResultRecord,
     RunFooter,
@@ -45,6 +48,8 @@ class RunLog:
     results: dict[ResultKey, ResultRecord] = field(default_factory=dict)
     torn_lines: int = 0
     batches: list[dict[str, Any]] = field(default_factory=list)  # ``batch`` lines, in order
+    # ``pairwise`` lines: the latest comparison per (case, repeat, check), in first-seen order.
+    pairwise: dict[PairKey, PairwiseRecord] = field(default_factory=dict)
 
     @property
     def run_id(self) -> str:
@@ -130,6 +135,13 @@ def read_run_log(path: str | Path) -> RunLog:
             log.results[result.key] = result
         elif kind == "batch":
             log.batches.append(record)
+        elif kind == "pairwise":
+            try:
+                compared = PairwiseRecord.from_dict(record)
+            except (KeyError, TypeError, ValueError) as exc:
+                raise RunLogError(f"{path}:{number}: malformed pairwise record ({exc})") from None
+            log.pairwise.pop(compared.key, None)
+            log.pairwise[compared.key] = compared
         elif kind == "footer":
             try:
                 footer = RunFooter.from_dict(record)
@@ -207,7 +219,9 @@ class RunLogWriter:
             if keep < len(data):
                 raw.truncate(keep)
         # A copy, as the file reads once the torn line is cut: later appends do not show in `log`.
-        mirror = RunLog(path, log.header, dict(log.results), 0, list(log.batches))
+        mirror = RunLog(
+            path, log.header, dict(log.results), 0, list(log.batches), dict(log.pairwise)
+        )
         return cls(path, path.open("a", encoding="utf-8", newline="\n"), mirror), log
 
     def _write(self, record: Mapping[str, Any]) -> None:
@@ -225,6 +239,17 @@ class RunLogWriter:
         # Every other field is typed and reads back as written; a check's arguments and details
         # hold whatever the suite and the scorer put there.
         self._mirror(keep, all(_reads_back(s) for s in result.scores))
+
+    def append_pairwise(self, compared: PairwiseRecord) -> None:
+        """A comparison of two answers (a ``pairwise`` check), judged once both were in."""
+        line = compared.to_dict()
+        self._write(line)
+
+        def keep(log: RunLog) -> None:
+            log.pairwise.pop(compared.key, None)
+            log.pairwise[compared.key] = compared
+
+        self._mirror(keep, _plain(line))
 
     def batch(self, data: Mapping[str, Any]) -> None:
         """A Batch API event (created, finished), written the moment it happens."""
@@ -295,6 +320,15 @@ def merge_run_logs(
     lines = [dump_line(header.to_dict())]
     lines += [dump_line({"type": "batch", **b}) for s in sources for b in s.batches]
     lines += [dump_line(r.to_dict()) for r in results.values()]
+    # Workers judge the pairs of their own cases; a pair two of them hold (both resumed the same
+    # log) keeps a verdict over an undecided attempt, like the results above.
+    pairwise: dict[PairKey, PairwiseRecord] = {}
+    for source in sources:
+        for pair, compared in source.pairwise.items():
+            held = pairwise.get(pair)
+            if held is None or held.outcome == "undecided" or compared.outcome != "undecided":
+                pairwise[pair] = compared
+    lines += [dump_line(p.to_dict()) for p in pairwise.values()]
     if footer is not None:
         lines.append(dump_line({"type": "footer", **footer}))
     write_atomic(Path(path), lines)

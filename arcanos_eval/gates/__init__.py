@@ -26,6 +26,9 @@ evidence. Keys:
   supplied report is evaluated and a missing one leaves the checklist item "not evaluated".
 * ``schema_compat = true``: each suite's ``response_schema`` must be backward compatible with the
   schema of record stored with its recordings.
+* ``min_win_rate``, ``max_loss_rate``: over the ``pairwise`` checks' comparisons, the candidate's
+  win rate (a tie counts half) is at least, and its loss rate (undecided counts as lost) at most,
+  this (see :mod:`arcanos_eval.gates._pairwise`).
 
 ``[tool.arcanos_eval.gates.suites.<suite-id>]`` takes the same keys (but ``data``) and overrides the
 run-wide value for that suite: the run-wide gate is then evaluated over the other suites.
@@ -64,6 +67,7 @@ from __future__ import annotations
 from arcanos_eval.gates import (
     _evaluators,  # noqa: F401
     _flaky,  # noqa: F401
+    _pairwise,  # noqa: F401
 )
 from arcanos_eval.gates._scope import (
     GateResult,

@@ -14,7 +14,7 @@ from typing import Any, NamedTuple
 
 from arcanos_eval.compare import CaseComparison, Comparison
 from arcanos_eval.gates._spec import GateSet, GateSpec, Invariant, Unit, definitions
-from arcanos_eval.model import ResultRecord, RunHeader, SuiteInfo
+from arcanos_eval.model import PairwiseRecord, ResultRecord, RunHeader, SuiteInfo
 from arcanos_eval.stats import (
     TargetStats,
     format_ms,
@@ -84,7 +84,7 @@ class GateResult:
     @property
     def threshold_text(self) -> str:
         """The bar, with its comparison (``>= 95.0%``, ``<= 2500 ms``...)."""
-        if self.key in ("pass_rate", "pass_rate_base"):
+        if self.key in ("pass_rate", "pass_rate_base", "min_win_rate"):
             return f">= {format_percent(self.threshold)}"
         if self.key == "max_regression":
             bar = f">= {format_points(-self.threshold if self.threshold else 0.0)}"
@@ -121,6 +121,7 @@ class Scope:
         baseline: the baseline target's name.
         candidate: the candidate target's name.
         data_report: the training-data report, if one was supplied.
+        pairwise: the pairwise comparisons of those suites (candidate against baseline).
     """
 
     label: str
@@ -132,6 +133,7 @@ class Scope:
     baseline: str
     candidate: str
     data_report: Mapping[str, Any] | None
+    pairwise: Sequence[PairwiseRecord] = ()
     _stats: dict[str, TargetStats] = field(default_factory=dict)
 
     def stats(self, target: str) -> TargetStats:
@@ -174,6 +176,7 @@ def evaluate_gates(
     header: RunHeader,
     *,
     data_report: Mapping[str, Any] | None = None,
+    pairwise: Sequence[PairwiseRecord] = (),
 ) -> tuple[GateResult, ...]:
     """Evaluate every gate over its scope; results in the order of the gate table.
 
@@ -201,6 +204,7 @@ def evaluate_gates(
             comparison.baseline,
             comparison.candidate,
             data_report,
+            pairwise=[p for p in pairwise if p.suite_id in suites],
         )
         definition = registered[spec.key]
         try:

@@ -21,6 +21,13 @@ from arcanos_eval.model._header import (
     SuiteInfo,
     TargetInfo,
 )
+from arcanos_eval.model._pairwise import (
+    JudgedOrder,
+    PairKey,
+    PairwiseOutcome,
+    PairwiseRecord,
+    PairwiseTally,
+)
 from arcanos_eval.model._response import (
     Origin,
     Request,
@@ -48,7 +55,12 @@ __all__ = [
     "Case",
     "Check",
     "CheckResult",
+    "JudgedOrder",
     "Origin",
+    "PairKey",
+    "PairwiseOutcome",
+    "PairwiseRecord",
+    "PairwiseTally",
     "Provenance",
     "Reducer",
     "Request",

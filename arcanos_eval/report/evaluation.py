@@ -22,7 +22,7 @@ from arcanos_eval.gates import (
     parse_gates,
     verdict,
 )
-from arcanos_eval.model import ResultRecord, RunHeader
+from arcanos_eval.model import PairwiseRecord, ResultRecord, RunHeader
 from arcanos_eval.runlog import RunLog
 from arcanos_eval.scorers._registry import unknown_name_message
 from arcanos_eval.stats import TargetStats, target_stats
@@ -49,6 +49,7 @@ class Evaluation:
             interrupted log), ``None`` for a complete run; the verdict is then HOLD.
         data_report: the training-data report, when one was supplied.
         log_name: the run log's file name.
+        pairwise: the pairwise comparisons of candidate and baseline answers, in log order.
     """
 
     header: RunHeader
@@ -68,6 +69,7 @@ class Evaluation:
     incomplete: str | None = None
     data_report: Mapping[str, Any] | None = None
     log_name: str | None = None
+    pairwise: tuple[PairwiseRecord, ...] = ()
 
     @property
     def run_id(self) -> str:
@@ -150,7 +152,10 @@ def evaluate(
         schemas=header.response_schemas(),
         seed=seed,
     )
-    results = evaluate_gates(gate_set, comparison, records, header, data_report=data_report)
+    pairwise = tuple(log.pairwise.values())
+    results = evaluate_gates(
+        gate_set, comparison, records, header, data_report=data_report, pairwise=pairwise
+    )
     errored = tuple(sorted((r for r in records if r.errored), key=lambda r: r.key))
     decision = verdict(results, rollback=rollback, errored_answers=len(errored))
     incomplete = incompleteness(log, baseline, candidate)
@@ -178,6 +183,7 @@ def evaluate(
         incomplete=incomplete,
         data_report=data_report,
         log_name=log.path.name if log.path else None,
+        pairwise=pairwise,
     )
 
 

@@ -1,8 +1,8 @@
 """The markdown release report (GitHub-flavoured tables via tabulate), rendered from an evaluation.
 
 Sections, in order: verdict; release checklist; gates; pass rates per category; latency, tokens and
-cost; regressions; improvements; schema drift; flaky cases; errored calls; unpaired cases; charts;
-provenance; how the numbers are counted. The output depends only on the run log (and the data
+cost; regressions; improvements; pairwise preference (when a pairwise check ran); schema drift; flaky
+cases; errored calls; unpaired cases; charts; provenance; how the numbers are counted. The output depends only on the run log (and the data
 report): orders are sorted, floats have fixed formats and the bootstrap is seeded, so the same log
 renders byte-identical markdown.
 """
@@ -24,7 +24,7 @@ from arcanos_eval.compare import (
     TargetOutcome,
 )
 from arcanos_eval.gates import GateResult
-from arcanos_eval.model import ResultRecord, RunHeader
+from arcanos_eval.model import PairwiseRecord, PairwiseTally, ResultRecord, RunHeader
 from arcanos_eval.report.charts import ChartSet
 from arcanos_eval.report.evaluation import Evaluation, RunDiff
 from arcanos_eval.stats import (
@@ -412,6 +412,56 @@ def _improvements(comparison: Comparison, base: str, cand: str) -> list[str]:
     return [*lines, _table(rows, ["case", "category", f"why {base} failed"])]
 
 
+def _tally_row(label: str, tally: PairwiseTally) -> tuple[Any, ...]:
+    return (
+        label,
+        tally.comparisons,
+        tally.wins,
+        tally.ties,
+        tally.losses,
+        tally.undecided,
+        tally.flipped,
+        format_percent(tally.win_rate),
+        format_percent(tally.loss_rate),
+    )
+
+
+def _pairwise(compared: Sequence[PairwiseRecord], base: str, cand: str) -> list[str]:
+    """Win/tie/loss of the candidate per suite and overall, then the comparisons it lost."""
+    lines = [
+        f"## Pairwise preference (`{cand}` vs `{base}`)",
+        "",
+        "A judge compared both answers to each case and repeat, once in each order; a preference "
+        "that changed with the order counts as a tie. The win rate counts a tie as half; the loss "
+        "rate counts an undecided comparison (an answer errored, or the judge gave no verdict) as "
+        "lost.",
+        "",
+    ]
+    suites = sorted({p.suite_id for p in compared})
+    rows = [_tally_row(s, PairwiseTally.of(p for p in compared if p.suite_id == s)) for s in suites]
+    rows.append(_tally_row(ALL_CATEGORIES, PairwiseTally.of(compared)))
+    headers = ["suite", "comparisons", "won", "tied", "lost", "undecided", "order flips"]
+    lines.append(_table(rows, [*headers, "win rate", "loss rate"]))
+    order = sorted(compared, key=lambda p: (p.case_key, p.repeat, p.index))
+    lost = [p for p in order if p.outcome == "loss"]
+    lines += ["", f"### Cases `{cand}` lost ({len(lost)})", ""]
+    if not lost:
+        lines.append(f"No comparison went to `{base}` in both orders.")
+    else:
+        rows = [(p.case_key, p.repeat, p.judge, p.rubric, p.reason) for p in lost]
+        lines.append(_table(rows, ["case", "repeat", "judge", "rubric", "judge's reasons"]))
+    undecided = [p for p in order if p.outcome == "undecided"]
+    if undecided:
+        rows = [(p.case_key, p.repeat, p.judge, p.reason) for p in undecided]
+        lines += [
+            "",
+            f"### Undecided comparisons ({len(undecided)})",
+            "",
+            _table(rows, ["case", "repeat", "judge", "why"]),
+        ]
+    return lines
+
+
 def _drift_lines(drift: DriftSummary, base: str, cand: str) -> list[str]:
     out = [
         f"- JSON answers: {base} {drift.base_json}/{drift.base_answers}, {cand} "
@@ -728,6 +778,7 @@ def render_markdown(evaluation: Evaluation, *, charts: ChartSet | None = None) -
         _evaluation_targets(ev),
         _regressions(ev.comparison, ev.header, ev.baseline, ev.candidate),
         _improvements(ev.comparison, ev.baseline, ev.candidate),
+        *([_pairwise(ev.pairwise, ev.baseline, ev.candidate)] if ev.pairwise else []),
         _drift(ev.comparison, ev.baseline, ev.candidate),
         _flaky(ev.comparison, ev.baseline, ev.candidate, ev.gates),
         _errored([(r.target, r) for r in ev.errored]),

@@ -4,6 +4,10 @@ The judge is any model backend (see :mod:`arcanos_eval.scorers._models`), asked 
 verdict ``{"score": 0..1, "pass": bool, "reason": str}`` at temperature 0. Backends cache identical
 requests, so re-scoring a run asks each question once. :func:`pairwise` asks in both orders and
 only declares a winner when both orders agree, which cancels the judge's position bias.
+
+In a suite, ``- pairwise: {rubric: ..., target: judge}`` declares such a comparison between the
+candidate's answer and the baseline's (:func:`pairwise_check`); a run judges it once both answers
+are in (see :mod:`arcanos_eval.pairing`), not answer by answer.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from arcanos_eval.scorers._registry import as_response, scorer
 if TYPE_CHECKING:
     from arcanos_eval.model import Case
 
-__all__ = ["JudgeVerdict", "PairwiseVerdict", "grade", "judge", "pairwise"]
+__all__ = ["PAIRWISE_CHECK", "JudgeVerdict", "PairwiseVerdict", "grade", "judge", "pairwise"]
 
 _MAX_CHARS = 20_000
 
@@ -280,3 +284,47 @@ def pairwise(
     a_first, b_first = _SHOWN_A_FIRST[first], _SHOWN_B_FIRST[second]
     winner: Side = a_first if a_first == b_first else "tie"
     return PairwiseVerdict(winner, a_first, b_first, (why_first, why_second))
+
+
+#: The suite check name of a pairwise comparison: it scores no single answer (see below).
+PAIRWISE_CHECK = "pairwise"
+
+
+def _validate_pairwise(kwargs: Mapping[str, Any]) -> None:
+    _validate(kwargs)
+    target = kwargs.get("target", "judge")
+    if not isinstance(target, str) or not target.strip():
+        raise ScorerArgumentError(f"target must be a target name, found {preview(target)}")
+
+
+@scorer(PAIRWISE_CHECK, primary="rubric", validate=_validate_pairwise)
+def pairwise_check(
+    output: Any, case: Case | None = None, *, rubric: str, target: str = "judge"
+) -> Score:
+    """Declare a pairwise comparison: is the candidate's answer better than the baseline's?
+
+    In a suite (``- pairwise: {rubric: "...", target: judge}``, or ``- pairwise: "..."`` for the
+    ``judge`` target), the run asks the judge target, once both answers of a case and repeat are
+    in, which of the two better satisfies ``rubric``, in both orders: a preference that flips with
+    the order is a tie. The outcome (win, tie, loss for the candidate) goes to the run log's
+    ``pairwise`` lines, the report's pairwise section and the ``min_win_rate`` and
+    ``max_loss_rate`` gates; it does not make the case pass or fail.
+
+    Called on one answer, as a plain scorer, there is nothing to compare it with, so the check
+    fails saying so; a notebook compares two answers with :func:`pairwise`.
+
+    Args:
+        output: One answer: a Response, a string or parsed JSON.
+        case: The case (unused: a comparison needs both answers).
+        rubric: What a good answer does, in plain words.
+        target: Name of the target that judges.
+
+    Example:
+        >>> pairwise_check("The raid starts Friday.", rubric="Names the day").passed
+        False
+    """
+    return Score.fail(
+        "pairwise compares the candidate's answer with the baseline's once a run has both; "
+        "to compare two answers directly, call pairwise(answer_a, answer_b, rubric=...)",
+        target=target,
+    )

@@ -176,3 +176,30 @@ def test_pairwise_declares_a_consistent_winner(openai_server_factory: OpenAIServ
     reverse = pairwise("Friday.", "Soon.", rubric="Names the day", backend=model)
     assert reverse.winner == "a"
     assert pairwise("Friday.", "Friday!", rubric="x", backend=model).winner == "tie"
+
+
+def test_pairwise_in_a_suite_binds_a_rubric_and_a_judge_target() -> None:
+    spec, kwargs = bind_check("pairwise", "Names the day")
+    assert (spec.name, kwargs) == ("pairwise", {"rubric": "Names the day"})
+    assert spec.parameters["target"].default == "judge"
+    _, kwargs = bind_check("pairwise", {"rubric": "Names the day", "target": "grader"})
+    assert kwargs["target"] == "grader"
+    with pytest.raises(TypeError, match="rubric must be a non-empty string"):
+        bind_check("pairwise", {"rubric": " "})
+    with pytest.raises(TypeError, match="target must be a target name"):
+        bind_check("pairwise", {"rubric": "x", "target": ""})
+    with pytest.raises(TypeError, match="unexpected argument"):
+        bind_check("pairwise", {"rubric": "x", "threshold": 0.5})
+
+
+def test_pairwise_on_one_answer_fails_saying_it_needs_two(
+    openai_server_factory: OpenAIServerFactory,
+) -> None:
+    server = openai_server_factory(responder=prefers_friday)
+    spec, kwargs = bind_check("pairwise", "Names the day")
+    with use_backends({"judge": backend(server.base_url)}):
+        score = run_check(spec, kwargs, "Friday at 20:00.", RAID_CASE)
+    assert (
+        not score.passed and "compares the candidate's answer with the baseline's" in score.reason
+    )
+    assert server.total_requests == 0
