@@ -22,8 +22,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+import arcanos_eval.contracts._arrays as _arrays
+import arcanos_eval.contracts._combinators as _combinators
+import arcanos_eval.contracts._objects as _objects
+import arcanos_eval.contracts._properties as _properties
+import arcanos_eval.contracts._scalars as _scalars
+import arcanos_eval.contracts._values as _values
 from arcanos_eval._fastcheck import ANNOTATIONS
-from arcanos_eval.contracts import _arrays, _combinators, _objects, _properties, _scalars, _values
 from arcanos_eval.contracts._nodes import (
     INERT,
     Draft,
