@@ -20,6 +20,7 @@ from arcanos_eval.gates import (
     checklist,
     evaluate_gates,
     parse_gates,
+    require_gates,
     verdict,
 )
 from arcanos_eval.model import ResultRecord, RunHeader
@@ -103,12 +104,17 @@ def evaluate(
         seed: seeds the bootstrap, so the same log always gives the same report.
 
     Raises:
-        GateConfigError: the gates table is invalid, or the data report has no ``passed`` field.
+        GateConfigError: the gates table is invalid or configures no gate, or the data report has
+            no ``passed`` field.
     """
     header = log.header
     baseline, candidate, rollback = header.baseline, header.candidate, header.rollback
     table = header.gates if gates_config is None else gates_config
     gate_set = parse_gates(table or {})
+    # A log that recorded no gates says so; a table given here was the caller's to complete.
+    require_gates(
+        gate_set, where=f"run log {log.path or header.run_id}" if gates_config is None else None
+    )
     if data_report is not None and not isinstance(data_report.get("passed"), bool):
         raise GateConfigError(
             "training-data report: expected a 'passed' field of true or false, "
@@ -125,6 +131,7 @@ def evaluate(
         seed=seed,
     )
     results = evaluate_gates(gate_set, comparison, records, header, data_report=data_report)
+    items = checklist(results, gate_set)
     errored = tuple(sorted((r for r in records if r.errored), key=lambda r: r.key))
     targets = tuple(
         target_stats(t, records, header.target(t).prices)
@@ -140,8 +147,8 @@ def evaluate(
         targets=targets,
         gate_set=gate_set,
         gates=results,
-        checklist=checklist(results, gate_set),
-        verdict=verdict(results, rollback=rollback, errored_answers=len(errored)),
+        checklist=items,
+        verdict=verdict(results, rollback=rollback, items=items, errored_answers=len(errored)),
         errored=errored,
         answers=len(records),
         torn_lines=log.torn_lines,

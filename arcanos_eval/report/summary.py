@@ -97,6 +97,12 @@ def summary_json(evaluation: Evaluation) -> dict[str, Any]:
             "gates": ev.verdict.gates,
             "errored_answers": ev.verdict.errored_answers,
             "exit_status": ev.verdict.exit_status,
+            "unmet_invariants": [i.invariant for i in ev.checklist if i.status == "not evaluated"],
+            "waived": [
+                {"invariant": i.invariant, "reason": i.waiver}
+                for i in ev.checklist
+                if i.waiver is not None
+            ],
         },
         "roles": {"baseline": ev.baseline, "candidate": ev.candidate, "rollback": ev.rollback},
         "checklist": [
@@ -106,6 +112,7 @@ def summary_json(evaluation: Evaluation) -> dict[str, Any]:
                 "status": i.status,
                 "evidence": i.evidence,
                 "gates": list(i.gates),
+                "waiver": i.waiver,
             }
             for i in ev.checklist
         ],
