@@ -31,6 +31,10 @@ model = "model-candidate"
 system_prompt = "You are the candidate."
 base_url = "{url}"
 api_key_env = "{env}"
+
+[tool.arcanos_eval.gates]
+pass_rate = {{ happy_path = 1.0 }}
+waive = {{ schema = "the suite has no response schema", data = "no training data: loopback targets", latency = "the loopback server's latency is not a model's" }}
 """
 
 
@@ -89,15 +93,22 @@ def test_replay_without_recordings_exits_2(project, capsys):
 
 
 def test_errored_calls_exit_3(project, openai_server, capsys):
-    openai_server.responder = lambda request: Reply.failing(Fault.http_status(400, "nope"))
-    assert main(["run", "--mode", "live", "-q", "--targets", "base"]) == 3
+    # Every base call fails; the candidate's answers pass its gate, so the verdict is PROMOTE
+    # and the errored calls alone make the exit status 3.
+    openai_server.responder = lambda request: (
+        Reply.failing(Fault.http_status(400, "nope"))
+        if request.model == "model-base"
+        else Reply(text=request.prompt)
+    )
+    assert main(["run", "--mode", "live", "-q"]) == 3
     assert "3 errored" in capsys.readouterr().out
 
 
 def test_resume_flag_continues_a_log(project, openai_server, capsys):
     openai_server.faults[1] = Fault.http_status(400, "first call fails")
-    assert main(["run", "--mode", "live", "-q", "--targets", "base", "--log", "r.jsonl"]) == 3
-    assert main(["run", "--mode", "live", "-q", "--targets", "base", "--resume", "r.jsonl"]) == 0
+    run = ["run", "--mode", "live", "-q", "--targets", "candidate"]
+    assert main([*run, "--log", "r.jsonl"]) == 3
+    assert main([*run, "--resume", "r.jsonl"]) == 0
     results = [
         json.loads(line)
         for line in (project / "r.jsonl").read_text().splitlines()
