@@ -312,6 +312,18 @@ def test_a_bad_gate_table_is_a_usage_error_before_any_call(project, openai_serve
     assert openai_server.total_requests == 0
 
 
+def test_a_run_without_gates_is_a_usage_error_before_any_call(project, openai_server):
+    pyproject = project.path / "pyproject.toml"
+    text = pyproject.read_text()
+    pyproject.write_text(text[: text.index("[tool.arcanos_eval.gates]")])
+    result = project.runpytest("--arcanos-suite", "suites", "--arcanos-mode", "live")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(
+        ["*no release gates configured: add [[]tool.arcanos_eval.gates[]] to pyproject.toml*"]
+    )
+    assert openai_server.total_requests == 0
+
+
 def test_cli_and_plugin_reach_the_same_verdict(project, openai_server):
     from arcanos_eval.cli import main
 
