@@ -256,7 +256,9 @@ def parse_gates(table: Mapping[str, Any] | None) -> GateSet:
 
     Raises:
         GateConfigError: an unknown gate (with the nearest known name), a wrong type or range, a
-            modifier without its gate; the message names the table and the field.
+            modifier without its gate, a ``waive`` entry without a reason, naming an unknown
+            invariant, naming one twice or one a configured gate backs; the message names the
+            table and the field.
 
     Example:
         >>> gates = parse_gates({"pass_rate": {"adversarial": 1.0}, "latency_p95_ms": 2500})
