@@ -29,7 +29,7 @@ from arcanos_eval.compare import ALL_CATEGORIES
 from arcanos_eval.config import RunConfig
 from arcanos_eval.engine import EngineStats
 from arcanos_eval.errors import ArcanosError, ExitCode
-from arcanos_eval.gates import GateResult, GateSet, GateSpec, parse_gates
+from arcanos_eval.gates import GateResult, GateSet, GateSpec, parse_gates, require_gates
 from arcanos_eval.model import Case, ResultRecord, Suite
 from arcanos_eval.report import Evaluation, evaluate
 from arcanos_eval.report.cli import publish, read_data_report
@@ -154,9 +154,11 @@ class ArcanosSession:
         (a path, optional) loaded.
 
         Raises:
-            ArcanosError: a bad gate table, suite or data report, before any model call.
+            ArcanosError: a bad or missing gate table, suite or data report, before any model
+                call.
         """
-        parse_gates(config.gates)  # its errors come before those of the suites
+        # Its errors come before those of the suites; no gate at all is one of them.
+        require_gates(parse_gates(config.gates))
         with bulk_work():
             suites = load_suites(config.suites)
         return cls(config, suites, data_report=read_data_report(data_report))

@@ -74,6 +74,8 @@ api_key_env = "{env}"
 [tool.arcanos_eval.gates]
 pass_rate = {{ happy_path = 0.95 }}
 max_regression = 0.0
+schema_violations = 0
+waive = {{ data = "a benchmark of the harness: no training data", latency = "the loopback server's latency is set by the benchmark, not measured from a model" }}
 """
 # Runs one command and reports its wall time and its peak RSS (the child's own high-water mark).
 _MEASURE = (

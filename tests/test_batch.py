@@ -350,7 +350,13 @@ api_key_env = "{env}"
 
 
 def test_the_pytest_plugin_runs_a_suite_through_batches(pytester, openai_server, test_key):
-    pytester.makefile(".toml", pyproject=PYPROJECT.format(url=openai_server.base_url, env=KEY_ENV))
+    gates = (
+        "\n[tool.arcanos_eval.gates]\npass_rate = { all = 1.0 }\n"
+        'waive = { schema = "no response schema", data = "loopback targets", '
+        'latency = "batch answers carry no latency" }\n'
+    )
+    pyproject = PYPROJECT.format(url=openai_server.base_url, env=KEY_ENV) + gates
+    pytester.makefile(".toml", pyproject=pyproject)
     suite = {"id": "demo", "version": 1, "category": "happy_path", "cases": simple_cases(2)}
     (pytester.path / "suites").mkdir()
     (pytester.path / "suites" / "demo.yaml").write_text(yaml.safe_dump(suite, sort_keys=False))
@@ -359,7 +365,7 @@ def test_the_pytest_plugin_runs_a_suite_through_batches(pytester, openai_server,
     result = pytester.runpytest(
         "--arcanos-suite", "suites", "--arcanos-batch", "-p", "no:cacheprovider"
     )
-    result.assert_outcomes(passed=6)
+    result.assert_outcomes(passed=7)  # 2 cases x 2 targets, 2 comparisons, 1 gate
     assert openai_server.batches_created == 2
     assert "/v1/chat/completions" not in openai_server.path_counts
     counts = Counter(r.path for r in openai_server.requests if r.method == "POST")
@@ -369,7 +375,10 @@ def test_the_pytest_plugin_runs_a_suite_through_batches(pytester, openai_server,
 def test_the_cli_runs_through_batches_and_reports_latency_as_not_measurable(
     tmp_path, openai_server, monkeypatch, test_key, capsys
 ):
-    gates = "\n[tool.arcanos_eval.gates]\npass_rate = { all = 0.5 }\nlatency_p95_ms = 2500\n"
+    gates = (
+        "\n[tool.arcanos_eval.gates]\npass_rate = { all = 0.5 }\nlatency_p95_ms = 2500\n"
+        'waive = { schema = "no response schema", data = "loopback targets" }\n'
+    )
     config = PYPROJECT.format(url=openai_server.base_url, env=KEY_ENV) + gates
     (tmp_path / "pyproject.toml").write_text(config.replace("cache = false", 'suites = ["suites"]'))
     write_suite(tmp_path / "suites", "demo", simple_cases(3))
@@ -382,6 +391,7 @@ def test_the_cli_runs_through_batches_and_reports_latency_as_not_measurable(
     assert "arcanos: batch batch_000002 (candidate): completed, 3/3 done, 0 failed" in err
     report = (tmp_path / "report.md").read_text()
     assert "not measurable in batch mode" in report
+    assert "1 of 2 gate(s) failed: **latency_p95_ms**. Action:" in report
 
 
 def test_the_readme_batch_settings_are_the_defaults(tmp_path):

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from arcanos_eval.cli import main
-from arcanos_eval.testing import Fault
+from arcanos_eval.testing import Fault, Reply
 from tests.conftest import KEY_ENV, simple_cases, write_suite
 
 PYPROJECT = """
@@ -31,6 +31,10 @@ model = "model-candidate"
 system_prompt = "You are the candidate."
 base_url = "{url}"
 api_key_env = "{env}"
+
+[tool.arcanos_eval.gates]
+pass_rate = {{ happy_path = 1.0 }}
+waive = {{ schema = "the suite has no response schema", data = "no training data: loopback targets", latency = "the loopback server's latency is not a model's" }}
 """
 
 
@@ -88,10 +92,46 @@ def test_replay_without_recordings_exits_2(project, capsys):
     assert "6 answer(s) have no recording" in capsys.readouterr().err
 
 
+def _without_gates(project: Path) -> None:
+    pyproject = project / "pyproject.toml"
+    text = pyproject.read_text()
+    pyproject.write_text(text[: text.index("[tool.arcanos_eval.gates]")])
+
+
+def test_a_run_without_gates_is_a_usage_error_before_any_call(project, openai_server, capsys):
+    _without_gates(project)
+    assert main(["run", "--mode", "live", "-q"]) == 2
+    assert capsys.readouterr().err == (
+        "arcanos-eval: error: no release gates configured: add [tool.arcanos_eval.gates] to "
+        "pyproject.toml (pass_rate, max_regression, ...; the bundled pyproject.toml has an "
+        "example)\n"
+    )
+    assert openai_server.total_requests == 0
+
+
+def test_an_invariant_neither_evaluated_nor_waived_holds_the_run(project, capsys):
+    pyproject = project / "pyproject.toml"
+    pyproject.write_text(
+        pyproject.read_text().replace('data = "no training data: loopback targets", ', "")
+    )
+    assert main(["run", "--mode", "record", "-q", "--json", "s.json"]) == 1
+    line = capsys.readouterr().out.strip().splitlines()[-1]
+    assert line.startswith("HOLD: 1 gate(s) passed; data sanitized: not evaluated and not waived; ")
+    assert "waived: schema stable (the suite has no response schema)" in line
+    verdict = json.loads((project / "s.json").read_text())["verdict"]
+    assert verdict["decision"] == "HOLD" and verdict["unmet_invariants"] == ["data_sanitized"]
+
+
 def test_errored_calls_exit_3(project, openai_server, capsys):
-    openai_server.faults[1] = Fault.http_status(400, "nope")
+    # Every base call fails; the candidate's answers pass its gate, so the verdict is PROMOTE
+    # and the errored calls alone make the exit status 3.
+    openai_server.responder = lambda request: (
+        Reply.failing(Fault.http_status(400, "nope"))
+        if request.model == "model-base"
+        else Reply(text=request.prompt)
+    )
     assert main(["run", "--mode", "live", "-q"]) == 3
-    assert "1 errored" in capsys.readouterr().out
+    assert "3 errored" in capsys.readouterr().out
 
 
 def test_a_run_of_some_targets_decides_no_release(project, openai_server, capsys):

@@ -77,6 +77,16 @@ def paired(outcomes: Iterable[tuple[bool, bool]], **kwargs: Any) -> list[ResultR
     return records
 
 
+# Waivers for the invariants a test's gates leave unevaluated, so its verdict turns on its gates.
+WAIVE_ALL_BUT_QA = {
+    "waive": {
+        "schema_stable": "no suite here has a response schema",
+        "data_sanitized": "synthetic records, no training data",
+        "latency": "latency is not what this test measures",
+    }
+}
+
+
 def gate(evaluation, name: str, scope: str = "all suites"):  # type: ignore[no-untyped-def]
     matches = [g for g in evaluation.gates if g.name == name and g.scope == scope]
     assert len(matches) == 1, [(g.name, g.scope) for g in evaluation.gates]
@@ -398,14 +408,15 @@ def test_data_gate():
 
 
 def test_a_supplied_data_report_is_evaluated_unless_data_is_false():
-    log = make_log(paired([(True, True)]), {})
+    qa = {"pass_rate": {"happy_path": 1.0}}
+    log = make_log(paired([(True, True)]), qa)
     implicit = evaluate(log, data_report={"passed": False, "verdict": "FAIL: secrets"})
     assert not gate(implicit, "data").passed
     ignored = evaluate(
-        make_log(paired([(True, True)]), {"data": False}),
+        make_log(paired([(True, True)]), {**qa, "data": False}),
         data_report={"passed": False, "verdict": "FAIL"},
     )
-    assert [g.name for g in ignored.gates] == []
+    assert [g.name for g in ignored.gates] == ["pass_rate[happy_path]"]
     item = next(i for i in ignored.checklist if i.invariant == "data_sanitized")
     assert item.status == "not evaluated" and "data = false" in item.evidence
     with pytest.raises(GateConfigError, match="'passed' field"):
@@ -439,7 +450,8 @@ def test_a_registered_gate_is_configured_evaluated_and_listed(registry):
     register_gate("answer_chars_max", unit="count", invariant="latency")(_longest_answer)
     records = paired([(True, True)] * 3)  # every answer is "answer": 6 characters
 
-    passing = evaluate(make_log(records, {"latency_p95_ms": 2500, "answer_chars_max": 10}))
+    waive = {"waive": {"qa": "not measured here", "schema": "no schema", "data": "no data"}}
+    passing = evaluate(make_log(records, {"latency_p95_ms": 2500, "answer_chars_max": 10, **waive}))
     result = gate(passing, "answer_chars_max")
     assert (result.passed, result.measured, result.threshold) == (True, 6.0, 10.0)
     assert result.evidence == "longest candidate answer: 6 characters"
@@ -493,6 +505,7 @@ def test_per_suite_overrides_replace_the_run_wide_gate_for_that_suite():
     gates = {
         "pass_rate": {"happy_path": 0.9},
         "suites": {"hard": {"pass_rate": {"happy_path": 0.5}}},
+        **WAIVE_ALL_BUT_QA,
     }
     evaluation = evaluate(make_log(records, gates))
     rest = gate(evaluation, "pass_rate[happy_path]", "all suites except hard")
@@ -526,7 +539,8 @@ def test_an_override_for_a_suite_absent_from_the_run_fails():
 def test_promote_when_every_gate_passes():
     evaluation = evaluate(
         make_log(
-            paired([(True, True)] * 3), {"pass_rate": {"happy_path": 1.0}, "max_regression": 0.0}
+            paired([(True, True)] * 3),
+            {"pass_rate": {"happy_path": 1.0}, "max_regression": 0.0, **WAIVE_ALL_BUT_QA},
         )
     )
     assert evaluation.verdict.decision == "PROMOTE" and evaluation.verdict.exit_status == 0
@@ -548,16 +562,117 @@ def test_hold_names_the_failing_gates_and_the_rollback_target():
 
 def test_errored_calls_do_not_change_the_verdict_but_the_exit_status():
     records = [*paired([(True, True)]), rec("e", "candidate", errored=True)]
-    evaluation = evaluate(make_log(records, {"pass_rate": {"happy_path": 1.0}}))
+    evaluation = evaluate(make_log(records, {"pass_rate": {"happy_path": 1.0}, **WAIVE_ALL_BUT_QA}))
     assert evaluation.verdict.promote and evaluation.verdict.exit_status == 3
     failing = evaluate(make_log(records, {"pass_rate": {"happy_path": 1.0}, "latency_p95_ms": 1}))
     assert failing.verdict.exit_status == 1
 
 
-def test_no_gate_promotes_with_every_checklist_item_not_evaluated():
-    evaluation = evaluate(make_log(paired([(True, False)])))
-    assert evaluation.verdict.promote and evaluation.verdict.gates == 0
-    assert [i.status for i in evaluation.checklist] == ["not evaluated"] * 4
+def test_no_gate_is_a_usage_error_saying_how_to_add_them():
+    for table in (None, {}, {"data": False}, {"waive": {"data": "synthetic"}}):
+        with pytest.raises(GateConfigError) as info:
+            evaluate(make_log(paired([(True, False)]), table))
+        assert str(info.value).startswith("run log r recorded no release gates: add ")
+        assert "--gates-from PYPROJECT" in str(info.value)
+    with pytest.raises(GateConfigError) as given:
+        evaluate(make_log(paired([(True, False)]), {"pass_rate": {"all": 1.0}}), {})
+    assert str(given.value) == (
+        "no release gates configured: add [tool.arcanos_eval.gates] to pyproject.toml "
+        "(pass_rate, max_regression, ...; the bundled pyproject.toml has an example)"
+    )
+    # A supplied data report alone is evidence, not a release policy.
+    with pytest.raises(GateConfigError, match="no release gates"):
+        evaluate(make_log(paired([(True, True)])), data_report={"passed": True})
+
+
+def test_an_invariant_neither_evaluated_nor_waived_holds_the_release():
+    records = paired([(True, True)] * 3)
+    evaluation = evaluate(make_log(records, {"pass_rate": {"happy_path": 1.0}}))
+    v = evaluation.verdict
+    assert v.decision == "HOLD" and v.exit_status == 1 and v.failing == ()
+    assert v.unmet == (
+        "schema stable: not evaluated and not waived",
+        "data sanitized: not evaluated and not waived",
+        "latency targets: not evaluated and not waived",
+    )
+    data = next(i for i in evaluation.checklist if i.invariant == "data_sanitized")
+    assert data.status == "not evaluated" and data.waiver is None
+    assert data.evidence.startswith("not evaluated and not waived: supply a training-data report")
+    # Waiving two of the three still holds, on the one left.
+    two = {"waive": {"schema": "no schema", "latency": "offline"}}
+    held = evaluate(make_log(records, {"pass_rate": {"happy_path": 1.0}, **two})).verdict
+    assert not held.promote and held.unmet == ("data sanitized: not evaluated and not waived",)
+
+
+def test_a_waiver_with_a_reason_lets_an_unevaluated_invariant_pass():
+    records = paired([(True, True)] * 3)
+    gates = {
+        "pass_rate": {"happy_path": 1.0},
+        "latency_p95_ms": 2500,
+        "waive": {"data": "  trained on synthetic data only ", "schema_stable": "free text"},
+    }
+    evaluation = evaluate(make_log(records, gates))
+    v = evaluation.verdict
+    assert v.promote and v.unmet == ()
+    assert v.waived == (
+        ("schema stable", "free text"),
+        ("data sanitized", "trained on synthetic data only"),
+    )
+    items = {i.invariant: i for i in evaluation.checklist}
+    assert items["data_sanitized"].status == "waived"
+    assert items["data_sanitized"].evidence == "waived: trained on synthetic data only"
+    assert items["latency"].status == "pass" and items["latency"].waiver is None
+    # A waived invariant whose gate was evaluated anyway (a supplied data report) is decided by
+    # the evidence: a failing report holds.
+    reported = evaluate(
+        make_log(records, gates), data_report={"passed": False, "verdict": "FAIL: secrets"}
+    )
+    item = next(i for i in reported.checklist if i.invariant == "data_sanitized")
+    assert item.status == "fail" and item.waiver is None and "waiver is not used" in item.evidence
+    assert reported.verdict.failing == ("data",)
+    assert reported.verdict.waived == (("schema stable", "free text"),)
+
+
+@pytest.mark.parametrize(
+    ("waive", "message"),
+    [
+        (
+            {"data_sanitised": "x"},
+            "field 'waive.data_sanitised': unknown field 'data_sanitised' "
+            "(did you mean 'data_sanitized'?)",
+        ),
+        ({"data": ""}, "field 'waive.data': expected a non-empty reason"),
+        ({"data": "   "}, "field 'waive.data': expected a non-empty reason"),
+        ({"latency": True}, "field 'waive.latency': expected a non-empty reason"),
+        ("data", "field 'waive': expected a table of invariant = reason"),
+        ({"data": "a", "data_sanitized": "b"}, "data_sanitized is waived twice"),
+        (
+            {"qa": "trust me"},
+            "field 'waive.qa': baseline_qa is backed by the configured gate(s) "
+            "pass_rate[happy_path]; a waiver is for an invariant no gate evaluates",
+        ),
+    ],
+)
+def test_waivers_are_validated_at_start_up(waive, message):
+    with pytest.raises(GateConfigError) as info:
+        parse_gates({"pass_rate": {"happy_path": 1.0}, "waive": waive})
+    assert message in str(info.value)
+    with pytest.raises(GateConfigError, match="applies to the whole run"):
+        parse_gates({"suites": {"s": {"latency_p95_ms": 1, "waive": {"data": "x"}}}})
+
+
+def test_waivers_accept_the_ids_and_the_short_aliases():
+    ids = parse_gates({"pass_rate": {"all": 1.0}, "waive": dict.fromkeys(_INVARIANTS[1:], "r")})
+    aliases = parse_gates(
+        {"pass_rate": {"all": 1.0}, "waive": {"latency": "r", "schema": "r", "data": "r"}}
+    )
+    assert ids.waivers == aliases.waivers == tuple((i, "r") for i in _INVARIANTS[1:])
+    assert parse_gates({"latency_p95_ms": 1, "waive": {"qa": "r"}}).waivers == (
+        ("baseline_qa", "r"),
+    )
+
+
+_INVARIANTS = ("baseline_qa", "schema_stable", "data_sanitized", "latency")
 
 
 def test_checklist_maps_gates_to_the_four_invariants():
@@ -584,7 +699,8 @@ def test_checklist_maps_gates_to_the_four_invariants():
 def test_gates_from_the_argument_replace_the_header_table():
     log = make_log(paired([(True, False)]), {"pass_rate": {"happy_path": 1.0}})
     assert evaluate(log).verdict.decision == "HOLD"
-    assert evaluate(log, {"pass_rate": {"happy_path": 0.0}}).verdict.decision == "PROMOTE"
+    lenient = {"pass_rate": {"happy_path": 0.0}, **WAIVE_ALL_BUT_QA}
+    assert evaluate(log, lenient).verdict.decision == "PROMOTE"
 
 
 # ------------------------------------------------------------------------------ schema_compat

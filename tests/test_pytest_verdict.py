@@ -17,6 +17,7 @@ GATED = """
 [tool.arcanos_eval.gates]
 pass_rate = { happy_path = 0.7 }
 max_regression = 0.3
+waive = { schema = "no response schema", data = "no training data", latency = "loopback server" }
 """
 
 CASES = ["raid", "guild", "quest", "trade"]

@@ -23,15 +23,26 @@ evidence. Keys:
 * ``max_flaky``: at most this share of the candidate's repeated cases (two or more answers) may be
   flaky, some repeats passing and others failing.
 * ``data``: ``true`` requires a passing training-data report; ``false`` ignores one. Unset, a
-  supplied report is evaluated and a missing one leaves the checklist item "not evaluated".
+  supplied report is evaluated and a missing one leaves the checklist item "not evaluated" (a
+  HOLD, unless ``waive`` gives a reason).
 * ``schema_compat = true``: each suite's ``response_schema`` must be backward compatible with the
   schema of record stored with its recordings.
 * ``min_win_rate``, ``max_loss_rate``: over the ``pairwise`` checks' comparisons, the candidate's
   win rate (a tie counts half) is at least, and its loss rate (undecided counts as lost) at most,
   this (see :mod:`arcanos_eval.gates._pairwise`).
 
-``[tool.arcanos_eval.gates.suites.<suite-id>]`` takes the same keys (but ``data``) and overrides the
-run-wide value for that suite: the run-wide gate is then evaluated over the other suites.
+``[tool.arcanos_eval.gates.suites.<suite-id>]`` takes the same keys (but ``data`` and ``waive``)
+and overrides the run-wide value for that suite: the run-wide gate is then evaluated over the other
+suites.
+
+The verdict fails closed. No gate configured is a usage error (:func:`require_gates`). Each audit
+invariant of the release checklist (``baseline_qa``, ``schema_stable``, ``data_sanitized``,
+``latency``) must be evaluated by at least one configured gate, or waived with a reason::
+
+    waive = { data_sanitized = "trained on synthetic data only" }
+
+(aliases ``qa``, ``schema``, ``data``); an invariant neither evaluated nor waived holds the release.
+A waiver is refused for an invariant that a configured gate backs, and is printed with the verdict.
 
 A gate that is configured but cannot be evaluated (no case of the category, nothing streamed, no
 prices, no data report...) **fails**, saying why: a release is not promoted on missing evidence.
@@ -78,6 +89,7 @@ from arcanos_eval.gates._scope import (
 )
 from arcanos_eval.gates._spec import (
     _REGISTRY,
+    INVARIANT_ALIASES,
     MODIFIERS,
     GateDefinition,
     GateSet,
@@ -87,11 +99,23 @@ from arcanos_eval.gates._spec import (
     gate,
     parse_gates,
 )
-from arcanos_eval.gates._verdict import CHECKLIST, ChecklistItem, Verdict, checklist, verdict
+from arcanos_eval.gates._verdict import (
+    CHECKLIST,
+    INVARIANT_NAMES,
+    NO_GATES,
+    ChecklistItem,
+    Verdict,
+    checklist,
+    require_gates,
+    verdict,
+)
 
 __all__ = [
     "CHECKLIST",
     "GATE_KEYS",
+    "INVARIANT_ALIASES",
+    "INVARIANT_NAMES",
+    "NO_GATES",
     "ChecklistItem",
     "GateDefinition",
     "GateResult",
@@ -107,10 +131,11 @@ __all__ = [
     "evaluate_gates",
     "gate",
     "parse_gates",
+    "require_gates",
     "verdict",
 ]
 
 # The keys of the built-in gates table (custom gates add theirs to the registry).
-GATE_KEYS: tuple[str, ...] = (*_REGISTRY, *MODIFIERS, "suites")
+GATE_KEYS: tuple[str, ...] = (*_REGISTRY, *MODIFIERS, "suites", "waive")
 # Every registered gate by key (the built-ins and any custom gate registered since).
 _EVALUATORS = _REGISTRY

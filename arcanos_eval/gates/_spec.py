@@ -12,7 +12,7 @@ import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from importlib.metadata import entry_points
-from typing import TYPE_CHECKING, Any, Literal, TypeVar, get_args
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast, get_args
 
 from arcanos_eval.config import config_error
 from arcanos_eval.errors import GateConfigError, unknown_name_message
@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ENTRY_POINT_GROUP",
+    "INVARIANT_ALIASES",
     "MODIFIERS",
     "TABLE",
     "Evaluator",
@@ -41,10 +42,17 @@ ENTRY_POINT_GROUP = "arcanos_eval.gates"
 Invariant = Literal["baseline_qa", "schema_stable", "data_sanitized", "latency"]
 Unit = Literal["rate", "points", "ms", "ratio", "count", "check"]
 
-# Keys of the gates table that are not gates: modifiers of max_regression, and the per-suite
-# overrides.
+# Keys of the gates table that are not gates: modifiers of max_regression, the per-suite
+# overrides, and the waived audit invariants.
 MODIFIERS = ("regression_test", "alpha")
-_RESERVED = (*MODIFIERS, "suites")
+_RESERVED = (*MODIFIERS, "suites", "waive")
+
+# Short names accepted in ``waive`` beside the invariant ids (``latency`` is both).
+INVARIANT_ALIASES: Mapping[str, Invariant] = {
+    "qa": "baseline_qa",
+    "schema": "schema_stable",
+    "data": "data_sanitized",
+}
 
 Evaluator = Callable[["GateSpec", "Scope"], Sequence["Measurement"]]
 E = TypeVar("E", bound=Evaluator)
@@ -154,10 +162,12 @@ class GateSpec:
 
 @dataclass(frozen=True)
 class GateSet:
-    """Parsed gates: run-wide specs, per-suite overrides, and the ``data`` setting."""
+    """Parsed gates: run-wide specs, per-suite overrides, the ``data`` setting, and the audit
+    invariants waived with their reasons (``waive``, aliases resolved to invariant ids)."""
 
     specs: tuple[GateSpec, ...] = ()
     data: bool | None = None
+    waivers: tuple[tuple[Invariant, str], ...] = ()
 
     @property
     def configured(self) -> bool:
@@ -197,7 +207,7 @@ def _parse_table(
     known: Mapping[str, GateDefinition],
 ) -> tuple[list[GateSpec], bool | None]:
     where = _where(suite)
-    allowed = [*known, *MODIFIERS, *(("suites",) if suite is None else ())]
+    allowed = [*known, *MODIFIERS, *(("suites", "waive") if suite is None else ())]
     for key in table:
         if key not in allowed:
             raise GateConfigError(f"{where}: {unknown_name_message('gate', key, allowed)}")
@@ -246,7 +256,9 @@ def parse_gates(table: Mapping[str, Any] | None) -> GateSet:
 
     Raises:
         GateConfigError: an unknown gate (with the nearest known name), a wrong type or range, a
-            modifier without its gate; the message names the table and the field.
+            modifier without its gate, a ``waive`` entry without a reason, naming an unknown
+            invariant, naming one twice or one a configured gate backs; the message names the
+            table and the field.
 
     Example:
         >>> gates = parse_gates({"pass_rate": {"adversarial": 1.0}, "latency_p95_ms": 2500})
@@ -264,4 +276,29 @@ def parse_gates(table: Mapping[str, Any] | None) -> GateSet:
     for suite in sorted(suites):
         suite_specs, _ = _parse_table(suites[suite], str(suite), table, known)
         specs.extend(suite_specs)
-    return GateSet(tuple(specs), data)
+    return GateSet(tuple(specs), data, _waivers(table.get("waive", {}), specs))
+
+
+def _waivers(
+    table: Mapping[str, str], specs: Sequence[GateSpec]
+) -> tuple[tuple[Invariant, str], ...]:
+    """``waive`` as (invariant id, reason) pairs. The schema checked the names and that each
+    reason is non-empty text; an invariant named twice (by id and alias), or waived while a
+    configured gate backs it, is a contradiction the user has to resolve."""
+    waived: dict[Invariant, str] = {}
+    for name, reason in table.items():
+        invariant = INVARIANT_ALIASES.get(name, cast("Invariant", name))
+        if invariant in waived:
+            raise GateConfigError(
+                f"{TABLE} field 'waive.{name}': {invariant} is waived twice (by its id and "
+                "its alias); keep one"
+            )
+        backing = [s.name for s in specs if _REGISTRY[s.key].invariant == invariant]
+        if backing:
+            raise GateConfigError(
+                f"{TABLE} field 'waive.{name}': {invariant} is backed by the configured "
+                f"gate(s) {', '.join(dict.fromkeys(backing))}; a waiver is for an invariant no "
+                "gate evaluates, so remove the waiver or the gate(s)"
+            )
+        waived[invariant] = reason.strip()
+    return tuple((i, waived[i]) for i in get_args(Invariant) if i in waived)

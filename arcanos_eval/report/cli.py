@@ -56,7 +56,8 @@ def _gates_from(pyproject: str | None) -> Mapping[str, Any] | None:
 
 
 def verdict_line(evaluation: Evaluation, output: Path | None) -> str:
-    """``PROMOTE: 12 gate(s) passed; report: report.md``: the one line a terminal shows."""
+    """``PROMOTE: 12 gate(s) passed; report: report.md``: the one line a terminal shows, with
+    each invariant that holds the release and each waiver (``; waived: data sanitized (...)``)."""
     v = evaluation.verdict
     detail = (
         f"{len(v.failing)} of {v.gates} gate(s) failed: {', '.join(v.failing)}"
@@ -64,10 +65,12 @@ def verdict_line(evaluation: Evaluation, output: Path | None) -> str:
         else f"{v.gates} gate(s) passed"
     )
     if evaluation.incomplete is not None:
-        detail = f"{evaluation.incomplete} ({detail})"
+        detail = f"{evaluation.incomplete}; {detail}"
     errored = f", {v.errored_answers} answer(s) errored" if v.errored_answers else ""
+    unmet = "".join(f"; {text}" for text in v.unmet)
+    waived = "".join(f"; waived: {name} ({reason})" for name, reason in v.waived)
     where = f"; report: {output}" if output is not None else ""
-    return f"{v.decision}: {detail}{errored}{where}"
+    return f"{v.decision}: {detail}{errored}{unmet}{waived}{where}"
 
 
 def publish(

@@ -20,6 +20,7 @@ from arcanos_eval.gates import (
     checklist,
     evaluate_gates,
     parse_gates,
+    require_gates,
     verdict,
 )
 from arcanos_eval.model import PairwiseRecord, ResultRecord, RunHeader
@@ -131,12 +132,17 @@ def evaluate(
         seed: seeds the bootstrap, so the same log always gives the same report.
 
     Raises:
-        GateConfigError: the gates table is invalid, or the data report has no ``passed`` field.
+        GateConfigError: the gates table is invalid or configures no gate, or the data report has
+            no ``passed`` field.
     """
     header = log.header
     baseline, candidate, rollback = header.baseline, header.candidate, header.rollback
     table = header.gates if gates_config is None else gates_config
     gate_set = parse_gates(table or {})
+    # A log that recorded no gates says so; a table given here was the caller's to complete.
+    require_gates(
+        gate_set, where=f"run log {log.path or header.run_id}" if gates_config is None else None
+    )
     if data_report is not None and not isinstance(data_report.get("passed"), bool):
         raise GateConfigError(
             "training-data report: expected a 'passed' field of true or false, "
@@ -156,8 +162,9 @@ def evaluate(
     results = evaluate_gates(
         gate_set, comparison, records, header, data_report=data_report, pairwise=pairwise
     )
+    items = checklist(results, gate_set)
     errored = tuple(sorted((r for r in records if r.errored), key=lambda r: r.key))
-    decision = verdict(results, rollback=rollback, errored_answers=len(errored))
+    decision = verdict(results, rollback=rollback, items=items, errored_answers=len(errored))
     incomplete = incompleteness(log, baseline, candidate)
     if incomplete is not None:  # the gates' own outcome stands, but a release needs the whole run
         decision = replace(decision, decision="HOLD")
@@ -175,7 +182,7 @@ def evaluate(
         targets=targets,
         gate_set=gate_set,
         gates=results,
-        checklist=checklist(results, gate_set),
+        checklist=items,
         verdict=decision,
         errored=errored,
         answers=len(records),

@@ -40,7 +40,12 @@ from arcanos_eval.stats import (
 
 __all__ = ["render_diff_markdown", "render_markdown", "render_summary_sections"]
 
-_STATUS = {"pass": "✅ pass", "fail": "❌ fail", "not evaluated": "⚪ not evaluated"}
+_STATUS = {
+    "pass": "✅ pass",
+    "fail": "❌ fail",
+    "waived": "⚪ waived",
+    "not evaluated": "❌ not evaluated",
+}
 _CELL_CHARS = 300
 _REASON_CHARS = 240
 _DETAIL_CASES = 25
@@ -133,20 +138,9 @@ def _verdict(ev: Evaluation) -> list[str]:
         if ev.incomplete is not None:
             lines.append(f"**No release verdict: {ev.incomplete}.** The gates judged what ran.")
             lines.append("")
-        failed = (
-            f"{len(v.failing)} of {v.gates} gate(s) failed: "
-            + ", ".join(f"**{name}**" for name in v.failing)
-            + ". "
-            if v.failing
-            else ""
-        )
-        lines.append(f"{failed}Action: {fallback}.")
-    not_evaluated = [i.title for i in ev.checklist if i.status == "not evaluated"]
-    if not_evaluated:
-        lines += [
-            "",
-            "Not evaluated (no evidence, not counted as passed): " + ", ".join(not_evaluated) + ".",
-        ]
+        reasons = _hold_reasons(ev)
+        lines.append(("; ".join(reasons) + ". " if reasons else "") + f"Action: {fallback}.")
+    lines += _waivers(ev)
     if ev.errored:
         lines += [
             "",
@@ -171,6 +165,35 @@ def _verdict(ev: Evaluation) -> list[str]:
         + ".",
     ]
     return lines
+
+
+def _hold_reasons(ev: Evaluation) -> list[str]:
+    """Why the release is held: the failing gates, then each invariant neither evaluated nor
+    waived."""
+    v = ev.verdict
+    reasons = []
+    if v.failing:
+        reasons.append(
+            f"{len(v.failing)} of {v.gates} gate(s) failed: "
+            + ", ".join(f"**{name}**" for name in v.failing)
+        )
+    for item in ev.checklist:
+        if item.status == "not evaluated":
+            reasons.append(f"**{item.name}**: not evaluated and not waived")
+    return reasons
+
+
+def _waivers(ev: Evaluation) -> list[str]:
+    """The waived invariants with their reasons, beside the decision they allowed."""
+    waived = [i for i in ev.checklist if i.waiver is not None]
+    if not waived:
+        return []
+    return [
+        "",
+        "Waived in `[tool.arcanos_eval.gates] waive` (not evaluated, accepted with a reason): "
+        + "; ".join(f"**{i.name}**: {i.waiver}" for i in waived)
+        + ".",
+    ]
 
 
 def _checklist(ev: Evaluation) -> list[str]:
@@ -756,9 +779,11 @@ _COUNTING = """## How the numbers are counted
   means one target has no answer in the log.
 - Diffs compare one answer per target (the first failing repeat, else repeat 0): a deepdiff of
   parsed JSON (or tool calls), a line diff of the text otherwise.
-- Release checklist: an item backed by no configured gate is *not evaluated* and shown as such; a
-  configured gate that cannot be measured fails. The verdict is HOLD when a gate fails, and when
-  the run is incomplete (not every case answered by both targets, or the log never finished)."""
+- Release checklist: each audit invariant must be evaluated by a configured gate or *waived* with a
+  reason (`waive` in `[tool.arcanos_eval.gates]`, printed above); one neither evaluated nor waived
+  is a HOLD. A configured gate that cannot be measured fails. The verdict is HOLD when a gate
+  fails, an invariant is neither evaluated nor waived, or the run is incomplete (not every case
+  answered by both targets, or the log never finished)."""
 
 
 def render_markdown(evaluation: Evaluation, *, charts: ChartSet | None = None) -> str:

@@ -98,6 +98,12 @@ def summary_json(evaluation: Evaluation) -> dict[str, Any]:
             "errored_answers": ev.verdict.errored_answers,
             "exit_status": int(ev.verdict.exit_status),
             "incomplete": ev.incomplete,
+            "unmet_invariants": [i.invariant for i in ev.checklist if i.status == "not evaluated"],
+            "waived": [
+                {"invariant": i.invariant, "reason": i.waiver}
+                for i in ev.checklist
+                if i.waiver is not None
+            ],
         },
         "roles": {"baseline": ev.baseline, "candidate": ev.candidate, "rollback": ev.rollback},
         "checklist": [
@@ -107,6 +113,7 @@ def summary_json(evaluation: Evaluation) -> dict[str, Any]:
                 "status": i.status,
                 "evidence": i.evidence,
                 "gates": list(i.gates),
+                "waiver": i.waiver,
             }
             for i in ev.checklist
         ],

@@ -46,8 +46,35 @@ def test_report_writes_markdown_and_json_and_exits_1_on_hold(tmp_path, capsys):
     line = capsys.readouterr().out.strip()
     assert line == (
         f"HOLD: 4 of 14 gate(s) failed: pass_rate[adversarial], pass_rate[happy_path], "
-        f"schema_violations, cost_ratio, 1 answer(s) errored; report: {out}"
+        f"schema_violations, cost_ratio, 1 answer(s) errored; waived: data sanitized "
+        f"(fine-tuned on synthetic puzzle dialogues only, no user data); report: {out}"
     )
+
+
+def test_the_verdict_line_names_each_invariant_neither_evaluated_nor_waived(tmp_path, capsys):
+    assert run("report", DEGRADED, "-o", str(tmp_path / "r.md")) == 1
+    line = capsys.readouterr().out.strip()
+    assert line.startswith(
+        "HOLD: partial run: 14 of 18 cases answered by both base and candidate; 4 of 6 gate(s) failed: "
+    )
+    assert line.endswith(
+        f"; schema stable: not evaluated and not waived; report: {tmp_path / 'r.md'}"
+    )
+
+
+def test_a_log_that_recorded_no_gates_is_a_usage_error(tmp_path):
+    log = tmp_path / "bare.jsonl"
+    lines = Path(NEXT).read_text(encoding="utf-8").splitlines(keepends=True)
+    header = json.loads(lines[0])
+    header["gates"] = {}
+    log.write_text(json.dumps(header) + "\n" + "".join(lines[1:]), encoding="utf-8")
+    with pytest.raises(UsageError) as info:
+        run("report", str(log))
+    assert str(info.value).startswith(f"run log {log} recorded no release gates: add ")
+    pyproject = tmp_path / "pyproject.toml"
+    pyproject.write_text("[tool.arcanos_eval]\nsuites = []\n", encoding="utf-8")
+    with pytest.raises(UsageError, match=r"^no release gates configured: add "):
+        run("report", NEXT, "--gates-from", str(pyproject))
 
 
 def test_report_to_stdout_and_exit_0_on_promote(capsys):
@@ -57,7 +84,12 @@ def test_report_to_stdout_and_exit_0_on_promote(capsys):
 
 def test_promote_with_errored_calls_exits_3(tmp_path):
     pyproject = tmp_path / "pyproject.toml"
-    pyproject.write_text("[tool.arcanos_eval.gates]\nlatency_p95_ms = 5000\n", encoding="utf-8")
+    pyproject.write_text(
+        "[tool.arcanos_eval.gates]\nlatency_p95_ms = 5000\n"
+        'waive = { qa = "latency-only rerun", schema = "latency-only rerun", '
+        'data = "latency-only rerun" }\n',
+        encoding="utf-8",
+    )
     assert run("report", RELEASE, "--gates-from", str(pyproject), "-o", str(tmp_path / "r.md")) == 3
 
 

@@ -91,7 +91,9 @@ def test_promote_report():
     text = _render("release_next.jsonl")
     assert "## Verdict: ✅ PROMOTE `candidate`" in text
     assert "All 14 gate(s) passed." in text
-    assert "| Data is sanitized        | ⚪ not evaluated |" in text
+    waiver = "fine-tuned on synthetic puzzle dialogues only, no user data"
+    assert f"**data sanitized**: {waiver}." in text.split("## Release checklist")[0]
+    assert f"| Data is sanitized        | ⚪ waived | waived: {waiver} " in text
 
 
 def test_a_run_with_errored_calls_and_missing_base_answers_renders_and_says_so():
@@ -159,7 +161,11 @@ def _unescaped_pipes(line: str) -> int:
 
 def test_pipes_newlines_and_long_reasons_cannot_break_a_table(tmp_path):
     reason = "bad | answer\nwith a newline " + "x" * 1000
-    header = {"run_id": "r", "roles": {"baseline": "base", "candidate": "candidate"}}
+    header = {
+        "run_id": "r",
+        "roles": {"baseline": "base", "candidate": "candidate"},
+        "gates": {"pass_rate": {"all": 1.0}},
+    }
     with RunLogWriter.create(tmp_path / "run.jsonl", RunHeader.from_dict(header)) as writer:
         for target, passed in (("base", True), ("candidate", False)):
             writer.append(

@@ -47,7 +47,19 @@ def test_summary_holds_the_figures_of_the_report():
         "puzzle-classification::spatial-mirrors",
     }
     assert [e["case"] for e in summary["errored"]] == ["adversarial-refusals::doxx-player"]
-    assert [i["status"] for i in summary["checklist"]] == ["fail", "fail", "not evaluated", "pass"]
+    assert [i["status"] for i in summary["checklist"]] == ["fail", "fail", "waived", "pass"]
+    waiver = "fine-tuned on synthetic puzzle dialogues only, no user data"
+    assert verdict["waived"] == [{"invariant": "data_sanitized", "reason": waiver}]
+    assert verdict["unmet_invariants"] == []
+    assert [i["waiver"] for i in summary["checklist"]] == [None, None, waiver, None]
+
+
+def test_summary_names_the_invariants_that_hold_the_release():
+    degraded = summary_json(evaluate(read_run_log(FIXTURES / "degraded.jsonl")))
+    assert degraded["verdict"]["unmet_invariants"] == ["schema_stable"]
+    assert degraded["verdict"]["waived"] == []
+    schema = next(i for i in degraded["checklist"] if i["invariant"] == "schema_stable")
+    assert schema["status"] == "not evaluated" and schema["waiver"] is None
 
 
 def test_step_summary_is_appended_only_on_github_actions(tmp_path):
