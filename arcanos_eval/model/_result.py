@@ -101,7 +101,12 @@ class CheckResult:
 
 @dataclass(frozen=True)
 class ResultRecord:
-    """One answer and its scores, as stored in the log."""
+    """One answer and its scores, as stored in the log.
+
+    The run log stores it sealed: its line ends with a ``sha256`` content hash over every field
+    (answer, latency, usage, request fingerprint, scores...), which :func:`~arcanos_eval.runlog.read_run_log` checks;
+    the hash belongs to the line, not to the record, so :meth:`to_dict` leaves it out.
+    """
 
     suite_id: str
     case_id: str
