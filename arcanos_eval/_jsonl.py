@@ -44,22 +44,27 @@ def seal_line(line: str) -> str:
     return f'{body[:-1]},"{HASH_KEY}":"{_digest(body)}"}}\n'
 
 
-def seal_state(line: str, record: Mapping[str, Any]) -> SealState:
+def seal_state(line: str | bytes, record: Mapping[str, Any]) -> SealState:
     """Whether ``line`` (as read, ``record`` its parsed form) still holds what was sealed.
 
-    A line as :func:`seal_line` wrote it is checked by hashing the text before its hash: no second
-    serialisation. Only a line that does not match so (rewritten with other spacing or key order,
-    or edited) is serialised again to tell the two apart.
+    A line as :func:`seal_line` wrote it is checked by hashing its bytes before the hash in place:
+    no second serialisation, no copy when ``line`` is the bytes read. Only a line that does not
+    match so (rewritten with other spacing or key order, or edited) is serialised again to tell
+    the two apart.
     """
     stored = record.get(HASH_KEY)
     if stored is None:
         return "unsealed"
     if not isinstance(stored, str):
         return "edited"
-    text = line.rstrip("\r\n")
-    tail = f',"{HASH_KEY}":"{stored}"}}'
-    if text.endswith(tail) and _digest(text[: -len(tail)] + "}") == stored:
-        return "sealed"
+    data = line if isinstance(line, bytes) else line.encode("utf-8")
+    end = len(data) - (2 if data.endswith(b"\r\n") else 1 if data.endswith(b"\n") else 0)
+    tail = f',"{HASH_KEY}":"{stored}"}}'.encode()
+    if data.endswith(tail, 0, end):
+        digest = hashlib.sha256(memoryview(data)[: end - len(tail)])
+        digest.update(b"}")
+        if digest.hexdigest() == stored:
+            return "sealed"
     content = {k: v for k, v in record.items() if k != HASH_KEY}
     return "sealed" if _digest(dump_line(content).rstrip("\n")) == stored else "edited"
 

@@ -192,7 +192,8 @@ class GoldenStore:
         out: dict[tuple[str, int, str], GoldenRecord] = {}
         problems: list[IntegrityProblem] = []
         try:
-            handle = path.open(encoding="utf-8")
+            # Bytes: the content hash is checked on the bytes read, not on a copy encoded again.
+            handle = path.open("rb")
         except FileNotFoundError:
             return out, problems
         with handle:
@@ -200,7 +201,7 @@ class GoldenStore:
                 if not line.strip():
                     continue
                 try:
-                    data = json.loads(line)
+                    data = json.loads(line.decode("utf-8"))
                     record = GoldenRecord.from_dict(
                         data,
                         answer_only=answers_only,
