@@ -2,23 +2,71 @@
 
 A leaf: the run log, the golden store and the cache all write through it, and it imports nothing of
 the package.
+
+Records that are evidence (golden recordings, run-log results) are *sealed*: the canonical line
+(:func:`dump_line`) gets one more key, ``"sha256"``, last, the hex SHA-256 of the canonical line
+without it (UTF-8, no newline). A hand edit of any value (an answer, a latency, a token count) then
+no longer matches. It is evidence of an edit, not a signature: whoever recomputes the hash can
+rewrite a record, so the files stay under review like code.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import tempfile
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-__all__ = ["dump_line", "write_atomic"]
+__all__ = ["HASH_KEY", "SealState", "dump_line", "seal_line", "seal_state", "write_atomic"]
+
+HASH_KEY = "sha256"
+# What the hash says of a stored line: it matches, there is none (written before records were
+# sealed), or it does not match (the line was edited after it was written).
+SealState = Literal["sealed", "unsealed", "edited"]
 
 
 def dump_line(record: Mapping[str, Any]) -> str:
     """One JSONL line with sorted keys: the form every file of ours is written in."""
     return json.dumps(record, sort_keys=True, ensure_ascii=False, separators=(",", ":")) + "\n"
+
+
+def _digest(canonical: str) -> str:
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def seal_line(line: str) -> str:
+    """A :func:`dump_line` line of a non-empty object, with its content hash appended as the last
+    key."""
+    body = line.rstrip("\n")
+    return f'{body[:-1]},"{HASH_KEY}":"{_digest(body)}"}}\n'
+
+
+def seal_state(line: str | bytes, record: Mapping[str, Any]) -> SealState:
+    """Whether ``line`` (as read, ``record`` its parsed form) still holds what was sealed.
+
+    A line as :func:`seal_line` wrote it is checked by hashing its bytes before the hash in place:
+    no second serialisation, no copy when ``line`` is the bytes read. Only a line that does not
+    match so (rewritten with other spacing or key order, or edited) is serialised again to tell
+    the two apart.
+    """
+    stored = record.get(HASH_KEY)
+    if stored is None:
+        return "unsealed"
+    if not isinstance(stored, str):
+        return "edited"
+    data = line if isinstance(line, bytes) else line.encode("utf-8")
+    end = len(data) - (2 if data.endswith(b"\r\n") else 1 if data.endswith(b"\n") else 0)
+    tail = f',"{HASH_KEY}":"{stored}"}}'.encode()
+    if data.endswith(tail, 0, end):
+        digest = hashlib.sha256(memoryview(data)[: end - len(tail)])
+        digest.update(b"}")
+        if digest.hexdigest() == stored:
+            return "sealed"
+    content = {k: v for k, v in record.items() if k != HASH_KEY}
+    return "sealed" if _digest(dump_line(content).rstrip("\n")) == stored else "edited"
 
 
 def write_atomic(path: Path, lines: Iterator[str] | list[str]) -> None:

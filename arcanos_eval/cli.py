@@ -20,7 +20,7 @@ from arcanos_eval.config import RunConfig, load_config
 from arcanos_eval.contracts.cli import add_parser as add_schema_parser
 from arcanos_eval.data.cli import add_parser as add_data_parser
 from arcanos_eval.errors import ArcanosError, ExitCode
-from arcanos_eval.golden import prune_golden, verify_golden
+from arcanos_eval.golden import prune_golden, seal_golden, verify_golden
 from arcanos_eval.options import add_cli_options, overrides_from
 from arcanos_eval.report.cli import add_parsers as add_report_parsers
 from arcanos_eval.run import summarize
@@ -121,6 +121,25 @@ def _cmd_golden_prune(args: argparse.Namespace) -> int:
     return ExitCode.PROMOTE
 
 
+def _cmd_golden_seal(args: argparse.Namespace) -> int:
+    config = load_config(args.config, golden=args.golden)
+    count = seal_golden(config.golden, dry_run=args.dry_run)
+    verb = "would seal" if args.dry_run else "sealed"
+    print(
+        f"{config.golden}: {verb} {count.sealed} record(s) that had no content hash "
+        f"({count.already} already sealed)"
+    )
+    if count.edited:
+        for path, line in count.edited:
+            print(f"{_relative(path)}:{line}: content hash mismatch, left as it is")
+        print(
+            f"{len(count.edited)} record(s) were edited after recording: restore them, or delete "
+            "them and record them again (arcanos-eval golden verify lists them)"
+        )
+        return ExitCode.HOLD
+    return ExitCode.PROMOTE
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``arcanos-eval`` argument parser (subcommands register themselves here)."""
     parser = argparse.ArgumentParser(
@@ -162,18 +181,20 @@ def build_parser() -> argparse.ArgumentParser:
     add_schema_parser(sub)
     add_data_parser(sub)
 
-    golden = sub.add_parser("golden", help="verify or prune the golden recordings")
+    golden = sub.add_parser("golden", help="verify, prune or seal the golden recordings")
     golden_sub = golden.add_subparsers(dest="golden_command", metavar="ACTION")
     golden_sub.required = True
     for name, handler, text in (
         ("verify", _cmd_golden_verify, "check recordings: intact, provenance, coverage"),
         ("prune", _cmd_golden_prune, "remove recordings no planned request matches"),
+        ("seal", _cmd_golden_seal, "add the content hash to recordings made without one"),
     ):
         action = golden_sub.add_parser(name, help=text)
-        action.add_argument("suites", nargs="*", metavar="SUITE")
+        if name != "seal":
+            action.add_argument("suites", nargs="*", metavar="SUITE")
+            action.add_argument("--targets", metavar="A,B", help="comma-separated targets")
         action.add_argument("--golden", metavar="DIR", help="golden store folder")
-        action.add_argument("--targets", metavar="A,B", help="comma-separated targets")
-        if name == "prune":
+        if name != "verify":
             action.add_argument("--dry-run", action="store_true", help="only count")
         action.set_defaults(handler=handler)
     return parser

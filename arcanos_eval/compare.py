@@ -16,6 +16,9 @@ How answers are counted (the report repeats these rules, so every number in it c
   fraction of it that passed); paired statistics count cases judged on both sides: the delta is
   the mean of candidate minus base pass value, McNemar counts ``fixed`` against ``regressed`` (a
   sign test on the paired values under ``mean``).
+* Comparing two runs, a case whose request changed between them is ``changed``: its answers answer
+  different questions, so it is neither fixed nor regressed, and it is left out of the paired
+  statistics.
 * Output diffs compare one answer of each side (the first failing repeat, else repeat 0): a deepdiff of the parsed JSON when both answers are
   JSON (tool calls compare as JSON too), a line diff of the text otherwise.
 """
@@ -29,6 +32,7 @@ import re
 import textwrap
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
@@ -60,7 +64,11 @@ __all__ = [
     "pass_count",
 ]
 
-Transition = Literal["both_pass", "fixed", "regressed", "both_fail", "errored", "unpaired"]
+Transition = Literal[
+    "both_pass", "fixed", "regressed", "both_fail", "errored", "unpaired", "changed"
+]
+# The transitions of one run's base against its candidate, each counted even at zero. ``changed``
+# arises only between two runs (``compare_records(changed=...)``) and is counted only when it does.
 TRANSITIONS: tuple[Transition, ...] = (
     "both_pass",
     "fixed",
@@ -227,8 +235,8 @@ class CaseComparison:
 
     @property
     def paired(self) -> bool:
-        """Judged on both sides (neither missing nor errored)."""
-        return self.transition not in ("errored", "unpaired")
+        """Judged on both sides (neither missing nor errored) on the same request."""
+        return self.transition not in ("errored", "unpaired", "changed")
 
     @property
     def pass_delta(self) -> float | None:
@@ -239,9 +247,13 @@ class CaseComparison:
         return self.candidate.pass_value - self.base.pass_value
 
 
-def _transition(base: TargetOutcome | None, candidate: TargetOutcome | None) -> Transition:
+def _transition(
+    base: TargetOutcome | None, candidate: TargetOutcome | None, changed: bool = False
+) -> Transition:
     if base is None or candidate is None:
         return "unpaired"
+    if changed:
+        return "changed"
     if base.errored or candidate.errored:
         return "errored"
     if candidate.pass_value > base.pass_value:
@@ -567,7 +579,7 @@ class CategoryStats:
 def _category_stats(category: str, cases: Sequence[CaseComparison], seed: int) -> CategoryStats:
     counts = dict.fromkeys(TRANSITIONS, 0)
     for case in cases:
-        counts[case.transition] += 1
+        counts[case.transition] = counts.get(case.transition, 0) + 1
     base = [c.base for c in cases if c.base is not None and not c.base.errored]
     cand = [c.candidate for c in cases if c.candidate is not None and not c.candidate.errored]
     paired = [c for c in cases if c.paired]
@@ -646,6 +658,7 @@ def compare_records(
     schemas: Mapping[str, Any] | None = None,
     seed: int = 0,
     candidate_records: Iterable[ResultRecord] | None = None,
+    changed: AbstractSet[tuple[str, str]] = frozenset(),
 ) -> Comparison:
     """Pair the answers of ``baseline`` and ``candidate`` case by case.
 
@@ -658,6 +671,8 @@ def compare_records(
         seed: bootstrap seed.
         candidate_records: take the candidate's answers from here instead of ``records`` (to
             compare two runs: the last release's answers against this one's).
+        changed: (suite id, case id) of the cases whose request differs between the two sides
+            (two runs); each is ``changed``, never fixed or regressed.
     """
     sides: dict[str, dict[tuple[str, str], list[ResultRecord]]] = {"b": {}, "c": {}}
     category: dict[tuple[str, str], str] = {}
@@ -695,7 +710,7 @@ def compare_records(
                 category[key],
                 base,
                 cand,
-                _transition(base, cand),
+                _transition(base, cand, key in changed),
                 _diff(base, cand, excludes),
             )
         )

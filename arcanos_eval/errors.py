@@ -20,6 +20,7 @@ keeps working::
     ├── ModelCallError (RuntimeError)      a scorer's own model call (judge, embedder) failed
     ├── ModelAnswerError (ValueError)      a scorer's model answered, but not in a usable shape
     ├── GoldenStoreError (RuntimeError)    a golden store used against the mode it was opened in
+    ├── GoldenIntegrityError               a golden record edited after recording, never sealed, or twice
     ├── LoopbackServerError (RuntimeError) the loopback OpenAI-protocol test server cannot serve
     ├── ReplayMissingError                 replay mode, and recordings are missing
     └── RunLogError                        a run log that cannot be read or resumed
@@ -44,6 +45,7 @@ __all__ = [
     "DuplicateCaseError",
     "ExitCode",
     "GateConfigError",
+    "GoldenIntegrityError",
     "GoldenStoreError",
     "LoopbackServerError",
     "MissingExtraError",
@@ -157,6 +159,12 @@ class ModelAnswerError(ArcanosError, ValueError):
 
 class GoldenStoreError(ArcanosError, RuntimeError):
     """A golden store asked to do what the mode it was opened in forbids (write while replaying)."""
+
+
+class GoldenIntegrityError(ArcanosError):
+    """A golden record that must not be replayed: its content hash does not match (it was edited
+    after recording), it has none (recorded before records were sealed), or its request is recorded
+    twice with different answers. The message starts with ``file:line``."""
 
 
 class LoopbackServerError(ArcanosError, RuntimeError):

@@ -1,9 +1,15 @@
-"""Maintenance of the golden store: ``arcanos-eval golden verify`` and ``golden prune``.
+"""Maintenance of the golden store: ``arcanos-eval golden verify``, ``golden prune`` and ``golden seal``.
 
-``verify`` checks that every record is intact (its fingerprint matches the request it stores), has
-full provenance and holds nothing key-shaped, and compares the store with the plan of the configured
-suites and targets: answers the plan needs but the store lacks are *missing*, recordings no planned
-request matches any more are *stale*. ``prune`` removes the stale ones.
+``verify`` checks that every record is intact (its content hash matches its line, its fingerprint
+the request it stores), is recorded once, has full provenance and holds nothing key-shaped, and
+compares the store with the plan of the configured suites and targets: answers the plan needs but
+the store lacks are *missing*, recordings no planned request matches any more are *stale*.
+``prune`` removes the stale ones.
+
+``seal`` adds the content hash to records written before records were sealed, line by line: the
+rest of each line stays byte for byte, so the commit that seals a store shows only added hashes.
+It never touches a line whose hash is there already, matching or not: an edited record stays
+evident until it is restored or recorded again.
 
 Recordings of a ``scorer_only`` target (a judge) are keyed ``<case-id>~<target>-<fingerprint>``;
 their requests depend on the answers being graded, so they cannot be planned. One is stale when its
@@ -12,17 +18,21 @@ case is gone or no check of the case consults that target any more.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
+from arcanos_eval._jsonl import HASH_KEY, dump_line, seal_line, seal_state, write_atomic
 from arcanos_eval.backends import model_targets
 from arcanos_eval.config import RunConfig
+from arcanos_eval.errors import RunLogError
 from arcanos_eval.model import Suite, fingerprint_of
 from arcanos_eval.run import plan_calls
 from arcanos_eval.targets.replay import GoldenStore
 
-__all__ = ["GoldenProblem", "prune_golden", "verify_golden"]
+__all__ = ["GoldenProblem", "SealCount", "prune_golden", "seal_golden", "verify_golden"]
 
 PROVENANCE_FIELDS = ("endpoint", "model", "recorded_at", "sdk")
 # Shapes of credentials that must never be stored: OpenAI keys and bearer headers.
@@ -31,7 +41,8 @@ KEY_SHAPES = re.compile(r"sk-(?:proj-)?[A-Za-z0-9_-]{20,}|Bearer\s+[A-Za-z0-9._-
 
 @dataclass(frozen=True)
 class GoldenProblem:
-    """One finding of ``verify``: ``kind`` is corrupt, provenance, secret, missing or stale."""
+    """One finding of ``verify``: ``kind`` is edited, unsealed, duplicate, corrupt, provenance,
+    secret, missing or stale."""
 
     kind: str
     where: str
@@ -89,7 +100,11 @@ def verify_golden(config: RunConfig, suites: Sequence[Suite]) -> list[GoldenProb
             problems.append(
                 GoldenProblem("secret", f"{path}:{line}", "a credential-shaped value is stored")
             )
-        for (case_id, repeat, fingerprint), record in store.records(suite_id, target).items():
+        records = store.records(suite_id, target)
+        problems += [
+            GoldenProblem(p.kind, p.where, p.detail) for p in store.problems(suite_id, target)
+        ]
+        for (case_id, repeat, fingerprint), record in records.items():
             where = f"{path} case {case_id!r}" + (f" repeat {repeat}" if repeat else "")
             recorded.add((suite_id, target, case_id, repeat, fingerprint))
             if fingerprint_of(record.request) != fingerprint:
@@ -133,3 +148,51 @@ def prune_golden(config: RunConfig, suites: Sequence[Suite], *, dry_run: bool = 
     if not dry_run:
         store.flush()
     return removed
+
+
+@dataclass(frozen=True)
+class SealCount:
+    """What ``seal`` did: records it sealed, records already sealed, and lines it left alone
+    because their hash does not match (``edited``: file and line of each)."""
+
+    sealed: int
+    already: int
+    edited: tuple[tuple[Path, int], ...]
+    files: tuple[Path, ...]
+
+
+def seal_golden(root: Path, *, dry_run: bool = False) -> SealCount:
+    """Add the content hash to every golden record under ``root`` that has none.
+
+    A line is sealed in its canonical form (which is how the store writes it, so a recorded file
+    changes only by the hash); lines that already carry a hash are left exactly as they are.
+    """
+    store = GoldenStore(root)
+    sealed = already = 0
+    edited: list[tuple[Path, int]] = []
+    written: list[Path] = []
+    for _, _, path in store.iter_files():
+        lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+        changed = False
+        for number, line in enumerate(lines, start=1):
+            if not line.strip():
+                continue
+            try:
+                data = json.loads(line)
+            except ValueError as exc:
+                raise RunLogError(f"{path}:{number}: not a golden record ({exc})") from None
+            if not isinstance(data, dict):
+                raise RunLogError(f"{path}:{number}: not a golden record (not a JSON object)")
+            if HASH_KEY in data:
+                if seal_state(line, data) == "sealed":
+                    already += 1
+                else:
+                    edited.append((path, number))
+                continue
+            lines[number - 1] = seal_line(dump_line(data))
+            sealed += 1
+            changed = True
+        if changed and not dry_run:
+            write_atomic(path, lines)
+            written.append(path)
+    return SealCount(sealed, already, tuple(edited), tuple(written))

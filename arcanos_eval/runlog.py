@@ -7,6 +7,11 @@ holds: the writer keeps the same records in memory, exactly as reading the file 
 Batch mode also writes ``batch`` lines (a batch created, a batch finished), so a resumed run picks
 up a batch in flight instead of paying for it twice. A ``pairwise`` check compares two answers, so
 its ``pairwise`` lines follow the answers they compare (see :mod:`arcanos_eval.pairing`).
+
+A result line is sealed (see :mod:`arcanos_eval._jsonl`): its last key, ``sha256``, hashes the rest
+of the line, so the answer, latency, usage, request fingerprint or scores edited after the run no
+longer match, and :func:`read_run_log` refuses the log naming the line. Results written before
+results were sealed carry no hash and read as before.
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TextIO
 
-from arcanos_eval._jsonl import dump_line, write_atomic
+from arcanos_eval._jsonl import dump_line, seal_line, seal_state, write_atomic
 from arcanos_eval.errors import RunLogError
 from arcanos_eval.model import (
     SCHEMA_VERSION,
@@ -86,8 +91,8 @@ def read_run_log(path: str | Path) -> RunLog:
     retries errored calls and appends their new answers.
 
     Raises:
-        RunLogError: missing file, no header, an unknown schema version, or a corrupt line that is
-            not the last.
+        RunLogError: missing file, no header, an unknown schema version, a corrupt line that is
+            not the last, or a result whose content hash does not match (edited after the run).
     """
     path = Path(path)
     if not path.is_file():
@@ -131,6 +136,12 @@ def read_run_log(path: str | Path) -> RunLog:
                 result = ResultRecord.from_dict(record)
             except (KeyError, TypeError, ValueError) as exc:
                 raise RunLogError(f"{path}:{number}: malformed result record ({exc})") from None
+            if seal_state(line, record) == "edited":
+                raise RunLogError(
+                    f"{path}:{number}: result was edited after the run (content hash mismatch), "
+                    f"case {result.suite_id}::{result.case_id} [{result.target}] repeat "
+                    f"{result.repeat}; a run log is evidence: run again rather than edit it"
+                )
             log.results.pop(result.key, None)
             log.results[result.key] = result
         elif kind == "batch":
@@ -224,13 +235,14 @@ class RunLogWriter:
         )
         return cls(path, path.open("a", encoding="utf-8", newline="\n"), mirror), log
 
-    def _write(self, record: Mapping[str, Any]) -> None:
+    def _write(self, record: Mapping[str, Any], *, sealed: bool = False) -> None:
         # One write per line, flushed: a kill leaves whole lines plus at most one torn line.
-        self._handle.write(dump_line(record))
+        line = dump_line(record)
+        self._handle.write(seal_line(line) if sealed else line)
         self._handle.flush()
 
     def append(self, result: ResultRecord) -> None:
-        self._write(result.to_dict())
+        self._write(result.to_dict(), sealed=True)
 
         def keep(log: RunLog) -> None:
             log.results.pop(result.key, None)  # the reader keeps the latest, in order
@@ -319,7 +331,7 @@ def merge_run_logs(
     header = replace(first.header, planned=len(results), footer=None)
     lines = [dump_line(header.to_dict())]
     lines += [dump_line({"type": "batch", **b}) for s in sources for b in s.batches]
-    lines += [dump_line(r.to_dict()) for r in results.values()]
+    lines += [seal_line(dump_line(r.to_dict())) for r in results.values()]
     # Workers judge the pairs of their own cases; a pair two of them hold (both resumed the same
     # log) keeps a verdict over an undecided attempt, like the results above.
     pairwise: dict[PairKey, PairwiseRecord] = {}

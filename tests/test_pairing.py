@@ -432,6 +432,7 @@ scorer_only = true
 
 [tool.arcanos_eval.gates]
 min_win_rate = {win}
+waive = {{ qa = "pairwise only", schema = "no schema", data = "no training data", latency = "loopback" }}
 """
 
 

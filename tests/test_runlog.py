@@ -4,19 +4,23 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
 import textwrap
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from arcanos_eval._jsonl import HASH_KEY, dump_line
 from arcanos_eval.errors import RunLogError
 from arcanos_eval.model import (
     SCHEMA_VERSION,
@@ -337,3 +341,84 @@ def test_a_run_log_shows_itself_in_one_short_line(tmp_path):
             writer.append(_record(f"case-{i}"))
     log = read_run_log(path)
     assert repr(log) == f"RunLog(path={str(path)!r}, run_id='r-1', results=500, batches=0)"
+
+
+# --------------------------------------------------------------------------- tamper evidence
+
+FIXTURE = Path(__file__).parent / "report" / "fixtures" / "release.jsonl"
+
+
+def _edit_result(path: Path, index: int, change: Callable[[dict[str, Any]], object]) -> int:
+    """Edit the ``index``-th result line in place, its hash kept; returns its line number."""
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    numbers = [n for n, line in enumerate(lines) if '"type":"result"' in line]
+    record = json.loads(lines[numbers[index]])
+    change(record)
+    lines[numbers[index]] = dump_line(record)
+    path.write_text("".join(lines), encoding="utf-8")
+    return numbers[index] + 1
+
+
+def test_every_result_is_written_sealed(tmp_path):
+    path = tmp_path / "run.jsonl"
+    with RunLogWriter.create(path, RunHeader(run_id="r1")) as writer:
+        writer.append(_record("a"))
+        writer.footer({"finished_at": "now"})
+    header, result, footer = path.read_text().splitlines()
+    assert HASH_KEY not in header and HASH_KEY not in footer
+    assert result.endswith(f',"{HASH_KEY}":"{json.loads(result)[HASH_KEY]}"}}')
+    assert read_run_log(path).records() == [_record("a")]
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda r: r["response"].__setitem__("text", "a better answer"),
+        lambda r: r["response"].__setitem__("latency_ms", 1.0),
+        lambda r: r["response"]["usage"].__setitem__("completion_tokens", 1),
+        lambda r: r.__setitem__("fingerprint", "another request"),
+        lambda r: r["scores"][0].__setitem__("passed", not r["scores"][0]["passed"]),
+    ],
+    ids=["answer", "latency", "usage", "fingerprint", "score"],
+)
+def test_an_edited_result_is_named_with_its_line(tmp_path, change):
+    path = tmp_path / "run.jsonl"
+    path.write_bytes(FIXTURE.read_bytes())
+    number = _edit_result(path, 3, change)
+    with pytest.raises(RunLogError) as info:
+        read_run_log(path)
+    assert str(info.value).startswith(
+        f"{path}:{number}: result was edited after the run (content hash mismatch), case "
+    )
+
+
+def test_a_result_rewritten_in_another_key_order_is_intact(tmp_path):
+    path = tmp_path / "run.jsonl"
+    path.write_bytes(FIXTURE.read_bytes())
+    _edit_result(path, 3, lambda r: None)  # sorted keys: the hash is no longer last
+    assert read_run_log(path).records() == read_run_log(FIXTURE).records()
+
+
+def test_a_log_written_before_results_were_sealed_still_reads(tmp_path):
+    from arcanos_eval.report import evaluate, render_markdown
+
+    path = tmp_path / FIXTURE.name  # the report names its log
+    text = re.sub(r',"sha256":"[0-9a-f]{64}"\}$', "}", FIXTURE.read_text(), flags=re.M)
+    assert f'"{HASH_KEY}":"' not in text
+    path.write_text(text, encoding="utf-8")
+    old, sealed = read_run_log(path), read_run_log(FIXTURE)
+    assert old.records() == sealed.records()
+    assert render_markdown(evaluate(old)) == render_markdown(evaluate(sealed))
+
+
+def test_report_on_an_edited_log_fails_with_one_line(tmp_path, capsys):
+    from arcanos_eval.cli import main
+
+    path = tmp_path / "run.jsonl"
+    path.write_bytes(FIXTURE.read_bytes())
+    number = _edit_result(path, 0, lambda r: r["response"].__setitem__("latency_ms", 1.0))
+    assert main(["report", str(path), "-o", str(tmp_path / "report.md")]) == 2
+    captured = capsys.readouterr()
+    assert captured.err.startswith(f"arcanos-eval: error: {path}:{number}: result was edited")
+    assert len(captured.err.strip().splitlines()) == 1
+    assert not (tmp_path / "report.md").exists()

@@ -105,6 +105,10 @@ class ResultRecord:
 
     ``seed`` is the sampling seed the request sent (``None``: it sent none); ``reduce`` is the
     case's reducer, so the repeats of a case are judged the same way wherever the log is read.
+
+    The run log stores it sealed: its line ends with a ``sha256`` content hash over every field
+    (answer, latency, usage, request fingerprint, scores...), which :func:`~arcanos_eval.runlog.read_run_log` checks;
+    the hash belongs to the line, not to the record, so :meth:`to_dict` leaves it out.
     """
 
     suite_id: str

@@ -1,8 +1,9 @@
 """``arcanos-eval report`` and ``arcanos-eval diff``: the subcommands that read saved run logs.
 
-Exit statuses follow the CLI's: 0 promote (diff: no case regressed), 1 gates failed / HOLD (diff:
-some case regressed), 2 usage error (raised as :class:`~arcanos_eval.errors.ArcanosError` and
-printed by ``main``), 3 some calls errored (the evidence is incomplete).
+Exit statuses follow the CLI's: 0 promote (diff: no case regressed; a case whose request changed
+between the runs is no regression), 1 gates failed / HOLD (diff: some case regressed), 2 usage
+error (raised as :class:`~arcanos_eval.errors.ArcanosError` and printed by ``main``), 3 some calls
+errored (the evidence is incomplete).
 """
 
 from __future__ import annotations
@@ -142,12 +143,16 @@ def _cmd_diff(args: argparse.Namespace) -> int:
         _write(Path(args.output), markdown)
     else:
         print(markdown, end="")
-    regressed = diff.categories[-1].transitions["regressed"]
+    counts = diff.categories[-1].transitions
+    regressed, changed = counts["regressed"], counts.get("changed", 0)
     if args.output:
         print(
-            f"{regressed} case(s) regressed, "
-            f"{diff.categories[-1].transitions['fixed']} fixed; diff: {args.output}"
+            f"{regressed} case(s) regressed, {counts['fixed']} fixed"
+            + (f", {changed} changed (not compared)" if changed else "")
+            + f"; diff: {args.output}"
         )
+        for case in diff.comparison.with_transition("changed"):
+            print(f"changed case: {case.key}: its request differs between RUN_A and RUN_B")
         for text in _regression_texts(diff):
             print(f"\n{text}")
     if regressed:

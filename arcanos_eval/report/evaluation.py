@@ -23,7 +23,7 @@ from arcanos_eval.gates import (
     require_gates,
     verdict,
 )
-from arcanos_eval.model import PairwiseRecord, ResultRecord, RunHeader
+from arcanos_eval.model import PairwiseRecord, ResultRecord, RunHeader, TargetInfo
 from arcanos_eval.runlog import RunLog
 from arcanos_eval.scorers._registry import unknown_name_message
 from arcanos_eval.stats import TargetStats, target_stats
@@ -198,7 +198,8 @@ def evaluate(
 class RunDiff:
     """This release's run against the last release's: the same case-level statistics.
 
-    The older run's answers play base and the newer run's play candidate in ``comparison``.
+    The older run's answers play base and the newer run's play candidate in ``comparison``; a
+    case whose request changed between the runs is ``changed`` there (see :func:`diff_runs`).
     ``old_errored`` and ``new_errored`` are the errored answers of each run.
     """
 
@@ -226,6 +227,51 @@ def _pick_target(log: RunLog, given: str | None, which: str) -> str:
     return name
 
 
+# What a target contributes to each request's fingerprint besides the case (see ``Request``).
+def _request_settings(info: TargetInfo) -> tuple[Any, ...]:
+    return (
+        info.model,
+        info.api,
+        info.structured_outputs,
+        sorted(info.params.items()),
+        info.system_prompt_sha256,
+    )
+
+
+def _changed_requests(
+    old: RunLog,
+    new: RunLog,
+    old_records: Sequence[ResultRecord],
+    new_records: Sequence[ResultRecord],
+    old_target: str,
+    new_target: str,
+) -> set[tuple[str, str]]:
+    """(suite id, case id) of each case asked differently in the two runs.
+
+    A case is changed when its input, as each run's header records it, differs; and, when both
+    targets send the same settings (model, API, parameters, system prompt), when the request
+    fingerprint of a repeat found in both runs differs, since only the case's part of the request
+    (messages, tools, response schema) can then account for it. Across targets that differ the
+    fingerprints differ for every case, so they tell nothing about the case.
+    """
+    changed: set[tuple[str, str]] = set()
+    for key in {(r.suite_id, r.case_id) for r in old_records}:
+        before = old.header.suite(key[0]).case_inputs.get(key[1])
+        after = new.header.suite(key[0]).case_inputs.get(key[1])
+        if before is not None and after is not None and before != after:
+            changed.add(key)
+    same_settings = _request_settings(old.header.target(old_target)) == _request_settings(
+        new.header.target(new_target)
+    )
+    if same_settings:
+        asked = {(r.suite_id, r.case_id, r.repeat): r.fingerprint for r in old_records}
+        for record in new_records:
+            before = asked.get((record.suite_id, record.case_id, record.repeat))
+            if before and record.fingerprint and before != record.fingerprint:
+                changed.add((record.suite_id, record.case_id))
+    return changed
+
+
 def diff_runs(
     old: RunLog,
     new: RunLog,
@@ -236,6 +282,10 @@ def diff_runs(
     seed: int = 0,
 ) -> RunDiff:
     """Compare the candidate's answers of ``old`` (the last release) with those of ``new``.
+
+    A case whose request changed between the runs (its input, or the request fingerprint when
+    both targets send the same settings) is a ``changed`` case: listed and counted apart, never
+    fixed or regressed.
 
     Args:
         old / new: the two run logs.
@@ -258,6 +308,7 @@ def diff_runs(
         exclude_paths=_exclude_paths(new.header, exclude_paths),
         schemas=new.header.response_schemas(),
         seed=seed,
+        changed=_changed_requests(old, new, old_records, new_records, first, second),
     )
     return RunDiff(
         old_header=old.header,

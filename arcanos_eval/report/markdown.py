@@ -830,6 +830,23 @@ def render_summary_sections(evaluation: Evaluation) -> str:
 # ------------------------------------------------------------------------------ run diff
 
 
+def _changed(comparison: Comparison, old: str, new: str) -> list[str]:
+    """Cases asked differently in the two runs: shown, never counted as fixed or regressed."""
+    cases = comparison.with_transition("changed")
+    if not cases:
+        return []
+    rows = [(c.key, c.category, _counts(c.base), _counts(c.candidate)) for c in cases]
+    return [
+        f"## Changed cases ({len(cases)})",
+        "",
+        f"The request changed between {old} and {new} (the case's input, or its messages, tools "
+        "or schema): the two answers answer different questions, so these cases are neither "
+        "fixed nor regressed and stay out of the paired statistics.",
+        "",
+        _table(rows, ["case", "category", old, new]),
+    ]
+
+
 def render_diff_markdown(diff: RunDiff) -> str:
     """This release's run against the last one: transitions and the same statistics.
 
@@ -866,9 +883,10 @@ def render_diff_markdown(diff: RunDiff) -> str:
         ),
         _regressions(diff.comparison, diff.new_header, old, new),
         _improvements(diff.comparison, old, new),
+        _changed(diff.comparison, old, new),
         _drift(diff.comparison, old, new),
         _flaky(diff.comparison, old, new),
         _errored(errored),
         _unpaired(diff.comparison, old, new),
     ]
-    return "\n\n".join("\n".join(section) for section in sections) + "\n"
+    return "\n\n".join("\n".join(section) for section in sections if section) + "\n"

@@ -4,21 +4,35 @@ Golden files live at ``golden/<suite-id>/<target>.jsonl``, one record per line w
 ordered by case id, repeat and fingerprint, so a re-recording shows up as a readable diff. Each
 record carries the request it answers (system prompt and messages, never credentials) and its
 provenance: endpoint, model, time, SDK version, latency and usage.
+
+Each record is sealed when it is written: its last key, ``sha256``, hashes the rest of its line
+(see :mod:`arcanos_eval._jsonl`), so an answer, a latency or a token count edited by hand shows.
+A store never uses such a record: :meth:`GoldenStore.lookup` raises
+:class:`~arcanos_eval.errors.GoldenIntegrityError` naming its file and line, and as much for a
+record recorded before records were sealed (``arcanos-eval golden seal`` adds the hash) and for a
+request recorded twice with different answers. Rewriting a file (record, prune) never seals a
+record that was not sealed, nor repairs a broken hash: only ``golden seal`` seals, and only what
+has no hash yet.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-from arcanos_eval._jsonl import dump_line, write_atomic
-from arcanos_eval.errors import GoldenStoreError, RunLogError
+from arcanos_eval._jsonl import HASH_KEY, dump_line, seal_line, seal_state, write_atomic
+from arcanos_eval.errors import GoldenIntegrityError, GoldenStoreError, RunLogError
 from arcanos_eval.model import Response
 
-__all__ = ["GoldenRecord", "GoldenStore", "ResponseCache"]
+__all__ = ["GoldenRecord", "GoldenStore", "Integrity", "IntegrityProblem", "ResponseCache"]
+
+# A record as read: ``sealed`` (its hash matches, or it was recorded by this store), ``unsealed``
+# (no hash: recorded before records were sealed), ``edited`` (its hash does not match), or
+# ``duplicate`` (its request recorded again, on another line, with another answer).
+Integrity = Literal["sealed", "unsealed", "edited", "duplicate"]
 
 
 @dataclass(frozen=True)
@@ -36,6 +50,11 @@ class GoldenRecord:
     response: Mapping[str, Any]
     provenance: Mapping[str, Any] = field(default_factory=dict)
     answer: Response | None = field(default=None, compare=False, repr=False)
+    # Read from a file: where, the hash stored there, and whether it matches (see ``Integrity``).
+    # A record made to be written is ``sealed``: the store hashes it as it writes it.
+    line: int | None = field(default=None, compare=False, repr=False)
+    content_hash: str | None = field(default=None, compare=False, repr=False)
+    integrity: Integrity = field(default="sealed", compare=False, repr=False)
 
     @property
     def sort_key(self) -> tuple[str, int, str]:
@@ -51,24 +70,82 @@ class GoldenRecord:
             "provenance": dict(self.provenance),
         }
 
+    def to_line(self) -> str:
+        """The record's line in a golden file: sealed when it is ``sealed``; otherwise as it was
+        read, so a missing or broken hash stays visible after the file is rewritten."""
+        if self.integrity == "sealed":
+            return seal_line(dump_line(self.to_dict()))
+        if self.content_hash is None:
+            return dump_line(self.to_dict())
+        return dump_line({**self.to_dict(), HASH_KEY: self.content_hash})
+
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any], *, answer_only: bool = False) -> GoldenRecord:
+    def from_dict(
+        cls,
+        data: Mapping[str, Any],
+        *,
+        answer_only: bool = False,
+        line: int | None = None,
+        integrity: Integrity = "sealed",
+    ) -> GoldenRecord:
         """The record as stored, or with ``answer_only`` just its key and its answer."""
         key = (str(data["case"]), str(data["fingerprint"]), int(data.get("repeat", 0)))
+        stored = data.get(HASH_KEY)
+        content_hash = stored if isinstance(stored, str) else None
         if answer_only:
             answer = Response.from_dict({**data["response"], "origin": "replayed"})
-            return cls(*key, request={}, response={}, answer=answer)
+            return cls(
+                *key,
+                request={},
+                response={},
+                answer=answer,
+                line=line,
+                content_hash=content_hash,
+                integrity=integrity,
+            )
         return cls(
             *key,
             request=data.get("request") or {},
             response=data["response"],
             provenance=data.get("provenance") or {},
+            line=line,
+            content_hash=content_hash,
+            integrity=integrity,
         )
 
     def as_response(self) -> Response:
         if self.answer is not None:
             return self.answer
         return Response.from_dict({**self.response, "origin": "replayed"})
+
+
+@dataclass(frozen=True)
+class IntegrityProblem:
+    """A record of a golden file that must not be replayed: ``kind`` is ``edited``, ``unsealed``
+    or ``duplicate`` (then ``other_line`` is the line recording the same request before it)."""
+
+    kind: Literal["edited", "unsealed", "duplicate"]
+    path: Path
+    line: int
+    case_id: str
+    repeat: int
+    other_line: int | None = None
+
+    @property
+    def where(self) -> str:
+        lines = f"{self.other_line},{self.line}" if self.other_line else str(self.line)
+        return f"{self.path}:{lines} case {self.case_id!r} repeat {self.repeat}"
+
+    @property
+    def detail(self) -> str:
+        if self.kind == "edited":
+            return "recorded answer was edited after recording (content hash mismatch)"
+        if self.kind == "unsealed":
+            return (
+                "no content hash (recorded before records were sealed); "
+                "review it and run arcanos-eval golden seal"
+            )
+        return f"the same request is recorded twice, on lines {self.other_line} and {self.line}"
 
 
 class GoldenStore:
@@ -87,6 +164,7 @@ class GoldenStore:
         self.root = Path(root)
         self.answers_only = answers_only
         self._files: dict[tuple[str, str], dict[tuple[str, int, str], GoldenRecord]] = {}
+        self._problems: dict[tuple[str, str], list[IntegrityProblem]] = {}
         self._dirty: set[tuple[str, str]] = set()
         self._schemas: dict[str, Mapping[str, Any]] = {}
 
@@ -97,32 +175,100 @@ class GoldenStore:
         """Every record of one file, keyed by (case id, repeat, fingerprint)."""
         key = (suite_id, target)
         if key not in self._files:
-            self._files[key] = self._read(self.path(suite_id, target), self.answers_only)
+            self._files[key], self._problems[key] = self._read(
+                self.path(suite_id, target), self.answers_only
+            )
         return self._files[key]
 
+    def problems(self, suite_id: str, target: str) -> list[IntegrityProblem]:
+        """Every record of one file that must not be replayed, in line order."""
+        self.records(suite_id, target)
+        return self._problems[(suite_id, target)]
+
     @staticmethod
-    def _read(path: Path, answers_only: bool = False) -> dict[tuple[str, int, str], GoldenRecord]:
+    def _read(
+        path: Path, answers_only: bool = False
+    ) -> tuple[dict[tuple[str, int, str], GoldenRecord], list[IntegrityProblem]]:
         out: dict[tuple[str, int, str], GoldenRecord] = {}
+        problems: list[IntegrityProblem] = []
         try:
-            handle = path.open(encoding="utf-8")
+            # Bytes: the content hash is checked on the bytes read, not on a copy encoded again.
+            handle = path.open("rb")
         except FileNotFoundError:
-            return out
+            return out, problems
         with handle:
             for number, line in enumerate(handle, start=1):
                 if not line.strip():
                     continue
                 try:
-                    record = GoldenRecord.from_dict(json.loads(line), answer_only=answers_only)
-                except (ValueError, KeyError, TypeError) as exc:
+                    data = json.loads(line.decode("utf-8"))
+                    record = GoldenRecord.from_dict(
+                        data,
+                        answer_only=answers_only,
+                        line=number,
+                        integrity=seal_state(line, data),
+                    )
+                except (ValueError, KeyError, TypeError, AttributeError) as exc:
                     raise RunLogError(f"{path}:{number}: not a golden record ({exc})") from None
+                if record.integrity != "sealed":
+                    problems.append(
+                        IntegrityProblem(
+                            "edited" if record.integrity == "edited" else "unsealed",
+                            path,
+                            number,
+                            record.case_id,
+                            record.repeat,
+                        )
+                    )
+                earlier = out.get(record.sort_key)
+                if earlier is not None:
+                    problems.append(
+                        IntegrityProblem(
+                            "duplicate",
+                            path,
+                            number,
+                            record.case_id,
+                            record.repeat,
+                            other_line=earlier.line,
+                        )
+                    )
+                    record = _one_of(earlier, record)
                 out[record.sort_key] = record
-        return out
+        return out, problems
 
     def lookup(
         self, suite_id: str, target: str, case_id: str, fingerprint: str, repeat: int
     ) -> GoldenRecord | None:
-        """The recording of this exact request, or ``None``."""
-        return self.records(suite_id, target).get((case_id, repeat, fingerprint))
+        """The recording of this exact request, or ``None``.
+
+        Raises:
+            GoldenIntegrityError: the recording was edited after it was recorded, was never
+                sealed, or is recorded twice with different answers.
+        """
+        record = self.records(suite_id, target).get((case_id, repeat, fingerprint))
+        if record is not None and record.integrity != "sealed":
+            raise GoldenIntegrityError(self._refusal(self.path(suite_id, target), record))
+        return record
+
+    @staticmethod
+    def _refusal(path: Path, record: GoldenRecord) -> str:
+        where = f"{_shown(path)}:{record.line}"
+        what = f"case {record.case_id!r} repeat {record.repeat}"
+        if record.integrity == "edited":
+            return (
+                f"{where}: recorded answer was edited after recording (content hash mismatch), "
+                f"{what}; restore the line from version control, or delete it and record it again "
+                "with --mode record (arcanos-eval golden verify lists every such record)"
+            )
+        if record.integrity == "unsealed":
+            return (
+                f"{where}: {what} has no content hash (recorded before golden records were "
+                "sealed); review the recordings and run arcanos-eval golden seal"
+            )
+        return (
+            f"{where}: {what} is recorded more than once with different answers; keep one "
+            "(arcanos-eval golden verify lists every duplicate)"
+        )
 
     def put(self, suite_id: str, target: str, record: GoldenRecord, *, replace_case: bool) -> None:
         """Stage ``record``; with ``replace_case`` older recordings of the same case and repeat
@@ -173,7 +319,7 @@ class GoldenStore:
             if not records:  # pruned empty: no file rather than an empty one
                 path.unlink(missing_ok=True)
                 continue
-            write_atomic(path, [dump_line(r.to_dict()) for _, r in sorted(records.items())])
+            write_atomic(path, [r.to_line() for _, r in sorted(records.items())])
             written.append(path)
         self._dirty.clear()
         return written
@@ -196,6 +342,26 @@ class GoldenStore:
         if dropped:
             self._dirty.add((suite_id, target))
         return dropped
+
+
+def _one_of(earlier: GoldenRecord, later: GoldenRecord) -> GoldenRecord:
+    """The record kept for a request recorded on two lines: the later one, refused when either
+    line is or when the two answers differ (no way to tell which one was recorded)."""
+    if later.integrity != "sealed":
+        return later
+    if earlier.integrity != "sealed":
+        return replace(later, integrity=earlier.integrity)
+    if earlier.content_hash != later.content_hash:
+        return replace(later, integrity="duplicate")
+    return later
+
+
+def _shown(path: Path) -> str:
+    """``path`` relative to the current folder when inside it, as a user would type it."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except (ValueError, OSError):
+        return str(path)
 
 
 class ResponseCache:

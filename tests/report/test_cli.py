@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -12,7 +13,8 @@ from arcanos_eval.errors import ArcanosError, RunLogError, UsageError
 from arcanos_eval.report import charts as charts_module
 from arcanos_eval.report import evaluate, render_markdown, summary_json
 from arcanos_eval.report.cli import add_parsers
-from arcanos_eval.runlog import read_run_log
+from arcanos_eval.report.evaluation import diff_runs
+from arcanos_eval.runlog import RunLog, RunLogWriter, read_run_log
 from tests.report.conftest import FIXTURES
 
 RELEASE = str(FIXTURES / "release.jsonl")
@@ -235,3 +237,83 @@ def test_an_interrupted_log_holds_and_says_how_to_resume(tmp_path, capsys):
     line = capsys.readouterr().out.strip()
     assert line.startswith("HOLD: interrupted run: the log was not finished")
     assert f"arcanos-eval run --resume {unfinished}" in line
+
+
+# --------------------------------------------------------------------------- changed cases
+
+
+def _rewritten(
+    source: str, path: Path, *, case: str, fingerprint: str | None = None, prompt: str | None = None
+) -> Path:
+    """A copy of a fixture run whose case ``suite::case`` was asked differently: another request
+    fingerprint for every answer of the candidate, or another input in the header."""
+    log = read_run_log(source)
+    suite_id, case_id = case.split("::")
+    header = log.header
+    if prompt is not None:
+        suite = header.suite(suite_id)
+        inputs = {**suite.case_inputs, case_id: prompt}
+        header = replace(
+            header, suites={**header.suites, suite_id: replace(suite, case_inputs=inputs)}
+        )
+    with RunLogWriter.create(path, header) as writer:
+        for record in log.records():
+            if fingerprint and record.key[0] == case and record.target == "candidate":
+                record = replace(record, fingerprint=fingerprint)
+            writer.append(record)
+    return path
+
+
+def test_a_case_whose_request_changed_is_changed_not_regressed(tmp_path, capsys):
+    case = "puzzle-classification::cipher-runes"  # regressed from NEXT to RELEASE
+    changed = _rewritten(RELEASE, tmp_path / "b.jsonl", case=case, fingerprint="another-request")
+    out = tmp_path / "diff.md"
+    assert run("diff", NEXT, str(changed), "-o", str(out)) == 1  # two others still regress
+    printed = capsys.readouterr().out
+    assert f"2 case(s) regressed, 0 fixed, 1 changed (not compared); diff: {out}" in printed
+    assert f"changed case: {case}: its request differs between RUN_A and RUN_B" in printed
+    assert not any(b.startswith(f"regressed: {case}") for b in printed.split("\n\n"))
+
+    text = out.read_text(encoding="utf-8")
+    assert "**2 case(s) regressed from A to B.**" in text
+    assert "1 changed." in text.split("\n\n")[2]  # the "Cases:" line counts it apart
+    section = text.split("## Changed cases (1)")[1].split("\n## ")[0]
+    assert f"| {case} " in section
+    regressions = text.split("## Regressions")[1].split("\n## ")[0]
+    assert case not in regressions
+
+
+def test_only_the_changed_regressions_leave_the_exit_status_clean(tmp_path, capsys):
+    source = RELEASE
+    for i, case in enumerate(
+        (
+            "adversarial-refusals::jailbreak-dev-mode",
+            "puzzle-classification::cipher-runes",
+            "puzzle-classification::spatial-mirrors",
+        )
+    ):
+        source = str(_rewritten(source, tmp_path / f"b{i}.jsonl", case=case, fingerprint="x"))
+    # Nothing regressed: RUN_A's errored call makes the evidence incomplete (3), not a HOLD (1).
+    assert run("diff", NEXT, source, "-o", str(tmp_path / "d.md")) == 3
+    assert "0 case(s) regressed, 0 fixed, 3 changed (not compared)" in capsys.readouterr().out
+
+
+def _other_model(log: RunLog) -> RunLog:
+    targets = {**log.header.targets}
+    targets["candidate"] = replace(targets["candidate"], model="ft:another-release")
+    log.header = replace(log.header, targets=targets)
+    return log
+
+
+def test_a_changed_input_is_changed_even_across_models(tmp_path):
+    case = "puzzle-classification::cipher-runes"
+    old = read_run_log(NEXT)
+    asked = _rewritten(RELEASE, tmp_path / "b.jsonl", case=case, prompt="Another question?")
+    diff = diff_runs(old, _other_model(read_run_log(asked)))
+    assert [c.key for c in diff.comparison.with_transition("changed")] == [case]
+
+    # Across models every fingerprint differs: a different one alone tells nothing of the case.
+    moved = _rewritten(RELEASE, tmp_path / "c.jsonl", case=case, fingerprint="another-request")
+    diff = diff_runs(old, _other_model(read_run_log(moved)))
+    assert diff.comparison.with_transition("changed") == ()
+    assert [c.key for c in diff.comparison.with_transition("regressed")][1] == case
