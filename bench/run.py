@@ -198,7 +198,9 @@ class Project:
     def pytest(self, *args: str) -> dict[str, Any]:
         command = [
             sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
-            "-p", "no:xdist", "--arcanos-suite", "suites", "-o", "addopts=", *args,
+            "-p", "no:xdist", "--arcanos-suite", "suites", "-o", "addopts=",
+            "--arcanos-gc-freeze",  # the speed setting for large suites (opt-in under pytest)
+            *args,
         ]  # fmt: skip
         return self.run(*self.profiled("pytest-" + "-".join(args[:2]).strip("-"), command))
 
