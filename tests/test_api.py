@@ -181,3 +181,20 @@ def test_deliberate_errors_derive_from_arcanos_error():
         if (path, scope, name) not in allowed and (path, "*", name) not in allowed
     ]
     assert not stray, "raise a class of arcanos_eval.errors instead:\n" + "\n".join(stray)
+
+
+def test_public_class_names_are_unique_across_the_package():
+    # One Verdict (the release's), one ToolCall (the answer's): a second class of the same name is
+    # a trap for anyone who imports the wrong one.
+    import ast
+    from collections import defaultdict
+    from pathlib import Path
+
+    root = Path(arcanos_eval.__file__).parent
+    where = defaultdict(list)
+    for path in sorted(root.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ClassDef) and not node.name.startswith("_"):
+                where[node.name].append(f"{path.relative_to(root)}:{node.lineno}")
+    shared = {name: places for name, places in where.items() if len(places) > 1}
+    assert not shared, shared

@@ -9,8 +9,8 @@ from __future__ import annotations
 from arcanos_eval.contracts._nodes import (
     ITEM,
     Draft,
+    Impact,
     Site,
-    Verdict,
     array_parts,
     child,
     count_bound,
@@ -46,7 +46,7 @@ def diff_items(pair: Pair) -> list[Draft]:
             Draft(
                 child(new.path, prefix_key),
                 "prefix_items_added" if grew else "prefix_items_removed",
-                Verdict.UNDECIDED if relevant else Verdict.COMPATIBLE,
+                Impact.UNDECIDED if relevant else Impact.COMPATIBLE,
                 f"positional item schemas {list(span)} were {'added' if grew else 'removed'}",
                 [Site((*at, i), None, True) for i in span]
                 + [Site(at, frozenset({"items", "prefixItems", "additionalItems", "maxItems"}))],
@@ -63,7 +63,7 @@ def diff_items(pair: Pair) -> list[Draft]:
             Draft(
                 path,
                 "items_added",
-                Verdict.COMPATIBLE,
+                Impact.COMPATIBLE,
                 "array items are now constrained: outputs are only more constrained",
                 item_sites,
                 (*at, ITEM),
@@ -98,7 +98,7 @@ def diff_items(pair: Pair) -> list[Draft]:
             Draft(
                 path,
                 "additional_items_forbidden",
-                Verdict.COMPATIBLE,
+                Impact.COMPATIBLE,
                 "outputs may no longer hold items beyond the positional ones",
                 item_sites,
                 at,
@@ -161,7 +161,7 @@ def diff_unique_items(pair: Pair) -> list[Draft]:
             Draft(
                 pair.path,
                 "unique_items_added",
-                Verdict.COMPATIBLE,
+                Impact.COMPATIBLE,
                 "arrays may no longer repeat items",
                 sites,
                 pair.at,

@@ -13,9 +13,9 @@ from typing import Any
 from arcanos_eval.contracts._nodes import (
     CONDITIONAL,
     Draft,
+    Impact,
     Side,
     Site,
-    Verdict,
     canon,
     child,
     first_reason,
@@ -60,7 +60,7 @@ def diff_all_of(pair: Pair) -> list[Draft]:
                 Draft(
                     child(new.path, "allOf", j),
                     "allof_branch_added",
-                    Verdict.COMPATIBLE,
+                    Impact.COMPATIBLE,
                     "a new constraint every output must meet: outputs are only more constrained",
                     [Site(at, None, True)],
                     at,
@@ -71,7 +71,7 @@ def diff_all_of(pair: Pair) -> list[Draft]:
             Draft(
                 child(new.path, "allOf"),
                 "allof_branch_removed",
-                Verdict.UNDECIDED,
+                Impact.UNDECIDED,
                 f"old constraint {i} ({show(old_list[i], 40)}) was dropped",
                 [Site(at, None, True)],
                 at,
@@ -130,12 +130,12 @@ def _alternatives(pair: Pair, keyword: str) -> list[Draft]:
         return [Draft(path, f"{tag}_added", verdict, reason, sites, at)]
     if not new_list:
         plain = Side({k: v for k, v in new.schema.items() if k != keyword}, new.resolver, new.path)
-        best = Verdict.BREAKING
+        best = Impact.BREAKING
         for i, branch in enumerate(old_list):
             merged = old.at(with_siblings(old.schema, keyword, branch), keyword, i)
             best = min(best, worst(pair.compare(merged, plain)))
         reason = f"the {len(old_list)} alternatives were replaced by one shape" + (
-            "" if best == Verdict.COMPATIBLE else " that no single old alternative allows"
+            "" if best == Impact.COMPATIBLE else " that no single old alternative allows"
         )
         return [
             Draft(path, f"{tag}_removed", best, reason, [Site(at, frozenset({keyword}), True)], at)
@@ -158,18 +158,18 @@ def _alternatives(pair: Pair, keyword: str) -> list[Draft]:
         match = None
         for i in order:
             probe = pair.compare(old.at(old_list[i], keyword, i), new_branch)
-            if worst(probe) == Verdict.COMPATIBLE:
+            if worst(probe) == Impact.COMPATIBLE:
                 match = (i, probe)
                 break
         if match is None:
             # Inside the old alternatives taken together (a nested anyOf, a split one)?
             merged = new.at(with_siblings(new.schema, keyword, new_list[j]), keyword, j)
-            if worst(pair.compare(old, merged)) == Verdict.COMPATIBLE:
+            if worst(pair.compare(old, merged)) == Impact.COMPATIBLE:
                 drafts.append(
                     Draft(
                         child(path, j),
                         f"{tag}_branch_added",
-                        Verdict.COMPATIBLE,
+                        Impact.COMPATIBLE,
                         f"new alternative {j} is allowed by the old alternatives together",
                         sites,
                         at,
@@ -187,7 +187,7 @@ def _alternatives(pair: Pair, keyword: str) -> list[Draft]:
                 Draft(
                     child(path, j),
                     f"{tag}_branch_added",
-                    Verdict.COMPATIBLE,
+                    Impact.COMPATIBLE,
                     f"new alternative {j} is already allowed by old alternative {i}",
                     sites,
                     at,
@@ -208,7 +208,7 @@ def _alternatives(pair: Pair, keyword: str) -> list[Draft]:
                 Draft(
                     child(path, j),
                     f"{tag}_branch_added",
-                    Verdict.BREAKING,
+                    Impact.BREAKING,
                     f"new alternative {j} ({show(new_list[j], 40)}) admits outputs "
                     "no old alternative allows",
                     sites,
@@ -221,7 +221,7 @@ def _alternatives(pair: Pair, keyword: str) -> list[Draft]:
             Draft(
                 path,
                 f"{tag}_branch_removed",
-                Verdict.COMPATIBLE,
+                Impact.COMPATIBLE,
                 f"old alternative {i} ({show(old_list[i], 40)}) was dropped: "
                 f"outputs take fewer shapes{caveat}",
                 [Site(at, frozenset({keyword}))],
@@ -244,7 +244,7 @@ def diff_not(pair: Pair) -> list[Draft]:
             Draft(
                 path,
                 "not_removed",
-                Verdict.BREAKING,
+                Impact.BREAKING,
                 "outputs the old schema excluded with 'not' are now valid",
                 sites,
                 at,
@@ -255,7 +255,7 @@ def diff_not(pair: Pair) -> list[Draft]:
             Draft(
                 path,
                 "not_added",
-                Verdict.COMPATIBLE,
+                Impact.COMPATIBLE,
                 "the new schema excludes more outputs",
                 sites,
                 at,
@@ -289,7 +289,7 @@ def diff_conditional(pair: Pair) -> list[Draft]:
         Draft(
             pair.path,
             "conditional_changed",
-            Verdict.UNDECIDED,
+            Impact.UNDECIDED,
             "if/then/else changed",
             [Site(pair.at, None, True)],
             pair.at,

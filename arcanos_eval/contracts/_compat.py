@@ -7,7 +7,7 @@ from typing import Any
 
 from arcanos_eval.contracts._diff import Walker
 from arcanos_eval.contracts._model import Compatibility, Finding
-from arcanos_eval.contracts._nodes import Verdict
+from arcanos_eval.contracts._nodes import Impact
 from arcanos_eval.contracts._schema import ContractError, SchemaDocument
 
 __all__ = ["compat"]
@@ -76,7 +76,7 @@ def compat(
         Finding(
             path=d.path,
             kind=d.kind,
-            breaking=d.verdict == Verdict.BREAKING,
+            breaking=d.verdict == Impact.BREAKING,
             reason=d.reason,
             counterexample=d.counterexample if d.found else None,
             has_counterexample=d.found,

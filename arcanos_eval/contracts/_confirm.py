@@ -24,9 +24,9 @@ from arcanos_eval.contracts._nodes import (
     ITEM,
     KEY,
     Draft,
+    Impact,
     InstancePath,
     Site,
-    Verdict,
     canon,
     child,
     is_number,
@@ -173,14 +173,14 @@ class _Searcher:
             return bool(errors) and _attributable(errors, draft)
 
         found, value = self.search(self.strategy(draft.focus), demonstrates)
-        if not found and draft.focus and draft.verdict == Verdict.BREAKING:
+        if not found and draft.focus and draft.verdict == Impact.BREAKING:
             found, value = self.search(self.strategy(()), demonstrates)
         return found, value
 
     def unexplained(self, drafts: list[Draft]) -> list[Draft]:
         added: list[Draft] = []
         for _ in range(_ROUNDS):
-            known = [d for d in [*drafts, *added] if d.verdict == Verdict.BREAKING]
+            known = [d for d in [*drafts, *added] if d.verdict == Impact.BREAKING]
 
             def surprising(instance: Any, known: list[Draft] = known) -> bool:
                 errors = self.errors(instance)
@@ -193,10 +193,10 @@ class _Searcher:
             refuted = [
                 d
                 for d in drafts
-                if d.verdict != Verdict.BREAKING and d.sites and _attributable(errors, d)
+                if d.verdict != Impact.BREAKING and d.sites and _attributable(errors, d)
             ]
             for draft in refuted:
-                draft.verdict = Verdict.BREAKING
+                draft.verdict = Impact.BREAKING
                 draft.reason += (
                     "; but a generated output valid under the new schema fails the old one"
                 )
@@ -210,7 +210,7 @@ class _Searcher:
                     Draft(
                         "$",
                         "unclassified",
-                        Verdict.BREAKING,
+                        Impact.BREAKING,
                         f"an output valid under the new schema fails the old one at "
                         f"{_instance_path(path)}: {message}",
                         [Site(path, frozenset({keyword}) if isinstance(keyword, str) else None)],
@@ -232,31 +232,31 @@ def confirm(
     """
     if examples <= 0:
         for draft in drafts:
-            if draft.verdict == Verdict.UNDECIDED:
-                draft.verdict = Verdict.BREAKING
+            if draft.verdict == Impact.UNDECIDED:
+                draft.verdict = Impact.BREAKING
                 draft.reason += "; not checked by example (examples=0), so treated as breaking"
         return drafts
     searcher = _Searcher(old, new, examples, seed)
     try:
         for draft in drafts:
-            if draft.verdict == Verdict.COMPATIBLE or draft.kind == "annotation_changed":
+            if draft.verdict == Impact.COMPATIBLE or draft.kind == "annotation_changed":
                 continue
             found, value = searcher.for_draft(draft)
             if found:
-                if draft.verdict == Verdict.UNDECIDED:
+                if draft.verdict == Impact.UNDECIDED:
                     draft.reason += (
                         "; a generated output valid under the new schema fails the old one"
                     )
-                draft.verdict, draft.counterexample, draft.found = Verdict.BREAKING, value, True
-            elif draft.verdict == Verdict.UNDECIDED:
-                draft.verdict = Verdict.COMPATIBLE
+                draft.verdict, draft.counterexample, draft.found = Impact.BREAKING, value, True
+            elif draft.verdict == Impact.UNDECIDED:
+                draft.verdict = Impact.COMPATIBLE
                 draft.reason += (
                     f"; no counterexample among {examples} generated outputs, so judged compatible"
                 )
         return drafts + searcher.unexplained(drafts)
     except _Unavailable as exc:
         for draft in drafts:
-            if draft.verdict == Verdict.UNDECIDED:
-                draft.verdict = Verdict.BREAKING
+            if draft.verdict == Impact.UNDECIDED:
+                draft.verdict = Impact.BREAKING
                 draft.reason += f"; could not be checked by example ({exc}), so treated as breaking"
         return drafts

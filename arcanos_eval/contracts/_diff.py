@@ -9,7 +9,7 @@ recursive schemas end), flattens ``allOf`` entries that merge cleanly into their
 ``anyOf``/``oneOf`` alternatives by inclusion. At each node pair it runs the handler of every
 keyword in :data:`KEYWORDS`, in table order; that order is the order of the findings. Differences
 whose effect cannot be read off the keywords (a changed ``pattern``, ``if``/``then``, a dropped
-``allOf`` entry, unknown keywords) are :attr:`Verdict.UNDECIDED` and are settled by generated
+``allOf`` entry, unknown keywords) are :attr:`Impact.UNDECIDED` and are settled by generated
 examples.
 
 Where the handlers live: :mod:`._values` (``type``, ``enum``, ``const``, annotations),
@@ -32,10 +32,10 @@ from arcanos_eval._fastcheck import ANNOTATIONS
 from arcanos_eval.contracts._nodes import (
     INERT,
     Draft,
+    Impact,
     InstancePath,
     Side,
     Site,
-    Verdict,
     canon,
     declared_types,
     dedupe,
@@ -209,7 +209,7 @@ class Walker:
                 Draft(
                     new.path,
                     "now_forbidden",
-                    Verdict.COMPATIBLE,
+                    Impact.COMPATIBLE,
                     "the new schema allows nothing here: outputs never hold a value here",
                     [Site(at)],
                     at,
@@ -220,7 +220,7 @@ class Walker:
                 Draft(
                     new.path,
                     "now_allowed",
-                    Verdict.BREAKING,
+                    Impact.BREAKING,
                     "the old schema allowed nothing here; outputs may now hold a value",
                     [Site(at, None, True)],
                     at,
@@ -290,7 +290,7 @@ def _unknown_keywords(pair: Pair) -> list[Draft]:
                 Draft(
                     pair.path,
                     "keyword_changed",
-                    Verdict.UNDECIDED,
+                    Impact.UNDECIDED,
                     f"{keyword} {change}",
                     [Site(pair.at, None, True)],
                     pair.at,

@@ -18,7 +18,7 @@ from typing import Any
 from arcanos_eval._fastcheck import ANNOTATIONS
 
 
-class Verdict(enum.IntEnum):
+class Impact(enum.IntEnum):
     """How a difference affects clients; ordered so ``max`` gives the worst."""
 
     COMPATIBLE = 0
@@ -79,7 +79,7 @@ class Draft:
 
     path: str
     kind: str
-    verdict: Verdict
+    verdict: Impact
     reason: str
     sites: list[Site]
     focus: InstancePath = ()
@@ -321,14 +321,14 @@ def with_siblings(node: Mapping[str, Any], keyword: str, branch: Any) -> Any:
     return merged
 
 
-def worst(drafts: Iterable[Draft]) -> Verdict:
+def worst(drafts: Iterable[Draft]) -> Impact:
     """The worst verdict among ``drafts`` (annotations aside); compatible when empty."""
     return max(
-        (d.verdict for d in drafts if d.kind != "annotation_changed"), default=Verdict.COMPATIBLE
+        (d.verdict for d in drafts if d.kind != "annotation_changed"), default=Impact.COMPATIBLE
     )
 
 
-def first_reason(drafts: Sequence[Draft], verdict: Verdict) -> str:
+def first_reason(drafts: Sequence[Draft], verdict: Impact) -> str:
     """The first draft with ``verdict``, as ``kind at path: reason``, to explain a summary."""
     for draft in drafts:
         if draft.verdict == verdict and draft.kind != "annotation_changed":

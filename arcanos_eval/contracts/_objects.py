@@ -12,8 +12,8 @@ from arcanos_eval.contracts._nodes import (
     EXTRA_KEY_KEYWORDS,
     KEY,
     Draft,
+    Impact,
     Site,
-    Verdict,
     canon,
     child,
     count_bound,
@@ -48,7 +48,7 @@ def diff_additional_properties(pair: Pair) -> list[Draft]:
             Draft(
                 path,
                 "additional_properties_forbidden",
-                Verdict.COMPATIBLE,
+                Impact.COMPATIBLE,
                 "outputs may no longer carry undeclared properties",
                 sites,
                 at,
@@ -94,7 +94,7 @@ def diff_pattern_properties(pair: Pair) -> list[Draft]:
                 Draft(
                     child(pair.path, "patternProperties", pattern),
                     "pattern_properties_added",
-                    Verdict.UNDECIDED,
+                    Impact.UNDECIDED,
                     f"properties matching {pattern!r} now have their own schema",
                     sites,
                     at,
@@ -106,7 +106,7 @@ def diff_pattern_properties(pair: Pair) -> list[Draft]:
                 Draft(
                     child(pair.path, "patternProperties", pattern),
                     "pattern_properties_removed",
-                    Verdict.UNDECIDED,
+                    Impact.UNDECIDED,
                     f"properties matching {pattern!r} lost their own schema",
                     sites,
                     at,
@@ -139,7 +139,7 @@ def diff_property_names(pair: Pair) -> list[Draft]:
             Draft(
                 path,
                 "property_names_added",
-                Verdict.COMPATIBLE,
+                Impact.COMPATIBLE,
                 "property names are now constrained",
                 sites,
                 at,

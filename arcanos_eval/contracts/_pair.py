@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any, Protocol
 
-from arcanos_eval.contracts._nodes import Draft, InstancePath, Side, Verdict, covered
+from arcanos_eval.contracts._nodes import Draft, Impact, InstancePath, Side, covered
 from arcanos_eval.contracts._schema import SchemaDocument
 
 __all__ = ["Handler", "Pair", "Stack", "Walk"]
@@ -79,13 +79,13 @@ class Pair:
         """Whether values of JSON type ``kind`` can still appear here under the new schema."""
         return covered(kind, self.new_types)
 
-    def loosened(self, kind: str) -> Verdict:
+    def loosened(self, kind: str) -> Impact:
         """The verdict of a loosened constraint on values of type ``kind``.
 
         Breaking, unless no such value can appear here under the new schema: a looser
         ``maxLength`` on a node that no longer admits strings breaks nobody.
         """
-        return Verdict.BREAKING if self.relevant(kind) else Verdict.COMPATIBLE
+        return Impact.BREAKING if self.relevant(kind) else Impact.COMPATIBLE
 
     def compare(self, old: Side, new: Side, at: InstancePath | None = None) -> list[Draft]:
         """The differences between two subschemas, met at ``at`` (by default where this pair is)."""

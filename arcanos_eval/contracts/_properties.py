@@ -13,10 +13,10 @@ from typing import Any
 from arcanos_eval.contracts._nodes import (
     EXTRA_KEY_KEYWORDS,
     Draft,
+    Impact,
     InstancePath,
     Side,
     Site,
-    Verdict,
     child,
     first_reason,
     is_false,
@@ -107,7 +107,7 @@ def _required_change(
     new_req: list[str],
     path: str,
     at: InstancePath,
-    breaking: Verdict,
+    breaking: Impact,
     *,
     in_properties: bool,
 ) -> list[Draft]:
@@ -129,7 +129,7 @@ def _required_change(
             Draft(
                 where,
                 "required_added",
-                Verdict.COMPATIBLE,
+                Impact.COMPATIBLE,
                 f"{name!r} is now always present; clients already accept it",
                 [Site(at, frozenset({"required"}))],
                 at,
@@ -150,14 +150,14 @@ def _added(pair: Pair, name: str, new_req: list[str]) -> Draft:
         return Draft(
             path,
             "property_added",
-            Verdict.COMPATIBLE,
+            Impact.COMPATIBLE,
             f"{name!r} is now explicitly forbidden",
             sites,
             focus,
         )
     known = _member(pair.old, name)
     if is_false(known.schema):
-        verdict = Verdict.BREAKING if relevant else Verdict.COMPATIBLE
+        verdict = Impact.BREAKING if relevant else Impact.COMPATIBLE
         return Draft(
             path,
             "property_added",
@@ -168,8 +168,8 @@ def _added(pair: Pair, name: str, new_req: list[str]) -> Draft:
             focus,
         )
     probe = pair.compare(known, new.at(schema, "properties", name), (*at, name))
-    verdict = worst(probe) if relevant else Verdict.COMPATIBLE
-    if verdict == Verdict.COMPATIBLE:
+    verdict = worst(probe) if relevant else Impact.COMPATIBLE
+    if verdict == Impact.COMPATIBLE:
         reason = (
             f"new {required} property {name!r}; the old schema accepts it as an "
             "undeclared property, so clients ignore it"
@@ -198,7 +198,7 @@ def _removed(pair: Pair, name: str, old_req: list[str], new_req: list[str]) -> D
             return Draft(
                 path,
                 "property_removed",
-                Verdict.BREAKING,
+                Impact.BREAKING,
                 f"{name!r} was removed, and it was required: outputs lack it, and "
                 "clients written against the old schema expect it",
                 sites,
@@ -207,7 +207,7 @@ def _removed(pair: Pair, name: str, old_req: list[str], new_req: list[str]) -> D
         return Draft(
             path,
             "property_removed",
-            Verdict.COMPATIBLE,
+            Impact.COMPATIBLE,
             f"{name!r} was optional and is no longer produced: clients already handle its absence",
             sites,
             focus,
@@ -218,13 +218,13 @@ def _removed(pair: Pair, name: str, old_req: list[str], new_req: list[str]) -> D
         return Draft(
             path,
             "property_removed",
-            Verdict.BREAKING,
+            Impact.BREAKING,
             f"{name!r} was removed, and it was required: outputs may lack it, and "
             "clients written against the old schema expect it",
             sites,
             focus,
         )
-    if verdict == Verdict.COMPATIBLE:
+    if verdict == Impact.COMPATIBLE:
         reason = f"{name!r} is no longer declared; the new schema still constrains it compatibly"
     else:
         reason = (
@@ -240,7 +240,7 @@ def _renamed(
     gone = _removed(pair, old_name, old_req, new_req)
     came = _added(pair, new_name, new_req)
     verdict = max(gone.verdict, came.verdict)
-    if verdict == Verdict.COMPATIBLE:
+    if verdict == Impact.COMPATIBLE:
         reason = f"{old_name!r} renamed to {new_name!r} (same schema); {gone.reason}; {came.reason}"
     else:
         parts = [d.reason for d in (gone, came) if d.verdict == verdict]

@@ -14,9 +14,9 @@ from arcanos_eval.contracts._nodes import (
     NARROWER_FORMATS,
     Bound,
     Draft,
+    Impact,
     InstancePath,
     Site,
-    Verdict,
     canon,
     count_bound,
     format_bound,
@@ -70,7 +70,7 @@ def bound(
             Draft(
                 path,
                 f"{name}_added",
-                Verdict.COMPATIBLE,
+                Impact.COMPATIBLE,
                 f"new bound {fmt(new)}: outputs are only more constrained",
                 sites,
                 at,
@@ -79,7 +79,7 @@ def bound(
     if old is None or new is None:
         if old is None:
             return []
-        verdict, kind = Verdict.BREAKING, f"{name}_removed"
+        verdict, kind = Impact.BREAKING, f"{name}_removed"
         reason = (
             f"bound {fmt(old)} removed: outputs beyond it are now valid, and clients reject them"
         )
@@ -91,19 +91,19 @@ def bound(
                 Draft(
                     path,
                     f"{name}_tightened",
-                    Verdict.COMPATIBLE,
+                    Impact.COMPATIBLE,
                     f"{fmt(old)} became {fmt(new)}: outputs are only more constrained",
                     sites,
                     at,
                 )
             ]
-        verdict, kind = Verdict.BREAKING, f"{name}_loosened"
+        verdict, kind = Impact.BREAKING, f"{name}_loosened"
         reason = (
             f"{fmt(old)} became {fmt(new)}: outputs between the two bounds are now "
             "valid, and clients reject them"
         )
     if not relevant:
-        verdict = Verdict.COMPATIBLE
+        verdict = Impact.COMPATIBLE
         reason += " (but no value it applies to can appear here under the new schema)"
     return [Draft(path, kind, verdict, reason, sites, at)]
 
@@ -160,17 +160,17 @@ def diff_multiple_of(pair: Pair) -> list[Draft]:
     relevant = pair.relevant("integer")
     sites = [Site(at, frozenset({"multipleOf"}))]
     if not is_number(new_step):
-        verdict = Verdict.BREAKING if relevant else Verdict.COMPATIBLE
+        verdict = Impact.BREAKING if relevant else Impact.COMPATIBLE
         reason = f"outputs no longer need to be multiples of {old_step}"
         return [Draft(path, "multiple_of_removed", verdict, reason, sites, at)]
     if not is_number(old_step):
         reason = f"outputs must now be multiples of {new_step}"
-        return [Draft(path, "multiple_of_added", Verdict.COMPATIBLE, reason, sites, at)]
+        return [Draft(path, "multiple_of_added", Impact.COMPATIBLE, reason, sites, at)]
     if canon(old_step) == canon(new_step):
         return []
     ratio = Fraction(str(new_step)) / Fraction(str(old_step))
     fits = ratio.denominator == 1
-    verdict = Verdict.COMPATIBLE if fits or not relevant else Verdict.BREAKING
+    verdict = Impact.COMPATIBLE if fits or not relevant else Impact.BREAKING
     reason = f"multipleOf {old_step} became {new_step}: " + (
         "every multiple of the new step is one of the old"
         if fits
@@ -228,8 +228,8 @@ def diff_pattern(pair: Pair) -> list[Draft]:
         return [Draft(path, "pattern_removed", pair.loosened("string"), reason, sites, at)]
     if old_pattern is None:
         reason = f"outputs must now match {new_pattern!r}"
-        return [Draft(path, "pattern_added", Verdict.COMPATIBLE, reason, sites, at)]
-    verdict = Verdict.UNDECIDED if pair.relevant("string") else Verdict.COMPATIBLE
+        return [Draft(path, "pattern_added", Impact.COMPATIBLE, reason, sites, at)]
+    verdict = Impact.UNDECIDED if pair.relevant("string") else Impact.COMPATIBLE
     reason = f"pattern {old_pattern!r} became {new_pattern!r}"
     return [Draft(path, "pattern_changed", verdict, reason, sites, at)]
 
@@ -246,10 +246,10 @@ def diff_format(pair: Pair) -> list[Draft]:
         return [Draft(path, "format_removed", pair.loosened("string"), reason, sites, at)]
     if old_format is None:
         reason = f"outputs must now be {new_format!r}"
-        return [Draft(path, "format_added", Verdict.COMPATIBLE, reason, sites, at)]
+        return [Draft(path, "format_added", Impact.COMPATIBLE, reason, sites, at)]
     if (new_format, old_format) in NARROWER_FORMATS:
         reason = f"format {old_format!r} became the narrower {new_format!r}"
-        return [Draft(path, "format_changed", Verdict.COMPATIBLE, reason, sites, at)]
+        return [Draft(path, "format_changed", Impact.COMPATIBLE, reason, sites, at)]
     reason = (
         f"format {old_format!r} became {new_format!r}: a "
         f"{new_format!r} value need not be a {old_format!r} one"

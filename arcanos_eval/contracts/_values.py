@@ -13,9 +13,9 @@ from typing import Any
 from arcanos_eval._fastcheck import ANNOTATIONS
 from arcanos_eval.contracts._nodes import (
     Draft,
+    Impact,
     InstancePath,
     Site,
-    Verdict,
     canon,
     covered,
     finite,
@@ -39,7 +39,7 @@ def annotation_changes(
                 Draft(
                     path,
                     "annotation_changed",
-                    Verdict.COMPATIBLE,
+                    Impact.COMPATIBLE,
                     f"{keyword} changed; annotations do not constrain outputs",
                     [],
                     at,
@@ -63,7 +63,7 @@ def diff_type(pair: Pair) -> list[Draft]:
             Draft(
                 path,
                 "type_removed",
-                Verdict.BREAKING,
+                Impact.BREAKING,
                 f"the old schema required {show_types(old)}; any JSON type may now appear",
                 sites,
                 at,
@@ -74,7 +74,7 @@ def diff_type(pair: Pair) -> list[Draft]:
             Draft(
                 path,
                 "type_added",
-                Verdict.COMPATIBLE,
+                Impact.COMPATIBLE,
                 f"outputs are now restricted to {show_types(new)}",
                 sites,
                 at,
@@ -86,7 +86,7 @@ def diff_type(pair: Pair) -> list[Draft]:
             Draft(
                 path,
                 "type_narrowed",
-                Verdict.COMPATIBLE,
+                Impact.COMPATIBLE,
                 f"{show_types(old)} became {show_types(new)}: every new type was already allowed",
                 sites,
                 at,
@@ -97,7 +97,7 @@ def diff_type(pair: Pair) -> list[Draft]:
             Draft(
                 path,
                 "type_widened",
-                Verdict.BREAKING,
+                Impact.BREAKING,
                 f"{show_types(old)} became {show_types(new)}: outputs may now be "
                 f"{' or '.join(extra)}, which clients reject",
                 sites,
@@ -108,7 +108,7 @@ def diff_type(pair: Pair) -> list[Draft]:
         Draft(
             path,
             "type_changed",
-            Verdict.BREAKING,
+            Impact.BREAKING,
             f"{show_types(old)} became {show_types(new)}",
             sites,
             at,
@@ -127,7 +127,7 @@ def diff_enum(pair: Pair) -> list[Draft]:
         Draft(
             pair.path,
             f"{keyword}_removed",
-            Verdict.BREAKING,
+            Impact.BREAKING,
             f"the old schema only allowed {show_all(old_values)}; any value of the new "
             "schema's type may now appear",
             [Site(at, frozenset({"enum", "const"}))],
@@ -157,7 +157,7 @@ def enumerated(pair: Pair, values: list[Any]) -> list[Draft]:
                 Draft(
                     new.path,
                     f"{keyword}_added",
-                    Verdict.BREAKING,
+                    Impact.BREAKING,
                     f"outputs are now limited to {show_all(values)}, but the old "
                     f"schema rejects {show_all(bad)} ({why(bad[0])})",
                     sites,
@@ -168,7 +168,7 @@ def enumerated(pair: Pair, values: list[Any]) -> list[Draft]:
             Draft(
                 new.path,
                 f"{keyword}_added",
-                Verdict.COMPATIBLE,
+                Impact.COMPATIBLE,
                 f"outputs are now limited to {show_all(values)}, all valid under the old schema",
                 sites,
                 at,
@@ -180,7 +180,7 @@ def enumerated(pair: Pair, values: list[Any]) -> list[Draft]:
     removed = [v for v in old_values if canon(v) not in new_keys]
     drafts: list[Draft] = []
     if "const" in o and "const" in n and added:
-        verdict = Verdict.BREAKING if rejected else Verdict.COMPATIBLE
+        verdict = Impact.BREAKING if rejected else Impact.COMPATIBLE
         return [
             Draft(
                 new.path,
@@ -199,7 +199,7 @@ def enumerated(pair: Pair, values: list[Any]) -> list[Draft]:
                 Draft(
                     new.path,
                     "enum_value_added",
-                    Verdict.BREAKING,
+                    Impact.BREAKING,
                     f"new value(s) {show_all(bad)}: clients written against the old schema do "
                     "not know them",
                     sites,
@@ -211,7 +211,7 @@ def enumerated(pair: Pair, values: list[Any]) -> list[Draft]:
                 Draft(
                     new.path,
                     "enum_value_added",
-                    Verdict.COMPATIBLE,
+                    Impact.COMPATIBLE,
                     f"new value(s) {show_all(added)} were already valid under the old schema",
                     sites,
                     at,
@@ -222,7 +222,7 @@ def enumerated(pair: Pair, values: list[Any]) -> list[Draft]:
             Draft(
                 new.path,
                 "enum_value_removed",
-                Verdict.COMPATIBLE,
+                Impact.COMPATIBLE,
                 f"value(s) {show_all(removed)} are no longer produced; clients still accept "
                 "every remaining value",
                 [Site(at, frozenset({"enum", "const"}))],
@@ -235,7 +235,7 @@ def enumerated(pair: Pair, values: list[Any]) -> list[Draft]:
             Draft(
                 new.path,
                 "value_rejected",
-                Verdict.BREAKING,
+                Impact.BREAKING,
                 f"{show_all(kept_bad)} is listed by both schemas, but the old one rejects it "
                 f"({why(kept_bad[0])})",
                 sites,

@@ -16,15 +16,15 @@ from __future__ import annotations
 
 from arcanos_eval.data.check import check_training_data
 from arcanos_eval.data.pii import Allowlist, Match, Scanner, mask_value, redact_text, scan_text
-from arcanos_eval.data.report import SCHEMA_VERSION, DataReport, FileSummary, Finding, Tally
+from arcanos_eval.data.report import SCHEMA_VERSION, DataFinding, DataReport, FileSummary, Tally
 from arcanos_eval.data.tokens import TokenCounter, TokenStats, model_spec
 
 __all__ = [
     "SCHEMA_VERSION",
     "Allowlist",
+    "DataFinding",
     "DataReport",
     "FileSummary",
-    "Finding",
     "Match",
     "Scanner",
     "Tally",

@@ -42,9 +42,9 @@ from arcanos_eval.data.hygiene import (
 from arcanos_eval.data.pii import Allowlist, Scanner
 from arcanos_eval.data.report import (
     Check,
+    DataFinding,
     DataReport,
     FileSummary,
-    Finding,
     Severity,
     Tally,
     verdict_for,
@@ -195,7 +195,7 @@ class _Run:
     contamination: ContaminationIndex | None
     cap: int
     duplicates: DuplicateIndex = field(default_factory=DuplicateIndex)
-    findings: list[Finding] = field(default_factory=list)
+    findings: list[DataFinding] = field(default_factory=list)
     tallies: Counter[tuple[str, Check, str, Severity]] = field(default_factory=Counter)
     allowlisted: int = 0
     replacements: int = 0
@@ -217,7 +217,9 @@ class _Run:
         key = (file, check, kind, severity)
         self.tallies[key] += 1
         if self.tallies[key] <= self.cap:
-            self.findings.append(Finding(check, kind, severity, file, line, field, message, masked))
+            self.findings.append(
+                DataFinding(check, kind, severity, file, line, field, message, masked)
+            )
 
     def check_file(
         self, path: Path, name: str, role: str, index: int, redacted: IO[str] | None

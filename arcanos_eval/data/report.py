@@ -25,9 +25,9 @@ __all__ = [
     "CHECKS",
     "SCHEMA_VERSION",
     "Check",
+    "DataFinding",
     "DataReport",
     "FileSummary",
-    "Finding",
     "Tally",
     "verdict_for",
 ]
@@ -42,7 +42,7 @@ Severity = Literal["error", "warning"]
 
 
 @dataclass(frozen=True)
-class Finding:
+class DataFinding:
     """One problem at one place.
 
     Attributes:
@@ -139,7 +139,7 @@ class DataReport:
     passed: bool
     verdict: str
     files: tuple[FileSummary, ...]
-    findings: tuple[Finding, ...]
+    findings: tuple[DataFinding, ...]
     tallies: tuple[Tally, ...]
     settings: Mapping[str, Any] = field(default_factory=dict)
     against: Mapping[str, Any] | None = None
@@ -227,7 +227,7 @@ class DataReport:
             passed=bool(data["passed"]),
             verdict=str(data["verdict"]),
             files=files,
-            findings=tuple(Finding(**item) for item in data["findings"]),
+            findings=tuple(DataFinding(**item) for item in data["findings"]),
             tallies=tuple(Tally(**item) for item in data["tallies"]),
             settings=dict(data.get("settings") or {}),
             against=data.get("against"),

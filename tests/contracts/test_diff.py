@@ -17,7 +17,7 @@ from referencing.exceptions import Unresolvable
 
 from arcanos_eval._fastcheck import ANNOTATIONS
 from arcanos_eval.contracts._diff import KEYWORDS, Walker
-from arcanos_eval.contracts._nodes import Draft, Side, Verdict, worst
+from arcanos_eval.contracts._nodes import Draft, Impact, Side, worst
 from arcanos_eval.contracts._pair import Pair
 from arcanos_eval.contracts._schema import ContractError, SchemaDocument
 from arcanos_eval.contracts._values import diff_type
@@ -341,7 +341,7 @@ def test_a_document_compared_with_itself_breaks_nothing(pair):
     for document in pair:
         drafts = _drafts(document, copy.deepcopy(document))
         if drafts is not None:
-            assert worst(drafts) == Verdict.COMPATIBLE, drafts
+            assert worst(drafts) == Impact.COMPATIBLE, drafts
 
 
 @WALKS
@@ -367,4 +367,4 @@ def test_only_the_handler_of_a_changed_keyword_reports_it(change):
     drafts = walker.run()
     if owner is None and keyword not in ANNOTATIONS:
         # Unknown to the table: left to the generated examples.
-        assert [(d.kind, d.verdict) for d in drafts] == [("keyword_changed", Verdict.UNDECIDED)]
+        assert [(d.kind, d.verdict) for d in drafts] == [("keyword_changed", Impact.UNDECIDED)]
