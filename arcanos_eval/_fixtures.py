@@ -7,9 +7,9 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from arcanos_eval._items import session_key
 from arcanos_eval.errors import ArcanosError
 from arcanos_eval.options import overrides_from, values_from_pytest
-from arcanos_eval.pytest_plugin import session_key
 
 if TYPE_CHECKING:  # imported when a fixture is used, not by every pytest run
     from arcanos_eval.model import Response

@@ -18,8 +18,9 @@ from typing import Any
 import pytest
 from xdist.scheduler import LoadScopeScheduling
 
+from arcanos_eval._items import session_key
 from arcanos_eval.errors import ArcanosError
-from arcanos_eval.pytest_plugin import is_worker, log_key, session_key, shares_key
+from arcanos_eval.pytest_plugin import is_worker, log_key, shares_key
 from arcanos_eval.session import ArcanosSession, gate_name
 
 __all__ = ["CallGroupScheduling"]

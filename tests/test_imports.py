@@ -41,7 +41,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
     "gate": ("gates",),
     "report": ("report",),
     "session": ("session",),
-    "front": ("cli", "options", "pytest_plugin", "_xdist", "_fixtures", "testing"),
+    "front": ("cli", "options", "pytest_plugin", "_items", "_xdist", "_fixtures", "testing"),
 }
 FACADE = "facade"  # the package root: above every layer
 
