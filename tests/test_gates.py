@@ -46,9 +46,21 @@ def rec(
     return ResultRecord(suite, case, target, repeat, category, "fp", response, scores)
 
 
+# The gates that count cases, and so fail below min_cases.
+COUNTING = ("pass_rate", "pass_rate_base", "max_regression")
+
+
 def make_log(
     records: Iterable[ResultRecord], gates: Mapping[str, Any] | None = None, **header: Any
 ) -> RunLog:
+    """A run log of ``records`` judged by ``gates``.
+
+    Most tests here measure one gate on a handful of cases, so the counting gates get
+    ``min_cases = 1`` unless the table sets it; the evidence floor has tests of its own.
+    """
+    gates = dict(gates or {})
+    if any(key in gates for key in COUNTING):
+        gates.setdefault("min_cases", 1)
     log = RunLog(
         None,
         RunHeader.from_dict(
@@ -161,8 +173,14 @@ def test_no_table_means_no_gate():
         ({"schema_violations": 0.5}, "field 'schema_violations': expected an integer >= 0"),
         ({"max_regression": -0.1}, "field 'max_regression': expected a number >= 0 and <= 1"),
         ({"alpha": 0.05}, "field 'alpha': only applies to max_regression, which is not set"),
-        ({"max_regression": 0, "alpha": 0.05}, "field 'alpha': only applies with regression_test"),
-        ({"max_regression": 0, "regression_test": "ttest"}, "expected 'mcnemar', found 'ttest'"),
+        (
+            {"max_regression": 0, "regression_test": "observed", "alpha": 0.05},
+            "field 'alpha': only applies with regression_test = 'noninferiority' or 'mcnemar'",
+        ),
+        (
+            {"max_regression": 0, "regression_test": "ttest"},
+            "expected 'noninferiority', 'mcnemar' or 'observed', found 'ttest'",
+        ),
         ({"max_regression": 0, "regression_test": "mcnemar", "alpha": 0.9}, "field 'alpha'"),
         ({"data": "yes"}, "field 'data': expected true or false, found 'yes'"),
         ({"schema_compat": 1}, "field 'schema_compat': expected true or false"),
@@ -230,12 +248,14 @@ def test_errored_cases_are_left_out_of_pass_rates_and_said_so():
 
 def test_max_regression_plain():
     records = paired([(True, True)] * 9 + [(True, False)])
-    strict = evaluate(make_log(records, {"max_regression": 0.0}))
+    observed = {"regression_test": "observed"}
+    strict = evaluate(make_log(records, {"max_regression": 0.0, **observed}))
     result = gate(strict, "max_regression[happy_path]")
     assert not result.passed and result.measured == pytest.approx(-0.1)
     assert result.evidence == "10 paired cases: 1 regressed, 0 fixed, delta -10.0 pp"
     assert gate(
-        evaluate(make_log(records, {"max_regression": 0.1})), "max_regression[happy_path]"
+        evaluate(make_log(records, {"max_regression": 0.1, **observed})),
+        "max_regression[happy_path]",
     ).passed
 
 
@@ -252,7 +272,7 @@ def test_max_regression_with_mcnemar_fails_only_on_a_significant_drop():
 
 def test_max_regression_is_per_category_and_needs_paired_cases():
     records = [*paired([(True, True)]), rec("a", "candidate", category="adversarial")]
-    evaluation = evaluate(make_log(records, {"max_regression": 0.0}))
+    evaluation = evaluate(make_log(records, {"max_regression": 0.0, "regression_test": "observed"}))
     assert gate(evaluation, "max_regression[happy_path]").passed
     missing = gate(evaluation, "max_regression[adversarial]")
     assert not missing.passed and "no 'adversarial' case answered by both" in missing.evidence
@@ -525,7 +545,12 @@ def test_an_override_for_a_suite_absent_from_the_run_fails():
 def test_promote_when_every_gate_passes():
     evaluation = evaluate(
         make_log(
-            paired([(True, True)] * 3), {"pass_rate": {"happy_path": 1.0}, "max_regression": 0.0}
+            paired([(True, True)] * 3),
+            {
+                "pass_rate": {"happy_path": 1.0},
+                "max_regression": 0.0,
+                "regression_test": "observed",
+            },
         )
     )
     assert evaluation.verdict.decision == "PROMOTE" and evaluation.verdict.exit_status == 0
@@ -583,7 +608,8 @@ def test_checklist_maps_gates_to_the_four_invariants():
 def test_gates_from_the_argument_replace_the_header_table():
     log = make_log(paired([(True, False)]), {"pass_rate": {"happy_path": 1.0}})
     assert evaluate(log).verdict.decision == "HOLD"
-    assert evaluate(log, {"pass_rate": {"happy_path": 0.0}}).verdict.decision == "PROMOTE"
+    given = {"pass_rate": {"happy_path": 0.0}, "min_cases": 1}
+    assert evaluate(log, given).verdict.decision == "PROMOTE"
 
 
 # ------------------------------------------------------------------------------ schema_compat
