@@ -216,7 +216,8 @@ def paired_difference_interval(
     z = _z(confidence)
     if sum(counts) == 0:
         return Interval(-1.0, 1.0)
-    return _newcombe(*map(float, counts), z)
+    a, b, c, d = (float(k) for k in counts)
+    return _newcombe(a, b, c, d, z)
 
 
 def noninferiority_cases_needed(
@@ -264,7 +265,8 @@ def noninferiority_cases_needed(
     spread = math.sqrt(max(0.0, shares[1] + shares[2] - drop * drop))
 
     def passes(size: int) -> bool:
-        bound = _newcombe(*(s * size for s in shares), z).high
+        a, b, c, d = (share * size for share in shares)
+        bound = _newcombe(a, b, c, d, z).high
         return bound + z_power * spread / math.sqrt(size) <= margin
 
     # The bound and the spread both shrink as n grows: double, then bisect.

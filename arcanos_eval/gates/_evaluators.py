@@ -113,8 +113,7 @@ def _regression_verdict(
             )
         )
         clause = (
-            f", one-sided {format_percent(confidence, 0)} Newcombe bound "
-            f"{format_points(bound)}"
+            f", one-sided {format_percent(confidence, 0)} Newcombe bound {format_points(bound)}"
         )
         return bound, passes, clause, needed
     needed = spec.min_cases if within else None

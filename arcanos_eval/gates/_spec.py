@@ -234,11 +234,7 @@ def _parse_table(
                 GateSpec(key, minimum, category=str(category), suite=suite, min_cases=min_cases)
             )
     modifiers = [k for k in _REGRESSION_MODIFIERS if k in table]
-    if (
-        "max_regression" in table
-        or modifiers
-        or (floor_only and "max_regression" in inherited)
-    ):
+    if "max_regression" in table or modifiers or (floor_only and "max_regression" in inherited):
         merged = {
             **{k: inherited[k] for k in ("max_regression", *MODIFIERS) if k in inherited},
             **{k: table[k] for k in ("max_regression", *MODIFIERS) if k in table},
