@@ -350,9 +350,11 @@ def test_min_cases_is_set_run_wide_and_per_suite():
     assert not gate(higher, "pass_rate[happy_path]", "suite small").passed
     strict = evaluate(make_log(records, {**gates, "suites": {}}))
     result = gate(strict, "pass_rate[happy_path]")
-    assert result.passed and result.sufficiency == Sufficiency(17, 10)
+    assert result.passed and result.sufficiency == Sufficiency(17, 17)
     floor = evaluate(make_log(records, {**gates, "min_cases": 20, "suites": {}}))
-    assert not gate(floor, "pass_rate[happy_path]").passed
+    short = gate(floor, "pass_rate[happy_path]")
+    assert not short.passed and short.sufficiency == Sufficiency(17, 20)
+    assert short.sufficiency.more == 3
 
 
 def test_a_pass_rate_below_its_bar_cannot_pass_at_these_rates():

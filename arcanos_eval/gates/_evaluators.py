@@ -68,8 +68,16 @@ def _pass_rate(spec: GateSpec, scope: Scope, target: str) -> list[Measurement]:
         + (f"; {errored} errored case(s) not counted" if errored else "")
     )
     reaches = rate >= spec.threshold - _EPSILON
-    sufficiency = Sufficiency(len(judged), spec.min_cases if reaches else None)
+    sufficiency = _sufficiency(spec, len(judged), reaches, None)
     return [_floored(spec, Measurement(None, rate, reaches, evidence, sufficiency))]
+
+
+def _sufficiency(spec: GateSpec, cases: int, passes: bool, needed: int | None) -> Sufficiency:
+    """What a counting gate needs: a passing one, ``min_cases``; a failing one, the cases at
+    which it would pass at the observed rates (``needed``; ``None`` when no number would do)."""
+    if passes:
+        return Sufficiency(cases, max(cases, spec.min_cases))
+    return Sufficiency(cases, None if needed is None else max(needed, spec.min_cases))
 
 
 def _floored(spec: GateSpec, measurement: Measurement) -> Measurement:
@@ -91,8 +99,8 @@ def _regression_verdict(
     """What ``max_regression`` makes of one category's paired table under its test.
 
     Returns the value the threshold is compared with (a delta, candidate minus base, in points),
-    whether it passes, the test's clause of the evidence, and the cases needed to pass at these
-    rates (``None``: it cannot).
+    whether it passes, the test's clause of the evidence, and, when it fails, the cases at which
+    it would pass at these rates (``None``: no number would do).
     """
     n = both + regressed + fixed + neither
     delta = (fixed - regressed) / n
@@ -104,9 +112,9 @@ def _regression_verdict(
         interval = paired_difference_interval(both, regressed, fixed, neither, 1 - 2 * spec.alpha)
         bound = -interval.high
         passes = bound >= -margin - _EPSILON
-        # Passing, it is decided; failing, the cases at which it would pass 9 times in 10.
+        # Failing, the cases at which it would pass 9 times in 10 if these rates held.
         needed = (
-            n
+            None
             if passes
             else noninferiority_cases_needed(
                 both, regressed, fixed, neither, margin, alpha=spec.alpha
@@ -116,12 +124,12 @@ def _regression_verdict(
             f", one-sided {format_percent(confidence, 0)} Newcombe bound {format_points(bound)}"
         )
         return bound, passes, clause, needed
-    needed = spec.min_cases if within else None
+    # Failing, these tests fail on the observed drop itself: more cases would not pass them.
     if spec.test == "mcnemar":
         p = mcnemar_exact(regressed, fixed, "greater")
         clause = f", one-sided exact McNemar p={format_p(p)} (alpha {spec.alpha:g})"
-        return delta, not (not within and p < spec.alpha), clause, needed
-    return delta, within, "", needed
+        return delta, not (not within and p < spec.alpha), clause, None
+    return delta, within, "", None
 
 
 def _max_regression(spec: GateSpec, scope: Scope) -> list[Measurement]:
@@ -152,9 +160,7 @@ def _max_regression(spec: GateSpec, scope: Scope) -> list[Measurement]:
             f"{len(cases)} paired cases: {regressed} regressed, {fixed} fixed, "
             f"delta {format_points(delta)}{clause}"
         )
-        sufficiency = Sufficiency(
-            len(cases), None if needed is None else max(needed, spec.min_cases)
-        )
+        sufficiency = _sufficiency(spec, len(cases), ok, needed)
         results.append(_floored(spec, Measurement(category, value, ok, evidence, sufficiency)))
     if not results:
         raise NoEvidence("no case in scope")
