@@ -228,7 +228,7 @@ def noninferiority_cases_needed(
     margin: float,
     *,
     alpha: float = 0.05,
-    power: float = 0.9,
+    power: float = 0.95,
 ) -> int | None:
     """Cases at which the non-inferiority gate passes with probability ``power``, at these rates.
 

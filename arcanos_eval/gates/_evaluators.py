@@ -112,7 +112,7 @@ def _regression_verdict(
         interval = paired_difference_interval(both, regressed, fixed, neither, 1 - 2 * spec.alpha)
         bound = -interval.high
         passes = bound >= -margin - _EPSILON
-        # Failing, the cases at which it would pass 9 times in 10 if these rates held.
+        # Failing, the cases at which it would pass 19 times in 20 if these rates held.
         needed = (
             None
             if passes

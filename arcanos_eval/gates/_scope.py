@@ -39,8 +39,8 @@ __all__ = [
 class Sufficiency:
     """How many cases a counting gate measured, and how many it needs at the observed rates.
 
-    ``needed`` is the total at which the gate would pass (for a statistical test, 9 times out of
-    10) if the observed rates held, at least ``min_cases``; ``None`` when it cannot pass at these
+    ``needed`` is the total at which the gate would pass (for a statistical test, 19 times out of
+    20) if the observed rates held, at least ``min_cases``; ``None`` when it cannot pass at these
     rates (the observed rate misses the bar), so that more cases alone would not help.
     """
 

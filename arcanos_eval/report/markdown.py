@@ -266,7 +266,7 @@ def _cases_needed(ev: Evaluation) -> list[str]:
         "",
         "How many more cases each gated category needs for its gate to pass if the rates "
         "observed here held: at least `min_cases` in all, and for a failing non-inferiority "
-        "test enough for the bound of the drop to fall within the margin 9 times in 10. "
+        "test enough for the bound of the drop to fall within the margin 19 times in 20. "
         "*Cannot pass at these rates*: the observed rate misses the bar (or the observed drop "
         "reaches the margin), so more cases alone will not pass the gate.",
         "",
