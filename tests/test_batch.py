@@ -279,7 +279,12 @@ def test_a_job_over_the_size_limit_is_split_and_an_oversized_request_errored(
 def test_latency_gates_are_not_measurable_in_batch_mode(
     openai_server, make_config, tmp_path, test_key
 ):
-    gates = {"pass_rate": {"all": 0.5}, "latency_p95_ms": 2500, "latency_p95_ratio": 1.1}
+    gates = {
+        "pass_rate": {"all": 0.5},
+        "min_cases": 1,
+        "latency_p95_ms": 2500,
+        "latency_p95_ratio": 1.1,
+    }
     config = make_config(openai_server.base_url, mode="batch", batch=FAST, gates=gates)
     outcome = _run(config, _suites(tmp_path), tmp_path)
     evaluation = evaluate(outcome.log)
@@ -351,7 +356,7 @@ api_key_env = "{env}"
 
 def test_the_pytest_plugin_runs_a_suite_through_batches(pytester, openai_server, test_key):
     gates = (
-        "\n[tool.arcanos_eval.gates]\npass_rate = { all = 1.0 }\n"
+        "\n[tool.arcanos_eval.gates]\npass_rate = { all = 1.0 }\nmin_cases = 1\n"
         'waive = { schema = "no response schema", data = "loopback targets", '
         'latency = "batch answers carry no latency" }\n'
     )
@@ -376,7 +381,8 @@ def test_the_cli_runs_through_batches_and_reports_latency_as_not_measurable(
     tmp_path, openai_server, monkeypatch, test_key, capsys
 ):
     gates = (
-        "\n[tool.arcanos_eval.gates]\npass_rate = { all = 0.5 }\nlatency_p95_ms = 2500\n"
+        "\n[tool.arcanos_eval.gates]\npass_rate = { all = 0.5 }\nmin_cases = 1\n"
+        "latency_p95_ms = 2500\n"
         'waive = { schema = "no response schema", data = "loopback targets" }\n'
     )
     config = PYPROJECT.format(url=openai_server.base_url, env=KEY_ENV) + gates

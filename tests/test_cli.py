@@ -34,6 +34,7 @@ api_key_env = "{env}"
 
 [tool.arcanos_eval.gates]
 pass_rate = {{ happy_path = 1.0 }}
+min_cases = 1  # three cases: judged on the observed rates
 waive = {{ schema = "the suite has no response schema", data = "no training data: loopback targets", latency = "the loopback server's latency is not a model's" }}
 """
 

@@ -11,6 +11,7 @@ from arcanos_eval.errors import GateConfigError, UsageError
 from arcanos_eval.gates import GATE_KEYS, GateSpec, Measurement, NoEvidence, Scope, parse_gates
 from arcanos_eval.gates import _spec as gate_registry
 from arcanos_eval.gates import gate as register_gate
+from arcanos_eval.gates._scope import Sufficiency
 from arcanos_eval.model import CheckResult, Response, ResultRecord, RunHeader, Score, Usage
 from arcanos_eval.report import evaluate
 from arcanos_eval.runlog import RunLog
@@ -46,9 +47,26 @@ def rec(
     return ResultRecord(suite, case, target, repeat, category, "fp", response, scores)
 
 
+# The gates that count cases, and so fail below min_cases.
+COUNTING = ("pass_rate", "pass_rate_base", "max_regression")
+
+
 def make_log(
-    records: Iterable[ResultRecord], gates: Mapping[str, Any] | None = None, **header: Any
+    records: Iterable[ResultRecord],
+    gates: Mapping[str, Any] | None = None,
+    *,
+    default_floor: bool = False,
+    **header: Any,
 ) -> RunLog:
+    """A run log of ``records`` judged by ``gates``.
+
+    Most tests here measure one gate on a handful of cases, so the counting gates get
+    ``min_cases = 1`` unless the table sets it or ``default_floor`` keeps the default; the
+    evidence floor has tests of its own.
+    """
+    gates = dict(gates or {})
+    if not default_floor and any(key in gates for key in COUNTING):
+        gates.setdefault("min_cases", 1)
     log = RunLog(
         None,
         RunHeader.from_dict(
@@ -172,8 +190,14 @@ def test_no_table_means_no_gate():
         ({"schema_violations": 0.5}, "field 'schema_violations': expected an integer >= 0"),
         ({"max_regression": -0.1}, "field 'max_regression': expected a number >= 0 and <= 1"),
         ({"alpha": 0.05}, "field 'alpha': only applies to max_regression, which is not set"),
-        ({"max_regression": 0, "alpha": 0.05}, "field 'alpha': only applies with regression_test"),
-        ({"max_regression": 0, "regression_test": "ttest"}, "expected 'mcnemar', found 'ttest'"),
+        (
+            {"max_regression": 0, "regression_test": "observed", "alpha": 0.05},
+            "field 'alpha': only applies with regression_test = 'noninferiority' or 'mcnemar'",
+        ),
+        (
+            {"max_regression": 0, "regression_test": "ttest"},
+            "expected 'noninferiority', 'mcnemar' or 'observed', found 'ttest'",
+        ),
         ({"max_regression": 0, "regression_test": "mcnemar", "alpha": 0.9}, "field 'alpha'"),
         ({"data": "yes"}, "field 'data': expected true or false, found 'yes'"),
         ({"schema_compat": 1}, "field 'schema_compat': expected true or false"),
@@ -241,12 +265,14 @@ def test_errored_cases_are_left_out_of_pass_rates_and_said_so():
 
 def test_max_regression_plain():
     records = paired([(True, True)] * 9 + [(True, False)])
-    strict = evaluate(make_log(records, {"max_regression": 0.0}))
+    observed = {"regression_test": "observed"}
+    strict = evaluate(make_log(records, {"max_regression": 0.0, **observed}))
     result = gate(strict, "max_regression[happy_path]")
     assert not result.passed and result.measured == pytest.approx(-0.1)
     assert result.evidence == "10 paired cases: 1 regressed, 0 fixed, delta -10.0 pp"
     assert gate(
-        evaluate(make_log(records, {"max_regression": 0.1})), "max_regression[happy_path]"
+        evaluate(make_log(records, {"max_regression": 0.1, **observed})),
+        "max_regression[happy_path]",
     ).passed
 
 
@@ -263,10 +289,120 @@ def test_max_regression_with_mcnemar_fails_only_on_a_significant_drop():
 
 def test_max_regression_is_per_category_and_needs_paired_cases():
     records = [*paired([(True, True)]), rec("a", "candidate", category="adversarial")]
-    evaluation = evaluate(make_log(records, {"max_regression": 0.0}))
+    evaluation = evaluate(make_log(records, {"max_regression": 0.0, "regression_test": "observed"}))
     assert gate(evaluation, "max_regression[happy_path]").passed
     missing = gate(evaluation, "max_regression[adversarial]")
     assert not missing.passed and "no 'adversarial' case answered by both" in missing.evidence
+
+
+def test_max_regression_defaults_to_non_inferiority_and_fails_three_of_three_regressions():
+    # Three cases, all regressed: McNemar's one-sided p = 0.125 reads that as "not significant"
+    # and passes; the non-inferiority bound of the drop is 100%, far past any margin.
+    three = paired([(True, False)] * 3)
+    mcnemar = {"max_regression": 0.05, "regression_test": "mcnemar"}
+    assert gate(evaluate(make_log(three, mcnemar)), "max_regression[happy_path]").passed
+    result = gate(evaluate(make_log(three, {"max_regression": 0.05})), "max_regression[happy_path]")
+    assert not result.passed and result.measured == pytest.approx(-1.0)
+    assert result.evidence == (
+        "3 paired cases: 3 regressed, 0 fixed, delta -100.0 pp, "
+        "one-sided 95% Newcombe bound -100.0 pp"
+    )
+    assert result.threshold_text == ">= -5.0 pp at 95% confidence"
+    assert result.sufficiency is not None and result.sufficiency.needed is None
+
+
+def test_non_inferiority_needs_the_bound_within_the_margin():
+    # The same rates (2 in 40 regressed, 2 in 40 fixed) on 40 and on 400 cases: no drop either
+    # way, but only 400 cases put the one-sided 95% bound within 5 points.
+    gates = {"max_regression": 0.05}
+    few = paired([(True, True)] * 36 + [(True, False)] * 2 + [(False, True)] * 2)
+    unsure = gate(evaluate(make_log(few, gates)), "max_regression[happy_path]")
+    assert not unsure.passed and unsure.measured == pytest.approx(-0.0979, abs=1e-4)
+    assert unsure.sufficiency is not None
+    assert (unsure.sufficiency.cases, unsure.sufficiency.needed) == (40, 443)
+    assert unsure.sufficiency.more == 403
+    many = paired([(True, True)] * 360 + [(True, False)] * 20 + [(False, True)] * 20)
+    result = gate(evaluate(make_log(many, gates)), "max_regression[happy_path]")
+    assert result.passed and -0.05 < result.measured < 0
+    assert result.sufficiency is not None and result.sufficiency.more == 0
+    # alpha sets the level of the one-sided bound.
+    loose = gate(evaluate(make_log(few, {**gates, "alpha": 0.3})), "max_regression[happy_path]")
+    assert unsure.measured is not None and loose.measured is not None
+    assert unsure.measured < loose.measured < 0
+    assert "one-sided 70% Newcombe bound" in loose.evidence
+
+
+@pytest.mark.parametrize("n", [29, 30])
+def test_a_counting_gate_below_min_cases_fails_as_insufficient_evidence(n):
+    gates = {
+        "pass_rate": {"happy_path": 1.0},
+        "max_regression": 0.1,
+        "regression_test": "observed",
+        **WAIVE_ALL_BUT_QA,
+    }
+    evaluation = evaluate(make_log(paired([(True, True)] * n), gates, default_floor=True))
+    for name in ("pass_rate[happy_path]", "max_regression[happy_path]"):
+        result = gate(evaluation, name)
+        assert result.passed is (n >= 30)
+        assert result.sufficiency is not None
+        assert (result.sufficiency.needed, result.sufficiency.more) == (30, max(0, 30 - n))
+        if n < 30:
+            assert result.evidence.startswith("insufficient evidence (n=29, min_cases 30): ")
+    assert evaluation.verdict.promote is (n >= 30)
+
+
+def test_min_cases_is_set_run_wide_and_per_suite():
+    records = paired([(True, True)] * 5, suite="small") + paired([(True, True)] * 12, suite="big")
+    gates = {
+        "pass_rate": {"happy_path": 0.9},
+        "min_cases": 10,
+        "suites": {"small": {"min_cases": 5}},
+    }
+    evaluation = evaluate(make_log(records, gates))
+    small = gate(evaluation, "pass_rate[happy_path]", "suite small")
+    assert small.passed and small.threshold == 0.9  # the suite inherits the run-wide bar
+    assert gate(evaluation, "pass_rate[happy_path]", "all suites except small").passed
+    higher = evaluate(make_log(records, {**gates, "suites": {"small": {"min_cases": 6}}}))
+    assert not gate(higher, "pass_rate[happy_path]", "suite small").passed
+    strict = evaluate(make_log(records, {**gates, "suites": {}}))
+    result = gate(strict, "pass_rate[happy_path]")
+    assert result.passed and result.sufficiency == Sufficiency(17, 17)
+    floor = evaluate(make_log(records, {**gates, "min_cases": 20, "suites": {}}))
+    short = gate(floor, "pass_rate[happy_path]")
+    assert not short.passed and short.sufficiency == Sufficiency(17, 20)
+    assert short.sufficiency.more == 3
+
+
+def test_a_pass_rate_below_its_bar_cannot_pass_at_these_rates():
+    result = gate(
+        evaluate(make_log(paired([(True, False)] * 40), {"pass_rate": {"happy_path": 0.5}})),
+        "pass_rate[happy_path]",
+    )
+    assert not result.passed and result.sufficiency == Sufficiency(40, None)
+    assert result.sufficiency.more is None
+
+
+@pytest.mark.parametrize(
+    ("table", "message"),
+    [
+        ({"min_cases": 10}, "[tool.arcanos_eval.gates] field 'min_cases': only applies to"),
+        (
+            {"latency_p95_ms": 10, "suites": {"a": {"min_cases": 10}}},
+            "[tool.arcanos_eval.gates.suites.a] field 'min_cases': only applies to pass_rate",
+        ),
+        ({"pass_rate": {"all": 1}, "min_cases": 0}, "field 'min_cases': expected an integer >= 1"),
+        ({"pass_rate": {"all": 1}, "min_cases": 2.5}, "field 'min_cases': expected an integer"),
+    ],
+)
+def test_min_cases_needs_a_counting_gate(table, message):
+    with pytest.raises(GateConfigError) as info:
+        parse_gates(table)
+    assert message in str(info.value)
+
+
+def test_min_cases_with_counting_gates_only_in_suite_tables_is_accepted():
+    gates = parse_gates({"min_cases": 5, "suites": {"a": {"pass_rate": {"all": 0.9}}}})
+    assert [(s.name, s.suite, s.min_cases) for s in gates.specs] == [("pass_rate[all]", "a", 5)]
 
 
 @pytest.mark.parametrize(
@@ -540,7 +676,12 @@ def test_promote_when_every_gate_passes():
     evaluation = evaluate(
         make_log(
             paired([(True, True)] * 3),
-            {"pass_rate": {"happy_path": 1.0}, "max_regression": 0.0, **WAIVE_ALL_BUT_QA},
+            {
+                "pass_rate": {"happy_path": 1.0},
+                "max_regression": 0.0,
+                "regression_test": "observed",
+                **WAIVE_ALL_BUT_QA,
+            },
         )
     )
     assert evaluation.verdict.decision == "PROMOTE" and evaluation.verdict.exit_status == 0
@@ -699,8 +840,8 @@ def test_checklist_maps_gates_to_the_four_invariants():
 def test_gates_from_the_argument_replace_the_header_table():
     log = make_log(paired([(True, False)]), {"pass_rate": {"happy_path": 1.0}})
     assert evaluate(log).verdict.decision == "HOLD"
-    lenient = {"pass_rate": {"happy_path": 0.0}, **WAIVE_ALL_BUT_QA}
-    assert evaluate(log, lenient).verdict.decision == "PROMOTE"
+    given = {"pass_rate": {"happy_path": 0.0}, "min_cases": 1, **WAIVE_ALL_BUT_QA}
+    assert evaluate(log, given).verdict.decision == "PROMOTE"
 
 
 # ------------------------------------------------------------------------------ schema_compat

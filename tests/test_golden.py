@@ -39,6 +39,7 @@ api_key_env = "{env}"
 
 [tool.arcanos_eval.gates]
 pass_rate = {{ all = 0.0 }}
+min_cases = 1
 waive = {{ schema = "no schema", data = "no training data", latency = "loopback" }}
 """
 BASE = Path("golden/demo/base.jsonl")

@@ -33,10 +33,13 @@ api_key_env = "{env}"
 
 # The release policy of every project here: the candidate's happy-path bar and no regression, with
 # the invariants a loopback run cannot speak for waived, each with its reason.
+# A few cases per run: judged on the observed rates, below the default evidence floor.
 GATES = """
 [tool.arcanos_eval.gates]
 pass_rate = {{ happy_path = {happy} }}
 max_regression = 0.0
+regression_test = "observed"
+min_cases = 1
 waive = {{ schema = "the suite has no response schema", data = "no training data: loopback targets", latency = "the loopback server's latency is not a model's" }}
 """
 

@@ -17,6 +17,8 @@ GATED = """
 [tool.arcanos_eval.gates]
 pass_rate = { happy_path = 0.7 }
 max_regression = 0.3
+regression_test = "observed"  # four cases: judged on the observed rates
+min_cases = 1
 waive = { schema = "no response schema", data = "no training data", latency = "loopback server" }
 """
 
@@ -103,7 +105,7 @@ def test_a_candidate_failure_no_gate_counts_fails(project, openai_server):
     pyproject = project.path / "pyproject.toml"
     # Only an adversarial pass rate: nothing judges a happy-path case of the candidate.
     text = pyproject.read_text().replace("happy_path = 0.7", "adversarial = 1.0")
-    pyproject.write_text(text.replace("max_regression = 0.3\n", ""))
+    pyproject.write_text(text.replace("max_regression = 0.3\n", "").replace("regression_test", "#"))
     _fail(openai_server, "candidate", "trade")
     result = _pytest(project)
     assert result.ret == 1

@@ -7,6 +7,7 @@ import random
 import statistics
 from collections import Counter
 from collections.abc import Sequence
+from statistics import NormalDist
 
 import numpy as np
 import pytest
@@ -30,7 +31,9 @@ from arcanos_eval.stats import (
     format_points,
     is_flaky,
     mcnemar_exact,
+    noninferiority_cases_needed,
     paired_bootstrap,
+    paired_difference_interval,
     percentile,
     target_stats,
     wilson_interval,
@@ -112,6 +115,140 @@ def test_mcnemar_rejects_bad_input():
         mcnemar_exact(-1, 2)
     with pytest.raises(ValueError):
         mcnemar_exact(1, 2, "sideways")  # type: ignore[arg-type]
+
+
+# ------------------------------------------------------------------------------ paired pass rates
+
+
+def test_paired_interval_matches_the_published_worked_example():
+    # Complete response before and after consolidation therapy (Cavo et al. 2012), worked in
+    # Fagerland, Lydersen and Laake (2014), Statistics in Medicine 33: Newcombe's hybrid score
+    # interval -0.1186 to -0.0046 for the difference 0.3665 - 0.4286 = -0.0621.
+    interval = paired_difference_interval(59, 6, 16, 80)
+    assert (round(interval.low, 4), round(interval.high, 4)) == (-0.1186, -0.0046)
+
+
+def _newcombe_reference(a: int, b: int, c: int, d: int, confidence: float) -> tuple[float, float]:
+    """Newcombe (1998) method 10 assembled from scipy's Wilson intervals, written from the
+    paper's formulas independently of arcanos_eval.stats."""
+    n = a + b + c + d
+    p1, p2 = (a + b) / n, (a + c) / n
+    ci1 = binomtest(a + b, n).proportion_ci(confidence_level=confidence, method="wilson")
+    ci2 = binomtest(a + c, n).proportion_ci(confidence_level=confidence, method="wilson")
+    product = (a + b) * (c + d) * (a + c) * (b + d)
+    cross = a * d - b * c
+    if product == 0 or 0 <= cross <= n / 2:
+        phi = 0.0
+    else:
+        phi = (cross - n / 2 if cross > 0 else cross) / math.sqrt(product)
+    dl1, du1, dl2, du2 = p1 - ci1.low, ci1.high - p1, p2 - ci2.low, ci2.high - p2
+    low = p1 - p2 - math.sqrt(max(0.0, dl1**2 - 2 * phi * dl1 * du2 + du2**2))
+    high = p1 - p2 + math.sqrt(max(0.0, dl2**2 - 2 * phi * dl2 * du1 + du1**2))
+    return max(-1.0, low), min(1.0, high)
+
+
+@given(
+    st.tuples(*[st.integers(0, 60)] * 4).filter(lambda t: sum(t) > 0),
+    st.sampled_from([0.8, 0.9, 0.95, 0.99]),
+)
+def test_paired_interval_matches_an_independent_computation(cells, confidence):
+    low, high = _newcombe_reference(*cells, confidence)
+    interval = paired_difference_interval(*cells, confidence)
+    assert interval.low == pytest.approx(low, abs=1e-9)
+    assert interval.high == pytest.approx(high, abs=1e-9)
+    _, b, c, _ = cells
+    assert -1.0 <= interval.low <= (b - c) / sum(cells) <= interval.high <= 1.0
+
+
+def _multinomial_pmf(counts: Sequence[int], probabilities: Sequence[float]) -> float:
+    log = math.lgamma(sum(counts) + 1)
+    for k, p in zip(counts, probabilities, strict=True):
+        if k:
+            log += k * math.log(p) - math.lgamma(k + 1)
+    return math.exp(log)
+
+
+@pytest.mark.parametrize(
+    "shares",
+    [
+        (0.80, 0.05, 0.05, 0.10),  # unchanged, few discordant cases
+        (0.50, 0.20, 0.20, 0.10),  # unchanged, many discordant cases
+        (0.70, 0.15, 0.05, 0.10),  # 10 points worse
+        (0.85, 0.10, 0.00, 0.05),  # worse on every discordant case
+    ],
+)
+def test_paired_interval_upper_bound_covers_the_true_drop_at_small_n(shares):
+    # Exact one-sided coverage over every table of 20 cases: the bound the non-inferiority gate
+    # uses must not sit below the true drop more often than its nominal 5%.
+    n, drop = 20, shares[1] - shares[2]
+    covered = 0.0
+    for b in range(n + 1):
+        for c in range(n + 1 - b):
+            for a in range(n + 1 - b - c):
+                cells = (a, b, c, n - a - b - c)
+                if any(k and not p for k, p in zip(cells, shares, strict=True)):
+                    continue
+                if paired_difference_interval(*cells, 0.90).high >= drop - 1e-12:
+                    covered += _multinomial_pmf(cells, shares)
+    assert covered >= 0.95
+
+
+def test_paired_interval_edges():
+    assert paired_difference_interval(0, 0, 0, 0) == Interval(-1.0, 1.0)
+    # Three regressions out of three: the drop may be anything from 33% to 100%.
+    three = paired_difference_interval(0, 3, 0, 0, 0.90)
+    assert three.high == 1.0 and 0.3 < three.low < 0.35
+    with pytest.raises(ValueError):
+        paired_difference_interval(1, -1, 0, 0)
+    with pytest.raises(ValueError):
+        paired_difference_interval(1, 1, 0, 0, confidence=1.0)
+
+
+def test_cases_needed_for_a_perfect_record_is_where_the_wilson_bound_meets_the_margin():
+    # Every case passes on both sides: the bound is z^2 / (n + z^2) and no spread is left, so
+    # the gate passes from n >= z^2 (1 - margin) / margin on.
+    z = NormalDist().inv_cdf(0.95)
+    for margin in (0.02, 0.05, 0.1):
+        needed = noninferiority_cases_needed(10, 0, 0, 0, margin)
+        assert needed == math.ceil(z * z * (1 - margin) / margin)
+        assert paired_difference_interval(needed, 0, 0, 0, 0.90).high <= margin
+        assert paired_difference_interval(needed - 1, 0, 0, 0, 0.90).high > margin
+
+
+def test_cases_needed_approaches_the_normal_approximation_sample_size():
+    # Many discordant cases: (z_alpha + z_power)^2 (q - d^2) / (margin - d)^2, the textbook
+    # sample size of a paired non-inferiority test (Connor 1987; Nam 1997), at 95% power.
+    z = 2 * NormalDist().inv_cdf(0.95)
+    for cells, margin in [((60, 10, 10, 20), 0.05), ((50, 14, 10, 26), 0.1)]:
+        n = sum(cells)
+        discordant, drop = (cells[1] + cells[2]) / n, (cells[1] - cells[2]) / n
+        textbook = z * z * (discordant - drop * drop) / (margin - drop) ** 2
+        assert noninferiority_cases_needed(*cells, margin) == pytest.approx(textbook, rel=0.05)
+
+
+def test_at_the_cases_needed_the_gate_passes_nineteen_times_in_twenty():
+    # Draw tables at the recommended size from the observed shares: the non-inferiority bound
+    # falls within the margin about 95% of the time, and far less often at half the size.
+    shares, margin = (0.80, 0.06, 0.06, 0.08), 0.05
+    needed = noninferiority_cases_needed(80, 6, 6, 8, margin)
+    assert needed is not None
+    rng = np.random.default_rng(7)
+
+    def pass_share(size: int) -> float:
+        tables = rng.multinomial(size, shares, size=3000)
+        return float(np.mean([paired_difference_interval(*t, 0.90).high <= margin for t in tables]))
+
+    assert 0.93 <= pass_share(needed) <= 0.97
+    assert pass_share(needed // 2) < 0.8
+
+
+def test_cases_needed_is_none_when_the_drop_reaches_the_margin():
+    assert noninferiority_cases_needed(80, 10, 5, 5, 0.05) is None  # drop 5 points
+    assert noninferiority_cases_needed(90, 5, 5, 0, 0.0) is None  # no drop, no margin
+    assert noninferiority_cases_needed(0, 0, 0, 0, 0.05) is None
+    assert noninferiority_cases_needed(80, 5, 10, 5, 0.0) is not None  # a better candidate
+    with pytest.raises(ValueError):
+        noninferiority_cases_needed(1, 0, 0, 0, 1.5)
 
 
 @given(st.integers(0, 60).flatmap(lambda n: st.tuples(st.integers(-1, n + 1), st.just(n))))

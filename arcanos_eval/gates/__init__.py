@@ -8,9 +8,13 @@ evidence. Keys:
 * ``pass_rate = {category = min}``: candidate pass rate per category (``all``: every case).
 * ``pass_rate_base = {category = min}``: the same bar for the base target.
 * ``max_regression``: per category, the candidate pass rate may trail base by at most this, over
-  cases judged on both sides (0.02 = 2 points). With ``regression_test = "mcnemar"`` a larger drop
-  fails only when significant (one-sided exact McNemar p < ``alpha``, default 0.05): "not
-  significantly worse".
+  cases judged on both sides (0.02 = 2 points). By default (``regression_test =
+  "noninferiority"``) the one-sided ``1 - alpha`` upper bound of the drop (Newcombe's hybrid score
+  interval; ``alpha`` defaults to 0.05) must be within it: the candidate must show it is not worse.
+  ``"observed"`` compares the observed drop alone; ``"mcnemar"`` fails a larger drop only when
+  significant (one-sided exact McNemar p < ``alpha``).
+* ``min_cases`` (default 30): ``pass_rate``, ``pass_rate_base`` and ``max_regression`` fail as
+  "insufficient evidence" for a category with fewer cases.
 * ``latency_p50_ms``, ``latency_p95_ms``, ``ttft_p95_ms``: candidate budgets in ms (time to first
   token needs streamed answers).
 * ``latency_p95_ratio``: candidate p95 <= ratio x base p95.

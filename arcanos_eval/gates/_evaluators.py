@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 from arcanos_eval.compare import ALL_CATEGORIES, TargetOutcome, format_count, pass_count
 from arcanos_eval.errors import GateConfigError
-from arcanos_eval.gates._scope import Measurement, NoEvidence, NotMeasurable, Scope
+from arcanos_eval.gates._scope import Measurement, NoEvidence, NotMeasurable, Scope, Sufficiency
 from arcanos_eval.gates._spec import GateSpec, gate
 from arcanos_eval.stats import (
     TargetStats,
@@ -22,6 +22,8 @@ from arcanos_eval.stats import (
     format_points,
     format_usd,
     mcnemar_exact,
+    noninferiority_cases_needed,
+    paired_difference_interval,
     wilson_interval,
 )
 
@@ -65,7 +67,69 @@ def _pass_rate(spec: GateSpec, scope: Scope, target: str) -> list[Measurement]:
         f"[{format_percent(interval.low)}, {format_percent(interval.high)}]"
         + (f"; {errored} errored case(s) not counted" if errored else "")
     )
-    return [Measurement(None, rate, rate >= spec.threshold - _EPSILON, evidence)]
+    reaches = rate >= spec.threshold - _EPSILON
+    sufficiency = _sufficiency(spec, len(judged), reaches, None)
+    return [_floored(spec, Measurement(None, rate, reaches, evidence, sufficiency))]
+
+
+def _sufficiency(spec: GateSpec, cases: int, passes: bool, needed: int | None) -> Sufficiency:
+    """What a counting gate needs: a passing one, ``min_cases``; a failing one, the cases at
+    which it would pass at the observed rates (``needed``; ``None`` when no number would do)."""
+    if passes:
+        return Sufficiency(cases, max(cases, spec.min_cases))
+    return Sufficiency(cases, None if needed is None else max(needed, spec.min_cases))
+
+
+def _floored(spec: GateSpec, measurement: Measurement) -> Measurement:
+    """Fail a counting gate measured on fewer than ``min_cases`` cases, whatever it found: a
+    handful of cases passes a pass-rate bar by luck far too often to promote on."""
+    sufficiency = measurement.sufficiency
+    if sufficiency is None or sufficiency.cases >= spec.min_cases:
+        return measurement
+    return measurement._replace(
+        passed=False,
+        evidence=f"insufficient evidence (n={sufficiency.cases}, min_cases {spec.min_cases}): "
+        + measurement.evidence,
+    )
+
+
+def _regression_verdict(
+    spec: GateSpec, both: int, regressed: int, fixed: int, neither: int
+) -> tuple[float, bool, str, int | None]:
+    """What ``max_regression`` makes of one category's paired table under its test.
+
+    Returns the value the threshold is compared with (a delta, candidate minus base, in points),
+    whether it passes, the test's clause of the evidence, and, when it fails, the cases at which
+    it would pass at these rates (``None``: no number would do).
+    """
+    n = both + regressed + fixed + neither
+    delta = (fixed - regressed) / n
+    margin = spec.threshold
+    within = delta >= -margin - _EPSILON
+    if spec.test == "noninferiority":
+        confidence = 1.0 - spec.alpha
+        # The one-sided bound is the upper end of the two-sided interval at 1 - 2 alpha.
+        interval = paired_difference_interval(both, regressed, fixed, neither, 1 - 2 * spec.alpha)
+        bound = -interval.high
+        passes = bound >= -margin - _EPSILON
+        # Failing, the cases at which it would pass 19 times in 20 if these rates held.
+        needed = (
+            None
+            if passes
+            else noninferiority_cases_needed(
+                both, regressed, fixed, neither, margin, alpha=spec.alpha
+            )
+        )
+        clause = (
+            f", one-sided {format_percent(confidence, 0)} Newcombe bound {format_points(bound)}"
+        )
+        return bound, passes, clause, needed
+    # Failing, these tests fail on the observed drop itself: more cases would not pass them.
+    if spec.test == "mcnemar":
+        p = mcnemar_exact(regressed, fixed, "greater")
+        clause = f", one-sided exact McNemar p={format_p(p)} (alpha {spec.alpha:g})"
+        return delta, not (not within and p < spec.alpha), clause, None
+    return delta, within, "", None
 
 
 def _max_regression(spec: GateSpec, scope: Scope) -> list[Measurement]:
@@ -88,18 +152,18 @@ def _max_regression(spec: GateSpec, scope: Scope) -> list[Measurement]:
             continue
         fixed = sum(c.transition == "fixed" for c in cases)
         regressed = sum(c.transition == "regressed" for c in cases)
+        both = sum(c.transition == "both_pass" for c in cases)
+        neither = len(cases) - fixed - regressed - both
+        # The mean of the paired pass-value differences (fixed minus regressed over n, unless a
+        # suite reduces repeats by their mean); the tests read the paired table.
         delta = math.fsum(c.pass_delta or 0.0 for c in cases) / len(cases)
-        too_far = delta < -spec.threshold - _EPSILON
+        value, ok, clause, needed = _regression_verdict(spec, both, regressed, fixed, neither)
         evidence = (
             f"{len(cases)} paired cases: {regressed} regressed, {fixed} fixed, "
-            f"delta {format_points(delta)}"
+            f"delta {format_points(delta)}{clause}"
         )
-        ok = not too_far
-        if spec.test == "mcnemar":
-            p = mcnemar_exact(regressed, fixed, "greater")
-            evidence += f", one-sided exact McNemar p={format_p(p)} (alpha {spec.alpha:g})"
-            ok = not (too_far and p < spec.alpha)
-        results.append(Measurement(category, delta, ok, evidence))
+        sufficiency = _sufficiency(spec, len(cases), ok, needed)
+        results.append(_floored(spec, Measurement(category, value, ok, evidence, sufficiency)))
     if not results:
         raise NoEvidence("no case in scope")
     return results

@@ -24,7 +24,33 @@ from arcanos_eval.stats import (
     target_stats,
 )
 
-__all__ = ["GateResult", "Measurement", "NoEvidence", "NotMeasurable", "Scope", "evaluate_gates"]
+__all__ = [
+    "GateResult",
+    "Measurement",
+    "NoEvidence",
+    "NotMeasurable",
+    "Scope",
+    "Sufficiency",
+    "evaluate_gates",
+]
+
+
+@dataclass(frozen=True)
+class Sufficiency:
+    """How many cases a counting gate measured, and how many it needs at the observed rates.
+
+    ``needed`` is the total at which the gate would pass (for a statistical test, 19 times out of
+    20) if the observed rates held, at least ``min_cases``; ``None`` when it cannot pass at these
+    rates (the observed rate misses the bar), so that more cases alone would not help.
+    """
+
+    cases: int
+    needed: int | None
+
+    @property
+    def more(self) -> int | None:
+        """Cases still to add (0 when there are enough), ``None`` when no number would do."""
+        return None if self.needed is None else max(0, self.needed - self.cases)
 
 
 @dataclass(frozen=True)
@@ -41,8 +67,11 @@ class GateResult:
         unit: ``rate``, ``points``, ``ms``, ``ratio``, ``count`` or ``check``.
         evidence: one sentence with the counts behind the number.
         invariant: the checklist item the gate backs, if any.
-        alpha: for ``max_regression`` with a significance test, its level: a drop past the
-            threshold fails only when the one-sided p-value is below it.
+        alpha: for ``max_regression`` with a statistical test, its level: a drop past the
+            threshold fails only when the one-sided p-value is below it (``mcnemar``), or the
+            bound of the drop is a one-sided ``1 - alpha`` bound (``noninferiority``).
+        test: that test, ``None`` for the plain observed drop.
+        sufficiency: for the gates that count cases, how many they measured and need.
     """
 
     name: str
@@ -55,6 +84,8 @@ class GateResult:
     evidence: str
     invariant: Invariant | None = None
     alpha: float | None = None
+    test: str | None = None
+    sufficiency: Sufficiency | None = None
 
     @property
     def label(self) -> str:
@@ -88,6 +119,8 @@ class GateResult:
             return f">= {format_percent(self.threshold)}"
         if self.key == "max_regression":
             bar = f">= {format_points(-self.threshold if self.threshold else 0.0)}"
+            if self.test == "noninferiority" and self.alpha is not None:
+                return f"{bar} at {format_percent(1 - self.alpha, 0)} confidence"
             return bar if self.alpha is None else f"{bar} or p >= {self.alpha:g}"
         if self.key == "data":
             return "report passes"
@@ -99,12 +132,14 @@ class GateResult:
 class Measurement(NamedTuple):
     """What an evaluator found: a value, whether it meets the spec's threshold, and the evidence
     (one sentence with the counts behind the number). ``category`` names the part measured when
-    one gate yields several results (``max_regression`` per category), else ``None``."""
+    one gate yields several results (``max_regression`` per category), else ``None``.
+    ``sufficiency``: for a gate that counts cases, how many it measured and needs."""
 
     category: str | None
     value: float
     passed: bool
     evidence: str
+    sufficiency: Sufficiency | None = None
 
 
 @dataclass
@@ -216,7 +251,10 @@ def evaluate_gates(
                 continue  # the overriding suites report on their own
             evidence = str(missing) if isinstance(missing, NotMeasurable) else None
             measured = [Measurement(None, math.nan, False, evidence or f"not evaluable: {missing}")]
-        for category, value, passed, evidence in measured:
+        for measurement in measured:
+            # A custom gate may return plain (category, value, passed, evidence) tuples.
+            category, value, passed, evidence = measurement[:4]
+            sufficiency = getattr(measurement, "sufficiency", None)
             name = spec.name if category is None else f"{spec.key}[{category}]"
             order = (
                 order_of[spec.key],
@@ -238,6 +276,8 @@ def evaluate_gates(
                         evidence,
                         definition.invariant,
                         spec.alpha if spec.test is not None else None,
+                        spec.test,
+                        sufficiency,
                     ),
                 )
             )

@@ -3,7 +3,8 @@
 Types, ranges and the shape of the tables are checked by ``config.schema.json`` (the same schema
 ``load_config`` applies, so a bad table fails the same way from a pyproject.toml or a run log);
 this module checks what the schema cannot know: that a key names a registered gate, that a
-modifier (``regression_test``, ``alpha``) has its gate, and that a threshold is a finite number.
+modifier (``regression_test``, ``alpha``, ``min_cases``) has its gate, and that a threshold is a
+finite number.
 """
 
 from __future__ import annotations
@@ -21,9 +22,11 @@ if TYPE_CHECKING:
     from arcanos_eval.gates._scope import Measurement, Scope
 
 __all__ = [
+    "DEFAULT_MIN_CASES",
     "ENTRY_POINT_GROUP",
     "INVARIANT_ALIASES",
     "MODIFIERS",
+    "REGRESSION_TESTS",
     "TABLE",
     "Evaluator",
     "GateDefinition",
@@ -42,10 +45,22 @@ ENTRY_POINT_GROUP = "arcanos_eval.gates"
 Invariant = Literal["baseline_qa", "schema_stable", "data_sanitized", "latency"]
 Unit = Literal["rate", "points", "ms", "ratio", "count", "check"]
 
-# Keys of the gates table that are not gates: modifiers of max_regression, the per-suite
-# overrides, and the waived audit invariants.
-MODIFIERS = ("regression_test", "alpha")
+# Keys of the gates table that are not gates: modifiers of max_regression, the evidence floor of
+# the case-counting gates, the per-suite overrides, and the waived audit invariants.
+_REGRESSION_MODIFIERS = ("regression_test", "alpha")
+MODIFIERS = (*_REGRESSION_MODIFIERS, "min_cases")
 _RESERVED = (*MODIFIERS, "suites", "waive")
+# The gates that count cases, and so fail below min_cases.
+_COUNTING = ("pass_rate", "pass_rate_base", "max_regression")
+
+# Below 30 cases an observed pass rate says little: a candidate 10 points under a 95% or 100% bar
+# still clears it more than 5% of the time (exact binomial figures in the README).
+DEFAULT_MIN_CASES = 30
+
+# regression_test values, and what each makes of a drop: "noninferiority" (the default) passes
+# only when the one-sided upper bound of the drop is within the margin; "mcnemar" fails only a
+# significant drop past it; "observed" compares the observed drop with no allowance for chance.
+REGRESSION_TESTS = ("noninferiority", "mcnemar", "observed")
 
 # Short names accepted in ``waive`` beside the invariant ids (``latency`` is both).
 INVARIANT_ALIASES: Mapping[str, Invariant] = {
@@ -132,8 +147,12 @@ class GateSpec:
         key: the gate key (``pass_rate``, ``latency_p95_ms``...).
         threshold: the bar (a number; ``1.0`` for the on/off gates ``data`` and ``schema_compat``).
         category: for ``pass_rate`` and ``pass_rate_base``.
-        test: ``"mcnemar"`` when ``max_regression`` asks for significance.
-        alpha: significance level of that test.
+        test: how ``max_regression`` treats chance: ``"noninferiority"`` (the default: the
+            one-sided ``1 - alpha`` upper bound of the drop must be within the threshold),
+            ``"mcnemar"`` (a drop past the threshold fails only when significant), or ``None``
+            for the plain observed drop (``regression_test = "observed"``).
+        alpha: the level of that test.
+        min_cases: the counting gates (pass rates, max_regression) fail with fewer cases.
         suite: the suite of a per-suite override, ``None`` for run-wide.
         implicit: the ``data`` gate evaluated because a report was supplied, not configured.
     """
@@ -145,6 +164,7 @@ class GateSpec:
     alpha: float = 0.05
     suite: str | None = None
     implicit: bool = False
+    min_cases: int = DEFAULT_MIN_CASES
 
     @property
     def name(self) -> str:
@@ -211,13 +231,20 @@ def _parse_table(
     for key in table:
         if key not in allowed:
             raise GateConfigError(f"{where}: {unknown_name_message('gate', key, allowed)}")
+    min_cases = int(table.get("min_cases", inherited.get("min_cases", DEFAULT_MIN_CASES)))
+    # A suite's own min_cases overrides every counting gate of the run for that suite.
+    floor_only = suite is not None and "min_cases" in table
     specs: list[GateSpec] = []
     for key in ("pass_rate", "pass_rate_base"):
-        for category in sorted(table.get(key, {})):
-            minimum = _threshold(table[key][category], where, f"{key}.{category}")
-            specs.append(GateSpec(key, minimum, category=str(category), suite=suite))
-    modifiers = [k for k in MODIFIERS if k in table]
-    if "max_regression" in table or modifiers:
+        rates = {**(inherited.get(key, {}) if floor_only else {}), **table.get(key, {})}
+        for category in sorted(rates):
+            source = table if category in table.get(key, {}) else inherited
+            minimum = _threshold(source[key][category], where, f"{key}.{category}")
+            specs.append(
+                GateSpec(key, minimum, category=str(category), suite=suite, min_cases=min_cases)
+            )
+    modifiers = [k for k in _REGRESSION_MODIFIERS if k in table]
+    if "max_regression" in table or modifiers or (floor_only and "max_regression" in inherited):
         merged = {
             **{k: inherited[k] for k in ("max_regression", *MODIFIERS) if k in inherited},
             **{k: table[k] for k in ("max_regression", *MODIFIERS) if k in table},
@@ -226,20 +253,24 @@ def _parse_table(
             raise GateConfigError(
                 f"{where} field {modifiers[0]!r}: only applies to max_regression, which is not set"
             )
-        test = merged.get("regression_test")
-        if "alpha" in merged and test is None:
+        test = merged.get("regression_test", "noninferiority")
+        if "alpha" in merged and test == "observed":
             raise GateConfigError(
-                f"{where} field 'alpha': only applies with regression_test = 'mcnemar'"
+                f"{where} field 'alpha': only applies with regression_test = 'noninferiority' "
+                "or 'mcnemar'"
             )
         specs.append(
             GateSpec(
                 "max_regression",
                 _threshold(merged["max_regression"], where, "max_regression"),
-                test=test,
+                test=None if test == "observed" else str(test),
                 alpha=_threshold(merged["alpha"], where, "alpha") if "alpha" in merged else 0.05,
                 suite=suite,
+                min_cases=min_cases,
             )
         )
+    if suite is not None and "min_cases" in table:
+        _check_floor_applies(specs, where)
     for key in known:
         if key in table and key not in _SPECIAL:
             specs.append(GateSpec(key, _threshold(table[key], where, key), suite=suite))
@@ -249,6 +280,14 @@ def _parse_table(
     if data:
         specs.append(GateSpec("data", 1.0))
     return specs, data
+
+
+def _check_floor_applies(specs: Sequence[GateSpec], where: str) -> None:
+    if not any(spec.key in _COUNTING for spec in specs):
+        raise GateConfigError(
+            f"{where} field 'min_cases': only applies to pass_rate, pass_rate_base and "
+            "max_regression, none of which is set"
+        )
 
 
 def parse_gates(table: Mapping[str, Any] | None) -> GateSet:
@@ -276,6 +315,8 @@ def parse_gates(table: Mapping[str, Any] | None) -> GateSet:
     for suite in sorted(suites):
         suite_specs, _ = _parse_table(suites[suite], str(suite), table, known)
         specs.extend(suite_specs)
+    if "min_cases" in table:
+        _check_floor_applies(specs, TABLE)
     return GateSet(tuple(specs), data, _waivers(table.get("waive", {}), specs))
 
 

@@ -275,6 +275,35 @@ def _pass_rates(categories: Sequence[CategoryStats], base: str, cand: str) -> li
     ]
 
 
+def _cases_needed(ev: Evaluation) -> list[str]:
+    """Per gated category, the cases it measured and the cases its gate needs at these rates."""
+    rows = []
+    for r in ev.gates:
+        if r.sufficiency is None:
+            continue
+        needed, more = r.sufficiency.needed, r.sufficiency.more
+        if needed is None or more is None:
+            verdict = "cannot pass at these rates"
+        elif more == 0:
+            verdict = "none"
+        else:
+            verdict = f"{more} more ({needed} in all)"
+        rows.append((r.name, r.scope, str(r.sufficiency.cases), verdict))
+    if not rows:
+        return []
+    return [
+        "### Cases needed",
+        "",
+        "How many more cases each gated category needs for its gate to pass if the rates "
+        "observed here held: at least `min_cases` in all, and for a failing non-inferiority "
+        "test enough for the bound of the drop to fall within the margin 19 times in 20. "
+        "*Cannot pass at these rates*: the observed rate misses the bar (or the observed drop "
+        "reaches the margin), so more cases alone will not pass the gate.",
+        "",
+        _table(rows, ["gate", "scope", "cases", "cases needed"]),
+    ]
+
+
 def _origins(stats: TargetStats) -> str:
     return ", ".join(f"{n} {origin}" for origin, n in stats.origins.items()) or "none"
 
@@ -800,6 +829,7 @@ def render_markdown(evaluation: Evaluation, *, charts: ChartSet | None = None) -
         _checklist(ev),
         _gates(ev),
         _pass_rates(ev.categories, ev.baseline, ev.candidate),
+        *filter(None, [_cases_needed(ev)]),
         _evaluation_targets(ev),
         _regressions(ev.comparison, ev.header, ev.baseline, ev.candidate),
         _improvements(ev.comparison, ev.baseline, ev.candidate),

@@ -63,7 +63,13 @@ def _responder(request: ChatRequest) -> Reply | str:
     return "Sorry, I can't help with that."
 
 
-GATES = {"pass_rate": {"happy_path": 0.75, "adversarial": 1.0}, "max_regression": 0.0}
+# A handful of cases, judged on what was observed: the plain delta, no evidence floor.
+GATES = {
+    "pass_rate": {"happy_path": 0.75, "adversarial": 1.0},
+    "max_regression": 0.0,
+    "regression_test": "observed",
+    "min_cases": 1,
+}
 
 
 def test_a_real_run_renders_a_report_traced_to_its_log(
