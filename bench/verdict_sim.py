@@ -315,9 +315,8 @@ def plan(args: argparse.Namespace) -> tuple[list[Setting], int]:
     for drop, sizes in args.worse:
         worse = Pair(base, round(base - drop, 4))
         for n in sizes:
-            # Fewer repetitions of the long runs: their error rates are the smallest.
-            reps = max(1, args.reps * 100 // max(100, n) if n > 100 else args.reps)
-            reps = max(reps, args.reps // 4)
+            # Half the repetitions of the longest runs: their error rates are the smallest.
+            reps = args.reps if n < 1000 else max(1, args.reps // 2)
             settings.append(Setting(f"{drop:.0%} worse", worse, n, default, reps, "promote"))
     held_n = args.held_n or recommended
     settings.append(Setting("unchanged", unchanged, held_n, default, args.reps, "hold"))
@@ -356,7 +355,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         # The recommended N is a long run: a smoke run only checks the wiring.
         args.held_n = args.held_n or 100
     else:
-        args.reps = args.reps or 200
+        args.reps = args.reps or 300
         # Just past the margin, where a wrong PROMOTE is likeliest, and the 10 points.
         args.worse = [(0.06, [100, 300, 1000]), (0.10, [30, 100, 300])]
     settings, recommended = plan(args)
