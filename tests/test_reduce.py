@@ -111,7 +111,15 @@ def test_the_gates_count_reduced_outcomes():
         *pair([T, T, T], [T, F, T], "majority", "c"),
     ]
     evaluation = evaluate(
-        make_log(records, {"pass_rate": {"happy_path": 0.85}, "max_regression": 0.1})
+        make_log(
+            records,
+            {
+                "pass_rate": {"happy_path": 0.85},
+                "max_regression": 0.1,
+                "regression_test": "observed",  # the mean's fractional delta, as observed
+                "min_cases": 1,
+            },
+        )
     )
     rate = gate(evaluation, "pass_rate[happy_path]")
     assert rate.measured == pytest.approx((2 / 3 + 1 + 1) / 3) and rate.passed

@@ -57,7 +57,7 @@ def test_the_verdict_line_names_each_invariant_neither_evaluated_nor_waived(tmp_
     assert run("report", DEGRADED, "-o", str(tmp_path / "r.md")) == 1
     line = capsys.readouterr().out.strip()
     assert line.startswith(
-        "HOLD: partial run: 14 of 18 cases answered by both base and candidate; 4 of 6 gate(s) failed: "
+        "HOLD: partial run: 14 of 18 cases answered by both base and candidate; 5 of 6 gate(s) failed: "
     )
     assert line.endswith(
         f"; schema stable: not evaluated and not waived; report: {tmp_path / 'r.md'}"
