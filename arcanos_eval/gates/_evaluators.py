@@ -94,16 +94,16 @@ def _floored(spec: GateSpec, measurement: Measurement) -> Measurement:
 
 
 def _regression_verdict(
-    spec: GateSpec, both: int, regressed: int, fixed: int, neither: int
+    spec: GateSpec, delta: float, both: int, regressed: int, fixed: int, neither: int
 ) -> tuple[float, bool, str, int | None]:
     """What ``max_regression`` makes of one category's paired table under its test.
 
-    Returns the value the threshold is compared with (a delta, candidate minus base, in points),
+    ``delta`` is the observed mean difference of the paired pass values (``(fixed - regressed) /
+    n`` unless a suite reduces repeats by their mean). Returns the value the threshold is
+    compared with (a delta, candidate minus base, in points),
     whether it passes, the test's clause of the evidence, and, when it fails, the cases at which
     it would pass at these rates (``None``: no number would do).
     """
-    n = both + regressed + fixed + neither
-    delta = (fixed - regressed) / n
     margin = spec.threshold
     within = delta >= -margin - _EPSILON
     if spec.test == "noninferiority":
@@ -157,7 +157,9 @@ def _max_regression(spec: GateSpec, scope: Scope) -> list[Measurement]:
         # The mean of the paired pass-value differences (fixed minus regressed over n, unless a
         # suite reduces repeats by their mean); the tests read the paired table.
         delta = math.fsum(c.pass_delta or 0.0 for c in cases) / len(cases)
-        value, ok, clause, needed = _regression_verdict(spec, both, regressed, fixed, neither)
+        value, ok, clause, needed = _regression_verdict(
+            spec, delta, both, regressed, fixed, neither
+        )
         evidence = (
             f"{len(cases)} paired cases: {regressed} regressed, {fixed} fixed, "
             f"delta {format_points(delta)}{clause}"
