@@ -71,6 +71,9 @@ base_url = "{url}"
 api_key_env = "{env}"
 
 [tool.arcanos_eval.gates]
+# Only the regression is simulated: the other audit invariants are waived, so the exit status is
+# the replicates' gates alone.
+waive = {{ schema = "no response schema", data = "no training data", latency = "simulated" }}
 {gates}
 """
 _RUN_IDS = itertools.count()  # model ids per CLI run: r0-base, r0-candidate, r1-base...
