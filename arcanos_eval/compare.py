@@ -26,6 +26,7 @@ How answers are counted (the report repeats these rules, so every number in it c
 from __future__ import annotations
 
 import difflib
+import functools
 import json
 import math
 import re
@@ -150,9 +151,10 @@ class TargetOutcome:
         """How the repeats become one outcome (``all``, ``majority``, ``any``, ``mean``)."""
         return self.records[0].reduce if self.records else "all"
 
-    @property
+    @functools.cached_property
     def pass_value(self) -> float:
-        """The case's pass value in [0, 1] under its reducer (0 when an answer errored)."""
+        """The case's pass value in [0, 1] under its reducer (0 when an answer errored); read
+        many times per case by the statistics and gates, so computed once."""
         if self.errored:
             return 0.0
         return reduce_repeats(self.reducer, (r.passed for r in self.records))
