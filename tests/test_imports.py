@@ -312,3 +312,24 @@ def test_a_module_without_a_layer_is_reported(tmp_path: Path) -> None:
     graph = _write(tmp_path, {"arcanos_eval/__init__.py": "", "arcanos_eval/utils.py": ""})
     with pytest.raises(LookupError, match="add 'utils' to LAYERS"):
         back_edges(graph)
+
+
+def test_the_plugin_costs_an_unrelated_pytest_run_no_heavy_import(tmp_path: Path) -> None:
+    # pytest loads the plugin (and the fixtures it registers) in every run of an environment that
+    # has the package: none of the engine, the targets, the SDK or the test server may come with it.
+    import subprocess
+    import sys
+
+    (tmp_path / "test_x.py").write_text("def test_ok():\n    assert True\n")
+    script = (
+        "import sys, pytest\n"
+        "code = pytest.main(['-q', '-p', 'no:cacheprovider', sys.argv[1]])\n"
+        "print(sorted(m for m in sys.modules if m.startswith('arcanos_eval')))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script, str(tmp_path)], capture_output=True, text=True, check=True
+    ).stdout
+    loaded = set(ast.literal_eval(out.strip().splitlines()[-1]))
+    assert "arcanos_eval.pytest_plugin" in loaded  # the plugin did load
+    heavy = {"engine", "run", "session", "targets", "config", "testing.server", "scorers"}
+    assert not {f"arcanos_eval.{m}" for m in heavy} & loaded, sorted(loaded)

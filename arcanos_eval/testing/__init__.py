@@ -21,19 +21,26 @@ Example::
 
 from __future__ import annotations
 
-from arcanos_eval.testing._batches import BatchOutcome
-from arcanos_eval.testing._log import RecordedRequest
-from arcanos_eval.testing._reply import (
-    ChatRequest,
-    Fault,
-    FaultKind,
-    Reply,
-    ReplyToolCall,
-    Responder,
-    echo,
-)
-from arcanos_eval.testing._wire import estimate_tokens
-from arcanos_eval.testing.server import DEFAULT_MODELS, DEFAULT_MODERATION_WORDS, OpenAIServer
+import typing
+
+if typing.TYPE_CHECKING:
+    from arcanos_eval.testing._batches import BatchOutcome
+    from arcanos_eval.testing._log import RecordedRequest
+    from arcanos_eval.testing._reply import (
+        ChatRequest,
+        Fault,
+        FaultKind,
+        Reply,
+        ReplyToolCall,
+        Responder,
+        echo,
+    )
+    from arcanos_eval.testing._wire import estimate_tokens
+    from arcanos_eval.testing.server import (
+        DEFAULT_MODELS,
+        DEFAULT_MODERATION_WORDS,
+        OpenAIServer,
+    )
 
 __all__ = [
     "DEFAULT_MODELS",
@@ -50,3 +57,36 @@ __all__ = [
     "echo",
     "estimate_tokens",
 ]
+
+# Where each name lives: read on first use, so that the pytest plugin registering this package's
+# fixtures costs an unrelated test run nothing (the server pulls in asyncio and an HTTP stack).
+_SOURCES = {
+    "DEFAULT_MODELS": "server",
+    "DEFAULT_MODERATION_WORDS": "server",
+    "OpenAIServer": "server",
+    "BatchOutcome": "_batches",
+    "RecordedRequest": "_log",
+    "ChatRequest": "_reply",
+    "Fault": "_reply",
+    "FaultKind": "_reply",
+    "Reply": "_reply",
+    "ReplyToolCall": "_reply",
+    "Responder": "_reply",
+    "echo": "_reply",
+    "estimate_tokens": "_wire",
+}
+
+
+def __getattr__(name: str) -> object:
+    source = _SOURCES.get(name)
+    if source is None:
+        raise AttributeError(f"module 'arcanos_eval.testing' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(f"arcanos_eval.testing.{source}"), name)
+    globals()[name] = value  # read once: later lookups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

@@ -13,11 +13,12 @@ plugin registers them for you)::
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import pytest
 
-from arcanos_eval.testing.server import OpenAIServer
+if TYPE_CHECKING:  # the server (asyncio, HTTP) is imported by a test that uses it, not by every run
+    from arcanos_eval.testing.server import OpenAIServer
 
 __all__ = ["OpenAIServerFactory", "openai_server", "openai_server_factory"]
 
@@ -31,6 +32,8 @@ class OpenAIServerFactory(Protocol):
 @pytest.fixture
 def openai_server() -> Iterator[OpenAIServer]:
     """A started :class:`OpenAIServer` with default knobs (echo answers, no latency, no faults)."""
+    from arcanos_eval.testing.server import OpenAIServer
+
     with OpenAIServer() as server:
         yield server
 
@@ -38,6 +41,8 @@ def openai_server() -> Iterator[OpenAIServer]:
 @pytest.fixture
 def openai_server_factory() -> Iterator[OpenAIServerFactory]:
     """A factory ``(**knobs) -> OpenAIServer`` of started servers, all stopped after the test."""
+    from arcanos_eval.testing.server import OpenAIServer
+
     servers: list[OpenAIServer] = []
 
     def start(**knobs: Any) -> OpenAIServer:
