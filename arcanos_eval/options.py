@@ -196,5 +196,10 @@ def values_from_pytest(config: Any) -> dict[str, Any]:
                 value = option.type(value)
             except ValueError:
                 raise ConfigError(f"{ini}: expected {option.metavar}, found {value!r}") from None
+        if value is not None and option.choices and value not in option.choices:
+            # The flag's choices are argparse's to check; an ini value reaches here unchecked.
+            raise ConfigError(
+                f"{ini}: expected one of {', '.join(option.choices)}, found {value!r}"
+            )
         values["suites" if option.name == "suite" else option.dest] = value
     return values

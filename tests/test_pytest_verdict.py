@@ -129,3 +129,15 @@ def test_errored_calls_exit_3_as_the_cli_does(project, openai_server):
     openai_server.faults[len(openai_server.requests) + 1] = Fault.http_status(400, "rejected")
     assert result.ret == main(["run", "--mode", "live", "-q"]) == 3
     result.assert_outcomes(passed=12, errors=2)
+
+
+def test_an_unknown_outcome_policy_in_the_ini_is_a_usage_error(project):
+    pyproject = project.path / "pyproject.toml"
+    pyproject.write_text(
+        pyproject.read_text() + '\n[tool.pytest.ini_options]\narcanos_outcome = "lenient"\n'
+    )
+    result = _pytest(project)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(
+        ["*arcanos_outcome: expected one of gated, strict, found 'lenient'"]
+    )
