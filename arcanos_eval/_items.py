@@ -161,10 +161,10 @@ class ComparisonItem(_ArcanosItem):
         self.base_records = self._records(baseline)
 
     def runtest(self) -> None:
+        from arcanos_eval.report.explain import pass_rate
+
         for name, records in (("candidate", self.candidate_records), ("base", self.base_records)):
-            self.user_properties.append(
-                (f"{name}_pass_rate", sum(r.passed for r in records) / len(records))
-            )
+            self.user_properties.append((f"{name}_pass_rate", pass_rate(records)))
         session = _session(self)
         failure = session.regression(self.case, self.candidate_records, self.base_records)
         if failure is not None:

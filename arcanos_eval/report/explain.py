@@ -10,8 +10,9 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 
+from arcanos_eval.compare import TargetOutcome
 from arcanos_eval.gates import GateResult
-from arcanos_eval.model import Response, ResultRecord, reduce_repeats
+from arcanos_eval.model import Response, ResultRecord
 
 __all__ = [
     "case_value",
@@ -43,11 +44,9 @@ def pass_rate(records: Sequence[ResultRecord]) -> float:
 
 
 def case_value(records: Sequence[ResultRecord]) -> float:
-    """The case's pass value under its reducer (the records' ``reduce``): 1 when it passes; the
-    share of passing repeats under ``mean``; 0 when an answer errored or there is none."""
-    if not records or any(r.errored for r in records):
-        return 0.0
-    return reduce_repeats(records[0].reduce, (r.passed for r in records))
+    """The case's pass value under its reducer, as the comparison computes it (see
+    :attr:`~arcanos_eval.compare.TargetOutcome.pass_value`); 0 when there is no answer."""
+    return TargetOutcome("", tuple(records)).pass_value if records else 0.0
 
 
 def _failing_checks(record: ResultRecord) -> list[str]:
