@@ -18,30 +18,8 @@ from arcanos_eval.cli import main
 from arcanos_eval.errors import GoldenIntegrityError
 from arcanos_eval.targets.replay import GoldenStore
 from tests.conftest import KEY_ENV, simple_cases, write_suite
+from tests.test_cli import PYPROJECT  # the same two-target project
 
-PYPROJECT = """
-[tool.arcanos_eval]
-suites = ["suites"]
-golden = "golden"
-cache = false
-
-[tool.arcanos_eval.targets.base]
-model = "model-base"
-system_prompt = "You are the base."
-base_url = "{url}"
-api_key_env = "{env}"
-
-[tool.arcanos_eval.targets.candidate]
-model = "model-candidate"
-system_prompt = "You are the candidate."
-base_url = "{url}"
-api_key_env = "{env}"
-
-[tool.arcanos_eval.gates]
-pass_rate = {{ all = 0.0 }}
-min_cases = 1
-waive = {{ schema = "no schema", data = "no training data", latency = "loopback" }}
-"""
 BASE = Path("golden/demo/base.jsonl")
 
 
