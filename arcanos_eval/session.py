@@ -158,7 +158,7 @@ class ArcanosSession:
                 call.
         """
         # Its errors come before those of the suites; no gate at all is one of them.
-        require_gates(parse_gates(config.gates))
+        require_gates(parse_gates(config.gates), config=str(config.source or "") or None)
         with bulk_work():
             suites = load_suites(config.suites)
         return cls(config, suites, data_report=read_data_report(data_report))

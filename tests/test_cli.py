@@ -103,7 +103,8 @@ def test_a_run_without_gates_is_a_usage_error_before_any_call(project, openai_se
     _without_gates(project)
     assert main(["run", "--mode", "live", "-q"]) == 2
     assert capsys.readouterr().err == (
-        "arcanos-eval: error: no release gates configured: add [tool.arcanos_eval.gates] to "
+        f"arcanos-eval: error: {project / 'pyproject.toml'}: "
+        "no release gates configured: add [tool.arcanos_eval.gates] to "
         "pyproject.toml (pass_rate, max_regression, ...; the bundled pyproject.toml has an "
         "example)\n"
     )

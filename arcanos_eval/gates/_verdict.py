@@ -54,7 +54,7 @@ NO_GATES = (
 )
 
 
-def require_gates(gates: GateSet, *, where: str | None = None) -> None:
+def require_gates(gates: GateSet, *, where: str | None = None, config: str | None = None) -> None:
     """Refuse to decide without a gate: a run with nothing to check would promote anything.
 
     Args:
@@ -62,6 +62,7 @@ def require_gates(gates: GateSet, *, where: str | None = None) -> None:
             is not a release policy).
         where: what recorded the table, when it is not the pyproject.toml of this run (a run
             log), so the message can say where the gates are missing.
+        config: the configuration file the gates were read from, named first in the message.
 
     Raises:
         GateConfigError: no gate is configured (``data = false`` and ``waive`` are not gates).
@@ -69,7 +70,7 @@ def require_gates(gates: GateSet, *, where: str | None = None) -> None:
     if gates.specs:
         return
     if where is None:
-        raise GateConfigError(NO_GATES)
+        raise GateConfigError(f"{config}: {NO_GATES}" if config else NO_GATES)
     raise GateConfigError(
         f"{where} recorded no release gates: add {TABLE} to pyproject.toml (pass_rate, "
         "max_regression, ...; the bundled pyproject.toml has an example) and pass it with "
