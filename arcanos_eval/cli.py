@@ -48,7 +48,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
         return ExitCode.PROMOTE
     config = load_config(args.config)
     paths = args.paths or list(config.suites)
-    suites = load_suites(paths)
+    suites = load_suites(paths, roots=config.roots)
     check_model_targets(suites, list(config.targets))
     rows = [
         (
@@ -96,7 +96,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 def _cmd_golden_verify(args: argparse.Namespace) -> int:
     config = load_config(args.config, golden=args.golden, targets=args.targets)
-    suites = load_suites(args.suites or config.suites)
+    suites = load_suites(args.suites or config.suites, roots=config.roots)
     problems = verify_golden(config, suites)
     if problems:
         print(
@@ -114,7 +114,7 @@ def _cmd_golden_verify(args: argparse.Namespace) -> int:
 
 def _cmd_golden_prune(args: argparse.Namespace) -> int:
     config = load_config(args.config, golden=args.golden, targets=args.targets)
-    suites = load_suites(args.suites or config.suites)
+    suites = load_suites(args.suites or config.suites, roots=config.roots)
     removed = prune_golden(config, suites, dry_run=args.dry_run)
     verb = "would remove" if args.dry_run else "removed"
     print(f"{config.golden}: {verb} {removed} stale recording(s)")

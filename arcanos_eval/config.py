@@ -19,6 +19,7 @@ from typing import Any, Literal, cast
 
 import jsonschema
 
+from arcanos_eval._paths import ProjectRoots
 from arcanos_eval._schema_errors import Style, field_name, first_error, schema_problem
 from arcanos_eval.errors import ConfigError, unknown_name_message
 from arcanos_eval.modes import MODES, Mode
@@ -121,10 +122,16 @@ class RunConfig:
     report: Path | None = None
     resume: Path | None = None
     batch: BatchConfig = field(default_factory=BatchConfig)
+    allowed_roots: tuple[Path, ...] = ()
 
     def __post_init__(self) -> None:
         # A script may pass the mode as text: every decision asks the Mode it names.
         object.__setattr__(self, "mode", Mode(self.mode))
+
+    @property
+    def roots(self) -> ProjectRoots:
+        """Where paths written in suites may point: the project root and ``allowed_roots``."""
+        return ProjectRoots.of(self.root, self.allowed_roots)
 
     @property
     def active_targets(self) -> tuple[TargetConfig, ...]:
@@ -228,6 +235,9 @@ def config_error(
         table, _ = table_name(problem.path)
     where = table + (f" field {field_text!r}" if field_text else "")
     line = locate(problem.path)
+    if "propertyNames" in error.schema_path and isinstance(error.instance, str):
+        # A table name that breaks its rule (a target called "../x"): its own line says more.
+        line = locate((*problem.path, error.instance))
     if source is None:
         return f"{where}: {problem.message}"
     return f"{source}{f':{line}' if line else ''}: {where}: {problem.message}"
@@ -304,23 +314,40 @@ def _split_key(dotted: str) -> tuple[str, ...]:
 # ----------------------------------------------------------------------------- building the config
 
 
-def _resolve_prompt(value: str | None, root: Path, where: str) -> tuple[str | None, str | None]:
+def _resolve_prompt(
+    value: str | None, roots: ProjectRoots, where: str
+) -> tuple[str | None, str | None]:
     if value is None:
         return None, None
-    candidate = root / value
     looks_like_path = "\n" not in value and value.lower().endswith(_PROMPT_SUFFIXES)
-    if looks_like_path:
-        try:
-            return candidate.read_text(encoding="utf-8"), value
-        except FileNotFoundError:
+    if not looks_like_path:
+        return value, "inline"
+    candidate = roots.project / value
+    # Checked before reading: a prompt file is sent to the model, so a path (or a symlink) out of
+    # the project would send whatever it points at.
+    outside = roots.outside(candidate, value)
+    if outside is not None:
+        raise ConfigError(f"{where} field 'system_prompt': prompt file {outside}")
+    try:
+        if candidate.exists() and not candidate.is_file():
             raise ConfigError(
-                f"{where} field 'system_prompt': prompt file {str(candidate)!r} not found"
-            ) from None
-        except OSError as exc:
-            raise ConfigError(
-                f"{where} field 'system_prompt': cannot read {str(candidate)!r}: {exc.strerror}"
-            ) from None
-    return value, "inline"
+                f"{where} field 'system_prompt': prompt file {str(candidate)!r} is not a regular "
+                "file"
+            )
+        return candidate.read_text(encoding="utf-8"), value
+    except FileNotFoundError:
+        raise ConfigError(
+            f"{where} field 'system_prompt': prompt file {str(candidate)!r} not found"
+        ) from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"{where} field 'system_prompt': prompt file {str(candidate)!r} is not UTF-8 text "
+            f"({exc.reason} at byte {exc.start})"
+        ) from None
+    except OSError as exc:
+        raise ConfigError(
+            f"{where} field 'system_prompt': cannot read {str(candidate)!r}: {exc.strerror}"
+        ) from None
 
 
 _STRUCTURED: Mapping[bool | str, StructuredOutputs] = {
@@ -331,8 +358,10 @@ _STRUCTURED: Mapping[bool | str, StructuredOutputs] = {
 }
 
 
-def _build_target(name: str, data: Mapping[str, Any], root: Path, where: str) -> TargetConfig:
-    prompt, prompt_source = _resolve_prompt(data.get("system_prompt"), root, where)
+def _build_target(
+    name: str, data: Mapping[str, Any], roots: ProjectRoots, where: str
+) -> TargetConfig:
+    prompt, prompt_source = _resolve_prompt(data.get("system_prompt"), roots, where)
     return TargetConfig(
         name=name,
         model=data["model"],
@@ -383,16 +412,25 @@ def _parse_run(
     problem = config_error(data, source=source, lines=lines)
     if problem is not None:
         raise ConfigError(problem)
+    allowed = tuple(data.get("allowed_roots", ()))
+    roots = ProjectRoots.of(root, allowed)
+
+    def confined(value: str, key: str) -> Path:
+        return _confined(roots, value, _where(source, lines, (key,)) + f" field {key!r}")
+
     suites = data.get("suites", ["suites"])
     if isinstance(suites, str):
         suites = [suites]
     cache = data.get("cache", ".arcanos/cache")
+    log, report = data.get("log"), data.get("report")
     config = RunConfig(
         root=root,
         source=Path(source) if source != "<defaults>" else None,
-        suites=tuple(root / s for s in suites),
-        golden=root / data.get("golden", "golden"),
-        cache=None if cache is False else root / (".arcanos/cache" if cache is True else cache),
+        suites=tuple(confined(s, "suites") for s in suites),
+        golden=confined(data.get("golden", "golden"), "golden"),
+        cache=None
+        if cache is False
+        else confined(".arcanos/cache" if cache is True else cache, "cache"),
         mode=Mode(data.get("mode", "auto")),
         concurrency=data.get("concurrency", 16),
         timeout_s=float(data.get("timeout_s", 60.0)),
@@ -400,7 +438,7 @@ def _parse_run(
         repeats=data.get("repeats"),
         targets={
             name: _build_target(
-                name, spec, root, _where(source, lines, ("targets", name, "system_prompt"))
+                name, spec, roots, _where(source, lines, ("targets", name, "system_prompt"))
             )
             for name, spec in data.get("targets", {}).items()
         },
@@ -408,9 +446,10 @@ def _parse_run(
         candidate=data.get("candidate", "candidate"),
         rollback=data.get("rollback"),
         gates=dict(data.get("gates", {})),
-        log=_optional_path(root, data.get("log")),
-        report=_optional_path(root, data.get("report")),
+        log=None if log is None else confined(log, "log"),
+        report=None if report is None else confined(report, "report"),
         batch=_build_batch(data.get("batch", {})),
+        allowed_roots=roots.allowed,
     )
     _check_target_roles(config, source, lines)
     return config
@@ -424,8 +463,14 @@ def _where(source: str, lines: TomlLines | None, path: tuple[str, ...]) -> str:
     return f"{source}{f':{line}' if line else ''}: {table}"
 
 
-def _optional_path(root: Path, value: str | None) -> Path | None:
-    return None if value is None else root / value
+def _confined(roots: ProjectRoots, value: str, where: str) -> Path:
+    """``value`` (relative to the project root, or absolute) as a path, if it lies inside the
+    project root or an allowed root; a :class:`ConfigError` saying ``where`` otherwise."""
+    path = roots.project / value
+    outside = roots.outside(path, value)
+    if outside is not None:
+        raise ConfigError(f"{where}: {outside}")
+    return path
 
 
 def _check_target_roles(config: RunConfig, source: str, lines: TomlLines | None) -> None:
@@ -490,6 +535,27 @@ def find_pyproject(start: Path) -> Path | None:
     return None
 
 
+def project_roots(start: Path) -> ProjectRoots:
+    """The roots of the project holding ``start``: the folder of the nearest pyproject.toml with a
+    ``[tool.arcanos_eval]`` table and its ``allowed_roots``, or ``start`` itself without one.
+
+    For a suite loaded without a configuration (``load_suite(path)`` in a notebook). A file that
+    cannot be read, or an ``allowed_roots`` that is not a list of text, allows no other root:
+    a broken setting confines more, never less.
+    """
+    pyproject = find_pyproject(start.resolve())
+    if pyproject is None:
+        return ProjectRoots.of(start)
+    try:
+        table = tomllib.loads(pyproject.read_text(encoding="utf-8"))["tool"]["arcanos_eval"]
+        allowed = table.get("allowed_roots", [])
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        allowed = []
+    if not isinstance(allowed, list) or not all(isinstance(a, str) and a for a in allowed):
+        allowed = []
+    return ProjectRoots.of(pyproject.resolve().parent, allowed)
+
+
 def load_config(
     pyproject: str | Path | None = None, *, start: Path | None = None, **overrides: Any
 ) -> RunConfig:
@@ -507,7 +573,9 @@ def load_config(
     Raises:
         ConfigError: unreadable file, or a table that breaks ``config.schema.json`` (unknown
             field, wrong type or range) or a rule beside it (a missing prompt file, a role naming
-            no configured target); the message names the file, line, table and field.
+            no configured target, a path outside the project root and ``allowed_roots``); the
+            message names the file, line, table and field. Paths given as overrides (the command
+            line) are the user's own choice and are not confined.
     """
     path = Path(pyproject) if pyproject is not None else find_pyproject(start or Path.cwd())
     if path is None:

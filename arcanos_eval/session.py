@@ -160,7 +160,7 @@ class ArcanosSession:
         # Its errors come before those of the suites; no gate at all is one of them.
         require_gates(parse_gates(config.gates), config=str(config.source or "") or None)
         with bulk_work():
-            suites = load_suites(config.suites)
+            suites = load_suites(config.suites, roots=config.roots)
         return cls(config, suites, data_report=read_data_report(data_report))
 
     @functools.cached_property

@@ -29,6 +29,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "_fastcheck",
         "_jsonl",
         "_schema_errors",
+        "_paths",
         "model",
         "_version",
         "modes",

@@ -12,17 +12,22 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from functools import cache
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urldefrag, urljoin, urlsplit
 
 import jsonschema
+import referencing.exceptions
 import yaml
 from jsonschema.exceptions import ValidationError
+from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT202012
 
 from arcanos_eval._fastcheck import IsValid, compile_is_valid
 from arcanos_eval._gc import bulk_work
+from arcanos_eval._paths import ProjectRoots, shown
 from arcanos_eval._schema_errors import JsonPath, SchemaProblem, first_error, schema_problem
 from arcanos_eval._schema_errors import describe_value as _describe
 from arcanos_eval._schema_errors import field_name as _field_name
@@ -266,29 +271,37 @@ def _validate(doc: _Document) -> None:
 # ----------------------------------------------------------------------------- building the model
 
 
-def _load_response_schema(doc: _Document, value: Any) -> tuple[dict[str, Any] | None, Path | None]:
+def _load_response_schema(
+    doc: _Document, value: Any, roots: ProjectRoots | None = None
+) -> tuple[dict[str, Any] | None, Path | None]:
     line = doc.line(("response_schema",))
     if value is None:
         return None, None
+
+    def error(message: str) -> SuiteError:
+        return SuiteError(message, path=doc.path, line=line, field="response_schema")
+
     schema_path: Path | None = None
     if isinstance(value, str):
+        roots = roots or _roots_of(doc)
         schema_path = doc.path.parent / value
+        # Checked before the file is opened: what lies outside the project is never read, so
+        # never quoted in an error nor sent to a model as a schema.
+        outside = roots.outside(schema_path, value)
+        if outside is not None:
+            raise error(f"referenced file {outside}")
         try:
+            if schema_path.exists() and not schema_path.is_file():
+                raise error(f"referenced file {shown(str(schema_path))} is not a regular file")
             text = schema_path.read_text(encoding="utf-8")
         except FileNotFoundError:
-            raise SuiteError(
-                f"referenced file {str(schema_path)!r} not found",
-                path=doc.path,
-                line=line,
-                field="response_schema",
+            raise error(f"referenced file {str(schema_path)!r} not found") from None
+        except UnicodeDecodeError as exc:
+            raise error(
+                f"{schema_path} is not UTF-8 text ({exc.reason} at byte {exc.start})"
             ) from None
         except OSError as exc:
-            raise SuiteError(
-                f"cannot read {str(schema_path)!r}: {exc.strerror}",
-                path=doc.path,
-                line=line,
-                field="response_schema",
-            ) from None
+            raise error(f"cannot read {str(schema_path)!r}: {exc.strerror}") from None
         try:
             schema = (
                 json.loads(text)
@@ -296,21 +309,11 @@ def _load_response_schema(doc: _Document, value: Any) -> tuple[dict[str, Any] | 
                 else yaml.load(text, Loader=_YamlLoader)
             )
         except (ValueError, yaml.YAMLError) as exc:
-            raise SuiteError(
-                f"{schema_path} is not valid JSON or YAML: {exc}",
-                path=doc.path,
-                line=line,
-                field="response_schema",
-            ) from None
+            raise error(f"{schema_path} is not valid JSON or YAML: {exc}") from None
     else:
         schema = value
     if not isinstance(schema, dict):
-        raise SuiteError(
-            f"expected a JSON Schema object, found {_describe(schema)}",
-            path=doc.path,
-            line=line,
-            field="response_schema",
-        )
+        raise error(f"expected a JSON Schema object, found {_describe(schema)}")
     validator_cls = jsonschema.validators.validator_for(
         schema, default=jsonschema.Draft202012Validator
     )
@@ -318,13 +321,90 @@ def _load_response_schema(doc: _Document, value: Any) -> tuple[dict[str, Any] | 
         validator_cls.check_schema(schema)
     except jsonschema.SchemaError as exc:
         where = "/".join(str(p) for p in exc.absolute_path) or "(root)"
-        raise SuiteError(
-            f"not a valid JSON Schema at {where}: {exc.message}",
-            path=doc.path,
-            line=line,
-            field="response_schema",
-        ) from None
+        raise error(f"not a valid JSON Schema at {where}: {exc.message}") from None
+    folder = (schema_path or doc.path).parent  # where a relative $ref would point
+    problem = _unresolved_ref(schema, folder, lambda: roots or _roots_of(doc))
+    if problem is not None:
+        raise error(problem)
     return schema, schema_path
+
+
+def _roots_of(doc: _Document) -> ProjectRoots:
+    """The roots of the project a suite file belongs to, for a caller that named none."""
+    from arcanos_eval.config import project_roots  # config is read only when a path needs it
+
+    return project_roots(doc.path.parent)
+
+
+def _pointers(schema: Any) -> dict[int, str]:
+    """The JSON pointer (``#/properties/a``) of every object and list in ``schema``, by identity."""
+    pointers: dict[int, str] = {}
+    stack: list[tuple[Any, str]] = [(schema, "#")]
+    while stack:
+        node, pointer = stack.pop()
+        if isinstance(node, (dict, list)) and id(node) not in pointers:
+            pointers[id(node)] = pointer
+            items = node.items() if isinstance(node, dict) else enumerate(node)
+            for key, child in items:
+                step = str(key).replace("~", "~0").replace("/", "~1")
+                stack.append((child, f"{pointer}/{step}"))
+    return pointers
+
+
+def _unresolved_ref(
+    schema: dict[str, Any], folder: Path, roots: Callable[[], ProjectRoots]
+) -> str | None:
+    """Why a ``$ref`` of ``schema`` cannot be followed, or ``None`` when each one can.
+
+    A response schema is used as written: its ``$ref`` are resolved inside it (JSON pointers,
+    anchors, embedded ``$id``), and never by fetching a URL or reading another file (a remote
+    ``$ref`` would make scoring depend on a server, and reveal the evaluation to it). A reference
+    nothing inside resolves is refused here, at load time, rather than failing every answer.
+    """
+    try:
+        resource = Resource.from_contents(schema, default_specification=DRAFT202012)
+    except referencing.exceptions.CannotDetermineSpecification:  # pragma: no cover - checked above
+        resource = DRAFT202012.create_resource(schema)
+    base = resource.id() or ""
+    registry: Registry[Any] = Registry().with_resource(base, resource).crawl()
+    pointers = _pointers(schema)
+    stack = [(resource, registry.resolver(base_uri=base), base)]
+    while stack:
+        current, resolver, current_base = stack.pop()
+        contents = current.contents
+        ref = contents.get("$ref") if isinstance(contents, dict) else None
+        if isinstance(ref, str):
+            try:
+                resolver.lookup(ref)
+            except referencing.exceptions.Unresolvable:
+                where = pointers.get(id(contents), "#")
+                return _ref_problem(ref, where, urljoin(current_base, ref), folder, roots)
+        for sub in current.subresources():
+            sub_base = urljoin(current_base, sub.id()) if sub.id() else current_base
+            stack.append((sub, resolver.in_subresource(sub), sub_base))
+    return None
+
+
+def _ref_problem(
+    ref: str, where: str, target: str, folder: Path, roots: Callable[[], ProjectRoots]
+) -> str:
+    fix = "copy the referenced definition under $defs"
+    if ref.startswith("#"):
+        return f"$ref {shown(ref)} at {where} points to nothing in the schema"
+    location = urlsplit(urldefrag(target).url)
+    if location.scheme in ("", "file") and location.netloc in ("", "localhost"):
+        file = folder / unquote(location.path)
+        project = roots()
+        if not project.contains(file):
+            return (
+                f"$ref {shown(ref)} at {where} points outside the project root "
+                f"{project.project}; files a schema refers to are never read: {fix}"
+            )
+        return f"$ref {shown(ref)} at {where} refers to another file, which is never read: {fix}"
+    return (
+        f"$ref {shown(ref)} at {where} is not fetched: a response schema is used as written, "
+        f"without network access; {fix}"
+    )
 
 
 def _build_checks(
@@ -352,9 +432,9 @@ def _build_checks(
     return checks
 
 
-def _build_suite(doc: _Document) -> Suite:
+def _build_suite(doc: _Document, roots: ProjectRoots | None = None) -> Suite:
     data: dict[str, Any] = doc.data
-    schema, schema_path = _load_response_schema(doc, data.get("response_schema"))
+    schema, schema_path = _load_response_schema(doc, data.get("response_schema"), roots)
     suite_id: str = data["id"]
     category: str = data.get("category", "happy_path")
     defaults: dict[str, Any] = data.get("defaults") or {}
@@ -424,12 +504,19 @@ def _build_suite(doc: _Document) -> Suite:
 # ----------------------------------------------------------------------------- public API
 
 
-def load_suite(path: str | Path) -> Suite:
+def load_suite(path: str | Path, *, roots: ProjectRoots | None = None) -> Suite:
     """Load and validate one suite file.
 
+    Args:
+        path: the suite file.
+        roots: where the paths the suite names (``response_schema``) may lie: a configuration's
+            ``RunConfig.roots``. By default, the project the file belongs to: the folder of the
+            nearest pyproject.toml with a ``[tool.arcanos_eval]`` table (and its
+            ``allowed_roots``), or the suite's own folder when there is none.
+
     Raises:
-        SuiteError: the file is missing, unparsable, or breaks the suite format; the message names
-            file, line, case and field.
+        SuiteError: the file is missing, unparsable, or breaks the suite format, or names a path
+            outside ``roots``; the message names file, line, case and field.
     """
     doc = _read(Path(path))
     if not isinstance(doc.data, dict):
@@ -439,7 +526,7 @@ def load_suite(path: str | Path) -> Suite:
             line=1,
         )
     _validate(doc)
-    return _build_suite(doc)
+    return _build_suite(doc, roots)
 
 
 def discover_suite_files(paths: Iterable[str | Path]) -> list[Path]:
@@ -472,8 +559,9 @@ def discover_suite_files(paths: Iterable[str | Path]) -> list[Path]:
     return list(dict.fromkeys(found))
 
 
-def load_suites(paths: Iterable[str | Path]) -> list[Suite]:
-    """Load every suite under ``paths`` (files or folders) and reject duplicate suite ids.
+def load_suites(paths: Iterable[str | Path], *, roots: ProjectRoots | None = None) -> list[Suite]:
+    """Load every suite under ``paths`` (files or folders) and reject duplicate suite ids;
+    ``roots`` as in :func:`load_suite`.
 
     Raises:
         SuiteError: as :func:`load_suite`, or a suite id used by two files.
@@ -482,7 +570,7 @@ def load_suites(paths: Iterable[str | Path]) -> list[Suite]:
     suites: list[Suite] = []
     owners: dict[str, Path | None] = {}
     for path in discover_suite_files(paths):
-        suite = load_suite(path)
+        suite = load_suite(path, roots=roots)
         if suite.id in owners:
             raise DuplicateCaseError(
                 f"suite id {suite.id!r} is already used by {owners[suite.id]}; case ids of one "

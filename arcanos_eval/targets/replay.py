@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from arcanos_eval._jsonl import HASH_KEY, dump_line, seal_line, seal_state, write_atomic
-from arcanos_eval.errors import GoldenIntegrityError, GoldenStoreError, RunLogError
+from arcanos_eval.errors import ConfigError, GoldenIntegrityError, GoldenStoreError, RunLogError
 from arcanos_eval.model import Response
 
 __all__ = ["GoldenRecord", "GoldenStore", "Integrity", "IntegrityProblem", "ResponseCache"]
@@ -162,6 +162,7 @@ class GoldenStore:
 
     def __init__(self, root: Path, *, answers_only: bool = False) -> None:
         self.root = Path(root)
+        _require_folder(self.root, "golden store", "golden")
         self.answers_only = answers_only
         self._files: dict[tuple[str, str], dict[tuple[str, int, str], GoldenRecord]] = {}
         self._problems: dict[tuple[str, str], list[IntegrityProblem]] = {}
@@ -169,6 +170,11 @@ class GoldenStore:
         self._schemas: dict[str, Mapping[str, Any]] = {}
 
     def path(self, suite_id: str, target: str) -> Path:
+        # Both names are checked where they are written (suite ids by the suite schema, target
+        # names by the config schema); a name made in code must not leave the store either.
+        for name in (suite_id, target):
+            if not name or name in (".", "..") or "/" in name or "\\" in name:
+                raise ConfigError(f"{name!r} cannot name a golden file: expected a plain name")
         return self.root / suite_id / f"{target}.jsonl"
 
     def records(self, suite_id: str, target: str) -> dict[tuple[str, int, str], GoldenRecord]:
@@ -356,6 +362,20 @@ def _one_of(earlier: GoldenRecord, later: GoldenRecord) -> GoldenRecord:
     return later
 
 
+def _require_folder(path: Path, what: str, setting: str) -> None:
+    """A store's folder may be missing (it is made on first write), but not be a file: every read
+    under it would fail with ``NotADirectoryError``."""
+    for folder in (path, *path.parents):
+        if folder.exists():
+            if not folder.is_dir():
+                found = "is a file" if folder == path else f"lies under {_shown(folder)}, a file"
+                raise ConfigError(
+                    f"{what} {_shown(path)} {found}, expected a folder: set [tool.arcanos_eval] "
+                    f"{setting} (or --{setting}) to a folder"
+                )
+            return
+
+
 def _shown(path: Path) -> str:
     """``path`` relative to the current folder when inside it, as a user would type it."""
     try:
@@ -372,6 +392,7 @@ class ResponseCache:
     """
 
     def __init__(self, directory: Path) -> None:
+        _require_folder(Path(directory), "response cache", "cache")
         self.path = Path(directory) / "responses.jsonl"
         self._entries: dict[tuple[str, str, int], dict[str, Any]] | None = None
 

@@ -173,11 +173,10 @@ def test_error_attributes_name_where(tmp_path):
 
 def test_duplicate_suite_ids_across_a_run_are_rejected(tmp_path):
     for folder in ("a", "b"):
-        (tmp_path / folder).mkdir()
-        (tmp_path / folder / "s.yaml").write_text(
-            (GOOD / "same.yaml")
-            .read_text()
-            .replace("schemas/answer.json", str(GOOD / "schemas" / "answer.json"))
+        (tmp_path / folder / "schemas").mkdir(parents=True)
+        (tmp_path / folder / "s.yaml").write_text((GOOD / "same.yaml").read_text())
+        (tmp_path / folder / "schemas" / "answer.json").write_text(
+            (GOOD / "schemas" / "answer.json").read_text()
         )
     with pytest.raises(DuplicateCaseError, match="suite id 'same' is already used by"):
         load_suites([tmp_path])
