@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
 from referencing import Registry, Resource
+from referencing.exceptions import Unresolvable
 from referencing.jsonschema import DRAFT202012
 
 from arcanos_eval._fastcheck import IsValid, compile_is_valid
@@ -148,6 +149,9 @@ def schema(
         problems = schema_violations(value, contract, resources=resources)
     except SchemaError as exc:
         return Score.fail(f"the response schema is invalid: {exc.message}")
+    except Unresolvable as exc:
+        # Nothing is fetched: a $ref that neither the schema nor `resources` holds fails here.
+        return Score.fail(f"the response schema has a $ref that cannot be resolved: {exc}")
     except RecursionError:
         return Score.fail("the answer is nested too deeply to validate")
     if not problems:

@@ -269,3 +269,12 @@ def test_a_compiled_check_is_used_where_the_schema_allows(monkeypatch: pytest.Mo
     assert asked == [{**VALID, "confidence": 2}]
     assert _quick_check(json.dumps(GAME_EVENT, sort_keys=True), "{}") is None  # format
     assert _quick_check(canonical, '{"https://x.example/a.json": {}}') is None  # resources
+
+
+def test_a_ref_nothing_holds_is_a_failed_check_and_nothing_is_fetched(openai_server) -> None:
+    remote = f"{openai_server.url}/schemas/common.json#/$defs/label"
+    contract = {"type": "object", "properties": {"category": {"$ref": remote}}}
+    failed = schema('{"category": "logic"}', schema=contract)
+    assert not failed.passed
+    assert failed.reason.startswith("the response schema has a $ref that cannot be resolved")
+    assert openai_server.total_requests == 0
