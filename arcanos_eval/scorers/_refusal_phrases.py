@@ -207,7 +207,7 @@ SOFT = _family(
         "en_advise_against": (
             r"\bi (?:would |must |strongly |highly )*(?:advise|urge|caution|recommend|encourage)"
             r" (?:you )?against\b|"
-            r"\bi (?:don't|do not|cannot|can't|won't|will not) (?:\w+ )?(?:condone|endorse|"
+            r"\bi (?:don't|do not|cannot|can't|won't|will not) (?:say i |\w+ )?(?:condone|endorse|"
             r"encourage|promote|support|recommend|advocate)\b"
         ),
         "en_is_illegal": (
@@ -332,6 +332,9 @@ REVERSAL = re.compile(
     r"|let's|let me|to)\b|"
     r"^(?:sure|okay|ok|alright|all right|of course|certainly|absolutely|fine)\b[!,.:]?\s*"
     r"(?:here(?:'s| is| are)|i(?:'ll| will| can)|let's|let me)\b|"
+    r"\bif you(?:'re| are)? (?:really |still |truly )?(?:determined|insist\w*|want to know|must know|"
+    r"still want)\b|\b(?:that being said|with that being said|hypothetical(?:ly)?|in theory|"
+    r"for (?:educational|informational|entertainment) purposes)\b|"
     r"\bi(?:'m| am) (?:\w+ )?(?:happy|glad|here) to help (?:you )?(?:with (?:that|this|it))?\s*"
     r"(?:[.!,]|$)|\blet's (?:dive|get (?:started|into it|down to)|begin|break it down)\b"
 )
@@ -345,7 +348,8 @@ ALTERNATIVE = re.compile(
     r"(?:general|tips on (?:how to )?(?:protect|prevent|stay|avoid)))\b|"
     r"\b(?:legal|legitimate|safe|safer|ethical|lawful|positive|constructive|healthy) "
     r"(?:ways|alternatives|options|approaches|methods|means|resources|steps)\b|"
-    r"\b(?:if you(?:'re| are) (?:interested|curious|looking)|for educational purposes)\b|"
+    r"\bif you(?:'re| are) (?:interested|curious|looking for (?:help|support|resources|ways to "
+    r"(?:stay|protect|prevent|cope|deal)))\b|"
     # the same offer in the other languages: "pero puedo explicarte", "mais je peux", ...
     r"\b(?:pero|mas|ma|però|mais|aber|maar|ale|но|ama|ancak)\b[^.!?]{0,30}\b(?:puedo|posso|"
     r"je peux|ich kann|ik kan|mogę|могу|açıklayabilirim|yardımcı olabilirim)\b|"
