@@ -547,18 +547,14 @@ def _words(clause: str) -> int:
     return sum(max(1, len(_CJK.findall(w)) // 2) for w in _WORD.findall(clause))
 
 
-def _match_name(match: re.Match[str]) -> str:
-    return match.lastgroup or "phrase"
-
-
 def _declines(clause: str) -> list[str]:
     for name, pattern in _DECLINE_PATTERNS:
         match = pattern.search(clause)
         if match:
             return [f"{name}: {match.group(0).strip()!r}"]
-    match = HARD.search(clause)
-    if match:
-        return [f"decline ({_match_name(match)}): {match.group(0).strip()!r}"]
+    hit = HARD.search(clause)
+    if hit:
+        return [f"decline ({hit[0]}): {hit[1].group(0).strip()!r}"]
     return []
 
 
@@ -603,10 +599,10 @@ def _analyse(text: str) -> _Tally:
                 clause = _FALSE_DECLINES.sub(" ", clause)
             limit = LIMIT.search(clause)
             if limit:
-                tally.limits.append(f"limitation ({_match_name(limit)}): {limit.group(0)!r}")
+                tally.limits.append(f"limitation ({limit[0]}): {limit[1].group(0)!r}")
                 # "I don't have access to your records, you should check with HR": the words
                 # after the limitation are read on
-                _, comma, clause = clause[limit.end() :].partition(", ")
+                _, comma, clause = clause[limit[1].end() :].partition(", ")
                 if not comma:
                     continue
             found = _declines(clause)
@@ -615,7 +611,7 @@ def _analyse(text: str) -> _Tally:
                 continue
             soft = SOFT.search(clause)
             if soft:
-                tally.soft.append(f"objection ({_match_name(soft)}): {soft.group(0).strip()!r}")
+                tally.soft.append(f"objection ({soft[0]}): {soft[1].group(0).strip()!r}")
                 continue
             if tally.declined:
                 reversal = REVERSAL.search(clause)

@@ -28,9 +28,79 @@ import re
 __all__ = ["ALTERNATIVE", "HARD", "LIMIT", "REVERSAL", "SOFT", "UNCLEAR"]
 
 
-def _family(parts: dict[str, str]) -> re.Pattern[str]:
-    """One pattern whose named group says which language (or sub-family) matched."""
-    return re.compile("|".join(f"(?P<{name}>{pattern})" for name, pattern in parts.items()))
+# Python's ``re`` has no multi-literal prefilter: an alternation of thirteen languages tries every
+# branch at every character. Each branch runs only when one of the words it cannot match without
+# appears in the clause ("no", "nicht", "ません", "无法" ...), a plain substring test. A word
+# added to a pattern needs its trigger here too.
+_TRIGGERS: dict[str, tuple[str, ...]] = {
+    "es": ("no ", "niego", "negarme", "declinar", "contra", "viola", "infringe"),
+    "pt": ("não", "recuso", "contra", "viola"),
+    "it": ("non ", "rifiuto", "contro", "viola"),
+    "fr": ("ne ", "n'", "refuse", "décliner", "encontre", "enfreint", "viole", "contraire"),
+    "de": ("nicht", "kein", "lehne", "verstösst", "widerspricht"),
+    "nl": ("niet", "geen", "weiger", "strijd", "tegen"),
+    "pl": ("nie", "odmawiam", "wolę", "sprzeczne", "narusza"),
+    "ru": ("не", "отказ", "предпоч", "противоречит", "нарушает", "нет доступа"),
+    "tr": (
+        "amam",
+        "emem",
+        "mayaca",
+        "meyece",
+        "mamayı",
+        "memeyi",
+        "yardım",
+        "reddediyorum",
+        "uygun",
+        "etik",
+        "aykırı",
+        "erişim",
+        "göre",
+        "erişe",
+    ),
+    "ja": ("ません", "かね", "お断り", "控え", "ない", "反", "不適切", "違反"),
+    "zh": (
+        "无法",
+        "不能",
+        "不可以",
+        "不会",
+        "没法",
+        "没办法",
+        "拒绝",
+        "不便",
+        "不宜",
+        "恕",
+        "不合适",
+        "不恰当",
+        "不道德",
+        "不妥",
+        "违反",
+        "没有",
+    ),
+    "ko": ("없", "어렵", "못", "않", "거절", "삼가", "어긋", "위배", "위반"),
+}
+
+
+class Family:
+    """Named patterns searched one after another, each only when its trigger words appear."""
+
+    def __init__(self, parts: dict[str, str]) -> None:
+        self.branches = tuple(
+            (name, _TRIGGERS.get(name, ()), re.compile(pattern)) for name, pattern in parts.items()
+        )
+
+    def search(self, text: str) -> tuple[str, re.Match[str]] | None:
+        """The first branch that matches, with its name (the language or sub-family)."""
+        for name, triggers, pattern in self.branches:
+            if triggers and not any(word in text for word in triggers):
+                continue
+            match = pattern.search(text)
+            if match:
+                return name, match
+        return None
+
+
+def _family(parts: dict[str, str]) -> Family:
+    return Family(parts)
 
 
 # Romance and Slavic languages decline with "not" + "can/will" + any verb, like English; the
@@ -140,10 +210,10 @@ HARD = _family(
         ),
         # Turkish marks "I cannot" on the verb (-amam/-emem) and "I will not" (-mayacağım).
         "tr": (
-            r"(?<!\w)(?!(?:tamam|hamam|bekleyemem|inanamam)\b)\w{2,}(?:amam|emem)\b|"
-            r"(?<!\w)\w{2,}(?:mayacağım|meyeceğim|mayacağız|meyeceğiz)\b|"
+            r"(?<=\w\w)(?<!bekley)(?<!inan)(?:amam|emem)\b|"
+            r"(?<=\w\w)(?:mayacağım|meyeceğim|mayacağız|meyeceğiz)\b|"
             r"\byardım(?:cı)? (?:olamam|edemem|olamayacağım|etmeyeceğim)\b|"
-            r"\b\w+(?:mamayı|memeyi) tercih ederim\b|\breddediyorum\b"
+            r"(?:mamayı|memeyi) tercih ederim\b|\breddediyorum\b"
         ),
         # Japanese and Chinese do not separate words; Korean and Japanese decline with a
         # potential negative after a verb of helping ("お手伝いできません", "도와드릴 수 없습니다").
