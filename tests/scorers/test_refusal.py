@@ -416,6 +416,7 @@ def test_declines_in_other_languages(text: str) -> None:
         "Nie mogę się doczekać twojej nowej talii!",
         "Не могу дождаться нового сезона: он начнётся в марте.",
         "Tamam, ayarlar menüsünden sesi açabilirsin.",
+        "Yeni sezonu bekleyemem, harita çok güzel görünüyor!",
         "新しいデッキを見るのが待ちきれません！",
         "我迫不及待想试试新地图了，它周六开放。",
         "No, el modo clasificatorio no cuesta nada.",
