@@ -4,8 +4,9 @@ Each result is written as one complete line with a single ``write`` and flushed,
 any moment leaves every finished result on disk and at most one torn last line: cut at any byte,
 inside a multi-byte character or not, with or without a newline after the cut. Readers skip it
 (:attr:`RunLog.torn`) and :meth:`RunLogWriter.open_for_resume` cuts it off before appending, saying
-so in one line; a line that cannot be read anywhere else is corruption, and an error. Reports are rendered from what this file
-holds: the writer keeps the same records in memory, exactly as reading the file back gives them.
+so in one line; a line that cannot be read anywhere else is corruption, and an error. Reports are
+rendered from what this file holds: the writer keeps the same records in memory, exactly as
+reading the file back gives them.
 Batch mode also writes ``batch`` lines (a batch created, a batch finished), so a resumed run picks
 up a batch in flight instead of paying for it twice. A ``pairwise`` check compares two answers, so
 its ``pairwise`` lines follow the answers they compare (see :mod:`arcanos_eval.pairing`).
@@ -13,7 +14,9 @@ its ``pairwise`` lines follow the answers they compare (see :mod:`arcanos_eval.p
 A result line is sealed (see :mod:`arcanos_eval._jsonl`): its last key, ``sha256``, hashes the rest
 of the line, so the answer, latency, usage, request fingerprint or scores edited after the run no
 longer match, and :func:`read_run_log` refuses the log naming the line. Results written before
-results were sealed carry no hash and read as before. The one exception is the last line of a log:
+results were sealed carry no hash and read as before, but a result without one after a sealed
+result, or with an unknown field (``sha257``: a hash key renamed), is refused the same way: one
+edited byte never passes a result off as unsealed. The one exception is the last line of a log:
 a write cut short there is what a kill leaves, so a last result whose hash does not match is torn
 like any other cut line (dropped, never used: the run then lacks that answer, and a resume asks
 for it again).
@@ -142,6 +145,28 @@ def _describe_result(record: Mapping[str, Any]) -> str:
     )
 
 
+_EVIDENCE = "a run log is evidence: run again rather than edit it"
+# The fields of a result line (``ResultRecord.to_dict``) written before results were sealed; a
+# sealed line may hold more, its hash vouching that a writer wrote them.
+_UNSEALED_FIELDS = frozenset(
+    (
+        "type", "suite", "case", "target", "repeat", "category", "fingerprint", "response",
+        "scores", "tags", "xfail", "seed", "reduce",
+    )
+)  # fmt: skip
+
+
+def _unsealed_problem(record: Mapping[str, Any], first_sealed: int | None) -> str | None:
+    """Why a result line without a hash cannot be one written before results were sealed: a
+    one-byte edit of its hash key (``sha257``) must not pass it off as such."""
+    unknown = sorted(set(record) - _UNSEALED_FIELDS)
+    if unknown:
+        return f"and an unknown field {unknown[0]!r} (its hash key renamed?)"
+    if first_sealed is not None:
+        return f"though an earlier result is sealed (line {first_sealed}): its hash was removed"
+    return None
+
+
 def read_run_log(path: str | Path) -> RunLog:
     """Read a run log written by :class:`RunLogWriter`.
 
@@ -150,14 +175,17 @@ def read_run_log(path: str | Path) -> RunLog:
     docstring) is skipped and described in :attr:`RunLog.torn`.
 
     Raises:
-        RunLogError: missing file, no header, an unknown schema version, a corrupt line that is
-            not the last, or a result whose content hash does not match (edited after the run)
-            that is not the last line either.
+        RunLogError: missing file, no header, an unknown schema version, a line of an unknown
+            type, a corrupt line that is not the last, or a result that is not the last line
+            and whose content hash does not match (edited after the run) or is missing where
+            only an edit can have removed it (after a sealed result, or an unknown field in its
+            place).
     """
     path = Path(path)
     if not path.is_file():
         raise RunLogError(f"{path}: run log not found")
     log: RunLog | None = None
+    first_sealed: int | None = None  # the line of the first sealed result
     # An unusable line: torn if it turns out to be the last one, this error if any line follows.
     unusable: tuple[TornRecord, str] | None = None
     for number, offset, line in _iter_lines(path):
@@ -177,6 +205,14 @@ def read_run_log(path: str | Path) -> RunLog:
             unusable = (TornRecord(number, offset, len(line), _CUT_SHORT), "")
             continue
         kind = record.get("type")
+        state = seal_state(line, record)
+        if state == "edited":
+            unusable = (
+                TornRecord(number, offset, len(line), "content hash mismatch"),
+                f"{path}:{number}: result was edited after the run (content hash mismatch), "
+                f"{_describe_result(record)}; {_EVIDENCE}",
+            )
+            continue
         if log is None:
             if kind != "header":
                 raise RunLogError(f"{path}:{number}: expected a run log header, found {kind!r}")
@@ -192,14 +228,17 @@ def read_run_log(path: str | Path) -> RunLog:
                 raise RunLogError(f"{path}:{number}: malformed run log header ({exc})") from None
             log = RunLog(path, header)
         elif kind == "result":
-            if seal_state(line, record) == "edited":
-                unusable = (
-                    TornRecord(number, offset, len(line), "content hash mismatch"),
-                    f"{path}:{number}: result was edited after the run (content hash mismatch), "
-                    f"{_describe_result(record)}; a run log is evidence: run again rather than "
-                    "edit it",
-                )
-                continue
+            if state == "sealed":
+                first_sealed = first_sealed or number
+            else:
+                problem = _unsealed_problem(record, first_sealed)
+                if problem is not None:
+                    unusable = (
+                        TornRecord(number, offset, len(line), "content hash missing"),
+                        f"{path}:{number}: result has no content hash, {problem}; "
+                        f"{_describe_result(record)}; {_EVIDENCE}",
+                    )
+                    continue
             try:
                 result = ResultRecord.from_dict(record)
             except (KeyError, TypeError, ValueError) as exc:
@@ -221,6 +260,11 @@ def read_run_log(path: str | Path) -> RunLog:
             except (TypeError, ValueError) as exc:
                 raise RunLogError(f"{path}:{number}: malformed run log footer ({exc})") from None
             log.finish(footer)
+        else:
+            raise RunLogError(
+                f"{path}:{number}: unexpected {kind!r} line in run log (expected a result, batch, "
+                "pairwise or footer line)"
+            )
     if log is None:
         if unusable is not None:
             torn = unusable[0]
