@@ -8,6 +8,13 @@ Records that are evidence (golden recordings, run-log results) are *sealed*: the
 without it (UTF-8, no newline). A hand edit of any value (an answer, a latency, a token count) then
 no longer matches. It is evidence of an edit, not a signature: whoever recomputes the hash can
 rewrite a record, so the files stay under review like code.
+
+Every line is valid UTF-8. Text that UTF-8 cannot encode (a lone surrogate such as ``"\\ud800"``,
+which a JSON string escape from a suite or a server answer can produce) is written as U+FFFD, the
+replacement character, rather than failing the write mid-run: a log is then always readable, and
+everything rendered from it (reports, JUnit XML) sees only valid text. :func:`dump_line_counted`
+says how many characters were replaced, so a writer can say so; the seal covers the line as
+written.
 """
 
 from __future__ import annotations
@@ -15,12 +22,21 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import tempfile
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-__all__ = ["HASH_KEY", "SealState", "dump_line", "seal_line", "seal_state", "write_atomic"]
+__all__ = [
+    "HASH_KEY",
+    "SealState",
+    "dump_line",
+    "dump_line_counted",
+    "seal_line",
+    "seal_state",
+    "write_atomic",
+]
 
 HASH_KEY = "sha256"
 # What the hash says of a stored line: it matches, there is none (written before records were
@@ -28,9 +44,29 @@ HASH_KEY = "sha256"
 SealState = Literal["sealed", "unsealed", "edited"]
 
 
+# Code points UTF-8 cannot encode. With ``ensure_ascii=False`` they reach the line as themselves,
+# and only inside JSON strings (keys or values), so replacing them keeps the line valid JSON.
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def dump_line_counted(record: Mapping[str, Any]) -> tuple[str, int]:
+    """:func:`dump_line`, and how many unencodable characters (lone surrogates) it replaced."""
+    line = json.dumps(record, sort_keys=True, ensure_ascii=False, separators=(",", ":")) + "\n"
+    if not line.isascii():
+        try:
+            line.encode("utf-8")  # three times faster than searching for a surrogate
+        except UnicodeEncodeError:
+            return _SURROGATE.subn("\ufffd", line)
+    return line, 0
+
+
 def dump_line(record: Mapping[str, Any]) -> str:
-    """One JSONL line with sorted keys: the form every file of ours is written in."""
-    return json.dumps(record, sort_keys=True, ensure_ascii=False, separators=(",", ":")) + "\n"
+    """One JSONL line with sorted keys: the form every file of ours is written in.
+
+    A lone surrogate in any string is written as U+FFFD (see the module docstring), so the line
+    always encodes as UTF-8.
+    """
+    return dump_line_counted(record)[0]
 
 
 def _digest(canonical: str) -> str:

@@ -1,7 +1,10 @@
 """``arcanos-eval``: the command line.
 
-Exit statuses: 0 promote (or success), 1 gates failed, 2 usage or configuration error, 3 calls
-errored. User errors print as one ``arcanos-eval: error: ...`` line, never a traceback.
+Exit statuses (:class:`~arcanos_eval.errors.ExitCode`): 0 promote (or success), 1 gates failed,
+2 usage or configuration error, 3 calls errored, 70 internal error (a bug), 130 interrupted. User
+errors print as one ``arcanos-eval: error: ...`` line, never a traceback; a bug prints one
+``arcanos-eval: internal error: ...`` line naming the crash file that holds its traceback
+(``-v`` prints the traceback too).
 """
 
 from __future__ import annotations
@@ -13,10 +16,11 @@ from pathlib import Path
 
 from tabulate import tabulate
 
+from arcanos_eval._crash import crash_report
 from arcanos_eval._gc import bulk_work, skip_final_collection
 from arcanos_eval._version import __version__
 from arcanos_eval.backends import check_model_targets
-from arcanos_eval.config import RunConfig, load_config
+from arcanos_eval.config import RunConfig, find_pyproject, load_config
 from arcanos_eval.contracts.cli import add_parser as add_schema_parser
 from arcanos_eval.data.cli import add_parser as add_data_parser
 from arcanos_eval.errors import ArcanosError, ExitCode
@@ -148,6 +152,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"arcanos-eval {__version__}")
     parser.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        help="on an internal error (a bug), print its traceback too (before the command)",
+    )
+    parser.add_argument(
         "--config",
         metavar="PYPROJECT",
         default=None,
@@ -215,6 +225,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("arcanos-eval: interrupted", file=sys.stderr)
         return ExitCode.INTERRUPTED
+    except Exception as exc:  # a bug: its own status, never HOLD's 1, and a file to report
+        line = crash_report(
+            exc,
+            argv=sys.argv[1:] if argv is None else argv,
+            root=_project_root(args.config),
+            verbose=args.verbose,
+        )
+        print(line, file=sys.stderr)
+        return ExitCode.INTERNAL
+
+
+def _project_root(config: str | None) -> Path | None:
+    """The folder whose ``.arcanos/`` gets a crash file: the configuration's, else the current
+    one."""
+    try:
+        pyproject = Path(config) if config else find_pyproject(Path.cwd())
+        return (pyproject.parent if pyproject is not None else Path.cwd()).resolve()
+    except Exception:  # the crash may have come from here: the temporary folder then
+        return None
 
 
 if __name__ == "__main__":  # pragma: no cover

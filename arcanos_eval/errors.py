@@ -29,6 +29,22 @@ Model errors are not usage errors: a scorer turns them into a failed check with 
 reach a caller only from a direct call (``grade``, ``ask_json``) in a notebook.
 
 A message says what was expected, what was found and where.
+
+Exit statuses (:class:`ExitCode`) of every command; pytest exits 0, 1 and 3 for the same verdicts
+(its own usage and internal errors keep pytest's statuses):
+
+====  ===========  ===============================================================================
+0     PROMOTE      every gate passed and the run is complete (or a command that decides nothing
+                   succeeded)
+1     HOLD         a gate failed, the run is partial or interrupted, a case regressed (``diff``)...
+2     USAGE        an :class:`ArcanosError`: files, flags, configuration, missing recordings
+3     ERRORED      some model calls errored: the evidence is incomplete
+70    INTERNAL     an uncaught exception, a bug (BSD's ``EX_SOFTWARE``): one line names the crash
+                   file holding its traceback (``arcanos-eval -v`` prints it too)
+130   INTERRUPTED  Ctrl-C (128 + SIGINT)
+====  ===========  ===============================================================================
+
+A bug never exits 1: a pipeline reading 1 as HOLD must not mistake a crash for a verdict.
 """
 
 from __future__ import annotations
@@ -191,6 +207,7 @@ class ExitCode(IntEnum):
     HOLD = 1
     USAGE = 2  # an ArcanosError: files, flags, configuration, missing recordings
     ERRORED = 3  # model calls errored: the evidence is incomplete
+    INTERNAL = 70  # an uncaught exception, a bug (EX_SOFTWARE); never 1, which reads as HOLD
     INTERRUPTED = 130  # Ctrl-C (128 + SIGINT)
 
 

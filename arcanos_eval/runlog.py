@@ -1,9 +1,12 @@
 """The run log: append-only JSONL, a versioned header then one record per case x target x repeat.
 
 Each result is written as one complete line with a single ``write`` and flushed, so a run killed at
-any moment leaves every finished result on disk and at most one torn last line, which readers skip
-and :func:`open_for_resume` cuts off before appending. Reports are rendered from what this file
-holds: the writer keeps the same records in memory, exactly as reading the file back gives them.
+any moment leaves every finished result on disk and at most one torn last line: cut at any byte,
+inside a multi-byte character or not, with or without a newline after the cut. Readers skip it
+(:attr:`RunLog.torn`) and :meth:`RunLogWriter.open_for_resume` cuts it off before appending, saying
+so in one line; a line that cannot be read anywhere else is corruption, and an error. Reports are
+rendered from what this file holds: the writer keeps the same records in memory, exactly as
+reading the file back gives them.
 Batch mode also writes ``batch`` lines (a batch created, a batch finished), so a resumed run picks
 up a batch in flight instead of paying for it twice. A ``pairwise`` check compares two answers, so
 its ``pairwise`` lines follow the answers they compare (see :mod:`arcanos_eval.pairing`).
@@ -11,19 +14,25 @@ its ``pairwise`` lines follow the answers they compare (see :mod:`arcanos_eval.p
 A result line is sealed (see :mod:`arcanos_eval._jsonl`): its last key, ``sha256``, hashes the rest
 of the line, so the answer, latency, usage, request fingerprint or scores edited after the run no
 longer match, and :func:`read_run_log` refuses the log naming the line. Results written before
-results were sealed carry no hash and read as before.
+results were sealed carry no hash and read as before, but a result without one after a sealed
+result, or with an unknown field (``sha257``: a hash key renamed), is refused the same way: one
+edited byte never passes a result off as unsealed. The one exception is the last line of a log:
+a write cut short there is what a kill leaves, so a last result whose hash does not match is torn
+like any other cut line (dropped, never used: the run then lacks that answer, and a resume asks
+for it again).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TextIO
 
-from arcanos_eval._jsonl import dump_line, seal_line, seal_state, write_atomic
+from arcanos_eval._jsonl import dump_line, dump_line_counted, seal_line, seal_state, write_atomic
 from arcanos_eval.errors import RunLogError
 from arcanos_eval.model import (
     SCHEMA_VERSION,
@@ -39,9 +48,36 @@ from arcanos_eval.model import (
 __all__ = [
     "RunLog",
     "RunLogWriter",
+    "TornRecord",
     "merge_run_logs",
     "read_run_log",
 ]
+
+
+@dataclass(frozen=True)
+class TornRecord:
+    """The last line of a log, left unusable by a write cut short.
+
+    Attributes:
+        line: its line number (1-based).
+        offset: the byte offset where it starts: the log's length once it is cut off.
+        size: its length in bytes, newline included.
+        reason: what is wrong with it: ``cut short`` (not a whole JSON object, or no newline) or
+            ``content hash mismatch`` (a result that does not match its seal).
+    """
+
+    line: int
+    offset: int
+    size: int
+    reason: str
+
+    def describe(self, path: Path | str | None) -> str:
+        """``run.jsonl: dropped a torn last record (812 bytes) at line 7``."""
+        why = "" if self.reason == _CUT_SHORT else f" ({self.reason})"
+        return f"{path}: dropped a torn last record ({self.size} bytes) at line {self.line}{why}"
+
+
+_CUT_SHORT = "cut short"
 
 
 @dataclass
@@ -55,6 +91,7 @@ class RunLog:
     batches: list[dict[str, Any]] = field(default_factory=list)  # ``batch`` lines, in order
     # ``pairwise`` lines: the latest comparison per (case, repeat, check), in first-seen order.
     pairwise: dict[PairKey, PairwiseRecord] = field(default_factory=dict)
+    torn: TornRecord | None = None  # the unusable last line of a killed run, if any
 
     @property
     def run_id(self) -> str:
@@ -77,46 +114,105 @@ class RunLog:
         return list(self.results.values())
 
 
-def _iter_lines(path: Path) -> Iterator[tuple[int, str, bool]]:
-    """(line number, text, complete) for each line; the last one may be torn."""
-    with path.open(encoding="utf-8", newline="") as handle:
+def _iter_lines(path: Path) -> Iterator[tuple[int, int, bytes]]:
+    """(line number, byte offset, bytes) of each line; the last one may lack its newline.
+
+    Bytes, not text: a line cut inside a multi-byte character must be a torn line, not a decoding
+    error of the whole file.
+    """
+    offset = 0
+    with path.open("rb") as handle:
         for number, line in enumerate(handle, start=1):
-            yield number, line, line.endswith("\n")
+            yield number, offset, line
+            offset += len(line)
+
+
+def _parse(line: bytes) -> dict[str, Any] | None:
+    """The JSON object a line holds; ``None`` when it holds none (cut short, not UTF-8, not an
+    object)."""
+    try:
+        record = json.loads(line)
+    except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
+        return None
+    return record if isinstance(record, dict) else None
+
+
+def _describe_result(record: Mapping[str, Any]) -> str:
+    """``case s::c [base] repeat 0``, from a result line's fields, whatever their shape."""
+    return (
+        f"case {record.get('suite')}::{record.get('case')} [{record.get('target')}] repeat "
+        f"{record.get('repeat', 0)}"
+    )
+
+
+_EVIDENCE = "a run log is evidence: run again rather than edit it"
+# The fields of a result line (``ResultRecord.to_dict``) written before results were sealed; a
+# sealed line may hold more, its hash vouching that a writer wrote them.
+_UNSEALED_FIELDS = frozenset(
+    (
+        "type", "suite", "case", "target", "repeat", "category", "fingerprint", "response",
+        "scores", "tags", "xfail", "seed", "reduce",
+    )
+)  # fmt: skip
+
+
+def _unsealed_problem(record: Mapping[str, Any], first_sealed: int | None) -> str | None:
+    """Why a result line without a hash cannot be one written before results were sealed: a
+    one-byte edit of its hash key (``sha257``) must not pass it off as such."""
+    unknown = sorted(set(record) - _UNSEALED_FIELDS)
+    if unknown:
+        return f"and an unknown field {unknown[0]!r} (its hash key renamed?)"
+    if first_sealed is not None:
+        return f"though an earlier result is sealed (line {first_sealed}): its hash was removed"
+    return None
 
 
 def read_run_log(path: str | Path) -> RunLog:
     """Read a run log written by :class:`RunLogWriter`.
 
     A later record for the same (case, target, repeat) replaces an earlier one: a resumed run
-    retries errored calls and appends their new answers.
+    retries errored calls and appends their new answers. A torn last line (see the module
+    docstring) is skipped and described in :attr:`RunLog.torn`.
 
     Raises:
-        RunLogError: missing file, no header, an unknown schema version, a corrupt line that is
-            not the last, or a result whose content hash does not match (edited after the run).
+        RunLogError: missing file, no header, an unknown schema version, a line of an unknown
+            type, a corrupt line that is not the last, or a result that is not the last line
+            and whose content hash does not match (edited after the run) or is missing where
+            only an edit can have removed it (after a sealed result, or an unknown field in its
+            place).
     """
     path = Path(path)
     if not path.is_file():
         raise RunLogError(f"{path}: run log not found")
     log: RunLog | None = None
-    pending_error: str | None = None
-    for number, line, complete in _iter_lines(path):
-        if pending_error is not None:
-            raise RunLogError(pending_error)
+    first_sealed: int | None = None  # the line of the first sealed result
+    # An unusable line: torn if it turns out to be the last one, this error if any line follows.
+    unusable: tuple[TornRecord, str] | None = None
+    for number, offset, line in _iter_lines(path):
         if not line.strip():
             continue
-        try:
-            record = json.loads(line)
-        except ValueError:
-            # Tolerated only as the torn last line of a killed run.
-            pending_error = f"{path}:{number}: corrupt line in run log"
-            if log is not None:
-                log.torn_lines += 1
+        if unusable is not None:
+            raise RunLogError(unusable[1])
+        record = _parse(line)
+        if record is None:
+            unusable = (
+                TornRecord(number, offset, len(line), _CUT_SHORT),
+                f"{path}:{number}: corrupt line in run log (not a JSON object; only the last "
+                "line may be cut short)",
+            )
             continue
-        if not complete:
-            if log is not None:
-                log.torn_lines += 1
+        if not line.endswith(b"\n"):  # the last line, its write cut short before the newline
+            unusable = (TornRecord(number, offset, len(line), _CUT_SHORT), "")
             continue
-        kind = record.get("type") if isinstance(record, dict) else None
+        kind = record.get("type")
+        state = seal_state(line, record)
+        if state == "edited":
+            unusable = (
+                TornRecord(number, offset, len(line), "content hash mismatch"),
+                f"{path}:{number}: result was edited after the run (content hash mismatch), "
+                f"{_describe_result(record)}; {_EVIDENCE}",
+            )
+            continue
         if log is None:
             if kind != "header":
                 raise RunLogError(f"{path}:{number}: expected a run log header, found {kind!r}")
@@ -132,16 +228,21 @@ def read_run_log(path: str | Path) -> RunLog:
                 raise RunLogError(f"{path}:{number}: malformed run log header ({exc})") from None
             log = RunLog(path, header)
         elif kind == "result":
+            if state == "sealed":
+                first_sealed = first_sealed or number
+            else:
+                problem = _unsealed_problem(record, first_sealed)
+                if problem is not None:
+                    unusable = (
+                        TornRecord(number, offset, len(line), "content hash missing"),
+                        f"{path}:{number}: result has no content hash, {problem}; "
+                        f"{_describe_result(record)}; {_EVIDENCE}",
+                    )
+                    continue
             try:
                 result = ResultRecord.from_dict(record)
             except (KeyError, TypeError, ValueError) as exc:
                 raise RunLogError(f"{path}:{number}: malformed result record ({exc})") from None
-            if seal_state(line, record) == "edited":
-                raise RunLogError(
-                    f"{path}:{number}: result was edited after the run (content hash mismatch), "
-                    f"case {result.suite_id}::{result.case_id} [{result.target}] repeat "
-                    f"{result.repeat}; a run log is evidence: run again rather than edit it"
-                )
             log.results.pop(result.key, None)
             log.results[result.key] = result
         elif kind == "batch":
@@ -159,8 +260,21 @@ def read_run_log(path: str | Path) -> RunLog:
             except (TypeError, ValueError) as exc:
                 raise RunLogError(f"{path}:{number}: malformed run log footer ({exc})") from None
             log.finish(footer)
+        else:
+            raise RunLogError(
+                f"{path}:{number}: unexpected {kind!r} line in run log (expected a result, batch, "
+                "pairwise or footer line)"
+            )
     if log is None:
+        if unusable is not None:
+            torn = unusable[0]
+            raise RunLogError(
+                f"{path}:{torn.line}: the run log's header is torn ({torn.size} bytes): the run "
+                "stopped before its first answer; run it again without --resume"
+            )
         raise RunLogError(f"{path}: empty run log (no header)")
+    if unusable is not None:
+        log.torn, log.torn_lines = unusable[0], 1
     return log
 
 
@@ -206,6 +320,8 @@ class RunLogWriter:
         self.path = path
         self._handle = handle
         self.log = log
+        # Records that held text UTF-8 cannot encode, written with U+FFFD in its place.
+        self.replaced_records = 0
 
     @classmethod
     def create(cls, path: str | Path, header: RunHeader) -> RunLogWriter:
@@ -220,15 +336,33 @@ class RunLogWriter:
         return writer
 
     @classmethod
-    def open_for_resume(cls, path: str | Path) -> tuple[RunLogWriter, RunLog]:
-        """Read an existing log, cut a torn last line, and reopen it for appending."""
+    def open_for_resume(
+        cls, path: str | Path, *, notify: Callable[[str], object] | None = None
+    ) -> tuple[RunLogWriter, RunLog]:
+        """Read an existing log, cut a torn last line, and reopen it for appending.
+
+        Args:
+            path: the log to resume.
+            notify: gets the one line saying a torn last record was dropped (default: printed
+                on stderr).
+        """
         path = Path(path)
         log = read_run_log(path)
         with path.open("rb+") as raw:
-            data = raw.read()
-            keep = data.rfind(b"\n") + 1
-            if keep < len(data):
-                raw.truncate(keep)
+            size = raw.seek(0, os.SEEK_END)
+            keep = size
+            if log.torn is not None:
+                keep = log.torn.offset
+            elif size:
+                raw.seek(size - 1)
+                if raw.read(1) != b"\n":
+                    # Blanks after the last newline (a hand edit): a record starts a line.
+                    raw.seek(0)
+                    keep = raw.read().rfind(b"\n") + 1
+            if keep < size:
+                raw.truncate(keep)  # made durable with the appends, by close's fsync
+        if log.torn is not None:
+            (notify or _to_stderr)(log.torn.describe(path))
         # A copy, as the file reads once the torn line is cut: later appends do not show in `log`.
         mirror = RunLog(
             path, log.header, dict(log.results), 0, list(log.batches), dict(log.pairwise)
@@ -237,7 +371,12 @@ class RunLogWriter:
 
     def _write(self, record: Mapping[str, Any], *, sealed: bool = False) -> None:
         # One write per line, flushed: a kill leaves whole lines plus at most one torn line.
-        line = dump_line(record)
+        line, replaced = dump_line_counted(record)
+        if replaced:
+            # The file holds U+FFFD where the record holds a lone surrogate: the kept log no
+            # longer reads as the file does, and the file is what reports must show.
+            self.replaced_records += 1
+            self.log = None
         self._handle.write(seal_line(line) if sealed else line)
         self._handle.flush()
 
@@ -289,12 +428,22 @@ class RunLogWriter:
             self._handle.flush()
             os.fsync(self._handle.fileno())
             self._handle.close()
+            if self.replaced_records:
+                _to_stderr(
+                    f"{self.path}: {self.replaced_records} record(s) held text that is not valid "
+                    "Unicode (a lone surrogate, e.g. from a JSON escape in an answer); written "
+                    "with U+FFFD in its place"
+                )
 
     def __enter__(self) -> RunLogWriter:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _to_stderr(message: str) -> None:
+    print(message, file=sys.stderr)
 
 
 def merge_run_logs(

@@ -219,7 +219,7 @@ def test_exit_statuses_are_defined_once():
     import arcanos_eval
     from arcanos_eval.errors import ExitCode
 
-    assert [int(code) for code in ExitCode] == [0, 1, 2, 3, 130]
+    assert [int(code) for code in ExitCode] == [0, 1, 2, 3, 70, 130]
     root = Path(arcanos_eval.__file__).parent
     found = []
     for path in root.rglob("*.py"):

@@ -25,6 +25,7 @@ PACKAGE = "arcanos_eval"
 LAYERS: dict[str, tuple[str, ...]] = {
     "core": (
         "errors",
+        "_crash",
         "_gc",
         "_fastcheck",
         "_jsonl",
