@@ -10,6 +10,7 @@ errors print as one ``arcanos-eval: error: ...`` line, never a traceback; a bug 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -225,15 +226,32 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("arcanos-eval: interrupted", file=sys.stderr)
         return ExitCode.INTERRUPTED
-    except Exception as exc:  # a bug: its own status, never HOLD's 1, and a file to report
-        line = crash_report(
-            exc,
-            argv=sys.argv[1:] if argv is None else argv,
-            root=_project_root(args.config),
-            verbose=args.verbose,
-        )
-        print(line, file=sys.stderr)
-        return ExitCode.INTERNAL
+    except BrokenPipeError:  # the reader went away (`| head`): nothing more to say to it
+        # Python flushes stdout again at exit; point it at devnull so that flush is silent.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return ExitCode.BROKEN_PIPE
+    except OSError as exc:
+        if exc.filename is None:  # not about a path the user gave: a bug, handled below
+            return _internal_error(exc, argv, args)
+        # A path that cannot be read or written (a report in a missing or read-only folder).
+        print(f"arcanos-eval: error: {exc.filename}: {exc.strerror}", file=sys.stderr)
+        return ExitCode.USAGE
+    except Exception as exc:
+        return _internal_error(exc, argv, args)
+
+
+def _internal_error(
+    exc: BaseException, argv: Sequence[str] | None, args: argparse.Namespace
+) -> int:
+    """A bug: its own status, never HOLD's 1, and a file to report."""
+    line = crash_report(
+        exc,
+        argv=sys.argv[1:] if argv is None else argv,
+        root=_project_root(args.config),
+        verbose=args.verbose,
+    )
+    print(line, file=sys.stderr)
+    return ExitCode.INTERNAL
 
 
 def _project_root(config: str | None) -> Path | None:

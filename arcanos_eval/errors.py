@@ -209,6 +209,7 @@ class ExitCode(IntEnum):
     ERRORED = 3  # model calls errored: the evidence is incomplete
     INTERNAL = 70  # an uncaught exception, a bug (EX_SOFTWARE); never 1, which reads as HOLD
     INTERRUPTED = 130  # Ctrl-C (128 + SIGINT)
+    BROKEN_PIPE = 141  # the reader of stdout went away (`| head`), as a shell reports SIGPIPE
 
 
 def unknown_name_message(kind: str, name: object, known: Iterable[str]) -> str:

@@ -88,6 +88,15 @@ def test_record_then_replay_offline(project, openai_server, capsys):
     assert "0 live, 6 replayed" in out
 
 
+def test_a_path_that_cannot_be_written_is_a_one_line_usage_error(project, openai_server, capsys):
+    assert main(["run", "--mode", "live", "-q", "--log", "run.jsonl"]) == 0
+    capsys.readouterr()
+    under_a_file = project / "pyproject.toml" / "report.md"
+    assert main(["report", "run.jsonl", "-o", str(under_a_file)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"arcanos-eval: error: {under_a_file.parent}") and err.count("\n") == 1
+
+
 def test_replay_without_recordings_exits_2(project, capsys):
     assert main(["run", "--mode", "replay", "-q"]) == 2
     assert "6 answer(s) have no recording" in capsys.readouterr().err
@@ -219,7 +228,7 @@ def test_exit_statuses_are_defined_once():
     import arcanos_eval
     from arcanos_eval.errors import ExitCode
 
-    assert [int(code) for code in ExitCode] == [0, 1, 2, 3, 70, 130]
+    assert [int(code) for code in ExitCode] == [0, 1, 2, 3, 70, 130, 141]
     root = Path(arcanos_eval.__file__).parent
     found = []
     for path in root.rglob("*.py"):

@@ -124,3 +124,22 @@ def test_environment_values_are_masked_but_paths_and_short_values_are_not():
     assert mask_secrets(text, environ) == (
         f'File "/home/me/x.py", line 1: {MASK} on /usr/bin:/bin, 1 Bearer {MASK}'
     )
+
+
+def test_a_reader_that_goes_away_ends_the_output_quietly(project):
+    write_suite(project / "suites", "s", [{"id": "c", "input": "hi", "checks": ["refusal"]}])
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # every write to stdout now fails with EPIPE, as after `| head`
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "arcanos_eval.cli", "validate"],
+            cwd=project,
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={**os.environ, "PYTHONPATH": str(REPO)},
+        )
+    finally:
+        os.close(write_end)
+    assert done.returncode == ExitCode.BROKEN_PIPE
+    assert done.stderr == ""  # no traceback, no "Exception ignored" at exit
