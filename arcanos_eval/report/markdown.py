@@ -13,6 +13,7 @@ import html
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+import tabulate as tabulate_module
 from tabulate import tabulate
 
 from arcanos_eval.compare import (
@@ -69,7 +70,14 @@ def _cell(value: Any, limit: int = _CELL_CHARS) -> str:
 
 def _table(rows: Iterable[Sequence[Any]], headers: Sequence[str]) -> str:
     body = [[_cell(v) for v in row] for row in rows]
-    return str(tabulate(body, headers=list(headers), tablefmt="github", disable_numparse=True))
+    # tabulate pads by display width (emoji and CJK count two) only when the optional `wcwidth`
+    # is installed, and by code points otherwise; padding by code points always renders a log to
+    # the same bytes on every machine.
+    wide, tabulate_module.WIDE_CHARS_MODE = tabulate_module.WIDE_CHARS_MODE, False
+    try:
+        return str(tabulate(body, headers=list(headers), tablefmt="github", disable_numparse=True))
+    finally:
+        tabulate_module.WIDE_CHARS_MODE = wide
 
 
 def _code(text: str) -> str:

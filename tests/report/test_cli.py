@@ -101,7 +101,7 @@ def test_data_report_feeds_the_data_gate(tmp_path):
     bad.write_text(json.dumps({"passed": False, "verdict": "FAIL: 2 secrets"}), encoding="utf-8")
     out = tmp_path / "r.md"
     assert run("report", NEXT, "--data-report", str(good), "-o", str(out)) == 0
-    assert "| Data is sanitized        | ✅ pass  | PASS: clean " in out.read_text()
+    assert "| Data is sanitized        | ✅ pass   | PASS: clean " in out.read_text()
     assert run("report", NEXT, "--data-report", str(bad), "-o", str(out)) == 1
     assert "FAIL: 2 secrets" in out.read_text()
 

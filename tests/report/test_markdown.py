@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 import shutil
+import subprocess
+import sys
 from collections import Counter
 from pathlib import Path
 
@@ -210,3 +212,25 @@ def test_summary_sections_hold_the_decision_only():
     text = render_summary_sections(evaluation)
     assert text.startswith("# Release report") and "## Pass rates by category" in text
     assert "## Regressions" not in text and "## Provenance" not in text
+
+
+def test_the_same_log_renders_the_same_bytes_with_or_without_wcwidth():
+    # tabulate pads emoji and CJK by display width only when the optional wcwidth is importable.
+    pytest.importorskip("wcwidth")  # installed with the dev extra: the comparison needs both
+    script = (
+        "import sys\n"
+        "if sys.argv[1] == 'without': sys.modules['wcwidth'] = None\n"
+        "from arcanos_eval.report import evaluate, render_markdown\n"
+        "from arcanos_eval.runlog import read_run_log\n"
+        "sys.stdout.buffer.write(render_markdown(evaluate(read_run_log(sys.argv[2]))).encode())\n"
+    )
+    renders = {
+        mode: subprocess.run(
+            [sys.executable, "-c", script, mode, str(FIXTURES / "release.jsonl")],
+            capture_output=True,
+            check=True,
+        ).stdout
+        for mode in ("with", "without")
+    }
+    assert "✅".encode() in renders["with"]
+    assert renders["with"] == renders["without"]
