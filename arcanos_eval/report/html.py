@@ -492,7 +492,7 @@ def _browser(ev: Evaluation) -> str:
     categories = Counter(c.category for c in cases)
     outcomes: Counter[str] = Counter(str(c.transition) for c in cases)
     controls = (
-        '<div class="filters">'
+        '<div class="browser-bar" id="browser-bar"><div class="filters">'
         '<label>Suite <select id="filter-suite">'
         + _options("all suites", ((s, s) for s in sorted(suites)), suites)
         + "</select></label>"
@@ -503,10 +503,11 @@ def _browser(ev: Evaluation) -> str:
         + _options("all outcomes", OUTCOME_LABELS.items(), outcomes)
         + "</select></label>"
         '<label class="search">Search <input id="filter-search" type="search" '
-        'placeholder="case id, input or answer text" autocomplete="off"></label>'
+        'placeholder="id, input or answer text" title="Search (press /)" '
+        'autocomplete="off"></label>'
         '<button type="button" id="filter-reset">Reset</button>'
-        "</div>"
-        '<p id="case-count" class="count" aria-live="polite"></p>'
+        '<span id="case-count" class="count" aria-live="polite"></span>'
+        "</div></div>"
     )
     note = (
         f"<p>Every case of the run: the outcome of {_e(ev.candidate)} against "

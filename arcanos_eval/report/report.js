@@ -167,5 +167,10 @@
       search.focus();
     }
   });
+  // The filters stay in view under the page's header, whatever height it wraps to.
+  var header = document.querySelector("header");
+  function stick() { $("browser-bar").style.top = header.offsetHeight + "px"; }
+  window.addEventListener("resize", stick);
+  stick();
   apply();
 })();
