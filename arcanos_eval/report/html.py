@@ -61,7 +61,6 @@ OUTCOME_LABELS: Mapping[str, str] = {
     "unpaired": "unpaired",
     "changed": "changed",
 }
-_STATUS = {"pass": "pass", "fail": "fail", "waived": "waived", "not evaluated": "not evaluated"}
 
 
 # ------------------------------------------------------------------------------ text
@@ -75,7 +74,7 @@ def _e(value: object) -> str:
     return value if isinstance(value, _Markup) else html.escape(str(value), quote=True)
 
 
-def cut(text: str, limit: int) -> str:
+def _cut(text: str, limit: int) -> str:
     """``text``, or its first ``limit`` characters and how many more there were."""
     if len(text) <= limit:
         return text
@@ -160,7 +159,7 @@ def _facts(ev: Evaluation) -> str:
 
 
 def _checklist(ev: Evaluation) -> str:
-    rows = [(i.title, _badge(_STATUS[i.status]), i.evidence) for i in ev.checklist]
+    rows = [(i.title, _badge(i.status), i.evidence) for i in ev.checklist]
     return _section(
         "checklist", "Release checklist", _table(["invariant", "status", "evidence"], rows)
     )
@@ -393,13 +392,13 @@ def _answer(record: ResultRecord) -> dict[str, Any]:
         "repeat": record.repeat,
         "status": "errored" if record.errored else ("pass" if record.passed else "fail"),
         "latency": None if latency is None or record.errored else format_ms(latency),
-        "text": cut(_answer_text(record), _ANSWER_CHARS),
+        "text": _cut(_answer_text(record), _ANSWER_CHARS),
         "checks": [
             {
-                "check": cut(s.check, _LINE_CHARS),
+                "check": _cut(s.check, _LINE_CHARS),
                 "passed": s.passed,
                 "value": f"{float(s.value or 0.0):.2f}",
-                "reason": cut(s.reason or ("passed" if s.passed else "failed"), _REASON_CHARS),
+                "reason": _cut(s.reason or ("passed" if s.passed else "failed"), _REASON_CHARS),
             }
             for s in record.scores
         ],
@@ -426,7 +425,7 @@ def _side(role: str, target: str, outcome: TargetOutcome | None) -> dict[str, An
         "target": target,
         "status": status,
         "summary": summary,
-        "why": [cut(f, _REASON_CHARS) for f in outcome.failures],
+        "why": [_cut(f, _REASON_CHARS) for f in outcome.failures],
         "answers": [_answer(r) for r in outcome.records],
     }
 
@@ -435,7 +434,7 @@ def _diff(diff: OutputDiff) -> dict[str, Any]:
     return {
         "kind": diff.kind,
         "repeats": [diff.base_repeat, diff.candidate_repeat],
-        "lines": [cut(line, _LINE_CHARS) for line in diff.lines],
+        "lines": [_cut(line, _LINE_CHARS) for line in diff.lines],
         "more": diff.omitted,
     }
 
@@ -443,11 +442,11 @@ def _diff(diff: OutputDiff) -> dict[str, Any]:
 def _case(ev: Evaluation, case: CaseComparison) -> dict[str, Any]:
     text = ev.header.suite(case.suite_id).case_inputs.get(case.case_id)
     return {
-        "key": cut(case.key, _LINE_CHARS),
+        "key": _cut(case.key, _LINE_CHARS),
         "suite": case.suite_id,
         "category": case.category,
         "outcome": case.transition,
-        "input": None if text is None else cut(text, _INPUT_CHARS),
+        "input": None if text is None else _cut(text, _INPUT_CHARS),
         "sides": [
             _side("base", ev.baseline, case.base),
             _side("candidate", ev.candidate, case.candidate),

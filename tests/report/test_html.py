@@ -23,9 +23,9 @@ import pytest
 
 from arcanos_eval.cli import main
 from arcanos_eval.model import CheckResult, Response, ResultRecord, RunHeader, Score
-from arcanos_eval.report import evaluate
+from arcanos_eval.report import evaluate, render_html
 from arcanos_eval.report.cli import add_parsers
-from arcanos_eval.report.html import case_data, embed_json, render_html
+from arcanos_eval.report.html import case_data, embed_json
 from arcanos_eval.runlog import RunLogWriter, read_run_log
 from tests.conftest import KEY_ENV
 from tests.report.conftest import FIXTURES
