@@ -95,7 +95,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         )
     )
     print(f"\n{session.stats_line()}")
-    print(session.publish(json_path=args.json))
+    print(session.publish(json_path=args.json, html_path=args.html))
     return session.exit_status
 
 

@@ -70,6 +70,7 @@ OPTIONS: tuple[Option, ...] = (
     Option("golden", "golden store folder (default: golden)", "DIR", config_key="golden"),
     Option("report", "write the markdown release report here", "PATH.md", config_key="report"),
     Option("json", "write the machine-readable JSON summary here", "PATH.json"),
+    Option("html", "write the release report as one self-contained HTML page here", "PATH.html"),
     Option(
         "log",
         "write the run log here (default: .arcanos/runs/<time>.jsonl)",

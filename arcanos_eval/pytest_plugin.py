@@ -191,7 +191,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if arcanos is None or is_worker(session.config):
         return  # a worker hands its share over in _xdist.pytest_sessionfinish
     try:
-        line = arcanos.publish(json_path=_values(session.config).get("json"))
+        values = _values(session.config)
+        line = arcanos.publish(json_path=values.get("json"), html_path=values.get("html"))
     except ArcanosError as exc:
         line = f"could not write the report: {exc}"
     if line is not None:

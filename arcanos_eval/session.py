@@ -341,15 +341,18 @@ class ArcanosSession:
         replaced = {s.identity for s in own}
         return own + [s for s in self.gates.specs if s.suite is None and s.identity not in replaced]
 
-    def publish(self, json_path: str | Path | None = None) -> str | None:
-        """Write the report, JSON summary and step summary the configuration asks for; returns
-        the verdict line (``None`` before any result)."""
+    def publish(
+        self, json_path: str | Path | None = None, html_path: str | Path | None = None
+    ) -> str | None:
+        """Write the report, JSON summary, HTML report and step summary asked for; returns the
+        verdict line (``None`` before any result)."""
         if self.evaluation is None:
             return None
         return publish(
             self.evaluation,
             output=self.config.report,
             json_path=Path(json_path) if json_path else None,
+            html_path=Path(html_path) if html_path else None,
         )
 
     def stats_line(self) -> str | None:

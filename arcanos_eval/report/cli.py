@@ -18,6 +18,7 @@ from arcanos_eval.errors import ExitCode, UsageError
 from arcanos_eval.report.charts import ChartSet, write_charts
 from arcanos_eval.report.evaluation import Evaluation, RunDiff, diff_runs, evaluate
 from arcanos_eval.report.explain import explain_regression
+from arcanos_eval.report.html import render_html
 from arcanos_eval.report.markdown import render_diff_markdown, render_markdown
 from arcanos_eval.report.summary import summary_json, write_step_summary
 from arcanos_eval.runlog import read_run_log
@@ -80,9 +81,11 @@ def publish(
     output: Path | None,
     json_path: Path | None = None,
     charts_dir: str | Path | None = None,
+    html_path: Path | None = None,
 ) -> str:
     """Write what was asked for: the markdown report to ``output``, the JSON summary, charts,
-    and the GitHub step summary (when ``$GITHUB_STEP_SUMMARY`` is set); return the verdict line.
+    the HTML report, and the GitHub step summary (when ``$GITHUB_STEP_SUMMARY`` is set); return
+    the verdict line.
     """
     if output is not None:
         charts: ChartSet | None = None
@@ -95,6 +98,8 @@ def publish(
             json.dumps(summary_json(evaluation), indent=2, sort_keys=True, ensure_ascii=False)
             + "\n",
         )
+    if html_path is not None:
+        _write(html_path, render_html(evaluation))
     write_step_summary(evaluation)
     return verdict_line(evaluation, output)
 
@@ -124,6 +129,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
         output=output,
         json_path=Path(args.json) if args.json else None,
         charts_dir=args.charts,
+        html_path=Path(args.html) if args.html else None,
     )
     if output is not None:
         print(line)
@@ -200,6 +206,11 @@ def add_parsers(subparsers: Any) -> None:
     )
     report.add_argument(
         "--json", metavar="summary.json", help="also write the machine-readable summary"
+    )
+    report.add_argument(
+        "--html",
+        metavar="report.html",
+        help="also write the report as one self-contained HTML page with a case browser",
     )
     report.add_argument(
         "--charts",
