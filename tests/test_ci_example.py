@@ -121,7 +121,7 @@ def test_reports_are_published_and_kept_even_when_the_gate_fails(job):
     assert after_gate and all(s.get("if") == "always()" for s in after_gate)
     (upload,) = [s for s in after_gate if s.get("uses", "").startswith("actions/upload-artifact")]
     kept = set(upload["with"]["path"].split())
-    assert {"release-report.md", "release-summary.json", "run.jsonl"} <= kept
+    assert {"release-report.md", "release-report.html", "release-summary.json", "run.jsonl"} <= kept
     assert all(name in _gate_step(job)["run"] for name in kept)
 
 
@@ -132,7 +132,7 @@ def test_a_pull_request_replays_golden_offline_and_publishes_the_promotion(proje
     assert steps == [("Gate (replay golden/)", 0), ("Publish the report", 0)]
     summary = (project / "summary.md").read_text(encoding="utf-8")
     assert "## Verdict: ✅ PROMOTE `candidate`" in summary
-    assert {"release-report.md", "release-summary.json", "run.jsonl"} <= {
+    assert {"release-report.md", "release-report.html", "release-summary.json", "run.jsonl"} <= {
         p.name for p in project.iterdir()
     }
 
