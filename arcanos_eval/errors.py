@@ -54,6 +54,10 @@ from collections.abc import Iterable
 from enum import IntEnum
 from pathlib import Path
 
+# A message is one line of readable size, whatever the file held: a problem text longer than this
+# is cut (its values are cut much shorter where they are quoted).
+_MAX_PROBLEM = 1000
+
 __all__ = [
     "ArcanosError",
     "ArgumentError",
@@ -75,6 +79,8 @@ __all__ = [
     "UnknownNameError",
     "UnsupportedError",
     "UsageError",
+    "quote",
+    "shorten",
     "unknown_name_message",
 ]
 
@@ -111,15 +117,17 @@ class SuiteError(UsageError):
         self.line = line
         self.case_id = case_id
         self.field = field
-        self.problem = message
+        # One line, whatever the parser or the file put in the problem: an editor or a CI log
+        # shows the first line only.
+        self.problem = shorten(" ".join(message.splitlines()), _MAX_PROBLEM)
         where = []
         if self.path is not None:
             where.append(f"{self.path}:{line}" if line is not None else self.path)
         if case_id is not None:
-            where.append(f"case {case_id!r}")
+            where.append(f"case {quote(case_id, 200)}")
         if field:
-            where.append(f"field {field!r}")
-        super().__init__(f"{', '.join(where)}: {message}" if where else message)
+            where.append(f"field {quote(field, 200)}")
+        super().__init__(f"{', '.join(where)}: {self.problem}" if where else self.problem)
 
 
 class UnknownCheckError(SuiteError):
@@ -214,6 +222,34 @@ class ExitCode(IntEnum):
 
 def unknown_name_message(kind: str, name: object, known: Iterable[str]) -> str:
     """``unknown check 'refusl' (did you mean 'refusal'?)``: one phrasing for every name lookup."""
-    close = difflib.get_close_matches(str(name), list(known), n=3, cutoff=0.6)
+    text = str(name)
+    # A name far longer than any known one is like none of them (and not worth comparing).
+    close = [] if len(text) > 200 else difflib.get_close_matches(text, list(known), n=3, cutoff=0.6)
     hint = f" (did you mean {' or '.join(repr(c) for c in close)}?)" if close else ""
-    return f"unknown {kind} {name!r}{hint}"
+    shown = quote(name) if isinstance(name, str) else shorten(repr(name))
+    return f"unknown {kind} {shown}{hint}"
+
+
+def shorten(text: str, limit: int = 60) -> str:
+    """``text`` cut to ``limit`` characters, then ``… (N characters)``: a value of any size (a
+    10 MB id, a pasted answer) fits in a one-line message and still says how long it was.
+
+    Example:
+        >>> shorten("x" * 10_000, 5)
+        'xxxxx… (10,000 characters)'
+    """
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}… ({len(text):,} characters)"
+
+
+def quote(text: str, limit: int = 60) -> str:
+    """``repr(text)``, cut as :func:`shorten` does: control characters and newlines escaped.
+
+    Example:
+        >>> quote("id-" + "x" * 100, 5)
+        "'id-xx…' (103 characters)"
+    """
+    if len(text) <= limit:
+        return repr(text)
+    return f"{text[:limit] + '…'!r} ({len(text):,} characters)"

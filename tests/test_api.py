@@ -111,7 +111,7 @@ def test_every_error_class_is_in_the_tree_and_keeps_its_builtin_twin():
         if isinstance(obj, type) and issubclass(obj, BaseException)
     }
     # Besides the errors: their exit statuses and the phrasing of an unknown name.
-    assert set(exported) - set(classes) == {"ExitCode", "unknown_name_message"}
+    assert set(exported) - set(classes) == {"ExitCode", "quote", "shorten", "unknown_name_message"}
     assert all(issubclass(cls, errors.ArcanosError) for cls in classes.values())
     # ``except ValueError`` (or TypeError, LookupError...) written before the tree keeps working.
     twins = {
