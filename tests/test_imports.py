@@ -27,6 +27,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "errors",
         "_crash",
         "_gc",
+        "_bounded",
         "_fastcheck",
         "_jsonl",
         "_schema_errors",
