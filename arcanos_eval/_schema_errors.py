@@ -21,7 +21,7 @@ from typing import Any
 
 from jsonschema.exceptions import ValidationError
 
-from arcanos_eval.errors import unknown_name_message
+from arcanos_eval.errors import shorten, unknown_name_message
 
 __all__ = [
     "JsonPath",
@@ -36,8 +36,15 @@ __all__ = [
 JsonPath = tuple[str | int, ...]
 
 
+_SHOWN = 60  # characters of a found value shown in a message
+
+
 def describe_value(value: Any) -> str:
-    """A short, readable rendering of a found value for error messages."""
+    """A short, readable rendering of a found value for error messages.
+
+    Only the head of a value is rendered, so a 10 MB text or a mapping of a million keys costs
+    no more than a small one; long text says how long it was.
+    """
     kind = {
         dict: "a mapping",
         list: "a list",
@@ -48,13 +55,39 @@ def describe_value(value: Any) -> str:
         type(None): "null",
     }.get(type(value), type(value).__name__)
     if isinstance(value, (dict, list)):
-        rendered = json.dumps(value, ensure_ascii=False, default=str)
-        return f"{kind} {rendered[:57] + '...' if len(rendered) > 60 else rendered}"
+        rendered = _head(value, _SHOWN + 1)
+        return f"{kind} {rendered[:57] + '...' if len(rendered) > _SHOWN else rendered}"
     if isinstance(value, str):
-        return f"{kind} {json.dumps(value[:60] + ('...' if len(value) > 60 else ''))}"
+        if len(value) <= _SHOWN:
+            return f"{kind} {json.dumps(value)}"
+        return f"{kind} {json.dumps(value[:_SHOWN])[:-1]}…\" ({len(value):,} characters)"
     if value is None:
         return kind
-    return f"{kind} {value!r}"
+    return f"{kind} {shorten(repr(value), _SHOWN)}"
+
+
+def _head(value: Any, budget: int) -> str:
+    """The first ``budget`` characters (or a few more) of ``value`` as compact JSON."""
+    if isinstance(value, str):
+        return json.dumps(value[:budget], ensure_ascii=False)
+    if isinstance(value, (dict, list)):
+        items = value.items() if isinstance(value, dict) else ((None, v) for v in value)
+        parts: list[str] = []
+        used = 2
+        for key, item in items:
+            if used > budget:
+                break
+            part = _head(item, budget - used)
+            if isinstance(value, dict):
+                part = f"{_head(key if isinstance(key, str) else str(key), budget)}: {part}"
+            parts.append(part)
+            used += len(part) + 2
+        inner = ", ".join(parts)
+        return f"{{{inner}}}" if isinstance(value, dict) else f"[{inner}]"
+    try:
+        return json.dumps(value)
+    except (TypeError, ValueError):
+        return json.dumps(shorten(str(value), budget), ensure_ascii=False)
 
 
 _TYPE_NAMES: Mapping[str, str] = {
@@ -114,9 +147,9 @@ def _expected(error: ValidationError, style: Style) -> str:
     if v in bounds:
         return f"a number {bounds[v]} {arg}"
     if v == "minLength":
-        return "non-empty text" if arg == 1 else f"text of at least {arg} characters"
+        return "non-empty text" if arg == 1 else f"text of at least {arg:,} characters"
     if v == "maxLength":
-        return f"text of at most {arg} characters"
+        return f"text of at most {arg:,} characters"
     if v == "minItems":
         return "a non-empty list" if arg == 1 else f"a list of at least {arg} items"
     if v == "pattern":

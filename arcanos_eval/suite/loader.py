@@ -25,6 +25,7 @@ from jsonschema.exceptions import ValidationError
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
+from arcanos_eval._bounded import DocumentError, load_json, load_yaml, read_text
 from arcanos_eval._fastcheck import IsValid, compile_is_valid
 from arcanos_eval._gc import bulk_work
 from arcanos_eval._paths import ProjectRoots, shown
@@ -36,7 +37,13 @@ from arcanos_eval.model import Case, Check, Suite
 from arcanos_eval.scorers._registry import bind_check
 from arcanos_eval.strategies import expand_generated_cases
 
-__all__ = ["SUITE_SCHEMA_PATH", "discover_suite_files", "load_suite", "load_suites"]
+__all__ = [
+    "MAX_SUITE_BYTES",
+    "SUITE_SCHEMA_PATH",
+    "discover_suite_files",
+    "load_suite",
+    "load_suites",
+]
 
 SUITE_SCHEMA_PATH = Path(__file__).with_name("suite.schema.json")
 SUITE_SUFFIXES = (".yaml", ".yml", ".json", ".jsonl")
@@ -66,92 +73,103 @@ def _suite_is_valid() -> IsValid | None:
 
 # ----------------------------------------------------------------------------- reading documents
 
+# One suite file: a 10,000-case suite is about 5 MB. Within this, loading takes under 2 s and
+# 200 MB whatever the file holds (see arcanos_eval/_bounded.py).
+MAX_SUITE_BYTES = 10 * 1024 * 1024
+
 
 class _Document:
-    """A parsed suite file and the line on which each JSON path starts."""
+    """A parsed suite file and a way to find the line on which each JSON path starts."""
 
-    def __init__(self, path: Path, data: Any, lines: dict[JsonPath, int]) -> None:
+    def __init__(
+        self, path: Path, data: Any, line_of: Callable[[Sequence[Any]], int | None]
+    ) -> None:
         self.path = path
         self.data = data
-        self.lines = lines
+        self._line_of = line_of
 
     def line(self, json_path: Sequence[str | int]) -> int | None:
         """The line of ``json_path``, or of its nearest ancestor with a known line."""
+        return self._line_of(json_path)
+
+
+def _path_lines(lines: dict[JsonPath, int]) -> Callable[[Sequence[Any]], int | None]:
+    """Line lookup for the paths the JSON readers know (the document, each case)."""
+
+    def line(json_path: Sequence[Any]) -> int | None:
         key = tuple(json_path)
         while key:
-            if key in self.lines:
-                return self.lines[key]
+            if key in lines:
+                return lines[key]
             key = key[:-1]
-        return self.lines.get((), 1)
+        return lines.get((), 1)
+
+    return line
+
+
+def _document_error(path: Path, error: DocumentError) -> SuiteError:
+    """A bound or rule of ``_bounded`` broken by a suite, as a SuiteError naming case and field."""
+    where: JsonPath = error.path or ()
+    case_id = None
+    if len(where) >= 2 and where[0] == "cases" and len(error.containers) > 2:
+        case = error.containers[2]  # the open case mapping (root, cases, case)
+        case_id = case.get("id") if isinstance(case, dict) else None
+    # A value nested 64 deep has a path as long: the first levels say which field it is in.
+    field = _field_of(where[:8])
+    return SuiteError(
+        error.problem,
+        path=path,
+        line=error.line,
+        case_id=case_id if isinstance(case_id, str) else None,
+        field=f"{field}…" if field and len(where) > 8 else field,
+    )
 
 
 def _read_yaml(path: Path, text: str) -> _Document:
-    loader = _YamlLoader(text)
-    try:
-        node = loader.get_single_node()
-        data = loader.construct_document(node) if node is not None else None
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark is not None else None
-        problem = exc.problem or exc.context or "malformed YAML"
-        raise SuiteError(f"invalid YAML: {problem}", path=path, line=line) from None
-    except yaml.YAMLError as exc:
-        raise SuiteError(f"invalid YAML: {exc}", path=path) from None
-    finally:
-        loader.dispose()
-    lines: dict[JsonPath, int] = {}
-    if node is not None:
-        _index_yaml(node, (), lines)
-    return _Document(path, data, lines)
+    data, lines = load_yaml(text)
+    return _Document(path, data, lines.line)
 
 
-def _index_yaml(node: yaml.Node, json_path: JsonPath, lines: dict[JsonPath, int]) -> None:
-    lines.setdefault(json_path, node.start_mark.line + 1)
-    if isinstance(node, yaml.MappingNode):
-        for key_node, value_node in node.value:
-            child = (*json_path, str(key_node.value))
-            lines[child] = key_node.start_mark.line + 1
-            _index_yaml(value_node, child, lines)
-    elif isinstance(node, yaml.SequenceNode):
-        for index, item in enumerate(node.value):
-            _index_yaml(item, (*json_path, index), lines)
+# `"id": "riddle-1"`, the way a case names itself in a JSON suite.
+_JSON_ID = re.compile(r'"id"\s*:\s*("(?:[^"\\]|\\.){0,400}")')
 
 
 def _read_json(path: Path, text: str) -> _Document:
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise SuiteError(f"invalid JSON: {exc.msg}", path=path, line=exc.lineno) from None
+    data = load_json(text)
     lines: dict[JsonPath, int] = {(): 1}
     # The json module keeps no positions; find each case's `"id": "..."` in order, which is
     # enough to point an editor at the right case.
     cases = data.get("cases") if isinstance(data, dict) else None
     if isinstance(cases, list):
-        position = 0
-        for index, case in enumerate(cases):
-            case_id = case.get("id") if isinstance(case, dict) else None
-            if not isinstance(case_id, str):
+        wanted = (
+            (index, case["id"])
+            for index, case in enumerate(cases)
+            if isinstance(case, dict) and isinstance(case.get("id"), str)
+        )
+        want = next(wanted, None)
+        line, counted = 1, 0
+        for found in _JSON_ID.finditer(text):
+            if want is None:
+                break
+            if json.loads(found.group(1)) != want[1]:
                 continue
-            found = re.compile(r'"id"\s*:\s*' + re.escape(json.dumps(case_id))).search(
-                text, position
-            )
-            if found:
-                position = found.end()
-                lines[("cases", index)] = text.count("\n", 0, found.start()) + 1
-    return _Document(path, data, lines)
+            line += text.count("\n", counted, found.start())
+            counted = found.start()
+            lines[("cases", want[0])] = line
+            want = next(wanted, None)
+    return _Document(path, data, _path_lines(lines))
 
 
 def _read_jsonl(path: Path, text: str) -> _Document:
     header: dict[str, Any] | None = None
     cases: list[Any] = []
     lines: dict[JsonPath, int] = {}
-    for number, raw in enumerate(text.splitlines(), start=1):
+    # Split on newlines only: str.splitlines also splits on U+2028 and others, which JSON text
+    # may hold raw.
+    for number, raw in enumerate(text.split("\n"), start=1):
         if not raw.strip():
             continue
-        try:
-            record = json.loads(raw)
-        except json.JSONDecodeError as exc:
-            raise SuiteError(f"invalid JSON: {exc.msg}", path=path, line=number) from None
+        record = load_json(raw, first_line=number)
         if header is None:
             if not isinstance(record, dict) or "input" in record or "messages" in record:
                 raise SuiteError(
@@ -176,29 +194,31 @@ def _read_jsonl(path: Path, text: str) -> _Document:
         raise SuiteError(
             "empty JSONL suite: expected a header line, then one case per line", path=path, line=1
         )
-    return _Document(path, {**header, "cases": cases}, lines)
+    return _Document(path, {**header, "cases": cases}, _path_lines(lines))
+
+
+_READERS: dict[str, Callable[[Path, str], _Document]] = {
+    ".jsonl": _read_jsonl,
+    ".json": _read_json,
+    ".yaml": _read_yaml,
+    ".yml": _read_yaml,
+}
 
 
 def _read(path: Path) -> _Document:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise SuiteError("file not found", path=path) from None
-    except UnicodeDecodeError as exc:
-        raise SuiteError(f"not UTF-8 text ({exc.reason} at byte {exc.start})", path=path) from None
-    except OSError as exc:
-        raise SuiteError(f"cannot read file: {exc.strerror}", path=path) from None
     suffix = path.suffix.lower()
-    with bulk_work():
-        if suffix == ".jsonl":
-            return _read_jsonl(path, text)
-        if suffix == ".json":
-            return _read_json(path, text)
-        if suffix in (".yaml", ".yml"):
-            return _read_yaml(path, text)
-    raise SuiteError(
-        f"expected a .yaml, .yml, .json or .jsonl suite, found {suffix or 'no suffix'!r}", path=path
-    )
+    reader = _READERS.get(suffix)
+    if reader is None:
+        raise SuiteError(
+            f"expected a .yaml, .yml, .json or .jsonl suite, found {suffix or 'no suffix'!r}",
+            path=path,
+        )
+    try:
+        text = read_text(path, limit=MAX_SUITE_BYTES)
+        with bulk_work():
+            return reader(path, text)
+    except DocumentError as exc:
+        raise _document_error(path, exc) from None
 
 
 # ----------------------------------------------------------------------------- schema errors
@@ -229,12 +249,22 @@ def _schema_error(doc: _Document, error: ValidationError) -> SuiteError:
             path,
         )
     elif error.validator == "oneOf":
-        problem = SchemaProblem(
-            "expected a check name or a one-key mapping {name: arguments}, found "
-            + _describe(instance),
-            path,
-            path,
-        )
+        # A one-key mapping is a check in the right shape: what failed is inside its arguments
+        # (a `regex:` pattern too long), said by the mapping branch's own error.
+        inside = [
+            e
+            for e in error.context or ()
+            if e.schema_path and e.schema_path[0] == 1 and len(e.absolute_path) > len(path)
+        ]
+        if isinstance(instance, dict) and len(instance) == 1 and inside:
+            problem = schema_problem(first_error(inside, doc.line) or inside[0])
+        else:
+            problem = SchemaProblem(
+                "expected a check name or a one-key mapping {name: arguments}, found "
+                + _describe(instance),
+                path,
+                path,
+            )
     else:
         problem = schema_problem(error)
     return SuiteError(
