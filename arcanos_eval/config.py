@@ -8,6 +8,7 @@ the key is read at call time by :meth:`TargetConfig.api_key`.
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 import sys
@@ -19,9 +20,10 @@ from typing import Any, Literal, cast
 
 import jsonschema
 
+from arcanos_eval._bounded import DocumentError, read_text
 from arcanos_eval._paths import ProjectRoots
 from arcanos_eval._schema_errors import Style, field_name, first_error, schema_problem
-from arcanos_eval.errors import ConfigError, unknown_name_message
+from arcanos_eval.errors import ConfigError, shorten, unknown_name_message
 from arcanos_eval.modes import MODES, Mode
 
 if sys.version_info >= (3, 11):
@@ -521,14 +523,76 @@ def _apply_overrides(config: RunConfig, overrides: Mapping[str, Any]) -> RunConf
     return replace(config, **changes)
 
 
+# A pyproject.toml is a few KB. tomllib is pure Python: 1 MiB reads in about a second.
+MAX_PYPROJECT_BYTES = 1024 * 1024
+
+
+def _read_pyproject(path: Path) -> tuple[str, dict[str, Any]]:
+    """The text of ``path`` and its TOML document, read with bounded time and memory.
+
+    Raises:
+        ConfigError: not a regular file (a FIFO or a device is refused before it is opened),
+            larger than :data:`MAX_PYPROJECT_BYTES`, not UTF-8, or not TOML (a duplicate key, an
+            integer of more than 4,300 digits, arrays nested past Python's recursion limit).
+    """
+    try:
+        text = read_text(path, limit=MAX_PYPROJECT_BYTES)
+    except DocumentError as exc:
+        where = f"{path}:{exc.line}" if exc.line is not None else str(path)
+        raise ConfigError(f"{where}: {exc.problem}") from None
+    try:
+        return text, tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+    except RecursionError:
+        raise ConfigError(f"{path}: invalid TOML: arrays or tables nested too deep") from None
+    except ValueError as exc:  # an integer over Python's conversion limit (4,300 digits)
+        limit = getattr(sys, "get_int_max_str_digits", lambda: 0)()
+        problem = f"an integer of more than {limit:,} digits" if limit else shorten(str(exc), 100)
+        raise ConfigError(f"{path}: invalid TOML: {problem}") from None
+
+
+def _non_finite(value: Any) -> tuple[str | int, ...] | None:
+    """The path of the first NaN or infinity in ``value`` (TOML writes them ``nan``, ``inf``).
+
+    A loop, not a recursion: TOML table headers nest as deep as a file is long.
+    """
+    stack: list[tuple[tuple[str | int, ...], Any]] = [((), value)]
+    while stack:
+        path, item = stack.pop()
+        if isinstance(item, float) and not math.isfinite(item):
+            return path
+        if isinstance(item, dict):
+            stack.extend(((*path, k), v) for k, v in reversed(item.items()))
+        elif isinstance(item, list):
+            stack.extend(((*path, i), v) for i, v in reversed(list(enumerate(item))))
+    return None
+
+
+def _check_finite(section: Any, source: Path, lines: TomlLines) -> None:
+    # Every number of [tool.arcanos_eval] is a count, a threshold, a budget or a price: NaN
+    # passes every comparison a schema makes, so it is refused here.
+    where = _non_finite(section)
+    if where is None:
+        return
+    value = section
+    for part in where:
+        value = value[part]
+    table, field_text = table_name(where)
+    line = lines.line(where)
+    place = f"{source}:{line}" if line else str(source)
+    named = f"{table} field {field_text!r}" if field_text else table
+    raise ConfigError(f"{place}: {named}: expected a finite number, found {value!r}")
+
+
 def find_pyproject(start: Path) -> Path | None:
     """The nearest pyproject.toml at or above ``start`` that has a ``[tool.arcanos_eval]`` table."""
     for folder in (start, *start.parents):
         candidate = folder / "pyproject.toml"
         if candidate.is_file():
             try:
-                data = tomllib.loads(candidate.read_text(encoding="utf-8"))
-            except (tomllib.TOMLDecodeError, OSError):
+                _, data = _read_pyproject(candidate)
+            except ConfigError:
                 return candidate  # let load_config report it
             if "arcanos_eval" in data.get("tool", {}):
                 return candidate
@@ -581,13 +645,9 @@ def load_config(
     if path is None:
         config = _parse_run({}, "<defaults>", (start or Path.cwd()).resolve())
     else:
-        try:
-            text = path.read_text(encoding="utf-8")
-            document = tomllib.loads(text)
-        except FileNotFoundError:
-            raise ConfigError(f"{path}: file not found") from None
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+        text, document = _read_pyproject(path)
         section = document.get("tool", {}).get("arcanos_eval", {})
-        config = _parse_run(section, str(path), path.resolve().parent, TomlLines(text))
+        lines = TomlLines(text)
+        _check_finite(section, path, lines)
+        config = _parse_run(section, str(path), path.resolve().parent, lines)
     return config.with_overrides(**overrides)
