@@ -60,7 +60,7 @@ def describe_value(value: Any) -> str:
     if isinstance(value, str):
         if len(value) <= _SHOWN:
             return f"{kind} {json.dumps(value)}"
-        return f"{kind} {json.dumps(value[:_SHOWN])[:-1]}…\" ({len(value):,} characters)"
+        return f'{kind} {json.dumps(value[:_SHOWN])[:-1]}…" ({len(value):,} characters)'
     if value is None:
         return kind
     return f"{kind} {shorten(repr(value), _SHOWN)}"

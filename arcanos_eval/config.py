@@ -611,9 +611,9 @@ def project_roots(start: Path) -> ProjectRoots:
     if pyproject is None:
         return ProjectRoots.of(start)
     try:
-        table = tomllib.loads(pyproject.read_text(encoding="utf-8"))["tool"]["arcanos_eval"]
+        table = _read_pyproject(pyproject)[1]["tool"]["arcanos_eval"]
         allowed = table.get("allowed_roots", [])
-    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+    except (ConfigError, KeyError, TypeError, AttributeError):
         allowed = []
     if not isinstance(allowed, list) or not all(isinstance(a, str) and a for a in allowed):
         allowed = []

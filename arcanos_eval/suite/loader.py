@@ -20,7 +20,6 @@ from urllib.parse import unquote, urldefrag, urljoin, urlsplit
 
 import jsonschema
 import referencing.exceptions
-import yaml
 from jsonschema.exceptions import ValidationError
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
@@ -47,7 +46,6 @@ __all__ = [
 
 SUITE_SCHEMA_PATH = Path(__file__).with_name("suite.schema.json")
 SUITE_SUFFIXES = (".yaml", ".yml", ".json", ".jsonl")
-_YamlLoader: type[Any] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 @cache
@@ -320,26 +318,19 @@ def _load_response_schema(
         outside = roots.outside(schema_path, value)
         if outside is not None:
             raise error(f"referenced file {outside}")
+        if schema_path.exists() and not schema_path.is_file():
+            raise error(f"referenced file {shown(str(schema_path))} is not a regular file")
+        if not schema_path.exists():
+            raise error(f"referenced file {str(schema_path)!r} not found")
+        # Read and parsed within the same bounds as a suite (type, size, nesting, aliases).
         try:
-            if schema_path.exists() and not schema_path.is_file():
-                raise error(f"referenced file {shown(str(schema_path))} is not a regular file")
-            text = schema_path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            raise error(f"referenced file {str(schema_path)!r} not found") from None
-        except UnicodeDecodeError as exc:
-            raise error(
-                f"{schema_path} is not UTF-8 text ({exc.reason} at byte {exc.start})"
-            ) from None
-        except OSError as exc:
-            raise error(f"cannot read {str(schema_path)!r}: {exc.strerror}") from None
-        try:
+            text = read_text(schema_path, limit=MAX_SUITE_BYTES)
             schema = (
-                json.loads(text)
-                if schema_path.suffix.lower() == ".json"
-                else yaml.load(text, Loader=_YamlLoader)
+                load_json(text) if schema_path.suffix.lower() == ".json" else load_yaml(text)[0]
             )
-        except (ValueError, yaml.YAMLError) as exc:
-            raise error(f"{schema_path} is not valid JSON or YAML: {exc}") from None
+        except DocumentError as exc:
+            where = f"{schema_path}:{exc.line}" if exc.line is not None else str(schema_path)
+            raise error(f"referenced file {where}: {exc.problem}") from None
     else:
         schema = value
     if not isinstance(schema, dict):
