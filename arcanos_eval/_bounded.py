@@ -51,6 +51,7 @@ __all__ = [
     "MAX_DEPTH",
     "DocumentError",
     "YamlLines",
+    "check_json_lines",
     "file_kind",
     "load_json",
     "load_yaml",
@@ -163,8 +164,13 @@ def read_text(path: str | Path, *, limit: int) -> str:
     with os.fdopen(fd, "rb") as file:
         try:
             # What was opened may not be what was checked: the path can change in between.
-            _check_file(path, os.fstat(file.fileno()), limit)
-            data = file.read(limit + 1)
+            opened = os.fstat(file.fileno())
+            _check_file(path, opened, limit)
+            # read(n) allocates n bytes at once: ask for the size the file has (and one byte
+            # more, to see it grow), not for the limit.
+            data = file.read(opened.st_size + 1)
+            if len(data) > opened.st_size:
+                data += file.read(limit + 1 - len(data))
         except OSError as exc:
             raise DocumentError(f"cannot read file: {exc.strerror}") from None
     if len(data) > limit:  # it grew after the check
@@ -255,12 +261,14 @@ def _float(token: str) -> float:
     return value
 
 
-def load_json(text: str, *, first_line: int = 1) -> Any:
+def load_json(text: str, *, first_line: int = 1, depth: int = 0) -> Any:
     """Parse one JSON document within this module's bounds.
 
     Args:
         text: the document.
         first_line: the line ``text`` starts on in its file (a JSONL line), for error lines.
+        depth: the lists and mappings the document will sit in (a JSONL case sits in the suite
+            and its ``cases``: 2), counted against :data:`MAX_DEPTH`.
 
     Raises:
         DocumentError: invalid JSON, or a document breaking a bound or rule (see the module
@@ -268,7 +276,7 @@ def load_json(text: str, *, first_line: int = 1) -> Any:
     """
     if text.startswith("\ufeff"):  # a byte order mark, as Windows editors write them
         text = text[1:]
-    _check_json_nesting(text, first_line)
+    _check_json_nesting(text, first_line, MAX_DEPTH - depth)
     try:
         data = _DECODER(text)
     except _Signal as signal:
@@ -298,26 +306,36 @@ _DECODER = json.JSONDecoder(
 ).decode
 
 
-def _check_json_nesting(text: str, first_line: int) -> None:
+def _check_json_nesting(text: str, first_line: int, limit: int) -> None:
     # Fast path: a document with few brackets cannot nest deep nor hold many containers.
     opening = text.count("[") + text.count("{")
-    if opening <= MAX_DEPTH:
+    if opening <= limit:
         return
     outside = _JSON_STRING.sub("", text)
-    if outside.count("[") + outside.count("{") > MAX_CONTAINERS:
+    if opening > MAX_CONTAINERS and outside.count("[") + outside.count("{") > MAX_CONTAINERS:
         raise DocumentError(_too_many_containers(), first_line)
     brackets = _JSON_BRACKET.findall(outside)
-    if max(accumulate(map(_STEP.__getitem__, brackets)), default=0) <= MAX_DEPTH:
+    if max(accumulate(map(_STEP.__getitem__, brackets)), default=0) <= limit:
         return
     depth = 0
     for token, line in _tokens(text, first_line):
         if token in ("[", "{"):
             depth += 1
-            if depth > MAX_DEPTH:
+            if depth > limit:
                 raise DocumentError(_nesting(), line)
         elif token in ("]", "}"):
             depth -= 1
     raise DocumentError(_nesting(), None)  # pragma: no cover - the scan above finds it
+
+
+def check_json_lines(text: str) -> None:
+    """Refuse a JSONL text whose lines hold more than :data:`MAX_CONTAINERS` lists and mappings
+    in all (:func:`load_json` bounds each line alone)."""
+    if text.count("[") + text.count("{") <= MAX_CONTAINERS:
+        return
+    outside = _JSON_STRING.sub("", text)
+    if outside.count("[") + outside.count("{") > MAX_CONTAINERS:
+        raise DocumentError(_too_many_containers(), None)
 
 
 def _tokens(text: str, first_line: int) -> Any:

@@ -24,7 +24,13 @@ from jsonschema.exceptions import ValidationError
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
-from arcanos_eval._bounded import DocumentError, load_json, load_yaml, read_text
+from arcanos_eval._bounded import (
+    DocumentError,
+    check_json_lines,
+    load_json,
+    load_yaml,
+    read_text,
+)
 from arcanos_eval._fastcheck import IsValid, compile_is_valid
 from arcanos_eval._gc import bulk_work
 from arcanos_eval._paths import ProjectRoots, shown
@@ -162,12 +168,14 @@ def _read_jsonl(path: Path, text: str) -> _Document:
     header: dict[str, Any] | None = None
     cases: list[Any] = []
     lines: dict[JsonPath, int] = {}
+    check_json_lines(text)
     # Split on newlines only: str.splitlines also splits on U+2028 and others, which JSON text
     # may hold raw.
     for number, raw in enumerate(text.split("\n"), start=1):
         if not raw.strip():
             continue
-        record = load_json(raw, first_line=number)
+        # A case sits in the suite and its `cases` list: two levels of the nesting limit.
+        record = load_json(raw, first_line=number, depth=0 if header is None else 2)
         if header is None:
             if not isinstance(record, dict) or "input" in record or "messages" in record:
                 raise SuiteError(

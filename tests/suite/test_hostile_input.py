@@ -1,0 +1,610 @@
+"""Hostile suite files and pyproject.toml: each is one ArcanosError line, at once, in little memory.
+
+Every test here breaks one guard of ``arcanos_eval/_bounded.py`` or of the suite loader: remove the
+guard and the test fails (a traceback, a silent acceptance, a hang or a memory blow-up). What could
+hang or exhaust memory without its guard runs in a child process with a memory limit and a
+generous timeout, so a broken guard fails one test instead of the machine.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+
+from arcanos_eval import _bounded
+from arcanos_eval._bounded import DocumentError, load_json, load_yaml, read_text
+from arcanos_eval.cli import main
+from arcanos_eval.config import MAX_PYPROJECT_BYTES, load_config
+from arcanos_eval.errors import ArcanosError, ConfigError, SuiteError
+from arcanos_eval.suite.loader import MAX_SUITE_BYTES, load_suite
+
+HANG = 30  # seconds: only a hang (a blocked FIFO, reading /dev/zero) takes this long
+CASE = "  - id: a\n    input: hi\n    checks: [refusal]\n"
+
+
+def suite_error(path: Path) -> SuiteError:
+    """The error ``load_suite(path)`` raises; it must be one line of readable size."""
+    with pytest.raises(SuiteError) as info:
+        load_suite(path)
+    message = str(info.value)
+    assert "\n" not in message and "\r" not in message
+    assert len(message) < 1000 + len(str(path)) + 500
+    assert message.startswith(str(path))
+    return info.value
+
+
+def write(folder: Path, name: str, text: str) -> Path:
+    path = folder / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+# The child process: load each path, report its error line and the peak of traced memory. Its
+# address space is capped, so a guard that is gone shows as a failed test, not a swapping machine.
+ISOLATED = textwrap.dedent(
+    """
+    import json, resource, sys, tracemalloc
+    cap = 1536 * 1024 * 1024
+    resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
+    from arcanos_eval.errors import ArcanosError
+    from arcanos_eval.config import load_config
+    from arcanos_eval.suite.loader import load_suite
+    load = load_config if sys.argv[1] == "config" else load_suite
+    # Warm up: the first load imports the scorers and compiles the suite schema.
+    with open("warm.yaml", "w") as warm:
+        warm.write("id: warm\\ncases:\\n  - {id: a, input: hi, checks: [refusal]}\\n")
+    load_suite("warm.yaml")
+    results = []
+    for path in sys.argv[2:]:
+        tracemalloc.start()
+        try:
+            load(path)
+            error = None
+        except ArcanosError as exc:
+            error = str(exc)
+        results.append({"error": error, "peak": tracemalloc.get_traced_memory()[1]})
+        tracemalloc.stop()
+    print(json.dumps(results))
+    """
+)
+
+
+def isolated(*paths: Path, what: str = "suite", timeout: float = HANG) -> list[dict[str, Any]]:
+    try:
+        done = subprocess.run(
+            [sys.executable, "-c", ISOLATED, what, *map(str, paths)],
+            cwd=paths[0].parent,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"loading {[p.name for p in paths]} hung for {timeout} s")
+    assert done.returncode == 0, done.stderr[-3000:]
+    results: list[dict[str, Any]] = json.loads(done.stdout)
+    return results
+
+
+# --------------------------------------------------------------------------- files by type and size
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="POSIX only")
+def test_a_fifo_a_device_or_a_folder_is_refused_without_blocking(tmp_path):
+    os.mkfifo(tmp_path / "fifo.yaml")
+    (tmp_path / "zero.yaml").symlink_to("/dev/zero")
+    (tmp_path / "null.json").symlink_to("/dev/null")
+    (tmp_path / "folder.yaml").mkdir()
+    fifo, zero, null, folder = isolated(
+        *(tmp_path / n for n in ("fifo.yaml", "zero.yaml", "null.json", "folder.yaml"))
+    )
+    assert fifo["error"] == (
+        f"{tmp_path}/fifo.yaml: a named pipe (FIFO), not a regular file: refused without reading it"
+    )
+    assert zero["error"] == (
+        f"{tmp_path}/zero.yaml: a character device (through a symlink to /dev/zero), not a "
+        "regular file: refused without reading it"
+    )
+    assert "a character device (through a symlink to /dev/null)" in null["error"]
+    assert "a folder, not a regular file" in folder["error"]
+    assert max(r["peak"] for r in (fifo, zero, null, folder)) < 5 * 2**20
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="POSIX only")
+def test_a_file_that_is_not_regular_is_never_opened(tmp_path, monkeypatch):
+    os.mkfifo(tmp_path / "fifo.yaml")
+    (tmp_path / "zero.yaml").symlink_to("/dev/zero")
+    opened = []
+
+    def spy(path: Any, *args: Any, **kwargs: Any) -> int:
+        opened.append(path)
+        raise OSError(5, "the test refuses every open")
+
+    monkeypatch.setattr(_bounded.os, "open", spy)
+    for name in ("fifo.yaml", "zero.yaml"):
+        with pytest.raises(DocumentError, match="not a regular file"):
+            read_text(tmp_path / name, limit=100)
+    assert opened == []
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="POSIX only")
+def test_a_fifo_swapped_in_after_the_check_is_refused_by_what_was_opened(tmp_path):
+    # The path is checked, then opened: a FIFO put there in between must neither block the open
+    # (O_NONBLOCK) nor be read (fstat of the opened file).
+    os.mkfifo(tmp_path / "fifo.yaml")
+    regular = tmp_path / "regular.yaml"
+    regular.write_text("id: x\n")
+    script = textwrap.dedent(
+        f"""
+        import os
+        from arcanos_eval import _bounded
+        real_stat = os.stat
+        _bounded.os.stat = lambda path, *a, **k: real_stat({str(regular)!r})
+        try:
+            _bounded.read_text({str(tmp_path / "fifo.yaml")!r}, limit=1000)
+        except _bounded.DocumentError as exc:
+            print(exc.problem)
+        """
+    )
+    try:
+        done = subprocess.run(
+            [sys.executable, "-c", script], capture_output=True, text=True, timeout=HANG
+        )
+    except subprocess.TimeoutExpired:
+        pytest.fail("opening a FIFO swapped in after the check blocked")
+    assert (
+        done.stdout.strip() == "a named pipe (FIFO), not a regular file: refused without reading it"
+    )
+
+
+def test_a_file_over_the_size_limit_is_refused_with_its_size(tmp_path):
+    path = tmp_path / "big.yaml"
+    with path.open("wb") as file:
+        file.truncate(MAX_SUITE_BYTES + 1)  # sparse: no disk used, nothing worth reading
+    error = suite_error(path)
+    assert error.problem == (
+        "file too large: 10,485,761 bytes, over the limit of 10,485,760 bytes (10 MiB)"
+    )
+
+
+def test_not_utf8_names_the_line_of_the_first_bad_byte(tmp_path):
+    path = tmp_path / "latin.yaml"
+    path.write_bytes(b"id: s\ncases:\n  - id: caf\xe9\n")
+    error = suite_error(path)
+    assert (error.line, error.problem) == (
+        3,
+        "not UTF-8 text (invalid continuation byte at byte 24)",
+    )
+
+
+# --------------------------------------------------------------------------- YAML aliases
+
+
+def alias_bomb(levels: int = 9) -> str:
+    """About 1 KB of YAML whose aliases expand to 9**levels strings (the billion laughs)."""
+    lines = ['      a0: &a0 ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+    lines += [f"      a{i}: &a{i} [{','.join([f'*a{i - 1}'] * 9)}]" for i in range(1, levels + 1)]
+    return "id: bomb\ncases:\n" + CASE + "    metadata:\n" + "\n".join(lines) + "\n"
+
+
+def test_a_yaml_alias_bomb_is_one_error_at_once_in_little_memory(tmp_path):
+    path = write(tmp_path, "bomb.yaml", alias_bomb())
+    assert path.stat().st_size < 1200
+    (result,) = isolated(path)
+    assert result["error"] == (
+        f"{path}:12, case 'a', field 'metadata.a5[0]': aliases expand the document by more than "
+        "100,000 values (an alias bomb?): write the values out, or refer to smaller anchors"
+    )
+    assert result["peak"] < 10 * 2**20
+
+
+def test_a_recursive_alias_is_an_error_not_a_recursion(tmp_path):
+    error = suite_error(write(tmp_path, "loop.yaml", "id: s\ncases:\n  - &c [*c]\n"))
+    assert (error.line, error.problem) == (
+        3,
+        "alias *c is inside its own anchor (a recursive alias)",
+    )
+
+
+def test_aliases_and_merge_keys_within_bounds_read_as_pyyaml_reads_them(tmp_path):
+    text = (
+        "id: shared\n"
+        "defaults: {latency_ms: 900, tags: [x]}\n"
+        "cases:\n"
+        "  - &first {id: a, input: hi, checks: &std [refusal, {contains: nope}], tags: [t]}\n"
+        "  - {<<: *first, id: b, checks: *std}\n"
+        "  - id: c\n"
+        "    <<: {input: one, tags: [u]}\n"
+        "    checks: *std\n"
+    )
+    assert load_yaml(text)[0] == yaml.load(text, Loader=yaml.SafeLoader)
+    a, b, c = load_suite(write(tmp_path, "shared.yaml", text)).cases
+    assert (b.input, [x.name for x in b.checks]) == ("hi", ["refusal", "contains"])
+    assert (c.input, c.tags, c.latency_ms) == ("one", ("x", "u"), 900)
+    assert (a.line, b.line, c.line) == (4, 5, 6)
+
+
+def test_a_merge_of_several_mappings_lets_the_first_win_as_the_yaml_spec_says():
+    # https://yaml.org/type/merge.html: "Keys in mapping nodes earlier in the sequence override
+    # keys specified in later mapping nodes" (PyYAML 6.0.4 lets the later one win).
+    text = "a: {<<: [{x: 1, y: 1}, {x: 2, z: 2}], y: 0}\n"
+    assert load_yaml(text)[0] == {"a": {"x": 1, "y": 0, "z": 2}}
+
+
+# --------------------------------------------------------------------------- nesting
+
+
+def nested(depth: int, suffix: str) -> str:
+    """A suite whose first case's ``metadata.x`` makes the whole document ``depth`` levels deep
+    (the suite, its cases, the case and its metadata are the first 4)."""
+    lists = "[" * (depth - 4) + "]" * (depth - 4)
+    if suffix == ".jsonl":
+        return f'{{"id": "s"}}\n{{"id": "a", "input": "hi", "checks": ["refusal"], "metadata": {{"x": {lists}}}}}\n'
+    if suffix == ".json":
+        return f'{{"id": "s", "cases": [\n{{"id": "a", "input": "hi", "checks": ["refusal"],\n"metadata": {{"x": {lists}}}}}]}}'
+    return f"id: s\ncases:\n{CASE}    metadata: {{x: {lists}}}\n"
+
+
+@pytest.mark.parametrize("suffix", [".yaml", ".json", ".jsonl"])
+def test_nesting_past_the_limit_is_an_error_naming_the_line(tmp_path, suffix):
+    deep = write(tmp_path, f"deep{suffix}", nested(10_000, suffix))
+    error = suite_error(deep)
+    assert error.problem == "nesting deeper than 64 levels of lists and mappings"
+    assert error.line == {".yaml": 6, ".json": 3, ".jsonl": 2}[suffix]
+    assert "\n" not in str(error)
+
+
+@pytest.mark.parametrize("suffix", [".yaml", ".json", ".jsonl"])
+def test_nesting_64_levels_loads_and_65_does_not(tmp_path, suffix):
+    suite = load_suite(write(tmp_path, f"ok{suffix}", nested(64, suffix)))
+    value = suite.cases[0].metadata["x"]
+    for _ in range(64 - 5):  # root, cases, case, metadata, x's list
+        value = value[0]
+    assert value == []
+    error = suite_error(write(tmp_path, f"deep{suffix}", nested(65, suffix)))
+    assert error.problem.startswith("nesting deeper than 64 levels")
+
+
+def test_an_alias_cannot_nest_a_document_deeper_than_the_limit(tmp_path):
+    anchor = "[" * 60 + "]" * 60  # 61 levels where it is written, 72 where it is used
+    text = f"id: s\nx: &deep {anchor}\ncases:\n{CASE}    metadata: {{a: [[[[[[[[*deep]]]]]]]]}}\n"
+    with pytest.raises(SuiteError, match="nesting deeper than 64 levels"):
+        load_suite(write(tmp_path, "alias.yaml", text))
+
+
+def test_too_many_lists_and_mappings_is_an_error(tmp_path, monkeypatch):
+    monkeypatch.setattr(_bounded, "MAX_CONTAINERS", 100)
+    many = ", ".join(["{}"] * 100)
+    for name, text in {
+        "many.yaml": f"id: s\ncases:\n{CASE}    metadata: {{x: [{many}]}}\n",
+        "many.json": f'{{"id": "s", "cases": [{{"id": "a", "metadata": {{"x": [{many}]}}}}]}}',
+    }.items():
+        error = suite_error(write(tmp_path, name, text))
+        assert error.problem == "more than 100 lists and mappings in one file: split it"
+
+
+# --------------------------------------------------------------------------- numbers and text
+
+BIG = "9" * 5000
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "line"),
+    [
+        ("big.yaml", f"id: s\ncases:\n{CASE}    latency_ms: {BIG}\n", 6),
+        ("big.json", f'{{"id": "s",\n"cases": [{{"id": "a", "latency_ms": {BIG}}}]}}', 2),
+        ("big.jsonl", f'{{"id": "s"}}\n{{"id": "a", "latency_ms": -{BIG}}}\n', 2),
+    ],
+)
+def test_an_integer_over_4300_digits_is_an_error(tmp_path, name, text, line):
+    error = suite_error(write(tmp_path, name, text))
+    assert (error.line, error.problem) == (
+        line,
+        "expected a number of at most 4,300 digits, found one of 5,000 digits",
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "found"),
+    [
+        ("nan.json", '{"id": "s", "cases": [\n{"id": "a", "latency_ms": NaN}]}', "NaN"),
+        ("inf.json", '{"id": "s", "cases": [\n{"id": "a", "latency_ms": Infinity}]}', "Infinity"),
+        (
+            "ninf.json",
+            '{"id": "s", "cases": [\n{"id": "a", "metadata": [-Infinity]}]}',
+            "-Infinity",
+        ),
+        ("huge.json", '{"id": "s", "cases": [\n{"id": "a", "latency_ms": 1e999}]}', "1e999"),
+        ("nan.jsonl", '{"id": "s"}\n{"id": "a", "latency_ms": NaN}\n', "NaN"),
+        ("nan.yaml", f"id: s\ncases:\n{CASE}    latency_ms: .nan\n", ".nan"),
+        ("inf.yaml", f"id: s\ncases:\n{CASE}    latency_ms: .inf\n", ".inf"),
+        ("ninf.yaml", f"id: s\ncases:\n{CASE}    latency_ms: -.Inf\n", "-.Inf"),
+        ("huge.yaml", f"id: s\ncases:\n{CASE}    latency_ms: 1.0e+999\n", "1.0e+999"),
+    ],
+)
+def test_nan_and_infinity_are_errors(tmp_path, name, text, found):
+    error = suite_error(write(tmp_path, name, text))
+    assert (error.line, error.problem) == (
+        2 if "json" in name else 6,
+        f"expected a finite number, found {found}",
+    )
+    if name.endswith(".yaml"):  # YAML knows the path of every value
+        assert (error.case_id, error.field) == ("a", "latency_ms")
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "line"),
+    [
+        ("lone.json", '{"id": "s", "cases": [\n{"id": "a", "input": "hi \\ud800"}]}', 2),
+        ("lone.jsonl", '{"id": "s"}\n{"id": "a", "input": "\\udfff!"}\n', 2),
+        ("lone.yaml", f'id: s\ncases:\n{CASE}    metadata: {{x: "\\ud800"}}\n', 6),
+    ],
+)
+def test_a_lone_surrogate_is_an_error_at_load(tmp_path, name, text, line):
+    error = suite_error(write(tmp_path, name, text))
+    assert error.line == line and error.problem.startswith("invalid Unicode: lone surrogate \\u")
+
+
+def test_an_escaped_surrogate_pair_is_the_character_it_encodes(tmp_path):
+    text = '{"id": "s", "cases": [{"id": "a", "input": "\\ud83d\\ude00", "checks": ["refusal"]}]}'
+    assert load_suite(write(tmp_path, "pair.json", text)).cases[0].input == "\U0001f600"
+
+
+def test_validate_refuses_what_run_could_not_log(tmp_path, monkeypatch, capsys):
+    (tmp_path / "pyproject.toml").write_text('[tool.arcanos_eval]\nsuites = ["suites"]\n')
+    (tmp_path / "suites").mkdir()
+    write(tmp_path / "suites", "s.json", '{"id": "s", "cases": [{"id": "a", "input": "\\ud800"}]}')
+    monkeypatch.chdir(tmp_path)
+    assert main(["validate"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "s.json:1: invalid Unicode: lone surrogate \\ud800" in err
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "where"),
+    [
+        ("dup.yaml", "id: s\ncases:\n  - id: a\n    input: hi\n    checks: []\n    input: x\n", 6),
+        ("dup.json", '{"id": "s", "cases": [{"id": "a",\n"input": "hi",\n\n"input": "x"}]}', 4),
+        ("dup.jsonl", '{"id": "s"}\n{"id": "a", "input": "hi", "input": "x"}\n', 2),
+    ],
+)
+def test_a_duplicate_key_names_both_lines(tmp_path, name, text, where):
+    error = suite_error(write(tmp_path, name, text))
+    first = {"dup.yaml": 4, "dup.json": 2, "dup.jsonl": 2}[name]
+    assert (error.line, error.problem) == (
+        where,
+        f"key 'input' defined on line {first} and again on line {where}",
+    )
+
+
+def test_control_characters_are_one_line_without_a_position(tmp_path):
+    error = suite_error(write(tmp_path, "bell.yaml", f"id: s\ncases:\n{CASE}    tags: [a\x07]\n"))
+    assert (error.line, error.problem) == (
+        6,
+        "invalid YAML: control characters are not allowed (found U+0007)",
+    )
+
+
+# --------------------------------------------------------------------------- long values
+
+MEGA = "x" * 1_000_000
+
+
+@pytest.mark.parametrize(
+    ("name", "text"),
+    [
+        ("id.yaml", f"id: s\ncases:\n  - id: {MEGA}\n    input: hi\n"),
+        ("id.json", json.dumps({"id": "s", "cases": [{"id": MEGA, "input": "hi"}]})),
+        ("key.json", json.dumps({"id": "s", "cases": [{"id": "a", "input": "hi", MEGA: 1}]})),
+        ("key.yaml", f"id: s\ncases:\n{CASE}    ? {MEGA}\n    : 1\n"),
+    ],
+)
+def test_a_huge_id_or_key_is_cut_in_the_message(tmp_path, name, text):
+    message = str(suite_error(write(tmp_path, name, text)))
+    assert len(message) < 600 + len(str(tmp_path)) and "…' (1,000,000 characters)" in message
+    assert "x" * 201 not in message
+
+
+@pytest.mark.parametrize(
+    "check",
+    [
+        {"regex": "a" * 10_001},
+        {"regex": {"pattern": "a" * 10_001, "flags": "i"}},
+        {"field": {"path": "answer", "matches": "a" * 10_001}},
+    ],
+)
+def test_a_regex_pattern_has_a_length_limit(tmp_path, check):
+    name = next(iter(check))
+    path = write(tmp_path, "re.json", json.dumps({"id": "s", "cases": [
+        {"id": "a", "input": "hi", "checks": [check]}]}))  # fmt: skip
+    error = suite_error(path)
+    assert error.case_id == "a" and error.field.startswith(f"checks[0].{name}")
+    assert error.problem.startswith("expected text of at most 10,000 characters, found text")
+    inner = check[name]
+    if isinstance(inner, str):
+        check[name] = inner[:10_000]
+    else:
+        inner["matches" if name == "field" else "pattern"] = "a" * 10_000
+    path.write_text(
+        json.dumps({"id": "s", "cases": [{"id": "a", "input": "hi", "checks": [check]}]})
+    )
+    assert load_suite(path).cases[0].checks[0].name == name
+
+
+@pytest.mark.parametrize(("field", "value"), [("category", "c" * 101), ("tags", ["t" * 201])])
+def test_a_category_and_a_tag_have_a_length_limit(tmp_path, field, value):
+    path = write(tmp_path, "s.json", json.dumps({"id": "s", "cases": [
+        {"id": "a", "input": "hi", "checks": ["refusal"], field: value}]}))  # fmt: skip
+    assert "characters" in suite_error(path).problem
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    problem=st.text(max_size=2000),
+    case_id=st.none() | st.text(max_size=500),
+    field=st.none() | st.text(max_size=500),
+)
+def test_a_suite_error_is_one_line_of_bounded_length(problem, case_id, field):
+    message = str(SuiteError(problem, path="s.yaml", line=3, case_id=case_id, field=field))
+    assert len(message.splitlines()) <= 1
+    assert len(message) <= 1000 + 2 * (200 + 30) + 60
+
+
+# --------------------------------------------------------------------------- pyproject.toml
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="POSIX only")
+def test_a_pyproject_that_is_a_fifo_is_refused_without_blocking(tmp_path):
+    os.mkfifo(tmp_path / "pyproject.toml")
+    (result,) = isolated(tmp_path / "pyproject.toml", what="config")
+    assert result["error"] == (
+        f"{tmp_path}/pyproject.toml: a named pipe (FIFO), not a regular file: refused without "
+        "reading it"
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("[tool.arcanos_eval.gates]\n\nlatency_p95_ms = nan\n", ":3: [tool.arcanos_eval.gates] "
+         "field 'latency_p95_ms': expected a finite number, found nan"),
+        ("[tool.arcanos_eval]\ntimeout_s = -inf\n", ":2: [tool.arcanos_eval] field 'timeout_s': "
+         "expected a finite number, found -inf"),
+        (f"[tool.arcanos_eval]\nconcurrency = {BIG}\n", ": invalid TOML: an integer of more "
+         "than 4,300 digits"),
+        ("x = " + "[" * 5000 + "]" * 5000, ": invalid TOML: arrays or tables nested too deep"),
+    ],
+)  # fmt: skip
+def test_a_hostile_pyproject_is_one_config_error(tmp_path, text, problem):
+    path = write(tmp_path, "pyproject.toml", text)
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    assert str(info.value) == f"{path}{problem}"
+
+
+def test_a_pyproject_over_the_size_limit_is_refused(tmp_path):
+    path = tmp_path / "pyproject.toml"
+    with path.open("wb") as file:
+        file.truncate(MAX_PYPROJECT_BYTES + 1)
+    with pytest.raises(ConfigError, match=r"file too large: 1,048,577 bytes"):
+        load_config(path)
+
+
+# --------------------------------------------------------------------------- properties
+
+# JSON-like values; `shared` sub-values appear more than once, so safe_dump writes anchors and
+# aliases for them.
+scalars = (
+    st.none()
+    | st.booleans()
+    | st.integers(-(10**20), 10**20)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=12)
+)
+values = st.recursive(
+    scalars,
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=6), inner, max_size=4)
+    ),
+    max_leaves=25,
+)
+
+
+@st.composite
+def documents_with_aliases(draw: st.DrawFn) -> Any:
+    shared = draw(st.lists(values, max_size=3))
+    items = draw(st.lists(values | st.sampled_from(shared or [None]), max_size=6))
+    return {"items": items, "again": shared}
+
+
+def reference_lines(text: str) -> dict[tuple[Any, ...], int]:
+    """The line of each mapping key and list item, from PyYAML's node graph.
+
+    An alias is the anchor's own node there, with the anchor's line: the line of a list item that
+    is an alias is left out (``load_yaml`` gives the alias's line, the better one).
+    """
+    out: dict[tuple[Any, ...], int] = {}
+    seen: set[int] = set()
+
+    def visit(node: yaml.Node, path: tuple[Any, ...]) -> None:  # in document order
+        seen.add(id(node))
+        if isinstance(node, yaml.MappingNode):
+            for key_node, value_node in node.value:
+                out[(*path, key_node.value)] = key_node.start_mark.line + 1
+                visit(value_node, (*path, key_node.value))
+        elif isinstance(node, yaml.SequenceNode):
+            for index, item in enumerate(node.value):
+                if id(item) not in seen:
+                    out[(*path, index)] = item.start_mark.line + 1
+                visit(item, (*path, index))
+
+    visit(yaml.compose(text), ())
+    return out
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(document=documents_with_aliases(), flow=st.booleans())
+def test_yaml_reads_as_pyyaml_does_with_the_same_lines(document, flow):
+    text = yaml.safe_dump(document, default_flow_style=flow, sort_keys=False)
+    data, lines = load_yaml(text)
+    assert data == yaml.safe_load(text)
+    for path, line in reference_lines(text).items():
+        assert lines.line(path) == line, path
+
+
+def depth(value: Any) -> int:
+    if isinstance(value, dict):
+        return 1 + max(map(depth, value.values()), default=0)
+    if isinstance(value, list):
+        return 1 + max(map(depth, value), default=0)
+    return 0
+
+
+@settings(max_examples=150, deadline=None)
+@given(document=values, indent=st.none() | st.integers(0, 2))
+def test_json_reads_as_the_json_module_does(document, indent):
+    assume(depth(document) <= 64)
+    text = json.dumps(document, indent=indent)
+    assert load_json(text) == json.loads(text)
+
+
+BUNDLED = sorted((Path(__file__).parents[2] / "suites").glob("*.yaml"))
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    source=st.sampled_from(BUNDLED),
+    cuts=st.lists(
+        st.tuples(
+            st.floats(0, 1),
+            st.integers(0, 40),
+            st.sampled_from(["", "\x07", "\ud800", "&a ", "*a", "[" * 70, "- ", ": x\n", "9" * 4400, ".nan", "\\ud800", "<<: *a\n", "\n  "]),
+        ),
+        min_size=1,
+        max_size=4,
+    ),
+)  # fmt: skip
+def test_mutated_bundled_suites_give_one_error_line_or_load(tmp_path_factory, source, cuts):
+    text = source.read_text(encoding="utf-8")
+    for where, length, insert in cuts:
+        at = int(where * len(text))
+        text = text[:at] + insert + text[at + length :]
+    folder = tmp_path_factory.mktemp("mutated")
+    shutil.copytree(source.parent / "schemas", folder / "schemas")
+    path = folder / source.name
+    path.write_text(text, encoding="utf-8", errors="surrogatepass")
+    try:
+        load_suite(path)
+    except ArcanosError as exc:
+        message = str(exc)
+        assert message.startswith(str(path)) and len(message.splitlines()) == 1
