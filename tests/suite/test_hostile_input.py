@@ -167,14 +167,15 @@ def test_a_fifo_swapped_in_after_the_check_is_refused_by_what_was_opened(tmp_pat
     )
 
 
-def test_a_file_over_the_size_limit_is_refused_with_its_size(tmp_path):
+def test_a_file_over_the_size_limit_is_refused_with_its_size_before_reading(tmp_path):
     path = tmp_path / "big.yaml"
     with path.open("wb") as file:
-        file.truncate(MAX_SUITE_BYTES + 1)  # sparse: no disk used, nothing worth reading
-    error = suite_error(path)
-    assert error.problem == (
-        "file too large: 10,485,761 bytes, over the limit of 10,485,760 bytes (10 MiB)"
+        file.truncate(MAX_SUITE_BYTES + 1)  # sparse: no disk used
+    (result,) = isolated(path)
+    assert result["error"] == (
+        f"{path}: file too large: 10,485,761 bytes, over the limit of 10,485,760 bytes (10 MiB)"
     )
+    assert result["peak"] < 2**20  # refused by its size, not read
 
 
 def test_not_utf8_names_the_line_of_the_first_bad_byte(tmp_path):
@@ -608,3 +609,63 @@ def test_mutated_bundled_suites_give_one_error_line_or_load(tmp_path_factory, so
     except ArcanosError as exc:
         message = str(exc)
         assert message.startswith(str(path)) and len(message.splitlines()) == 1
+
+
+# --------------------------------------------------------------------------- 10 MB files
+
+
+def ten_mb_suites(folder: Path) -> list[Path]:
+    """Realistic suites just under the size limit, in each format, and hostile ones as large."""
+    budget = MAX_SUITE_BYTES - 200_000
+    words = "lorem ipsum dolor sit amet " * 8
+    yaml_cases, json_cases = [], []
+    size, index = 0, 0
+    while size < budget:
+        case = {
+            "id": f"case-{index}",
+            "input": f"Which puzzle type is question {index}? {words}",
+            "checks": [{"json": {"category": "riddle", "route_to": "solver"}}, {"contains": "rid"}],
+            "tags": ["riddle", "big"],
+            "latency_ms": 4000,
+            "metadata": {"source": "ticket", "n": index},
+        }
+        json_cases.append(json.dumps(case))
+        yaml_cases.append(
+            f"  - id: case-{index}\n    input: {case['input']}\n    checks:\n"
+            "      - json: {category: riddle, route_to: solver}\n      - contains: rid\n"
+            f"    tags: [riddle, big]\n    latency_ms: 4000\n"
+            f"    metadata: {{source: ticket, n: {index}}}\n"
+        )
+        size += len(json_cases[-1]) + 30
+        index += 1
+    files = {
+        "real.yaml": "id: real\nversion: 1\ncases:\n" + "".join(yaml_cases),
+        "real.json": '{"id": "real", "cases": [\n' + ",\n".join(json_cases) + "\n]}\n",
+        "real.jsonl": '{"id": "real"}\n' + "\n".join(json_cases) + "\n",
+        "empties.json": '{"id": "s", "cases": [' + ",".join(["{}"] * (budget // 3)) + "]}",
+        "empties.yaml": "id: s\ncases:\n" + "- {}\n" * (budget // 5),
+        "empties.jsonl": '{"id": "s"}\n' + "{}\n" * (budget // 3),
+        "id.json": json.dumps({"id": "s", "cases": [{"id": "x" * budget, "input": "hi"}]}),
+        "key.yaml": f"id: s\ncases:\n{CASE}    ? {'k' * budget}\n    : 1\n",
+        "regex.yaml": f"id: s\ncases:\n  - id: a\n    input: hi\n    checks: [regex: '{'(a+)+' * (budget // 5)}']\n",
+    }
+    for name, text in files.items():
+        assert len(text.encode()) <= MAX_SUITE_BYTES, name
+        write(folder, name, text)
+    return [folder / name for name in files]
+
+
+@pytest.mark.slow
+def test_a_10_mb_suite_loads_or_fails_within_200_mb(tmp_path):
+    paths = ten_mb_suites(tmp_path)
+    results = dict(zip((p.name for p in paths), isolated(*paths, timeout=300), strict=True))
+    for name in ("real.yaml", "real.json", "real.jsonl"):
+        assert results[name]["error"] is None, results[name]["error"]
+    for name in ("empties.json", "empties.yaml", "empties.jsonl"):
+        assert "more than 500,000 lists and mappings in one file" in results[name]["error"]
+    assert "expected text of at most 200 characters" in results["id.json"]["error"]
+    assert "unknown field 'kkk" in results["key.yaml"]["error"]
+    assert "expected text of at most 10,000 characters" in results["regex.yaml"]["error"]
+    for name, result in results.items():
+        assert result["error"] is None or len(result["error"]) < 1000, name
+        assert result["peak"] < 200 * 2**20, (name, result["peak"] / 2**20)
