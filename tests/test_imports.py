@@ -28,6 +28,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "_crash",
         "_gc",
         "_bounded",
+        "_bounded_yaml",
         "_fastcheck",
         "_jsonl",
         "_schema_errors",

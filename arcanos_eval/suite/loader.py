@@ -24,13 +24,8 @@ from jsonschema.exceptions import ValidationError
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
-from arcanos_eval._bounded import (
-    DocumentError,
-    check_json_lines,
-    load_json,
-    load_yaml,
-    read_text,
-)
+from arcanos_eval._bounded import DocumentError, check_json_lines, load_json, read_text
+from arcanos_eval._bounded_yaml import load_yaml
 from arcanos_eval._fastcheck import IsValid, compile_is_valid
 from arcanos_eval._gc import bulk_work
 from arcanos_eval._paths import ProjectRoots, shown

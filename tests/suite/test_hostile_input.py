@@ -23,7 +23,8 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from arcanos_eval import _bounded
-from arcanos_eval._bounded import DocumentError, load_json, load_yaml, read_text
+from arcanos_eval._bounded import DocumentError, load_json, read_text
+from arcanos_eval._bounded_yaml import load_yaml
 from arcanos_eval.cli import main
 from arcanos_eval.config import MAX_PYPROJECT_BYTES, load_config
 from arcanos_eval.errors import ArcanosError, ConfigError, SuiteError
