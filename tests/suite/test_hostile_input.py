@@ -61,13 +61,13 @@ ISOLATED = textwrap.dedent(
     from arcanos_eval.errors import ArcanosError
     from arcanos_eval.config import load_config
     from arcanos_eval.suite.loader import load_suite
-    load = load_config if sys.argv[1] == "config" else load_suite
     # Warm up: the first load imports the scorers and compiles the suite schema.
     with open("warm.yaml", "w") as warm:
         warm.write("id: warm\\ncases:\\n  - {id: a, input: hi, checks: [refusal]}\\n")
     load_suite("warm.yaml")
     results = []
-    for path in sys.argv[2:]:
+    for path in sys.argv[1:]:
+        load = load_config if path.endswith("pyproject.toml") else load_suite
         tracemalloc.start()
         try:
             load(path)
@@ -81,10 +81,11 @@ ISOLATED = textwrap.dedent(
 )
 
 
-def isolated(*paths: Path, what: str = "suite", timeout: float = HANG) -> list[dict[str, Any]]:
+def isolated(*paths: Path, timeout: float = HANG) -> list[dict[str, Any]]:
+    """Load each path (a suite, or a pyproject.toml) in a child process: its error and peak."""
     try:
         done = subprocess.run(
-            [sys.executable, "-c", ISOLATED, what, *map(str, paths)],
+            [sys.executable, "-c", ISOLATED, *map(str, paths)],
             cwd=paths[0].parent,
             capture_output=True,
             text=True,
@@ -100,28 +101,46 @@ def isolated(*paths: Path, what: str = "suite", timeout: float = HANG) -> list[d
 # --------------------------------------------------------------------------- files by type and size
 
 
-@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="POSIX only")
-def test_a_fifo_a_device_or_a_folder_is_refused_without_blocking(tmp_path):
-    os.mkfifo(tmp_path / "fifo.yaml")
-    (tmp_path / "zero.yaml").symlink_to("/dev/zero")
-    (tmp_path / "null.json").symlink_to("/dev/null")
-    (tmp_path / "folder.yaml").mkdir()
-    fifo, zero, null, folder = isolated(
-        *(tmp_path / n for n in ("fifo.yaml", "zero.yaml", "null.json", "folder.yaml"))
+posix = pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="POSIX only")
+
+
+@pytest.fixture(scope="module")
+def hostile(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, dict[str, Any]]]:
+    """The files that hang or exhaust memory when a guard is gone, loaded in one child process:
+    their folder, and by name {"error": the error line, "peak": bytes of traced memory}."""
+    folder = tmp_path_factory.mktemp("hostile")
+    os.mkfifo(folder / "fifo.yaml")
+    (folder / "zero.yaml").symlink_to("/dev/zero")
+    (folder / "null.json").symlink_to("/dev/null")
+    (folder / "folder.yaml").mkdir()
+    with (folder / "big.yaml").open("wb") as file:
+        file.truncate(MAX_SUITE_BYTES + 1)  # sparse: no disk used
+    write(folder, "bomb.yaml", alias_bomb())
+    (folder / "config").mkdir()
+    os.mkfifo(folder / "config" / "pyproject.toml")
+    names = ["fifo.yaml", "zero.yaml", "null.json", "folder.yaml", "big.yaml", "bomb.yaml"]
+    names.append("config/pyproject.toml")
+    results = isolated(*(folder / name for name in names))
+    return folder, dict(zip(names, results, strict=True))
+
+
+@posix
+def test_a_fifo_a_device_or_a_folder_is_refused_without_blocking(hostile):
+    folder, hostile = hostile
+    assert hostile["fifo.yaml"]["error"] == (
+        f"{folder}/fifo.yaml: a named pipe (FIFO), not a regular file: refused without reading it"
     )
-    assert fifo["error"] == (
-        f"{tmp_path}/fifo.yaml: a named pipe (FIFO), not a regular file: refused without reading it"
-    )
-    assert zero["error"] == (
-        f"{tmp_path}/zero.yaml: a character device (through a symlink to /dev/zero), not a "
+    assert hostile["zero.yaml"]["error"] == (
+        f"{folder}/zero.yaml: a character device (through a symlink to /dev/zero), not a "
         "regular file: refused without reading it"
     )
-    assert "a character device (through a symlink to /dev/null)" in null["error"]
-    assert "a folder, not a regular file" in folder["error"]
-    assert max(r["peak"] for r in (fifo, zero, null, folder)) < 5 * 2**20
+    assert "a character device (through a symlink to /dev/null)" in hostile["null.json"]["error"]
+    assert "a folder, not a regular file" in hostile["folder.yaml"]["error"]
+    for name in ("fifo.yaml", "zero.yaml", "null.json", "folder.yaml"):
+        assert hostile[name]["peak"] < 2**20
 
 
-@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="POSIX only")
+@posix
 def test_a_file_that_is_not_regular_is_never_opened(tmp_path, monkeypatch):
     os.mkfifo(tmp_path / "fifo.yaml")
     (tmp_path / "zero.yaml").symlink_to("/dev/zero")
@@ -138,7 +157,7 @@ def test_a_file_that_is_not_regular_is_never_opened(tmp_path, monkeypatch):
     assert opened == []
 
 
-@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="POSIX only")
+@posix
 def test_a_fifo_swapped_in_after_the_check_is_refused_by_what_was_opened(tmp_path):
     # The path is checked, then opened: a FIFO put there in between must neither block the open
     # (O_NONBLOCK) nor be read (fstat of the opened file).
@@ -168,15 +187,14 @@ def test_a_fifo_swapped_in_after_the_check_is_refused_by_what_was_opened(tmp_pat
     )
 
 
-def test_a_file_over_the_size_limit_is_refused_with_its_size_before_reading(tmp_path):
-    path = tmp_path / "big.yaml"
-    with path.open("wb") as file:
-        file.truncate(MAX_SUITE_BYTES + 1)  # sparse: no disk used
-    (result,) = isolated(path)
-    assert result["error"] == (
-        f"{path}: file too large: 10,485,761 bytes, over the limit of 10,485,760 bytes (10 MiB)"
+@posix
+def test_a_file_over_the_size_limit_is_refused_with_its_size_before_reading(hostile):
+    folder, hostile = hostile
+    assert hostile["big.yaml"]["error"] == (
+        f"{folder}/big.yaml: file too large: 10,485,761 bytes, over the limit of 10,485,760 bytes "
+        "(10 MiB)"
     )
-    assert result["peak"] < 2**20  # refused by its size, not read
+    assert hostile["big.yaml"]["peak"] < 2**20  # refused by its size, not read
 
 
 def test_not_utf8_names_the_line_of_the_first_bad_byte(tmp_path):
@@ -199,15 +217,16 @@ def alias_bomb(levels: int = 9) -> str:
     return "id: bomb\ncases:\n" + CASE + "    metadata:\n" + "\n".join(lines) + "\n"
 
 
-def test_a_yaml_alias_bomb_is_one_error_at_once_in_little_memory(tmp_path):
-    path = write(tmp_path, "bomb.yaml", alias_bomb())
+@posix
+def test_a_yaml_alias_bomb_is_one_error_at_once_in_little_memory(hostile):
+    folder, hostile = hostile
+    path = folder / "bomb.yaml"
     assert path.stat().st_size < 1200
-    (result,) = isolated(path)
-    assert result["error"] == (
+    assert hostile["bomb.yaml"]["error"] == (
         f"{path}:12, case 'a', field 'metadata.a5[0]': aliases expand the document by more than "
         "100,000 values (an alias bomb?): write the values out, or refer to smaller anchors"
     )
-    assert result["peak"] < 10 * 2**20
+    assert hostile["bomb.yaml"]["peak"] < 10 * 2**20
 
 
 def test_a_recursive_alias_is_an_error_not_a_recursion(tmp_path):
@@ -290,6 +309,8 @@ def test_too_many_lists_and_mappings_is_an_error(tmp_path, monkeypatch):
     for name, text in {
         "many.yaml": f"id: s\ncases:\n{CASE}    metadata: {{x: [{many}]}}\n",
         "many.json": f'{{"id": "s", "cases": [{{"id": "a", "metadata": {{"x": [{many}]}}}}]}}',
+        # JSONL: each line is within the limit, the file is not.
+        "many.jsonl": '{"id": "s"}\n' + "".join(f'{{"id": "c{n}"}}\n' for n in range(100)),
     }.items():
         error = suite_error(write(tmp_path, name, text))
         assert error.problem == "more than 100 lists and mappings in one file: split it"
@@ -465,13 +486,12 @@ def test_a_suite_error_is_one_line_of_bounded_length(problem, case_id, field):
 # --------------------------------------------------------------------------- pyproject.toml
 
 
-@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="POSIX only")
-def test_a_pyproject_that_is_a_fifo_is_refused_without_blocking(tmp_path):
-    os.mkfifo(tmp_path / "pyproject.toml")
-    (result,) = isolated(tmp_path / "pyproject.toml", what="config")
-    assert result["error"] == (
-        f"{tmp_path}/pyproject.toml: a named pipe (FIFO), not a regular file: refused without "
-        "reading it"
+@posix
+def test_a_pyproject_that_is_a_fifo_is_refused_without_blocking(hostile):
+    folder, hostile = hostile
+    assert hostile["config/pyproject.toml"]["error"] == (
+        f"{folder}/config/pyproject.toml: a named pipe (FIFO), not a regular file: refused "
+        "without reading it"
     )
 
 
@@ -554,7 +574,7 @@ def reference_lines(text: str) -> dict[tuple[Any, ...], int]:
     return out
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(document=documents_with_aliases(), flow=st.booleans())
 def test_yaml_reads_as_pyyaml_does_with_the_same_lines(document, flow):
     text = yaml.safe_dump(document, default_flow_style=flow, sort_keys=False)
