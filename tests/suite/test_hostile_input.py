@@ -383,6 +383,23 @@ def test_an_escaped_surrogate_pair_is_the_character_it_encodes(tmp_path):
     assert load_suite(write(tmp_path, "pair.json", text)).cases[0].input == "\U0001f600"
 
 
+def test_a_bom_crlf_and_a_raw_line_separator_read_as_text_editors_write_them(tmp_path):
+    case = {"id": "a", "input": "one\u2028two", "checks": ["refusal"]}  # U+2028: valid raw JSON
+    jsonl = tmp_path / "s.jsonl"
+    jsonl.write_text('{"id": "s"}\n' + json.dumps(case, ensure_ascii=False) + "\n", "utf-8")
+    assert load_suite(jsonl).cases[0].input == "one\u2028two"
+    bom = tmp_path / "bom.json"
+    bom.write_bytes(b"\xef\xbb\xbf" + json.dumps({"id": "s", "cases": [case]}).encode())
+    assert load_suite(bom).cases[0].id == "a"
+    crlf = tmp_path / "crlf.yaml"
+    crlf.write_bytes(
+        f"id: s\ncases:\n{CASE}  - id: b\n    input: x\n    checks: [refusal]\n".encode().replace(
+            b"\n", b"\r\n"
+        )
+    )
+    assert [c.line for c in load_suite(crlf).cases] == [3, 6]
+
+
 def test_validate_refuses_what_run_could_not_log(tmp_path, monkeypatch, capsys):
     (tmp_path / "pyproject.toml").write_text('[tool.arcanos_eval]\nsuites = ["suites"]\n')
     (tmp_path / "suites").mkdir()
