@@ -186,7 +186,9 @@ def schema_problem(error: ValidationError, style: Style | None = None) -> Schema
     if "x-message" in schema:
         return SchemaProblem(str(schema["x-message"]), path, path)
     expected = str(schema["x-expected"]) if "x-expected" in schema else _expected(error, style)
-    return SchemaProblem(f"expected {expected}, found {style.describe(instance)}", path, path)
+    # A style may render the whole value (TOML's is repr): cut it, as every value in a message.
+    found = shorten(style.describe(instance), 200)
+    return SchemaProblem(f"expected {expected}, found {found}", path, path)
 
 
 def first_error(

@@ -23,7 +23,7 @@ import jsonschema
 from arcanos_eval._bounded import DocumentError, read_text
 from arcanos_eval._paths import ProjectRoots
 from arcanos_eval._schema_errors import Style, field_name, first_error, schema_problem
-from arcanos_eval.errors import ConfigError, shorten, unknown_name_message
+from arcanos_eval.errors import ConfigError, quote, shorten, unknown_name_message
 from arcanos_eval.modes import MODES, Mode
 
 if sys.version_info >= (3, 11):
@@ -160,8 +160,15 @@ _TABLES: tuple[tuple[str | None, ...], ...] = (
     ("batch",),
     (),
 )
+
+
+def _toml_value(value: Any) -> str:
+    """A found value as Python reads it from TOML (``'requests'``, ``8.0``), cut when long."""
+    return quote(value, 80) if isinstance(value, str) else shorten(repr(value), 200)
+
+
 _TOML_STYLE = Style(
-    describe=repr,
+    describe=_toml_value,
     type_names={
         "string": "text",
         "integer": "an integer",
@@ -235,7 +242,7 @@ def config_error(
     if problem.field != problem.path and problem.field[:-1] == problem.path:
         # A missing key: the table lacks it, so the table is the place to point at.
         table, _ = table_name(problem.path)
-    where = table + (f" field {field_text!r}" if field_text else "")
+    where = table + (f" field {quote(field_text, 200)}" if field_text else "")
     line = locate(problem.path)
     if "propertyNames" in error.schema_path and isinstance(error.instance, str):
         # A table name that breaks its rule (a target called "../x"): its own line says more.
@@ -581,7 +588,7 @@ def _check_finite(section: Any, source: Path, lines: TomlLines) -> None:
     table, field_text = table_name(where)
     line = lines.line(where)
     place = f"{source}:{line}" if line else str(source)
-    named = f"{table} field {field_text!r}" if field_text else table
+    named = f"{table} field {quote(field_text, 200)}" if field_text else table
     raise ConfigError(f"{place}: {named}: expected a finite number, found {value!r}")
 
 

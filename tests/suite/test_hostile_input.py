@@ -531,6 +531,20 @@ def test_a_hostile_pyproject_is_one_config_error(tmp_path, text, problem):
     assert str(info.value) == f"{path}{problem}"
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        f"[tool.arcanos_eval]\n{'k' * 100_000} = 1\n",
+        f'[tool.arcanos_eval]\nmode = "{MEGA[:100_000]}"\n',
+    ],
+)
+def test_a_huge_key_or_value_in_pyproject_is_cut_in_the_message(tmp_path, text):
+    with pytest.raises(ConfigError) as info:
+        load_config(write(tmp_path, "pyproject.toml", text))
+    message = str(info.value)
+    assert len(message) < 600 + len(str(tmp_path)) and "…' (100,000 characters)" in message
+
+
 def test_a_pyproject_over_the_size_limit_is_refused(tmp_path):
     path = tmp_path / "pyproject.toml"
     with path.open("wb") as file:
