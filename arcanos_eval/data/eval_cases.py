@@ -8,17 +8,15 @@ Full validation of suites is the suite loader's job, not this module's.
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from arcanos_eval.data.hygiene import EvalCase
-from arcanos_eval.errors import SuiteError, UsageError
+from arcanos_eval.errors import UsageError
+from arcanos_eval.suite.loader import read_suite_document
 
 __all__ = ["SUITE_SUFFIXES", "EvalSet", "read_eval_cases"]
 
@@ -64,40 +62,11 @@ def read_eval_cases(path: str | os.PathLike[str]) -> EvalSet:
 
 
 def _cases_of_file(path: Path) -> Iterator[EvalCase]:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as error:
-        reason = error.strerror if isinstance(error, OSError) else "not UTF-8 text"
-        raise SuiteError(f"cannot read suite: {reason}", path=path) from None
-    if path.suffix == ".jsonl":
-        lines = text.splitlines()
-        header: Any = None
-        raw_cases: list[Any] = []
-        for number, line in enumerate(lines, start=1):
-            if not line.strip():
-                continue
-            try:
-                value = json.loads(line)
-            except json.JSONDecodeError as error:
-                raise SuiteError(f"invalid JSON: {error.msg}", path=path, line=number) from None
-            if header is None:
-                header = value
-            else:
-                raw_cases.append(value)
-        suite_id = _suite_id(header, path)
-    else:
-        try:
-            document = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
-        except json.JSONDecodeError as error:
-            raise SuiteError(f"invalid JSON: {error.msg}", path=path, line=error.lineno) from None
-        except yaml.YAMLError as error:
-            mark = getattr(error, "problem_mark", None)
-            where = mark.line + 1 if mark is not None else None
-            raise SuiteError(f"invalid YAML: {error}", path=path, line=where) from None
-        if not isinstance(document, Mapping) or not isinstance(document.get("cases"), list):
-            return
-        raw_cases = document["cases"]
-        suite_id = _suite_id(document, path)
+    document = read_suite_document(path)  # the suite loader's bounds: size, nesting, aliases
+    if not isinstance(document, Mapping) or not isinstance(document.get("cases"), list):
+        return
+    raw_cases = document["cases"]
+    suite_id = _suite_id(document, path)
     for index, case in enumerate(raw_cases):
         if not isinstance(case, Mapping):
             continue

@@ -43,6 +43,7 @@ __all__ = [
     "discover_suite_files",
     "load_suite",
     "load_suites",
+    "read_suite_document",
 ]
 
 SUITE_SCHEMA_PATH = Path(__file__).with_name("suite.schema.json")
@@ -204,6 +205,16 @@ _READERS: dict[str, Callable[[Path, str], _Document]] = {
     ".yaml": _read_yaml,
     ".yml": _read_yaml,
 }
+
+
+def read_suite_document(path: str | Path) -> Any:
+    """The parsed document of a suite file, read within the loader's bounds but not validated
+    (a JSONL suite reads as its header with the ``cases`` of its further lines).
+
+    Raises:
+        SuiteError: the file cannot be read or parsed, or breaks a bound (one line, file named).
+    """
+    return _read(Path(path)).data
 
 
 def _read(path: Path) -> _Document:

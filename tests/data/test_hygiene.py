@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import random
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -209,6 +212,32 @@ def test_broken_suites_are_usage_errors_with_a_line(tmp_path: Path) -> None:
         read_eval_cases(tmp_path)
     with pytest.raises(UsageError, match="no such suite"):
         read_eval_cases(tmp_path / "missing")
+
+
+def test_hostile_suites_are_read_within_the_loaders_bounds(tmp_path: Path) -> None:
+    bomb = tmp_path / "bomb.yaml"
+    levels = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"] + [
+        f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]" for i in range(1, 9)
+    ]
+    bomb.write_text("\n".join([*levels, "cases: [{input: *a8}]", ""]))
+    with pytest.raises(SuiteError, match=r"bomb\.yaml"):
+        read_eval_cases(bomb)
+    fifo = tmp_path / "pipe.yaml"
+    os.mkfifo(fifo)
+    # In a child process: reading a FIFO without a writer would block the test run for good.
+    child = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys; from arcanos_eval.data.eval_cases import "
+            "read_eval_cases as r\ntry: r(sys.argv[1])\nexcept Exception as e: print(e)",
+            str(fifo),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert "pipe.yaml" in child.stdout and "FIFO" in child.stdout.upper(), child
 
 
 def test_the_bundled_suites_can_be_read() -> None:
