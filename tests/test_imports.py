@@ -29,6 +29,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "_gc",
         "_fastcheck",
         "_jsonl",
+        "_redact",
         "_schema_errors",
         "_paths",
         "model",
