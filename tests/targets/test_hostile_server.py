@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from arcanos_eval import _redact
+from arcanos_eval._jsonl import dump_line
 from arcanos_eval.cli import main
 from arcanos_eval.config import TargetConfig
 from arcanos_eval.model import Case, Response
@@ -344,6 +345,41 @@ def test_a_configured_key_reaches_no_file_even_inside_an_answer(
     outcome = _suite_run(tmp_path, make_config, openai_server.base_url, simple_cases(1))
     assert outcome.log.records()[0].response.text == f"your key is [value of {KEY_ENV}]"
     assert _files_holding(tmp_path, TEST_KEY) == []
+
+
+class _EchoingTarget:
+    """A target of one's own (not the OpenAI one) whose failures quote keys: the engine masks
+    what any target says."""
+
+    def __init__(self, config: TargetConfig) -> None:
+        self.config = config
+
+    endpoint = "custom://echo"
+
+    async def complete(self, request: Any) -> Response:
+        raise CallFailure("http_400", f"refused {TEST_KEY} and {FOREIGN_KEY}", retryable=False)
+
+    async def aclose(self) -> None:
+        pass
+
+
+def test_the_engine_masks_what_any_target_says(make_config, tmp_path, test_key):
+    suites = load_suites([write_suite(tmp_path / "suites", "demo", simple_cases(1))])
+    config = make_config(None, targets={"candidate": {}})
+    targets = {"candidate": _EchoingTarget(config.targets["candidate"])}
+    outcome = execute_run(
+        config, suites, log_path=tmp_path / "run.jsonl", targets=targets, progress=False
+    )
+    error = outcome.log.records()[0].response.error
+    assert error == f"http_400: refused [value of {KEY_ENV}] and [OPENAI_KEY]"
+    assert _files_holding(tmp_path, TEST_KEY) == [] and _files_holding(tmp_path, FOREIGN_KEY) == []
+
+
+def test_every_line_written_masks_configured_key_values(test_key):
+    _redact.watch_key_env(KEY_ENV)
+    line = dump_line({"note": f"pasted {TEST_KEY} here", "nested": [{"k": TEST_KEY}]})
+    assert TEST_KEY not in line and line.count(f"[value of {KEY_ENV}]") == 2
+    json.loads(line)
 
 
 def test_masking_covers_key_shapes_and_configured_values(test_key):
