@@ -29,12 +29,29 @@ marks_key = pytest.StashKey[dict[str, pytest.MarkDecorator]]()  # category and t
 strict_key = pytest.StashKey[bool]()  # outcome policy "strict": every candidate case must pass
 
 
+_SHOWN_LIMIT = 1000  # characters of an errored call's message shown
+
+
 def marker_name(text: str) -> str:
     return re.sub(r"\W+", "_", text).strip("_").lower() or "_"
 
 
-class CallErrored(Exception):
-    """The model call failed after retries: reported as a pytest *error*, not a failure."""
+class CallErrored(pytest.fail.Exception):  # type: ignore[name-defined,misc]
+    """The model call failed after retries: reported as a pytest *error*, not a failure.
+
+    Raised where the item reads its answers (its setup), it is shown as its message alone: an
+    outcome without ``pytrace`` is rendered without a traceback in every phase, where
+    :meth:`_ArcanosItem.repr_failure` only covers the call. The message names the target, the
+    error class and what the server said (secrets masked: :mod:`arcanos_eval._redact`).
+    """
+
+    def __init__(self, message: str) -> None:
+        from arcanos_eval._redact import mask
+
+        super().__init__(mask(message, limit=_SHOWN_LIMIT), pytrace=False)
+
+    def __str__(self) -> str:
+        return str(self.msg)
 
 
 class CheckFailed(AssertionError):

@@ -1,7 +1,13 @@
 """How every JSONL file of ours is written: one sorted-key line per record, whole files atomically.
 
 A leaf: the run log, the golden store and the cache all write through it, and it imports nothing of
-the package.
+the package but :mod:`arcanos_eval._redact` (a leaf too).
+
+Every line is strict JSON: a number that is not finite (``NaN``, ``Infinity``), which no JSON
+reader but Python's accepts, is written as ``null``; the values that come from servers are checked
+where they come in (a target's answer, a parsed answer text), so this only guards what slips past.
+The value of every configured key variable is masked in every line (see
+:mod:`arcanos_eval._redact`): whatever path a key took, it reaches no file.
 
 Records that are evidence (golden recordings, run-log results) are *sealed*: the canonical line
 (:func:`dump_line`) gets one more key, ``"sha256"``, last, the hex SHA-256 of the canonical line
@@ -21,12 +27,15 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import re
 import tempfile
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any, Literal
+
+from arcanos_eval._redact import mask_configured
 
 __all__ = [
     "HASH_KEY",
@@ -51,7 +60,11 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 
 def dump_line_counted(record: Mapping[str, Any]) -> tuple[str, int]:
     """:func:`dump_line`, and how many unencodable characters (lone surrogates) it replaced."""
-    line = json.dumps(record, sort_keys=True, ensure_ascii=False, separators=(",", ":")) + "\n"
+    try:
+        line = _dumps(record)
+    except ValueError:  # NaN or Infinity somewhere: JSON has no such numbers
+        line = _dumps(_finite(record))
+    line = mask_configured(line) + "\n"
     if not line.isascii():
         try:
             line.encode("utf-8")  # three times faster than searching for a surrogate
@@ -63,10 +76,27 @@ def dump_line_counted(record: Mapping[str, Any]) -> tuple[str, int]:
 def dump_line(record: Mapping[str, Any]) -> str:
     """One JSONL line with sorted keys: the form every file of ours is written in.
 
-    A lone surrogate in any string is written as U+FFFD (see the module docstring), so the line
-    always encodes as UTF-8.
+    Strict JSON in UTF-8 (see the module docstring): a non-finite number is written as ``null``,
+    a lone surrogate in any string as U+FFFD; configured key values are masked.
     """
     return dump_line_counted(record)[0]
+
+
+def _dumps(record: Any) -> str:
+    return json.dumps(
+        record, sort_keys=True, ensure_ascii=False, separators=(",", ":"), allow_nan=False
+    )
+
+
+def _finite(value: Any) -> Any:
+    """A copy of ``value`` with every non-finite float replaced by ``None``."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, Mapping):
+        return {key: _finite(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(item) for item in value]
+    return value
 
 
 def _digest(canonical: str) -> str:

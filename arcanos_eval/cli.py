@@ -96,6 +96,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
     )
     print(f"\n{session.stats_line()}")
     print(session.publish(json_path=args.json, html_path=args.html))
+    for line in session.stopped_targets:
+        print(f"arcanos-eval: error: {line}", file=sys.stderr)
     return session.exit_status
 
 

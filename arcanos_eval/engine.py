@@ -19,6 +19,7 @@ that consult a model, ad-hoc calls) are made live.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import random
 import sys
 import time
@@ -41,6 +42,9 @@ __all__ = ["Call", "Engine", "EngineStats", "Progress"]
 _BACKOFF_BASE_S = 0.5
 _BACKOFF_CAP_S = 30.0
 _RETRY_AFTER_CAP_S = 120.0
+_MESSAGE_LIMIT = 500  # characters of an errored answer's message kept
+_DENIED = (401, 403)  # the server refused the key or the access: the target is stopped
+_NOT_CALLED = "target_stopped"  # the error type of a call not made because its target stopped
 
 
 @dataclass(frozen=True)
@@ -71,6 +75,8 @@ class EngineStats:
     retries: int = 0
     errored: int = 0
     golden_written: list[str] = field(default_factory=list)
+    # One line per target stopped because its server refused the key (401) or the access (403).
+    stopped: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {k: v for k, v in self.__dict__.items()}
@@ -220,6 +226,8 @@ class Engine:
         self.progress_stream = progress_stream
         self.stats = EngineStats()
         self._random = random.Random(seed)
+        # Targets whose server refused the credentials: the line that says so, per target.
+        self._denied: dict[str, str] = {}
 
     # ------------------------------------------------------------------ lookup
 
@@ -354,7 +362,14 @@ class Engine:
         source: str = "live",
     ) -> None:
         """Hand a new answer to every call of ``group``, counting it under ``source`` (``live``
-        or ``batched``), and keep it (cache, golden) unless it errored."""
+        or ``batched``), and keep it (cache, golden) unless it errored.
+
+        Secrets are masked here, where every new answer enters the run, before anything stores
+        or shows it (:mod:`arcanos_eval._redact`): in an errored answer's message (what a server
+        said) configured key values and key-shaped strings, in an answer the configured key
+        values.
+        """
+        response = self._masked(response)
         if response.errored:
             self.stats.errored += len(group)
         else:
@@ -415,7 +430,10 @@ class Engine:
         )
         rpm, tpm = limiters
         failure = CallFailure("unexpected", "no attempt made", retryable=False)
+        made = 0  # requests sent
         for attempt in range(max_retries + 1):
+            if call.target in self._denied:
+                break
             if rpm is not None:
                 await rpm.acquire()
             if tpm is not None:
@@ -424,31 +442,72 @@ class Engine:
             async with global_slots.hold(retry=retry):
                 if target_slots is not None:
                     async with target_slots.hold(retry=retry):
-                        failure_or_response = await self._attempt(target, call.request, timeout)
+                        failure_or_response = await self._attempt(call, target, timeout)
                 else:
-                    failure_or_response = await self._attempt(target, call.request, timeout)
+                    failure_or_response = await self._attempt(call, target, timeout)
+            if failure_or_response is None:
+                break  # the target stopped while this call waited for a slot
+            made += 1
             if isinstance(failure_or_response, Response):
-                return _with_attempts(failure_or_response, attempt + 1)
+                return _with_attempts(failure_or_response, made)
             failure = failure_or_response
+            if failure.status in _DENIED:
+                self._deny(call.target, failure.status)
+                break
             if not failure.retryable or attempt == max_retries:
                 break
             self.stats.retries += 1
             # Sleep outside the slots: a waiting retry must not hold back other calls.
             await asyncio.sleep(self._delay(attempt, failure))
-        return Response.failed(
-            str(failure), failure.kind, attempts=attempt + 1, model=target.config.model
-        )
+        model = target.config.model
+        if failure.status not in _DENIED and call.target in self._denied:
+            after = f" (after {made} attempt(s), the last: {failure})" if made else ""
+            line = f"not called: {self._denied[call.target]}{after}"
+            return Response.failed(line, _NOT_CALLED, attempts=made, model=model)
+        return Response.failed(str(failure), failure.kind, attempts=made, model=model)
+
+    def _deny(self, name: str, status: int | None) -> None:
+        """Stop target ``name``: its server refused the key (401) or the access (403), so every
+        further call would be refused too. One line says so, naming the key's variable."""
+        if name in self._denied:
+            return
+        what = "authentication failed" if status == 401 else "access denied"
+        variable = self.targets[name].config.api_key_env
+        line = f"target {name!r}: {what} ({status}) — check {variable}"
+        self._denied[name] = line
+        self.stats.stopped.append(line)
 
     async def _attempt(
-        self, target: Target, request: Request, timeout: float
-    ) -> Response | CallFailure:
+        self, call: Call, target: Target, timeout: float
+    ) -> Response | CallFailure | None:
+        """One request; ``None`` (none sent) when the call's target was stopped meanwhile."""
+        if call.target in self._denied:
+            return None
         self.stats.requests += 1
         try:
-            return await asyncio.wait_for(target.complete(request), timeout)
+            return await asyncio.wait_for(target.complete(call.request), timeout)
         except CallFailure as failure:
             return failure
         except asyncio.TimeoutError:
             return CallFailure("timeout", f"no answer within {timeout:g} s", retryable=True)
+
+    def _masked(self, response: Response) -> Response:
+        from arcanos_eval._redact import mask, mask_configured
+
+        names = [t.config.api_key_env for t in self.targets.values()]
+        if response.errored:
+            error = mask(response.error or "", limit=_MESSAGE_LIMIT, names=names)
+            if error != response.error:
+                return dataclasses.replace(response, error=error)
+            return response
+        text = None if response.text is None else mask_configured(response.text, names)
+        calls = tuple(
+            dataclasses.replace(c, arguments=mask_configured(c.arguments, names))
+            for c in response.tool_calls
+        )
+        if text == response.text and calls == response.tool_calls:
+            return response
+        return dataclasses.replace(response, text=text, tool_calls=calls)
 
     def _delay(self, attempt: int, failure: CallFailure) -> float:
         if failure.retry_after_s is not None:

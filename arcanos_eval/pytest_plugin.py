@@ -178,8 +178,10 @@ def pytest_load_initial_conftests(early_config: pytest.Config) -> None:
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
     arcanos = config.stash.get(session_key, None)
     line = arcanos.stats_line() if arcanos is not None else None
-    if line is not None:
+    if arcanos is not None and line is not None:
         terminalreporter.write_sep("-", "arcanos-eval")
+        for stopped in arcanos.stopped_targets:
+            terminalreporter.write_line(f"arcanos: error: {stopped}", red=True)
         terminalreporter.write_line(line)
         verdict = config.stash.get(_verdict_key, None)
         if verdict is not None:

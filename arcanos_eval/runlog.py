@@ -25,6 +25,7 @@ for it again).
 from __future__ import annotations
 
 import json
+import math
 import os
 import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -280,10 +281,13 @@ def read_run_log(path: str | Path) -> RunLog:
 
 def _plain(value: Any) -> bool:
     """Whether ``value`` reads back from JSON as itself: only dicts with text keys, lists, text,
-    numbers, booleans and ``None`` (a tuple would come back a list, a number key as text)."""
+    finite numbers, booleans and ``None`` (a tuple would come back a list, a number key as text,
+    ``NaN`` as ``null``)."""
     kind = type(value)
-    if kind in (str, int, float, bool) or value is None:
+    if kind in (str, int, bool) or value is None:
         return True
+    if kind is float:
+        return math.isfinite(value)
     if kind is list:
         return all(_plain(item) for item in value)
     if kind is dict:
@@ -297,6 +301,7 @@ def _reads_back(result: CheckResult) -> bool:
     return (
         type(score.passed) is bool
         and type(score.value) in (int, float)
+        and math.isfinite(score.value)
         and type(score.reason) is str
         and _plain_mapping(result.args)
         and _plain_mapping(score.details)

@@ -370,10 +370,19 @@ class ArcanosSession:
         )
 
     @property
+    def stopped_targets(self) -> list[str]:
+        """One line per target the run stopped calling because its server refused the key (401)
+        or the access (403), naming the key's variable (once, whatever the workers)."""
+        return list(dict.fromkeys(self.stats.stopped)) if self.stats is not None else []
+
+    @property
     def exit_status(self) -> ExitCode:
-        """The verdict's exit status (0 promote, 1 hold, 3 calls errored)."""
+        """The verdict's exit status (0 promote, 1 hold, 3 calls errored); 3 whatever the gates
+        when a target was stopped: its cases were never asked, so the gates judged nothing."""
         if self.evaluation is None:
             raise ArcanosError("no results to decide on: no case was run")
+        if self.stopped_targets:
+            return ExitCode.ERRORED
         return self.evaluation.verdict.exit_status
 
     # ------------------------------------------------------------------ pytest-xdist

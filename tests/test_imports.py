@@ -31,6 +31,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "_bounded_yaml",
         "_fastcheck",
         "_jsonl",
+        "_redact",
         "_schema_errors",
         "_paths",
         "model",

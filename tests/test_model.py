@@ -36,7 +36,12 @@ FIXTURES = ROOT / "tests" / "report" / "fixtures"
 _TEXT = st.text(max_size=12)
 _NAMES = st.text("abcdefgh-_", min_size=1, max_size=8)
 _JSON = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | _TEXT,
+    # The run log is strict JSON: non-finite numbers are written as null (tests/test_runlog.py).
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | _TEXT,
     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(_TEXT, inner, max_size=3),
     max_leaves=8,
 )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 import signal
@@ -231,7 +232,12 @@ def test_merging_refuses_logs_of_different_runs(tmp_path):
 
 _TEXT = st.text(max_size=20)
 _JSON = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | _TEXT,
+    # Non-finite numbers do not read back as themselves: the log is strict JSON (test below).
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | _TEXT,
     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(_TEXT, inner, max_size=3),
     max_leaves=8,
 )
@@ -302,6 +308,25 @@ def test_the_writer_keeps_what_reading_the_file_gives(tmp_path, records, batch):
     assert kept is not None
     assert (kept.header, kept.results, kept.batches) == (read.header, read.results, read.batches)
     assert list(kept.results) == list(read.results)  # the same order too
+
+
+@pytest.mark.parametrize("odd", [math.nan, math.inf, -math.inf])
+def test_the_log_is_strict_json_and_a_non_finite_number_reads_back_as_null(tmp_path, odd):
+    path = tmp_path / "run.jsonl"
+    record = replace(
+        _record("a"), scores=(CheckResult("x", {}, Score(False, odd, details={"d": [odd]})),)
+    )
+    with RunLogWriter.create(path, RunHeader(run_id="r")) as writer:
+        writer.append(record)
+        writer.batch({"event": "created", "cost": odd})
+        assert writer.log is None  # what was written does not read back as itself
+    strict = json.JSONDecoder(parse_constant=lambda token: pytest.fail(f"bare {token} in the log"))
+    for line in path.read_text(encoding="utf-8").splitlines():
+        strict.decode(line)
+    log = read_run_log(path)  # still sealed: the hash covers the line as written
+    score = log.results[record.key].scores[0].score
+    assert (score.value, score.details) == (0.0, {"d": [None]})
+    assert log.batches[0]["cost"] is None
 
 
 def test_a_record_that_would_not_read_back_as_itself_sends_the_report_to_the_file(tmp_path):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -55,7 +56,7 @@ class ToolCall:
 
     def parsed_arguments(self) -> Any:
         """The arguments as JSON, or raise ``ValueError`` when the model wrote invalid JSON."""
-        return json.loads(self.arguments or "{}")
+        return strict_json(self.arguments or "{}")
 
     def to_dict(self) -> dict[str, Any]:
         return {"id": self.id, "name": self.name, "arguments": self.arguments}
@@ -70,6 +71,17 @@ class ToolCall:
         )
 
 
+def _not_a_number(token: str) -> Any:
+    raise ValueError(f"{token} is not a JSON number")
+
+
+def strict_json(text: str) -> Any:
+    """``json.loads`` of JSON as the standard defines it: ``NaN`` and ``Infinity``, which Python
+    alone accepts, are an error (``ValueError``), so no parsed answer holds a non-finite number.
+    """
+    return json.loads(text, parse_constant=_not_a_number)
+
+
 def parse_json(text: str | None) -> tuple[Any, str | None]:
     """Parse ``text`` as one JSON document.
 
@@ -82,7 +94,7 @@ def parse_json(text: str | None) -> tuple[Any, str | None]:
     if not stripped:
         return None, "empty text"
     try:
-        return json.loads(stripped), None
+        return strict_json(stripped), None
     except (ValueError, RecursionError) as exc:
         return None, f"invalid JSON: {exc}"
 
@@ -164,19 +176,42 @@ class Response:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Response:
+        """The answer as stored. A stored text that is not text (a log written before answers
+        were checked where they come in) reads as a malformed answer, errored, as it is now
+        classified when it arrives: everything downstream reads ``text`` as text."""
+        text = data.get("text")
+        error, error_type = data.get("error"), data.get("error_type")
+        if text is not None and not isinstance(text, str):
+            kind = "a boolean" if isinstance(text, bool) else _JSON_KINDS.get(type(text), "a value")
+            error = error or f"malformed_response: the stored answer text is {kind}, not text"
+            error_type, text = error_type or "malformed_response", None
         return cls(
-            text=data.get("text"),
+            text=text,
             tool_calls=tuple(ToolCall.from_dict(c) for c in data.get("tool_calls") or ()),
-            finish_reason=data.get("finish_reason"),
+            finish_reason=_optional_text(data.get("finish_reason")),
             usage=Usage.from_dict(data.get("usage")),
-            latency_ms=data.get("latency_ms"),
-            ttft_ms=data.get("ttft_ms"),
+            latency_ms=_optional_number(data.get("latency_ms")),
+            ttft_ms=_optional_number(data.get("ttft_ms")),
             origin=data.get("origin", "live"),
-            model=data.get("model"),
-            error=data.get("error"),
-            error_type=data.get("error_type"),
+            model=_optional_text(data.get("model")),
+            error=None if error is None else str(error),
+            error_type=None if error_type is None else str(error_type),
             attempts=int(data.get("attempts", 1)),
         )
+
+
+_JSON_KINDS = {int: "a number", float: "a number", dict: "an object", list: "a list"}
+
+
+def _optional_text(value: Any) -> str | None:
+    return None if value is None else value if isinstance(value, str) else str(value)
+
+
+def _optional_number(value: Any) -> float | None:
+    """A stored duration: a finite number, else ``None`` (not measured)."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
+        return value
+    return None
 
 
 @dataclass(frozen=True)

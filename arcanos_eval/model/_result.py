@@ -8,6 +8,7 @@ inside a mapping.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -59,9 +60,10 @@ class Score:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Score:
         value = data.get("value")
+        number = 0.0 if value is None else float(value)
         return cls(
             passed=bool(data.get("passed")),
-            value=0.0 if value is None else float(value),
+            value=number if math.isfinite(number) else 0.0,  # NaN in a log of an older writer
             reason=str(data.get("reason") or ""),
             details=dict(data.get("details") or {}),
         )

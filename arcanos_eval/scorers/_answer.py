@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from arcanos_eval.model import Response
+from arcanos_eval.model._response import strict_json
 
 __all__ = ["answer_json", "answer_text", "clip", "fenced_json", "lookup", "preview"]
 
@@ -80,7 +81,7 @@ def fenced_json(text: str) -> tuple[Any, str | None]:
     last_error = ""
     for block in blocks:
         try:
-            return json.loads(block), None
+            return strict_json(block), None
         except (ValueError, RecursionError) as exc:
             last_error = str(exc)
     return None, f"fenced block is not valid JSON: {last_error}"

@@ -6,6 +6,7 @@ Each coroutine returns whether the connection may serve another request (keep-al
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Sequence
 
 import arcanos_eval.testing._http as _http
@@ -128,6 +129,18 @@ async def inject(
         return False
     if fault.kind == "truncate":
         return await _truncate(fault, entry, writer, payload, events)
+    if fault.kind == "body":
+        if events is None:
+            return await send(writer, entry, request, (fault.status, JSON_HEADERS, fault.raw))
+        sent = [b"data: " + fault.raw + b"\n\n", b"data: [DONE]\n\n"]
+        return await stream(writer, entry, request, sent, 0.0, 0.0)
+    if fault.kind == "content":
+        value = json.loads(fault.raw)
+        if events is None:
+            body = _wire.dumps(_wire.with_content(json.loads(payload or b"{}"), value))
+            return await send(writer, entry, request, (200, JSON_HEADERS, body))
+        changed = [_wire.event_with_content(event, value) for event in events]
+        return await stream(writer, entry, request, changed, 0.0, 0.0)
     if fault.kind == "malformed":
         if events is None:
             return await send(

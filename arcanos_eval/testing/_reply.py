@@ -20,6 +20,8 @@ FaultKind = Literal[
     "reset",
     "truncate",
     "malformed",
+    "body",
+    "content",
 ]
 """How a request fails: an HTTP error status, a hang, a dropped connection, or a broken body."""
 
@@ -39,6 +41,9 @@ class Fault:
         hang_s: How long a ``timeout`` fault holds the request before giving up (the server caps it
             at its ``max_hang_s`` and stops early when the client disconnects).
         after_events: How many SSE events a ``truncate`` fault sends before cutting the stream.
+        raw: The bytes a ``body`` fault answers with, or the JSON of the value a ``content``
+            fault puts where the answer's text belongs (bytes keep a fault hashable, so it can
+            key ``fault_rates``).
     """
 
     kind: FaultKind
@@ -48,6 +53,7 @@ class Fault:
     retry_after_ms: int | None = None
     hang_s: float = 30.0
     after_events: int = 2
+    raw: bytes = b""
 
     @classmethod
     def rate_limit(
@@ -108,6 +114,25 @@ class Fault:
     def malformed(cls) -> Fault:
         """Answer 200 with a body (or an SSE event) that is not valid JSON."""
         return cls("malformed", status=200)
+
+    @classmethod
+    def body(cls, value: Any, *, status: int = 200) -> Fault:
+        """Answer ``status`` with exactly this body instead of the answer: ``bytes`` as given,
+        anything else as JSON (``NaN`` and ``Infinity`` written as the bare tokens Python's
+        ``json`` allows). A streamed request gets it as the one event before ``[DONE]``, so
+        ``{"error": {...}}`` is an error object inside a stream.
+
+        Example: ``Fault.body({"id": "x"})`` (no ``choices``), ``Fault.body(b"<html>")``.
+        """
+        raw = value if isinstance(value, bytes) else json.dumps(value).encode()
+        return cls("body", status=status, raw=raw)
+
+    @classmethod
+    def content(cls, value: Any) -> Fault:
+        """A well-formed 200 answer whose text is ``value`` instead of a string (a number, an
+        object, a list, a bool or ``None``): in ``message.content`` of a chat completion, in each
+        content delta of a stream, in the ``output_text`` parts of a Responses answer."""
+        return cls("content", status=200, raw=json.dumps(value).encode())
 
 
 @dataclass(frozen=True)

@@ -327,6 +327,44 @@ def response_events(
     yield event(final_type, {"response": final})
 
 
+# -- answers whose text is not text (Fault.content) ---------------------------------------------
+
+
+def with_content(answer: Any, value: Any) -> Any:
+    """``answer`` (a chat completion, a Responses object, or a streamed event) with ``value``
+    wherever its text is: ``message.content``, a chunk's non-empty ``delta.content``, an
+    ``output_text`` part's ``text``, a ``response.output_text`` event's ``delta`` or ``text``."""
+    if not isinstance(answer, dict):
+        return answer
+    for choice in answer.get("choices") or ():
+        for key in ("message", "delta"):
+            part = choice.get(key)
+            if isinstance(part, dict) and (key == "message" or part.get("content")):
+                part["content"] = value
+    for item in answer.get("output") or ():
+        for part in item.get("content") or ():
+            if part.get("type") == "output_text":
+                part["text"] = value
+    kind = answer.get("type")
+    if kind == "response.output_text.delta":
+        answer["delta"] = value
+    elif kind == "response.output_text.done":
+        answer["text"] = value
+    for key in ("response", "item", "part"):
+        if isinstance(answer.get(key), dict):
+            with_content(answer[key], value)
+    return answer
+
+
+def event_with_content(event: bytes, value: Any) -> bytes:
+    """One SSE event with :func:`with_content` applied to its ``data:`` JSON."""
+    lines = event.rstrip(b"\n").split(b"\n")
+    for index, line in enumerate(lines):
+        if line.startswith(b"data: {"):
+            lines[index] = b"data: " + dumps(with_content(json.loads(line[6:]), value))
+    return b"\n".join(lines) + b"\n\n"
+
+
 # -- embeddings, moderations, models ------------------------------------------------------------
 
 

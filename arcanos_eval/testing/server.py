@@ -444,6 +444,8 @@ class OpenAIServer:
                 )
                 reply = self._reply_for(chat)
                 fault = fault or reply.fault
+                if fault is not None and fault.kind == "content" and reply.text is None:
+                    reply = Reply(text=chat.prompt)  # a text for the fault to replace
                 extra_delay = reply.latency_s
                 payload, events = self._generate(chat, reply)
         elif request.method == "POST" and route == "/embeddings":

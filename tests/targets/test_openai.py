@@ -4,15 +4,23 @@ outputs, tools, and how failures are classified."""
 from __future__ import annotations
 
 import asyncio
+import itertools
 import time
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from arcanos_eval.config import TargetConfig
 from arcanos_eval.model import Case
 from arcanos_eval.targets.base import CallFailure, build_request
-from arcanos_eval.targets.openai import OpenAITarget, classify_error, is_strict_compatible
+from arcanos_eval.targets.openai import (
+    OpenAITarget,
+    _lines,
+    classify_error,
+    is_strict_compatible,
+)
 from arcanos_eval.testing import Fault, Reply, ReplyToolCall
 from tests.conftest import KEY_ENV
 
@@ -279,3 +287,28 @@ def test_transport_errors_escaping_a_stream_are_retried(module, name, kind):
 def test_other_unexpected_errors_are_not_retried():
     failure = classify_error(KeyError("choices"))
     assert (failure.kind, failure.retryable) == ("unexpected", False)
+
+
+SSE_BODY = b'data: {"a": 1}\r\n\r\ndata: {"b": 2}\n\n: comment\rdata: [DONE]\r\n'
+SSE_LINES = [b'data: {"a": 1}', b"", b'data: {"b": 2}', b"", b": comment", b"data: [DONE]"]
+
+
+class _Chunks:
+    def __init__(self, parts: list[bytes]) -> None:
+        self.parts = parts
+
+    async def iter_bytes(self):  # type: ignore[no-untyped-def]
+        for part in self.parts:
+            yield part
+
+
+@given(st.lists(st.integers(1, len(SSE_BODY) - 1), max_size=10).map(lambda c: sorted(set(c))))
+def test_a_stream_splits_into_the_same_lines_wherever_its_chunks_end(cuts):  # type: ignore[no-untyped-def]
+    # A line end may be \n, \r\n or \r, and a chunk may end between the \r and the \n.
+    edges = [0, *cuts, len(SSE_BODY)]
+    parts = [SSE_BODY[a:b] for a, b in itertools.pairwise(edges)]
+
+    async def collect() -> list[bytes]:
+        return [line async for line in _lines(_Chunks(parts))]
+
+    assert asyncio.run(collect()) == SSE_LINES
