@@ -17,19 +17,19 @@ Two parts, both on the real front-ends:
   project was opened, seen by an audit hook), accepted (loaded OK although it must be refused).
 * **Server.** ``arcanos-eval run`` then ``arcanos-eval report`` in child processes against the
   loopback OpenAI server (``arcanos_eval.testing``) answering every call with one hostile shape
-  (``SCENARIOS``: content as number, object, list, bool or null, non-JSON bodies, an error inside a
+  (``scenarios()``: content as number, object, list, bool or null, non-JSON bodies, an error inside a
   stream, a 401 echoing the key, 5 MB answers, NaN, slow answers, a catastrophic regex, ...).
   Counted: tracebacks in the output, hangs (and whether Ctrl-C then stops the run), lost cases
   (planned case x target missing from the run log), leaked secrets (the fake key in any file of
   the project or in the output), outside content (canary or system file lines in the output, the
   project's files or the requests the server received), run-log lines that are not strict JSON.
 
-    python bench/hostile.py                  # both parts, 2,000 suites: about 10 minutes
-    python bench/hostile.py --quick          # 3 suites per kind and short scenarios: 2 minutes
+    python bench/hostile.py                  # both parts, 2,009 suites: 17 minutes on main
+    python bench/hostile.py --quick          # 3 suites per kind, 2 cases per run: 4 minutes
     python bench/hostile.py --only suites --n 500 --kind alias_bomb --kind regex
 
 The tables go to stdout, the figures to ``--json PATH``. Adding a fault kind is one entry in
-``KINDS``; adding a server answer shape is one line in ``SCENARIOS``.
+``KINDS``; adding a server answer shape is one line in ``scenarios()``.
 """
 
 from __future__ import annotations
@@ -43,6 +43,7 @@ import os
 import platform
 import queue
 import random
+import re
 import resource
 import select
 import shutil
@@ -730,7 +731,7 @@ class Kind:
 
 
 # Cheap kinds weigh 3, the ones that cost seconds each on a harness that does not bound them
-# weigh 1: at --n 2000 each of those still gets 49 samples, the others 98 or 146.
+# weigh 1: at --n 2000 each of those still gets 49 samples, the others 98 or 147.
 KINDS: dict[str, Kind] = {
     "byte_flip": Kind(_byte_flip, 3, "random bit flips and byte replacements"),
     "type_swap": Kind(_type_swap, 3, "a value replaced by one of another type"),
@@ -753,9 +754,10 @@ KINDS: dict[str, Kind] = {
 
 def plan(n: int, kinds: Sequence[str], quick: bool) -> list[tuple[str, int]]:
     """(kind, index within the kind) for every sample, kinds interleaved so that a partial or
-    parallel run mixes them; each kind gets ``n * weight / total weight`` samples (3 when quick)."""
+    parallel run mixes them; each kind gets ``n * weight / total weight`` samples rounded up, so
+    the run holds at least ``n`` (3 per kind when quick)."""
     total = sum(KINDS[k].weight for k in kinds)
-    counts = {k: 3 if quick else max(1, round(n * KINDS[k].weight / total)) for k in kinds}
+    counts = {k: 3 if quick else math.ceil(n * KINDS[k].weight / total) for k in kinds}
     order: list[tuple[float, str, int]] = []
     for kind, count in counts.items():
         order += [((i + 0.5) / count, kind, i) for i in range(count)]
@@ -1247,7 +1249,8 @@ class Scenario:
     ``every`` answers every call, ``base``/``candidate`` one target's calls, ``fault`` fails every
     request; ``server``, ``target``, ``suite`` and ``case`` override the server's knobs, the
     targets' settings, the suite's fields and every case's fields; ``project`` changes the project
-    folder before the run (``(project, outside) -> None``).
+    folder before the run (``(project, outside) -> None``). ``front`` runs pytest instead of the
+    CLI; ``interrupt_s`` sends Ctrl-C into the run; ``then`` resumes it with other server knobs.
     """
 
     name: str
@@ -1263,6 +1266,9 @@ class Scenario:
     project: Callable[[Path, Path], None] | None = None
     mode: str = "live"
     cases: int | None = None  # None: the run's --cases
+    front: str = "cli"  # cli | pytest: which front-end makes the run
+    interrupt_s: float | None = None  # send Ctrl-C this long into the run
+    then: Mapping[str, Any] | None = None  # resume the run with these server knobs
 
 
 @dataclass(frozen=True)
@@ -1382,6 +1388,12 @@ def scenarios() -> list[Scenario]:
                  suite={"response_schema": "/etc/shadow"}, target={"structured_outputs": True}),
         Scenario("prompt_outside", "system_prompt a symlink out of the project",
                  project=_prompt_outside),
+        Scenario("ctrl_c_then_resume", "Ctrl-C 3 s into 20 s answers, then --resume",
+                 server={"latency_s": 20.0}, interrupt_s=3.0, then={"latency_s": 0.0}),
+        Scenario("pytest_errored_call", "pytest: 200 bodies that are not JSON",
+                 fault=Fault.malformed(), front="pytest"),
+        Scenario("pytest_auth_401_echo", "pytest: a 401 echoing the key",
+                 fault=Fault.http_status(401, auth), front="pytest"),
     ]
     # fmt: on
 
@@ -1443,8 +1455,11 @@ def write_server_project(scenario: Scenario, root: Path, base_url: str, cases: i
     return project
 
 
-def run_command(command: Sequence[str], cwd: Path, timeout: float) -> dict[str, Any]:
-    """Run a CLI command; on the time limit send Ctrl-C, give it 2 s, then kill it."""
+def run_command(
+    command: Sequence[str], cwd: Path, timeout: float, interrupt_s: float | None = None
+) -> dict[str, Any]:
+    """Run a command; on the time limit (or ``interrupt_s``) send Ctrl-C, give it 2 s to stop
+    (the issue's bound), then kill it."""
     env = {**os.environ, KEY_ENV: KEY}
     env.pop("GITHUB_STEP_SUMMARY", None)
     started = time.perf_counter()
@@ -1456,26 +1471,39 @@ def run_command(command: Sequence[str], cwd: Path, timeout: float) -> dict[str, 
         stderr=subprocess.PIPE,
         start_new_session=True,
     )
-    hang, interrupted = False, None
+    hang, ctrl_c = False, ""
     try:
-        out, err = proc.communicate(timeout=timeout)
+        out, err = proc.communicate(timeout=timeout if interrupt_s is None else interrupt_s)
     except subprocess.TimeoutExpired:
-        hang = True
+        hang = interrupt_s is None
         os.killpg(proc.pid, signal.SIGINT)
+        sent = time.perf_counter()
         try:
             out, err = proc.communicate(timeout=2.0)
-            interrupted = True
+            ctrl_c = f"stopped in {time.perf_counter() - sent:.1f} s"
         except subprocess.TimeoutExpired:
-            interrupted = False
+            ctrl_c = "ignored"
             os.killpg(proc.pid, signal.SIGKILL)
             out, err = proc.communicate()
     return {
         "status": proc.returncode,
         "seconds": round(time.perf_counter() - started, 2),
         "hang": hang,
-        "interrupted": interrupted,
+        "ctrl_c": ctrl_c,
         "output": out.decode("utf-8", "replace") + err.decode("utf-8", "replace"),
     }
+
+
+# pytest shows a frame as ``path.py:123: `` at the start of a line; a section per failed item.
+_PYTEST_FRAME = re.compile(r"^\S+\.py:\d+: ", re.MULTILINE)
+_PYTEST_SECTION = re.compile(r"^_{3,} .+ _{3,}$", re.MULTILINE)
+
+
+def tracebacks_in(output: str) -> int:
+    """Python tracebacks, and pytest sections showing frames of a traceback."""
+    sections = _PYTEST_SECTION.split(output)[1:]
+    shown = sum(1 for section in sections if _PYTEST_FRAME.search(section))
+    return output.count("Traceback (most recent call last)") + shown
 
 
 def _strict(line: str) -> bool:
@@ -1533,76 +1561,56 @@ def run_scenario(scenario: Scenario, root: Path, cases: int, timeout: float) -> 
     if scenario.fault is not None:
         knobs["fault_rates"] = {scenario.fault: 1.0}
     cli = str(Path(sys.executable).with_name("arcanos-eval"))
+    files = ["--log", "run.jsonl", "--report", "report.md"]
+    if scenario.front == "pytest":
+        first = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-p", "no:xdist",
+                 "-p", "no:randomly", "-o", "addopts=", "--arcanos-suite", "suites",
+                 "--arcanos-mode", scenario.mode, "--arcanos-log", "run.jsonl",
+                 "--arcanos-report", "report.md"]  # fmt: skip
+    else:
+        first = [cli, "run", "-q", "--mode", scenario.mode, *files, "--json", "summary.json"]
     count = scenario.cases or cases
-    with HostileServer(
-        replies=replies, responder=(lambda r: every) if every is not None else None, **knobs
-    ) as server:
+    responder = (lambda request: every) if every is not None else None
+    with HostileServer(replies=replies, responder=responder, **knobs) as server:
         project = write_server_project(scenario, root, server.base_url, count)
-        run = run_command(
-            [
-                cli,
-                "run",
-                "-q",
-                "--mode",
-                scenario.mode,
-                "--log",
-                "run.jsonl",
-                "--report",
-                "report.md",
-                "--json",
-                "summary.json",
-            ],
-            project,
-            timeout,
-        )
-        report = None
+        run = run_command(first, project, timeout, scenario.interrupt_s)
+        runs = [run]
+        if scenario.then is not None:
+            for knob, value in scenario.then.items():
+                setattr(server, knob, value)
+            resume = [cli, "run", "-q", "--mode", scenario.mode, "--resume", "run.jsonl"]
+            runs.append(run_command([*resume, "--report", "report.md"], project, timeout))
         if (project / "run.jsonl").is_file():
-            report = run_command(
-                [cli, "report", "run.jsonl", "-o", "again.md", "--json", "again.json"],
-                project,
-                timeout,
-            )
+            report = [cli, "report", "run.jsonl", "-o", "again.md", "--json", "again.json"]
+            runs.append(run_command(report, project, timeout))
         requests = server.total_requests
         bodies = "\n".join(json.dumps(r.body) for r in server.requests if r.body is not None)
     present, not_json = read_log(project / "run.jsonl")
-    output = run["output"] + (report["output"] if report else "")
+    output = "".join(r["output"] for r in runs)
     # A run refused before its first call (one clean line, exit 2) planned nothing to lose.
     refused = run["status"] == 2 and run["output"].strip().count("\n") == 0
-    planned = (
-        set()
-        if refused
-        else {
-            ("hostile", f"case-{i}", target)
-            for i in range(count)
-            for target in ("base", "candidate")
-        }
-    )
+    planned = {("hostile", f"case-{i}", t) for i in range(count) for t in ("base", "candidate")}
     secret_files = files_holding(project, [KEY_TAIL.encode()])
     outside_files = files_holding(project, [line.encode() for line in lines])
     sent = leaked(bodies, lines)
-    tracebacks = output.count("Traceback (most recent call last)")
-    statuses = [run["status"]] + ([report["status"]] if report else [])
-    odd = [s for s in statuses if s not in (0, 1, 2, 3)]
+    outside_output = leaked(output, lines)
     return {
         "scenario": scenario.name,
         "what": scenario.what,
         "cases": count * 2,
         "requests": requests,
-        "run_status": run["status"],
-        "run_s": run["seconds"],
-        "report_status": report["status"] if report else None,
-        "report_s": report["seconds"] if report else None,
-        "tracebacks": tracebacks,
-        "crashes": int(tracebacks > 0 or bool(odd)),
-        "hang": int(run["hang"] or bool(report and report["hang"])),
-        "ctrl_c": {None: "", True: "stopped", False: "ignored"}[
-            run["interrupted"] if run["hang"] else (report or {}).get("interrupted")
-        ],
-        "lost": len(planned - present),
+        "statuses": [r["status"] for r in runs],
+        "seconds": [r["seconds"] for r in runs],
+        "tracebacks": tracebacks_in(output),
+        # An exit status neither the CLI (130: Ctrl-C) nor pytest (0 to 5) documents is a crash.
+        "odd_status": sum(r["status"] not in (0, 1, 2, 3, 4, 5, 130) for r in runs),
+        "hang": sum(r["hang"] for r in runs),
+        "ctrl_c": "; ".join(r["ctrl_c"] for r in runs if r["ctrl_c"]),
+        "lost": 0 if refused else len(planned - present),
         "secret": int(KEY_TAIL in output) + len(secret_files),
         "secret_where": (["output"] if KEY_TAIL in output else []) + secret_files,
-        "outside": int(leaked(output, lines)) + len(outside_files) + int(sent),
-        "outside_where": (["output"] if leaked(output, lines) else [])
+        "outside": int(outside_output) + len(outside_files) + int(sent),
+        "outside_where": (["output"] if outside_output else [])
         + outside_files
         + (["sent to the server"] if sent else []),
         "log_not_json": not_json,
@@ -1619,8 +1627,8 @@ def run_server(args: argparse.Namespace, tmp: Path) -> list[dict[str, Any]]:
         row = run_scenario(scenario, root, args.cases, args.run_timeout)
         rows.append(row)
         print(
-            f"  server: {number}/{len(chosen)} {scenario.name}: run {row['run_s']} s, "
-            f"exit {row['run_status']}",
+            f"  server: {number}/{len(chosen)} {scenario.name}: {row['seconds'][0]} s, "
+            f"exit {row['statuses'][0]}",
             file=sys.stderr,
         )
         shutil.rmtree(root, ignore_errors=True)
@@ -1628,63 +1636,19 @@ def run_server(args: argparse.Namespace, tmp: Path) -> list[dict[str, Any]]:
 
 
 def server_table(rows: Sequence[dict[str, Any]]) -> str:
-    headers = [
-        "scenario",
-        "calls",
-        "requests",
-        "run exit",
-        "run s",
-        "report exit",
-        "report s",
-        "traceback",
-        "hang",
-        "Ctrl-C",
-        "lost",
-        "secret",
-        "outside",
-        "log not JSON",
-    ]
+    headers = ["scenario", "calls", "requests", "exit", "seconds", "traceback", "odd exit",
+               "hang", "Ctrl-C", "lost", "secret", "outside", "log not JSON"]  # fmt: skip
     body = [
-        [
-            r["scenario"],
-            r["cases"],
-            r["requests"],
-            r["run_status"],
-            r["run_s"],
-            "" if r["report_status"] is None else r["report_status"],
-            "" if r["report_s"] is None else r["report_s"],
-            r["tracebacks"],
-            r["hang"],
-            r["ctrl_c"],
-            r["lost"],
-            r["secret"],
-            r["outside"],
-            r["log_not_json"],
-        ]
+        [r["scenario"], r["cases"], r["requests"], " / ".join(map(str, r["statuses"])),
+         " / ".join(f"{s:.1f}" for s in r["seconds"]), r["tracebacks"], r["odd_status"],
+         r["hang"], r["ctrl_c"], r["lost"], r["secret"], r["outside"], r["log_not_json"]]
         for r in rows
-    ]
-    totals = {
-        k: sum(r[k] for r in rows)
-        for k in ("tracebacks", "hang", "lost", "secret", "outside", "log_not_json")
-    }
-    body.append(
-        [
-            "**total**",
-            sum(r["cases"] for r in rows),
-            sum(r["requests"] for r in rows),
-            "",
-            "",
-            "",
-            "",
-            totals["tracebacks"],
-            totals["hang"],
-            "",
-            totals["lost"],
-            totals["secret"],
-            totals["outside"],
-            totals["log_not_json"],
-        ]
-    )
+    ]  # fmt: skip
+    keys = ("tracebacks", "odd_status", "hang", "lost", "secret", "outside", "log_not_json")
+    totals = {k: sum(r[k] for r in rows) for k in keys}
+    body.append(["**total**", sum(r["cases"] for r in rows), sum(r["requests"] for r in rows),
+                 "", "", totals["tracebacks"], totals["odd_status"], totals["hang"], "",
+                 totals["lost"], totals["secret"], totals["outside"], totals["log_not_json"]])  # fmt: skip
     return _markdown(headers, body)
 
 
@@ -1785,7 +1749,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             seconds = time.perf_counter() - started
             print(f"\n## Hostile answers ({len(server_rows)} runs, {seconds:.0f} s)\n")
             print(server_table(server_rows))
-            print()
+            print("\nexit and seconds: the run [/ the resumed run] / `arcanos-eval report`.\n")
             print(server_details(server_rows))
             data["server"] = {"seconds": round(seconds, 1), "runs": server_rows}
     if args.json:

@@ -13,15 +13,14 @@ generous time limit that only a hang or a blow-up exceeds.
 
 from __future__ import annotations
 
-import importlib.util
 import json
+import os
 import random
 import resource
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
@@ -30,25 +29,12 @@ from hypothesis import strategies as st
 
 from arcanos_eval import load_config, load_suite
 from arcanos_eval.errors import ArcanosError
+from tests.fuzz._bench import hostile
 
-ROOT = Path(__file__).resolve().parents[2]
 HANG_S = 30.0  # a load of any mutated suite under 10 MB finishes far sooner: only a hang breaks it
 MEMORY_MB = 1024  # the child's address space: only a blow-up reaches it
 GROWTH_MB = 1024  # the in-process high-water mark may grow this much during one example
 
-
-def _load_bench() -> ModuleType:
-    spec = importlib.util.spec_from_file_location(
-        "arcanos_bench_hostile", ROOT / "bench" / "hostile.py"
-    )
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up while the class is built
-    spec.loader.exec_module(module)
-    return module
-
-
-hostile = _load_bench()
 BASES = {base.file: base for base in hostile.corpus()}
 FILES = sorted(BASES)
 # Kinds whose worst case is a quick exception: loaded here, where a failure shows its traceback.
@@ -127,10 +113,16 @@ def _text(error: BaseException) -> str:
 
 
 def _load(sample: Any, project: Path) -> None:
-    if sample.names == "pyproject.toml":
-        load_config(project / "pyproject.toml")
-    else:
-        load_suite(project / sample.file)
+    """Load as a user in the project folder would: the folder may be what paths resolve in."""
+    here = os.getcwd()
+    os.chdir(project)
+    try:
+        if sample.names == "pyproject.toml":
+            load_config(project / "pyproject.toml")
+        else:
+            load_suite(project / sample.file)
+    finally:
+        os.chdir(here)
 
 
 def _peak_mb() -> float:
@@ -179,6 +171,7 @@ def check_in_child(sample: Any) -> None:
         try:
             done = subprocess.run(
                 [sys.executable, "-c", PROBE, str(project / sample.file), str(MEMORY_MB)],
+                cwd=project,
                 capture_output=True,
                 text=True,
                 timeout=HANG_S,
