@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import gc
 import io
 import json
 import math
@@ -248,44 +249,19 @@ class Sample:
 # Placeholders in a sample, replaced when its project is written: the folder outside the project.
 OUTSIDE = "@@OUTSIDE@@"
 
+# fmt: off
 NAMED_FIELDS: tuple[JsonPath, ...] = (
-    ("id",),
-    ("version",),
-    ("category",),
-    ("description",),
-    ("response_schema",),
-    ("defaults", "latency_ms"),
-    ("defaults", "checks"),
-    ("cases",),
-    ("cases", "id"),
-    ("cases", "input"),
-    ("cases", "checks"),
-    ("cases", "tags"),
-    ("cases", "metadata"),
-    ("cases", "category"),
-    ("cases", "latency_ms"),
-    ("cases", "repeats"),
+    ("id",), ("version",), ("category",), ("description",), ("response_schema",),
+    ("defaults", "latency_ms"), ("defaults", "checks"), ("cases",),
+    ("cases", "id"), ("cases", "input"), ("cases", "checks"), ("cases", "tags"),
+    ("cases", "metadata"), ("cases", "category"), ("cases", "latency_ms"), ("cases", "repeats"),
     ("cases", "messages"),
 )
 TYPE_POOL: tuple[Any, ...] = (
-    0,
-    -1,
-    7,
-    3.5,
-    True,
-    False,
-    None,
-    "",
-    "x",
-    "schema",
-    [],
-    [1, "a"],
-    {},
-    {"k": 1},
-    [[]],
-    {"contains": None},
-    [{"id": 1}],
+    0, -1, 7, 3.5, True, False, None, "", "x", "schema", [], [1, "a"], {}, {"k": 1}, [[]],
+    {"contains": None}, [{"id": 1}],
 )
+# fmt: on
 
 
 def _byte_flip(rng: random.Random, base: Base) -> Sample:
@@ -390,16 +366,12 @@ def _recursive_alias(rng: random.Random, base: Base) -> Sample:
     return Sample("recursive_alias", f"{loop} at {where}", base.file, text.encode())
 
 
+# fmt: off
 HUGE_FIELDS: tuple[JsonPath, ...] = (
-    ("id",),
-    ("description",),
-    ("cases", "id"),
-    ("cases", "input"),
-    ("cases", "tags"),
-    ("cases", "category"),
-    ("cases", "checks"),
-    ("defaults", "checks"),
+    ("id",), ("description",), ("cases", "id"), ("cases", "input"), ("cases", "tags"),
+    ("cases", "category"), ("cases", "checks"), ("defaults", "checks"),
 )
+# fmt: on
 
 
 def _huge_string(rng: random.Random, base: Base) -> Sample:
@@ -427,15 +399,12 @@ def _huge_string(rng: random.Random, base: Base) -> Sample:
     )
 
 
+# fmt: off
 INT_FIELDS: tuple[JsonPath, ...] = (
-    ("version",),
-    ("defaults", "latency_ms"),
-    ("cases", "latency_ms"),
-    ("cases", "repeats"),
-    ("cases", "metadata"),
-    ("cases", "input"),
-    ("id",),
+    ("version",), ("defaults", "latency_ms"), ("cases", "latency_ms"), ("cases", "repeats"),
+    ("cases", "metadata"), ("cases", "input"), ("id",),
 )
+# fmt: on
 
 
 def _huge_int(rng: random.Random, base: Base) -> Sample:
@@ -455,22 +424,10 @@ def _huge_int(rng: random.Random, base: Base) -> Sample:
     )
 
 
-CONTROL = (
-    "\x00",
-    "\x01",
-    "\x07",
-    "\x08",
-    "\x0b",
-    "\x0c",
-    "\x1b",
-    "\x7f",
-    "\x85",
-    "\x9f",
-    "\u2028",
-    "\u2029",
-    "\ufeff",
-    "\r",
-)
+# fmt: off
+CONTROL = ("\x00", "\x01", "\x07", "\x08", "\x0b", "\x0c", "\x1b", "\x7f", "\x85", "\x9f",
+           "\u2028", "\u2029", "\ufeff", "\r")
+# fmt: on
 
 
 def _quoted_with(text: str, position: int, inner: str) -> str:
@@ -680,23 +637,13 @@ def _special_file(rng: random.Random, base: Base) -> Sample:
     )
 
 
+# fmt: off
 REGEXES = (
-    "(a+)+$",
-    "(a|aa)+$",
-    "(.*a){25}",
-    "^(\\w+\\s?)*$",
-    "(x+x+)+y",
-    "((a+)+)+b",
-    "(",
-    "[z-a]",
-    "a{99999999999}",
-    "(?P<x>a)(?P<x>b)",
-    "\\",
-    "(?<=a+)b",
-    "a**",
-    "(?:a{1000}){1000}",
-    "(a)" * 2000,
+    "(a+)+$", "(a|aa)+$", "(.*a){25}", "^(\\w+\\s?)*$", "(x+x+)+y", "((a+)+)+b",
+    "(", "[z-a]", "a{99999999999}", "(?P<x>a)(?P<x>b)", "\\", "(?<=a+)b", "a**",
+    "(?:a{1000}){1000}", "(a)" * 2000,
 )
+# fmt: on
 
 
 def _regex(rng: random.Random, base: Base) -> Sample:
@@ -918,7 +865,7 @@ def probe(sample: Sample, root: Path, watch: Watch, lines: Sequence[str]) -> dic
     os.chdir(project)
     out, err = io.StringIO(), io.StringIO()
     status: int | None = None
-    error: BaseException | None = None
+    failure: tuple[str, str] | None = None  # the type and text of an exception out of main
     watch.opened.clear()
     _peak_reset()
     started = time.perf_counter()
@@ -929,21 +876,18 @@ def probe(sample: Sample, root: Path, watch: Watch, lines: Sequence[str]) -> dic
     except SystemExit as exc:  # argparse
         status = exc.code if isinstance(exc.code, int) else 2
     except BaseException as exc:  # what a user would see as a traceback
-        error = exc
+        failure = (type(exc).__name__, _describe(exc))
     finally:
         watch.on = False
     seconds = time.perf_counter() - started
+    gc.collect()  # the traceback held what filled the memory: go on with it freed
     peak = _peak_mb()
     message = err.getvalue().strip()
     text = out.getvalue() + err.getvalue()
-    if error is not None:
-        try:
-            detail = f"{type(error).__name__}: {error}"
-        except Exception:  # e.g. an int too long to print
-            detail = type(error).__name__
-        text += detail
-        outcome = "memory" if isinstance(error, MemoryError) else "traceback"
-        message = detail
+    if failure is not None:
+        message = f"{failure[0]}: {failure[1]}"
+        text += message
+        outcome = "memory" if failure[0] == "MemoryError" else "traceback"
     elif status == 0:
         outcome = "ok"
     elif status == 2:
@@ -963,8 +907,15 @@ def probe(sample: Sample, root: Path, watch: Watch, lines: Sequence[str]) -> dic
         "leak": leaked(text, lines),
         "escape": [_cut(p, 120) for p in escapes],
         "accepted": outcome == "ok" and sample.must_refuse,
-        "restart": isinstance(error, (MemoryError, RecursionError)),
+        "restart": failure is not None and failure[0] in ("MemoryError", "RecursionError"),
     }
+
+
+def _describe(error: BaseException) -> str:
+    try:
+        return str(error)
+    except Exception:  # e.g. an int too long to print
+        return ""
 
 
 def worker(seed: int, memory_mb: int, tmp: Path) -> None:
@@ -974,7 +925,6 @@ def worker(seed: int, memory_mb: int, tmp: Path) -> None:
     if memory_mb:
         limit = memory_mb * MB
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-    sys.setrecursionlimit(max(sys.getrecursionlimit(), 1000))
     bases = corpus()
     watch = Watch()
     lines = outside_lines()
@@ -989,10 +939,10 @@ def worker(seed: int, memory_mb: int, tmp: Path) -> None:
             result["variant"] = sample.variant
             root.mkdir(parents=True)
             result.update(probe(sample, root, watch, lines))
-        except MemoryError:
-            result.update(
-                outcome="memory", message="MemoryError while building the sample", restart=True
-            )
+        except MemoryError:  # building the sample, or after the load
+            result.update(outcome="memory", message="MemoryError in the worker", restart=True)
+        except Exception as exc:  # a fault of this benchmark, not of the harness
+            result.update(outcome="crash", message=f"worker: {exc!r}"[:300], restart=True)
         finally:
             os.chdir(tmp)
             shutil.rmtree(root, ignore_errors=True)
