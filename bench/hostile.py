@@ -25,7 +25,7 @@ Two parts, both on the real front-ends:
   project's files or the requests the server received), run-log lines that are not strict JSON.
 
     python bench/hostile.py                  # both parts, 2,009 suites: 17 minutes on main
-    python bench/hostile.py --quick          # 3 suites per kind, 2 cases per run: 4 minutes
+    python bench/hostile.py --quick          # 3 suites per kind, 2 cases per run: 5 minutes
     python bench/hostile.py --only suites --n 500 --kind alias_bomb --kind regex
 
 The tables go to stdout, the figures to ``--json PATH``. Adding a fault kind is one entry in
