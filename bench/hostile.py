@@ -1221,64 +1221,6 @@ class Scenario:
     then: Mapping[str, Any] | None = None  # resume the run with these server knobs
 
 
-@dataclass(frozen=True)
-class RawReply(Reply):
-    """A reply whose 200 body (or SSE events, when the client streams) is sent as given."""
-
-    body: bytes | None = None
-    events: tuple[bytes, ...] | None = None
-
-
-def _raw_reply(body: bytes | None = None, events: Sequence[bytes] | None = None) -> RawReply:
-    return RawReply(text="", body=body, events=tuple(events) if events is not None else None)
-
-
-def _content(value: Any) -> Reply:
-    """A chat completion whose ``message.content`` is ``value`` (any JSON value)."""
-    return Reply(text=value, completion_tokens=1)
-
-
-class HostileServer(OpenAIServer):
-    """The loopback server, taught to send a :class:`RawReply`'s bytes. The server has no public
-    hook for a body that is not a well-formed completion, so this overrides how it renders one
-    answer (``_generate``); every other answer is the server's own."""
-
-    def _generate(self, chat: Any, reply: Any) -> tuple[bytes | None, list[bytes] | None]:
-        if isinstance(reply, RawReply):
-            if reply.body is not None and not chat.stream:
-                return reply.body, None
-            if reply.events is not None and chat.stream:
-                return None, list(reply.events)
-        generated: tuple[bytes | None, list[bytes] | None] = super()._generate(chat, reply)
-        return generated
-
-
-def _stream_error() -> Any:
-    chunk = {
-        "id": "chatcmpl-x",
-        "object": "chat.completion.chunk",
-        "created": 0,
-        "model": "m",
-        "choices": [
-            {"index": 0, "delta": {"role": "assistant", "content": "ok "}, "finish_reason": None}
-        ],
-    }
-    error = {
-        "error": {
-            "message": "The server had an error while streaming.",
-            "type": "server_error",
-            "code": None,
-        }
-    }
-    return _raw_reply(
-        events=[
-            b"data: " + json.dumps(chunk).encode() + b"\n\n",
-            b"data: " + json.dumps(error).encode() + b"\n\n",
-            b"data: [DONE]\n\n",
-        ]
-    )
-
-
 def _golden_file(project: Path, outside: Path) -> None:
     (project / "golden").write_text("not a folder\n", encoding="utf-8")
 
@@ -1298,19 +1240,23 @@ def scenarios() -> list[Scenario]:
     auth = f"Incorrect API key provided: {KEY}. You can find your API key at https://x/keys."
     # fmt: off
     return [
-        Scenario("content_number", "message.content is 42", every=_content(42)),
-        Scenario("content_object", "message.content is an object", every=_content({"label": "ok"})),
-        Scenario("content_list", "message.content is a list", every=_content(["ok"])),
-        Scenario("content_bool", "message.content is true", every=_content(True)),
-        Scenario("content_null", "message.content is null, no tool call", every=_content(None)),
+        Scenario("content_number", "message.content is 42", fault=Fault.content(42)),
+        Scenario("content_object", "message.content is an object",
+                 fault=Fault.content({"label": "ok"})),
+        Scenario("content_list", "message.content is a list", fault=Fault.content(["ok"])),
+        Scenario("content_bool", "message.content is true", fault=Fault.content(True)),
+        Scenario("content_null", "message.content is null, no tool call",
+                 fault=Fault.content(None)),
         Scenario("non_json_body", "200 with a body that is not JSON", fault=Fault.malformed()),
         Scenario("stream_not_json", "a stream event that is not JSON", fault=Fault.malformed(),
                  target={"stream": True}),
-        Scenario("error_in_stream", "an error object inside a 200 stream", every=_stream_error(),
+        Scenario("error_in_stream", "an error object inside a 200 stream",
+                 fault=Fault.body({"error": {"message": "server error while streaming",
+                                             "type": "server_error", "code": None}}),
                  target={"stream": True}),
-        Scenario("wrong_shape_json", "200 JSON without choices", every=_raw_reply(
-            body=b'{"id": "x", "object": "chat.completion", "created": 0, "choices": []}')),
-        Scenario("json_list_body", "200 whose body is a JSON list", every=_raw_reply(body=b"[1]")),
+        Scenario("wrong_shape_json", "200 JSON without choices", fault=Fault.body(
+            {"id": "x", "object": "chat.completion", "created": 0, "choices": []})),
+        Scenario("json_list_body", "200 whose body is a JSON list", fault=Fault.body([1])),
         Scenario("auth_401_echo", "401 whose message echoes the key",
                  fault=Fault.http_status(401, auth)),
         Scenario("auth_403_echo", "403 whose message echoes the key",
@@ -1320,7 +1266,7 @@ def scenarios() -> list[Scenario]:
         Scenario("nan_in_answer", "answer JSON holding NaN and Infinity",
                  every=Reply(text='{"label": "ok", "score": NaN, "cap": Infinity}'),
                  case={"checks": [{"json": {"score": 1}}, {"field": {"path": "cap", "equals": 1}}]}),
-        Scenario("nan_content", "message.content is NaN", every=_content(math.nan)),
+        Scenario("nan_content", "message.content is NaN", fault=Fault.content(math.nan)),
         Scenario("slow_answer", "3 s answers, 1 s timeout", server={"latency_s": 3.0},
                  target={"timeout_s": 1, "max_retries": 1}),
         Scenario("slow_stream", "a word every 0.3 s", every=Reply(text="ok " * 8),
@@ -1521,7 +1467,7 @@ def run_scenario(scenario: Scenario, root: Path, cases: int, timeout: float) -> 
         first = [cli, "run", "-q", "--mode", scenario.mode, *files, "--json", "summary.json"]
     count = scenario.cases or cases
     responder = (lambda request: every) if every is not None else None
-    with HostileServer(replies=replies, responder=responder, **knobs) as server:
+    with OpenAIServer(replies=replies, responder=responder, **knobs) as server:
         project = write_server_project(scenario, root, server.base_url, count)
         run = run_command(first, project, timeout, scenario.interrupt_s)
         runs = [run]
