@@ -1,7 +1,8 @@
 """``arcanos-eval``: the command line.
 
 Exit statuses: 0 promote (or success), 1 gates failed, 2 usage or configuration error, 3 calls
-errored. User errors print as one ``arcanos-eval: error: ...`` line, never a traceback.
+errored, 130 interrupted (Ctrl-C; a run's log is then resumable, and the line says how). User
+errors print as one ``arcanos-eval: error: ...`` line, never a traceback.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from arcanos_eval.errors import ArcanosError, ExitCode
 from arcanos_eval.golden import prune_golden, seal_golden, verify_golden
 from arcanos_eval.options import add_cli_options, overrides_from
 from arcanos_eval.report.cli import add_parsers as add_report_parsers
-from arcanos_eval.run import summarize
+from arcanos_eval.run import RunInterrupted, summarize
 from arcanos_eval.session import ArcanosSession
 from arcanos_eval.suite.loader import SUITE_SCHEMA_PATH, load_suites
 
@@ -212,9 +213,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ArcanosError as exc:
         print(f"arcanos-eval: error: {exc}", file=sys.stderr)
         return ExitCode.USAGE
-    except KeyboardInterrupt:
-        print("arcanos-eval: interrupted", file=sys.stderr)
+    except KeyboardInterrupt as exc:
+        print(_interrupted(exc), file=sys.stderr)
         return ExitCode.INTERRUPTED
+
+
+def _interrupted(exc: KeyboardInterrupt) -> str:
+    log = exc.log if isinstance(exc, RunInterrupted) else None
+    if log is None:
+        return "arcanos-eval: interrupted"
+    shown = _relative(log)
+    return (
+        f"arcanos-eval: interrupted; the run log {shown} keeps every answer so far: "
+        f"arcanos-eval run --resume {shown} (with this run's other options) completes it"
+    )
 
 
 if __name__ == "__main__":  # pragma: no cover
