@@ -1,10 +1,11 @@
 """``arcanos-eval``: the command line.
 
 Exit statuses (:class:`~arcanos_eval.errors.ExitCode`): 0 promote (or success), 1 gates failed,
-2 usage or configuration error, 3 calls errored, 70 internal error (a bug), 130 interrupted. User
-errors print as one ``arcanos-eval: error: ...`` line, never a traceback; a bug prints one
-``arcanos-eval: internal error: ...`` line naming the crash file that holds its traceback
-(``-v`` prints the traceback too).
+2 usage or configuration error, 3 calls errored, 70 internal error (a bug), 130 interrupted (Ctrl-C;
+a run's log is then resumable, and the line says how), 141 stdout closed by its reader. User errors
+print as one ``arcanos-eval: error: ...`` line, never a traceback; a bug prints one
+``arcanos-eval: internal error: ...`` line naming the crash file that holds its traceback (``-v``
+prints the traceback too).
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from arcanos_eval.errors import ArcanosError, ExitCode
 from arcanos_eval.golden import prune_golden, seal_golden, verify_golden
 from arcanos_eval.options import add_cli_options, overrides_from
 from arcanos_eval.report.cli import add_parsers as add_report_parsers
-from arcanos_eval.run import summarize
+from arcanos_eval.run import RunInterrupted, summarize
 from arcanos_eval.session import ArcanosSession
 from arcanos_eval.suite.loader import SUITE_SCHEMA_PATH, load_suites
 
@@ -225,8 +226,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ArcanosError as exc:
         print(f"arcanos-eval: error: {exc}", file=sys.stderr)
         return ExitCode.USAGE
-    except KeyboardInterrupt:
-        print("arcanos-eval: interrupted", file=sys.stderr)
+    except KeyboardInterrupt as exc:
+        print(_interrupted(exc), file=sys.stderr)
         return ExitCode.INTERRUPTED
     except BrokenPipeError:  # the reader went away (`| head`): nothing more to say to it
         # Python flushes stdout again at exit; point it at devnull so that flush is silent.
@@ -264,6 +265,17 @@ def _project_root(config: str | None) -> Path | None:
         return (pyproject.parent if pyproject is not None else Path.cwd()).resolve()
     except Exception:  # the crash may have come from here: the temporary folder then
         return None
+
+
+def _interrupted(exc: KeyboardInterrupt) -> str:
+    log = exc.log if isinstance(exc, RunInterrupted) else None
+    if log is None:
+        return "arcanos-eval: interrupted"
+    shown = _relative(log)
+    return (
+        f"arcanos-eval: interrupted; the run log {shown} keeps every answer so far: "
+        f"arcanos-eval run --resume {shown} (with this run's other options) completes it"
+    )
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -20,9 +20,9 @@ from __future__ import annotations
 import asyncio
 import functools
 from collections.abc import Iterable, Mapping, MutableMapping, MutableSet, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
+from arcanos_eval._interrupt import DaemonPool
 from arcanos_eval.backends import EngineBackend, scoring_case
 from arcanos_eval.model import (
     Case,
@@ -203,9 +203,11 @@ class Pairing:
         # The threads are a pool of their own: were they the loop's default executor, the loop
         # could find it full when it needs it (asyncio resolves host names there, for the judge's
         # first connection, say), and the comparisons would wait on themselves until timeout.
+        # Daemon threads, not waited for when the run is interrupted: they wait for the engine on
+        # this loop, so waiting for them here would hang (see arcanos_eval._interrupt).
         loop = asyncio.get_running_loop()
-        workers = min(len(pending), self.concurrency)
-        with ThreadPoolExecutor(workers, thread_name_prefix="arcanos-pairwise") as pool:
+        pool = DaemonPool(min(len(pending), self.concurrency), "arcanos-pairwise")
+        try:
             compared = await asyncio.gather(
                 *(
                     loop.run_in_executor(
@@ -217,6 +219,8 @@ class Pairing:
                     for case, index, check, base, cand in pending
                 )
             )
+        finally:
+            pool.shutdown(wait=False, cancel_futures=True)
         for comparison in compared:
             writer.append_pairwise(comparison)
             self.judged.add(comparison.key)

@@ -1,7 +1,9 @@
 """The run pipeline shared by the CLI and the pytest plugin: plan, execute, score, log.
 
 ``execute_run`` loads nothing it is not given, calls the engine, scores each answer as it arrives and
-appends it to the run log; gates and reports are computed afterwards from that log.
+appends it to the run log; gates and reports are computed afterwards from that log. Ctrl-C stops a
+run within two seconds and leaves the log resumable (see :mod:`arcanos_eval._interrupt`): the run
+raises :class:`RunInterrupted`, which names the log.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from arcanos_eval._interrupt import RunInterrupted, run_interruptible, stopping, uninterrupted
 from arcanos_eval._version import __version__
 from arcanos_eval.backends import EngineBackend, check_model_targets, model_targets, scoring_case
 from arcanos_eval.batch import run_batches
@@ -49,7 +52,7 @@ from arcanos_eval.targets.base import Target, build_request
 from arcanos_eval.targets.openai import OpenAITarget, sdk_version
 from arcanos_eval.targets.replay import GoldenStore, ResponseCache
 
-__all__ = ["RunOutcome", "execute_run", "make_target", "plan_calls", "score_case"]
+__all__ = ["RunInterrupted", "RunOutcome", "execute_run", "make_target", "plan_calls", "score_case"]
 
 
 @dataclass
@@ -260,6 +263,7 @@ async def _execute(
     progress: bool,
     select: Collection[tuple[str, str]] | None,
     on_record: Callable[[ResultRecord], None] | None = None,
+    on_log: Callable[[Path], None] | None = None,
 ) -> tuple[EngineStats, RunLog | None]:
     check_model_targets(suites, list(config.targets))
     calls = plan_calls(config, suites, select)
@@ -278,17 +282,20 @@ async def _execute(
         calls = [c for c in calls if (c.case.key, c.target, c.repeat) not in done]
     else:
         writer = RunLogWriter.create(log_path, header)
+    if on_log is not None:
+        on_log(writer.path)
     try:
         stats, unrecorded = await _answer(
             config, suites, targets, calls, writer, progress, stored_batches, on_record,
             pairing=pairing,
         )  # fmt: skip
-        writer.footer(
-            {
-                "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-                "stats": stats.to_dict(),
-            }
-        )
+        with uninterrupted():
+            writer.footer(
+                {
+                    "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                    "stats": stats.to_dict(),
+                }
+            )
     finally:
         writer.close()
     _check_recorded(config, unrecorded, writer.path)
@@ -348,6 +355,8 @@ async def _answer(
     answered: list[ResultRecord] = []
 
     async def on_result(call: Call, response: Response) -> None:
+        if stopping():  # interrupted: an answer that arrives now is not scored (resume asks again)
+            raise asyncio.CancelledError
         case = call.case
         # A cost check without prices of its own prices the answer at its target's.
         with use_prices(targets[call.target].config.prices):
@@ -370,7 +379,8 @@ async def _answer(
             seed=_sent_seed(call),
             reduce=case.reduce,
         )
-        writer.append(record)
+        with uninterrupted():  # a forced interruption waits for the line to be written
+            writer.append(record)
         answered.append(record)
         if on_record is not None:
             on_record(record)
@@ -437,6 +447,7 @@ class IncrementalRun:
             self.writer = RunLogWriter.create(path, header)
         self.done = {r.key for r in self.records if not r.errored}
         self.stats = EngineStats()
+        self.interrupted = False  # an interrupted log gets no footer: it stays resumable
         # What pairwise checks compare: every answer so far, and the comparisons already made.
         self._answers: dict[ResultKey, ResultRecord] = {r.key: r for r in self.records}
         self._judged: set[PairKey] = set(previous.pairwise) if resume is not None else set()
@@ -458,12 +469,16 @@ class IncrementalRun:
         new: list[ResultRecord] = []
         cases = {c.case.key: c.case for pair in select for c in self._plan.get(pair, ())}
         pairing = Pairing.of(self.config, cases.values(), self._answers, self._judged)
-        stats, unrecorded = asyncio.run(
-            _answer(
-                self.config, self.suites, self.targets, calls, self.writer, progress,
-                self.batches, new.append, self._shared, pairing,
-            )
-        )  # fmt: skip
+        try:
+            stats, unrecorded = run_interruptible(
+                _answer(
+                    self.config, self.suites, self.targets, calls, self.writer, progress,
+                    self.batches, new.append, self._shared, pairing,
+                )
+            )  # fmt: skip
+        except KeyboardInterrupt:
+            self.interrupted = True
+            raise RunInterrupted(self.writer.path) from None
         self.stats = added_stats(self.stats, stats)
         self.records.extend(new)
         self.done.update(r.key for r in new if not r.errored)
@@ -471,7 +486,10 @@ class IncrementalRun:
         return new
 
     def close(self) -> Path:
-        """Write the footer and close the log; returns its path."""
+        """Write the footer (unless the run was interrupted) and close the log; returns its path."""
+        if self.interrupted:
+            self.writer.close()
+            return self.writer.path
         self.writer.footer(
             {
                 "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -516,12 +534,20 @@ def execute_run(
         targets: Target instances to use instead of building them from configuration.
         progress: show progress on stderr.
         select: run only these (``suite::case``, target) pairs.
+
+    Raises:
+        RunInterrupted: Ctrl-C stopped the run; the log it names can be resumed.
     """
-    return asyncio.run(
-        run_async(
-            config, suites, log_path=log_path, targets=targets, progress=progress, select=select
-        )
-    )
+    opened: list[Path] = []
+    try:
+        return run_interruptible(
+            run_async(
+                config, suites, log_path=log_path, targets=targets, progress=progress,
+                select=select, on_log=opened.append,
+            )
+        )  # fmt: skip
+    except KeyboardInterrupt:
+        raise RunInterrupted(opened[-1] if opened else None) from None
 
 
 async def run_async(
@@ -533,14 +559,18 @@ async def run_async(
     progress: bool = True,
     select: Collection[tuple[str, str]] | None = None,
     on_record: Callable[[ResultRecord], None] | None = None,
+    on_log: Callable[[Path], None] | None = None,
 ) -> RunOutcome:
     """:func:`execute_run` in a running event loop; ``on_record`` gets each new result as soon as
-    it is scored and written (on the loop's thread)."""
+    it is scored and written (on the loop's thread), ``on_log`` the run log's path as soon as it
+    is created or opened for resuming (what to resume, should the run be interrupted)."""
     if targets is None:
         targets = {t.name: make_target(t, config) for t in config.active_targets}
     resume = config.resume
     path = Path(resume or log_path or config.log or default_log_path(config))
-    stats, log = await _execute(config, suites, targets, path, resume, progress, select, on_record)
+    stats, log = await _execute(
+        config, suites, targets, path, resume, progress, select, on_record, on_log
+    )
     return RunOutcome(log or read_run_log(path), stats)
 
 

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from arcanos_eval._gc import bulk_work
+from arcanos_eval._interrupt import HARD_S, run_interruptible
 from arcanos_eval.compare import ALL_CATEGORIES
 from arcanos_eval.config import RunConfig
 from arcanos_eval.engine import EngineStats
@@ -36,6 +37,7 @@ from arcanos_eval.report.cli import publish, read_data_report
 from arcanos_eval.report.explain import explain_case, explain_gates, explain_regression
 from arcanos_eval.run import (
     IncrementalRun,
+    RunInterrupted,
     RunOutcome,
     added_stats,
     default_log_path,
@@ -49,6 +51,13 @@ from arcanos_eval.stats import format_percent
 from arcanos_eval.suite.loader import load_suites
 
 __all__ = ["ArcanosSession", "gate_name"]
+
+
+def _shown_path(path: Path) -> Path:
+    """``path`` relative to the current folder when inside it."""
+    with contextlib.suppress(ValueError, OSError):
+        return path.resolve().relative_to(Path.cwd().resolve())
+    return path
 
 
 def gate_name(spec: GateSpec) -> str:
@@ -68,6 +77,7 @@ class _Background:
         self.done = False
         self.outcome: RunOutcome | None = None
         self.error: BaseException | None = None
+        self.log: Path | None = None  # the run log, once the run has opened it
         self._session = session
         self._select = select
         self._stopping = False
@@ -78,7 +88,7 @@ class _Background:
     def _work(self) -> None:
         try:
             with bulk_work():
-                self.outcome = asyncio.run(self._main())
+                self.outcome = run_interruptible(self._main())
         except BaseException as exc:  # every ending, KeyboardInterrupt included, goes to the caller
             self.error = exc
         finally:
@@ -98,7 +108,11 @@ class _Background:
             progress=False,  # pytest's own progress follows the items, which follow the answers
             select=self._select,
             on_record=self._arrived,
+            on_log=self._opened,
         )
+
+    def _opened(self, path: Path) -> None:
+        self.log = path
 
     def _arrived(self, record: ResultRecord) -> None:
         with self.changed:
@@ -113,14 +127,15 @@ class _Background:
 
     def stop(self) -> None:
         """Cancel the calls still running and wait for the thread: the run log keeps every answer
-        already written, without a footer, so the run can be resumed."""
+        already written, without a footer, so the run can be resumed. A thread still busy after
+        ``HARD_S`` (a check that does not give way) is left behind: it is a daemon."""
         with self.changed:
             self._stopping = True
             loop, task = self._loop, self._task
         if loop is not None and task is not None:
             with contextlib.suppress(RuntimeError):  # the loop is closed: the run had ended
                 loop.call_soon_threadsafe(task.cancel)
-        self.thread.join()
+        self.thread.join(HARD_S)
 
 
 @dataclass
@@ -143,6 +158,8 @@ class ArcanosSession:
     _background: _Background | None = None
     _expected: dict[tuple[str, str], int] = field(default_factory=dict)
     _failure: BaseException | None = None
+    # The log of a run that Ctrl-C stopped: what to resume.
+    interrupted_log: Path | None = None
 
     def __post_init__(self) -> None:
         # Parsed up front: a bad gate table is a usage error before any model call.
@@ -191,7 +208,11 @@ class ArcanosSession:
     ) -> RunLog:
         """Execute the calls of ``select`` ((``suite::case``, target) pairs; all when ``None``)."""
         with bulk_work():
-            outcome = execute_run(self.config, self.suites, select=select, progress=progress)
+            try:
+                outcome = execute_run(self.config, self.suites, select=select, progress=progress)
+            except RunInterrupted as exc:
+                self.interrupted_log = exc.log
+                raise
             self._absorb(outcome.log, outcome.stats)
         return outcome.log
 
@@ -217,7 +238,11 @@ class ArcanosSession:
         }
         self._background = _Background(self, select)
         self._background.thread.start()
-        self._background.wait(lambda: bool(self._by_key))
+        try:
+            self._background.wait(lambda: bool(self._by_key))
+        except BaseException:  # Ctrl-C before the first answer: the calls stop too
+            self.stop()
+            raise
         if self._background.done:
             self.finish()
 
@@ -239,6 +264,8 @@ class ArcanosSession:
         """Cancel the calls of a run :meth:`start` began (the run log stays resumable)."""
         if self._background is not None:
             self._background.stop()
+            if self._background.outcome is None:  # it had not finished: what to resume
+                self.interrupted_log = self._background.log
             self._background = None
 
     def _absorb(self, log: RunLog, stats: EngineStats) -> None:
@@ -357,7 +384,13 @@ class ArcanosSession:
 
     def stats_line(self) -> str | None:
         """``run log: PATH (N live, N replayed, ...)``: where the results are and where they
-        came from (``None`` before any result)."""
+        came from (``None`` before any result); after an interruption, how to resume."""
+        if self.log is None and self.interrupted_log is not None:
+            shown = _shown_path(self.interrupted_log)
+            return (
+                f"run log: {shown} (interrupted: --arcanos-resume {shown}, or arcanos-eval run "
+                f"--resume {shown}, completes it)"
+            )
         if self.log is None or self.stats is None:
             return None
         s, path = self.stats, self.log.path

@@ -2,13 +2,17 @@
 
 The same words serve every front-end: a failed pytest item shows them in place of a traceback, and
 ``arcanos-eval diff`` prints them for each case that regressed between two runs. Each function
-returns ``None`` when there is nothing to explain.
+returns ``None`` when there is nothing to explain. Every line is bounded: answers are excerpts,
+reasons and diff lines are cut (``… N more characters``), and the JSON diff compares long strings
+by a prefix, their length and a digest, so a 5 MB answer explains in the time of a short one.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Sequence
+from typing import Any
 
 from arcanos_eval.compare import TargetOutcome
 from arcanos_eval.gates import GateResult
@@ -26,16 +30,23 @@ __all__ = [
 _EXCERPT_CHARS = 300
 _INPUT_CHARS = 200
 _DIFF_LINES = 20
+_LINE_CHARS = 300  # a reason or a diff line
+_VALUE_CHARS = 200  # of a string in a JSON diff: with its length and digest, within a line
 
 
 def excerpt(response: Response, limit: int = _EXCERPT_CHARS) -> str:
-    """The answer on one line, cut at ``limit`` characters (tool calls when there is no text)."""
+    """The answer on one line, cut at ``limit`` characters (tool calls when there is no text).
+
+    Example:
+        >>> excerpt(Response.from_text("raid " * 100), limit=9)
+        'raid raid… 491 more characters'
+    """
     if response.tool_calls and not response.text:
         text = "; ".join(f"{c.name}({c.arguments})" for c in response.tool_calls)
     else:
         text = response.text if response.text is not None else "<no text>"
-    text = text.replace("\n", " ")
-    return text if len(text) <= limit else text[:limit] + "..."
+    line = text[:limit].replace("\n", " ")  # cut first: the answer may be megabytes long
+    return line if len(text) <= limit else f"{line}… {len(text) - limit:,} more characters"
 
 
 def pass_rate(records: Sequence[ResultRecord]) -> float:
@@ -49,8 +60,13 @@ def case_value(records: Sequence[ResultRecord]) -> float:
     return TargetOutcome("", tuple(records)).pass_value if records else 0.0
 
 
+def _cut(text: str, limit: int = _LINE_CHARS) -> str:
+    """``text`` cut at ``limit`` characters, saying how many more there were."""
+    return text if len(text) <= limit else f"{text[:limit]}… {len(text) - limit:,} more characters"
+
+
 def _failing_checks(record: ResultRecord) -> list[str]:
-    return [f"  - {s.check}: {s.reason or 'failed'}" for s in record.scores if not s.passed]
+    return [_cut(f"  - {s.check}: {s.reason or 'failed'}") for s in record.scores if not s.passed]
 
 
 def explain_case(
@@ -122,16 +138,36 @@ def explain_regression(
     return "\n".join(lines)
 
 
+def _clipped(value: Any) -> Any:
+    """``value`` with each string longer than ``_VALUE_CHARS`` replaced by its prefix, length and
+    digest: two long strings that differ anywhere still differ, and deepdiff never compares (or
+    prints) megabytes."""
+    if isinstance(value, str) and len(value) > _VALUE_CHARS:
+        digest = hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()[:12]
+        more = len(value) - _VALUE_CHARS
+        # "..." not "…": the diff is printed as JSON, which would escape it.
+        return f"{value[:_VALUE_CHARS]}... {more:,} more characters (sha256 {digest})"
+    if isinstance(value, dict):
+        return {key: _clipped(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_clipped(item) for item in value]
+    return value
+
+
 def _json_diff(base: Response, candidate: Response) -> list[str]:
     if base.parsed is None or candidate.parsed is None:
         return []
     from deepdiff import DeepDiff  # imported on the first regression only
 
-    diff = DeepDiff(base.parsed, candidate.parsed, verbose_level=2)
+    try:
+        diff = DeepDiff(_clipped(base.parsed), _clipped(candidate.parsed), verbose_level=2)
+    except RecursionError:
+        return ["diff (base -> candidate): the answers are nested too deeply to compare"]
     if not diff:
         return []
     text = json.dumps(json.loads(diff.to_json()), indent=1, sort_keys=True)
-    return ["diff (base -> candidate):", *(f"  {line}" for line in text.splitlines()[:_DIFF_LINES])]
+    shown = text.splitlines()[:_DIFF_LINES]
+    return ["diff (base -> candidate):", *(_cut(f"  {line}") for line in shown)]
 
 
 def explain_gates(results: Sequence[GateResult]) -> str | None:

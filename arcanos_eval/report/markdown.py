@@ -414,7 +414,19 @@ def _diff_block(case: CaseComparison) -> list[str]:
     ]
     if cut:
         block.append(f"({cut} more line(s) not shown)")
+    window = _diff_window(diff.skipped, diff.uncompared)
+    if window:
+        block.append(window)
     return block
+
+
+def _diff_window(skipped: int, uncompared: tuple[int, int]) -> str | None:
+    """What a text diff over a window of two long answers left out, or ``None``."""
+    parts = [f"the first {skipped:,} characters of both answers are the same"] if skipped else []
+    for side, count in zip(("base", "candidate"), uncompared, strict=True):
+        if count:
+            parts.append(f"… {count:,} more characters of the {side} answer not compared")
+    return f"({'; '.join(parts)})" if parts else None
 
 
 def _case_details(

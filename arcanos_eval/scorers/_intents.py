@@ -19,30 +19,35 @@ from arcanos_eval.errors import ModelAnswerError, ScorerArgumentError
 from arcanos_eval.model import Score
 from arcanos_eval.scorers._answer import answer_json, answer_text, lookup, preview
 from arcanos_eval.scorers._models import ModelBackend, ask_json, resolve_backend
+from arcanos_eval.scorers._pattern import Deadline, compile_pattern, timed_out_reason
 from arcanos_eval.scorers._registry import as_response, scorer
 
 if TYPE_CHECKING:
+    from regex import Pattern
+
     from arcanos_eval.model import Case
 
 __all__ = ["intent_patterns", "intents"]
 
 
-def _compile(word: str) -> re.Pattern[str]:
+def _compile(word: str) -> Pattern[str]:
     # Explicit markers, not guessing: "c++" or "what?" are phrases users mean literally.
     if len(word) > 2 and word.startswith("/") and word.endswith("/"):
-        return re.compile(word[1:-1], re.IGNORECASE)
+        return compile_pattern(word[1:-1], re.IGNORECASE)
     if word.startswith("re:"):
-        return re.compile(word[3:], re.IGNORECASE)
-    return re.compile(rf"(?<!\w){re.escape(word.strip())}(?!\w)", re.IGNORECASE)
+        return compile_pattern(word[3:], re.IGNORECASE)
+    return compile_pattern(rf"(?<!\w){re.escape(word.strip())}(?!\w)", re.IGNORECASE)
 
 
 def intent_patterns(
     keywords: Mapping[str, Sequence[str] | str],
-) -> dict[str, list[re.Pattern[str]]]:
+) -> dict[str, list[Pattern[str]]]:
     """Compile per-intent keywords: phrases match as whole words; ``/.../`` or ``re:`` is a regex.
 
     All patterns ignore case. ``"reset password"`` and ``"c++"`` match literally (not inside
-    longer words); ``"/raid (start|time)s?/"`` and ``"re:raid (start|time)s?"`` are regexes.
+    longer words); ``"/raid (start|time)s?/"`` and ``"re:raid (start|time)s?"`` are regexes, with
+    ``re``'s syntax, matched by the ``regex`` package so that a check's matches share a time
+    limit (see :mod:`arcanos_eval.scorers._pattern`).
 
     Raises:
         ScorerArgumentError: the mapping or its values have the wrong shape, or a pattern is not
@@ -57,7 +62,7 @@ def intent_patterns(
         raise ScorerArgumentError(
             f"keywords must map intent names to word lists, found {preview(keywords)}"
         )
-    compiled: dict[str, list[re.Pattern[str]]] = {}
+    compiled: dict[str, list[Pattern[str]]] = {}
     for intent, words in keywords.items():
         items = [words] if isinstance(words, str) else words
         if not isinstance(items, (list, tuple)) or not all(
@@ -70,10 +75,8 @@ def intent_patterns(
         for word in items:
             try:
                 patterns.append(_compile(word))
-            except re.error as exc:
-                raise ScorerArgumentError(
-                    f"keyword pattern {word!r} for {intent!r}: {exc}"
-                ) from None
+            except ScorerArgumentError as exc:
+                raise ScorerArgumentError(f"keyword pattern for {intent!r}: {exc}") from None
         compiled[str(intent)] = patterns
     return compiled
 
@@ -219,10 +222,16 @@ def intents(
         addressed, source = names, f"field {field!r}"
     elif keywords is not None:
         patterns = intent_patterns(keywords)
-        hits = {
-            name: next((p.pattern for p in pats if p.search(text)), None)
-            for name, pats in patterns.items()
-        }
+        clock = Deadline()  # every keyword of the check shares one time limit
+        try:
+            hits = {
+                name: next((p.pattern for p in pats if clock.search(p, text)), None)
+                for name, pats in patterns.items()
+            }
+        except TimeoutError:
+            return Score.fail(
+                f"keywords: {timed_out_reason(clock.limit_s)}", missed=expected, invented=[]
+            )
         addressed = [name for name, hit in hits.items() if hit is not None]
         source = "keywords"
         extra_details["matched"] = {name: hit for name, hit in hits.items() if hit is not None}

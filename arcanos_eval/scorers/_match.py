@@ -15,6 +15,12 @@ from typing import TYPE_CHECKING, Any
 from arcanos_eval.errors import ScorerArgumentError
 from arcanos_eval.model import Score
 from arcanos_eval.scorers._answer import answer_json, answer_text, lookup, preview
+from arcanos_eval.scorers._pattern import (
+    Deadline,
+    compile_pattern,
+    shown_pattern,
+    timed_out_reason,
+)
 from arcanos_eval.scorers._registry import as_response, scorer
 
 if TYPE_CHECKING:
@@ -254,10 +260,7 @@ def _validate_regex(kwargs: Mapping[str, Any]) -> None:
     pattern = kwargs.get("pattern")
     if not isinstance(pattern, str):
         raise ScorerArgumentError(f"pattern must be a string, found {preview(pattern)}")
-    try:
-        re.compile(pattern, regex_flags(kwargs.get("flags")))
-    except re.error as exc:
-        raise ScorerArgumentError(f"invalid regular expression {pattern!r}: {exc}") from None
+    compile_pattern(pattern, regex_flags(kwargs.get("flags")))
 
 
 @scorer("regex", primary="pattern", validate=_validate_regex)
@@ -271,6 +274,10 @@ def regex(
 ) -> Score:
     """The answer matches the regular expression ``pattern`` (``re.search``).
 
+    The match has :data:`~arcanos_eval.scorers._pattern.PATTERN_TIMEOUT_S` (1 s): a pattern that
+    backtracks longer on this answer fails the check with the reason ``pattern timed out after
+    1 s`` (see :mod:`arcanos_eval.scorers._pattern`).
+
     Args:
         output: The answer: a Response, a string or parsed JSON.
         case: The case being scored (unused).
@@ -282,14 +289,21 @@ def regex(
         >>> regex("Ticket #4821 opened", pattern=r"#\\d{4}").passed
         True
     """
-    compiled = re.compile(pattern, regex_flags(flags))
+    compiled = compile_pattern(pattern, regex_flags(flags))
     body, reason = answer_text(as_response(output))
+    shown = pattern if len(pattern) <= 200 else shown_pattern(pattern, 200)[1:-1]
     if reason is not None:
-        return Score.fail(reason, pattern=pattern)
-    match = compiled.fullmatch(body.strip()) if fullmatch else compiled.search(body)
+        return Score.fail(reason, pattern=shown)
+    clock = Deadline()
+    try:
+        match = (
+            clock.fullmatch(compiled, body.strip()) if fullmatch else clock.search(compiled, body)
+        )
+    except TimeoutError:
+        return Score.fail(timed_out_reason(clock.limit_s), pattern=shown, timed_out=True)
     if match is None:
         how = "fully match" if fullmatch else "match"
-        return Score.fail(f"the answer does not {how} /{pattern}/", pattern=pattern)
+        return Score.fail(f"the answer does not {how} {shown_pattern(pattern)}", pattern=shown)
     return Score.ok(f"matched {preview(match.group(0))}", match=preview(match.group(0), 200))
 
 
@@ -355,9 +369,13 @@ def field(
         problems.append(f"expected one of {preview(list(one_of))}")
     if matches is not None:
         if not isinstance(found, str):
-            problems.append(f"expected a string matching /{matches}/")
-        elif re.search(matches, found) is None:
-            problems.append(f"expected a match of /{matches}/")
+            problems.append(f"expected a string matching {shown_pattern(matches)}")
+        else:
+            try:
+                if Deadline().search(compile_pattern(matches), found) is None:
+                    problems.append(f"expected a match of {shown_pattern(matches)}")
+            except TimeoutError:
+                problems.append(f"{shown_pattern(matches)} {timed_out_reason()}")
     if problems:
         return Score.fail(
             f"{path}: {'; '.join(problems)}, found {preview(found)}", path=path, found=found
