@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from arcanos_eval.errors import SuiteError
+from arcanos_eval.errors import ScorerArgumentError, SuiteError
 from arcanos_eval.run import execute_run
 from arcanos_eval.scorers import field, intents, regex
 from arcanos_eval.scorers._pattern import PATTERN_CHARS, PATTERN_TIMEOUT_S, compile_pattern
@@ -141,6 +141,10 @@ def test_a_pattern_that_does_not_compile_is_a_suite_error(tmp_path: Path) -> Non
 
 def test_a_pattern_too_long_to_compile_quickly_is_a_suite_error(tmp_path: Path) -> None:
     path = _suite(tmp_path, "a|" * PATTERN_CHARS)
-    with pytest.raises(SuiteError, match=r"20,000 characters long \('a\|a\|.*at most 10,000"):
-        load_suites([path])
+    with pytest.raises(SuiteError, match=r"checks\[0\]\.regex'.*at most 10,000 characters"):
+        load_suites([path])  # the suite schema's cap, before anything compiles
+    with pytest.raises(
+        ScorerArgumentError, match=r"20,000 characters long \('a\|a\|.*at most 10,000"
+    ):
+        compile_pattern("a|" * PATTERN_CHARS)  # the scorers' own cap, for a direct call
     assert load_suites([_suite(tmp_path, "(a|aa)+$")])[0].cases[0].checks[0].name == "regex"
