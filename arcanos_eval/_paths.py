@@ -11,7 +11,7 @@ suite given to ``arcanos-eval run`` or pytest) is the user's own choice and is n
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 __all__ = ["ALLOWED_ROOTS", "ProjectRoots"]
@@ -47,6 +47,12 @@ class ProjectRoots:
         absolute."""
         root = project.resolve()
         return cls(root, tuple(dict.fromkeys((root / entry).resolve() for entry in allowed)))
+
+    def with_allowed(self, folder: Path) -> ProjectRoots:
+        """These roots and ``folder`` (resolved) too, unless it already lies inside one."""
+        if self.contains(folder):
+            return self
+        return replace(self, allowed=tuple(dict.fromkeys((*self.allowed, folder.resolve()))))
 
     def outside(self, path: Path, written: str | None = None) -> str | None:
         """``None`` when ``path`` (symlinks resolved) lies inside a root; otherwise why not, as a

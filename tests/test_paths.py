@@ -153,6 +153,28 @@ def test_a_symlinked_schema_pointing_out_is_refused(tmp_path):
         load_suites([path], roots=ProjectRoots.of(project))
 
 
+def test_a_suite_file_linked_out_of_a_suite_folder_is_refused_unread(tmp_path):
+    project = make_project(tmp_path)
+    write_suite(tmp_path / "outside", "stray", simple_cases(1))
+    write_suite(project / "shared", "shared", simple_cases(1))
+    (project / "suites").mkdir()
+    (project / "suites" / "linked.yaml").symlink_to(tmp_path / "outside" / "stray.yaml")
+    (project / "suites" / "passwd.yaml").symlink_to("/etc/passwd")
+    for name in ("linked.yaml", "passwd.yaml"):
+        for roots in (ProjectRoots.of(project), None):  # as configured, and found from the folder
+            with pytest.raises(SuiteError) as caught:
+                load_suites([project / "suites"], roots=roots)
+            message = str(caught.value)
+            assert "is outside the project root" in message and "allowed_roots" in message
+            assert "root:x:0" not in message and "question number" not in message
+        (project / "suites" / name).unlink()
+    # A link to another folder of the project is fine; so is a file named on the command line.
+    (project / "suites" / "shared.yaml").symlink_to(project / "shared" / "shared.yaml")
+    assert [s.id for s in load_suites([project / "suites"])] == ["shared"]
+    outside_file = tmp_path / "outside" / "stray.yaml"
+    assert [s.id for s in load_suites([outside_file], roots=ProjectRoots.of(project))] == ["stray"]
+
+
 # ----------------------------------------------------------------------------- $ref
 
 

@@ -366,9 +366,7 @@ def _load_response_schema(
 
 def _roots_of(doc: _Document) -> ProjectRoots:
     """The roots of the project a suite file belongs to, for a caller that named none."""
-    from arcanos_eval.config import project_roots  # config is read only when a path needs it
-
-    return project_roots(doc.path.parent)
+    return _roots_of_folder(doc.path.parent)
 
 
 def _pointers(schema: Any) -> dict[int, str]:
@@ -564,34 +562,51 @@ def load_suite(path: str | Path, *, roots: ProjectRoots | None = None) -> Suite:
     return _build_suite(doc, roots)
 
 
-def discover_suite_files(paths: Iterable[str | Path]) -> list[Path]:
+def discover_suite_files(
+    paths: Iterable[str | Path], *, roots: ProjectRoots | None = None
+) -> list[Path]:
     """Expand folders into suite files (sorted), keeping explicitly named files as given.
 
     Inside a folder, hidden entries, folders named ``schemas`` and ``*.schema.json`` files are
-    skipped: they hold response schemas, not suites.
+    skipped: they hold response schemas, not suites. A file found in a folder is a symlink at most
+    to a place inside that folder or inside ``roots`` (default: the folder's project): a link out
+    is an error, and its target is never read. A file named explicitly is the caller's choice.
     """
     found: list[Path] = []
     for given in paths:
         path = Path(given)
         if path.is_dir():
-            found.extend(
-                sorted(
-                    p
-                    for p in path.rglob("*")
-                    if p.is_file()
-                    and p.suffix.lower() in SUITE_SUFFIXES
-                    and not p.name.endswith(".schema.json")
-                    and not any(
-                        part.startswith(".") or part == "schemas"
-                        for part in p.relative_to(path).parts
-                    )
-                )
-            )
+            inside = (roots if roots is not None else _roots_of_folder(path)).with_allowed(path)
+            for p in sorted(path.rglob("*")):
+                if not _is_suite_file(p, path):
+                    continue
+                problem = inside.outside(p)
+                if problem is not None:
+                    raise SuiteError(problem, path=p)
+                found.append(p)
         elif path.exists():
             found.append(path)
         else:
             raise SuiteError("no such file or folder", path=path)
     return list(dict.fromkeys(found))
+
+
+def _is_suite_file(path: Path, folder: Path) -> bool:
+    return (
+        path.suffix.lower() in SUITE_SUFFIXES
+        and not path.name.endswith(".schema.json")
+        and not any(
+            part.startswith(".") or part == "schemas" for part in path.relative_to(folder).parts
+        )
+        and path.is_file()
+    )
+
+
+def _roots_of_folder(folder: Path) -> ProjectRoots:
+    """The roots of the project holding ``folder``, for a caller that named none."""
+    from arcanos_eval.config import project_roots  # config is read only when a path needs it
+
+    return project_roots(folder)
 
 
 def load_suites(paths: Iterable[str | Path], *, roots: ProjectRoots | None = None) -> list[Suite]:
@@ -604,7 +619,7 @@ def load_suites(paths: Iterable[str | Path], *, roots: ProjectRoots | None = Non
     """
     suites: list[Suite] = []
     owners: dict[str, Path | None] = {}
-    for path in discover_suite_files(paths):
+    for path in discover_suite_files(paths, roots=roots):
         suite = load_suite(path, roots=roots)
         if suite.id in owners:
             raise DuplicateCaseError(
