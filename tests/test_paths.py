@@ -167,6 +167,8 @@ def test_a_suite_file_linked_out_of_a_suite_folder_is_refused_unread(tmp_path):
             message = str(caught.value)
             assert "is outside the project root" in message and "allowed_roots" in message
             assert "root:x:0" not in message and "question number" not in message
+            with pytest.raises(SuiteError, match="is outside the project root"):
+                load_suites([project / "suites" / name])  # named, yet the project's own link
         (project / "suites" / name).unlink()
     # A link to another folder of the project is fine; so is a file named on the command line.
     (project / "suites" / "shared.yaml").symlink_to(project / "shared" / "shared.yaml")

@@ -11,6 +11,7 @@ each further line is one case.
 from __future__ import annotations
 
 import json
+import os
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from functools import cache
@@ -568,9 +569,10 @@ def discover_suite_files(
     """Expand folders into suite files (sorted), keeping explicitly named files as given.
 
     Inside a folder, hidden entries, folders named ``schemas`` and ``*.schema.json`` files are
-    skipped: they hold response schemas, not suites. A file found in a folder is a symlink at most
-    to a place inside that folder or inside ``roots`` (default: the folder's project): a link out
-    is an error, and its target is never read. A file named explicitly is the caller's choice.
+    skipped: they hold response schemas, not suites. A file found in a folder, or named inside the
+    project, is a symlink at most to a place inside ``roots`` (default: its project) or that folder:
+    a link out is an error, and its target is never read. A file named outside the project is the
+    caller's choice.
     """
     found: list[Path] = []
     for given in paths:
@@ -585,6 +587,13 @@ def discover_suite_files(
                     raise SuiteError(problem, path=p)
                 found.append(p)
         elif path.exists():
+            project = roots if roots is not None else _roots_of_folder(path.parent)
+            if Path(os.path.abspath(path)).is_relative_to(project.project):
+                # Named inside the project: a symlink there is the project's content, not the
+                # caller's choice, and may not lead out of it either.
+                problem = project.outside(path)
+                if problem is not None:
+                    raise SuiteError(problem, path=path)
             found.append(path)
         else:
             raise SuiteError("no such file or folder", path=path)
