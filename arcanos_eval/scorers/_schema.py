@@ -8,12 +8,12 @@ given, so schemas split over several documents work without network access.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import SchemaError
+from jsonschema import Draft202012Validator, validators
+from jsonschema.exceptions import SchemaError, ValidationError
 from referencing import Registry, Resource
 from referencing.exceptions import Unresolvable
 from referencing.jsonschema import DRAFT202012
@@ -22,6 +22,7 @@ from arcanos_eval._fastcheck import IsValid, compile_is_valid
 from arcanos_eval.errors import ScorerArgumentError
 from arcanos_eval.model import Score
 from arcanos_eval.scorers._answer import answer_json, preview
+from arcanos_eval.scorers._pattern import PATTERN_TIMEOUT_S, compile_pattern, timed_out_reason
 from arcanos_eval.scorers._registry import as_response, scorer
 
 if TYPE_CHECKING:
@@ -32,6 +33,47 @@ __all__ = ["schema", "schema_violations"]
 _MAX_LISTED = 20
 
 
+class PatternTimedOut(Exception):
+    """A schema ``pattern`` ran out of time on an answer (a catastrophic pattern)."""
+
+
+def _timed_search(pattern: str) -> Callable[[str], object]:
+    """``pattern`` as a search that gives up after :data:`PATTERN_TIMEOUT_S` of CPU time, as a
+    ``regex`` check does: a model's answer must not be able to hang a run."""
+    compiled = compile_pattern(pattern)
+
+    def search(text: str) -> object:
+        try:
+            return compiled.search(text, timeout=PATTERN_TIMEOUT_S)
+        except TimeoutError:
+            raise PatternTimedOut(pattern) from None
+
+    return search
+
+
+def _pattern(validator: Any, pattern: str, instance: Any, schema: Any) -> Iterator[ValidationError]:
+    if validator.is_type(instance, "string") and not _timed_search(pattern)(instance):
+        yield ValidationError(f"{instance!r} does not match {pattern!r}")
+
+
+def _pattern_properties(
+    validator: Any, patterns: Mapping[str, Any], instance: Any, schema: Any
+) -> Iterator[ValidationError]:
+    if not validator.is_type(instance, "object"):
+        return
+    for pattern, subschema in patterns.items():
+        search = _timed_search(pattern)
+        for key, value in instance.items():
+            if search(key):
+                yield from validator.descend(value, subschema, path=key, schema_path=pattern)
+
+
+# Draft 2020-12 with its two pattern keywords matched under a time limit.
+_Validator = validators.extend(
+    Draft202012Validator, {"pattern": _pattern, "patternProperties": _pattern_properties}
+)
+
+
 @lru_cache(maxsize=64)
 def _quick_check(schema_json: str, resources_json: str) -> IsValid | None:
     """The compiled yes/no check of a schema, when it has one: ``None`` for a schema with other
@@ -39,13 +81,13 @@ def _quick_check(schema_json: str, resources_json: str) -> IsValid | None:
     if resources_json != "{}":
         return None
     try:
-        return compile_is_valid(json.loads(schema_json))
-    except NotImplementedError:
+        return compile_is_valid(json.loads(schema_json), search=_timed_search)
+    except (NotImplementedError, ScorerArgumentError):  # jsonschema then says what is wrong
         return None
 
 
 @lru_cache(maxsize=64)
-def _validator(schema_json: str, resources_json: str) -> Draft202012Validator:
+def _validator(schema_json: str, resources_json: str) -> Any:
     # Keyed on canonical JSON text: suites share one schema across hundreds of cases, and building
     # a validator (with its registry) per answer would dominate the scoring time.
     document = json.loads(schema_json)
@@ -62,7 +104,7 @@ def _validator(schema_json: str, resources_json: str) -> Draft202012Validator:
     if pairs:
         registry = registry.with_resources(pairs)
     Draft202012Validator.check_schema(document)
-    return Draft202012Validator(document, registry=registry)
+    return _Validator(document, registry=registry)
 
 
 def _canonical(value: Any) -> str:
@@ -89,6 +131,8 @@ def schema_violations(
 
     Raises:
         jsonschema.exceptions.SchemaError: the schema itself is invalid.
+        PatternTimedOut: a ``pattern`` or ``patternProperties`` key ran out of time (patterns are
+            matched as a ``regex`` check matches them, within ``PATTERN_TIMEOUT_S``).
 
     Example:
         >>> schema_violations({"n": "x"}, {"properties": {"n": {"type": "integer"}}})
@@ -152,6 +196,10 @@ def schema(
     except Unresolvable as exc:
         # Nothing is fetched: a $ref that neither the schema nor `resources` holds fails here.
         return Score.fail(f"the response schema has a $ref that cannot be resolved: {exc}")
+    except PatternTimedOut as exc:
+        return Score.fail(f"{timed_out_reason()}: the schema's pattern {str(exc)[:80]!r}")
+    except ScorerArgumentError as exc:
+        return Score.fail(f"the response schema has an unusable pattern: {exc}")
     except RecursionError:
         return Score.fail("the answer is nested too deeply to validate")
     if not problems:

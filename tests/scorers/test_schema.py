@@ -16,6 +16,7 @@ from arcanos_eval.model import Case
 from arcanos_eval.scorers._registry import bind_check
 from arcanos_eval.scorers._schema import _quick_check, schema, schema_violations
 from tests.scorers._answers import MALFORMED, ODD
+from tests.scorers.test_regex_timeout import hang_guard
 
 PUZZLE = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
@@ -283,3 +284,20 @@ def test_a_ref_nothing_holds_is_a_failed_check_and_nothing_is_fetched(openai_ser
     assert not failed.passed
     assert failed.reason.startswith("the response schema has a $ref that cannot be resolved")
     assert openai_server.total_requests == 0
+
+
+@pytest.mark.parametrize(
+    "contract",
+    [
+        {"type": "object", "properties": {"reply": {"type": "string", "pattern": "^(a|aa)+$"}}},
+        {"type": "object", "patternProperties": {"^(a|aa)+$": {"type": "integer"}}},
+    ],
+    ids=["pattern", "patternProperties"],
+)
+def test_a_catastrophic_schema_pattern_is_a_failed_check_that_timed_out(contract) -> None:
+    # 40 letters and a "!": `re` tries every way of splitting them; the limit stops the match.
+    answer = json.dumps({"reply": "a" * 40 + "!", "a" * 40 + "!": 1})
+    with hang_guard():
+        score = schema(answer, schema=contract)
+    assert not score.passed
+    assert score.reason.startswith("pattern timed out after 1 s: the schema's pattern '^(a|aa)+$'")
