@@ -46,7 +46,16 @@ LAYERS: dict[str, tuple[str, ...]] = {
     "gate": ("gates",),
     "report": ("report",),
     "session": ("session",),
-    "front": ("cli", "options", "pytest_plugin", "_items", "_xdist", "_fixtures", "testing"),
+    "front": (
+        "cli",
+        "_entry",
+        "options",
+        "pytest_plugin",
+        "_items",
+        "_xdist",
+        "_fixtures",
+        "testing",
+    ),
 }
 FACADE = "facade"  # the package root: above every layer
 

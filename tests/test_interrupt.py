@@ -342,3 +342,29 @@ def test_ctrl_c_interrupts_a_pytest_session_and_arcanos_resume_completes_it(
     )  # fmt: skip
     assert resumed.returncode == 0, resumed.stdout[-2000:]
     _complete(log)
+
+
+def test_ctrl_c_while_the_command_line_imports_exits_130_with_one_line() -> None:
+    # The console script's target: Ctrl-C lands while arcanos_eval.cli is still being imported.
+    script = (
+        "import sys\n"
+        "class Interrupting:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name == 'arcanos_eval.cli':\n"
+        "            raise KeyboardInterrupt\n"
+        "sys.meta_path.insert(0, Interrupting())\n"
+        "from arcanos_eval._entry import main\n"
+        "sys.exit(main())\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == ExitCode.INTERRUPTED
+    assert done.stderr == "arcanos-eval: interrupted\n"
+
+
+def test_the_console_script_runs_the_command_line_through_its_entry() -> None:
+    from importlib.metadata import entry_points
+
+    (script,) = [e for e in entry_points(group="console_scripts") if e.name == "arcanos-eval"]
+    assert script.value == "arcanos_eval._entry:main"
