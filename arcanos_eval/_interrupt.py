@@ -28,6 +28,7 @@ import asyncio
 import contextlib
 import os
 import signal
+import socket
 import sys
 import threading
 from collections import deque
@@ -224,6 +225,34 @@ def _exit_now(why: str) -> None:
     os._exit(130)
 
 
+class _Wakeup:
+    """Wakes the loop when a signal arrives. The kernel may hand SIGINT to any thread (a worker of
+    the pool, the SDK's), and Python runs its handler in the main thread only once that thread
+    runs Python code again: the main thread, asleep in ``select`` until the next answer is due
+    (20 s, say), would not see Ctrl-C until then. With a wakeup fd the signal also writes a byte
+    that the loop is watching, so ``select`` returns and the handler runs at once."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+        self._read, self._write = socket.socketpair()
+        self._read.setblocking(False)
+        self._write.setblocking(False)
+        loop.add_reader(self._read.fileno(), self._drain)
+        self._previous = signal.set_wakeup_fd(self._write.fileno(), warn_on_full_buffer=False)
+
+    def _drain(self) -> None:
+        with contextlib.suppress(OSError):
+            while self._read.recv(4096):
+                pass
+
+    def close(self) -> None:
+        signal.set_wakeup_fd(self._previous)
+        with contextlib.suppress(Exception):  # the loop may be closing already
+            self._loop.remove_reader(self._read.fileno())
+        self._read.close()
+        self._write.close()
+
+
 def run_interruptible(main: Coroutine[Any, Any, T]) -> T:
     """``asyncio.run(main)`` under the interruption policy of the module docstring.
 
@@ -243,8 +272,10 @@ def run_interruptible(main: Coroutine[Any, Any, T]) -> T:
         and signal.getsignal(signal.SIGINT) is not signal.SIG_IGN
     )
     previous: Any = None
+    wakeup: _Wakeup | None = None
     if handles_signals:
         previous = signal.signal(signal.SIGINT, stop.on_signal)
+        wakeup = _Wakeup(loop)
         _active = stop
     interrupted = False
     try:
@@ -267,6 +298,8 @@ def run_interruptible(main: Coroutine[Any, Any, T]) -> T:
             if handles_signals:
                 _active = None
                 signal.signal(signal.SIGINT, previous)
+            if wakeup is not None:
+                wakeup.close()
             stop.disarm()
             asyncio.set_event_loop(None)
             loop.close()

@@ -344,6 +344,27 @@ def test_ctrl_c_interrupts_a_pytest_session_and_arcanos_resume_completes_it(
     _complete(log)
 
 
+def test_ctrl_c_taken_by_another_thread_still_wakes_a_loop_asleep_in_select() -> None:
+    # The kernel may deliver SIGINT to any thread; Python runs the handler in the main thread,
+    # which sleeps in select() until its next timer (SLOW_S here) unless the signal wakes it.
+    started = threading.Event()
+
+    async def waiting() -> None:
+        started.set()
+        await asyncio.sleep(SLOW_S)
+
+    def ctrl_c_to_this_thread() -> None:
+        _wait_for(started.is_set)
+        time.sleep(0.2)  # the loop is in select() by now
+        signal.pthread_kill(threading.get_ident(), signal.SIGINT)
+
+    threading.Thread(target=ctrl_c_to_this_thread, daemon=True).start()
+    begun = time.monotonic()
+    with hang_guard(), pytest.raises(RunInterrupted):
+        run_interruptible(waiting())
+    assert time.monotonic() - begun < SLOW_S / 2  # woken by the signal, not by the timer
+
+
 def test_ctrl_c_while_the_command_line_imports_exits_130_with_one_line() -> None:
     # The console script's target: Ctrl-C lands while arcanos_eval.cli is still being imported.
     script = (
