@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import contextlib
+import signal
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 import pytest
@@ -20,6 +23,24 @@ def test_key(monkeypatch: pytest.MonkeyPatch) -> str:
     """A key-shaped secret in the environment: tests scan every artifact for it."""
     monkeypatch.setenv(KEY_ENV, TEST_KEY)
     return TEST_KEY
+
+
+@contextlib.contextmanager
+def hang_guard(seconds: float = 30.0, doing: str = "running") -> Iterator[None]:
+    """Fail instead of hanging (only a hang breaks the generous bound; speed is measured in
+    bench/): SIGALRM raises in the main thread, also inside the ``regex`` matcher, which looks for
+    signals while it backtracks."""
+
+    def expired(signum: int, frame: FrameType | None) -> None:
+        raise AssertionError(f"still {doing} after {seconds:g} s")
+
+    previous = signal.signal(signal.SIGALRM, expired)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 def write_suite(folder: Path, suite_id: str, cases: list[dict[str, Any]], **fields: Any) -> Path:

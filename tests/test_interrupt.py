@@ -18,7 +18,6 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
 import pytest
@@ -29,7 +28,7 @@ from arcanos_eval.errors import ExitCode
 from arcanos_eval.run import execute_run
 from arcanos_eval.suite.loader import load_suites
 from arcanos_eval.testing import OpenAIServer, Reply
-from tests.conftest import KEY_ENV, TEST_KEY, simple_cases, write_suite
+from tests.conftest import KEY_ENV, TEST_KEY, hang_guard, simple_cases, write_suite
 
 ROOT = Path(__file__).resolve().parent.parent
 CASES = 6
@@ -115,20 +114,6 @@ def _complete(log: Path) -> None:
 # --- in process ---------------------------------------------------------------------------------
 
 
-@contextlib.contextmanager
-def hang_guard(seconds: float = 30.0) -> Iterator[None]:
-    def expired(signum: int, frame: FrameType | None) -> None:
-        raise AssertionError(f"still running {seconds:g} s after Ctrl-C")
-
-    previous = signal.signal(signal.SIGALRM, expired)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
-
-
 def _ctrl_c_when(condition: Any) -> threading.Thread:
     """Send this process SIGINT once ``condition()`` holds, if a run still handles it."""
 
@@ -151,7 +136,7 @@ def test_run_interruptible_cancels_on_ctrl_c_and_restores_the_handler() -> None:
         await asyncio.sleep(SLOW_S)
 
     _ctrl_c_when(started.is_set)
-    with hang_guard(), pytest.raises(RunInterrupted):
+    with hang_guard(doing="running after Ctrl-C"), pytest.raises(RunInterrupted):
         run_interruptible(waiting())
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
 
@@ -163,7 +148,7 @@ def test_an_interrupted_run_names_its_log_which_resume_completes(
     config = load_config(project / "pyproject.toml", mode="live")
     suites = load_suites(config.suites)
     _ctrl_c_when(lambda: _fast_answers_logged(log))
-    with hang_guard(), pytest.raises(RunInterrupted) as info:
+    with hang_guard(doing="running after Ctrl-C"), pytest.raises(RunInterrupted) as info:
         execute_run(config, suites, log_path=log, progress=False)
     assert info.value.log == log
     assert len(_results(log)) == 2 * FAST and not _footer(log)  # the slow calls were dropped
@@ -360,7 +345,7 @@ def test_ctrl_c_taken_by_another_thread_still_wakes_a_loop_asleep_in_select() ->
 
     threading.Thread(target=ctrl_c_to_this_thread, daemon=True).start()
     begun = time.monotonic()
-    with hang_guard(), pytest.raises(RunInterrupted):
+    with hang_guard(doing="running after Ctrl-C"), pytest.raises(RunInterrupted):
         run_interruptible(waiting())
     assert time.monotonic() - begun < SLOW_S / 2  # woken by the signal, not by the timer
 

@@ -5,14 +5,10 @@ time."""
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-import signal
 import tracemalloc
-from collections.abc import Iterator
 from pathlib import Path
-from types import FrameType
 
 import pytest
 
@@ -26,7 +22,7 @@ from arcanos_eval.run import execute_run
 from arcanos_eval.runlog import RunLog, read_run_log
 from arcanos_eval.suite.loader import load_suites
 from arcanos_eval.testing import OpenAIServer
-from tests.conftest import KEY_ENV, TEST_KEY, target, write_suite
+from tests.conftest import KEY_ENV, TEST_KEY, hang_guard, target, write_suite
 
 BIG = 5_000_000
 # 300 KB the same in both answers, then the one word that differs, then 300 KB more.
@@ -44,22 +40,6 @@ REPLIES = {
     ("model-base", "answer in json"): json.dumps({"reply": "short"}),
     ("model-candidate", "answer in json"): json.dumps({"reply": "y" * BIG}),
 }
-
-
-@contextlib.contextmanager
-def hang_guard(seconds: float = 60.0) -> Iterator[None]:
-    """Only a hang fails this: the same work took 5 to 15 s (87 s in the issue) before the cap."""
-
-    def expired(signum: int, frame: FrameType | None) -> None:
-        raise AssertionError(f"still rendering after {seconds:g} s")
-
-    previous = signal.signal(signal.SIGALRM, expired)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
 
 
 @pytest.fixture(scope="module")
@@ -86,7 +66,7 @@ def stored(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _report(log: Path, out: Path) -> str:
-    with hang_guard():
+    with hang_guard(60.0, "rendering"):
         assert main(["report", "-o", str(out), str(log)]) == 1  # HOLD: the candidate regressed
     return out.read_text(encoding="utf-8")
 
@@ -141,7 +121,7 @@ def test_explanations_cut_answers_reasons_and_json_diff_lines(stored: Path) -> N
     lines: list[str] = []
     for case in ("long", "json"):
         records = _records(log, case)
-        with hang_guard():
+        with hang_guard(60.0, "rendering"):
             explained = explain_regression(
                 key=f"long::{case}", location="long.yaml:1", prompt="?", baseline="base",
                 candidate="candidate", base_records=[records["base"]],

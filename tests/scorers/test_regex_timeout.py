@@ -3,12 +3,8 @@ reason, never a hang; normal patterns keep ``re``'s semantics; bad patterns fail
 
 from __future__ import annotations
 
-import contextlib
 import re
-import signal
-from collections.abc import Iterator
 from pathlib import Path
-from types import FrameType
 
 import pytest
 from hypothesis import given, settings
@@ -19,40 +15,23 @@ from arcanos_eval.run import execute_run
 from arcanos_eval.scorers import field, intents, regex
 from arcanos_eval.scorers._pattern import PATTERN_CHARS, PATTERN_TIMEOUT_S, compile_pattern
 from arcanos_eval.suite.loader import load_suites
-from tests.conftest import write_suite
+from tests.conftest import hang_guard, write_suite
 
 # 40 letters and a character that makes every way of splitting them fail: ``re`` tries them all.
 HOSTILE = "a" * 40 + "!"
 TIMED_OUT = f"pattern timed out after {PATTERN_TIMEOUT_S:g} s"
 
 
-@contextlib.contextmanager
-def hang_guard(seconds: float = 30.0) -> Iterator[None]:
-    """Fail instead of hanging: the alarm's handler also runs inside the ``regex`` matcher, which
-    looks for signals while it backtracks."""
-
-    def expired(signum: int, frame: FrameType | None) -> None:
-        raise AssertionError(f"still matching after {seconds:g} s: the time limit did not hold")
-
-    previous = signal.signal(signal.SIGALRM, expired)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
-
-
 def test_the_pattern_that_hangs_re_fails_at_once() -> None:
     # (a+)+$ backtracks 2**40 times in ``re``; the ``regex`` matcher rules it out directly.
-    with hang_guard():
+    with hang_guard(doing="matching"):
         score = regex(HOSTILE, pattern=r"(a+)+$")
     assert not score.passed
     assert score.reason == "the answer does not match /(a+)+$/"
 
 
 def test_a_catastrophic_pattern_is_a_failed_check_that_timed_out() -> None:
-    with hang_guard():
+    with hang_guard(doing="matching"):
         score = regex(HOSTILE, pattern=r"(a|aa)+$")
     assert not score.passed
     assert score.reason == TIMED_OUT == "pattern timed out after 1 s"
@@ -60,13 +39,13 @@ def test_a_catastrophic_pattern_is_a_failed_check_that_timed_out() -> None:
 
 
 def test_a_field_pattern_has_the_same_limit() -> None:
-    with hang_guard():
+    with hang_guard(doing="matching"):
         score = field({"reply": HOSTILE}, path="reply", matches=r"(a|aa)+$")
     assert not score.passed and score.reason.startswith(f"reply: /(a|aa)+$/ {TIMED_OUT}, found")
 
 
 def test_keyword_patterns_have_the_same_limit() -> None:
-    with hang_guard():
+    with hang_guard(doing="matching"):
         score = intents(HOSTILE, intents=["x"], keywords={"x": ["raid", "re:(a|aa)+$"]})
     assert not score.passed and score.reason == f"keywords: {TIMED_OUT}"
 
@@ -78,7 +57,7 @@ def test_a_run_with_a_catastrophic_pattern_finishes_and_logs_the_failed_check(
     cases = [{"id": "spell", "input": "spell it", "checks": [{"regex": r"(a|aa)+$"}]}]
     suites = load_suites([write_suite(tmp_path / "suites", "spell", cases)])
     config = make_config(server.base_url, mode="live")
-    with hang_guard():
+    with hang_guard(doing="matching"):
         outcome = execute_run(config, suites, log_path=tmp_path / "run.jsonl", progress=False)
     scores = {r.target: r.scores[0] for r in outcome.log.records()}
     assert scores["candidate"].reason == TIMED_OUT and not scores["candidate"].passed

@@ -15,8 +15,8 @@ from jsonschema import Draft202012Validator
 from arcanos_eval.model import Case
 from arcanos_eval.scorers._registry import bind_check
 from arcanos_eval.scorers._schema import _quick_check, schema, schema_violations
+from tests.conftest import hang_guard
 from tests.scorers._answers import MALFORMED, ODD
-from tests.scorers.test_regex_timeout import hang_guard
 
 PUZZLE = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
@@ -297,7 +297,7 @@ def test_a_ref_nothing_holds_is_a_failed_check_and_nothing_is_fetched(openai_ser
 def test_a_catastrophic_schema_pattern_is_a_failed_check_that_timed_out(contract) -> None:
     # 40 letters and a "!": `re` tries every way of splitting them; the limit stops the match.
     answer = json.dumps({"reply": "a" * 40 + "!", "a" * 40 + "!": 1})
-    with hang_guard():
+    with hang_guard(doing="matching"):
         score = schema(answer, schema=contract)
     assert not score.passed
     assert score.reason.startswith("pattern timed out after 1 s: the schema's pattern '^(a|aa)+$'")
