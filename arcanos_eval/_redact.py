@@ -81,7 +81,7 @@ def mask(text: str, *, limit: int | None = None, names: Iterable[str] = ()) -> s
         names: More environment variables whose values to mask (besides the watched ones).
 
     Example:
-        >>> mask("Incorrect API key provided: sk-proj-Abc123def456GHI789jkl012")
+        >>> mask("Incorrect API key provided: sk-proj-EXAMPLE-not-a-real-key-000000")
         'Incorrect API key provided: [OPENAI_KEY]'
     """
     if not isinstance(text, str):

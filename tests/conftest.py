@@ -43,6 +43,43 @@ def hang_guard(seconds: float = 30.0, doing: str = "running") -> Iterator[None]:
         signal.signal(signal.SIGALRM, previous)
 
 
+def loopback_pyproject(
+    url: str,
+    *,
+    key_env: str | None = KEY_ENV,
+    settings: str = "",
+    candidate: str = "",
+    candidate_url: str | None = None,
+    pass_rate: float = 1.0,
+) -> str:
+    """The pyproject.toml of a project whose targets ``base`` and ``candidate`` answer on the
+    loopback server at ``url``: one happy-path gate, the invariants a loopback run cannot evidence
+    waived. ``settings`` and ``candidate`` are extra lines of [tool.arcanos_eval] and of the
+    candidate; ``key_env=None`` leaves the targets on OPENAI_API_KEY."""
+    key = f'\napi_key_env = "{key_env}"' if key_env else ""
+    return f"""
+[tool.arcanos_eval]
+suites = ["suites"]
+golden = "golden"
+cache = false
+{settings}
+
+[tool.arcanos_eval.targets.base]
+model = "model-base"
+base_url = "{url}"{key}
+
+[tool.arcanos_eval.targets.candidate]
+model = "model-candidate"
+base_url = "{candidate_url or url}"{key}
+{candidate}
+
+[tool.arcanos_eval.gates]
+pass_rate = {{ happy_path = {pass_rate} }}
+min_cases = 1
+waive = {{ schema = "no schema", data = "no training data", latency = "loopback latency" }}
+"""
+
+
 def write_suite(folder: Path, suite_id: str, cases: list[dict[str, Any]], **fields: Any) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{suite_id}.yaml"

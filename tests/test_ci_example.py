@@ -19,29 +19,9 @@ import yaml
 
 from arcanos_eval.cli import main
 from arcanos_eval.testing import Reply
-from tests.conftest import TEST_KEY, simple_cases, write_suite
+from tests.conftest import TEST_KEY, loopback_pyproject, simple_cases, write_suite
 
 WORKFLOW = Path(__file__).parent.parent / "examples" / "ci" / "arcanos-eval.yml"
-
-PYPROJECT = """
-[tool.arcanos_eval]
-suites = ["suites"]
-golden = "golden"
-cache = false
-
-[tool.arcanos_eval.targets.base]
-model = "model-base"
-base_url = "{url}"
-
-[tool.arcanos_eval.targets.candidate]
-model = "model-candidate"
-base_url = "{url}"
-
-[tool.arcanos_eval.gates]
-pass_rate = {{ happy_path = 1.0 }}
-min_cases = 1
-waive = {{ schema = "no response schema", data = "no training data", latency = "loopback latency" }}
-"""
 
 
 def _workflow() -> dict[Any, Any]:
@@ -57,7 +37,9 @@ def _triggers() -> dict[str, Any]:
 
 @pytest.fixture
 def project(tmp_path, openai_server, monkeypatch):
-    (tmp_path / "pyproject.toml").write_text(PYPROJECT.format(url=openai_server.base_url))
+    (tmp_path / "pyproject.toml").write_text(
+        loopback_pyproject(openai_server.base_url, key_env=None)
+    )
     write_suite(tmp_path / "suites", "demo", simple_cases(3))
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("OPENAI_API_KEY", TEST_KEY)

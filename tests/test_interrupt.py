@@ -28,36 +28,20 @@ from arcanos_eval.errors import ExitCode
 from arcanos_eval.run import execute_run
 from arcanos_eval.suite.loader import load_suites
 from arcanos_eval.testing import OpenAIServer, Reply
-from tests.conftest import KEY_ENV, TEST_KEY, hang_guard, simple_cases, write_suite
+from tests.conftest import (
+    KEY_ENV,
+    TEST_KEY,
+    hang_guard,
+    loopback_pyproject,
+    simple_cases,
+    write_suite,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 CASES = 6
 FAST = 2  # cases 0 and 1 answer at once; the others take SLOW_S
 SLOW_S = 30.0
 STOP_BOUND_S = 10.0  # a hang guard, not a speed target (measured: 0.1 s, 0.8 s inside a check)
-
-PYPROJECT = """
-[tool.arcanos_eval]
-suites = ["suites"]
-golden = "golden"
-cache = false
-concurrency = 4
-
-[tool.arcanos_eval.targets.base]
-model = "model-base"
-base_url = "{url}"
-api_key_env = "{env}"
-
-[tool.arcanos_eval.targets.candidate]
-model = "model-candidate"
-base_url = "{url}"
-api_key_env = "{env}"
-
-[tool.arcanos_eval.gates]
-pass_rate = {{ happy_path = 1.0 }}
-min_cases = 1
-waive = {{ schema = "no schema", data = "no training data", latency = "loopback" }}
-"""
 
 
 def _slow_replies() -> dict[Any, Reply | str]:
@@ -77,7 +61,9 @@ def server() -> Iterator[OpenAIServer]:
 @pytest.fixture
 def project(tmp_path: Path, server: OpenAIServer, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv(KEY_ENV, TEST_KEY)
-    (tmp_path / "pyproject.toml").write_text(PYPROJECT.format(url=server.base_url, env=KEY_ENV))
+    (tmp_path / "pyproject.toml").write_text(
+        loopback_pyproject(server.base_url, settings="concurrency = 4")
+    )
     write_suite(tmp_path / "suites", "demo", simple_cases(CASES))
     return tmp_path
 

@@ -25,7 +25,7 @@ from arcanos_eval.targets import openai as openai_target
 from arcanos_eval.targets.base import CallFailure, build_request
 from arcanos_eval.targets.openai import OpenAITarget
 from arcanos_eval.testing import Fault, Reply
-from tests.conftest import KEY_ENV, TEST_KEY, simple_cases, write_suite
+from tests.conftest import KEY_ENV, TEST_KEY, loopback_pyproject, simple_cases, write_suite
 
 pytest_plugins = ["pytester"]
 
@@ -212,31 +212,6 @@ def test_nan_from_a_server_never_reaches_the_run_log(
 # --------------------------------------------------------------------------- secrets and 401
 
 
-PYPROJECT = """
-[tool.arcanos_eval]
-suites = ["suites"]
-cache = false
-max_retries = {retries}
-
-[tool.arcanos_eval.targets.base]
-model = "model-base"
-base_url = "{base}"
-api_key_env = "{env}"
-
-[tool.arcanos_eval.targets.candidate]
-model = "model-candidate"
-base_url = "{candidate}"
-api_key_env = "{env}"
-stream = {stream}
-concurrency = 1
-
-[tool.arcanos_eval.gates]
-pass_rate = {{ happy_path = 0.5 }}
-min_cases = 1
-waive = {{ schema = "no schema", data = "no training data", latency = "loopback" }}
-"""
-
-
 def _project(
     root: Path,
     base: str,
@@ -247,12 +222,12 @@ def _project(
     stream: bool = False,
 ) -> Path:
     (root / "pyproject.toml").write_text(
-        PYPROJECT.format(
-            base=base,
-            candidate=candidate,
-            env=KEY_ENV,
-            retries=retries,
-            stream=str(stream).lower(),
+        loopback_pyproject(
+            base,
+            candidate_url=candidate,
+            settings=f"max_retries = {retries}",
+            candidate=f"stream = {str(stream).lower()}\nconcurrency = 1",
+            pass_rate=0.5,
         )
     )
     write_suite(root / "suites", "demo", cases)
@@ -396,27 +371,6 @@ def test_masking_covers_key_shapes_and_configured_values(test_key):
 
 # --------------------------------------------------------------------------- pytest's output
 
-PYTEST_PROJECT = """
-[tool.arcanos_eval]
-cache = false
-max_retries = 0
-
-[tool.arcanos_eval.targets.base]
-model = "model-base"
-base_url = "{url}"
-api_key_env = "{env}"
-
-[tool.arcanos_eval.targets.candidate]
-model = "model-candidate"
-base_url = "{url}"
-api_key_env = "{env}"
-
-[tool.arcanos_eval.gates]
-pass_rate = {{ happy_path = 0.5 }}
-min_cases = 1
-waive = {{ schema = "no schema", data = "no training data", latency = "loopback" }}
-"""
-
 
 def test_an_errored_call_is_a_short_pytest_error_without_traceback_or_key(
     pytester, openai_server, test_key
@@ -424,7 +378,10 @@ def test_an_errored_call_is_a_short_pytest_error_without_traceback_or_key(
     said = f"upstream failed with key {TEST_KEY} and {FOREIGN_KEY}"
     openai_server.responder = lambda request: Reply.failing(Fault.http_status(500, said))
     pytester.makefile(
-        ".toml", pyproject=PYTEST_PROJECT.format(url=openai_server.base_url, env=KEY_ENV)
+        ".toml",
+        pyproject=loopback_pyproject(
+            openai_server.base_url, settings="max_retries = 0", pass_rate=0.5
+        ),
     )
     write_suite(pytester.path / "suites", "demo", simple_cases(3))
     result = pytester.runpytest(
