@@ -34,13 +34,11 @@ from typing import Any
 from arcanos_eval.compare import ALL_CATEGORIES, CaseComparison, OutputDiff, TargetOutcome
 from arcanos_eval.model import ResultRecord
 from arcanos_eval.report.evaluation import Evaluation
+from arcanos_eval.report.markdown import category_cells
 from arcanos_eval.stats import (
     TargetStats,
-    format_interval,
     format_ms,
-    format_p,
     format_percent,
-    format_points,
     format_usd,
 )
 
@@ -186,22 +184,7 @@ def _gates(ev: Evaluation) -> str:
 def _categories(ev: Evaluation) -> str:
     rows = []
     for c in ev.categories:
-        t = c.transitions
-        rows.append(
-            (
-                c.category,
-                f"{c.base.passed_text}/{c.base.total}",
-                format_percent(c.base.rate),
-                format_interval(c.base.interval) if c.base.total else "n/a",
-                f"{c.candidate.passed_text}/{c.candidate.total}",
-                format_percent(c.candidate.rate),
-                format_interval(c.candidate.interval) if c.candidate.total else "n/a",
-                f"{format_points(c.delta)} (n={c.paired})",
-                str(t["fixed"]),
-                str(t["regressed"]),
-                format_p(c.mcnemar_p),
-            )
-        )
+        rows.append((c.category, *category_cells(c)))
     base, cand = ev.baseline, ev.candidate
     headers = [
         "category",

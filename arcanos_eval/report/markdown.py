@@ -227,24 +227,31 @@ def _gates(ev: Evaluation) -> list[str]:
     return [*lines, _table(rows, ["gate", "scope", "measured", "threshold", "result", "evidence"])]
 
 
+def category_cells(c: CategoryStats) -> tuple[str, ...]:
+    """A category's pass counts, rates and intervals of both targets, its paired delta, fixed and
+    regressed counts and McNemar p: the cells every report's category table shows."""
+    return (
+        f"{c.base.passed_text}/{c.base.total}",
+        format_percent(c.base.rate),
+        format_interval(c.base.interval) if c.base.total else "n/a",
+        f"{c.candidate.passed_text}/{c.candidate.total}",
+        format_percent(c.candidate.rate),
+        format_interval(c.candidate.interval) if c.candidate.total else "n/a",
+        f"{format_points(c.delta)} (n={c.paired})",
+        str(c.transitions["fixed"]),
+        str(c.transitions["regressed"]),
+        format_p(c.mcnemar_p),
+    )
+
+
 def _category_rows(categories: Sequence[CategoryStats]) -> list[tuple[str, ...]]:
     rows: list[tuple[str, ...]] = []
     for c in categories:
-        t = c.transitions
         score = c.score_delta
         rows.append(
             (
                 f"**{c.category}**" if c.category == ALL_CATEGORIES else c.category,
-                f"{c.base.passed_text}/{c.base.total}",
-                format_percent(c.base.rate),
-                format_interval(c.base.interval) if c.base.total else "n/a",
-                f"{c.candidate.passed_text}/{c.candidate.total}",
-                format_percent(c.candidate.rate),
-                format_interval(c.candidate.interval) if c.candidate.total else "n/a",
-                f"{format_points(c.delta)} (n={c.paired})",
-                str(t["fixed"]),
-                str(t["regressed"]),
-                format_p(c.mcnemar_p),
+                *category_cells(c),
                 "n/a"
                 if score is None
                 else f"{score.delta:+.3f} {format_interval(score.interval, percent=False)}",
