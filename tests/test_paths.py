@@ -5,6 +5,7 @@ the user's own choice. Every refusal is one line naming the file, line, field an
 from __future__ import annotations
 
 import json
+import os
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -410,3 +411,11 @@ def test_a_cache_file_is_a_config_error(cli_project, capsys):
         "arcanos-eval: error: response cache .cache is a file, expected a folder: set "
         "[tool.arcanos_eval] cache (or --cache) to a folder\n"
     )
+
+
+def test_a_fifo_named_like_a_suite_in_a_suite_folder_is_refused_not_skipped(tmp_path):
+    project = make_project(tmp_path)
+    (project / "suites").mkdir()
+    os.mkfifo(project / "suites" / "pipe.yaml")
+    with pytest.raises(SuiteError, match=r"pipe\.yaml.*FIFO"):
+        load_suites([project / "suites"], roots=ProjectRoots.of(project))

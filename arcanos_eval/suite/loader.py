@@ -601,13 +601,15 @@ def discover_suite_files(
 
 
 def _is_suite_file(path: Path, folder: Path) -> bool:
+    # Anything but a folder: a FIFO or a device named like a suite is then refused by the reader
+    # (unopened) instead of skipped, so a suite folder never silently validates as empty.
     return (
         path.suffix.lower() in SUITE_SUFFIXES
         and not path.name.endswith(".schema.json")
         and not any(
             part.startswith(".") or part == "schemas" for part in path.relative_to(folder).parts
         )
-        and path.is_file()
+        and not path.is_dir()
     )
 
 
