@@ -31,7 +31,7 @@ import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from arcanos_eval._jsonl import dump_line, dump_line_counted, seal_line, seal_state, write_atomic
 from arcanos_eval.errors import RunLogError
@@ -45,6 +45,9 @@ from arcanos_eval.model import (
     RunFooter,
     RunHeader,
 )
+
+if TYPE_CHECKING:
+    import pandas
 
 __all__ = [
     "RunLog",
@@ -113,6 +116,22 @@ class RunLog:
 
     def records(self) -> list[ResultRecord]:
         return list(self.results.values())
+
+    def to_pandas(self) -> pandas.DataFrame:
+        """The answers as a pandas DataFrame, one row per result, in log order.
+
+        Columns: ``suite``, ``case``, ``category``, ``target``, ``origin``, ``answer``, ``error``
+        (``string``); ``repeat``, ``prompt_tokens``, ``completion_tokens``, ``tokens`` (``int64``);
+        ``passed``, ``errored`` (``bool``); ``latency_ms``, ``cost_usd`` (``float64``, NaN when
+        not measured or priced); ``checks`` (a dict, check name -> passed). The README's "Run logs
+        in pandas" says what each holds.
+
+        Raises:
+            MissingExtraError: pandas is not installed (``pip install 'arcanos-eval[notebook]'``).
+        """
+        from arcanos_eval._dataframe import results_frame  # pandas is optional
+
+        return results_frame(self)
 
 
 def _iter_lines(path: Path) -> Iterator[tuple[int, int, bytes]]:
