@@ -40,7 +40,8 @@ Example = dict[str, Any]
 
 
 def system_prompt() -> str:
-    """The plain system prompt every example starts with (and the fine-tuned target uses)."""
+    """The plain system prompt every example starts with (and the fine-tuned target uses). The
+    file has no trailing newline: a target's ``system_prompt`` file is sent as it is."""
     return SYSTEM_PROMPT_FILE.read_text(encoding="utf-8").strip()
 
 
