@@ -521,3 +521,58 @@ def test_compare_config_puts_base_and_fine_tune_on_the_same_plain_prompt() -> No
     assert base.system_prompt == candidate.system_prompt == prompt
     assert base.params == candidate.params
     assert base.structured_outputs == candidate.structured_outputs
+
+
+heldout = load("heldout")
+
+
+@pytest.mark.parametrize(
+    ("answer", "expected"),
+    [
+        (
+            '{"category": "logic", "route_to": "logic_engine", "confidence": 0.2, "hint_allowed": true}',
+            (True, True),
+        ),
+        (
+            '{"category": "logic", "route_to": "logic_engine", "confidence": 0.9, "hint_allowed": false}',
+            (True, False),
+        ),
+        (
+            '{"category": "cipher", "route_to": "logic_engine", "confidence": 0.9, "hint_allowed": true}',
+            (True, False),
+        ),
+        ('{"category": "logic", "route_to": "logic_engine", "confidence": 0.9}', (False, False)),
+        (
+            '{"action": "answer", "reply": "x", "escalate": false, "ticket_category": "other"}',
+            (False, False),
+        ),
+        ("The logic engine will help you.", (False, False)),
+        ("[1, 2]", (False, False)),
+    ],
+)
+def test_heldout_grades_format_and_decision_not_wording(
+    answer: str, expected: tuple[bool, bool]
+) -> None:
+    reference = (
+        '{"category": "logic", "route_to": "logic_engine", "confidence": 0.9, "hint_allowed": true}'
+    )
+    assert heldout.grade(reference, answer) == expected
+
+
+def test_heldout_grades_intents_in_order_and_support_decisions() -> None:
+    reference = '{"intents": ["bug_report", "server_status"], "reply": "a"}'
+    assert heldout.grade(
+        reference, '{"intents": ["bug_report", "server_status"], "reply": "b"}'
+    ) == (True, True)
+    assert heldout.grade(
+        reference, '{"intents": ["server_status", "bug_report"], "reply": "a"}'
+    ) == (True, False)
+    support = '{"action": "escalate", "reply": "a", "escalate": true, "ticket_category": "bug"}'
+    assert heldout.grade(
+        support, '{"action": "escalate", "reply": "z", "escalate": true, "ticket_category": "bug"}'
+    ) == (True, True)
+    assert heldout.grade(
+        support, '{"action": "answer", "reply": "a", "escalate": true, "ticket_category": "bug"}'
+    ) == (True, False)
+    with pytest.raises(ValueError, match="not a reference answer"):
+        heldout.grade("plain text", "{}")
