@@ -463,8 +463,8 @@ def server_command(
         # for chat), each cached state is ~100 MB instead of ~1 GB.
         # The fine-tune's server runs without it: its targets send the short plain prompt, and
         # the cache grows by about 24 MB per distinct conversation whatever its configured size
-        # (measured: 367 -> 728 MB RSS over 15 calls with it, 367 -> 383 MB without; a 250-case
-        # run took a cached server past 14 GB).
+        # (measured: 367 -> 728 MB RSS over 15 calls with it, 367 -> 383 MB without; about 330
+        # calls took a cached server to 14 GB).
         "--cache",
         "true" if adapter is None else "false",
         "--logits_all",
