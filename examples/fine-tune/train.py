@@ -82,13 +82,13 @@ class Hyperparameters:
     """What shapes the run. ``learning_rate_multiplier`` scales :data:`BASE_LEARNING_RATE` the
     way OpenAI's scales its own base rate."""
 
-    n_epochs: int = 3
+    n_epochs: int = 4
     batch_size: int = 8
     learning_rate_multiplier: float = 1.0
     lora_rank: int = 16
     lora_alpha: float = 32.0
     # Adapters on the top layers only: the frozen layers below run once, not once per epoch.
-    lora_layers: int = 10
+    lora_layers: int = 20
     warmup_steps: int = 6
     seed: int = 21
 
