@@ -11,6 +11,7 @@ prints the traceback too).
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -25,11 +26,11 @@ from arcanos_eval.backends import check_model_targets
 from arcanos_eval.config import RunConfig, find_pyproject, load_config
 from arcanos_eval.contracts.cli import add_parser as add_schema_parser
 from arcanos_eval.data.cli import add_parser as add_data_parser
-from arcanos_eval.errors import ArcanosError, ExitCode
+from arcanos_eval.errors import ArcanosError, EndpointError, ExitCode
 from arcanos_eval.golden import prune_golden, seal_golden, verify_golden
 from arcanos_eval.options import add_cli_options, overrides_from
 from arcanos_eval.report.cli import add_parsers as add_report_parsers
-from arcanos_eval.run import RunInterrupted, summarize
+from arcanos_eval.run import RunInterrupted, plan_run_cost, summarize
 from arcanos_eval.session import ArcanosSession
 from arcanos_eval.suite.loader import SUITE_SCHEMA_PATH, load_suites
 
@@ -86,6 +87,10 @@ def _run_config(args: argparse.Namespace) -> RunConfig:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
+    if args.dry_run:
+        config = _run_config(args)
+        print(plan_run_cost(config, load_suites(config.suites, roots=config.roots)).render())
+        return ExitCode.PROMOTE
     session = ArcanosSession.open(_run_config(args), data_report=args.data_report)
     log = session.run(progress=not args.quiet)
     print(
@@ -99,6 +104,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
     print(session.publish(json_path=args.json, html_path=args.html))
     for line in session.stopped_targets:
         print(f"arcanos-eval: error: {line}", file=sys.stderr)
+    if session.budget_line is not None:
+        print(f"arcanos-eval: {session.budget_line}", file=sys.stderr)
     return session.exit_status
 
 
@@ -159,7 +166,8 @@ def build_parser() -> argparse.ArgumentParser:
         "-v",
         "--verbose",
         action="store_true",
-        help="on an internal error (a bug), print its traceback too (before the command)",
+        help="say what the pre-flight check skipped, and on an internal error (a bug) print "
+        "its traceback too (before the command)",
     )
     parser.add_argument(
         "--config",
@@ -189,6 +197,12 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="run suites against the targets and write a run log")
     add_cli_options(run)
     run.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
+    run.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="print the calls each target would get (after golden and the cache) with their "
+        "estimated tokens and cost, and exit without calling any model",
+    )
     run.set_defaults(handler=_cmd_run)
 
     add_report_parsers(sub)
@@ -220,9 +234,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     handler: Command = args.handler
     skip_final_collection()
+    if args.verbose:
+        _log_notes()
     try:
         with bulk_work():
             return handler(args)
+    except EndpointError as exc:  # no call could be made: the evidence is missing, not the input
+        print(f"arcanos-eval: error: {exc}", file=sys.stderr)
+        return ExitCode.ERRORED
     except ArcanosError as exc:
         print(f"arcanos-eval: error: {exc}", file=sys.stderr)
         return ExitCode.USAGE
@@ -241,6 +260,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         return ExitCode.USAGE
     except Exception as exc:
         return _internal_error(exc, argv, args)
+
+
+def _log_notes() -> None:
+    """``-v``: the notes of the ``arcanos_eval`` logger (what the pre-flight check skipped) on
+    stderr, one ``arcanos-eval: ...`` line each."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("arcanos-eval: %(message)s"))
+    logger = logging.getLogger("arcanos_eval")
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
 
 
 def _internal_error(

@@ -57,6 +57,8 @@ class TargetConfig:
     ``"json_object"`` for servers such as llama.cpp that take ``{"type": "json_object", "schema": ...}``.
     ``transport`` is the SDK's HTTP layer: ``"aiohttp"`` (the SDK's ``DefaultAioHttpClient``, about
     half the CPU per call of the default) or ``"httpx"`` (the SDK's own default client).
+    ``check_model = false`` skips the pre-flight check of ``model`` against the server's
+    ``/v1/models``, for servers that answer to any model name.
     """
 
     name: str
@@ -79,10 +81,19 @@ class TargetConfig:
     max_retries: int | None = None
     description: str = ""
     scorer_only: bool = False
+    check_model: bool = True
+    key_required: bool | None = None
 
     def api_key(self) -> str | None:
         """The key from the environment variable this target names (never stored anywhere)."""
         return os.environ.get(self.api_key_env) or None
+
+    @property
+    def needs_key(self) -> bool:
+        """Whether a call needs the key: ``key_required`` when set (a pyproject.toml target that
+        names ``api_key_env`` does), else only on the public API (no ``base_url``); a server of
+        one's own may take none."""
+        return self.key_required if self.key_required is not None else self.base_url is None
 
 
 @dataclass(frozen=True)
@@ -125,6 +136,7 @@ class RunConfig:
     resume: Path | None = None
     batch: BatchConfig = field(default_factory=BatchConfig)
     allowed_roots: tuple[Path, ...] = ()
+    max_cost_usd: float | None = None
 
     def __post_init__(self) -> None:
         # A script may pass the mode as text: every decision asks the Mode it names.
@@ -392,6 +404,8 @@ def _build_target(
         max_retries=data.get("max_retries"),
         description=data.get("description", ""),
         scorer_only=data.get("scorer_only", False),
+        check_model=data.get("check_model", True),
+        key_required=True if "api_key_env" in data else None,
     )
 
 
@@ -459,6 +473,7 @@ def _parse_run(
         report=None if report is None else confined(report, "report"),
         batch=_build_batch(data.get("batch", {})),
         allowed_roots=roots.allowed,
+        max_cost_usd=_float(data.get("max_cost_usd")),
     )
     _check_target_roles(config, source, lines)
     return config
@@ -509,6 +524,12 @@ def _apply_overrides(config: RunConfig, overrides: Mapping[str, Any]) -> RunConf
             # A flag for the mode: --batch is --mode batch; leaving it off changes nothing.
             if value:
                 changes["mode"] = Mode.BATCH
+        elif key == "max_cost_usd":
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+                raise ConfigError(f"--max-cost: expected a positive amount in USD, found {value!r}")
+            if not math.isfinite(value):
+                raise ConfigError(f"--max-cost: expected a finite amount in USD, found {value!r}")
+            changes[key] = float(value)
         elif key in ("concurrency", "repeats"):
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 raise ConfigError(f"--{key}: expected a positive integer, found {value!r}")
@@ -638,8 +659,8 @@ def load_config(
             built-in defaults apply (no targets).
         start: where to look for pyproject.toml.
         **overrides: command-line values (``mode``, ``batch``, ``suites``, ``targets``,
-            ``concurrency``, ``repeats``, ``golden``, ``log``, ``report``, ``resume``); ``None``
-            means not given.
+            ``concurrency``, ``repeats``, ``golden``, ``log``, ``report``, ``resume``,
+            ``max_cost_usd``); ``None`` means not given.
 
     Raises:
         ConfigError: unreadable file, or a table that breaks ``config.schema.json`` (unknown

@@ -22,10 +22,12 @@ from pathlib import Path
 from typing import Any
 
 from arcanos_eval._interrupt import RunInterrupted, run_interruptible, stopping, uninterrupted
+from arcanos_eval._preflight import Preflight
 from arcanos_eval._version import __version__
 from arcanos_eval.backends import EngineBackend, check_model_targets, model_targets, scoring_case
 from arcanos_eval.batch import run_batches
 from arcanos_eval.config import RunConfig, TargetConfig
+from arcanos_eval.cost import Budget, CostPlan, plan_cost, require_prices
 from arcanos_eval.engine import Call, Engine, EngineStats, first_few
 from arcanos_eval.errors import ConfigError, ReplayMissingError, RunLogError
 from arcanos_eval.model import (
@@ -52,15 +54,25 @@ from arcanos_eval.targets.base import Target, build_request
 from arcanos_eval.targets.openai import OpenAITarget, sdk_version
 from arcanos_eval.targets.replay import GoldenStore, ResponseCache
 
-__all__ = ["RunInterrupted", "RunOutcome", "execute_run", "make_target", "plan_calls", "score_case"]
+__all__ = [
+    "RunInterrupted",
+    "RunOutcome",
+    "execute_run",
+    "make_target",
+    "plan_calls",
+    "plan_run_cost",
+    "score_case",
+]
 
 
 @dataclass
 class RunOutcome:
-    """What a finished run produced: its log (re-read from disk) and engine statistics."""
+    """What a finished run produced: its log (re-read from disk) and engine statistics; with a
+    cost limit, the budget (which says whether it stopped the run)."""
 
     log: RunLog
     stats: EngineStats
+    budget: Budget | None = None
 
 
 def make_target(config: TargetConfig, run: RunConfig) -> Target:
@@ -221,6 +233,7 @@ def _scorer_backends(config: RunConfig, used: set[str], engine: Engine) -> dict[
         max_retries=config.max_retries,
         timeout_s=config.timeout_s,
         progress=False,
+        budget=engine.budget.for_checks() if engine.budget is not None else None,
     )
     loop = asyncio.get_running_loop()
     return {name: EngineBackend(name, t, scorer_engine, loop) for name, t in targets.items()}
@@ -264,8 +277,9 @@ async def _execute(
     select: Collection[tuple[str, str]] | None,
     on_record: Callable[[ResultRecord], None] | None = None,
     on_log: Callable[[Path], None] | None = None,
-) -> tuple[EngineStats, RunLog | None]:
+) -> tuple[EngineStats, RunLog | None, Budget | None]:
     check_model_targets(suites, list(config.targets))
+    shared = _Shared.open(config, suites)
     calls = plan_calls(config, suites, select)
     header = build_header(config, suites, targets, len(calls))
     stored_batches: list[dict[str, Any]] = []
@@ -287,19 +301,20 @@ async def _execute(
     try:
         stats, unrecorded = await _answer(
             config, suites, targets, calls, writer, progress, stored_batches, on_record,
-            pairing=pairing,
+            shared, pairing,
         )  # fmt: skip
-        with uninterrupted():
-            writer.footer(
-                {
-                    "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-                    "stats": stats.to_dict(),
-                }
-            )
+        if shared.budget is None or not shared.budget.stopped:  # else: resumable, no footer
+            with uninterrupted():
+                writer.footer(
+                    {
+                        "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                        "stats": stats.to_dict(),
+                    }
+                )
     finally:
         writer.close()
     _check_recorded(config, unrecorded, writer.path)
-    return stats, writer.log
+    return stats, writer.log, shared.budget
 
 
 @dataclasses.dataclass(frozen=True)
@@ -311,14 +326,30 @@ class _Shared:
     golden: GoldenStore
     cache: ResponseCache | None
     consulted: set[str]
+    preflight: Preflight
+    budget: Budget | None
 
     @classmethod
     def open(cls, config: RunConfig, suites: Sequence[Suite]) -> _Shared:
+        """Raises ConfigError: a cost limit, and a target it may call without prices."""
+        consulted = _consulted_targets(config, suites)
         return cls(
             GoldenStore(config.golden, answers_only=not config.mode.writes_golden),
             ResponseCache(config.cache) if config.cache else None,
-            _consulted_targets(config, suites),
+            consulted,
+            Preflight(),
+            _budget(config, consulted),
         )
+
+
+def _budget(config: RunConfig, consulted: Collection[str]) -> Budget | None:
+    """The run's cost limit, over every target it may call, or ``None`` without one."""
+    if config.max_cost_usd is None:
+        return None
+    names = [t.name for t in config.active_targets] + sorted(set(consulted))
+    prices = {name: config.targets[name].prices for name in names}
+    require_prices(prices)
+    return Budget(config.max_cost_usd, prices, batch=config.mode is Mode.BATCH)
 
 
 async def _answer(
@@ -348,9 +379,18 @@ async def _answer(
         max_retries=config.max_retries,
         timeout_s=config.timeout_s,
         progress=progress,
+        budget=shared.budget,
     )
 
     backends = _scorer_backends(config, shared.consulted, engine)
+
+    async def preflight(names: Sequence[str]) -> None:
+        # The targets about to be called, and the ones their answers' checks will consult.
+        await shared.preflight.check(
+            [*(targets[n] for n in names), *(b.target for b in backends.values())]
+        )
+
+    engine.before_calls = preflight
     model_names = list(backends)
     answered: list[ResultRecord] = []
 
@@ -431,6 +471,7 @@ class IncrementalRun:
         self, config: RunConfig, suites: Sequence[Suite], path: Path, *, resume: Path | None
     ) -> None:
         check_model_targets(suites, list(config.targets))
+        self._shared = _Shared.open(config, suites)
         self.config, self.suites = config, suites
         self.targets = {t.name: make_target(t, config) for t in config.active_targets}
         header = build_header(config, suites, self.targets, 0)
@@ -451,7 +492,6 @@ class IncrementalRun:
         # What pairwise checks compare: every answer so far, and the comparisons already made.
         self._answers: dict[ResultKey, ResultRecord] = {r.key: r for r in self.records}
         self._judged: set[PairKey] = set(previous.pairwise) if resume is not None else set()
-        self._shared = _Shared.open(config, suites)
         self._plan: dict[tuple[str, str], list[Call]] = {}
         for call in plan_calls(config, suites):
             self._plan.setdefault((call.case.key, call.target), []).append(call)
@@ -485,9 +525,15 @@ class IncrementalRun:
         _check_recorded(self.config, unrecorded, self.writer.path)
         return new
 
+    @property
+    def budget(self) -> Budget | None:
+        """The run's cost limit, if it has one."""
+        return self._shared.budget
+
     def close(self) -> Path:
-        """Write the footer (unless the run was interrupted) and close the log; returns its path."""
-        if self.interrupted:
+        """Write the footer (unless the run was interrupted, or stopped by its budget) and close
+        the log; returns its path."""
+        if self.interrupted or (self.budget is not None and self.budget.stopped):
             self.writer.close()
             return self.writer.path
         self.writer.footer(
@@ -568,10 +614,26 @@ async def run_async(
         targets = {t.name: make_target(t, config) for t in config.active_targets}
     resume = config.resume
     path = Path(resume or log_path or config.log or default_log_path(config))
-    stats, log = await _execute(
+    stats, log, budget = await _execute(
         config, suites, targets, path, resume, progress, select, on_record, on_log
     )
-    return RunOutcome(log or read_run_log(path), stats)
+    return RunOutcome(log or read_run_log(path), stats, budget)
+
+
+def plan_run_cost(config: RunConfig, suites: Sequence[Suite]) -> CostPlan:
+    """What a run of ``suites`` would send and cost (``arcanos-eval run --dry-run``), after
+    golden and the cache answer what they hold; nothing is called or written."""
+    check_model_targets(suites, list(config.targets))
+    calls = plan_calls(config, suites)
+    targets = {t.name: make_target(t, config) for t in config.active_targets}
+    engine = Engine(
+        targets,
+        mode=config.mode,
+        golden=GoldenStore(config.golden, answers_only=True),
+        cache=ResponseCache(config.cache) if config.cache else None,
+        progress=False,
+    )
+    return plan_cost(engine, calls, consulted=sorted(_consulted_targets(config, suites)))
 
 
 def summarize(log: RunLog) -> list[tuple[str, str, int, int, int, int]]:

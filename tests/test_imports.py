@@ -40,7 +40,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
     ),
     "load": ("config", "suite", "scorers", "contracts", "strategies", "data", "stats"),
     "targets": ("targets",),
-    "execute": ("engine", "batch", "backends"),
+    "execute": ("engine", "batch", "backends", "cost", "_preflight"),
     "run": ("runlog", "run", "golden", "adhoc", "pairing", "_interrupt"),
     "compare": ("compare",),
     "gate": ("gates",),
