@@ -176,16 +176,18 @@ async def _models(target: OpenAITarget, names: str) -> list[str] | None:
             raise EndpointError(
                 f"{names}: {what} ({status}) at {url}: check {target.config.api_key_env}"
             ) from None
-        reason = "has no /v1/models" if status in _NOT_IMPLEMENTED else "did not list its models"
-        log.info("pre-flight: %s %s (%s): model ids not checked", url, reason, status)
+        why = "no model list" if status in _NOT_IMPLEMENTED else "the server's trouble"
+        log.info(
+            "pre-flight: GET %s/models answered %s (%s): model ids not checked", url, status, why
+        )
         return None
     except (openai.APIConnectionError, openai.APITimeoutError) as exc:
         raise EndpointError(
             f"{names}: cannot reach {url}: {_transport_said(exc, answer_s)}"
         ) from None
-    except (openai.APIError, ValueError, TypeError) as exc:
+    except Exception as exc:  # the SDK parses a hostile body into anything: not a model list
         log.info(
-            "pre-flight: %s did not answer /v1/models with a model list (%s): model ids not "
+            "pre-flight: GET %s/models did not answer with a model list (%s): model ids not "
             "checked",
             url,
             shorten(f"{type(exc).__name__}: {exc}", 200),

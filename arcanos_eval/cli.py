@@ -11,10 +11,11 @@ prints the traceback too).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 from tabulate import tabulate
@@ -234,10 +235,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     handler: Command = args.handler
     skip_final_collection()
-    if args.verbose:
-        _log_notes()
     try:
-        with bulk_work():
+        with bulk_work(), _notes(args.verbose):
             return handler(args)
     except EndpointError as exc:  # no call could be made: the evidence is missing, not the input
         print(f"arcanos-eval: error: {exc}", file=sys.stderr)
@@ -262,14 +261,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _internal_error(exc, argv, args)
 
 
-def _log_notes() -> None:
-    """``-v``: the notes of the ``arcanos_eval`` logger (what the pre-flight check skipped) on
-    stderr, one ``arcanos-eval: ...`` line each."""
+@contextlib.contextmanager
+def _notes(verbose: bool) -> Iterator[None]:
+    """With ``-v``, the notes of the ``arcanos_eval`` logger (what the pre-flight check skipped)
+    go to stderr while the command runs, one ``arcanos-eval: ...`` line each."""
+    if not verbose:
+        yield
+        return
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("arcanos-eval: %(message)s"))
     logger = logging.getLogger("arcanos_eval")
+    level = logger.level
     logger.addHandler(handler)
     logger.setLevel(logging.INFO)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
 
 
 def _internal_error(

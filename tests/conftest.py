@@ -51,14 +51,15 @@ def loopback_pyproject(
     candidate: str = "",
     candidate_url: str | None = None,
     pass_rate: float = 1.0,
+    check_model: bool = False,
 ) -> str:
     """The pyproject.toml of a project whose targets ``base`` and ``candidate`` answer on the
     loopback server at ``url``: one happy-path gate, the invariants a loopback run cannot evidence
     waived. ``settings`` and ``candidate`` are extra lines of [tool.arcanos_eval] and of the
     candidate; ``key_env=None`` leaves the targets on OPENAI_API_KEY. The server answers to any
-    model name, so the targets skip the pre-flight model check (``check_model = false``)."""
+    model name, so the targets skip the pre-flight model check unless ``check_model``."""
     key = f'\napi_key_env = "{key_env}"' if key_env else ""
-    key += "\ncheck_model = false"
+    key += f"\ncheck_model = {str(check_model).lower()}"
     return f"""
 [tool.arcanos_eval]
 suites = ["suites"]

@@ -87,7 +87,9 @@ class OpenAIServer:
             ``dimensions``.
         moderation_words: Words flagged by ``/v1/moderations``, mapped to a category (a plain list
             flags ``harassment``). Matching is whole-word and case-insensitive.
-        models: Model ids listed by ``GET /v1/models``.
+        models: Model ids listed by ``GET /v1/models``; ``None``: a server without that
+            endpoint (404), as some OpenAI-compatible servers are. Chat and Responses requests
+            are answered whatever model they name.
         api_key: When set, requests must carry ``Authorization: Bearer <api_key>`` or get a 401.
         max_hang_s: Upper bound of a ``timeout`` fault's hang, so a client without timeout still
             finishes.
@@ -117,7 +119,7 @@ class OpenAIServer:
         seed: int = 0,
         embedding_dimensions: int = 64,
         moderation_words: Mapping[str, str] | Iterable[str] | None = None,
-        models: Sequence[str] = DEFAULT_MODELS,
+        models: Sequence[str] | None = DEFAULT_MODELS,
         api_key: str | None = None,
         max_hang_s: float = 30.0,
         log_limit: int | None = None,
@@ -157,7 +159,7 @@ class OpenAIServer:
         self.fault_rates = rates
         self.seed = seed
         self.embedding_dimensions = embedding_dimensions
-        self.models = tuple(models)
+        self.models = None if models is None else tuple(models)
         self.api_key = api_key
         self.max_hang_s = max_hang_s
         words = moderation_words if moderation_words is not None else DEFAULT_MODERATION_WORDS
@@ -457,10 +459,14 @@ class OpenAIServer:
                 body, number, self._moderation_pattern, self._moderation_words
             )
             payload = _wire.dumps(moderation)
-        elif request.method == "GET" and route == "/models":
+        elif request.method == "GET" and route == "/models" and self.models is not None:
             data = [_wire.model_object(model, self._created) for model in self.models]
             payload = _wire.dumps({"object": "list", "data": data})
-        elif request.method == "GET" and route.startswith("/models/") and route[8:] in self.models:
+        elif (
+            request.method == "GET"
+            and route.startswith("/models/")
+            and route[8:] in (self.models or ())
+        ):
             payload = _wire.dumps(_wire.model_object(route[8:], self._created))
         else:
             rejection = (404, f"Invalid URL ({request.method} {request.path})")
