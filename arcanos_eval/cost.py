@@ -379,15 +379,18 @@ class CostPlan:
             )
             + "; nothing was called.",
         ]
-        tokenizers = "the model's own tokenizer" + (
-            f", {_FALLBACK_ENCODING} for "
-            + ", ".join(t.target for t in self.targets if not t.own_tokenizer)
-            + " (a model it does not know: its own tokenizer counts differently)"
-            if any(not t.own_tokenizer for t in self.targets)
-            else ""
-        )
+        called = [t for t in self.targets if t.to_call]
+        guessed = [t.target for t in called if not t.own_tokenizer]
+        if not guessed:
+            tokenizer = "the model's own tokenizer"
+        elif len(guessed) == len(called):
+            tokenizer = f"{_FALLBACK_ENCODING} (for {', '.join(guessed)}"
+        else:
+            tokenizer = f"the model's own tokenizer ({_FALLBACK_ENCODING} for {', '.join(guessed)}"
+        if guessed:
+            tokenizer += ": a model whose tokenizer is not bundled, which counts differently)"
         lines.append(
-            f"Prompt tokens are estimated offline with {tokenizers}; completion tokens are the "
+            f"Prompt tokens are estimated offline with {tokenizer}; completion tokens are the "
             "requests' max_tokens, an upper bound; cost at the targets' prices, batch at "
             f"{BATCH_DISCOUNT:.0%} of them."
         )
