@@ -193,18 +193,19 @@ def similar(
     embedder: str = "lexical",
     backend: ModelBackend | str | None = None,
 ) -> Score:
-    """The answer's embedding is within cosine ``threshold`` of the reference answer's.
+    """The answer's similarity to the reference answer reaches ``threshold``.
 
     Args:
         output: The answer: a Response, a string or parsed JSON.
         case: The case being scored (unused).
         reference: The reference answer.
-        threshold: Minimum cosine similarity to pass.
+        threshold: Minimum similarity to pass: the cosine, lowered by ``local``'s negation
+            check (about 0.3 suits ``local``: paraphrases in other words average 0.68 there).
         embedder: ``"lexical"``, ``"local"``, or the name of a model backend with embeddings.
         backend: A backend object whose ``embed`` is used (overrides ``embedder``).
 
     Raises:
-        MissingExtraError: ``embedder="local"`` without the optional package.
+        MissingExtraError: ``embedder="local"`` without the ``local-embeddings`` extra.
 
     Example:
         >>> similar("The raid starts Friday at 8pm.", reference="Raid starts Friday at 8 pm.",
