@@ -281,6 +281,7 @@ async def _execute(
         done = {key for key, record in previous.results.items() if not record.errored}
         calls = [c for c in calls if (c.case.key, c.target, c.repeat) not in done]
     else:
+        header = dataclasses.replace(header, log=project_path(log_path, config.root))
         writer = RunLogWriter.create(log_path, header)
     if on_log is not None:
         on_log(writer.path)
@@ -506,6 +507,14 @@ def added_stats(total: EngineStats, more: EngineStats) -> EngineStats:
         f.name: getattr(total, f.name) + getattr(more, f.name) for f in dataclasses.fields(more)
     }
     return EngineStats(**values)
+
+
+def project_path(path: Path, root: Path) -> str:
+    """``path`` as a command run in the project folder ``root`` names it: relative when inside."""
+    try:
+        return path.resolve().relative_to(root.resolve()).as_posix()
+    except (ValueError, OSError):
+        return str(path.resolve())
 
 
 def default_log_path(config: RunConfig) -> Path:

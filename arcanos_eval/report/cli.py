@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -124,6 +125,8 @@ def _cmd_report(args: argparse.Namespace) -> int:
             write_charts(evaluation, args.charts, relative_to=Path.cwd()) if args.charts else None
         )
         print(render_markdown(evaluation, charts=charts), end="")
+        if evaluation.incomplete is not None:  # the markdown may go to a file: the terminal too
+            print(f"arcanos-eval: {evaluation.incomplete}", file=sys.stderr)
     line = publish(
         evaluation,
         output=output,
