@@ -15,6 +15,7 @@ import platform
 import shutil
 import subprocess
 import uuid
+from collections import Counter
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -22,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from arcanos_eval._interrupt import RunInterrupted, run_interruptible, stopping, uninterrupted
+from arcanos_eval._progress import RunProgress
 from arcanos_eval._version import __version__
 from arcanos_eval.backends import EngineBackend, check_model_targets, model_targets, scoring_case
 from arcanos_eval.batch import run_batches
@@ -354,6 +356,12 @@ async def _answer(
     backends = _scorer_backends(config, shared.consulted, engine)
     model_names = list(backends)
     answered: list[ResultRecord] = []
+    status = RunProgress(
+        Counter(call.target for call in calls),
+        concurrency=config.concurrency,
+        enabled=progress,
+        retries=lambda: engine.stats.retries,
+    )
 
     async def on_result(call: Call, response: Response) -> None:
         if stopping():  # interrupted: an answer that arrives now is not scored (resume asks again)
@@ -383,21 +391,30 @@ async def _answer(
         with uninterrupted():  # a forced interruption waits for the line to be written
             writer.append(record)
         answered.append(record)
+        status.add(
+            call.target,
+            errored=record.errored,
+            passed=record.passed,
+            recorded=response.origin != "live",
+            latency_s=None if response.latency_ms is None else response.latency_ms / 1000,
+        )
         if on_record is not None:
             on_record(record)
 
     try:
-        if config.mode is Mode.BATCH:
-            stats = await run_batches(
-                engine,
-                calls,
-                on_result,
-                settings=config.batch,
-                journal=writer.batch,
-                previous=stored_batches,
-            )
-        else:
-            stats = await engine.run(calls, on_result)
+        async with status.running():
+            if config.mode is Mode.BATCH:
+                stats = await run_batches(
+                    engine,
+                    calls,
+                    on_result,
+                    settings=config.batch,
+                    journal=writer.batch,
+                    previous=stored_batches,
+                    stream=status.notes,
+                )
+            else:
+                stats = await engine.run(calls, on_result)
         if pairing is not None:
             await pairing.judge(answered, backends, writer)
     finally:
