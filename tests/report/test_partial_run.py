@@ -65,9 +65,7 @@ class _Sections(HTMLParser):
             self.partial += data
 
 
-def test_a_cut_log_says_first_what_it_lacks_and_resumes_with_the_command_it_gives(
-    project, capsys
-):
+def test_a_cut_log_says_first_what_it_lacks_and_resumes_with_the_command_it_gives(project, capsys):
     assert main(["run", "--mode", "live", "-q", "--log", "logs/run.jsonl"]) == 0
     log = project / "logs" / "run.jsonl"
     _cut(log, KEPT)
