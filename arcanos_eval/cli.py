@@ -98,7 +98,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         )
     )
     print(f"\n{session.stats_line()}")
-    print(session.publish(json_path=args.json, html_path=args.html))
+    print(session.publish(json_path=args.json, html_path=args.html, charts_dir=args.charts))
     for line in session.stopped_targets:
         print(f"arcanos-eval: error: {line}", file=sys.stderr)
     return session.exit_status

@@ -369,16 +369,20 @@ class ArcanosSession:
         return own + [s for s in self.gates.specs if s.suite is None and s.identity not in replaced]
 
     def publish(
-        self, json_path: str | Path | None = None, html_path: str | Path | None = None
+        self,
+        json_path: str | Path | None = None,
+        html_path: str | Path | None = None,
+        charts_dir: str | Path | None = None,
     ) -> str | None:
-        """Write the report, JSON summary, HTML report and step summary asked for; returns the
-        verdict line (``None`` before any result)."""
+        """Write the report, chart images, JSON summary, HTML report and step summary asked for;
+        returns the verdict line (``None`` before any result)."""
         if self.evaluation is None:
             return None
         return publish(
             self.evaluation,
             output=self.config.report,
             json_path=Path(json_path) if json_path else None,
+            charts_dir=charts_dir or None,
             html_path=Path(html_path) if html_path else None,
         )
 

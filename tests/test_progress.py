@@ -361,3 +361,35 @@ def test_run_without_a_terminal_writes_plain_lines(project, openai_server, capsy
 def test_quiet_silences_the_progress(project, openai_server, capsys):
     assert main(["run", "--mode", "live", "-q", "--log", "run.jsonl"]) == 0
     assert "arcanos: " not in capsys.readouterr().err
+
+
+# --- pytest -------------------------------------------------------------------------------------
+
+pytest_plugins = ["pytester"]
+# Without hypothesis's plugin, which imports hypothesis (seconds) to write its summary.
+QUICK = ("-p", "no:randomly", "-p", "no:hypothesispytest", "-p", "no:cacheprovider")
+
+
+@pytest.mark.slow  # three pytest sessions: about 10 s
+def test_pytest_shows_the_line_when_the_calls_come_before_the_items_unless_quiet(
+    pytester, openai_server, test_key
+):
+    pytester.makefile(".toml", pyproject=loopback_pyproject(openai_server.base_url))
+    write_suite(pytester.path / "suites", "demo", simple_cases(2))
+    # A live run overlaps the calls with the items: pytest's own progress follows the answers.
+    live = pytester.runpytest(
+        "-p", "no:randomly", "--arcanos-suite", "suites", "--arcanos-mode", "record"
+    )
+    live.assert_outcomes(passed=7)
+    assert "arcanos: " not in live.stderr.str()
+    # A replay answers everything before the first item: the run's line, on stderr.
+    replay = pytester.runpytest(
+        "-p", "no:randomly", "--arcanos-suite", "suites", "--arcanos-mode", "replay"
+    )
+    replay.assert_outcomes(passed=7)
+    replay.stderr.fnmatch_lines(["arcanos: 4/4 answers | * | base 2/2: 2 pass, 0 fail, 0 err | *"])
+    quiet = pytester.runpytest(
+        "-p", "no:randomly", "--arcanos-suite", "suites", "--arcanos-mode", "replay", "-q"
+    )
+    quiet.assert_outcomes(passed=7)
+    assert "arcanos: " not in quiet.stderr.str()

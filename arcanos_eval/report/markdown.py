@@ -742,7 +742,7 @@ def _unpaired(comparison: Comparison, base: str, cand: str) -> list[str]:
 def _charts(charts: ChartSet | None) -> list[str]:
     lines = ["## Charts", ""]
     if charts is None:
-        return [*lines, "Not requested (`arcanos-eval report RUN.jsonl --charts DIR`)."]
+        return [*lines, "Not requested (`--charts DIR` on `arcanos-eval run` or `report`)."]
     if charts.skipped:
         return [*lines, f"Skipped: {charts.skipped}"]
     for chart in charts.files:
