@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import re
 import shlex
+import shutil
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -150,3 +151,21 @@ def test_a_complete_log_has_no_banner_anywhere(project, capsys):
     assert not re.search("partial", (project / "r.md").read_text(encoding="utf-8"), re.I)
     assert 'id="partial"' not in (project / "r.html").read_text(encoding="utf-8")
     assert json.loads((project / "s.json").read_text(encoding="utf-8"))["partial"] is None
+
+
+def test_the_banner_is_the_same_wherever_the_log_is_read_from_and_follows_a_rename(
+    project, tmp_path_factory
+):
+    assert main(["run", "--mode", "live", "-q", "--log", "logs/run.jsonl"]) == 0
+    log = project / "logs" / "run.jsonl"
+    _cut(log, KEPT)
+    elsewhere = tmp_path_factory.mktemp("elsewhere")
+    copy, renamed = elsewhere / "run.jsonl", elsewhere / "kept.jsonl"
+    shutil.copy(log, copy)
+    shutil.copy(log, renamed)
+    original = render_markdown(evaluate(read_run_log(log)))
+    assert render_markdown(evaluate(read_run_log(copy))) == original
+    assert BANNER in original.replace("`", "")
+    moved = evaluate(read_run_log(renamed))
+    assert moved.partial is not None
+    assert moved.partial.resume_command == "arcanos-eval run --resume kept.jsonl"
