@@ -44,6 +44,7 @@ from arcanos_eval.run import (
     execute_run,
     plan_calls,
     planned_repeats,
+    project_path,
     run_async,
 )
 from arcanos_eval.runlog import RunLog, merge_run_logs, read_run_log
@@ -488,7 +489,9 @@ class ArcanosSession:
             "workers": len(shares),
         }
         logs = [read_run_log(s["log"]) for s in shares]
-        merged = merge_run_logs(logs, target, footer=footer)
+        merged = merge_run_logs(
+            logs, target, footer=footer, log=project_path(Path(target), self.config.root)
+        )
         for item in shares:
             if Path(item["log"]).resolve() != Path(target).resolve():
                 Path(item["log"]).unlink(missing_ok=True)
