@@ -15,6 +15,7 @@ import platform
 import shutil
 import subprocess
 import uuid
+from collections import Counter
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -22,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from arcanos_eval._interrupt import RunInterrupted, run_interruptible, stopping, uninterrupted
+from arcanos_eval._progress import RunProgress
 from arcanos_eval._version import __version__
 from arcanos_eval.backends import EngineBackend, check_model_targets, model_targets, scoring_case
 from arcanos_eval.batch import run_batches
@@ -281,6 +283,7 @@ async def _execute(
         done = {key for key, record in previous.results.items() if not record.errored}
         calls = [c for c in calls if (c.case.key, c.target, c.repeat) not in done]
     else:
+        header = dataclasses.replace(header, log=project_path(log_path, config.root))
         writer = RunLogWriter.create(log_path, header)
     if on_log is not None:
         on_log(writer.path)
@@ -353,6 +356,12 @@ async def _answer(
     backends = _scorer_backends(config, shared.consulted, engine)
     model_names = list(backends)
     answered: list[ResultRecord] = []
+    status = RunProgress(
+        Counter(call.target for call in calls),
+        concurrency=config.concurrency,
+        enabled=progress,
+        retries=lambda: engine.stats.retries,
+    )
 
     async def on_result(call: Call, response: Response) -> None:
         if stopping():  # interrupted: an answer that arrives now is not scored (resume asks again)
@@ -382,21 +391,30 @@ async def _answer(
         with uninterrupted():  # a forced interruption waits for the line to be written
             writer.append(record)
         answered.append(record)
+        status.add(
+            call.target,
+            errored=record.errored,
+            passed=record.passed,
+            recorded=response.origin != "live",
+            latency_s=None if response.latency_ms is None else response.latency_ms / 1000,
+        )
         if on_record is not None:
             on_record(record)
 
     try:
-        if config.mode is Mode.BATCH:
-            stats = await run_batches(
-                engine,
-                calls,
-                on_result,
-                settings=config.batch,
-                journal=writer.batch,
-                previous=stored_batches,
-            )
-        else:
-            stats = await engine.run(calls, on_result)
+        async with status.running():
+            if config.mode is Mode.BATCH:
+                stats = await run_batches(
+                    engine,
+                    calls,
+                    on_result,
+                    settings=config.batch,
+                    journal=writer.batch,
+                    previous=stored_batches,
+                    stream=status.notes,
+                )
+            else:
+                stats = await engine.run(calls, on_result)
         if pairing is not None:
             await pairing.judge(answered, backends, writer)
     finally:
@@ -506,6 +524,14 @@ def added_stats(total: EngineStats, more: EngineStats) -> EngineStats:
         f.name: getattr(total, f.name) + getattr(more, f.name) for f in dataclasses.fields(more)
     }
     return EngineStats(**values)
+
+
+def project_path(path: Path, root: Path) -> str:
+    """``path`` as a command run in the project folder ``root`` names it: relative when inside."""
+    try:
+        return path.resolve().relative_to(root.resolve()).as_posix()
+    except (ValueError, OSError):
+        return str(path.resolve())
 
 
 def default_log_path(config: RunConfig) -> Path:

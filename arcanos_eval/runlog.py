@@ -471,11 +471,16 @@ def _to_stderr(message: str) -> None:
 
 
 def merge_run_logs(
-    sources: Sequence[RunLog], path: str | Path, *, footer: Mapping[str, Any] | None = None
+    sources: Sequence[RunLog],
+    path: str | Path,
+    *,
+    footer: Mapping[str, Any] | None = None,
+    log: str | None = None,
 ) -> RunLog:
     """Write one run log holding every result of ``sources`` (several processes' share of one run).
 
-    The header is the first source's, with ``planned`` counting the merged results. A key found in
+    The header is the first source's, with ``planned`` counting the merged results and ``log``
+    (where the merged log is, as ``--resume`` takes it) when given. A key found in
     more than one source (workers that resumed the same log each hold a copy of it) keeps an
     answer over an errored attempt, else the last source's record. The file is replaced
     atomically, so ``path`` may be one of the sources' own files.
@@ -502,6 +507,8 @@ def merge_run_logs(
             if kept is None or kept.errored or not record.errored:
                 results[key] = record
     header = replace(first.header, planned=len(results), footer=None)
+    if log is not None:
+        header = replace(header, log=log)
     lines = [dump_line(header.to_dict())]
     lines += [dump_line({"type": "batch", **b}) for s in sources for b in s.batches]
     lines += [seal_line(dump_line(r.to_dict())) for r in results.values()]

@@ -37,6 +37,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "model",
         "_version",
         "modes",
+        "_progress",
     ),
     "load": ("config", "suite", "scorers", "contracts", "strategies", "data", "stats"),
     "targets": ("targets",),

@@ -244,8 +244,8 @@ def test_ctrl_c_stops_a_cli_run_waiting_on_a_slow_server(
     _, err = _interrupt(process)
     assert process.returncode == ExitCode.INTERRUPTED == 130
     assert err == (
-        "arcanos-eval: interrupted; the run log run.jsonl keeps every answer so far: "
-        "arcanos-eval run --resume run.jsonl (with this run's other options) completes it\n"
+        f"arcanos-eval: interrupted: {2 * FAST} of {2 * CASES} planned answers; resume with: "
+        "arcanos-eval run --resume run.jsonl (with this run's other options)\n"
     )
     assert len(_results(log)) == 2 * FAST and not _footer(log)
     server.replies = {}
@@ -276,7 +276,8 @@ def test_ctrl_c_stops_a_run_while_a_check_runs(project: Path, server: OpenAIServ
     _checking(server)
     _, err = _interrupt(process)
     assert process.returncode == ExitCode.INTERRUPTED
-    assert err.startswith("arcanos-eval: interrupted; the run log run.jsonl keeps"), err
+    assert err.startswith("arcanos-eval: interrupted: "), err
+    assert "; resume with: arcanos-eval run --resume run.jsonl (with" in err
     assert "Traceback" not in err and not _footer(log)
     server.replies = {}
     _long_checks(project, "a+!$")  # the same checks, quick this time: resume checks them again
@@ -324,7 +325,8 @@ def test_ctrl_c_stops_a_run_while_a_slow_judge_compares_answers(
     _wait_for(lambda: server.total_requests > 2 * CASES)  # every answer is in: judging began
     _, err = _interrupt(process)
     assert process.returncode == ExitCode.INTERRUPTED
-    assert err.startswith("arcanos-eval: interrupted; the run log run.jsonl keeps"), err
+    assert err.startswith("arcanos-eval: interrupted: "), err
+    assert "; resume with: arcanos-eval run --resume run.jsonl (with" in err
     assert len(_results(project / "run.jsonl")) == 2 * CASES
     assert not _footer(project / "run.jsonl")
 

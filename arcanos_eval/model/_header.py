@@ -260,6 +260,7 @@ _HEADER_KEYS = (
     "suites",
     "gates",
     "planned",
+    "log",
     "provenance",
     "compare",
     "footer",
@@ -273,7 +274,9 @@ class RunHeader:
     Optional fields are ``None`` when the log did not record them (and are then not written back).
     ``gates`` is the ``[tool.arcanos_eval.gates]`` table the run was configured with, as written:
     the gate parser reads it. ``exclude_paths`` (stored as ``compare.exclude_paths``) are JSON
-    paths the run's output diffs leave out.
+    paths the run's output diffs leave out. ``planned`` counts the answers the run set out to get
+    (case x target x repeat); ``log`` is where the run wrote this log, relative to the project
+    folder when inside it: what ``arcanos-eval run --resume`` takes there.
     """
 
     run_id: str | None = None
@@ -285,6 +288,7 @@ class RunHeader:
     suites: Mapping[str, SuiteInfo] = field(default_factory=dict)
     gates: Mapping[str, Any] = field(default_factory=dict)
     planned: int | None = None
+    log: str | None = None
     provenance: Provenance = field(default_factory=Provenance)
     exclude_paths: tuple[str, ...] | None = None
     footer: RunFooter | None = None
@@ -329,6 +333,8 @@ class RunHeader:
         data["gates"] = dict(self.gates)
         if self.planned is not None:
             data["planned"] = self.planned
+        if self.log is not None:
+            data["log"] = self.log
         data["provenance"] = self.provenance.to_dict()
         if self.exclude_paths is not None:
             data["compare"] = {"exclude_paths": list(self.exclude_paths)}
@@ -361,6 +367,7 @@ class RunHeader:
             },
             gates=dict(_mapping(data.get("gates"))),
             planned=_count(data.get("planned")),
+            log=_text(data.get("log")),
             provenance=Provenance.from_dict(_mapping(data.get("provenance"))),
             exclude_paths=None if excluded is None else tuple(str(p) for p in excluded),
             footer=RunFooter.from_dict(footer) if isinstance(footer, Mapping) else None,

@@ -110,7 +110,7 @@ def _verdict(ev: Evaluation) -> str:
         )
     else:
         if ev.incomplete is not None:
-            lines.append(f"No release verdict: {ev.incomplete}. The gates judged what ran.")
+            lines.append("No release verdict: the run is partial (see above).")
         if v.failing:
             lines.append(f"{len(v.failing)} of {v.gates} gate(s) failed: {', '.join(v.failing)}.")
         lines.extend(f"{text}." for text in v.unmet)
@@ -132,6 +132,21 @@ def _verdict(ev: Evaluation) -> str:
         f'<section class="verdict {"promote" if v.promote else "hold"}" id="verdict">'
         f'<p class="decision"><span class="word">{_e(v.decision)}</span> {_e(cand)}</p>'
         f"<ul>{items}</ul></section>"
+    )
+
+
+def _partial_banner(ev: Evaluation) -> str:
+    """First in the page, before the verdict: the run lacks answers, and how to get them."""
+    if ev.incomplete is None:
+        return ""
+    if ev.partial is not None:
+        what = f"{_e(ev.partial.counts)}; resume with: <code>{_e(ev.partial.resume_command)}</code>"
+    else:
+        what = _e(ev.incomplete.removeprefix("partial run: "))
+    return (
+        '<section class="partial" id="partial" role="alert"><p><strong>Partial run:</strong> '
+        f"{what}. No release verdict: the gates judged only what ran, and the verdict is HOLD."
+        "</p></section>"
     )
 
 
@@ -565,6 +580,7 @@ def render_html(evaluation: Evaluation) -> str:
         f"<header><h1>Release report: {_e(ev.candidate)} vs {_e(ev.baseline)}</h1>"
         f"<nav>{nav}</nav></header>",
         "<main>",
+        _partial_banner(ev),
         _verdict(ev),
         _facts(ev),
         _checklist(ev),
@@ -578,4 +594,4 @@ def render_html(evaluation: Evaluation) -> str:
         "</body>",
         "</html>",
     ]
-    return "\n".join(parts) + "\n"
+    return "\n".join(part for part in parts if part) + "\n"

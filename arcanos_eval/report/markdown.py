@@ -117,9 +117,24 @@ def _counts(outcome: TargetOutcome | None) -> str:
 # ------------------------------------------------------------------------------ sections
 
 
+def _partial_banner(ev: Evaluation) -> list[str]:
+    """First after the title, before the verdict: the run lacks answers, and how to get them."""
+    if ev.incomplete is None:
+        return []
+    if ev.partial is not None:
+        what = f"{ev.partial.counts}; resume with: {_code(ev.partial.resume_command)}"
+    else:
+        what = ev.incomplete.removeprefix("partial run: ")
+    return [
+        f"> **Partial run: {what}.** No release verdict: the gates judged only what ran, and "
+        "the verdict is HOLD.",
+        "",
+    ]
+
+
 def _verdict(ev: Evaluation) -> list[str]:
     v = ev.verdict
-    lines = [f"# Release report: `{ev.candidate}` vs `{ev.baseline}`", ""]
+    lines = [f"# Release report: `{ev.candidate}` vs `{ev.baseline}`", "", *_partial_banner(ev)]
     if v.promote:
         lines.append(
             f"## Verdict: ✅ PROMOTE `{ev.candidate}` ({_code(_model(ev.header, ev.candidate))})"
@@ -143,9 +158,6 @@ def _verdict(ev: Evaluation) -> list[str]:
             f"## Verdict: ❌ HOLD `{ev.candidate}` ({_code(_model(ev.header, ev.candidate))})"
         )
         lines.append("")
-        if ev.incomplete is not None:
-            lines.append(f"**No release verdict: {ev.incomplete}.** The gates judged what ran.")
-            lines.append("")
         reasons = _hold_reasons(ev)
         lines.append(("; ".join(reasons) + ". " if reasons else "") + f"Action: {fallback}.")
     lines += _waivers(ev)
@@ -179,7 +191,7 @@ def _hold_reasons(ev: Evaluation) -> list[str]:
     """Why the release is held: the failing gates, then each invariant neither evaluated nor
     waived."""
     v = ev.verdict
-    reasons = []
+    reasons = ["**Partial run**: no release verdict (see above)"] if ev.incomplete else []
     if v.failing:
         reasons.append(
             f"{len(v.failing)} of {v.gates} gate(s) failed: "
@@ -730,7 +742,7 @@ def _unpaired(comparison: Comparison, base: str, cand: str) -> list[str]:
 def _charts(charts: ChartSet | None) -> list[str]:
     lines = ["## Charts", ""]
     if charts is None:
-        return [*lines, "Not requested (`arcanos-eval report RUN.jsonl --charts DIR`)."]
+        return [*lines, "Not requested (`--charts DIR` on `arcanos-eval run` or `report`)."]
     if charts.skipped:
         return [*lines, f"Skipped: {charts.skipped}"]
     for chart in charts.files:
