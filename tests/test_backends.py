@@ -12,7 +12,7 @@ from arcanos_eval.golden import prune_golden, verify_golden
 from arcanos_eval.run import execute_run
 from arcanos_eval.runlog import read_run_log
 from arcanos_eval.suite.loader import load_suites
-from arcanos_eval.testing import Reply
+from arcanos_eval.testing import Reply, calibrated
 from tests.conftest import write_suite
 
 CASES = [
@@ -52,7 +52,7 @@ def _config(make_config, url, mode):  # type: ignore[no-untyped-def]
 def test_judge_and_moderation_answers_are_recorded_and_replayed(
     openai_server_factory, make_config, tmp_path, test_key
 ):
-    server = openai_server_factory(responder=_judge)
+    server = openai_server_factory(responder=calibrated(_judge))
     suites = load_suites([write_suite(tmp_path / "suites", "graded", CASES)])
     recorded = execute_run(
         _config(make_config, server.base_url, "record"),
@@ -68,14 +68,18 @@ def test_judge_and_moderation_answers_are_recorded_and_replayed(
     assert {r.target for r in recorded.log.records()} == {"base", "candidate"}, (
         "a scorer_only target is consulted, not evaluated"
     )
-    # 4 answers + 4 model-backed checks, each a real request to the judge model.
+    # 4 answers + 4 model-backed checks + 10 calibration items for each of the judge's two
+    # roles, each a real request to the judge model.
     judge_calls = [r for r in server.requests if r.model == "model-judge"]
-    assert len(judge_calls) == 4 and server.total_requests == 8
+    assert len(judge_calls) == 4 + 20 and server.total_requests == 8 + 20
     assert judge_calls[0].body["response_format"]["type"] == "json_schema"
     lines = (tmp_path / "golden" / "graded" / "judge.jsonl").read_text().splitlines()
     # Base and candidate gave the same answer, so the judge was asked the same two questions.
     assert len(lines) == 2
     assert all("~judge-" in json.loads(line)["case"] for line in lines)
+    calibration = (tmp_path / "golden" / "_calibration" / "judge.jsonl").read_text().splitlines()
+    assert len(calibration) == 20
+    assert {r.status for r in recorded.log.calibration.values()} == {"calibrated"}
 
     server.stop()
     replayed = execute_run(
@@ -87,6 +91,7 @@ def test_judge_and_moderation_answers_are_recorded_and_replayed(
     assert {k: r.scores for k, r in replayed.log.results.items()} == {
         k: r.scores for k, r in recorded.log.results.items()
     }
+    assert replayed.log.calibration == recorded.log.calibration
 
 
 def test_missing_judge_recordings_are_one_replay_error_after_scoring(

@@ -12,9 +12,17 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-from arcanos_eval.compare import CaseComparison, Comparison
-from arcanos_eval.gates._spec import GateSet, GateSpec, Invariant, Unit, definitions
-from arcanos_eval.model import PairwiseRecord, ResultRecord, RunHeader, SuiteInfo
+from arcanos_eval.compare import ALL_CATEGORIES, CaseComparison, Comparison
+from arcanos_eval.gates._spec import GateDefinition, GateSet, GateSpec, Invariant, Unit, definitions
+from arcanos_eval.model import (
+    CalibrationRecord,
+    GraderKey,
+    PairwiseRecord,
+    ResultRecord,
+    RunHeader,
+    SuiteInfo,
+)
+from arcanos_eval.scorers._calibration import graders_of
 from arcanos_eval.stats import (
     TargetStats,
     format_ms,
@@ -204,6 +212,43 @@ def _scopes(
     return f"all suites except {', '.join(sorted(overridden))}", rest
 
 
+def graders_behind(
+    definition: GateDefinition, scope: Scope, category: str | None = None
+) -> list[GraderKey]:
+    """The graders (target, role) whose verdicts the gate reads over ``scope`` (in
+    ``category``, unless ``None`` or ``all``), sorted."""
+    reads = definition.reads
+    found: set[GraderKey] = set()
+    checks = None if reads == "verdicts" else {name for name in reads if name != "pairwise"}
+    if checks is not None and "pairwise" in reads:
+        found.update((p.judge, "judge") for p in scope.pairwise)
+    if checks is None or checks:
+        for record in scope.records:
+            if category not in (None, ALL_CATEGORIES) and record.category != category:
+                continue
+            for result in record.scores:
+                if checks is None or result.check in checks:
+                    found.update(graders_of(result.check, result.args))
+    return sorted(found)
+
+
+def _calibration_problems(
+    graders: Sequence[GraderKey], calibration: Mapping[GraderKey, CalibrationRecord]
+) -> list[str]:
+    """Why each of ``graders`` cannot be trusted (nothing when all are calibrated)."""
+    problems = []
+    for target, role in graders:
+        record = calibration.get((target, role))
+        if record is None:
+            problems.append(
+                f"grader not calibrated: {role} '{target}': no calibration in the run log "
+                "(run again to calibrate it)"
+            )
+        elif not record.calibrated:
+            problems.append(record.summary)
+    return problems
+
+
 def evaluate_gates(
     gates: GateSet,
     comparison: Comparison,
@@ -212,12 +257,17 @@ def evaluate_gates(
     *,
     data_report: Mapping[str, Any] | None = None,
     pairwise: Sequence[PairwiseRecord] = (),
+    calibration: Mapping[GraderKey, CalibrationRecord] | None = None,
 ) -> tuple[GateResult, ...]:
     """Evaluate every gate over its scope; results in the order of the gate table.
 
     A run-wide gate whose remaining suites hold no evidence is left out when a per-suite override
     of it was measured; otherwise missing evidence is a failing result saying what is missing.
+    A gate that reads checks graded by a model fails when that grader is not calibrated
+    (``calibration``: the run's calibrations; a grader without one is not calibrated), its
+    evidence starting with why: ``grader failed calibration: ...``.
     """
+    calibration = calibration or {}
     run_suites = sorted({r.suite_id for r in records} | set(header.suites))
     registered = definitions()
     order_of = {key: i for i, key in enumerate(registered)}
@@ -255,6 +305,11 @@ def evaluate_gates(
             # A custom gate may return plain (category, value, passed, evidence) tuples.
             category, value, passed, evidence = measurement[:4]
             sufficiency = getattr(measurement, "sufficiency", None)
+            untrusted = _calibration_problems(
+                graders_behind(definition, scope, category or spec.category), calibration
+            )
+            if untrusted:
+                passed, evidence = False, "; ".join([*untrusted, evidence])
             name = spec.name if category is None else f"{spec.key}[{category}]"
             order = (
                 order_of[spec.key],
