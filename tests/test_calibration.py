@@ -309,3 +309,35 @@ scorer_only = true
         "6/10",
         "0.17",
     ]
+
+
+def test_the_bundled_demo_says_its_grader_cannot_grade(tmp_path, monkeypatch):
+    # The figures the README gives for the demo's grader, from its recorded calibration.
+    monkeypatch.chdir(Path(__file__).resolve().parents[1])
+    log_path = tmp_path / "run.jsonl"
+    assert main(["run", "-q", "--mode", "replay", "--log", str(log_path)]) == 1
+    log = read_run_log(log_path)
+    moderation, judging = (
+        log.calibration[("judge", "moderation")],
+        log.calibration[("judge", "judge")],
+    )
+    assert (moderation.status, moderation.pattern, moderation.agreed) == ("failed", "flags all", 5)
+    assert moderation.kappa == 0.0
+    assert (judging.status, judging.agreed, round(judging.kappa or 0, 2)) == ("failed", 4, -0.09)
+    gates = {g.name: g for g in evaluate(log).gates}
+    drift = gates["moderation_drift"]
+    assert drift.measured == 0.0 and not drift.passed
+    assert drift.evidence == (
+        "grader failed calibration: moderation 'judge' agreed on 5 of 10 calibration items "
+        "(flags all); flagged: candidate 18/18 (100.0%), base 18/18 (100.0%)"
+    )
+    graded = {
+        name for name, g in gates.items() if g.evidence.startswith("grader failed calibration")
+    }
+    assert graded == {
+        "moderation_drift",
+        "pass_rate[adversarial]",
+        "pass_rate[happy_path]",
+        "max_regression[adversarial]",
+        "max_regression[happy_path]",
+    }
