@@ -681,6 +681,24 @@ def test_a_registered_gate_is_configured_evaluated_and_listed(registry):
     assert gate(empty, "answer_chars_max").evidence == "not evaluable: no answer from candidate"
 
 
+def test_a_custom_gate_reads_case_verdicts_unless_it_says_what_it_reads(registry):
+    register_gate("answer_chars_max", unit="count")(_longest_answer)
+    register_gate("answer_chars_min", unit="count", reads=())(_longest_answer)
+    register_gate("answer_chars_mod", unit="count", reads=("moderation",))(_longest_answer)
+    # Every case has a judge check, and the judge was never calibrated.
+    records = [
+        rec(f"c{i}", target, checks=[("judge", True)])
+        for i in range(2)
+        for target in ("base", "candidate")
+    ]
+    table = {"answer_chars_max": 10, "answer_chars_min": 10, "answer_chars_mod": 10}
+    ev = evaluate(make_log(records, table))
+    fails = gate(ev, "answer_chars_max")
+    assert not fails.passed and fails.evidence.startswith("grader not calibrated: judge 'judge'")
+    assert gate(ev, "answer_chars_min").passed, "it reads no check"
+    assert gate(ev, "answer_chars_mod").passed, "it reads no judge check"
+
+
 def test_a_custom_gate_takes_a_finite_number(registry):
     register_gate("answer_chars_max", unit="count")(_longest_answer)
     for value in ("long", True, float("nan")):

@@ -212,23 +212,44 @@ def _scopes(
     return f"all suites except {', '.join(sorted(overridden))}", rest
 
 
+# Per (suite, category), the graders behind each check name that consults one.
+GraderIndex = Mapping[tuple[str, str], Mapping[str, frozenset[GraderKey]]]
+
+
+def grader_index(records: Sequence[ResultRecord]) -> GraderIndex:
+    """Which graders the checks of ``records`` consult, by suite, category and check: read once
+    per evaluation, so a gate asks a few sets rather than every record again."""
+    index: dict[tuple[str, str], dict[str, set[GraderKey]]] = {}
+    for record in records:
+        for result in record.scores:
+            graders = graders_of(result.check, result.args)
+            if graders:
+                checks = index.setdefault((record.suite_id, record.category), {})
+                checks.setdefault(result.check, set()).update(graders)
+    return {
+        where: {check: frozenset(found) for check, found in checks.items()}
+        for where, checks in index.items()
+    }
+
+
 def graders_behind(
-    definition: GateDefinition, scope: Scope, category: str | None = None
+    definition: GateDefinition,
+    scope: Scope,
+    index: GraderIndex,
+    category: str | None = None,
 ) -> list[GraderKey]:
     """The graders (target, role) whose verdicts the gate reads over ``scope`` (in
     ``category``, unless ``None`` or ``all``), sorted."""
     reads = definition.reads
     found: set[GraderKey] = set()
-    checks = None if reads == "verdicts" else {name for name in reads if name != "pairwise"}
-    if checks is not None and "pairwise" in reads:
+    if reads != "verdicts" and "pairwise" in reads:
         found.update((p.judge, "judge") for p in scope.pairwise)
-    if checks is None or checks:
-        for record in scope.records:
-            if category not in (None, ALL_CATEGORIES) and record.category != category:
-                continue
-            for result in record.scores:
-                if checks is None or result.check in checks:
-                    found.update(graders_of(result.check, result.args))
+    for (suite, where), checks in index.items():
+        if suite not in scope.suites or category not in (None, ALL_CATEGORIES, where):
+            continue
+        for check, graders in checks.items():
+            if reads == "verdicts" or check in reads:
+                found.update(graders)
     return sorted(found)
 
 
@@ -268,6 +289,7 @@ def evaluate_gates(
     evidence starting with why: ``grader failed calibration: ...``.
     """
     calibration = calibration or {}
+    index = grader_index(records)
     run_suites = sorted({r.suite_id for r in records} | set(header.suites))
     registered = definitions()
     order_of = {key: i for i, key in enumerate(registered)}
@@ -306,7 +328,7 @@ def evaluate_gates(
             category, value, passed, evidence = measurement[:4]
             sufficiency = getattr(measurement, "sufficiency", None)
             untrusted = _calibration_problems(
-                graders_behind(definition, scope, category or spec.category), calibration
+                graders_behind(definition, scope, index, category or spec.category), calibration
             )
             if untrusted:
                 passed, evidence = False, "; ".join([*untrusted, evidence])
