@@ -27,12 +27,15 @@ from arcanos_eval._progress import RunProgress
 from arcanos_eval._version import __version__
 from arcanos_eval.backends import EngineBackend, check_model_targets, model_targets, scoring_case
 from arcanos_eval.batch import run_batches
+from arcanos_eval.calibration import Calibration
 from arcanos_eval.config import RunConfig, TargetConfig
 from arcanos_eval.engine import Call, Engine, EngineStats, first_few
 from arcanos_eval.errors import ConfigError, ReplayMissingError, RunLogError
 from arcanos_eval.model import (
+    CalibrationRecord,
     Case,
     CheckResult,
+    GraderKey,
     PairKey,
     Provenance,
     Response,
@@ -48,6 +51,7 @@ from arcanos_eval.modes import Mode
 from arcanos_eval.pairing import PAIRWISE_CHECK, Pairing
 from arcanos_eval.runlog import RunLog, RunLogWriter, read_run_log
 from arcanos_eval.scorers._budgets import use_prices
+from arcanos_eval.scorers._calibration import label_verdict
 from arcanos_eval.scorers._models import use_backends
 from arcanos_eval.scorers._registry import score_check
 from arcanos_eval.targets.base import Target, build_request
@@ -184,6 +188,7 @@ def build_header(
                 response_schema=dict(s.response_schema) if s.response_schema else None,
                 schema_of_record=golden.schema_of_record(s.id),
                 case_inputs={c.id: c.input[:500] for c in s.cases},
+                labels=human_labels(s),
             )
             for s in suites
         },
@@ -197,6 +202,17 @@ def build_header(
             git_commit=_git_commit(config.root),
         ),
     )
+
+
+def human_labels(suite: Suite) -> dict[str, bool]:
+    """The human labels of ``suite``'s cases (``metadata.label``) that are a grader's verdict
+    (see :func:`~arcanos_eval.scorers._calibration.label_verdict`), by case id."""
+    labels = {}
+    for case in suite.cases:
+        verdict = label_verdict(case.metadata.get("label"))
+        if verdict is not None:
+            labels[case.id] = verdict
+    return labels
 
 
 def _consulted_targets(config: RunConfig, suites: Sequence[Suite]) -> set[str]:
@@ -273,13 +289,17 @@ async def _execute(
     stored_batches: list[dict[str, Any]] = []
     answers: dict[ResultKey, ResultRecord] = {}
     judged: set[PairKey] = set()
-    pairing = Pairing.of(config, {c.case.key: c.case for c in calls}.values(), answers, judged)
+    calibrated: dict[GraderKey, CalibrationRecord] = {}
+    planned_cases = {c.case.key: c.case for c in calls}.values()
+    pairing = Pairing.of(config, planned_cases, answers, judged)
+    calibration = Calibration(planned_cases, calibrated, set(), concurrency=config.concurrency)
     if resume is not None:
         writer, previous = RunLogWriter.open_for_resume(resume)
         _check_resumable(previous, header)
         stored_batches = previous.batches
         answers.update(previous.results)
         judged.update(previous.pairwise)
+        calibrated.update(previous.calibration)
         done = {key for key, record in previous.results.items() if not record.errored}
         calls = [c for c in calls if (c.case.key, c.target, c.repeat) not in done]
     else:
@@ -290,7 +310,7 @@ async def _execute(
     try:
         stats, unrecorded = await _answer(
             config, suites, targets, calls, writer, progress, stored_batches, on_record,
-            pairing=pairing,
+            pairing=pairing, calibration=calibration,
         )  # fmt: skip
         with uninterrupted():
             writer.footer(
@@ -335,9 +355,11 @@ async def _answer(
     on_record: Callable[[ResultRecord], None] | None = None,
     shared: _Shared | None = None,
     pairing: Pairing | None = None,
+    calibration: Calibration | None = None,
 ) -> tuple[EngineStats, list[str]]:
-    """Answer ``calls``, score each answer and append it to ``writer`` (then hand it to
-    ``on_record``); then judge the pairwise comparisons of ``pairing`` these answers completed.
+    """Calibrate the graders of ``calibration`` not calibrated yet; answer ``calls``, score each
+    answer and append it to ``writer`` (then hand it to ``on_record``); then judge the pairwise
+    comparisons of ``pairing`` these answers completed.
 
     Returns the statistics and the check calls replay could not answer (see ``_check_recorded``).
     """
@@ -403,6 +425,8 @@ async def _answer(
 
     try:
         async with status.running():
+            if calibration is not None and backends:
+                await calibration.run(backends, writer, notes=status.notes if progress else None)
             if config.mode is Mode.BATCH:
                 stats = await run_batches(
                     engine,
@@ -469,6 +493,10 @@ class IncrementalRun:
         # What pairwise checks compare: every answer so far, and the comparisons already made.
         self._answers: dict[ResultKey, ResultRecord] = {r.key: r for r in self.records}
         self._judged: set[PairKey] = set(previous.pairwise) if resume is not None else set()
+        self._calibrated: dict[GraderKey, CalibrationRecord] = (
+            dict(previous.calibration) if resume is not None else {}
+        )
+        self._calibrating: set[GraderKey] = set()
         self._shared = _Shared.open(config, suites)
         self._plan: dict[tuple[str, str], list[Call]] = {}
         for call in plan_calls(config, suites):
@@ -487,11 +515,17 @@ class IncrementalRun:
         new: list[ResultRecord] = []
         cases = {c.case.key: c.case for pair in select for c in self._plan.get(pair, ())}
         pairing = Pairing.of(self.config, cases.values(), self._answers, self._judged)
+        calibration = Calibration(
+            cases.values(),
+            self._calibrated,
+            self._calibrating,
+            concurrency=self.config.concurrency,
+        )
         try:
             stats, unrecorded = run_interruptible(
                 _answer(
                     self.config, self.suites, self.targets, calls, self.writer, progress,
-                    self.batches, new.append, self._shared, pairing,
+                    self.batches, new.append, self._shared, pairing, calibration,
                 )
             )  # fmt: skip
         except KeyboardInterrupt:

@@ -9,7 +9,9 @@ rendered from what this file holds: the writer keeps the same records in memory,
 reading the file back gives them.
 Batch mode also writes ``batch`` lines (a batch created, a batch finished), so a resumed run picks
 up a batch in flight instead of paying for it twice. A ``pairwise`` check compares two answers, so
-its ``pairwise`` lines follow the answers they compare (see :mod:`arcanos_eval.pairing`).
+its ``pairwise`` lines follow the answers they compare (see :mod:`arcanos_eval.pairing`). Each
+grader a run consults gets a sealed ``calibration`` line, its verdicts on the built-in items with
+known answers (see :mod:`arcanos_eval.calibration`), before the answers it grades.
 
 A result line is sealed (see :mod:`arcanos_eval._jsonl`): its last key, ``sha256``, hashes the rest
 of the line, so the answer, latency, usage, request fingerprint or scores edited after the run no
@@ -37,7 +39,9 @@ from arcanos_eval._jsonl import dump_line, dump_line_counted, seal_line, seal_st
 from arcanos_eval.errors import RunLogError
 from arcanos_eval.model import (
     SCHEMA_VERSION,
+    CalibrationRecord,
     CheckResult,
+    GraderKey,
     PairKey,
     PairwiseRecord,
     ResultKey,
@@ -96,6 +100,8 @@ class RunLog:
     # ``pairwise`` lines: the latest comparison per (case, repeat, check), in first-seen order.
     pairwise: dict[PairKey, PairwiseRecord] = field(default_factory=dict)
     torn: TornRecord | None = None  # the unusable last line of a killed run, if any
+    # ``calibration`` lines: the latest calibration per (grader, role), in first-seen order.
+    calibration: dict[GraderKey, CalibrationRecord] = field(default_factory=dict)
 
     @property
     def run_id(self) -> str:
@@ -159,6 +165,8 @@ def _parse(line: bytes) -> dict[str, Any] | None:
 
 def _describe_result(record: Mapping[str, Any]) -> str:
     """``case s::c [base] repeat 0``, from a result line's fields, whatever their shape."""
+    if record.get("type") == "calibration":
+        return f"calibration of {record.get('role')} grader {record.get('grader')!r}"
     return (
         f"case {record.get('suite')}::{record.get('case')} [{record.get('target')}] repeat "
         f"{record.get('repeat', 0)}"
@@ -229,7 +237,7 @@ def read_run_log(path: str | Path) -> RunLog:
         if state == "edited":
             unusable = (
                 TornRecord(number, offset, len(line), "content hash mismatch"),
-                f"{path}:{number}: result was edited after the run (content hash mismatch), "
+                f"{path}:{number}: {_noun(kind)} was edited after the run (content hash mismatch), "
                 f"{_describe_result(record)}; {_EVIDENCE}",
             )
             continue
@@ -265,6 +273,20 @@ def read_run_log(path: str | Path) -> RunLog:
                 raise RunLogError(f"{path}:{number}: malformed result record ({exc})") from None
             log.results.pop(result.key, None)
             log.results[result.key] = result
+        elif kind == "calibration":
+            if state != "sealed":
+                raise RunLogError(
+                    f"{path}:{number}: calibration has no content hash, "
+                    f"{_describe_result(record)}; {_EVIDENCE}"
+                )
+            try:
+                calibrated = CalibrationRecord.from_dict(record)
+            except (KeyError, TypeError, ValueError) as exc:
+                raise RunLogError(
+                    f"{path}:{number}: malformed calibration record ({exc})"
+                ) from None
+            log.calibration.pop(calibrated.key, None)
+            log.calibration[calibrated.key] = calibrated
         elif kind == "batch":
             log.batches.append(record)
         elif kind == "pairwise":
@@ -283,7 +305,7 @@ def read_run_log(path: str | Path) -> RunLog:
         else:
             raise RunLogError(
                 f"{path}:{number}: unexpected {kind!r} line in run log (expected a result, batch, "
-                "pairwise or footer line)"
+                "pairwise, calibration or footer line)"
             )
     if log is None:
         if unusable is not None:
@@ -296,6 +318,10 @@ def read_run_log(path: str | Path) -> RunLog:
     if unusable is not None:
         log.torn, log.torn_lines = unusable[0], 1
     return log
+
+
+def _noun(kind: Any) -> str:
+    return "calibration" if kind == "calibration" else "result"
 
 
 def _plain(value: Any) -> bool:
@@ -389,7 +415,13 @@ class RunLogWriter:
             (notify or _to_stderr)(log.torn.describe(path))
         # A copy, as the file reads once the torn line is cut: later appends do not show in `log`.
         mirror = RunLog(
-            path, log.header, dict(log.results), 0, list(log.batches), dict(log.pairwise)
+            path,
+            log.header,
+            dict(log.results),
+            0,
+            list(log.batches),
+            dict(log.pairwise),
+            calibration=dict(log.calibration),
         )
         return cls(path, path.open("a", encoding="utf-8", newline="\n"), mirror), log
 
@@ -423,6 +455,17 @@ class RunLogWriter:
         def keep(log: RunLog) -> None:
             log.pairwise.pop(compared.key, None)
             log.pairwise[compared.key] = compared
+
+        self._mirror(keep, _plain(line))
+
+    def append_calibration(self, calibrated: CalibrationRecord) -> None:
+        """A grader's calibration (sealed: gates rest on it, so it is evidence like a result)."""
+        line = calibrated.to_dict()
+        self._write(line, sealed=True)
+
+        def keep(log: RunLog) -> None:
+            log.calibration.pop(calibrated.key, None)
+            log.calibration[calibrated.key] = calibrated
 
         self._mirror(keep, _plain(line))
 
@@ -521,6 +564,19 @@ def merge_run_logs(
             if held is None or held.outcome == "undecided" or compared.outcome != "undecided":
                 pairwise[pair] = compared
     lines += [dump_line(p.to_dict()) for p in pairwise.values()]
+    # Every worker calibrates the graders its cases consult: keep a grader's verdicts over an
+    # attempt that could not ask it.
+    calibration: dict[GraderKey, CalibrationRecord] = {}
+    for source in sources:
+        for grader, calibrated in source.calibration.items():
+            taken = calibration.get(grader)
+            if (
+                taken is None
+                or taken.status == "uncalibrated"
+                or calibrated.status != "uncalibrated"
+            ):
+                calibration[grader] = calibrated
+    lines += [seal_line(dump_line(c.to_dict())) for c in calibration.values()]
     if footer is not None:
         lines.append(dump_line({"type": "footer", **footer}))
     write_atomic(Path(path), lines)

@@ -131,13 +131,17 @@ _SUITE_KEYS = (
     "response_schema",
     "schema_of_record",
     "case_inputs",
+    "labels",
 )
 
 
 @dataclass(frozen=True)
 class SuiteInfo:
     """A suite of the run: enough to report on it without its file (inputs clipped to 500
-    characters), and the response schema the run checked against beside the one on record."""
+    characters), and the response schema the run checked against beside the one on record.
+    ``labels`` holds the human labels of its cases (``metadata.label``) read as the verdict their
+    model-graded checks should reach (``True``: pass), by case id; absent from the log when none.
+    """
 
     version: str | None = None
     path: str | None = None
@@ -148,8 +152,10 @@ class SuiteInfo:
     schema_of_record: Mapping[str, Any] | None = None
     case_inputs: Mapping[str, str] = field(default_factory=dict)
     extra: Mapping[str, Any] = field(default_factory=dict)
+    labels: Mapping[str, bool] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        labels = {"labels": dict(self.labels)} if self.labels else {}
         return {
             "version": self.version,
             "path": self.path,
@@ -161,6 +167,7 @@ class SuiteInfo:
                 None if self.schema_of_record is None else dict(self.schema_of_record)
             ),
             "case_inputs": dict(self.case_inputs),
+            **labels,
             **self.extra,
         }
 
@@ -177,6 +184,9 @@ class SuiteInfo:
             schema_of_record=dict(of_record) if isinstance(of_record, Mapping) else None,
             case_inputs={str(k): str(v) for k, v in _mapping(data.get("case_inputs")).items()},
             extra=_extra(data, _SUITE_KEYS),
+            labels={
+                str(k): v for k, v in _mapping(data.get("labels")).items() if isinstance(v, bool)
+            },
         )
 
 

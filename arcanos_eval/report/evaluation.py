@@ -25,7 +25,14 @@ from arcanos_eval.gates import (
     require_gates,
     verdict,
 )
-from arcanos_eval.model import PairwiseRecord, ResultRecord, RunHeader, TargetInfo
+from arcanos_eval.model import (
+    CalibrationRecord,
+    PairwiseRecord,
+    ResultRecord,
+    RunHeader,
+    TargetInfo,
+)
+from arcanos_eval.report.graders import LabelAgreement, label_agreement
 from arcanos_eval.runlog import RunLog
 from arcanos_eval.scorers._registry import unknown_name_message
 from arcanos_eval.stats import TargetStats, target_stats
@@ -55,6 +62,8 @@ class Evaluation:
         data_report: the training-data report, when one was supplied.
         log_name: the run log's file name.
         pairwise: the pairwise comparisons of candidate and baseline answers, in log order.
+        calibration: each grader's calibration (per role), in log order.
+        labels: each grader's agreement with the human labels of the cases, when any.
     """
 
     header: RunHeader
@@ -76,6 +85,8 @@ class Evaluation:
     data_report: Mapping[str, Any] | None = None
     log_name: str | None = None
     pairwise: tuple[PairwiseRecord, ...] = ()
+    calibration: tuple[CalibrationRecord, ...] = ()
+    labels: tuple[LabelAgreement, ...] = ()
 
     @property
     def run_id(self) -> str:
@@ -215,7 +226,13 @@ def evaluate(
     )
     pairwise = tuple(log.pairwise.values())
     results = evaluate_gates(
-        gate_set, comparison, records, header, data_report=data_report, pairwise=pairwise
+        gate_set,
+        comparison,
+        records,
+        header,
+        data_report=data_report,
+        pairwise=pairwise,
+        calibration=log.calibration,
     )
     items = checklist(results, gate_set)
     errored = tuple(sorted((r for r in records if r.errored), key=lambda r: r.key))
@@ -247,6 +264,8 @@ def evaluate(
         data_report=data_report,
         log_name=log.path.name if log.path else None,
         pairwise=pairwise,
+        calibration=tuple(log.calibration.values()),
+        labels=label_agreement(records, header),
     )
 
 

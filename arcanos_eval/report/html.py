@@ -34,6 +34,14 @@ from typing import Any
 from arcanos_eval.compare import ALL_CATEGORIES, CaseComparison, OutputDiff, TargetOutcome
 from arcanos_eval.model import ResultRecord
 from arcanos_eval.report.evaluation import Evaluation
+from arcanos_eval.report.graders import (
+    CALIBRATION_HEADERS,
+    CALIBRATION_NOTE,
+    LABEL_HEADERS,
+    LABELS_NOTE,
+    calibration_rows,
+    label_rows,
+)
 from arcanos_eval.report.markdown import category_cells
 from arcanos_eval.stats import (
     TargetStats,
@@ -251,6 +259,20 @@ def _targets(ev: Evaluation) -> str:
     chart = _figure(_latency_svg(ev.targets), "Latency p50 and p95 per target")
     table = _table([*headers, "tokens/answer", "cost"], rows, "numbers")
     return _section("latency", "Latency, tokens and cost", note + table + chart)
+
+
+def _graders(ev: Evaluation) -> str:
+    """Each grader's calibration and agreement with human labels (empty when no check graded
+    through a model)."""
+    if not ev.calibration and not ev.labels:
+        return ""
+    body = f"<p>{_e(CALIBRATION_NOTE)}</p>" + _table(
+        CALIBRATION_HEADERS, calibration_rows(ev.calibration)
+    )
+    if ev.labels:
+        body += f"<h3>Agreement with human labels</h3><p>{_e(LABELS_NOTE)}</p>"
+        body += _table(LABEL_HEADERS, label_rows(ev.labels))
+    return _section("graders", "Graders", body)
 
 
 def _section(anchor: str, title: str, body: str) -> str:
@@ -587,6 +609,7 @@ def render_html(evaluation: Evaluation) -> str:
         _gates(ev),
         _categories(ev),
         _targets(ev),
+        *filter(None, [_graders(ev)]),
         _browser(ev),
         "</main>",
         f'<script type="application/json" id="case-data">{embed_json(case_data(ev))}</script>',
