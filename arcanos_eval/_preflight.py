@@ -58,14 +58,26 @@ class Preflight:
     def __init__(self) -> None:
         self._checked: set[str] = set()  # target names
         self._failed: dict[str, ArcanosError] = {}  # target name -> its error
+        # One lock per event loop (a pytest-xdist worker runs each call group on a loop of its
+        # own): made on the loop that checks.
+        self._lock: tuple[asyncio.AbstractEventLoop, asyncio.Lock] | None = None
 
     async def check(self, targets: Iterable[Target]) -> None:
-        """Check every target of ``targets`` not checked yet (only OpenAI targets are).
+        """Check every target of ``targets`` not checked yet (only OpenAI targets are); checks
+        asked for at once (a grader's concurrent questions) run one after the other, so each
+        server is asked once.
 
         Raises:
             ConfigError: a missing key, or a model id its server does not list.
             EndpointError: a server that cannot be reached or refuses the key.
         """
+        loop = asyncio.get_running_loop()
+        if self._lock is None or self._lock[0] is not loop:
+            self._lock = (loop, asyncio.Lock())
+        async with self._lock[1]:
+            await self._check(targets)
+
+    async def _check(self, targets: Iterable[Target]) -> None:
         todo: list[OpenAITarget] = []
         for target in dict.fromkeys(targets):
             if not isinstance(target, OpenAITarget):

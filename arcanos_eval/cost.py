@@ -14,9 +14,9 @@ two is not published); its completion tokens are bounded by the request's ``max_
 **During a run**, :class:`Budget` keeps the cost of the answers received (from the usage they
 report; an answer without usage counts at its worst case) plus the worst case of the calls in
 flight. A call that could take the total past the limit is not sent, nor is any call after it:
-the run finishes the calls in flight and ends without its footer, resumable. Checks that consult a
-model (judges, moderation) are never refused, so an answer already paid for is always scored;
-their cost counts, so the run stops sooner.
+the run finishes the calls in flight and ends without its footer, resumable. Calls of graders
+(judges, moderation: their calibration questions and their checks) are never refused, so an
+answer already paid for is always scored; their cost counts, so the run stops sooner.
 """
 
 from __future__ import annotations

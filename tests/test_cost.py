@@ -17,6 +17,7 @@ from arcanos_eval.data.tokens import get_encoding
 from arcanos_eval.errors import ConfigError
 from arcanos_eval.model import Request
 from arcanos_eval.runlog import read_run_log
+from arcanos_eval.scorers._calibration import calibration_items
 from arcanos_eval.testing import Reply
 from tests.conftest import loopback_pyproject, simple_cases, write_suite
 
@@ -300,6 +301,9 @@ def test_checks_that_consult_a_model_are_counted_not_refused(
             completion_tokens=2,
         )
     )
+    # The judge first answers its calibration items ($2 each), counted before any answer.
+    calibration = 2 * len(calibration_items("judge"))
+    budget = calibration + 15
     _priced_project(tmp_path, server.base_url, settings="concurrency = 1")
     pyproject = tmp_path / "pyproject.toml"
     pyproject.write_text(
@@ -320,14 +324,17 @@ def test_checks_that_consult_a_model_are_counted_not_refused(
     write_suite(tmp_path / "suites", "demo", cases)
     monkeypatch.chdir(tmp_path)
 
-    # Each answer ($2) is judged ($2, never refused): $0, $4 spent leave room ($14 <= $15),
-    # $8 does not ($18).
-    assert main(["run", "-q", "--mode", "live", "--log", "run.jsonl", "--max-cost", "15"]) == 1
-    assert server.path_counts["/v1/chat/completions"] == 4  # 2 answers, 2 judgements
+    # Past the calibration, each answer ($2) is judged ($2, never refused): $0 and $4 more leave
+    # room for a call ($10), $8 more does not.
+    args = ["run", "-q", "--mode", "live", "--log", "run.jsonl", "--max-cost", str(budget)]
+    assert main(args) == 1
+    judged = [r for r in server.requests if r.path == "/v1/chat/completions"]
+    assert sum(r.body["model"] != "judge" for r in judged) == 2  # two answers
+    assert sum(r.body["model"] == "judge" for r in judged) == calibration // 2 + 2
     records = read_run_log(tmp_path / "run.jsonl").records()
     assert len(records) == 2
     assert all(s.passed for r in records for s in r.scores)  # scored, not failed by the budget
-    assert "stopped at $8.0000 of $15 budget" in capsys.readouterr().err
+    assert f"stopped at ${calibration + 8:.4f} of ${budget} budget" in capsys.readouterr().err
 
 
 def test_the_pytest_plugin_stops_at_the_budget(pytester, openai_server_factory, test_key):

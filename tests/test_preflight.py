@@ -42,7 +42,7 @@ def test_an_unknown_model_stops_the_run_before_any_call(
     _project(tmp_path, loopback_pyproject(server.base_url, check_model=True))
     monkeypatch.chdir(tmp_path)
 
-    status = main(["run", "--mode", "live"])
+    status = main(["run", "-q", "--mode", "live"])
 
     err = capsys.readouterr().err.strip().splitlines()
     assert status == 2
@@ -175,7 +175,7 @@ def test_a_refused_key_stops_the_run_with_status_3(
     _project(tmp_path, loopback_pyproject(server.base_url, check_model=True))
     monkeypatch.chdir(tmp_path)
 
-    status = main(["run", "--mode", "live"])
+    status = main(["run", "-q", "--mode", "live"])
 
     err = capsys.readouterr().err.strip().splitlines()
     assert status == 3 and len(err) == 1
