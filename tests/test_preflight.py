@@ -317,3 +317,33 @@ def test_the_pytest_plugin_names_an_unknown_model(pytester, openai_server_factor
         ["*target 'candidate': model 'model-candidate' is not served by*which lists model-base*"]
     )
     assert _chat_calls(server) == 0
+
+
+def test_a_grader_that_cannot_be_reached_stops_the_run_before_its_calibration_retries(
+    tmp_path, monkeypatch, capsys, openai_server, test_key
+):
+    judge_url = f"http://127.0.0.1:{_closed_port()}/v1"
+    pyproject = loopback_pyproject(openai_server.base_url, settings="max_retries = 50") + (
+        f'\n[tool.arcanos_eval.targets.judge]\nmodel = "judge"\nbase_url = "{judge_url}"\n'
+        "scorer_only = true\n"
+    )
+    (tmp_path / "pyproject.toml").write_text(pyproject, encoding="utf-8")
+    cases = [
+        {
+            "id": "c",
+            "input": "hello",
+            "checks": [{"judge": {"rubric": "polite", "target": "judge"}}],
+        }
+    ]
+    write_suite(tmp_path / "suites", "demo", cases)
+    monkeypatch.chdir(tmp_path)
+
+    # The judge answers calibration items before any target is called: it is checked first.
+    with hang_guard(60, "retrying a grader that refuses connections"):
+        status = main(["run", "-q", "--mode", "live"])
+
+    err = capsys.readouterr().err.strip().splitlines()
+    assert status == 3
+    assert len(err) == 1
+    assert err[0].startswith(f"arcanos-eval: error: target 'judge': cannot reach {judge_url}: ")
+    assert _chat_calls(openai_server) == 0
