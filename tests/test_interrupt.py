@@ -304,6 +304,7 @@ model = "model-judge"
 base_url = "{url}"
 api_key_env = "{env}"
 scorer_only = true
+check_model = false  # the loopback server answers to any model name
 """
 
 
