@@ -41,7 +41,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
     "load": ("config", "suite", "scorers", "contracts", "strategies", "data", "stats"),
     "targets": ("targets",),
     "execute": ("engine", "batch", "backends"),
-    "run": ("runlog", "run", "golden", "adhoc", "pairing", "_interrupt"),
+    "run": ("runlog", "run", "golden", "adhoc", "pairing", "_interrupt", "fine_tunes"),
     "compare": ("compare",),
     "gate": ("gates",),
     "report": ("report",),

@@ -12,8 +12,15 @@ all build on it, not the other way round.
 
 from __future__ import annotations
 
+from arcanos_eval.model._finetune import (
+    FineTune,
+    FineTuneCheckpoint,
+    FineTuneEvent,
+    FineTuneFile,
+)
 from arcanos_eval.model._header import (
     SCHEMA_VERSION,
+    SUPPORTED_VERSIONS,
     Provenance,
     Roles,
     RunFooter,
@@ -52,9 +59,14 @@ __all__ = [
     "BUILTIN_CATEGORIES",
     "REDUCERS",
     "SCHEMA_VERSION",
+    "SUPPORTED_VERSIONS",
     "Case",
     "Check",
     "CheckResult",
+    "FineTune",
+    "FineTuneCheckpoint",
+    "FineTuneEvent",
+    "FineTuneFile",
     "JudgedOrder",
     "Origin",
     "PairKey",
