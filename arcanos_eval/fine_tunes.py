@@ -144,35 +144,41 @@ class FineTuneStore:
     which SDK, and the provenance.
     """
 
-    def __init__(self, golden: Path) -> None:
+    def __init__(self, golden: Path, project: Path | None = None) -> None:
         self.root = Path(golden) / STORE_FOLDER
+        self.project = project
 
     def path(self, target: str) -> Path:
         return self.root / f"{target}.json"
+
+    def shown(self, target: str) -> str:
+        """The recording's path as messages show it: relative to the project root when inside."""
+        path = self.path(target)
+        return str(path) if self.project is None else _shown(path, self.project)
 
     def get(self, target: TargetConfig) -> tuple[FineTune | None, str | None]:
         """The recorded provenance of ``target`` when it is of its current model and job, else
         ``None`` and why not (``None`` when there is no recording at all). An edited recording is
         returned as a provenance that is unavailable, saying so."""
-        path = self.path(target.name)
+        path, shown = self.path(target.name), self.shown(target.name)
         if not path.exists() and not path.is_symlink():
             return None, None
         try:
             line = read_text(path, limit=MAX_RECORD_BYTES)
             data = load_json(line)
         except DocumentError as exc:
-            return self._broken(target, path, f"cannot be read ({exc})"), None
+            return self._broken(target, shown, f"cannot be read ({exc})"), None
         if not isinstance(data, Mapping) or not isinstance(data.get("fine_tune"), Mapping):
-            return self._broken(target, path, "not a recording of a fine-tuning job"), None
+            return self._broken(target, shown, "is not a recording of a fine-tuning job"), None
         state = seal_state(line, data)
         if state != "sealed":
             why = "was edited after recording (content hash mismatch)"
             if state == "unsealed":
                 why = "has no content hash"
-            return self._broken(target, path, why), None
+            return self._broken(target, shown, why), None
         if data.get("model") != target.model or data.get("fine_tune_job") != target.fine_tune_job:
             return None, (
-                f"{path} was recorded for model {data.get('model')!r}"
+                f"{shown} was recorded for model {data.get('model')!r}"
                 + (f" and job {data['fine_tune_job']!r}" if data.get("fine_tune_job") else "")
                 + f", the target now serves {target.model!r}"
                 + (f" from job {target.fine_tune_job!r}" if target.fine_tune_job else "")
@@ -180,11 +186,11 @@ class FineTuneStore:
         recorded = FineTune.from_dict(data["fine_tune"])
         return replace(recorded, source="golden", target_model=target.model), None
 
-    def _broken(self, target: TargetConfig, path: Path, why: str) -> FineTune:
+    def _broken(self, target: TargetConfig, shown: str, why: str) -> FineTune:
         return FineTune.missing(
             "golden",
             target.model,
-            f"provenance unavailable: {path} {why}; restore it from version control, or record "
+            f"provenance unavailable: {shown} {why}; restore it from version control, or record "
             "it again with arcanos-eval run --mode refresh",
         )
 
@@ -209,7 +215,7 @@ async def collect_fine_tunes(
     """The provenance of every target of ``targets`` that has a fine-tune (see
     :func:`has_fine_tune`), by target name, from the source the run's mode allows."""
     found: dict[str, FineTune] = {}
-    store = FineTuneStore(config.golden)
+    store = FineTuneStore(config.golden, config.root)
     mode = config.mode
     for name, target in targets.items():
         settings = target.config
@@ -228,7 +234,7 @@ async def collect_fine_tunes(
                 "golden",
                 settings.model,
                 "provenance not recorded: "
-                + (stale or f"{store.path(name)} does not exist")
+                + (stale or f"{store.shown(name)} does not exist")
                 + "; record it with arcanos-eval run --mode record (it reads the fine-tuning "
                 "job through the API)",
             )

@@ -16,8 +16,8 @@ import pytest
 
 from arcanos_eval.cli import main
 from arcanos_eval.errors import GateConfigError
-from arcanos_eval.fine_tunes import RECORD_KIND
-from arcanos_eval.gates import parse_gates
+from arcanos_eval.fine_tunes import RECORD_KIND, read_fine_tune_record
+from arcanos_eval.gates import assess_fine_tune, parse_gates
 from arcanos_eval.model import FineTune
 from arcanos_eval.targets.fine_tuning import read_fine_tune
 from arcanos_eval.testing import Fault, FineTuneJob, OpenAIServer
@@ -378,7 +378,7 @@ def test_replay_without_a_recording_says_how_to_record_it(project: Project) -> N
     assert (
         "provenance not recorded: golden/_fine_tunes/candidate.json does not exist; record it "
         "with arcanos-eval run --mode record (it reads the fine-tuning job through the API)"
-    ) in _checklist_row(markdown).replace(str(project.root) + "/", "")
+    ) in _checklist_row(markdown)
 
 
 def test_a_recording_of_another_job_is_not_used_and_an_edited_one_is_refused(
@@ -394,16 +394,19 @@ def test_a_recording_of_another_job_is_not_used_and_an_edited_one_is_refused(
     status, markdown, _ = project.run("replay")
     assert status == 1
     assert (
-        "candidate.json was recorded for model 'model-candidate' and job 'ftjob-arca', the target "
-        "now serves 'model-candidate' from job 'ftjob-next'; record it with arcanos-eval run "
-        "--mode record"
-    ) in _checklist_row(markdown)
+        "- ❌ provenance not recorded: golden/_fine_tunes/candidate.json was recorded for model "
+        "'model-candidate' and job 'ftjob-arca', the target now serves 'model-candidate' from job "
+        "'ftjob-next'; record it with arcanos-eval run --mode record"
+    ) in markdown
     project.edit('"ftjob-next"', '"ftjob-arca"')
     stored = project.root / "golden" / "_fine_tunes" / "candidate.json"
     stored.write_text(stored.read_text().replace('"trained_tokens":120000', '"trained_tokens":1'))
     status, markdown, _ = project.run("replay")
     assert status == 1
-    assert "candidate.json was edited after recording (content hash mismatch)" in markdown
+    assert (
+        "provenance unavailable: golden/_fine_tunes/candidate.json was edited after recording "
+        "(content hash mismatch); restore it from version control"
+    ) in _checklist_row(markdown)
     assert "| trained tokens  | 1 " not in markdown
 
 
@@ -459,3 +462,21 @@ def test_a_candidate_without_a_fine_tune_has_no_section_and_no_checklist_row(
 def test_the_fine_tune_gate_settings_are_checked(table: dict[str, Any], message: str) -> None:
     with pytest.raises(GateConfigError, match=re.escape(message)):
         parse_gates({"pass_rate": {"all": 0.9}, **table})
+
+
+def test_the_readmes_record_example_reads_as_documented(tmp_path: Path) -> None:
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    (example,) = [b for b in re.findall(r"```json\n(.*?)```", readme, re.S) if RECORD_KIND in b]
+    (tmp_path / "record.json").write_text(example, encoding="utf-8")
+    settings = target("candidate", None, model="arca-smollm2")
+    found = read_fine_tune_record(tmp_path / "record.json", settings, tmp_path)
+    assert found.available and found.source == "record" and found.record == "record.json"
+    assert (found.job_id, found.base_model, found.status) == (
+        "local-arca-1",
+        "SmolLM2-135M-Instruct",
+        "succeeded",
+    )
+    assert found.training_file is not None and found.training_file.filename == "train.jsonl"
+    assert found.epochs == 2 and found.checkpoints[0].metrics == {"train_loss": 1.25}
+    assert found.artifacts == {"examples/fine-tune/adapter.gguf": "<sha256>"}
+    assert assess_fine_tune("candidate", found).verified
