@@ -24,6 +24,8 @@ from arcanos_eval.testing import Fault, FineTuneJob, OpenAIServer
 from arcanos_eval.testing.fixtures import OpenAIServerFactory
 from tests.conftest import KEY_ENV, TEST_KEY, loopback_pyproject, simple_cases, target, write_suite
 
+pytest_plugins = ["pytester"]
+
 FT_MODEL = "ft:gpt-4.1-2025-04-14:personal:arca"
 TRAIN = b"".join(
     json.dumps(
@@ -480,3 +482,21 @@ def test_the_readmes_record_example_reads_as_documented(tmp_path: Path) -> None:
     assert found.epochs == 2 and found.checkpoints[0].metrics == {"train_loss": 1.25}
     assert found.artifacts == {"examples/fine-tune/adapter.gguf": "<sha256>"}
     assert assess_fine_tune("candidate", found).verified
+
+
+def test_under_pytest_the_fine_tune_gate_is_an_item_of_its_own(
+    pytester: pytest.Pytester, openai_server: OpenAIServer, test_key: str
+) -> None:
+    openai_server.fine_tuning_jobs = [FineTuneJob("ftjob-arca", fine_tuned_model="ft:other")]
+    pyproject = loopback_pyproject(openai_server.base_url, candidate='fine_tune_job = "ftjob-arca"')
+    pytester.makefile(".toml", pyproject=pyproject)
+    write_suite(pytester.path / "suites", "demo", simple_cases(2))
+    result = pytester.runpytest("--arcanos-suite", "suites", "--arcanos-mode", "live")
+    assert result.ret == 1
+    result.stdout.fnmatch_lines(
+        [
+            "*job ftjob-arca produced ft:other, but candidate*",
+            "FAILED arcanos::gate[[]fine_tune[]]*",
+        ]
+    )
+    result.assert_outcomes(passed=7, failed=1)
