@@ -222,6 +222,44 @@ def test_an_api_error_is_a_failed_check_never_a_crash_and_never_shows_the_key(
         assert TEST_KEY not in project.read(name)
 
 
+@pytest.mark.parametrize(
+    ("body", "problem"),
+    [
+        (b"not json", "malformed_response: JSONDecodeError: Expecting value"),
+        ([1, 2], "the server's answer is not a fine-tuning job (it has no id)"),
+        ({"id": 5, "status": ["x"]}, "the server's answer is not a fine-tuning job (it has no id)"),
+    ],
+)
+def test_a_body_that_is_not_a_job_leaves_the_provenance_unavailable(
+    openai_server_factory: OpenAIServerFactory,
+    monkeypatch: pytest.MonkeyPatch,
+    body: Any,
+    problem: str,
+) -> None:
+    monkeypatch.setenv(KEY_ENV, TEST_KEY)
+    server = openai_server_factory(faults={1: Fault.body(body)})
+    config = target("candidate", server.base_url, fine_tune_job="ftjob-arca")
+    found = asyncio.run(read_fine_tune(config, timeout_s=5))
+    assert found.problem is not None and problem in found.problem
+
+
+def test_values_of_the_wrong_kind_are_left_out_and_long_text_is_cut(
+    openai_server_factory: OpenAIServerFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(KEY_ENV, TEST_KEY)
+    job = {"id": "ftjob-arca", "status": "succeeded", "trained_tokens": "lots", "model": 7}
+    job["hyperparameters"] = {"n_epochs": "auto", "batch_size": [4], "seed": 1.5}
+    server = openai_server_factory(
+        faults={1: Fault.body(job)},
+        fine_tuning_jobs=[FineTuneJob("ftjob-arca", events=("x" * 100_000,))],
+    )
+    config = target("candidate", server.base_url, fine_tune_job="ftjob-arca")
+    found = asyncio.run(read_fine_tune(config, timeout_s=5))
+    assert (found.job_id, found.trained_tokens, found.base_model) == ("ftjob-arca", None, None)
+    assert found.hyperparameters == {"n_epochs": "auto", "seed": 1.5}
+    assert len(found.events[0].message) == 300
+
+
 def test_a_job_that_did_not_succeed_or_made_another_model_is_flagged(project: Project) -> None:
     project.server.fine_tuning_jobs = [
         FineTuneJob(

@@ -244,9 +244,14 @@ class FineTune:
         if kind is not None and not hyper:
             # Jobs created with `method` carry their hyperparameters inside it.
             hyper = _mapping(_mapping(method.get(kind)).get("hyperparameters"))
-        hyperparameters = {k: _scalar(hyper[k]) for k in _HYPERPARAMETERS if k in hyper}
-        if "seed" not in hyperparameters and _int(job.get("seed")) is not None:
-            hyperparameters["seed"] = _int(job.get("seed"))
+        hyperparameters = {
+            k: value
+            for k in _HYPERPARAMETERS
+            if k in hyper and (value := _scalar(hyper[k])) is not None
+        }
+        seed = _int(job.get("seed"))
+        if "seed" not in hyperparameters and seed is not None:
+            hyperparameters["seed"] = seed
         error = _mapping(job.get("error"))
 
         def described_file(key: str) -> FineTuneFile | None:
@@ -339,7 +344,9 @@ class FineTune:
             validation_file=file("validation_file"),
             trained_tokens=_int(data.get("trained_tokens")),
             hyperparameters={
-                str(k): _scalar(v) for k, v in _mapping(data.get("hyperparameters")).items()
+                str(k): value
+                for k, v in _mapping(data.get("hyperparameters")).items()
+                if (value := _scalar(v)) is not None
             },
             method=_text(data.get("method"), 40),
             created_at=_int(data.get("created_at")),

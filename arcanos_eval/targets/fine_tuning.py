@@ -91,7 +91,9 @@ async def read_fine_tune(
     read_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
     try:
         job = await _job(client, config, page_size, max_pages)
-        job_id = str(getattr(job, "id", "") or "")
+        job_id = getattr(job, "id", None)
+        if not isinstance(job_id, str) or not job_id:
+            raise _Unavailable("the server's answer is not a fine-tuning job (it has no id)")
         events = _data(await client.fine_tuning.jobs.list_events(job_id, limit=EVENTS_KEPT))
         checkpoints = _data(
             await client.fine_tuning.jobs.checkpoints.list(job_id, limit=CHECKPOINTS_KEPT)
