@@ -538,3 +538,38 @@ def test_under_pytest_the_fine_tune_gate_is_an_item_of_its_own(
         ]
     )
     result.assert_outcomes(passed=7, failed=1)
+
+
+@pytest.mark.parametrize(
+    ("candidate", "settings", "message"),
+    [
+        (
+            'fine_tune_record = "../outside.json"',
+            "",
+            "[tool.arcanos_eval.targets.candidate] field 'fine_tune_record': '../outside.json' "
+            "(resolves to",
+        ),
+        (
+            'fine_tune_job = "ftjob-a"\nfine_tune_record = "r.json"',
+            "",
+            "[tool.arcanos_eval.targets.candidate]: set fine_tune_job (a job read through the "
+            "API) or fine_tune_record (a local record), not both",
+        ),
+        (
+            "",
+            'rollback = "base"\nrollback_model = "gpt-4o"',
+            "[tool.arcanos_eval]: set rollback (a target) or rollback_model (a model id), not both",
+        ),
+    ],
+)
+def test_the_settings_are_checked_when_the_configuration_loads(
+    project: Project,
+    capsys: pytest.CaptureFixture[str],
+    candidate: str,
+    settings: str,
+    message: str,
+) -> None:
+    project.configure(candidate, settings=settings)
+    assert main(["validate"]) == 2
+    assert message in capsys.readouterr().err
+    assert _ft_requests(project.server) == 0
