@@ -391,17 +391,20 @@ def test_a_record_that_cannot_be_read_leaves_the_provenance_unavailable(
     assert f"provenance unavailable: record.json: {problem}" in _checklist_row(markdown)
 
 
-def test_replay_shows_the_recorded_provenance_without_a_call(project: Project) -> None:
+@pytest.mark.parametrize(("recording", "replaying"), [("record", "replay"), ("refresh", "auto")])
+def test_replay_shows_the_recorded_provenance_without_a_call(
+    project: Project, recording: str, replaying: str
+) -> None:
     project.server.fine_tuning_jobs = [
         FineTuneJob("ftjob-arca", fine_tuned_model="model-candidate")
     ]
     project.configure('fine_tune_job = "ftjob-arca"')
-    assert project.run("record", name="recorded")[0] == 0
+    assert project.run(recording, name="recorded")[0] == 0
     stored = project.root / "golden" / "_fine_tunes" / "candidate.json"
     assert json.loads(stored.read_text())["fine_tune"]["job_id"] == "ftjob-arca"
     project.server.reset()
     project.server.fine_tuning_jobs = []  # gone from the API: replay must not ask
-    status, markdown, html = project.run("replay")
+    status, markdown, html = project.run(replaying)
     assert status == 0 and _ft_requests(project.server) == 0
     assert "job ftjob-arca succeeded (recorded in golden/)" in _checklist_row(markdown)
     assert "recorded in golden/ (no call in this run, read from the API" in markdown
