@@ -201,7 +201,7 @@ def _summary(found: FineTuneAssessment) -> str:
     return "; ".join(parts)
 
 
-@gate("fine_tune", unit="check", invariant="fine_tune")
+@gate("fine_tune", unit="check", invariant="fine_tune", reads=())
 def _fine_tune(spec: GateSpec, scope: Scope) -> list[Measurement]:
     fine_tune = scope.header.fine_tunes.get(scope.candidate)
     if fine_tune is None:

@@ -12,6 +12,13 @@ all build on it, not the other way round.
 
 from __future__ import annotations
 
+from arcanos_eval.model._calibration import (
+    CalibrationAnswer,
+    CalibrationRecord,
+    CalibrationStatus,
+    GraderKey,
+    GraderRole,
+)
 from arcanos_eval.model._finetune import (
     FineTune,
     FineTuneCheckpoint,
@@ -60,6 +67,9 @@ __all__ = [
     "REDUCERS",
     "SCHEMA_VERSION",
     "SUPPORTED_VERSIONS",
+    "CalibrationAnswer",
+    "CalibrationRecord",
+    "CalibrationStatus",
     "Case",
     "Check",
     "CheckResult",
@@ -67,6 +77,8 @@ __all__ = [
     "FineTuneCheckpoint",
     "FineTuneEvent",
     "FineTuneFile",
+    "GraderKey",
+    "GraderRole",
     "JudgedOrder",
     "Origin",
     "PairKey",

@@ -36,6 +36,14 @@ from arcanos_eval.compare import ALL_CATEGORIES, CaseComparison, OutputDiff, Tar
 from arcanos_eval.model import ResultRecord
 from arcanos_eval.report.evaluation import Evaluation
 from arcanos_eval.report.fine_tune import fine_tune_views
+from arcanos_eval.report.graders import (
+    CALIBRATION_HEADERS,
+    CALIBRATION_NOTE,
+    LABEL_HEADERS,
+    LABELS_NOTE,
+    calibration_rows,
+    label_rows,
+)
 from arcanos_eval.report.markdown import category_cells
 from arcanos_eval.stats import (
     TargetStats,
@@ -112,7 +120,7 @@ def _verdict(ev: Evaluation) -> str:
         )
     else:
         if ev.incomplete is not None:
-            lines.append(f"No release verdict: {ev.incomplete}. The gates judged what ran.")
+            lines.append("No release verdict: the run is partial (see above).")
         if v.failing:
             lines.append(f"{len(v.failing)} of {v.gates} gate(s) failed: {', '.join(v.failing)}.")
         lines.extend(f"{text}." for text in v.unmet)
@@ -129,6 +137,21 @@ def _verdict(ev: Evaluation) -> str:
         f'<section class="verdict {"promote" if v.promote else "hold"}" id="verdict">'
         f'<p class="decision"><span class="word">{_e(v.decision)}</span> {_e(cand)}</p>'
         f"<ul>{items}</ul></section>"
+    )
+
+
+def _partial_banner(ev: Evaluation) -> str:
+    """First in the page, before the verdict: the run lacks answers, and how to get them."""
+    if ev.incomplete is None:
+        return ""
+    if ev.partial is not None:
+        what = f"{_e(ev.partial.counts)}; resume with: <code>{_e(ev.partial.resume_command)}</code>"
+    else:
+        what = _e(ev.incomplete.removeprefix("partial run: "))
+    return (
+        '<section class="partial" id="partial" role="alert"><p><strong>Partial run:</strong> '
+        f"{what}. No release verdict: the gates judged only what ran, and the verdict is HOLD."
+        "</p></section>"
     )
 
 
@@ -261,6 +284,20 @@ def _fine_tunes(ev: Evaluation) -> str:
         "problems fail the fine_tune gate).</p>"
     )
     return _section("fine-tune", "Fine-tune provenance", note + "\n".join(parts))
+
+
+def _graders(ev: Evaluation) -> str:
+    """Each grader's calibration and agreement with human labels (empty when no check graded
+    through a model)."""
+    if not ev.calibration and not ev.labels:
+        return ""
+    body = f"<p>{_e(CALIBRATION_NOTE)}</p>" + _table(
+        CALIBRATION_HEADERS, calibration_rows(ev.calibration)
+    )
+    if ev.labels:
+        body += f"<h3>Agreement with human labels</h3><p>{_e(LABELS_NOTE)}</p>"
+        body += _table(LABEL_HEADERS, label_rows(ev.labels))
+    return _section("graders", "Graders", body)
 
 
 def _section(anchor: str, title: str, body: str) -> str:
@@ -591,12 +628,14 @@ def render_html(evaluation: Evaluation) -> str:
         f"<header><h1>Release report: {_e(ev.candidate)} vs {_e(ev.baseline)}</h1>"
         f"<nav>{nav}</nav></header>",
         "<main>",
+        _partial_banner(ev),
         _verdict(ev),
         _facts(ev),
         _checklist(ev),
         _gates(ev),
         _categories(ev),
         _targets(ev),
+        *filter(None, [_graders(ev)]),
         *filter(None, [_fine_tunes(ev)]),
         _browser(ev),
         "</main>",
@@ -605,4 +644,4 @@ def render_html(evaluation: Evaluation) -> str:
         "</body>",
         "</html>",
     ]
-    return "\n".join(parts) + "\n"
+    return "\n".join(part for part in parts if part) + "\n"

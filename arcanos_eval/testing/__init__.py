@@ -26,6 +26,7 @@ import typing
 
 if typing.TYPE_CHECKING:
     from arcanos_eval.testing._batches import BatchOutcome
+    from arcanos_eval.testing._calibration import calibrated, calibration_reply
     from arcanos_eval.testing._fine_tuning import FineTuneJob
     from arcanos_eval.testing._log import RecordedRequest
     from arcanos_eval.testing._reply import (
@@ -57,6 +58,8 @@ __all__ = [
     "Reply",
     "ReplyToolCall",
     "Responder",
+    "calibrated",
+    "calibration_reply",
     "echo",
     "estimate_tokens",
 ]
@@ -69,6 +72,8 @@ _SOURCES = {
     "OpenAIServer": "server",
     "BatchOutcome": "_batches",
     "FineTuneJob": "_fine_tuning",
+    "calibrated": "_calibration",
+    "calibration_reply": "_calibration",
     "RecordedRequest": "_log",
     "ChatRequest": "_reply",
     "Fault": "_reply",
