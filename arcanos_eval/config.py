@@ -12,7 +12,7 @@ import math
 import os
 import re
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cache
 from pathlib import Path
@@ -59,6 +59,8 @@ class TargetConfig:
     half the CPU per call of the default) or ``"httpx"`` (the SDK's own default client).
     ``check_model = false`` skips the pre-flight check of ``model`` against the server's
     ``/v1/models``, for servers that answer to any model name.
+    ``fine_tune_job`` names the fine-tuning job that produced the model, ``fine_tune_record`` a
+    local training script's record of it (see :mod:`arcanos_eval.fine_tunes`).
     """
 
     name: str
@@ -83,6 +85,8 @@ class TargetConfig:
     scorer_only: bool = False
     check_model: bool = True
     key_required: bool | None = None
+    fine_tune_job: str | None = None
+    fine_tune_record: Path | None = None
 
     def api_key(self) -> str | None:
         """The key from the environment variable this target names (never stored anywhere)."""
@@ -130,6 +134,7 @@ class RunConfig:
     baseline: str = "base"
     candidate: str = "candidate"
     rollback: str | None = None
+    rollback_model: str | None = None
     gates: Mapping[str, Any] = field(default_factory=dict)
     log: Path | None = None
     report: Path | None = None
@@ -380,9 +385,13 @@ _STRUCTURED: Mapping[bool | str, StructuredOutputs] = {
 
 
 def _build_target(
-    name: str, data: Mapping[str, Any], roots: ProjectRoots, where: str
+    name: str, data: Mapping[str, Any], roots: ProjectRoots, where: Callable[[str], str]
 ) -> TargetConfig:
-    prompt, prompt_source = _resolve_prompt(data.get("system_prompt"), roots, where)
+    """The target ``name``; ``where(key)`` says where its field ``key`` is written."""
+    prompt, prompt_source = _resolve_prompt(
+        data.get("system_prompt"), roots, where("system_prompt")
+    )
+    record = data.get("fine_tune_record")
     return TargetConfig(
         name=name,
         model=data["model"],
@@ -406,6 +415,12 @@ def _build_target(
         scorer_only=data.get("scorer_only", False),
         check_model=data.get("check_model", True),
         key_required=True if "api_key_env" in data else None,
+        fine_tune_job=data.get("fine_tune_job"),
+        # Read when a run starts (a training script may write it after this check), never out of
+        # the project: its content goes into the run log and the report.
+        fine_tune_record=None
+        if record is None
+        else _confined(roots, record, f"{where('fine_tune_record')} field 'fine_tune_record'"),
     )
 
 
@@ -460,14 +475,13 @@ def _parse_run(
         max_retries=data.get("max_retries", 5),
         repeats=data.get("repeats"),
         targets={
-            name: _build_target(
-                name, spec, roots, _where(source, lines, ("targets", name, "system_prompt"))
-            )
+            name: _build_target(name, spec, roots, _placer(source, lines, name))
             for name, spec in data.get("targets", {}).items()
         },
         baseline=data.get("baseline", "base"),
         candidate=data.get("candidate", "candidate"),
         rollback=data.get("rollback"),
+        rollback_model=data.get("rollback_model"),
         gates=dict(data.get("gates", {})),
         log=None if log is None else confined(log, "log"),
         report=None if report is None else confined(report, "report"),
@@ -477,6 +491,11 @@ def _parse_run(
     )
     _check_target_roles(config, source, lines)
     return config
+
+
+def _placer(source: str, lines: TomlLines | None, target: str) -> Callable[[str], str]:
+    """Where a field of target ``target`` is written (see :func:`_where`)."""
+    return lambda key: _where(source, lines, ("targets", target, key))
 
 
 def _where(source: str, lines: TomlLines | None, path: tuple[str, ...]) -> str:

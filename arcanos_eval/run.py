@@ -33,6 +33,7 @@ from arcanos_eval.config import RunConfig, TargetConfig
 from arcanos_eval.cost import Budget, CostPlan, plan_cost, require_prices
 from arcanos_eval.engine import Call, Engine, EngineStats, first_few
 from arcanos_eval.errors import ConfigError, ReplayMissingError, RunLogError
+from arcanos_eval.fine_tunes import collect_fine_tunes
 from arcanos_eval.model import (
     CalibrationRecord,
     Case,
@@ -188,7 +189,7 @@ def build_header(
         started_at=started.isoformat(timespec="seconds"),
         mode=config.mode.value,
         concurrency=config.concurrency,
-        roles=Roles(config.baseline, config.candidate, config.rollback),
+        roles=Roles(config.baseline, config.candidate, config.rollback, config.rollback_model),
         targets={name: describe_target(t) for name, t in targets.items()},
         suites={
             s.id: SuiteInfo(
@@ -318,7 +319,9 @@ async def _execute(
         calls = [c for c in calls if (c.case.key, c.target, c.repeat) not in done]
     else:
         header = dataclasses.replace(header, log=project_path(log_path, config.root))
-        writer = RunLogWriter.create(log_path, header)
+        # Read once, before any answer: a resumed run keeps the provenance its log recorded.
+        fine_tunes = await collect_fine_tunes(config, targets)
+        writer = RunLogWriter.create(log_path, dataclasses.replace(header, fine_tunes=fine_tunes))
     if on_log is not None:
         on_log(writer.path)
     try:
@@ -534,7 +537,10 @@ class IncrementalRun:
             self.records = previous.records()
             self.batches = previous.batches
         else:
-            self.writer = RunLogWriter.create(path, header)
+            fine_tunes = run_interruptible(collect_fine_tunes(config, self.targets))
+            self.writer = RunLogWriter.create(
+                path, dataclasses.replace(header, fine_tunes=fine_tunes)
+            )
         self.done = {r.key for r in self.records if not r.errored}
         self.stats = EngineStats()
         self.interrupted = False  # an interrupted log gets no footer: it stays resumable

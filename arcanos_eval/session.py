@@ -31,6 +31,7 @@ from arcanos_eval.config import RunConfig
 from arcanos_eval.cost import Budget
 from arcanos_eval.engine import EngineStats
 from arcanos_eval.errors import ArcanosError, ExitCode
+from arcanos_eval.fine_tunes import has_fine_tune
 from arcanos_eval.gates import GateResult, GateSet, GateSpec, parse_gates, require_gates
 from arcanos_eval.model import Case, ResultRecord, Suite
 from arcanos_eval.report import Evaluation, evaluate
@@ -166,8 +167,12 @@ class ArcanosSession:
     budget: Budget | None = None
 
     def __post_init__(self) -> None:
-        # Parsed up front: a bad gate table is a usage error before any model call.
-        self.gates = parse_gates(self.config.gates)
+        # Parsed up front: a bad gate table is a usage error before any model call. A candidate
+        # with a fine-tune gets the implicit fine_tune gate its run will evaluate (a gate item).
+        candidate = self.config.targets.get(self.config.candidate)
+        self.gates = parse_gates(self.config.gates).with_fine_tune(
+            candidate is not None and has_fine_tune(candidate)
+        )
 
     @classmethod
     def open(cls, config: RunConfig, *, data_report: str | Path | None = None) -> ArcanosSession:

@@ -51,6 +51,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "pairing",
         "calibration",
         "_interrupt",
+        "fine_tunes",
     ),
     "compare": ("compare",),
     "gate": ("gates",),
