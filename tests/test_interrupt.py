@@ -26,8 +26,8 @@ from arcanos_eval._interrupt import DaemonPool, RunInterrupted, run_interruptibl
 from arcanos_eval.config import load_config
 from arcanos_eval.errors import ExitCode
 from arcanos_eval.run import execute_run
-from arcanos_eval.suite.loader import load_suites
 from arcanos_eval.scorers._calibration import calibration_items
+from arcanos_eval.suite.loader import load_suites
 from arcanos_eval.testing import OpenAIServer, Reply, calibrated, echo
 from tests.conftest import (
     KEY_ENV,
