@@ -96,6 +96,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
         )
     )
     print(f"\n{session.stats_line()}")
+    golden = session.golden_line()
+    if golden is not None:
+        print(golden)
     print(session.publish(json_path=args.json, html_path=args.html))
     for line in session.stopped_targets:
         print(f"arcanos-eval: error: {line}", file=sys.stderr)

@@ -183,6 +183,9 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
         for stopped in arcanos.stopped_targets:
             terminalreporter.write_line(f"arcanos: error: {stopped}", red=True)
         terminalreporter.write_line(line)
+        golden = arcanos.golden_line()
+        if golden is not None:
+            terminalreporter.write_line(golden)
         verdict = config.stash.get(_verdict_key, None)
         if verdict is not None:
             terminalreporter.write_line(f"arcanos: {verdict}")

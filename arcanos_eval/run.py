@@ -402,7 +402,17 @@ async def _answer(
     finally:
         for target in [*targets.values(), *(b.target for b in backends.values())]:
             await target.aclose()
+    _count_check_recordings(stats, backends)
     return stats, sorted({key for b in backends.values() for key in b.unrecorded})
+
+
+def _count_check_recordings(stats: EngineStats, backends: Mapping[str, EngineBackend]) -> None:
+    """Add the golden records of the checks' own calls (judges, moderation), which go through
+    an engine of their own, to ``stats``: the run says how many recordings it wrote in all."""
+    for engine in {id(b.engine): b.engine for b in backends.values()}.values():
+        stats.golden_from_cache += engine.stats.golden_from_cache
+        stats.golden_from_live += engine.stats.golden_from_live
+        stats.golden_provenance_unknown += engine.stats.golden_provenance_unknown
 
 
 def _sent_seed(call: Call) -> int | None:

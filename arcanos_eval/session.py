@@ -32,6 +32,7 @@ from arcanos_eval.engine import EngineStats
 from arcanos_eval.errors import ArcanosError, ExitCode
 from arcanos_eval.gates import GateResult, GateSet, GateSpec, parse_gates, require_gates
 from arcanos_eval.model import Case, ResultRecord, Suite
+from arcanos_eval.modes import Mode
 from arcanos_eval.report import Evaluation, evaluate
 from arcanos_eval.report.cli import publish, read_data_report
 from arcanos_eval.report.explain import explain_case, explain_gates, explain_regression
@@ -401,6 +402,31 @@ class ArcanosSession:
             + (f"{s.batched} batched, " if s.batched else "")
             + f"{s.replayed} replayed, {s.cached} cached, {s.retries} retries, {s.errored} errored)"
         )
+
+    def golden_line(self) -> str | None:
+        """``golden: wrote 34 new recordings (34 from the cache, 0 from live calls) into
+        golden/``: what a run that records (``record``, ``refresh``) wrote into the golden store;
+        ``None`` for a mode that does not record, or before any result."""
+        if self.stats is None or not self.config.mode.writes_golden:
+            return None
+        s = self.stats
+        folder = f"{_shown_path(self.config.golden)}/"
+        total = s.golden_from_cache + s.golden_from_live
+        if total == 0:
+            return f"golden: wrote no new recording: {folder} held every answer of this run"
+        new = "new " if self.config.mode is Mode.RECORD else ""
+        line = (
+            f"golden: wrote {total} {new}recording{'s' if total != 1 else ''} "
+            f"({s.golden_from_cache} from the cache, {s.golden_from_live} from live calls) "
+            f"into {folder}"
+        )
+        if s.golden_provenance_unknown:
+            line += (
+                f"; {s.golden_provenance_unknown} of them from cache entries that did not keep "
+                "the time of the call or the SDK version, which their provenance says "
+                "(arcanos-eval golden verify lists them)"
+            )
+        return line
 
     @property
     def stopped_targets(self) -> list[str]:

@@ -76,6 +76,8 @@ def test_judge_and_moderation_answers_are_recorded_and_replayed(
     # Base and candidate gave the same answer, so the judge was asked the same two questions.
     assert len(lines) == 2
     assert all("~judge-" in json.loads(line)["case"] for line in lines)
+    # The run counts every record it wrote, the judge's too: 4 answers and 2 distinct questions.
+    assert (recorded.stats.golden_from_live, recorded.stats.golden_from_cache) == (6, 0)
 
     server.stop()
     replayed = execute_run(

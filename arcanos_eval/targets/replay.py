@@ -29,7 +29,14 @@ from arcanos_eval._jsonl import HASH_KEY, dump_line, seal_line, seal_state, writ
 from arcanos_eval.errors import ConfigError, GoldenIntegrityError, GoldenStoreError, RunLogError
 from arcanos_eval.model import Response
 
-__all__ = ["GoldenRecord", "GoldenStore", "Integrity", "IntegrityProblem", "ResponseCache"]
+__all__ = [
+    "CachedAnswer",
+    "GoldenRecord",
+    "GoldenStore",
+    "Integrity",
+    "IntegrityProblem",
+    "ResponseCache",
+]
 
 # A record as read: ``sealed`` (its hash matches, or it was recorded by this store), ``unsealed``
 # (no hash: recorded before records were sealed), ``edited`` (its hash does not match), or
@@ -461,19 +468,32 @@ def _shown(path: Path) -> str:
         return str(path)
 
 
+@dataclass(frozen=True)
+class CachedAnswer:
+    """An answer the local cache holds, and the provenance of the call that produced it
+    (``None`` for an entry written before the cache kept provenance)."""
+
+    response: Response
+    provenance: Mapping[str, Any] | None
+
+
 class ResponseCache:
     """A local, append-only cache of live answers: ``<dir>/responses.jsonl``.
 
-    Keyed by endpoint, request fingerprint and repeat. Errored answers are never cached. The file
-    is read once, on first use; a torn last line (a killed process) is ignored.
+    Keyed by endpoint, request fingerprint and repeat; each entry keeps the answer and the
+    provenance of its call (endpoint, model, time, SDK version, latency, usage), so that ``record``
+    can turn it into a golden record as if it had made the call. Errored answers are never cached.
+    The file is read once, on first use; a torn last line (a killed process) is ignored.
     """
 
     def __init__(self, directory: Path) -> None:
         _require_folder(Path(directory), "response cache", "cache")
         self.path = Path(directory) / "responses.jsonl"
-        self._entries: dict[tuple[str, str, int], dict[str, Any]] | None = None
+        self._entries: (
+            dict[tuple[str, str, int], tuple[dict[str, Any], dict[str, Any] | None]] | None
+        ) = None
 
-    def _load(self) -> dict[tuple[str, str, int], dict[str, Any]]:
+    def _load(self) -> dict[tuple[str, str, int], tuple[dict[str, Any], dict[str, Any] | None]]:
         if self._entries is None:
             self._entries = {}
             try:
@@ -485,29 +505,48 @@ class ResponseCache:
                     try:
                         entry = json.loads(line)
                         key = (entry["endpoint"], entry["fingerprint"], int(entry["repeat"]))
-                        self._entries[key] = entry["response"]
+                        provenance = entry.get("provenance")
+                        self._entries[key] = (
+                            dict(entry["response"]),
+                            dict(provenance) if isinstance(provenance, dict) else None,
+                        )
                     except (ValueError, KeyError, TypeError):
                         continue
         return self._entries
 
-    def get(self, endpoint: str, fingerprint: str, repeat: int) -> Response | None:
-        data = self._load().get((endpoint, fingerprint, repeat))
-        return None if data is None else Response.from_dict({**data, "origin": "cached"})
+    def entry(self, endpoint: str, fingerprint: str, repeat: int) -> CachedAnswer | None:
+        """The cached answer to this request, with the provenance of its call, or ``None``."""
+        found = self._load().get((endpoint, fingerprint, repeat))
+        if found is None:
+            return None
+        data, provenance = found
+        return CachedAnswer(Response.from_dict({**data, "origin": "cached"}), provenance)
 
-    def put(self, endpoint: str, fingerprint: str, repeat: int, response: Response) -> None:
+    def get(self, endpoint: str, fingerprint: str, repeat: int) -> Response | None:
+        found = self.entry(endpoint, fingerprint, repeat)
+        return None if found is None else found.response
+
+    def put(
+        self,
+        endpoint: str,
+        fingerprint: str,
+        repeat: int,
+        response: Response,
+        provenance: Mapping[str, Any] | None = None,
+    ) -> None:
         if response.errored:
             return
         data = response.to_dict()
-        self._load()[(endpoint, fingerprint, repeat)] = data
+        kept = dict(provenance) if provenance is not None else None
+        self._load()[(endpoint, fingerprint, repeat)] = (data, kept)
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        entry: dict[str, Any] = {
+            "endpoint": endpoint,
+            "fingerprint": fingerprint,
+            "repeat": repeat,
+            "response": data,
+        }
+        if kept is not None:
+            entry["provenance"] = kept
         with self.path.open("a", encoding="utf-8") as handle:
-            handle.write(
-                dump_line(
-                    {
-                        "endpoint": endpoint,
-                        "fingerprint": fingerprint,
-                        "repeat": repeat,
-                        "response": data,
-                    }
-                )
-            )
+            handle.write(dump_line(entry))
