@@ -102,6 +102,7 @@ from arcanos_eval.gates._spec import (
     Unit,
     gate,
     parse_gates,
+    unmatched_scopes,
 )
 from arcanos_eval.gates._verdict import (
     CHECKLIST,
@@ -136,6 +137,7 @@ __all__ = [
     "gate",
     "parse_gates",
     "require_gates",
+    "unmatched_scopes",
     "verdict",
 ]
 
