@@ -52,7 +52,15 @@ from arcanos_eval.targets.base import Target, build_request
 from arcanos_eval.targets.openai import OpenAITarget, sdk_version
 from arcanos_eval.targets.replay import GoldenStore, ResponseCache
 
-__all__ = ["RunInterrupted", "RunOutcome", "execute_run", "make_target", "plan_calls", "score_case"]
+__all__ = [
+    "RunInterrupted",
+    "RunOutcome",
+    "execute_run",
+    "make_target",
+    "plan_calls",
+    "require_targets",
+    "score_case",
+]
 
 
 @dataclass
@@ -81,12 +89,8 @@ def plan_calls(
 
     ``select`` limits the plan to these (``suite::case``, target) pairs (what pytest selected).
     """
+    require_targets(config)
     targets = config.active_targets
-    if not targets:
-        raise ConfigError(
-            "no targets configured: add [tool.arcanos_eval.targets.base] and "
-            "[tool.arcanos_eval.targets.candidate] to pyproject.toml"
-        )
     calls: list[Call] = []
     for suite in suites:
         for case in suite.cases:
@@ -102,6 +106,19 @@ def plan_calls(
                     for r in range(1, repeats)
                 )
     return calls
+
+
+def require_targets(config: RunConfig) -> None:
+    """A run needs a target to answer its cases.
+
+    Raises:
+        ConfigError: no target is configured (or only ones consulted by checks).
+    """
+    if not config.active_targets:
+        raise ConfigError(
+            "no targets configured: add [tool.arcanos_eval.targets.base] and "
+            "[tool.arcanos_eval.targets.candidate] to pyproject.toml"
+        )
 
 
 def planned_repeats(config: RunConfig, case: Case) -> int:

@@ -30,7 +30,7 @@ from arcanos_eval.compare import ALL_CATEGORIES
 from arcanos_eval.config import RunConfig
 from arcanos_eval.engine import EngineStats
 from arcanos_eval.errors import ArcanosError, ExitCode
-from arcanos_eval.gates import GateResult, GateSet, GateSpec, parse_gates, require_gates
+from arcanos_eval.gates import GateResult, GateSet, GateSpec, parse_gates
 from arcanos_eval.model import Case, ResultRecord, Suite
 from arcanos_eval.modes import Mode
 from arcanos_eval.report import Evaluation, evaluate
@@ -48,8 +48,8 @@ from arcanos_eval.run import (
     run_async,
 )
 from arcanos_eval.runlog import RunLog, merge_run_logs, read_run_log
+from arcanos_eval.startup import check_startup
 from arcanos_eval.stats import format_percent
-from arcanos_eval.suite.loader import load_suites
 
 __all__ = ["ArcanosSession", "gate_name"]
 
@@ -175,11 +175,12 @@ class ArcanosSession:
             ArcanosError: a bad or missing gate table, suite or data report, before any model
                 call.
         """
-        # Its errors come before those of the suites; no gate at all is one of them.
-        require_gates(parse_gates(config.gates), config=str(config.source or "") or None)
+        # The checks `arcanos-eval validate` runs too: the gates' errors come before those of the
+        # suites; no gate at all is one of them.
         with bulk_work():
-            suites = load_suites(config.suites, roots=config.roots)
-        return cls(config, suites, data_report=read_data_report(data_report))
+            startup = check_startup(config)
+        startup.raise_first()
+        return cls(config, startup.suites, data_report=read_data_report(data_report))
 
     @functools.cached_property
     def target_names(self) -> tuple[str, ...]:
