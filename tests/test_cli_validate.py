@@ -121,6 +121,9 @@ BROKEN: dict[str, Callable[[Path], None]] = {
     "gate on a suite the run lacks": lambda p: _edit(
         p, "min_cases = 1", "min_cases = 1\nsuites = { dmo = { pass_rate = { happy_path = 1 } } }"
     ),
+    "gate on a category its suite lacks": lambda p: _edit(
+        p, "min_cases = 1", "min_cases = 1\nsuites = { demo = { pass_rate = { adversarial = 1 } } }"
+    ),
     "modifier without its gate": lambda p: _edit(p, "min_cases = 1", "min_cases = 1\nalpha = 0.1"),
     "waiver of a gated invariant": lambda p: _edit(
         p, "min_cases = 1", "min_cases = 1\nlatency_p95_ms = 900"

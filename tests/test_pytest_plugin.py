@@ -337,6 +337,21 @@ def test_a_bad_gate_table_is_a_usage_error_before_any_call(project, openai_serve
     assert openai_server.total_requests == 0
 
 
+def test_a_gate_on_a_category_no_suite_has_is_a_usage_error_before_any_call(project, openai_server):
+    pyproject = project.path / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text().replace("happy_path = 0.5", "happy_pth = 0.5"))
+    result = project.runpytest("--arcanos-suite", "suites", "--arcanos-mode", "live")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(
+        [
+            "*pyproject.toml:*: [[]tool.arcanos_eval.gates[]] field 'pass_rate.happy_pth': no case "
+            "of this run's suites has the category 'happy_pth' (did you mean 'happy_path'?); "
+            "categories: adversarial, happy_path"
+        ]
+    )
+    assert openai_server.total_requests == 0
+
+
 def test_a_run_without_gates_is_a_usage_error_before_any_call(project, openai_server):
     pyproject = project.path / "pyproject.toml"
     text = pyproject.read_text()
