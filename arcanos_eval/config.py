@@ -525,8 +525,9 @@ def _apply_overrides(config: RunConfig, overrides: Mapping[str, Any]) -> RunConf
     for key, value in overrides.items():
         if key == "suites":
             changes["suites"] = tuple(Path(p) for p in value)
-            changes["partial_suites"] = {p.resolve() for p in changes["suites"]} != {
-                p.resolve() for p in config.suites
+            # realpath, unlike Path.resolve, never raises (a symlink loop is the loader's to say)
+            changes["partial_suites"] = {os.path.realpath(p) for p in changes["suites"]} != {
+                os.path.realpath(p) for p in config.suites
             }
         elif key in ("golden", "log", "report", "resume", "cache"):
             changes[key] = Path(value)

@@ -741,6 +741,10 @@ model = "hostile-judge"
 base_url = "http://127.0.0.1:9/v1"
 api_key_env = "{env}"
 scorer_only = true
+
+# validate checks the gates as a run does: one that holds whatever the suite's categories.
+[tool.arcanos_eval.gates]
+pass_rate = {{ all = 0.9 }}
 """
 
 
@@ -893,11 +897,11 @@ def probe(sample: Sample, root: Path, watch: Watch, lines: Sequence[str]) -> dic
         outcome = "ok"
     elif status == 2:
         # validate shows every problem of the file, each on a line of its own; the first names it.
-        lines = message.splitlines() or [""]
+        shown = message.splitlines() or [""]
         clean = (
-            sample.named in lines[0]
-            and all(line.startswith("arcanos-eval: error: ") for line in lines)
-            and max(len(line) for line in lines) <= MAX_LINE
+            sample.named in shown[0]
+            and all(line.startswith("arcanos-eval: error: ") for line in shown)
+            and max(len(line) for line in shown) <= MAX_LINE
         )
         outcome = "clean" if clean else "unclear"
     else:  # an internal error the CLI caught and reported with its own status

@@ -209,3 +209,10 @@ def test_every_problem_of_the_configuration_table_is_shown(project, openai_serve
     assert "[tool.arcanos_eval.targets.candidate] field 'transport'" in lines[2]
     # A run stops on the first.
     assert _errors(capsys, "run", "--mode", "live", "-q") == (2, lines[:1])
+
+
+def test_a_suite_named_on_the_command_line_that_loops_is_one_line(project, capsys):
+    (project / "suites" / "loop.yaml").symlink_to("loop.yaml")
+    for command in (["validate", "suites/loop.yaml"], ["run", "suites/loop.yaml", "-q"]):
+        status, lines = _errors(capsys, *command)
+        assert status == 2 and len(lines) == 1 and lines[0].startswith("suites/loop.yaml"), lines
