@@ -18,7 +18,9 @@ the interpreter at exit. :func:`run_interruptible` runs a coroutine with this po
   in a check or a judge call, neither the run nor the interpreter at exit.
 
 Signals reach the main thread only: elsewhere (pytest's call thread) the run gets the bounded
-clean-up and the daemon threads, and whoever owns the thread cancels its task.
+clean-up and the daemon threads, and whoever owns the thread cancels its task. A caller whose thread
+runs an event loop already (a notebook cell) gets the run on a thread of its own, which its Ctrl-C
+(``KeyboardInterrupt`` while it waits) cancels.
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ from collections.abc import Callable, Coroutine, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from types import FrameType
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 __all__ = [
     "CLEANUP_S",
@@ -260,6 +262,8 @@ def run_interruptible(main: Coroutine[Any, Any, T]) -> T:
         RunInterrupted: Ctrl-C interrupted the run (in the main thread).
         asyncio.CancelledError: another thread cancelled the run's task.
     """
+    if _loop_running():
+        return _run_beside(main)
     global _active
     loop = asyncio.new_event_loop()
     pool = DaemonPool(min(32, (os.cpu_count() or 1) + 4), "arcanos-asyncio")
@@ -303,6 +307,51 @@ def run_interruptible(main: Coroutine[Any, Any, T]) -> T:
             stop.disarm()
             asyncio.set_event_loop(None)
             loop.close()
+
+
+def _loop_running() -> bool:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
+
+
+def _run_beside(main: Coroutine[Any, Any, T]) -> T:
+    """:func:`run_interruptible` on a thread of its own, for a caller whose thread is running an
+    event loop already: a Jupyter kernel runs every cell inside its loop, and a loop cannot run
+    inside another. Ctrl-C (a notebook's interrupt) raises ``KeyboardInterrupt`` in the caller,
+    who waits here: the run's task is then cancelled, gets :data:`HARD_S` to wind down, and
+    :class:`RunInterrupted` is raised, the log resumable as after any Ctrl-C."""
+    handle: Future[tuple[asyncio.AbstractEventLoop, asyncio.Task[Any]]] = Future()
+    outcome: Future[T] = Future()
+
+    async def tracked() -> T:
+        task = cast("asyncio.Task[Any]", asyncio.current_task())  # run by a loop: in a task
+        handle.set_result((asyncio.get_running_loop(), task))
+        return await main
+
+    def work() -> None:
+        try:
+            outcome.set_result(run_interruptible(tracked()))
+        except BaseException as exc:  # handed to the caller
+            outcome.set_exception(exc)
+        finally:
+            finished.set()
+
+    # Waited for with an event, not ``join``: a ``join`` cut by KeyboardInterrupt marks the thread
+    # stopped on Python 3.11 while it still runs, and every later ``join`` returns at once.
+    finished = threading.Event()
+    threading.Thread(target=work, name="arcanos-run", daemon=True).start()
+    try:
+        finished.wait()
+    except KeyboardInterrupt:
+        with contextlib.suppress(Exception):  # not started in time, or the loop is closed
+            loop, task = handle.result(timeout=HARD_S)
+            loop.call_soon_threadsafe(task.cancel)
+        finished.wait(HARD_S)
+        raise RunInterrupted(None) from None
+    return outcome.result()
 
 
 def _wind_down(loop: asyncio.AbstractEventLoop, pool: DaemonPool, *, bounded: bool) -> None:

@@ -28,7 +28,9 @@ from arcanos_eval.errors import ArcanosError, ConfigError, ExitCode
 from arcanos_eval.golden import prune_golden, seal_golden, verify_golden
 from arcanos_eval.options import add_cli_options, overrides_from
 from arcanos_eval.report.cli import add_parsers as add_report_parsers
+from arcanos_eval.report.evaluation import PartialRun, partial_run
 from arcanos_eval.run import RunInterrupted, summarize
+from arcanos_eval.runlog import read_run_log
 from arcanos_eval.session import ArcanosSession
 from arcanos_eval.startup import MAX_PROBLEMS, check_startup
 from arcanos_eval.suite.loader import SUITE_SCHEMA_PATH, load_suites
@@ -112,7 +114,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     golden = session.golden_line()
     if golden is not None:
         print(golden)
-    print(session.publish(json_path=args.json, html_path=args.html))
+    print(session.publish(json_path=args.json, html_path=args.html, charts_dir=args.charts))
     for line in session.stopped_targets:
         print(f"arcanos-eval: error: {line}", file=sys.stderr)
     return session.exit_status
@@ -290,9 +292,17 @@ def _interrupted(exc: KeyboardInterrupt) -> str:
     if log is None:
         return "arcanos-eval: interrupted"
     shown = _relative(log)
+    partial = PartialRun(0, None, shown)
+    what = f"the run log {shown} keeps every answer so far"
+    try:
+        counted = partial_run(read_run_log(log), shown)
+    except (ArcanosError, OSError, KeyboardInterrupt):  # unreadable, or Ctrl-C again: no counts
+        counted = None
+    if counted is not None:
+        partial, what = counted, counted.counts
     return (
-        f"arcanos-eval: interrupted; the run log {shown} keeps every answer so far: "
-        f"arcanos-eval run --resume {shown} (with this run's other options) completes it"
+        f"arcanos-eval: interrupted: {what}; resume with: {partial.resume_command} "
+        "(with this run's other options)"
     )
 
 

@@ -21,7 +21,6 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import random
-import sys
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
@@ -37,7 +36,7 @@ from arcanos_eval.modes import Mode
 from arcanos_eval.targets.base import CallFailure, Target
 from arcanos_eval.targets.replay import CachedAnswer, GoldenRecord, GoldenStore, ResponseCache
 
-__all__ = ["Call", "Engine", "EngineStats", "Progress"]
+__all__ = ["Call", "Engine", "EngineStats"]
 
 _BACKOFF_BASE_S = 0.5
 _BACKOFF_CAP_S = 30.0
@@ -157,49 +156,6 @@ class _Slots:
         self._free += 1
 
 
-class Progress:
-    """Progress on stderr: a live line on a terminal, a line every ``interval_s`` otherwise."""
-
-    def __init__(
-        self,
-        total: int,
-        *,
-        stream: TextIO | None = None,
-        interval_s: float = 5.0,
-        enabled: bool = True,
-    ) -> None:
-        self.total = total
-        self.stream = stream if stream is not None else sys.stderr
-        self.interactive = bool(getattr(self.stream, "isatty", lambda: False)())
-        self.interval_s = 0.1 if self.interactive else interval_s
-        self.enabled = enabled and total > 0
-        self.started = time.monotonic()
-        self.last = 0.0
-        self.done = 0
-
-    def line(self, stats: EngineStats) -> str:
-        elapsed = time.monotonic() - self.started
-        rate = self.done / elapsed if elapsed > 0 else 0.0
-        eta = (self.total - self.done) / rate if rate > 0 else float("nan")
-        eta_text = f"{eta:4.0f}s" if eta == eta else "   ?"
-        return (
-            f"arcanos: {self.done}/{self.total} calls, {stats.retries} retries, "
-            f"{stats.errored} errors, ETA {eta_text}"
-        )
-
-    def advance(self, stats: EngineStats, count: int = 1) -> None:
-        self.done += count
-        if not self.enabled:
-            return
-        now = time.monotonic()
-        if now - self.last >= self.interval_s or self.done >= self.total:
-            self.last = now
-            end = "\n" if (self.done >= self.total or not self.interactive) else ""
-            prefix = "\r" if self.interactive else ""
-            self.stream.write(prefix + self.line(stats) + end)
-            self.stream.flush()
-
-
 OnResult = Callable[[Call, Response], Awaitable[None] | None]
 
 
@@ -298,8 +254,7 @@ class Engine:
         stats = self.stats
         ready, groups = self.partition(calls)
 
-        progress = Progress(len(calls), stream=self.progress_stream, enabled=self.progress_enabled)
-        await self.deliver_recorded(ready, on_result, progress)
+        await self.deliver_recorded(ready, on_result)
 
         global_slots = _Slots(self.concurrency)
         target_slots = {
@@ -320,7 +275,7 @@ class Engine:
             response = await self._call(
                 first, global_slots, target_slots.get(first.target), limiters[first.target]
             )
-            await self.deliver(group, response, on_result, progress)
+            await self.deliver(group, response, on_result)
 
         tasks = [asyncio.ensure_future(answer(group)) for group in groups.values()]
         try:
@@ -358,7 +313,7 @@ class Engine:
         return ready, groups
 
     async def deliver_recorded(
-        self, ready: Sequence[tuple[Call, Response]], on_result: OnResult, progress: Progress
+        self, ready: Sequence[tuple[Call, Response]], on_result: OnResult
     ) -> None:
         """Hand over the answers golden or the cache already held."""
         for call, response in ready:
@@ -367,14 +322,12 @@ class Engine:
             else:
                 self.stats.cached += 1
             await _maybe_await(on_result(call, response))
-            progress.advance(self.stats)
 
     async def deliver(
         self,
         group: Sequence[Call],
         response: Response,
         on_result: OnResult,
-        progress: Progress,
         *,
         source: str = "live",
     ) -> None:
@@ -394,7 +347,6 @@ class Engine:
             self.remember(group, response)
         for call in group:
             await _maybe_await(on_result(call, response))
-            progress.advance(self.stats)
 
     def remember(self, group: Sequence[Call], response: Response) -> None:
         """Keep a new answer to ``group``: in the cache, and in golden when the mode records,

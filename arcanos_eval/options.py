@@ -72,6 +72,12 @@ OPTIONS: tuple[Option, ...] = (
     Option("json", "write the machine-readable JSON summary here", "PATH.json"),
     Option("html", "write the release report as one self-contained HTML page here", "PATH.html"),
     Option(
+        "charts",
+        "write the chart images (latency CDF, pass rate per category) into this folder; the "
+        "markdown report links them (needs the charts extra)",
+        "DIR",
+    ),
+    Option(
         "log",
         "write the run log here (default: .arcanos/runs/<time>.jsonl)",
         "RUN.jsonl",

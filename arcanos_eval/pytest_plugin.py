@@ -197,7 +197,11 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         return  # a worker hands its share over in _xdist.pytest_sessionfinish
     try:
         values = _values(session.config)
-        line = arcanos.publish(json_path=values.get("json"), html_path=values.get("html"))
+        line = arcanos.publish(
+            json_path=values.get("json"),
+            html_path=values.get("html"),
+            charts_dir=values.get("charts"),
+        )
     except ArcanosError as exc:
         line = f"could not write the report: {exc}"
     if line is not None:

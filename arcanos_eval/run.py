@@ -15,6 +15,7 @@ import platform
 import shutil
 import subprocess
 import uuid
+from collections import Counter
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -22,15 +23,19 @@ from pathlib import Path
 from typing import Any
 
 from arcanos_eval._interrupt import RunInterrupted, run_interruptible, stopping, uninterrupted
+from arcanos_eval._progress import RunProgress
 from arcanos_eval._version import __version__
 from arcanos_eval.backends import EngineBackend, check_model_targets, model_targets, scoring_case
 from arcanos_eval.batch import run_batches
+from arcanos_eval.calibration import Calibration
 from arcanos_eval.config import RunConfig, TargetConfig
 from arcanos_eval.engine import Call, Engine, EngineStats, first_few
 from arcanos_eval.errors import ConfigError, ReplayMissingError, RunLogError
 from arcanos_eval.model import (
+    CalibrationRecord,
     Case,
     CheckResult,
+    GraderKey,
     PairKey,
     Provenance,
     Response,
@@ -46,6 +51,7 @@ from arcanos_eval.modes import Mode
 from arcanos_eval.pairing import PAIRWISE_CHECK, Pairing
 from arcanos_eval.runlog import RunLog, RunLogWriter, read_run_log
 from arcanos_eval.scorers._budgets import use_prices
+from arcanos_eval.scorers._calibration import label_verdict
 from arcanos_eval.scorers._models import use_backends
 from arcanos_eval.scorers._registry import score_check
 from arcanos_eval.targets.base import Target, build_request
@@ -199,6 +205,7 @@ def build_header(
                 response_schema=dict(s.response_schema) if s.response_schema else None,
                 schema_of_record=golden.schema_of_record(s.id),
                 case_inputs={c.id: c.input[:500] for c in s.cases},
+                labels=human_labels(s),
             )
             for s in suites
         },
@@ -212,6 +219,17 @@ def build_header(
             git_commit=_git_commit(config.root),
         ),
     )
+
+
+def human_labels(suite: Suite) -> dict[str, bool]:
+    """The human labels of ``suite``'s cases (``metadata.label``) that are a grader's verdict
+    (see :func:`~arcanos_eval.scorers._calibration.label_verdict`), by case id."""
+    labels = {}
+    for case in suite.cases:
+        verdict = label_verdict(case.metadata.get("label"))
+        if verdict is not None:
+            labels[case.id] = verdict
+    return labels
 
 
 def _consulted_targets(config: RunConfig, suites: Sequence[Suite]) -> set[str]:
@@ -288,23 +306,28 @@ async def _execute(
     stored_batches: list[dict[str, Any]] = []
     answers: dict[ResultKey, ResultRecord] = {}
     judged: set[PairKey] = set()
-    pairing = Pairing.of(config, {c.case.key: c.case for c in calls}.values(), answers, judged)
+    calibrated: dict[GraderKey, CalibrationRecord] = {}
+    planned_cases = {c.case.key: c.case for c in calls}.values()
+    pairing = Pairing.of(config, planned_cases, answers, judged)
+    calibration = Calibration(planned_cases, calibrated, set(), concurrency=config.concurrency)
     if resume is not None:
         writer, previous = RunLogWriter.open_for_resume(resume)
         _check_resumable(previous, header)
         stored_batches = previous.batches
         answers.update(previous.results)
         judged.update(previous.pairwise)
+        calibrated.update(previous.calibration)
         done = {key for key, record in previous.results.items() if not record.errored}
         calls = [c for c in calls if (c.case.key, c.target, c.repeat) not in done]
     else:
+        header = dataclasses.replace(header, log=project_path(log_path, config.root))
         writer = RunLogWriter.create(log_path, header)
     if on_log is not None:
         on_log(writer.path)
     try:
         stats, unrecorded = await _answer(
             config, suites, targets, calls, writer, progress, stored_batches, on_record,
-            pairing=pairing,
+            pairing=pairing, calibration=calibration,
         )  # fmt: skip
         with uninterrupted():
             writer.footer(
@@ -349,9 +372,11 @@ async def _answer(
     on_record: Callable[[ResultRecord], None] | None = None,
     shared: _Shared | None = None,
     pairing: Pairing | None = None,
+    calibration: Calibration | None = None,
 ) -> tuple[EngineStats, list[str]]:
-    """Answer ``calls``, score each answer and append it to ``writer`` (then hand it to
-    ``on_record``); then judge the pairwise comparisons of ``pairing`` these answers completed.
+    """Calibrate the graders of ``calibration`` not calibrated yet; answer ``calls``, score each
+    answer and append it to ``writer`` (then hand it to ``on_record``); then judge the pairwise
+    comparisons of ``pairing`` these answers completed.
 
     Returns the statistics and the check calls replay could not answer (see ``_check_recorded``).
     """
@@ -370,6 +395,12 @@ async def _answer(
     backends = _scorer_backends(config, shared.consulted, engine)
     model_names = list(backends)
     answered: list[ResultRecord] = []
+    status = RunProgress(
+        Counter(call.target for call in calls),
+        concurrency=config.concurrency,
+        enabled=progress,
+        retries=lambda: engine.stats.retries,
+    )
 
     async def on_result(call: Call, response: Response) -> None:
         if stopping():  # interrupted: an answer that arrives now is not scored (resume asks again)
@@ -399,21 +430,32 @@ async def _answer(
         with uninterrupted():  # a forced interruption waits for the line to be written
             writer.append(record)
         answered.append(record)
+        status.add(
+            call.target,
+            errored=record.errored,
+            passed=record.passed,
+            recorded=response.origin != "live",
+            latency_s=None if response.latency_ms is None else response.latency_ms / 1000,
+        )
         if on_record is not None:
             on_record(record)
 
     try:
-        if config.mode is Mode.BATCH:
-            stats = await run_batches(
-                engine,
-                calls,
-                on_result,
-                settings=config.batch,
-                journal=writer.batch,
-                previous=stored_batches,
-            )
-        else:
-            stats = await engine.run(calls, on_result)
+        async with status.running():
+            if calibration is not None and backends:
+                await calibration.run(backends, writer, notes=status.notes if progress else None)
+            if config.mode is Mode.BATCH:
+                stats = await run_batches(
+                    engine,
+                    calls,
+                    on_result,
+                    settings=config.batch,
+                    journal=writer.batch,
+                    previous=stored_batches,
+                    stream=status.notes,
+                )
+            else:
+                stats = await engine.run(calls, on_result)
         if pairing is not None:
             await pairing.judge(answered, backends, writer)
     finally:
@@ -478,6 +520,10 @@ class IncrementalRun:
         # What pairwise checks compare: every answer so far, and the comparisons already made.
         self._answers: dict[ResultKey, ResultRecord] = {r.key: r for r in self.records}
         self._judged: set[PairKey] = set(previous.pairwise) if resume is not None else set()
+        self._calibrated: dict[GraderKey, CalibrationRecord] = (
+            dict(previous.calibration) if resume is not None else {}
+        )
+        self._calibrating: set[GraderKey] = set()
         self._shared = _Shared.open(config, suites)
         self._plan: dict[tuple[str, str], list[Call]] = {}
         for call in plan_calls(config, suites):
@@ -496,11 +542,17 @@ class IncrementalRun:
         new: list[ResultRecord] = []
         cases = {c.case.key: c.case for pair in select for c in self._plan.get(pair, ())}
         pairing = Pairing.of(self.config, cases.values(), self._answers, self._judged)
+        calibration = Calibration(
+            cases.values(),
+            self._calibrated,
+            self._calibrating,
+            concurrency=self.config.concurrency,
+        )
         try:
             stats, unrecorded = run_interruptible(
                 _answer(
                     self.config, self.suites, self.targets, calls, self.writer, progress,
-                    self.batches, new.append, self._shared, pairing,
+                    self.batches, new.append, self._shared, pairing, calibration,
                 )
             )  # fmt: skip
         except KeyboardInterrupt:
@@ -533,6 +585,14 @@ def added_stats(total: EngineStats, more: EngineStats) -> EngineStats:
         f.name: getattr(total, f.name) + getattr(more, f.name) for f in dataclasses.fields(more)
     }
     return EngineStats(**values)
+
+
+def project_path(path: Path, root: Path) -> str:
+    """``path`` as a command run in the project folder ``root`` names it: relative when inside."""
+    try:
+        return path.resolve().relative_to(root.resolve()).as_posix()
+    except (ValueError, OSError):
+        return str(path.resolve())
 
 
 def default_log_path(config: RunConfig) -> Path:

@@ -45,6 +45,7 @@ from arcanos_eval.run import (
     execute_run,
     plan_calls,
     planned_repeats,
+    project_path,
     run_async,
 )
 from arcanos_eval.runlog import RunLog, merge_run_logs, read_run_log
@@ -371,16 +372,20 @@ class ArcanosSession:
         return own + [s for s in self.gates.specs if s.suite is None and s.identity not in replaced]
 
     def publish(
-        self, json_path: str | Path | None = None, html_path: str | Path | None = None
+        self,
+        json_path: str | Path | None = None,
+        html_path: str | Path | None = None,
+        charts_dir: str | Path | None = None,
     ) -> str | None:
-        """Write the report, JSON summary, HTML report and step summary asked for; returns the
-        verdict line (``None`` before any result)."""
+        """Write the report, chart images, JSON summary, HTML report and step summary asked for;
+        returns the verdict line (``None`` before any result)."""
         if self.evaluation is None:
             return None
         return publish(
             self.evaluation,
             output=self.config.report,
             json_path=Path(json_path) if json_path else None,
+            charts_dir=charts_dir or None,
             html_path=Path(html_path) if html_path else None,
         )
 
@@ -511,7 +516,9 @@ class ArcanosSession:
             "workers": len(shares),
         }
         logs = [read_run_log(s["log"]) for s in shares]
-        merged = merge_run_logs(logs, target, footer=footer)
+        merged = merge_run_logs(
+            logs, target, footer=footer, log=project_path(Path(target), self.config.root)
+        )
         for item in shares:
             if Path(item["log"]).resolve() != Path(target).resolve():
                 Path(item["log"]).unlink(missing_ok=True)

@@ -361,20 +361,6 @@ def test_every_artifact_is_free_of_the_api_key(openai_server, make_config, tmp_p
         assert TEST_KEY not in path.read_text(encoding="utf-8", errors="replace"), path
 
 
-def test_progress_lines_go_to_the_given_stream(
-    openai_server, make_config, tmp_path, test_key, capsys
-):
-    suites = _suites(tmp_path, count=2)
-    execute_run(
-        make_config(openai_server.base_url, mode="live"),
-        suites,
-        log_path=tmp_path / "r.jsonl",
-        progress=True,
-    )
-    err = capsys.readouterr().err
-    assert "arcanos: 4/4 calls, 0 retries, 0 errors" in err
-
-
 def test_results_are_one_record_per_case_target_repeat(
     openai_server, make_config, tmp_path, test_key
 ):

@@ -156,6 +156,45 @@ def test_an_interrupted_run_names_its_log_which_resume_completes(
     _complete(log)
 
 
+def _run_threads() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name == "arcanos-run" and t.is_alive()]
+
+
+def test_a_run_called_inside_a_running_event_loop_runs_and_ctrl_c_stops_it(
+    project: Path, server: OpenAIServer
+) -> None:
+    """A notebook cell runs inside the kernel's event loop, where no other loop can run: the run
+    goes on a thread of its own, Ctrl-C where the cell waits cancels it, and resume completes it."""
+    log = project / "run.jsonl"
+    config = load_config(project / "pyproject.toml", mode="live")
+    suites = load_suites(config.suites)
+
+    async def cell(config: Any) -> Any:
+        return execute_run(config, suites, log_path=log, progress=False)
+
+    def ctrl_c() -> None:
+        with contextlib.suppress(AssertionError):
+            _wait_for(lambda: _fast_answers_logged(log))
+            os.kill(os.getpid(), signal.SIGINT)
+
+    loop = asyncio.new_event_loop()  # with no SIGINT handler: a kernel's while a cell runs
+    try:
+        threading.Thread(target=ctrl_c, daemon=True).start()
+        with hang_guard(doing="running after Ctrl-C"), pytest.raises(RunInterrupted) as info:
+            loop.run_until_complete(cell(config))
+        assert info.value.log == log
+        _wait_for(lambda: not _run_threads(), timeout=STOP_BOUND_S)  # cancelled, not left running
+        assert len(_results(log)) == 2 * FAST and not _footer(log)
+        server.replies = {}
+        resumed = load_config(project / "pyproject.toml", mode="live", resume=str(log))
+        with hang_guard(doing="resuming inside a running loop"):
+            outcome = loop.run_until_complete(cell(resumed))
+    finally:
+        loop.close()
+    assert len(outcome.log.results) == 2 * CASES
+    _complete(log)
+
+
 def test_daemon_pool_threads_never_hold_up_exit() -> None:
     pool = DaemonPool(1)
     running, release = threading.Event(), threading.Event()
@@ -205,8 +244,8 @@ def test_ctrl_c_stops_a_cli_run_waiting_on_a_slow_server(
     _, err = _interrupt(process)
     assert process.returncode == ExitCode.INTERRUPTED == 130
     assert err == (
-        "arcanos-eval: interrupted; the run log run.jsonl keeps every answer so far: "
-        "arcanos-eval run --resume run.jsonl (with this run's other options) completes it\n"
+        f"arcanos-eval: interrupted: {2 * FAST} of {2 * CASES} planned answers; resume with: "
+        "arcanos-eval run --resume run.jsonl (with this run's other options)\n"
     )
     assert len(_results(log)) == 2 * FAST and not _footer(log)
     server.replies = {}
@@ -237,7 +276,8 @@ def test_ctrl_c_stops_a_run_while_a_check_runs(project: Path, server: OpenAIServ
     _checking(server)
     _, err = _interrupt(process)
     assert process.returncode == ExitCode.INTERRUPTED
-    assert err.startswith("arcanos-eval: interrupted; the run log run.jsonl keeps"), err
+    assert err.startswith("arcanos-eval: interrupted: "), err
+    assert "; resume with: arcanos-eval run --resume run.jsonl (with" in err
     assert "Traceback" not in err and not _footer(log)
     server.replies = {}
     _long_checks(project, "a+!$")  # the same checks, quick this time: resume checks them again
@@ -285,7 +325,8 @@ def test_ctrl_c_stops_a_run_while_a_slow_judge_compares_answers(
     _wait_for(lambda: server.total_requests > 2 * CASES)  # every answer is in: judging began
     _, err = _interrupt(process)
     assert process.returncode == ExitCode.INTERRUPTED
-    assert err.startswith("arcanos-eval: interrupted; the run log run.jsonl keeps"), err
+    assert err.startswith("arcanos-eval: interrupted: "), err
+    assert "; resume with: arcanos-eval run --resume run.jsonl (with" in err
     assert len(_results(project / "run.jsonl")) == 2 * CASES
     assert not _footer(project / "run.jsonl")
 

@@ -53,6 +53,7 @@ def test_each_request_is_made_once_across_workers(project, openai_server):
     log = read_run_log(project.path / "run.jsonl")
     assert len(log.records()) == 8 and log.header.planned == 8
     assert log.header.footer is not None and log.header.footer.workers == 2
+    assert log.header.log == "run.jsonl"  # what --resume takes, not a worker's log
     assert sorted(p.name for p in project.path.glob("run*.jsonl")) == ["run.jsonl"]
     result.stdout.fnmatch_lines(
         ["*run log: *run.jsonl (6 live, 0 replayed*", "arcanos: PROMOTE: * gate(s) passed*"]

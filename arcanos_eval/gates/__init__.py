@@ -50,6 +50,10 @@ A waiver is refused for an invariant that a configured gate backs, and is printe
 
 A gate that is configured but cannot be evaluated (no case of the category, nothing streamed, no
 prices, no data report...) **fails**, saying why: a release is not promoted on missing evidence.
+So does a gate that reads checks graded by a model whose calibration failed or is missing
+(``grader failed calibration: ...``, see :mod:`arcanos_eval.calibration`): the case-counting gates
+read every check of their cases, ``moderation_drift`` the ``moderation`` checks, the pairwise
+gates the pairwise judges; the latency, token, cost, schema and data gates read no graded check.
 In a batch-mode run the latency gates fail as "not measurable in batch mode".
 
 Adding a gate
@@ -73,7 +77,10 @@ listed in the report's gate table::
         evidence = f"{refused:.1%} of {len(answers)} {scope.candidate} answers refused"
         return [Measurement(None, refused, refused <= spec.threshold, evidence)]
 
-and then ``refusal_rate = 0.05`` under ``[tool.arcanos_eval.gates]``.
+and then ``refusal_rate = 0.05`` under ``[tool.arcanos_eval.gates]``. A custom gate counts as
+reading every check of its cases (it fails when one of them rests on an uncalibrated grader);
+``@gate(..., reads=())`` declares one that reads no check, ``reads=("moderation",)`` one that
+reads only those checks.
 """
 
 from __future__ import annotations

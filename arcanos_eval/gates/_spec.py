@@ -35,6 +35,7 @@ __all__ = [
     "GateSet",
     "GateSpec",
     "Invariant",
+    "Reads",
     "Unit",
     "definitions",
     "gate",
@@ -72,6 +73,11 @@ INVARIANT_ALIASES: Mapping[str, Invariant] = {
     "data": "data_sanitized",
 }
 
+# Which checks' results a gate reads, so that a gate resting on a grader that failed calibration
+# fails too: "verdicts" (whether cases passed: every check of the cases it measures), or the
+# names of the checks it reads (``pairwise``: the pairwise comparisons of its scope), or none.
+Reads = Literal["verdicts"] | tuple[str, ...]
+
 Evaluator = Callable[["GateSpec", "Scope"], Sequence["Measurement"]]
 E = TypeVar("E", bound=Evaluator)
 
@@ -84,6 +90,7 @@ class GateDefinition:
     evaluate: Evaluator
     unit: Unit
     invariant: Invariant | None = None
+    reads: Reads = "verdicts"
 
 
 # Insertion order is the order of the report's gate table: built-ins first, in the order
@@ -96,13 +103,19 @@ def _origin(fn: Callable[..., Any]) -> str:
     return f"{getattr(fn, '__module__', '?')}.{getattr(fn, '__qualname__', repr(fn))}"
 
 
-def gate(key: str, *, unit: Unit, invariant: Invariant | None = None) -> Callable[[E], E]:
+def gate(
+    key: str, *, unit: Unit, invariant: Invariant | None = None, reads: Reads = "verdicts"
+) -> Callable[[E], E]:
     """Register ``fn(spec, scope) -> [Measurement, ...]`` as the gate ``key``.
 
     The key is then accepted in ``[tool.arcanos_eval.gates]`` (and its ``suites.<id>``
     overrides) with a number as its threshold, and the gate is evaluated over every scope like
     the built-in ones. ``unit`` says how the report shows the measured value and threshold;
-    ``invariant`` puts the gate behind an item of the release checklist.
+    ``invariant`` puts the gate behind an item of the release checklist. ``reads`` says which
+    checks' results it reads: ``"verdicts"`` (the default: whether cases passed, so every check
+    of its cases), the names of the checks it reads (``("moderation",)``), or ``()`` for a gate
+    that reads no check (latency, tokens). A gate fails when a check it reads rests on a grader
+    that is not calibrated (see :mod:`arcanos_eval.calibration`).
 
     Raises:
         GateConfigError: ``key`` is a reserved table key, already registered by another function, or
@@ -124,7 +137,7 @@ def gate(key: str, *, unit: Unit, invariant: Invariant | None = None) -> Callabl
             raise GateConfigError(
                 f"gate {key!r} is already registered by {_origin(existing.evaluate)}"
             )
-        _REGISTRY[key] = GateDefinition(key, fn, unit, invariant)
+        _REGISTRY[key] = GateDefinition(key, fn, unit, invariant, reads)
         return fn
 
     return register

@@ -12,6 +12,13 @@ all build on it, not the other way round.
 
 from __future__ import annotations
 
+from arcanos_eval.model._calibration import (
+    CalibrationAnswer,
+    CalibrationRecord,
+    CalibrationStatus,
+    GraderKey,
+    GraderRole,
+)
 from arcanos_eval.model._header import (
     SCHEMA_VERSION,
     Provenance,
@@ -52,9 +59,14 @@ __all__ = [
     "BUILTIN_CATEGORIES",
     "REDUCERS",
     "SCHEMA_VERSION",
+    "CalibrationAnswer",
+    "CalibrationRecord",
+    "CalibrationStatus",
     "Case",
     "Check",
     "CheckResult",
+    "GraderKey",
+    "GraderRole",
     "JudgedOrder",
     "Origin",
     "PairKey",

@@ -131,13 +131,17 @@ _SUITE_KEYS = (
     "response_schema",
     "schema_of_record",
     "case_inputs",
+    "labels",
 )
 
 
 @dataclass(frozen=True)
 class SuiteInfo:
     """A suite of the run: enough to report on it without its file (inputs clipped to 500
-    characters), and the response schema the run checked against beside the one on record."""
+    characters), and the response schema the run checked against beside the one on record.
+    ``labels`` holds the human labels of its cases (``metadata.label``) read as the verdict their
+    model-graded checks should reach (``True``: pass), by case id; absent from the log when none.
+    """
 
     version: str | None = None
     path: str | None = None
@@ -148,8 +152,10 @@ class SuiteInfo:
     schema_of_record: Mapping[str, Any] | None = None
     case_inputs: Mapping[str, str] = field(default_factory=dict)
     extra: Mapping[str, Any] = field(default_factory=dict)
+    labels: Mapping[str, bool] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        labels = {"labels": dict(self.labels)} if self.labels else {}
         return {
             "version": self.version,
             "path": self.path,
@@ -161,6 +167,7 @@ class SuiteInfo:
                 None if self.schema_of_record is None else dict(self.schema_of_record)
             ),
             "case_inputs": dict(self.case_inputs),
+            **labels,
             **self.extra,
         }
 
@@ -177,6 +184,9 @@ class SuiteInfo:
             schema_of_record=dict(of_record) if isinstance(of_record, Mapping) else None,
             case_inputs={str(k): str(v) for k, v in _mapping(data.get("case_inputs")).items()},
             extra=_extra(data, _SUITE_KEYS),
+            labels={
+                str(k): v for k, v in _mapping(data.get("labels")).items() if isinstance(v, bool)
+            },
         )
 
 
@@ -260,6 +270,7 @@ _HEADER_KEYS = (
     "suites",
     "gates",
     "planned",
+    "log",
     "provenance",
     "compare",
     "footer",
@@ -273,7 +284,9 @@ class RunHeader:
     Optional fields are ``None`` when the log did not record them (and are then not written back).
     ``gates`` is the ``[tool.arcanos_eval.gates]`` table the run was configured with, as written:
     the gate parser reads it. ``exclude_paths`` (stored as ``compare.exclude_paths``) are JSON
-    paths the run's output diffs leave out.
+    paths the run's output diffs leave out. ``planned`` counts the answers the run set out to get
+    (case x target x repeat); ``log`` is where the run wrote this log, relative to the project
+    folder when inside it: what ``arcanos-eval run --resume`` takes there.
     """
 
     run_id: str | None = None
@@ -285,6 +298,7 @@ class RunHeader:
     suites: Mapping[str, SuiteInfo] = field(default_factory=dict)
     gates: Mapping[str, Any] = field(default_factory=dict)
     planned: int | None = None
+    log: str | None = None
     provenance: Provenance = field(default_factory=Provenance)
     exclude_paths: tuple[str, ...] | None = None
     footer: RunFooter | None = None
@@ -329,6 +343,8 @@ class RunHeader:
         data["gates"] = dict(self.gates)
         if self.planned is not None:
             data["planned"] = self.planned
+        if self.log is not None:
+            data["log"] = self.log
         data["provenance"] = self.provenance.to_dict()
         if self.exclude_paths is not None:
             data["compare"] = {"exclude_paths": list(self.exclude_paths)}
@@ -361,6 +377,7 @@ class RunHeader:
             },
             gates=dict(_mapping(data.get("gates"))),
             planned=_count(data.get("planned")),
+            log=_text(data.get("log")),
             provenance=Provenance.from_dict(_mapping(data.get("provenance"))),
             exclude_paths=None if excluded is None else tuple(str(p) for p in excluded),
             footer=RunFooter.from_dict(footer) if isinstance(footer, Mapping) else None,

@@ -34,6 +34,14 @@ from typing import Any
 from arcanos_eval.compare import ALL_CATEGORIES, CaseComparison, OutputDiff, TargetOutcome
 from arcanos_eval.model import ResultRecord
 from arcanos_eval.report.evaluation import Evaluation
+from arcanos_eval.report.graders import (
+    CALIBRATION_HEADERS,
+    CALIBRATION_NOTE,
+    LABEL_HEADERS,
+    LABELS_NOTE,
+    calibration_rows,
+    label_rows,
+)
 from arcanos_eval.report.markdown import category_cells
 from arcanos_eval.stats import (
     TargetStats,
@@ -110,7 +118,7 @@ def _verdict(ev: Evaluation) -> str:
         )
     else:
         if ev.incomplete is not None:
-            lines.append(f"No release verdict: {ev.incomplete}. The gates judged what ran.")
+            lines.append("No release verdict: the run is partial (see above).")
         if v.failing:
             lines.append(f"{len(v.failing)} of {v.gates} gate(s) failed: {', '.join(v.failing)}.")
         lines.extend(f"{text}." for text in v.unmet)
@@ -132,6 +140,21 @@ def _verdict(ev: Evaluation) -> str:
         f'<section class="verdict {"promote" if v.promote else "hold"}" id="verdict">'
         f'<p class="decision"><span class="word">{_e(v.decision)}</span> {_e(cand)}</p>'
         f"<ul>{items}</ul></section>"
+    )
+
+
+def _partial_banner(ev: Evaluation) -> str:
+    """First in the page, before the verdict: the run lacks answers, and how to get them."""
+    if ev.incomplete is None:
+        return ""
+    if ev.partial is not None:
+        what = f"{_e(ev.partial.counts)}; resume with: <code>{_e(ev.partial.resume_command)}</code>"
+    else:
+        what = _e(ev.incomplete.removeprefix("partial run: "))
+    return (
+        '<section class="partial" id="partial" role="alert"><p><strong>Partial run:</strong> '
+        f"{what}. No release verdict: the gates judged only what ran, and the verdict is HOLD."
+        "</p></section>"
     )
 
 
@@ -236,6 +259,20 @@ def _targets(ev: Evaluation) -> str:
     chart = _figure(_latency_svg(ev.targets), "Latency p50 and p95 per target")
     table = _table([*headers, "tokens/answer", "cost"], rows, "numbers")
     return _section("latency", "Latency, tokens and cost", note + table + chart)
+
+
+def _graders(ev: Evaluation) -> str:
+    """Each grader's calibration and agreement with human labels (empty when no check graded
+    through a model)."""
+    if not ev.calibration and not ev.labels:
+        return ""
+    body = f"<p>{_e(CALIBRATION_NOTE)}</p>" + _table(
+        CALIBRATION_HEADERS, calibration_rows(ev.calibration)
+    )
+    if ev.labels:
+        body += f"<h3>Agreement with human labels</h3><p>{_e(LABELS_NOTE)}</p>"
+        body += _table(LABEL_HEADERS, label_rows(ev.labels))
+    return _section("graders", "Graders", body)
 
 
 def _section(anchor: str, title: str, body: str) -> str:
@@ -565,12 +602,14 @@ def render_html(evaluation: Evaluation) -> str:
         f"<header><h1>Release report: {_e(ev.candidate)} vs {_e(ev.baseline)}</h1>"
         f"<nav>{nav}</nav></header>",
         "<main>",
+        _partial_banner(ev),
         _verdict(ev),
         _facts(ev),
         _checklist(ev),
         _gates(ev),
         _categories(ev),
         _targets(ev),
+        *filter(None, [_graders(ev)]),
         _browser(ev),
         "</main>",
         f'<script type="application/json" id="case-data">{embed_json(case_data(ev))}</script>',
@@ -578,4 +617,4 @@ def render_html(evaluation: Evaluation) -> str:
         "</body>",
         "</html>",
     ]
-    return "\n".join(parts) + "\n"
+    return "\n".join(part for part in parts if part) + "\n"

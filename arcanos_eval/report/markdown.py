@@ -1,7 +1,8 @@
 """The markdown release report (GitHub-flavoured tables via tabulate), rendered from an evaluation.
 
 Sections, in order: verdict; release checklist; gates; pass rates per category; latency, tokens and
-cost; regressions; improvements; pairwise preference (when a pairwise check ran); schema drift; flaky
+cost; regressions; improvements; pairwise preference (when a pairwise check ran); graders (when a
+check consulted a model to grade: calibration, agreement with human labels); schema drift; flaky
 cases; errored calls; unpaired cases; charts; provenance; how the numbers are counted. The output depends only on the run log (and the data
 report): orders are sorted, floats have fixed formats and the bootstrap is seeded, so the same log
 renders byte-identical markdown.
@@ -28,6 +29,14 @@ from arcanos_eval.gates import GateResult
 from arcanos_eval.model import PairwiseRecord, PairwiseTally, ResultRecord, RunHeader
 from arcanos_eval.report.charts import ChartSet
 from arcanos_eval.report.evaluation import Evaluation, RunDiff
+from arcanos_eval.report.graders import (
+    CALIBRATION_HEADERS,
+    CALIBRATION_NOTE,
+    LABEL_HEADERS,
+    LABELS_NOTE,
+    calibration_rows,
+    label_rows,
+)
 from arcanos_eval.stats import (
     TargetStats,
     format_interval,
@@ -117,9 +126,24 @@ def _counts(outcome: TargetOutcome | None) -> str:
 # ------------------------------------------------------------------------------ sections
 
 
+def _partial_banner(ev: Evaluation) -> list[str]:
+    """First after the title, before the verdict: the run lacks answers, and how to get them."""
+    if ev.incomplete is None:
+        return []
+    if ev.partial is not None:
+        what = f"{ev.partial.counts}; resume with: {_code(ev.partial.resume_command)}"
+    else:
+        what = ev.incomplete.removeprefix("partial run: ")
+    return [
+        f"> **Partial run: {what}.** No release verdict: the gates judged only what ran, and "
+        "the verdict is HOLD.",
+        "",
+    ]
+
+
 def _verdict(ev: Evaluation) -> list[str]:
     v = ev.verdict
-    lines = [f"# Release report: `{ev.candidate}` vs `{ev.baseline}`", ""]
+    lines = [f"# Release report: `{ev.candidate}` vs `{ev.baseline}`", "", *_partial_banner(ev)]
     if v.promote:
         lines.append(
             f"## Verdict: ✅ PROMOTE `{ev.candidate}` ({_code(_model(ev.header, ev.candidate))})"
@@ -143,9 +167,6 @@ def _verdict(ev: Evaluation) -> list[str]:
             f"## Verdict: ❌ HOLD `{ev.candidate}` ({_code(_model(ev.header, ev.candidate))})"
         )
         lines.append("")
-        if ev.incomplete is not None:
-            lines.append(f"**No release verdict: {ev.incomplete}.** The gates judged what ran.")
-            lines.append("")
         reasons = _hold_reasons(ev)
         lines.append(("; ".join(reasons) + ". " if reasons else "") + f"Action: {fallback}.")
     lines += _waivers(ev)
@@ -179,7 +200,7 @@ def _hold_reasons(ev: Evaluation) -> list[str]:
     """Why the release is held: the failing gates, then each invariant neither evaluated nor
     waived."""
     v = ev.verdict
-    reasons = []
+    reasons = ["**Partial run**: no release verdict (see above)"] if ev.incomplete else []
     if v.failing:
         reasons.append(
             f"{len(v.failing)} of {v.gates} gate(s) failed: "
@@ -541,6 +562,19 @@ def _pairwise(compared: Sequence[PairwiseRecord], base: str, cand: str) -> list[
     return lines
 
 
+def _graders(ev: Evaluation) -> list[str]:
+    """Each grader's calibration, and its agreement with the cases' human labels."""
+    lines = ["## Graders", "", CALIBRATION_NOTE, ""]
+    if ev.calibration:
+        lines.append(_table(calibration_rows(ev.calibration), CALIBRATION_HEADERS))
+    else:
+        lines.append("No grader was calibrated in this run.")
+    if ev.labels:
+        lines += ["", "### Agreement with human labels", "", LABELS_NOTE, ""]
+        lines.append(_table(label_rows(ev.labels), LABEL_HEADERS))
+    return lines
+
+
 def _drift_lines(drift: DriftSummary, base: str, cand: str) -> list[str]:
     out = [
         f"- JSON answers: {base} {drift.base_json}/{drift.base_answers}, {cand} "
@@ -730,7 +764,7 @@ def _unpaired(comparison: Comparison, base: str, cand: str) -> list[str]:
 def _charts(charts: ChartSet | None) -> list[str]:
     lines = ["## Charts", ""]
     if charts is None:
-        return [*lines, "Not requested (`arcanos-eval report RUN.jsonl --charts DIR`)."]
+        return [*lines, "Not requested (`--charts DIR` on `arcanos-eval run` or `report`)."]
     if charts.skipped:
         return [*lines, f"Skipped: {charts.skipped}"]
     for chart in charts.files:
@@ -861,6 +895,7 @@ def render_markdown(evaluation: Evaluation, *, charts: ChartSet | None = None) -
         _regressions(ev.comparison, ev.header, ev.baseline, ev.candidate),
         _improvements(ev.comparison, ev.baseline, ev.candidate),
         *([_pairwise(ev.pairwise, ev.baseline, ev.candidate)] if ev.pairwise else []),
+        *([_graders(ev)] if ev.calibration or ev.labels else []),
         _drift(ev.comparison, ev.baseline, ev.candidate),
         _flaky(ev.comparison, ev.baseline, ev.candidate, ev.gates),
         _errored([(r.target, r) for r in ev.errored]),

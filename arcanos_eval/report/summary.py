@@ -165,6 +165,14 @@ def summary_json(evaluation: Evaluation) -> dict[str, Any]:
             for d in comparison.drift
         ],
         "answers": ev.answers,
+        "planned": ev.header.planned,
+        "partial": None
+        if ev.partial is None
+        else {
+            "answers": ev.partial.answers,
+            "planned": ev.partial.planned,
+            "resume": ev.partial.resume_command,
+        },
         "data_report": None
         if ev.data_report is None
         else {"passed": ev.data_report.get("passed"), "verdict": ev.data_report.get("verdict")},

@@ -25,6 +25,7 @@ import typing
 
 if typing.TYPE_CHECKING:
     from arcanos_eval.testing._batches import BatchOutcome
+    from arcanos_eval.testing._calibration import calibrated, calibration_reply
     from arcanos_eval.testing._log import RecordedRequest
     from arcanos_eval.testing._reply import (
         ChatRequest,
@@ -54,6 +55,8 @@ __all__ = [
     "Reply",
     "ReplyToolCall",
     "Responder",
+    "calibrated",
+    "calibration_reply",
     "echo",
     "estimate_tokens",
 ]
@@ -65,6 +68,8 @@ _SOURCES = {
     "DEFAULT_MODERATION_WORDS": "server",
     "OpenAIServer": "server",
     "BatchOutcome": "_batches",
+    "calibrated": "_calibration",
+    "calibration_reply": "_calibration",
     "RecordedRequest": "_log",
     "ChatRequest": "_reply",
     "Fault": "_reply",
