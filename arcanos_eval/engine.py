@@ -8,9 +8,10 @@ their answer shared. A call that still fails becomes an *errored* :class:`Respon
 never raises for a failed call.
 
 Modes: ``replay`` (golden only; anything missing is an error before any call), ``record`` (record
-into golden whatever it lacks: from the cache when the cache holds it, else from a call), ``refresh`` (call everything and overwrite the recordings), ``live``
-(call everything, write nothing but the run log) and ``auto`` (replay what exists, call the rest when
-the target can be called, else the replay error). In ``batch`` mode the run's planned calls go
+into golden whatever it lacks: from the cache when the cache holds it, else from a call),
+``refresh`` (call everything and overwrite the recordings), ``live`` (call everything, write
+nothing but the run log) and ``auto`` (replay what exists, call the rest when the target can be
+called, else the replay error). In ``batch`` mode the run's planned calls go
 through :mod:`arcanos_eval.batch`, which uses :meth:`Engine.partition` and :meth:`Engine.remember`
 so golden, cache and dedupe behave as in ``auto``; calls made through :meth:`Engine.run` (checks
 that consult a model, ad-hoc calls) are made live.

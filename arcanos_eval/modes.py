@@ -13,8 +13,9 @@ batch       yes           no             yes           yes           through the
 ==========  ============  =============  ============  ============  ==================================
 
 ``record`` writes into golden every answer golden lacks, whether the cache or a call gave it (with
-the provenance of the call that made it); ``refresh`` overwrites what golden holds. The README's mode
-table says the same (``tests/test_modes_table.py`` holds both to these properties and to a run).
+the provenance of the call that made it); ``refresh`` overwrites what golden holds. The README's
+mode table says the same (``tests/test_modes_table.py`` holds both to these properties and to a
+run).
 """
 
 from __future__ import annotations

@@ -191,7 +191,9 @@ def project(tmp_path, openai_server, monkeypatch, test_key):  # type: ignore[no-
 
 
 @pytest.mark.parametrize("row", readme_rows(), ids=lambda row: row.mode)
-def test_each_mode_does_what_its_readme_row_says(row, project, openai_server, capsys):  # type: ignore[no-untyped-def]
+def test_each_mode_does_what_its_readme_row_says(  # type: ignore[no-untyped-def]
+    row, project, openai_server, capsys
+):
     golden_before = _golden(project)
     assert {case for case, _ in golden_before} == {"a"}
     cache = project / ".arcanos" / "cache" / "responses.jsonl"
