@@ -363,6 +363,10 @@ async def run_batches(
     """
     stats = engine.stats
     ready, groups = engine.partition(calls)
+    await engine.prepare(groups)
+    budget = engine.budget
+    if budget is not None:  # a batch bills what it holds: only what the budget allows goes in
+        groups = {key: group for key, group in groups.items() if budget.reserve(group[0])}
     out = stream or engine.progress_stream or sys.stderr
 
     def say(text: str) -> None:
@@ -373,6 +377,8 @@ async def run_batches(
     await engine.deliver_recorded(ready, on_result)
 
     async def deliver(group: list[Call], response: Response) -> None:
+        if budget is not None:
+            budget.settle(group[0], response)
         await engine.deliver(group, response, on_result, source="batched")
 
     by_target: dict[str, dict[str, list[Call]]] = {}

@@ -11,9 +11,11 @@ prints the traceback too).
 from __future__ import annotations
 
 import argparse
+import contextlib
+import logging
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 from tabulate import tabulate
@@ -24,12 +26,12 @@ from arcanos_eval._version import __version__
 from arcanos_eval.config import RunConfig, find_pyproject, load_config
 from arcanos_eval.contracts.cli import add_parser as add_schema_parser
 from arcanos_eval.data.cli import add_parser as add_data_parser
-from arcanos_eval.errors import ArcanosError, ConfigError, ExitCode
+from arcanos_eval.errors import ArcanosError, ConfigError, EndpointError, ExitCode
 from arcanos_eval.golden import prune_golden, seal_golden, verify_golden
 from arcanos_eval.options import add_cli_options, overrides_from
 from arcanos_eval.report.cli import add_parsers as add_report_parsers
 from arcanos_eval.report.evaluation import PartialRun, partial_run
-from arcanos_eval.run import RunInterrupted, summarize
+from arcanos_eval.run import RunInterrupted, plan_run_cost, summarize
 from arcanos_eval.runlog import read_run_log
 from arcanos_eval.session import ArcanosSession
 from arcanos_eval.startup import MAX_PROBLEMS, check_startup
@@ -101,6 +103,10 @@ def _run_config(args: argparse.Namespace) -> RunConfig:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
+    if args.dry_run:
+        config = _run_config(args)
+        print(plan_run_cost(config, load_suites(config.suites, roots=config.roots)).render())
+        return ExitCode.PROMOTE
     session = ArcanosSession.open(_run_config(args), data_report=args.data_report)
     log = session.run(progress=not args.quiet)
     print(
@@ -117,6 +123,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
     print(session.publish(json_path=args.json, html_path=args.html, charts_dir=args.charts))
     for line in session.stopped_targets:
         print(f"arcanos-eval: error: {line}", file=sys.stderr)
+    if session.budget_line is not None:
+        print(f"arcanos-eval: {session.budget_line}", file=sys.stderr)
     return session.exit_status
 
 
@@ -177,7 +185,8 @@ def build_parser() -> argparse.ArgumentParser:
         "-v",
         "--verbose",
         action="store_true",
-        help="on an internal error (a bug), print its traceback too (before the command)",
+        help="say what the pre-flight check skipped, and on an internal error (a bug) print "
+        "its traceback too (before the command)",
     )
     parser.add_argument(
         "--config",
@@ -209,6 +218,12 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="run suites against the targets and write a run log")
     add_cli_options(run)
     run.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
+    run.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="print the calls each target would get (after golden and the cache) with their "
+        "estimated tokens and cost, and exit without calling any model",
+    )
     run.set_defaults(handler=_cmd_run)
 
     add_report_parsers(sub)
@@ -241,8 +256,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     handler: Command = args.handler
     skip_final_collection()
     try:
-        with bulk_work():
+        with bulk_work(), _notes(args.verbose):
             return handler(args)
+    except EndpointError as exc:  # no call could be made: the evidence is missing, not the input
+        print(f"arcanos-eval: error: {exc}", file=sys.stderr)
+        return ExitCode.ERRORED
     except ArcanosError as exc:
         print(f"arcanos-eval: error: {exc}", file=sys.stderr)
         return ExitCode.USAGE
@@ -261,6 +279,26 @@ def main(argv: Sequence[str] | None = None) -> int:
         return ExitCode.USAGE
     except Exception as exc:
         return _internal_error(exc, argv, args)
+
+
+@contextlib.contextmanager
+def _notes(verbose: bool) -> Iterator[None]:
+    """With ``-v``, the notes of the ``arcanos_eval`` logger (what the pre-flight check skipped)
+    go to stderr while the command runs, one ``arcanos-eval: ...`` line each."""
+    if not verbose:
+        yield
+        return
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("arcanos-eval: %(message)s"))
+    logger = logging.getLogger("arcanos_eval")
+    level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
 
 
 def _internal_error(

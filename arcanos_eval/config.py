@@ -60,6 +60,10 @@ class TargetConfig:
     ``"json_object"`` for servers such as llama.cpp that take ``{"type": "json_object", "schema": ...}``.
     ``transport`` is the SDK's HTTP layer: ``"aiohttp"`` (the SDK's ``DefaultAioHttpClient``, about
     half the CPU per call of the default) or ``"httpx"`` (the SDK's own default client).
+    ``check_model = false`` skips the pre-flight check of ``model`` against the server's
+    ``/v1/models``, for servers that answer to any model name.
+    ``fine_tune_job`` names the fine-tuning job that produced the model, ``fine_tune_record`` a
+    local training script's record of it (see :mod:`arcanos_eval.fine_tunes`).
     """
 
     name: str
@@ -82,10 +86,21 @@ class TargetConfig:
     max_retries: int | None = None
     description: str = ""
     scorer_only: bool = False
+    check_model: bool = True
+    key_required: bool | None = None
+    fine_tune_job: str | None = None
+    fine_tune_record: Path | None = None
 
     def api_key(self) -> str | None:
         """The key from the environment variable this target names (never stored anywhere)."""
         return os.environ.get(self.api_key_env) or None
+
+    @property
+    def needs_key(self) -> bool:
+        """Whether a call needs the key: ``key_required`` when set (a pyproject.toml target that
+        names ``api_key_env`` does), else only on the public API (no ``base_url``); a server of
+        one's own may take none."""
+        return self.key_required if self.key_required is not None else self.base_url is None
 
 
 @dataclass(frozen=True)
@@ -122,12 +137,14 @@ class RunConfig:
     baseline: str = "base"
     candidate: str = "candidate"
     rollback: str | None = None
+    rollback_model: str | None = None
     gates: Mapping[str, Any] = field(default_factory=dict)
     log: Path | None = None
     report: Path | None = None
     resume: Path | None = None
     batch: BatchConfig = field(default_factory=BatchConfig)
     allowed_roots: tuple[Path, ...] = ()
+    max_cost_usd: float | None = None
     # Suites named on the command line, other than the configured ones: the run covers a part of
     # the project, so a gate on a category only the others have is not a configuration error.
     partial_suites: bool = False
@@ -394,9 +411,13 @@ _STRUCTURED: Mapping[bool | str, StructuredOutputs] = {
 
 
 def _build_target(
-    name: str, data: Mapping[str, Any], roots: ProjectRoots, where: str
+    name: str, data: Mapping[str, Any], roots: ProjectRoots, where: Callable[[str], str]
 ) -> TargetConfig:
-    prompt, prompt_source = _resolve_prompt(data.get("system_prompt"), roots, where)
+    """The target ``name``; ``where(key)`` says where its field ``key`` is written."""
+    prompt, prompt_source = _resolve_prompt(
+        data.get("system_prompt"), roots, where("system_prompt")
+    )
+    record = data.get("fine_tune_record")
     return TargetConfig(
         name=name,
         model=data["model"],
@@ -418,6 +439,14 @@ def _build_target(
         max_retries=data.get("max_retries"),
         description=data.get("description", ""),
         scorer_only=data.get("scorer_only", False),
+        check_model=data.get("check_model", True),
+        key_required=True if "api_key_env" in data else None,
+        fine_tune_job=data.get("fine_tune_job"),
+        # Read when a run starts (a training script may write it after this check), never out of
+        # the project: its content goes into the run log and the report.
+        fine_tune_record=None
+        if record is None
+        else _confined(roots, record, f"{where('fine_tune_record')} field 'fine_tune_record'"),
     )
 
 
@@ -472,22 +501,27 @@ def _parse_run(
         max_retries=data.get("max_retries", 5),
         repeats=data.get("repeats"),
         targets={
-            name: _build_target(
-                name, spec, roots, _where(source, lines, ("targets", name, "system_prompt"))
-            )
+            name: _build_target(name, spec, roots, _placer(source, lines, name))
             for name, spec in data.get("targets", {}).items()
         },
         baseline=data.get("baseline", "base"),
         candidate=data.get("candidate", "candidate"),
         rollback=data.get("rollback"),
+        rollback_model=data.get("rollback_model"),
         gates=dict(data.get("gates", {})),
         log=None if log is None else confined(log, "log"),
         report=None if report is None else confined(report, "report"),
         batch=_build_batch(data.get("batch", {})),
         allowed_roots=roots.allowed,
+        max_cost_usd=_float(data.get("max_cost_usd")),
     )
     _check_target_roles(config, source, lines)
     return config
+
+
+def _placer(source: str, lines: TomlLines | None, target: str) -> Callable[[str], str]:
+    """Where a field of target ``target`` is written (see :func:`_where`)."""
+    return lambda key: _where(source, lines, ("targets", target, key))
 
 
 def _where(source: str, lines: TomlLines | None, path: tuple[str, ...]) -> str:
@@ -539,6 +573,12 @@ def _apply_overrides(config: RunConfig, overrides: Mapping[str, Any]) -> RunConf
             # A flag for the mode: --batch is --mode batch; leaving it off changes nothing.
             if value:
                 changes["mode"] = Mode.BATCH
+        elif key == "max_cost_usd":
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+                raise ConfigError(f"--max-cost: expected a positive amount in USD, found {value!r}")
+            if not math.isfinite(value):
+                raise ConfigError(f"--max-cost: expected a finite amount in USD, found {value!r}")
+            changes[key] = float(value)
         elif key in ("concurrency", "repeats"):
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 raise ConfigError(f"--{key}: expected a positive integer, found {value!r}")
@@ -668,8 +708,8 @@ def load_config(
             built-in defaults apply (no targets).
         start: where to look for pyproject.toml.
         **overrides: command-line values (``mode``, ``batch``, ``suites``, ``targets``,
-            ``concurrency``, ``repeats``, ``golden``, ``log``, ``report``, ``resume``); ``None``
-            means not given.
+            ``concurrency``, ``repeats``, ``golden``, ``log``, ``report``, ``resume``,
+            ``max_cost_usd``); ``None`` means not given.
 
     Raises:
         ConfigError: unreadable file, or a table that breaks ``config.schema.json`` (unknown

@@ -28,7 +28,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequenc
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from arcanos_eval._version import __version__, sdk_version
 from arcanos_eval.errors import ReplayMissingError
@@ -36,6 +36,9 @@ from arcanos_eval.model import Case, Request, Response
 from arcanos_eval.modes import Mode
 from arcanos_eval.targets.base import CallFailure, Target
 from arcanos_eval.targets.replay import CachedAnswer, GoldenRecord, GoldenStore, ResponseCache
+
+if TYPE_CHECKING:
+    from arcanos_eval.cost import Budget
 
 __all__ = ["Call", "Engine", "EngineStats"]
 
@@ -176,6 +179,7 @@ class Engine:
         progress: bool = True,
         progress_stream: TextIO | None = None,
         seed: int | None = None,
+        budget: Budget | None = None,
     ) -> None:
         self.targets = targets
         self.mode = Mode(mode)
@@ -190,8 +194,23 @@ class Engine:
         self._random = random.Random(seed)
         # Targets whose server refused the credentials: the line that says so, per target.
         self._denied: dict[str, str] = {}
+        # The run's cost limit (``--max-cost``): asked before each request is sent.
+        self.budget = budget
+        # Awaited with the names of the targets about to be called, before their first call
+        # (the run's pre-flight check).
+        self.before_calls: Callable[[Sequence[str]], Awaitable[None]] | None = None
 
     # ------------------------------------------------------------------ lookup
+
+    def recorded(self, call: Call) -> Response | None:
+        """The answer golden or the cache holds for ``call`` (as this mode reads them), if any."""
+        return self._recorded(call)
+
+    def may_call(self, target: str) -> bool:
+        """Whether this mode calls ``target`` for an answer nothing recorded."""
+        return self.mode.may_call and (
+            not self.mode.needs_credentials_to_call or self._callable(target)
+        )
 
     def _recorded(self, call: Call) -> Response | None:
         """The answer golden or the cache already holds for ``call``, or ``None``.
@@ -222,12 +241,7 @@ class Engine:
         return bool(can_call()) if callable(can_call) else True
 
     def _check_missing(self, missing: Sequence[Call]) -> None:
-        blocked = [
-            c
-            for c in missing
-            if not self.mode.may_call
-            or (self.mode.needs_credentials_to_call and not self._callable(c.target))
-        ]
+        blocked = [c for c in missing if not self.may_call(c.target)]
         if not blocked:
             return
         shown = first_few(
@@ -254,6 +268,7 @@ class Engine:
         """
         stats = self.stats
         ready, groups = self.partition(calls)
+        await self.prepare(groups)
 
         await self.deliver_recorded(ready, on_result)
 
@@ -276,7 +291,8 @@ class Engine:
             response = await self._call(
                 first, global_slots, target_slots.get(first.target), limiters[first.target]
             )
-            await self.deliver(group, response, on_result)
+            if response is not None:  # None: not sent, over the budget (the log lacks it)
+                await self.deliver(group, response, on_result)
 
         tasks = [asyncio.ensure_future(answer(group)) for group in groups.values()]
         try:
@@ -288,6 +304,12 @@ class Engine:
             if self.golden is not None and self.mode.writes_golden:
                 stats.golden_written.extend(str(p) for p in self.golden.flush())
         return stats
+
+    async def prepare(self, groups: Mapping[tuple[str, str, int], Sequence[Call]]) -> None:
+        """Before the first request of ``groups`` (from :meth:`partition`): the pre-flight
+        check of the targets they call, if the run set one (:attr:`before_calls`)."""
+        if groups and self.before_calls is not None:
+            await self.before_calls(sorted({key[0] for key in groups}))
 
     def partition(
         self, calls: Sequence[Call]
@@ -424,7 +446,9 @@ class Engine:
         global_slots: _Slots,
         target_slots: _Slots | None,
         limiters: tuple[_RateLimiter | None, _RateLimiter | None],
-    ) -> Response:
+    ) -> Response | None:
+        """The answer to ``call`` after retries (an errored one when it failed), or ``None`` when
+        the budget forbade sending it."""
         target = self.targets[call.target]
         timeout = target.config.timeout_s or self.timeout_s
         max_retries = (
@@ -448,6 +472,8 @@ class Engine:
                 else:
                     failure_or_response = await self._attempt(call, target, timeout)
             if failure_or_response is None:
+                if call.target not in self._denied:
+                    return None  # over the budget: not sent, now or later
                 break  # the target stopped while this call waited for a slot
             made += 1
             if isinstance(failure_or_response, Response):
@@ -482,16 +508,25 @@ class Engine:
     async def _attempt(
         self, call: Call, target: Target, timeout: float
     ) -> Response | CallFailure | None:
-        """One request; ``None`` (none sent) when the call's target was stopped meanwhile."""
+        """One request; ``None`` (none sent) when the call's target was stopped meanwhile or
+        the budget forbids it."""
         if call.target in self._denied:
             return None
+        budget = self.budget
+        if budget is not None and not budget.reserve(call):
+            return None
         self.stats.requests += 1
+        answer: Response | None = None
         try:
-            return await asyncio.wait_for(target.complete(call.request), timeout)
+            answer = await asyncio.wait_for(target.complete(call.request), timeout)
+            return answer
         except CallFailure as failure:
             return failure
         except asyncio.TimeoutError:
             return CallFailure("timeout", f"no answer within {timeout:g} s", retryable=True)
+        finally:
+            if budget is not None:
+                budget.settle(call, answer)
 
     def _masked(self, response: Response) -> Response:
         from arcanos_eval._redact import mask, mask_configured

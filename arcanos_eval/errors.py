@@ -23,6 +23,7 @@ keeps working::
     ├── GoldenIntegrityError               a golden record edited after recording, never sealed, or twice
     ├── LoopbackServerError (RuntimeError) the loopback OpenAI-protocol test server cannot serve
     ├── ReplayMissingError                 replay mode, and recordings are missing
+    ├── EndpointError                      pre-flight: a model server cannot be reached (exit 3)
     └── RunLogError                        a run log that cannot be read or resumed
 
 Model errors are not usage errors: a scorer turns them into a failed check with a reason, so they
@@ -63,6 +64,7 @@ __all__ = [
     "ArgumentError",
     "ConfigError",
     "DuplicateCaseError",
+    "EndpointError",
     "ExitCode",
     "GateConfigError",
     "GoldenIntegrityError",
@@ -213,6 +215,12 @@ class LoopbackServerError(ArcanosError, RuntimeError):
 
 class ReplayMissingError(ArcanosError):
     """Replay mode was asked for, and some requests have no recording."""
+
+
+class EndpointError(ArcanosError):
+    """The pre-flight check before a run's first model call found a server that cannot be
+    reached (refused connection, unknown host, no answer) or refuses the key: the run stops
+    before any call, with exit status 3 (the calls would all have errored), not 2."""
 
 
 class RunLogError(ArcanosError):

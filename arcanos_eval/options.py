@@ -103,6 +103,14 @@ OPTIONS: tuple[Option, ...] = (
         type=int,
         config_key="repeats",
     ),
+    Option(
+        "max-cost",
+        "stop sending model calls before they could cost more than USD at the targets' prices; "
+        "the run log stays resumable (default: max_cost_usd, else no limit)",
+        "USD",
+        type=float,
+        config_key="max_cost_usd",
+    ),
     Option("data-report", "training-data report JSON for the data gate", "PATH.json"),
     Option(
         "outcome",

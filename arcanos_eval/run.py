@@ -23,14 +23,17 @@ from pathlib import Path
 from typing import Any
 
 from arcanos_eval._interrupt import RunInterrupted, run_interruptible, stopping, uninterrupted
+from arcanos_eval._preflight import Preflight
 from arcanos_eval._progress import RunProgress
 from arcanos_eval._version import __version__
 from arcanos_eval.backends import EngineBackend, check_model_targets, model_targets, scoring_case
 from arcanos_eval.batch import run_batches
 from arcanos_eval.calibration import Calibration
 from arcanos_eval.config import RunConfig, TargetConfig
+from arcanos_eval.cost import Budget, CostPlan, plan_cost, require_prices
 from arcanos_eval.engine import Call, Engine, EngineStats, first_few
 from arcanos_eval.errors import ConfigError, ReplayMissingError, RunLogError
+from arcanos_eval.fine_tunes import collect_fine_tunes
 from arcanos_eval.model import (
     CalibrationRecord,
     Case,
@@ -64,6 +67,7 @@ __all__ = [
     "execute_run",
     "make_target",
     "plan_calls",
+    "plan_run_cost",
     "require_targets",
     "score_case",
 ]
@@ -71,10 +75,12 @@ __all__ = [
 
 @dataclass
 class RunOutcome:
-    """What a finished run produced: its log (re-read from disk) and engine statistics."""
+    """What a finished run produced: its log (re-read from disk) and engine statistics; with a
+    cost limit, the budget (which says whether it stopped the run)."""
 
     log: RunLog
     stats: EngineStats
+    budget: Budget | None = None
 
 
 def make_target(config: TargetConfig, run: RunConfig) -> Target:
@@ -193,7 +199,7 @@ def build_header(
         started_at=started.isoformat(timespec="seconds"),
         mode=config.mode.value,
         concurrency=config.concurrency,
-        roles=Roles(config.baseline, config.candidate, config.rollback),
+        roles=Roles(config.baseline, config.candidate, config.rollback, config.rollback_model),
         targets={name: describe_target(t) for name, t in targets.items()},
         suites={
             s.id: SuiteInfo(
@@ -256,6 +262,7 @@ def _scorer_backends(config: RunConfig, used: set[str], engine: Engine) -> dict[
         max_retries=config.max_retries,
         timeout_s=config.timeout_s,
         progress=False,
+        budget=engine.budget.for_checks() if engine.budget is not None else None,
     )
     loop = asyncio.get_running_loop()
     return {name: EngineBackend(name, t, scorer_engine, loop) for name, t in targets.items()}
@@ -299,8 +306,9 @@ async def _execute(
     select: Collection[tuple[str, str]] | None,
     on_record: Callable[[ResultRecord], None] | None = None,
     on_log: Callable[[Path], None] | None = None,
-) -> tuple[EngineStats, RunLog | None]:
+) -> tuple[EngineStats, RunLog | None, Budget | None]:
     check_model_targets(suites, list(config.targets))
+    shared = _Shared.open(config, suites)
     calls = plan_calls(config, suites, select)
     header = build_header(config, suites, targets, len(calls))
     stored_batches: list[dict[str, Any]] = []
@@ -321,25 +329,28 @@ async def _execute(
         calls = [c for c in calls if (c.case.key, c.target, c.repeat) not in done]
     else:
         header = dataclasses.replace(header, log=project_path(log_path, config.root))
-        writer = RunLogWriter.create(log_path, header)
+        # Read once, before any answer: a resumed run keeps the provenance its log recorded.
+        fine_tunes = await collect_fine_tunes(config, targets)
+        writer = RunLogWriter.create(log_path, dataclasses.replace(header, fine_tunes=fine_tunes))
     if on_log is not None:
         on_log(writer.path)
     try:
         stats, unrecorded = await _answer(
             config, suites, targets, calls, writer, progress, stored_batches, on_record,
-            pairing=pairing, calibration=calibration,
+            shared, pairing, calibration,
         )  # fmt: skip
-        with uninterrupted():
-            writer.footer(
-                {
-                    "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-                    "stats": stats.to_dict(),
-                }
-            )
+        if shared.budget is None or not shared.budget.stopped:  # else: resumable, no footer
+            with uninterrupted():
+                writer.footer(
+                    {
+                        "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                        "stats": stats.to_dict(),
+                    }
+                )
     finally:
         writer.close()
     _check_recorded(config, unrecorded, writer.path)
-    return stats, writer.log
+    return stats, writer.log, shared.budget
 
 
 @dataclasses.dataclass(frozen=True)
@@ -351,14 +362,30 @@ class _Shared:
     golden: GoldenStore
     cache: ResponseCache | None
     consulted: set[str]
+    preflight: Preflight
+    budget: Budget | None
 
     @classmethod
     def open(cls, config: RunConfig, suites: Sequence[Suite]) -> _Shared:
+        """Raises ConfigError: a cost limit, and a target it may call without prices."""
+        consulted = _consulted_targets(config, suites)
         return cls(
             GoldenStore(config.golden, answers_only=not config.mode.writes_golden),
             ResponseCache(config.cache) if config.cache else None,
-            _consulted_targets(config, suites),
+            consulted,
+            Preflight(),
+            _budget(config, consulted),
         )
+
+
+def _budget(config: RunConfig, consulted: Collection[str]) -> Budget | None:
+    """The run's cost limit, over every target it may call, or ``None`` without one."""
+    if config.max_cost_usd is None:
+        return None
+    names = [t.name for t in config.active_targets] + sorted(set(consulted))
+    prices = {name: config.targets[name].prices for name in names}
+    require_prices(prices)
+    return Budget(config.max_cost_usd, prices, batch=config.mode is Mode.BATCH)
 
 
 async def _answer(
@@ -390,9 +417,25 @@ async def _answer(
         max_retries=config.max_retries,
         timeout_s=config.timeout_s,
         progress=progress,
+        budget=shared.budget,
     )
 
     backends = _scorer_backends(config, shared.consulted, engine)
+
+    async def preflight(names: Sequence[str]) -> None:
+        # The targets about to be called, and the ones their answers' checks will consult.
+        await shared.preflight.check(
+            [*(targets[n] for n in names), *(b.target for b in backends.values())]
+        )
+
+    async def preflight_graders(names: Sequence[str]) -> None:
+        # A grader called before the targets, or for answers golden held (calibration, a
+        # judge's new questions): checked before its first call too.
+        await shared.preflight.check([backends[n].target for n in names if n in backends])
+
+    engine.before_calls = preflight
+    for backend in backends.values():
+        backend.engine.before_calls = preflight_graders
     model_names = list(backends)
     answered: list[ResultRecord] = []
     status = RunProgress(
@@ -500,6 +543,7 @@ class IncrementalRun:
         self, config: RunConfig, suites: Sequence[Suite], path: Path, *, resume: Path | None
     ) -> None:
         check_model_targets(suites, list(config.targets))
+        self._shared = _Shared.open(config, suites)
         self.config, self.suites = config, suites
         self.targets = {t.name: make_target(t, config) for t in config.active_targets}
         header = build_header(config, suites, self.targets, 0)
@@ -513,7 +557,10 @@ class IncrementalRun:
             self.records = previous.records()
             self.batches = previous.batches
         else:
-            self.writer = RunLogWriter.create(path, header)
+            fine_tunes = run_interruptible(collect_fine_tunes(config, self.targets))
+            self.writer = RunLogWriter.create(
+                path, dataclasses.replace(header, fine_tunes=fine_tunes)
+            )
         self.done = {r.key for r in self.records if not r.errored}
         self.stats = EngineStats()
         self.interrupted = False  # an interrupted log gets no footer: it stays resumable
@@ -524,7 +571,6 @@ class IncrementalRun:
             dict(previous.calibration) if resume is not None else {}
         )
         self._calibrating: set[GraderKey] = set()
-        self._shared = _Shared.open(config, suites)
         self._plan: dict[tuple[str, str], list[Call]] = {}
         for call in plan_calls(config, suites):
             self._plan.setdefault((call.case.key, call.target), []).append(call)
@@ -564,9 +610,15 @@ class IncrementalRun:
         _check_recorded(self.config, unrecorded, self.writer.path)
         return new
 
+    @property
+    def budget(self) -> Budget | None:
+        """The run's cost limit, if it has one."""
+        return self._shared.budget
+
     def close(self) -> Path:
-        """Write the footer (unless the run was interrupted) and close the log; returns its path."""
-        if self.interrupted:
+        """Write the footer (unless the run was interrupted, or stopped by its budget) and close
+        the log; returns its path."""
+        if self.interrupted or (self.budget is not None and self.budget.stopped):
             self.writer.close()
             return self.writer.path
         self.writer.footer(
@@ -655,10 +707,26 @@ async def run_async(
         targets = {t.name: make_target(t, config) for t in config.active_targets}
     resume = config.resume
     path = Path(resume or log_path or config.log or default_log_path(config))
-    stats, log = await _execute(
+    stats, log, budget = await _execute(
         config, suites, targets, path, resume, progress, select, on_record, on_log
     )
-    return RunOutcome(log or read_run_log(path), stats)
+    return RunOutcome(log or read_run_log(path), stats, budget)
+
+
+def plan_run_cost(config: RunConfig, suites: Sequence[Suite]) -> CostPlan:
+    """What a run of ``suites`` would send and cost (``arcanos-eval run --dry-run``), after
+    golden and the cache answer what they hold; nothing is called or written."""
+    check_model_targets(suites, list(config.targets))
+    calls = plan_calls(config, suites)
+    targets = {t.name: make_target(t, config) for t in config.active_targets}
+    engine = Engine(
+        targets,
+        mode=config.mode,
+        golden=GoldenStore(config.golden, answers_only=True),
+        cache=ResponseCache(config.cache) if config.cache else None,
+        progress=False,
+    )
+    return plan_cost(engine, calls, consulted=sorted(_consulted_targets(config, suites)))
 
 
 def summarize(log: RunLog) -> list[tuple[str, str, int, int, int, int]]:

@@ -38,7 +38,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 from arcanos_eval._jsonl import dump_line, dump_line_counted, seal_line, seal_state, write_atomic
 from arcanos_eval.errors import RunLogError
 from arcanos_eval.model import (
-    SCHEMA_VERSION,
+    SUPPORTED_VERSIONS,
     CalibrationRecord,
     CheckResult,
     GraderKey,
@@ -245,10 +245,10 @@ def read_run_log(path: str | Path) -> RunLog:
             if kind != "header":
                 raise RunLogError(f"{path}:{number}: expected a run log header, found {kind!r}")
             version = record.get("schema_version")
-            if version != SCHEMA_VERSION:
+            if version not in SUPPORTED_VERSIONS or isinstance(version, bool):
                 raise RunLogError(
                     f"{path}: run log schema_version {version!r} is not supported "
-                    f"(expected {SCHEMA_VERSION})"
+                    f"(expected {' or '.join(map(str, SUPPORTED_VERSIONS))})"
                 )
             try:
                 header = RunHeader.from_dict(record)
@@ -375,11 +375,13 @@ class RunLogWriter:
 
     @classmethod
     def create(cls, path: str | Path, header: RunHeader) -> RunLogWriter:
-        """Start a log at ``path`` with ``header`` (written at this schema version, footer-less)."""
+        """Start a log at ``path`` with ``header`` (written at the lowest schema version that holds
+        it, footer-less)."""
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         handle = path.open("w", encoding="utf-8", newline="\n")
-        header = replace(header, schema_version=SCHEMA_VERSION, footer=None)
+        # The lowest version that holds it: older readers still read a log that needs no more.
+        header = replace(header, schema_version=header.required_version, footer=None)
         first = header.to_dict()
         writer = cls(path, handle, RunLog(path, header) if _plain(first) else None)
         writer._write(first)

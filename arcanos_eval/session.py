@@ -28,8 +28,10 @@ from arcanos_eval._gc import bulk_work
 from arcanos_eval._interrupt import HARD_S, run_interruptible
 from arcanos_eval.compare import ALL_CATEGORIES
 from arcanos_eval.config import RunConfig
+from arcanos_eval.cost import Budget
 from arcanos_eval.engine import EngineStats
 from arcanos_eval.errors import ArcanosError, ExitCode
+from arcanos_eval.fine_tunes import has_fine_tune
 from arcanos_eval.gates import GateResult, GateSet, GateSpec, parse_gates
 from arcanos_eval.model import Case, ResultRecord, Suite
 from arcanos_eval.modes import Mode
@@ -162,10 +164,16 @@ class ArcanosSession:
     _failure: BaseException | None = None
     # The log of a run that Ctrl-C stopped: what to resume.
     interrupted_log: Path | None = None
+    # The run's cost limit (--max-cost), once it ran: whether it stopped the run.
+    budget: Budget | None = None
 
     def __post_init__(self) -> None:
-        # Parsed up front: a bad gate table is a usage error before any model call.
-        self.gates = parse_gates(self.config.gates)
+        # Parsed up front: a bad gate table is a usage error before any model call. A candidate
+        # with a fine-tune gets the implicit fine_tune gate its run will evaluate (a gate item).
+        candidate = self.config.targets.get(self.config.candidate)
+        self.gates = parse_gates(self.config.gates).with_fine_tune(
+            candidate is not None and has_fine_tune(candidate)
+        )
 
     @classmethod
     def open(cls, config: RunConfig, *, data_report: str | Path | None = None) -> ArcanosSession:
@@ -216,6 +224,7 @@ class ArcanosSession:
             except RunInterrupted as exc:
                 self.interrupted_log = exc.log
                 raise
+            self.budget = outcome.budget
             self._absorb(outcome.log, outcome.stats)
         return outcome.log
 
@@ -257,6 +266,7 @@ class ArcanosSession:
             background.thread.join()
             self._background = None
             if background.outcome is not None:
+                self.budget = background.outcome.budget
                 with bulk_work():
                     self._absorb(background.outcome.log, background.outcome.stats)
             self._failure = background.error
@@ -435,6 +445,14 @@ class ArcanosSession:
         return line
 
     @property
+    def budget_line(self) -> str | None:
+        """``stopped at $X of $Y budget; resume with: ...`` when the cost limit stopped the run
+        (its log has no footer: the verdict is HOLD, the run resumable), else ``None``."""
+        if self.budget is None or self.log is None or self.log.path is None:
+            return None
+        return self.budget.stop_line(str(_shown_path(self.log.path)))
+
+    @property
     def stopped_targets(self) -> list[str]:
         """One line per target the run stopped calling because its server refused the key (401)
         or the access (403), naming the key's variable (once, whatever the workers)."""
@@ -489,6 +507,7 @@ class ArcanosSession:
         if select and self._share is not None:
             self._index(self._share.execute(select, progress=progress))
             self.stats = self._share.stats
+            self.budget = self._share.budget
 
     def close_share(self) -> dict[str, Any] | None:
         """Finish this worker's run log; what the controller needs to merge it."""

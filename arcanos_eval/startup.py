@@ -15,9 +15,11 @@ The checks, in order:
   and their gates fail closed when judged instead);
 * the golden store and the cache are folders, and each suite's schema of record is readable.
 
-Not checked here, because they are not settings: whether the golden store holds every answer
-(``arcanos-eval golden verify``; a replay lists what it lacks before any call), and the run's own
-command-line files (``--resume``, ``--data-report``), read when the run starts.
+Not checked here: whether the golden store holds every answer (``arcanos-eval golden verify``; a
+replay lists what it lacks before any call); the pre-flight of the targets a run will call (key,
+model id, server: :mod:`arcanos_eval._preflight`), which asks the servers and depends on what
+golden and the cache leave to call; and the run's own command-line files (``--resume``,
+``--data-report``), read when the run starts.
 """
 
 from __future__ import annotations

@@ -1338,6 +1338,7 @@ def write_server_project(scenario: Scenario, root: Path, base_url: str, cases: i
             "api_key_env": KEY_ENV,
             "system_prompt": f"prompts/{name}.md",
             "timeout_s": 10,
+            "check_model": False,  # the loopback server answers to any model name
             **scenario.target,
         }
         text += f"\n[tool.arcanos_eval.targets.{name}]\n"

@@ -275,6 +275,7 @@ model = "model-judge"
 base_url = "{server.base_url}"
 api_key_env = "{KEY_ENV}"
 scorer_only = true
+check_model = false  # the loopback server answers to any model name
 """
     (tmp_path / "pyproject.toml").write_text(loopback_pyproject(server.base_url) + judge)
     write_suite(tmp_path / "suites", "labeled", LABELED)

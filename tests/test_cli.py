@@ -24,12 +24,14 @@ cache = false
 model = "model-base"
 system_prompt = "You are the base."
 base_url = "{url}"
+check_model = false  # the loopback server answers to any model name
 api_key_env = "{env}"
 
 [tool.arcanos_eval.targets.candidate]
 model = "model-candidate"
 system_prompt = "You are the candidate."
 base_url = "{url}"
+check_model = false  # the loopback server answers to any model name
 api_key_env = "{env}"
 
 [tool.arcanos_eval.gates]

@@ -41,7 +41,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
     ),
     "load": ("config", "suite", "scorers", "contracts", "strategies", "data", "stats"),
     "targets": ("targets",),
-    "execute": ("engine", "batch", "backends"),
+    "execute": ("engine", "batch", "backends", "cost", "_preflight"),
     "run": (
         "runlog",
         "_dataframe",
@@ -51,6 +51,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "pairing",
         "calibration",
         "_interrupt",
+        "fine_tunes",
     ),
     "compare": ("compare",),
     "gate": ("gates",),

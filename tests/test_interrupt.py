@@ -27,7 +27,8 @@ from arcanos_eval.config import load_config
 from arcanos_eval.errors import ExitCode
 from arcanos_eval.run import execute_run
 from arcanos_eval.suite.loader import load_suites
-from arcanos_eval.testing import OpenAIServer, Reply
+from arcanos_eval.scorers._calibration import calibration_items
+from arcanos_eval.testing import OpenAIServer, Reply, calibrated, echo
 from tests.conftest import (
     KEY_ENV,
     TEST_KEY,
@@ -304,6 +305,7 @@ model = "model-judge"
 base_url = "{url}"
 api_key_env = "{env}"
 scorer_only = true
+check_model = false  # the loopback server answers to any model name
 """
 
 
@@ -320,9 +322,16 @@ def test_ctrl_c_stops_a_run_while_a_slow_judge_compares_answers(
         case["checks"] = [{"pairwise": {"rubric": "answers the question", "target": "judge"}}]
     write_suite(project / "suites", "demo", cases)
     verdict = Reply.json({"winner": "tie", "reason": "equivalent"}, latency_s=SLOW_S)
-    server.replies = {("model-judge", "*"): verdict}
+    # Every answer comes at once; the judge passes its calibration at once (asked before the
+    # answers) and is slow to compare.
+    server.replies = {}
+    server.responder = calibrated(
+        lambda request: verdict if request.model == "model-judge" else echo(request)
+    )
+    asked_first = len(calibration_items("judge"))
     process = _cli(project, "--log", "run.jsonl")
-    _wait_for(lambda: server.total_requests > 2 * CASES)  # every answer is in: judging began
+    # every answer is in: judging began
+    _wait_for(lambda: server.total_requests > asked_first + 2 * CASES)
     _, err = _interrupt(process)
     assert process.returncode == ExitCode.INTERRUPTED
     assert err.startswith("arcanos-eval: interrupted: "), err

@@ -430,16 +430,19 @@ cache = false
 [tool.arcanos_eval.targets.base]
 model = "model-base"
 base_url = "{url}"
+check_model = false  # the loopback server answers to any model name
 api_key_env = "{env}"
 
 [tool.arcanos_eval.targets.candidate]
 model = "model-candidate"
 base_url = "{url}"
+check_model = false  # the loopback server answers to any model name
 api_key_env = "{env}"
 
 [tool.arcanos_eval.targets.judge]
 model = "model-judge"
 base_url = "{url}"
+check_model = false  # the loopback server answers to any model name
 api_key_env = "{env}"
 scorer_only = true
 

@@ -34,6 +34,10 @@ evidence. Keys:
 * ``min_win_rate``, ``max_loss_rate``: over the ``pairwise`` checks' comparisons, the candidate's
   win rate (a tie counts half) is at least, and its loss rate (undecided counts as lost) at most,
   this (see :mod:`arcanos_eval.gates._pairwise`).
+* ``fine_tune = true``: the candidate's fine-tune provenance must be recorded and verified (its job
+  succeeded, produced the model the candidate serves, from files the data report checked). Unset,
+  the gate is evaluated whenever the run recorded the candidate's provenance (see
+  :mod:`arcanos_eval.gates._fine_tune`), unless ``waive = { fine_tune = "..." }``.
 
 ``[tool.arcanos_eval.gates.suites.<suite-id>]`` takes the same keys (but ``data`` and ``waive``)
 and overrides the run-wide value for that suite: the run-wide gate is then evaluated over the other
@@ -91,6 +95,7 @@ from arcanos_eval.gates import (
     _flaky,  # noqa: F401
     _pairwise,  # noqa: F401
 )
+from arcanos_eval.gates._fine_tune import FileCheck, FineTuneAssessment, assess_fine_tune
 from arcanos_eval.gates._scope import (
     GateResult,
     Measurement,
@@ -129,6 +134,8 @@ __all__ = [
     "INVARIANT_NAMES",
     "NO_GATES",
     "ChecklistItem",
+    "FileCheck",
+    "FineTuneAssessment",
     "GateDefinition",
     "GateResult",
     "GateSet",
@@ -139,6 +146,7 @@ __all__ = [
     "Scope",
     "Unit",
     "Verdict",
+    "assess_fine_tune",
     "checklist",
     "evaluate_gates",
     "gate",

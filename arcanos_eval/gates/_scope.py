@@ -132,6 +132,8 @@ class GateResult:
             return bar if self.alpha is None else f"{bar} or p >= {self.alpha:g}"
         if self.key == "data":
             return "report passes"
+        if self.key == "fine_tune":
+            return "job verified"
         if self.key == "schema_compat":
             return "0 breaking"
         return f"<= {self._format(self.threshold)}"

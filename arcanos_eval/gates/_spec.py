@@ -46,7 +46,7 @@ __all__ = [
 TABLE = "[tool.arcanos_eval.gates]"
 ENTRY_POINT_GROUP = "arcanos_eval.gates"
 
-Invariant = Literal["baseline_qa", "schema_stable", "data_sanitized", "latency"]
+Invariant = Literal["baseline_qa", "schema_stable", "data_sanitized", "latency", "fine_tune"]
 Unit = Literal["rate", "points", "ms", "ratio", "count", "check"]
 
 # Keys of the gates table that are not gates: modifiers of max_regression, the evidence floor of
@@ -170,7 +170,9 @@ class GateSpec:
         alpha: the level of that test.
         min_cases: the counting gates (pass rates, max_regression) fail with fewer cases.
         suite: the suite of a per-suite override, ``None`` for run-wide.
-        implicit: the ``data`` gate evaluated because a report was supplied, not configured.
+        implicit: the ``data`` gate evaluated because a report was supplied, or the
+            ``fine_tune`` gate because the run recorded the candidate's provenance; not
+            configured.
     """
 
     key: str
@@ -198,12 +200,14 @@ class GateSpec:
 
 @dataclass(frozen=True)
 class GateSet:
-    """Parsed gates: run-wide specs, per-suite overrides, the ``data`` setting, and the audit
-    invariants waived with their reasons (``waive``, aliases resolved to invariant ids)."""
+    """Parsed gates: run-wide specs, per-suite overrides, the ``data`` setting, the audit
+    invariants waived with their reasons (``waive``, aliases resolved to invariant ids), and
+    ``fine_tune = true``."""
 
     specs: tuple[GateSpec, ...] = ()
     data: bool | None = None
     waivers: tuple[tuple[Invariant, str], ...] = ()
+    fine_tune: bool | None = None
 
     @property
     def configured(self) -> bool:
@@ -213,6 +217,16 @@ class GateSet:
         """Add the implicit ``data`` gate when a report is supplied and ``data`` is unset."""
         if supplied and self.data is None:
             return replace(self, specs=(*self.specs, GateSpec("data", 1.0, implicit=True)))
+        return self
+
+    def with_fine_tune(self, recorded: bool) -> GateSet:
+        """Add the implicit ``fine_tune`` gate when the run recorded the candidate's fine-tune
+        provenance, unless ``fine_tune = true`` configured it already or a waiver accepts the
+        release without it (the provenance is found by itself for every ``ft:`` model, so the
+        waiver, not the evidence, decides here)."""
+        waived = any(invariant == "fine_tune" for invariant, _ in self.waivers)
+        if recorded and not self.fine_tune and not waived:
+            return replace(self, specs=(*self.specs, GateSpec("fine_tune", 1.0, implicit=True)))
         return self
 
 
@@ -241,7 +255,7 @@ def _threshold(value: Any, where: str, name: str, table: tuple[str, ...] = ("gat
 
 
 # Built-in gates whose value is not one number: parsed by _parse_table itself.
-_SPECIAL = ("pass_rate", "pass_rate_base", "max_regression", "schema_compat", "data")
+_SPECIAL = ("pass_rate", "pass_rate_base", "max_regression", "schema_compat", "data", "fine_tune")
 
 
 def _parse_table(
@@ -309,6 +323,8 @@ def _parse_table(
     data: bool | None = table.get("data")
     if data:
         specs.append(GateSpec("data", 1.0))
+    if table.get("fine_tune") is True:
+        specs.append(GateSpec("fine_tune", 1.0))
     return specs, data
 
 
@@ -350,7 +366,12 @@ def parse_gates(table: Mapping[str, Any] | None) -> GateSet:
         specs.extend(suite_specs)
     if "min_cases" in table:
         _check_floor_applies(specs, TABLE)
-    return GateSet(tuple(specs), data, _waivers(table.get("waive", {}), specs))
+    return GateSet(
+        tuple(specs),
+        data,
+        _waivers(table.get("waive", {}), specs),
+        fine_tune=table.get("fine_tune"),
+    )
 
 
 def unmatched_scopes(

@@ -19,8 +19,15 @@ from arcanos_eval.model._calibration import (
     GraderKey,
     GraderRole,
 )
+from arcanos_eval.model._finetune import (
+    FineTune,
+    FineTuneCheckpoint,
+    FineTuneEvent,
+    FineTuneFile,
+)
 from arcanos_eval.model._header import (
     SCHEMA_VERSION,
+    SUPPORTED_VERSIONS,
     Provenance,
     Roles,
     RunFooter,
@@ -59,12 +66,17 @@ __all__ = [
     "BUILTIN_CATEGORIES",
     "REDUCERS",
     "SCHEMA_VERSION",
+    "SUPPORTED_VERSIONS",
     "CalibrationAnswer",
     "CalibrationRecord",
     "CalibrationStatus",
     "Case",
     "Check",
     "CheckResult",
+    "FineTune",
+    "FineTuneCheckpoint",
+    "FineTuneEvent",
+    "FineTuneFile",
     "GraderKey",
     "GraderRole",
     "JudgedOrder",

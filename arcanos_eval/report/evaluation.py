@@ -7,10 +7,10 @@ re-evaluated and re-rendered.
 from __future__ import annotations
 
 import shlex
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import PurePath
-from typing import Any
+from typing import Any, Literal
 
 from arcanos_eval.compare import CategoryStats, Comparison, compare_records
 from arcanos_eval.errors import GateConfigError, UsageError
@@ -37,7 +37,55 @@ from arcanos_eval.runlog import RunLog
 from arcanos_eval.scorers._registry import unknown_name_message
 from arcanos_eval.stats import TargetStats, target_stats
 
-__all__ = ["Evaluation", "PartialRun", "RunDiff", "diff_runs", "evaluate", "partial_run"]
+__all__ = [
+    "Evaluation",
+    "Fallback",
+    "PartialRun",
+    "RunDiff",
+    "diff_runs",
+    "evaluate",
+    "fallback_of",
+    "partial_run",
+]
+
+
+@dataclass(frozen=True)
+class Fallback:
+    """What to serve when the release is held, as the verdict's action line names it.
+
+    Attributes:
+        action: ``roll back to`` a configured previous release (the ``rollback`` target, or the
+            ``rollback_model`` id), or ``keep serving`` the base target.
+        target: the target that serves it (``None`` for a ``rollback_model`` no target calls).
+        model: its model id (``None`` when the run recorded none).
+    """
+
+    action: Literal["roll back to", "keep serving"]
+    target: str | None
+    model: str | None
+
+    def describe(self, quote: Callable[[str], str] = str) -> str:
+        """``roll back to `previous` (`ft:...`)``, ``keep serving `base` (`gpt-4.1`)``, each name
+        passed through ``quote``."""
+        if self.target is None:
+            return f"{self.action} {quote(self.model or '?')}"
+        if self.model is None:
+            # Only a log that recorded no model for the base lacks the id to name.
+            return (
+                f"{self.action} {quote(self.target)} (its model id is not in the run log); "
+                "no rollback target is configured"
+            )
+        return f"{self.action} {quote(self.target)} ({quote(self.model)})"
+
+
+def fallback_of(header: RunHeader) -> Fallback:
+    """The release a held candidate leaves in service: the ``rollback`` target, the
+    ``rollback_model``, or else the base target's model."""
+    if header.rollback:
+        return Fallback("roll back to", header.rollback, header.target(header.rollback).model)
+    if header.roles.rollback_model is not None:
+        return Fallback("roll back to", None, header.roles.rollback_model)
+    return Fallback("keep serving", header.baseline, header.target(header.baseline).model)
 
 
 @dataclass(frozen=True)
@@ -64,6 +112,7 @@ class Evaluation:
         pairwise: the pairwise comparisons of candidate and baseline answers, in log order.
         calibration: each grader's calibration (per role), in log order.
         labels: each grader's agreement with the human labels of the cases, when any.
+        fallback: what to serve when the release is held (the action line).
     """
 
     header: RunHeader
@@ -91,6 +140,10 @@ class Evaluation:
     @property
     def run_id(self) -> str:
         return self.header.run_id or ""
+
+    @property
+    def fallback(self) -> Fallback:
+        return fallback_of(self.header)
 
 
 def _target_order(records: Sequence[ResultRecord], first: Sequence[str]) -> list[str]:
@@ -215,6 +268,7 @@ def evaluate(
             f"found {data_report.get('passed')!r}"
         )
     gate_set = gate_set.with_data_report(data_report is not None and gate_set.data is not False)
+    gate_set = gate_set.with_fine_tune(candidate in header.fine_tunes)
     records = log.records()
     comparison = compare_records(
         records,

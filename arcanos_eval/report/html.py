@@ -2,7 +2,8 @@
 
 Rendered from the same :class:`~arcanos_eval.report.evaluation.Evaluation` as the markdown report,
 so the verdict, gates and counts are the same: the verdict, release checklist, gates, pass rates
-per category, latency per target, two inline SVG charts, then a case browser (filter by suite,
+per category, latency per target, two inline SVG charts, the fine-tune provenance when the run
+recorded some, then a case browser (filter by suite,
 category and outcome, search the text; a case opens on both answers, the diff of them and every
 check's reason for each target).
 
@@ -34,6 +35,7 @@ from typing import Any
 from arcanos_eval.compare import ALL_CATEGORIES, CaseComparison, OutputDiff, TargetOutcome
 from arcanos_eval.model import ResultRecord
 from arcanos_eval.report.evaluation import Evaluation
+from arcanos_eval.report.fine_tune import fine_tune_views
 from arcanos_eval.report.graders import (
     CALIBRATION_HEADERS,
     CALIBRATION_NOTE,
@@ -122,12 +124,7 @@ def _verdict(ev: Evaluation) -> str:
         if v.failing:
             lines.append(f"{len(v.failing)} of {v.gates} gate(s) failed: {', '.join(v.failing)}.")
         lines.extend(f"{text}." for text in v.unmet)
-        lines.append(
-            f"Action: roll back to {v.rollback} ({_model(ev, v.rollback)})."
-            if v.rollback
-            else f"Action: keep serving {ev.baseline} ({_model(ev, ev.baseline)}); "
-            "no rollback target is configured."
-        )
+        lines.append(f"Action: {ev.fallback.describe()}.")
     lines.extend(f"Waived: {name}: {reason}." for name, reason in v.waived)
     if ev.errored:
         lines.append(
@@ -259,6 +256,34 @@ def _targets(ev: Evaluation) -> str:
     chart = _figure(_latency_svg(ev.targets), "Latency p50 and p95 per target")
     table = _table([*headers, "tokens/answer", "cost"], rows, "numbers")
     return _section("latency", "Latency, tokens and cost", note + table + chart)
+
+
+def _fine_tunes(ev: Evaluation) -> str:
+    """Each recorded fine-tune: verified or its problems, the job's facts, checkpoints, events."""
+    parts = []
+    for view in fine_tune_views(ev):
+        role = f" ({view.role})" if view.role else ""
+        status = "pass" if view.assessment.verified else "fail"
+        problems = "".join(f"<li>{_e(p)}</li>" for p in view.assessment.problems)
+        parts.append(
+            f"<h3>{_e(view.target)}{_e(role)}, {_e(view.model)} "
+            f"{_badge(status, view.verdict)}</h3>"
+            + (f'<ul class="problems">{problems}</ul>' if problems else "")
+            + _table(["", ""], view.facts)
+            + (
+                _table(["checkpoint step", "model", "metrics"], view.checkpoints)
+                if view.checkpoints
+                else ""
+            )
+            + (_table(["event time", "level", "message"], view.events) if view.events else "")
+        )
+    if not parts:
+        return ""
+    note = (
+        "<p>The fine-tuning job behind each target, as this run read it (the candidate's "
+        "problems fail the fine_tune gate).</p>"
+    )
+    return _section("fine-tune", "Fine-tune provenance", note + "\n".join(parts))
 
 
 def _graders(ev: Evaluation) -> str:
@@ -583,6 +608,7 @@ def render_html(evaluation: Evaluation) -> str:
             ("gates", "Gates"),
             ("categories", "Pass rates"),
             ("latency", "Latency"),
+            *((("fine-tune", "Fine-tune"),) if ev.header.fine_tunes else ()),
             ("cases", "Cases"),
         )
     )
@@ -610,6 +636,7 @@ def render_html(evaluation: Evaluation) -> str:
         _categories(ev),
         _targets(ev),
         *filter(None, [_graders(ev)]),
+        *filter(None, [_fine_tunes(ev)]),
         _browser(ev),
         "</main>",
         f'<script type="application/json" id="case-data">{embed_json(case_data(ev))}</script>',

@@ -3,7 +3,8 @@
 Sections, in order: verdict; release checklist; gates; pass rates per category; latency, tokens and
 cost; regressions; improvements; pairwise preference (when a pairwise check ran); graders (when a
 check consulted a model to grade: calibration, agreement with human labels); schema drift; flaky
-cases; errored calls; unpaired cases; charts; provenance; how the numbers are counted. The output depends only on the run log (and the data
+cases; errored calls; unpaired cases; charts; fine-tune provenance (when the run recorded some);
+provenance; how the numbers are counted. The output depends only on the run log (and the data
 report): orders are sorted, floats have fixed formats and the bootstrap is seeded, so the same log
 renders byte-identical markdown.
 """
@@ -29,6 +30,7 @@ from arcanos_eval.gates import GateResult
 from arcanos_eval.model import PairwiseRecord, PairwiseTally, ResultRecord, RunHeader
 from arcanos_eval.report.charts import ChartSet
 from arcanos_eval.report.evaluation import Evaluation, RunDiff
+from arcanos_eval.report.fine_tune import fine_tune_views
 from arcanos_eval.report.graders import (
     CALIBRATION_HEADERS,
     CALIBRATION_NOTE,
@@ -157,12 +159,7 @@ def _verdict(ev: Evaluation) -> list[str]:
             "verdict."
         )
     else:
-        fallback = (
-            f"roll back to `{v.rollback}` ({_code(_model(ev.header, v.rollback))})"
-            if v.rollback
-            else f"keep serving `{ev.baseline}` ({_code(_model(ev.header, ev.baseline))}); "
-            "no rollback target is configured"
-        )
+        fallback = ev.fallback.describe(_code)
         lines.append(
             f"## Verdict: ❌ HOLD `{ev.candidate}` ({_code(_model(ev.header, ev.candidate))})"
         )
@@ -794,6 +791,32 @@ def _provenance_rows(
     return rows
 
 
+def _fine_tunes(ev: Evaluation) -> list[str]:
+    """Each recorded fine-tune: verified or its problems, the job's facts, checkpoints, events."""
+    views = fine_tune_views(ev)
+    if not views:
+        return []
+    lines = [
+        "## Fine-tune provenance",
+        "",
+        "The fine-tuning job behind each target, as this run read it (the candidate's problems "
+        "fail the `fine_tune` gate).",
+    ]
+    for view in views:
+        mark = "✅" if view.assessment.verified else "❌"
+        role = f" ({view.role})" if view.role else ""
+        lines += ["", f"### `{view.target}`{role}, {_code(view.model)}: {mark} {view.verdict}", ""]
+        lines += [f"- ❌ {_clip(problem, 600)}" for problem in view.assessment.problems]
+        if view.assessment.problems:
+            lines.append("")
+        lines.append(_table(view.facts, ["", ""]))
+        if view.checkpoints:
+            lines += ["", _table(view.checkpoints, ["checkpoint step", "model", "metrics"])]
+        if view.events:
+            lines += ["", _table(view.events, ["event time", "level", "message"])]
+    return lines
+
+
 def _provenance(ev: Evaluation) -> list[str]:
     header = ev.header
     roles = {ev.baseline: "base", ev.candidate: "candidate"}
@@ -901,6 +924,7 @@ def render_markdown(evaluation: Evaluation, *, charts: ChartSet | None = None) -
         _errored([(r.target, r) for r in ev.errored]),
         _unpaired(ev.comparison, ev.baseline, ev.candidate),
         _charts(charts),
+        *filter(None, [_fine_tunes(ev)]),
         _provenance(ev),
         [_COUNTING],
     ]

@@ -94,6 +94,11 @@ def summary_json(evaluation: Evaluation) -> dict[str, Any]:
             "decision": ev.verdict.decision,
             "failing_gates": list(ev.verdict.failing),
             "rollback": ev.verdict.rollback,
+            "fallback": {
+                "action": ev.fallback.action,
+                "target": ev.fallback.target,
+                "model": ev.fallback.model,
+            },
             "gates": ev.verdict.gates,
             "errored_answers": ev.verdict.errored_answers,
             "exit_status": int(ev.verdict.exit_status),
