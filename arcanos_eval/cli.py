@@ -23,11 +23,10 @@ from tabulate import tabulate
 from arcanos_eval._crash import crash_report
 from arcanos_eval._gc import bulk_work, skip_final_collection
 from arcanos_eval._version import __version__
-from arcanos_eval.backends import check_model_targets
 from arcanos_eval.config import RunConfig, find_pyproject, load_config
 from arcanos_eval.contracts.cli import add_parser as add_schema_parser
 from arcanos_eval.data.cli import add_parser as add_data_parser
-from arcanos_eval.errors import ArcanosError, EndpointError, ExitCode
+from arcanos_eval.errors import ArcanosError, ConfigError, EndpointError, ExitCode
 from arcanos_eval.golden import prune_golden, seal_golden, verify_golden
 from arcanos_eval.options import add_cli_options, overrides_from
 from arcanos_eval.report.cli import add_parsers as add_report_parsers
@@ -35,6 +34,7 @@ from arcanos_eval.report.evaluation import PartialRun, partial_run
 from arcanos_eval.run import RunInterrupted, plan_run_cost, summarize
 from arcanos_eval.runlog import read_run_log
 from arcanos_eval.session import ArcanosSession
+from arcanos_eval.startup import MAX_PROBLEMS, check_startup
 from arcanos_eval.suite.loader import SUITE_SCHEMA_PATH, load_suites
 
 __all__ = ["build_parser", "main"]
@@ -56,10 +56,14 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     if args.schema_path:
         print(SUITE_SCHEMA_PATH)
         return ExitCode.PROMOTE
-    config = load_config(args.config)
-    paths = args.paths or list(config.suites)
-    suites = load_suites(paths, roots=config.roots)
-    check_model_targets(suites, list(config.targets))
+    try:
+        config = load_config(args.config, suites=args.paths or None)
+    except ConfigError as exc:  # every problem of the table, if the schema found several
+        return _problems([str(exc), *exc.others])
+    startup = check_startup(config)
+    if startup.problems:
+        return _problems([str(p) for p in startup.problems])
+    suites = startup.suites
     rows = [
         (
             suite.id,
@@ -85,6 +89,15 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     return ExitCode.PROMOTE
 
 
+def _problems(lines: Sequence[str]) -> int:
+    """Every problem on a line of its own (``MAX_PROBLEMS`` at most, then how many more)."""
+    for line in lines[:MAX_PROBLEMS]:
+        print(f"arcanos-eval: error: {line}", file=sys.stderr)
+    if len(lines) > MAX_PROBLEMS:
+        print(f"arcanos-eval: error: ... and {len(lines) - MAX_PROBLEMS} more", file=sys.stderr)
+    return ExitCode.USAGE
+
+
 def _run_config(args: argparse.Namespace) -> RunConfig:
     return load_config(args.config, **overrides_from(vars(args)))
 
@@ -104,6 +117,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
         )
     )
     print(f"\n{session.stats_line()}")
+    golden = session.golden_line()
+    if golden is not None:
+        print(golden)
     print(session.publish(json_path=args.json, html_path=args.html, charts_dir=args.charts))
     for line in session.stopped_targets:
         print(f"arcanos-eval: error: {line}", file=sys.stderr)
@@ -182,7 +198,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub.required = True
 
     validate = sub.add_parser(
-        "validate", help="check suites and configuration, list what they hold"
+        "validate",
+        help="run every check a run makes before its first call (no model is called): list every "
+        "problem, or what the suites hold",
     )
     validate.add_argument(
         "paths",

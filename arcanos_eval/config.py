@@ -19,10 +19,11 @@ from pathlib import Path
 from typing import Any, Literal, cast
 
 import jsonschema
+from jsonschema.exceptions import ValidationError
 
 from arcanos_eval._bounded import DocumentError, read_text
 from arcanos_eval._paths import ProjectRoots
-from arcanos_eval._schema_errors import Style, field_name, first_error, schema_problem
+from arcanos_eval._schema_errors import Style, field_name, schema_problem
 from arcanos_eval.errors import ConfigError, quote, shorten, unknown_name_message
 from arcanos_eval.modes import MODES, Mode
 
@@ -37,7 +38,9 @@ __all__ = [
     "BatchConfig",
     "RunConfig",
     "TargetConfig",
+    "TomlLines",
     "config_error",
+    "config_errors",
     "config_schema",
     "load_config",
 ]
@@ -142,6 +145,9 @@ class RunConfig:
     batch: BatchConfig = field(default_factory=BatchConfig)
     allowed_roots: tuple[Path, ...] = ()
     max_cost_usd: float | None = None
+    # Suites named on the command line, other than the configured ones: the run covers a part of
+    # the project, so a gate on a category only the others have is not a configuration error.
+    partial_suites: bool = False
 
     def __post_init__(self) -> None:
         # A script may pass the mode as text: every decision asks the Mode it names.
@@ -239,6 +245,16 @@ def config_error(
     """The first problem the config schema finds in a ``[tool.arcanos_eval]`` table, as one line
     (``pyproject.toml:42: [tool.arcanos_eval.targets.candidate] field 'transport': expected
     'aiohttp' or 'httpx', found 'requests'``), or ``None`` when the table is valid."""
+    found = config_errors(data, source=source, lines=lines)
+    return found[0] if found else None
+
+
+def config_errors(
+    data: Any, *, source: str | None = None, lines: TomlLines | None = None
+) -> list[str]:
+    """Every problem the config schema finds in a ``[tool.arcanos_eval]`` table, one line each as
+    :func:`config_error` writes the first, in the order of the file's lines (on one line, the
+    most specific problem; without ``lines``, only the first problem)."""
     locate = lines.line if lines is not None else (lambda _path: None)
     errors = list(_validator().iter_errors(data))
     # A table that misses a key and has a misspelt one: the misspelling says more ("did you mean").
@@ -251,9 +267,19 @@ def config_error(
             for o in errors
         )
     ]
-    error = first_error(inner, locate)
-    if error is None:
-        return None
+
+    def order(error: ValidationError) -> tuple[int, int]:
+        return (locate(tuple(error.absolute_path)) or 0, -len(error.absolute_path))
+
+    first_on_line: dict[int, ValidationError] = {}
+    for error in sorted(inner, key=order):
+        first_on_line.setdefault(order(error)[0], error)
+    return [_problem_line(e, source, locate) for e in first_on_line.values()]
+
+
+def _problem_line(
+    error: ValidationError, source: str | None, locate: Callable[[Sequence[Any]], int | None]
+) -> str:
     problem = schema_problem(error, _TOML_STYLE)
     table, field_text = table_name(problem.field)
     if problem.field != problem.path and problem.field[:-1] == problem.path:
@@ -447,9 +473,9 @@ def _check_mode(value: Any, where: str) -> Mode:
 def _parse_run(
     data: Mapping[str, Any], source: str, root: Path, lines: TomlLines | None = None
 ) -> RunConfig:
-    problem = config_error(data, source=source, lines=lines)
-    if problem is not None:
-        raise ConfigError(problem)
+    problems = config_errors(data, source=source, lines=lines)
+    if problems:
+        raise ConfigError(problems[0], others=problems[1:])
     allowed = tuple(data.get("allowed_roots", ()))
     roots = ProjectRoots.of(root, allowed)
 
@@ -533,6 +559,10 @@ def _apply_overrides(config: RunConfig, overrides: Mapping[str, Any]) -> RunConf
     for key, value in overrides.items():
         if key == "suites":
             changes["suites"] = tuple(Path(p) for p in value)
+            # realpath, unlike Path.resolve, never raises (a symlink loop is the loader's to say)
+            changes["partial_suites"] = {os.path.realpath(p) for p in changes["suites"]} != {
+                os.path.realpath(p) for p in config.suites
+            }
         elif key in ("golden", "log", "report", "resume", "cache"):
             changes[key] = Path(value)
         elif key == "mode":

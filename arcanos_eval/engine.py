@@ -7,10 +7,11 @@ per-request timeout. Identical requests (same target, fingerprint and repeat) ar
 their answer shared. A call that still fails becomes an *errored* :class:`Response`; the engine
 never raises for a failed call.
 
-Modes: ``replay`` (golden only; anything missing is an error before any call), ``record`` (call what
-golden lacks and record it), ``refresh`` (call everything and overwrite the recordings), ``live``
-(call everything, write nothing but the run log) and ``auto`` (replay what exists, call the rest when
-the target can be called, else the replay error). In ``batch`` mode the run's planned calls go
+Modes: ``replay`` (golden only; anything missing is an error before any call), ``record`` (record
+into golden whatever it lacks: from the cache when the cache holds it, else from a call),
+``refresh`` (call everything and overwrite the recordings), ``live`` (call everything, write
+nothing but the run log) and ``auto`` (replay what exists, call the rest when the target can be
+called, else the replay error). In ``batch`` mode the run's planned calls go
 through :mod:`arcanos_eval.batch`, which uses :meth:`Engine.partition` and :meth:`Engine.remember`
 so golden, cache and dedupe behave as in ``auto``; calls made through :meth:`Engine.run` (checks
 that consult a model, ad-hoc calls) are made live.
@@ -34,7 +35,7 @@ from arcanos_eval.errors import ReplayMissingError
 from arcanos_eval.model import Case, Request, Response
 from arcanos_eval.modes import Mode
 from arcanos_eval.targets.base import CallFailure, Target
-from arcanos_eval.targets.replay import GoldenRecord, GoldenStore, ResponseCache
+from arcanos_eval.targets.replay import CachedAnswer, GoldenRecord, GoldenStore, ResponseCache
 
 if TYPE_CHECKING:
     from arcanos_eval.cost import Budget
@@ -77,6 +78,11 @@ class EngineStats:
     retries: int = 0
     errored: int = 0
     golden_written: list[str] = field(default_factory=list)
+    # Records written into golden (``record``, ``refresh``): answers the cache held, answers of
+    # calls, and how many of the cached ones came from entries without provenance.
+    golden_from_cache: int = 0
+    golden_from_live: int = 0
+    golden_provenance_unknown: int = 0
     # One line per target stopped because its server refused the key (401) or the access (403).
     stopped: list[str] = field(default_factory=list)
 
@@ -207,6 +213,12 @@ class Engine:
         )
 
     def _recorded(self, call: Call) -> Response | None:
+        """The answer golden or the cache already holds for ``call``, or ``None``.
+
+        In a mode that records, an answer the cache holds and golden lacks is recorded into golden
+        here, with the provenance of the call that produced it: ``record`` fills golden from the
+        cache as from a call, without paying for the call again.
+        """
         if self.golden is not None and self.mode.reads_golden:
             record = self.golden.lookup(
                 call.case.suite_id, call.target, call.case.id, call.request.fingerprint, call.repeat
@@ -214,8 +226,14 @@ class Engine:
             if record is not None:
                 return record.as_response()
         if self.cache is not None and self.mode.reads_cache:
-            endpoint = self.targets[call.target].endpoint
-            return self.cache.get(endpoint, call.request.fingerprint, call.repeat)
+            target = self.targets[call.target]
+            cached = self.cache.entry(target.endpoint, call.request.fingerprint, call.repeat)
+            if cached is None:
+                return None
+            if self.golden is not None and self.mode.writes_golden:
+                provenance = self._cached_provenance(call, cached)
+                self._record(self.golden, [call], cached.response, provenance)
+            return cached.response
         return None
 
     def _callable(self, target: str) -> bool:
@@ -354,41 +372,73 @@ class Engine:
             await _maybe_await(on_result(call, response))
 
     def remember(self, group: Sequence[Call], response: Response) -> None:
-        """Keep a new answer to ``group``: in the cache, and in golden when the mode records."""
+        """Keep a new answer to ``group``: in the cache, and in golden when the mode records,
+        each with the provenance of the call."""
         first = group[0]
         target = self.targets[first.target]
+        provenance = _provenance(target, first.request, response)
         if self.cache is not None and self.mode.writes_cache:
-            self.cache.put(target.endpoint, first.request.fingerprint, first.repeat, response)
+            self.cache.put(
+                target.endpoint, first.request.fingerprint, first.repeat, response, provenance
+            )
         if self.golden is not None and self.mode.writes_golden:
-            provenance = {
-                "endpoint": target.endpoint,
-                "model": target.config.model,
-                "served_model": response.model,
-                "recorded_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-                "sdk": sdk_version(),
-                "arcanos_eval": __version__,
-                "latency_ms": response.latency_ms,
-                "ttft_ms": response.ttft_ms,
-                "usage": response.usage.to_dict(),
-                "seed": first.request.params.get("seed"),  # one request, one seed, per group
-            }
-            recorded = {**response.to_dict(), "origin": "live"}
-            for call in group:
-                if call.case.response_schema is not None:
-                    self.golden.put_schema(call.case.suite_id, call.case.response_schema)
-                self.golden.put(
-                    call.case.suite_id,
-                    call.target,
-                    GoldenRecord(
-                        case_id=call.case.id,
-                        fingerprint=call.request.fingerprint,
-                        repeat=call.repeat,
-                        request=call.request.to_dict(),
-                        response=recorded,
-                        provenance=provenance,
-                    ),
-                    replace_case=True,
-                )
+            self._record(self.golden, group, response, provenance)
+
+    def _record(
+        self,
+        golden: GoldenStore,
+        calls: Sequence[Call],
+        response: Response,
+        provenance: Mapping[str, Any],
+    ) -> None:
+        """Stage one golden record per call of ``calls`` (written when the run ends), replacing
+        older recordings of the same case and repeat (an outdated request)."""
+        recorded = {**response.to_dict(), "origin": "live"}
+        written = 0
+        for call in calls:
+            if call.case.response_schema is not None:
+                golden.put_schema(call.case.suite_id, call.case.response_schema)
+            written += golden.put(
+                call.case.suite_id,
+                call.target,
+                GoldenRecord(
+                    case_id=call.case.id,
+                    fingerprint=call.request.fingerprint,
+                    repeat=call.repeat,
+                    request=call.request.to_dict(),
+                    response=recorded,
+                    provenance=provenance,
+                ),
+                replace_case=True,
+            )
+        if provenance.get("source") == "cache":
+            self.stats.golden_from_cache += written
+            if provenance.get("unknown"):
+                self.stats.golden_provenance_unknown += written
+        else:
+            self.stats.golden_from_live += written
+
+    def _cached_provenance(self, call: Call, cached: CachedAnswer) -> dict[str, Any]:
+        """The provenance of a golden record made from a cache entry: the entry's own, marked as
+        taken from the cache; for an entry written before the cache kept provenance, what the
+        entry tells (endpoint, model, latency, usage), with the time of the call and the SDK
+        version left empty and said to be unknown, never guessed."""
+        if cached.provenance is not None:
+            return {**cached.provenance, "source": "cache"}
+        target = self.targets[call.target]
+        response = cached.response
+        return {
+            **_provenance(target, call.request, response),
+            "recorded_at": None,
+            "sdk": None,
+            "arcanos_eval": None,
+            "source": "cache",
+            "unknown": (
+                "the cache entry this answer came from was written before the cache kept "
+                "provenance: the time of the call and the SDK and arcanos-eval versions that "
+                "made it are not known"
+            ),
+        }
 
     async def _call(
         self,
@@ -502,6 +552,22 @@ class Engine:
             return min(failure.retry_after_s, _RETRY_AFTER_CAP_S) + self._random.uniform(0, 0.05)
         ceiling = min(_BACKOFF_CAP_S, _BACKOFF_BASE_S * (2**attempt))
         return self._random.uniform(ceiling / 2, ceiling)
+
+
+def _provenance(target: Target, request: Request, response: Response) -> dict[str, Any]:
+    """Where and when a new answer came from, as a golden record (and the cache) keeps it."""
+    return {
+        "endpoint": target.endpoint,
+        "model": target.config.model,
+        "served_model": response.model,
+        "recorded_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "sdk": sdk_version(),
+        "arcanos_eval": __version__,
+        "latency_ms": response.latency_ms,
+        "ttft_ms": response.ttft_ms,
+        "usage": response.usage.to_dict(),
+        "seed": request.params.get("seed"),  # one request, one seed, per group
+    }
 
 
 def first_few(items: Sequence[str], limit: int = 5) -> str:

@@ -51,7 +51,7 @@ A bug never exits 1: a pipeline reading 1 as HOLD must not mistake a crash for a
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from enum import IntEnum
 from pathlib import Path
 
@@ -96,7 +96,15 @@ class UsageError(ArcanosError, ValueError):
 
 
 class ConfigError(UsageError):
-    """Invalid configuration in ``[tool.arcanos_eval]`` or on the command line."""
+    """Invalid configuration in ``[tool.arcanos_eval]`` or on the command line.
+
+    ``others`` holds the further problems found beside this one, each a line of its own (the
+    schema checks the whole table at once): ``arcanos-eval validate`` shows them all.
+    """
+
+    def __init__(self, message: str, *, others: Sequence[str] = ()) -> None:
+        super().__init__(message)
+        self.others = tuple(others)
 
 
 class SuiteError(UsageError):
@@ -141,7 +149,15 @@ class DuplicateCaseError(SuiteError):
 
 
 class GateConfigError(UsageError):
-    """A gate specification that cannot be evaluated."""
+    """A gate specification that cannot be evaluated.
+
+    ``field`` is where it was written in ``[tool.arcanos_eval]``, as TOML keys (``("gates",
+    "pass_rat")``), when known: a caller that holds the pyproject.toml can name its line.
+    """
+
+    def __init__(self, message: str, *, field: tuple[str, ...] | None = None) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 class ArgumentError(UsageError, TypeError):

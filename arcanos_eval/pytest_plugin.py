@@ -194,6 +194,9 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
         if arcanos.budget_line is not None:
             terminalreporter.write_line(f"arcanos: {arcanos.budget_line}", red=True)
         terminalreporter.write_line(line)
+        golden = arcanos.golden_line()
+        if golden is not None:
+            terminalreporter.write_line(golden)
         verdict = config.stash.get(_verdict_key, None)
         if verdict is not None:
             terminalreporter.write_line(f"arcanos: {verdict}")

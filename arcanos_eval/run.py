@@ -68,6 +68,7 @@ __all__ = [
     "make_target",
     "plan_calls",
     "plan_run_cost",
+    "require_targets",
     "score_case",
 ]
 
@@ -100,12 +101,8 @@ def plan_calls(
 
     ``select`` limits the plan to these (``suite::case``, target) pairs (what pytest selected).
     """
+    require_targets(config)
     targets = config.active_targets
-    if not targets:
-        raise ConfigError(
-            "no targets configured: add [tool.arcanos_eval.targets.base] and "
-            "[tool.arcanos_eval.targets.candidate] to pyproject.toml"
-        )
     calls: list[Call] = []
     for suite in suites:
         for case in suite.cases:
@@ -121,6 +118,19 @@ def plan_calls(
                     for r in range(1, repeats)
                 )
     return calls
+
+
+def require_targets(config: RunConfig) -> None:
+    """A run needs a target to answer its cases.
+
+    Raises:
+        ConfigError: no target is configured (or only ones consulted by checks).
+    """
+    if not config.active_targets:
+        raise ConfigError(
+            "no targets configured: add [tool.arcanos_eval.targets.base] and "
+            "[tool.arcanos_eval.targets.candidate] to pyproject.toml"
+        )
 
 
 def planned_repeats(config: RunConfig, case: Case) -> int:
@@ -494,7 +504,17 @@ async def _answer(
     finally:
         for target in [*targets.values(), *(b.target for b in backends.values())]:
             await target.aclose()
+    _count_check_recordings(stats, backends)
     return stats, sorted({key for b in backends.values() for key in b.unrecorded})
+
+
+def _count_check_recordings(stats: EngineStats, backends: Mapping[str, EngineBackend]) -> None:
+    """Add the golden records of the checks' own calls (judges, moderation), which go through
+    an engine of their own, to ``stats``: the run says how many recordings it wrote in all."""
+    for engine in {id(b.engine): b.engine for b in backends.values()}.values():
+        stats.golden_from_cache += engine.stats.golden_from_cache
+        stats.golden_from_live += engine.stats.golden_from_live
+        stats.golden_provenance_unknown += engine.stats.golden_provenance_unknown
 
 
 def _sent_seed(call: Call) -> int | None:

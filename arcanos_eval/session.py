@@ -32,8 +32,9 @@ from arcanos_eval.cost import Budget
 from arcanos_eval.engine import EngineStats
 from arcanos_eval.errors import ArcanosError, ExitCode
 from arcanos_eval.fine_tunes import has_fine_tune
-from arcanos_eval.gates import GateResult, GateSet, GateSpec, parse_gates, require_gates
+from arcanos_eval.gates import GateResult, GateSet, GateSpec, parse_gates
 from arcanos_eval.model import Case, ResultRecord, Suite
+from arcanos_eval.modes import Mode
 from arcanos_eval.report import Evaluation, evaluate
 from arcanos_eval.report.cli import publish, read_data_report
 from arcanos_eval.report.explain import explain_case, explain_gates, explain_regression
@@ -50,8 +51,8 @@ from arcanos_eval.run import (
     run_async,
 )
 from arcanos_eval.runlog import RunLog, merge_run_logs, read_run_log
+from arcanos_eval.startup import check_startup
 from arcanos_eval.stats import format_percent
-from arcanos_eval.suite.loader import load_suites
 
 __all__ = ["ArcanosSession", "gate_name"]
 
@@ -183,11 +184,12 @@ class ArcanosSession:
             ArcanosError: a bad or missing gate table, suite or data report, before any model
                 call.
         """
-        # Its errors come before those of the suites; no gate at all is one of them.
-        require_gates(parse_gates(config.gates), config=str(config.source or "") or None)
+        # The checks `arcanos-eval validate` runs too: the gates' errors come before those of the
+        # suites; no gate at all is one of them.
         with bulk_work():
-            suites = load_suites(config.suites, roots=config.roots)
-        return cls(config, suites, data_report=read_data_report(data_report))
+            startup = check_startup(config)
+        startup.raise_first()
+        return cls(config, startup.suites, data_report=read_data_report(data_report))
 
     @functools.cached_property
     def target_names(self) -> tuple[str, ...]:
@@ -416,6 +418,31 @@ class ArcanosSession:
             + (f"{s.batched} batched, " if s.batched else "")
             + f"{s.replayed} replayed, {s.cached} cached, {s.retries} retries, {s.errored} errored)"
         )
+
+    def golden_line(self) -> str | None:
+        """``golden: wrote 34 new recordings (34 from the cache, 0 from live calls) into
+        golden/``: what a run that records (``record``, ``refresh``) wrote into the golden store;
+        ``None`` for a mode that does not record, or before any result."""
+        if self.stats is None or not self.config.mode.writes_golden:
+            return None
+        s = self.stats
+        folder = f"{_shown_path(self.config.golden)}/"
+        total = s.golden_from_cache + s.golden_from_live
+        if total == 0:
+            return f"golden: wrote no new recording: {folder} held every answer of this run"
+        new = "new " if self.config.mode is Mode.RECORD else ""
+        line = (
+            f"golden: wrote {total} {new}recording{'s' if total != 1 else ''} "
+            f"({s.golden_from_cache} from the cache, {s.golden_from_live} from live calls) "
+            f"into {folder}"
+        )
+        if s.golden_provenance_unknown:
+            line += (
+                f"; {s.golden_provenance_unknown} of them from cache entries that did not keep "
+                "the time of the call or the SDK version, which their provenance says "
+                "(arcanos-eval golden verify lists them)"
+            )
+        return line
 
     @property
     def budget_line(self) -> str | None:

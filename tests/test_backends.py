@@ -87,6 +87,9 @@ def test_judge_and_moderation_answers_are_recorded_and_replayed(
     calibration = (tmp_path / "golden" / "_calibration" / "judge.jsonl").read_text().splitlines()
     assert len(calibration) == 20
     assert {r.status for r in recorded.log.calibration.values()} == {"calibrated"}
+    # The run counts every record it wrote, the judge's too: 4 answers, 2 distinct questions and
+    # the 20 calibration items.
+    assert (recorded.stats.golden_from_live, recorded.stats.golden_from_cache) == (26, 0)
 
     server.stop()
     replayed = execute_run(

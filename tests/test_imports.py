@@ -56,7 +56,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
     "compare": ("compare",),
     "gate": ("gates",),
     "report": ("report",),
-    "session": ("session",),
+    "session": ("session", "startup"),
     "front": (
         "cli",
         "_entry",

@@ -114,6 +114,7 @@ from arcanos_eval.gates._spec import (
     Unit,
     gate,
     parse_gates,
+    unmatched_scopes,
 )
 from arcanos_eval.gates._verdict import (
     CHECKLIST,
@@ -151,6 +152,7 @@ __all__ = [
     "gate",
     "parse_gates",
     "require_gates",
+    "unmatched_scopes",
     "verdict",
 ]
 

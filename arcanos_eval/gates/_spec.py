@@ -15,8 +15,10 @@ from dataclasses import dataclass, replace
 from importlib.metadata import entry_points
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast, get_args
 
+from arcanos_eval.compare import ALL_CATEGORIES
 from arcanos_eval.config import config_error
 from arcanos_eval.errors import GateConfigError, unknown_name_message
+from arcanos_eval.model import Suite
 
 if TYPE_CHECKING:
     from arcanos_eval.gates._scope import Measurement, Scope
@@ -38,6 +40,7 @@ __all__ = [
     "definitions",
     "gate",
     "parse_gates",
+    "unmatched_scopes",
 ]
 
 TABLE = "[tool.arcanos_eval.gates]"
@@ -231,7 +234,12 @@ def _where(suite: str | None) -> str:
     return TABLE if suite is None else f"[tool.arcanos_eval.gates.suites.{suite}]"
 
 
-def _threshold(value: Any, where: str, name: str) -> float:
+def _table(suite: str | None) -> tuple[str, ...]:
+    """The TOML keys of the gate table of ``suite`` (run-wide: ``None``)."""
+    return ("gates",) if suite is None else ("gates", "suites", suite)
+
+
+def _threshold(value: Any, where: str, name: str, table: tuple[str, ...] = ("gates",)) -> float:
     """A threshold as a float. The schema checked the built-in gates' types and ranges; NaN and
     infinity (valid TOML) pass every JSON Schema bound, and a custom gate's value is checked
     only here."""
@@ -239,7 +247,10 @@ def _threshold(value: Any, where: str, name: str) -> float:
         float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
     )
     if number is None or not math.isfinite(number):
-        raise GateConfigError(f"{where} field {name!r}: expected a finite number, found {value!r}")
+        raise GateConfigError(
+            f"{where} field {name!r}: expected a finite number, found {value!r}",
+            field=(*table, *name.split(".")),
+        )
     return number
 
 
@@ -253,11 +264,13 @@ def _parse_table(
     inherited: Mapping[str, Any],
     known: Mapping[str, GateDefinition],
 ) -> tuple[list[GateSpec], bool | None]:
-    where = _where(suite)
+    where, at = _where(suite), _table(suite)
     allowed = [*known, *MODIFIERS, *(("suites", "waive") if suite is None else ())]
     for key in table:
         if key not in allowed:
-            raise GateConfigError(f"{where}: {unknown_name_message('gate', key, allowed)}")
+            raise GateConfigError(
+                f"{where}: {unknown_name_message('gate', key, allowed)}", field=(*at, key)
+            )
     min_cases = int(table.get("min_cases", inherited.get("min_cases", DEFAULT_MIN_CASES)))
     # A suite's own min_cases overrides every counting gate of the run for that suite.
     floor_only = suite is not None and "min_cases" in table
@@ -266,7 +279,7 @@ def _parse_table(
         rates = {**(inherited.get(key, {}) if floor_only else {}), **table.get(key, {})}
         for category in sorted(rates):
             source = table if category in table.get(key, {}) else inherited
-            minimum = _threshold(source[key][category], where, f"{key}.{category}")
+            minimum = _threshold(source[key][category], where, f"{key}.{category}", at)
             specs.append(
                 GateSpec(key, minimum, category=str(category), suite=suite, min_cases=min_cases)
             )
@@ -278,29 +291,33 @@ def _parse_table(
         }
         if "max_regression" not in merged:
             raise GateConfigError(
-                f"{where} field {modifiers[0]!r}: only applies to max_regression, which is not set"
+                f"{where} field {modifiers[0]!r}: only applies to max_regression, which is not set",
+                field=(*at, modifiers[0]),
             )
         test = merged.get("regression_test", "noninferiority")
         if "alpha" in merged and test == "observed":
             raise GateConfigError(
                 f"{where} field 'alpha': only applies with regression_test = 'noninferiority' "
-                "or 'mcnemar'"
+                "or 'mcnemar'",
+                field=(*at, "alpha"),
             )
         specs.append(
             GateSpec(
                 "max_regression",
-                _threshold(merged["max_regression"], where, "max_regression"),
+                _threshold(merged["max_regression"], where, "max_regression", at),
                 test=None if test == "observed" else str(test),
-                alpha=_threshold(merged["alpha"], where, "alpha") if "alpha" in merged else 0.05,
+                alpha=_threshold(merged["alpha"], where, "alpha", at)
+                if "alpha" in merged
+                else 0.05,
                 suite=suite,
                 min_cases=min_cases,
             )
         )
     if suite is not None and "min_cases" in table:
-        _check_floor_applies(specs, where)
+        _check_floor_applies(specs, where, at)
     for key in known:
         if key in table and key not in _SPECIAL:
-            specs.append(GateSpec(key, _threshold(table[key], where, key), suite=suite))
+            specs.append(GateSpec(key, _threshold(table[key], where, key, at), suite=suite))
     if table.get("schema_compat") is True:
         specs.append(GateSpec("schema_compat", 0.0, suite=suite))
     data: bool | None = table.get("data")
@@ -311,11 +328,14 @@ def _parse_table(
     return specs, data
 
 
-def _check_floor_applies(specs: Sequence[GateSpec], where: str) -> None:
+def _check_floor_applies(
+    specs: Sequence[GateSpec], where: str, at: tuple[str, ...] = ("gates",)
+) -> None:
     if not any(spec.key in _COUNTING for spec in specs):
         raise GateConfigError(
             f"{where} field 'min_cases': only applies to pass_rate, pass_rate_base and "
-            "max_regression, none of which is set"
+            "max_regression, none of which is set",
+            field=(*at, "min_cases"),
         )
 
 
@@ -337,7 +357,7 @@ def parse_gates(table: Mapping[str, Any] | None) -> GateSet:
         return GateSet()
     problem = config_error({"gates": table})
     if problem is not None:
-        raise GateConfigError(problem)
+        raise GateConfigError(problem, field=("gates",))
     known = definitions()
     specs, data = _parse_table(table, None, {}, known)
     suites = table.get("suites", {})
@@ -354,6 +374,55 @@ def parse_gates(table: Mapping[str, Any] | None) -> GateSet:
     )
 
 
+def unmatched_scopes(
+    gates: GateSet, suites: Sequence[Suite], *, every_suite: bool = True
+) -> list[GateConfigError]:
+    """The configured gates that name a category, or a suite, that no case of ``suites`` has:
+    such a gate can only fail, as "no case in scope", after a paid run; most often the name is
+    misspelt. Each is one error naming the field, the nearest name and what the suites have.
+
+    With ``every_suite=False`` the run covers only some of the configured suites (suites named
+    on the command line): a run-wide category or a suite that it leaves out is not an error
+    there; its gate fails closed when the run is judged.
+    """
+    categories = sorted({c for s in suites for c in s.categories})
+    by_suite = {s.id: sorted(set(s.categories)) for s in suites}
+    problems: list[GateConfigError] = []
+    for suite_id in dict.fromkeys(s.suite for s in gates.specs if s.suite is not None):
+        if suite_id not in by_suite and every_suite:
+            problems.append(
+                GateConfigError(
+                    f"{_where(suite_id)}: no suite of this run has the id "
+                    f"{_named(suite_id, list(by_suite))}; "
+                    f"suites: {', '.join(by_suite) or 'none'}",
+                    field=_table(suite_id),
+                )
+            )
+    for spec in gates.specs:
+        if spec.category is None or spec.category == ALL_CATEGORIES:
+            continue
+        if spec.suite is not None and spec.suite not in by_suite:
+            continue  # said once above, or left out of this run
+        have = by_suite[spec.suite] if spec.suite is not None else categories
+        if spec.category in have or (spec.suite is None and not every_suite):
+            continue
+        scope = f"suite {spec.suite!r}" if spec.suite is not None else "this run's suites"
+        problems.append(
+            GateConfigError(
+                f"{_where(spec.suite)} field '{spec.key}.{spec.category}': no case of {scope} "
+                f"has the category {_named(spec.category, have)}; "
+                f"categories: {', '.join(have) or 'none'}",
+                field=(*_table(spec.suite), spec.key, spec.category),
+            )
+        )
+    return problems
+
+
+def _named(name: str, known: Sequence[str]) -> str:
+    """``'adversrial' (did you mean 'adversarial'?)``: a name and the nearest known ones."""
+    return unknown_name_message("name", name, known).removeprefix("unknown name ")
+
+
 def _waivers(
     table: Mapping[str, str], specs: Sequence[GateSpec]
 ) -> tuple[tuple[Invariant, str], ...]:
@@ -366,14 +435,16 @@ def _waivers(
         if invariant in waived:
             raise GateConfigError(
                 f"{TABLE} field 'waive.{name}': {invariant} is waived twice (by its id and "
-                "its alias); keep one"
+                "its alias); keep one",
+                field=("gates", "waive", name),
             )
         backing = [s.name for s in specs if _REGISTRY[s.key].invariant == invariant]
         if backing:
             raise GateConfigError(
                 f"{TABLE} field 'waive.{name}': {invariant} is backed by the configured "
                 f"gate(s) {', '.join(dict.fromkeys(backing))}; a waiver is for an invariant no "
-                "gate evaluates, so remove the waiver or the gate(s)"
+                "gate evaluates, so remove the waiver or the gate(s)",
+                field=("gates", "waive", name),
             )
         waived[invariant] = reason.strip()
     return tuple((i, waived[i]) for i in get_args(Invariant) if i in waived)
