@@ -16,6 +16,12 @@ Usage::
     python examples/local-model/local_model.py stop
     python examples/local-model/local_model.py serve          # foreground until Ctrl-C
     python examples/local-model/local_model.py run -- arcanos-eval run --mode live
+    python examples/local-model/local_model.py start --fine-tune  # base + LoRA adapter, :8766
+
+``--fine-tune`` serves the base model with the LoRA adapter that ``examples/fine-tune/train.py``
+trained (``--adapter PATH`` for another one) under the fine-tune's own model id, from a second
+server: llama.cpp's multi-model mode holds one model at a time and reloads it whenever the
+requested model changes, which would throw away the prompt cache between every two calls.
 
 The same steps are functions (:func:`install`, :func:`start_server`, :func:`stop_server`,
 :func:`read_state`) for tests and scripts. POSIX only (process groups and signals).
@@ -44,7 +50,10 @@ from pathlib import Path
 
 __all__ = [
     "CMAKE_ARGS",
+    "DEFAULT_ADAPTER",
     "DEFAULT_PORT",
+    "FINE_TUNED_ALIAS",
+    "FINE_TUNED_PORT",
     "MODEL_ALIAS",
     "REQUIREMENTS",
     "Installation",
@@ -66,6 +75,12 @@ DEFAULT_PORT = 8765
 # The id the server answers to and reports in every completion (and so in every recording).
 MODEL_ALIAS = "SmolLM2-135M-Instruct-Q4_1"
 MODEL_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
+# The fine-tune of examples/fine-tune/train.py: a LoRA adapter applied to the same base file, served
+# under the id its training record names (fine_tuned_model), on a port of its own.
+FINE_TUNED_ALIAS = f"ft:{MODEL_ALIAS}:arcanos:support"
+FINE_TUNED_PORT = 8766
+DEFAULT_ADAPTER = PROJECT_ROOT / "examples" / "fine-tune" / "arcanos-support-lora.gguf"
+FINE_TUNED_STATE_DIR = DEFAULT_STATE_DIR / "fine-tune"
 # Room for the ~4,100-token base system prompt plus the oversized pasted logs of
 # suites/invalid-input.yaml plus the answer.
 N_CTX = 8192
@@ -117,6 +132,8 @@ class Server:
     model_path: str
     log: str
     started_at: str
+    # The LoRA adapter applied to the model, if any (older state files have no such field).
+    adapter: str | None = None
 
     @property
     def base_url(self) -> str:
@@ -412,16 +429,21 @@ def _log_tail(path: Path, lines: int = 25) -> str:
 # ----------------------------------------------------------------------------- start / stop
 
 
-def server_command(installation: Installation, port: int, *, host: str = HOST) -> list[str]:
-    """The command line that serves the model on ``host:port``."""
+def server_command(
+    installation: Installation, port: int, *, host: str = HOST, adapter: Path | None = None
+) -> list[str]:
+    """The command line that serves the model on ``host:port``; with ``adapter``, the base model
+    with that LoRA adapter applied, under :data:`FINE_TUNED_ALIAS`."""
+    lora = ["--lora_path", str(adapter)] if adapter is not None else []
     return [
         str(installation.python),
         "-m",
         "llama_cpp.server",
         "--model",
         str(installation.model_path),
+        *lora,
         "--model_alias",
-        MODEL_ALIAS,
+        MODEL_ALIAS if adapter is None else FINE_TUNED_ALIAS,
         "--host",
         host,
         "--port",
@@ -439,8 +461,12 @@ def server_command(installation: Installation, port: int, *, host: str = HOST) -
         # cores. The prompt cache keeps the evaluated prefix, so calls to base and candidate can
         # alternate without paying that again. Without logits for every position (not needed
         # for chat), each cached state is ~100 MB instead of ~1 GB.
+        # The fine-tune's server runs without it: its targets send the short plain prompt, and
+        # the cache grows by about 24 MB per distinct conversation whatever its configured size
+        # (measured: 367 -> 728 MB RSS over 15 calls with it, 367 -> 383 MB without; about 330
+        # calls took a cached server to 14 GB).
         "--cache",
-        "true",
+        "true" if adapter is None else "false",
         "--logits_all",
         "false",
         "--verbose",
@@ -455,6 +481,7 @@ def start_server(
     host: str = HOST,
     state_dir: Path = DEFAULT_STATE_DIR,
     ready_timeout_s: float = READY_TIMEOUT_S,
+    adapter: Path | None = None,
 ) -> Server:
     """Start the server in the background and return once it answers ``GET /v1/models``.
 
@@ -464,12 +491,18 @@ def start_server(
         host: the address to bind (loopback by default: the server has no authentication).
         state_dir: where the state file and the log go.
         ready_timeout_s: how long to wait for readiness.
+        adapter: a LoRA adapter GGUF to apply (the fine-tune); the server then answers to
+            :data:`FINE_TUNED_ALIAS`.
 
     Raises:
         LocalModelError: the port is taken, a server is already recorded in ``state_dir``, or the
             server exited or did not become ready (the message carries its log's last lines).
             On any failure, including Ctrl-C while waiting, the process is stopped.
     """
+    if adapter is not None and not adapter.is_file():
+        raise LocalModelError(
+            f"no LoRA adapter at {adapter}; train one with python examples/fine-tune/train.py"
+        )
     running = read_state(state_dir)
     if running is not None:
         raise LocalModelError(
@@ -488,7 +521,7 @@ def start_server(
         # A session of its own: Ctrl-C in the terminal that ran `start` must not reach a
         # server meant to outlive it; `stop` signals the whole group.
         process = subprocess.Popen(
-            server_command(installation, port, host=host),
+            server_command(installation, port, host=host, adapter=adapter),
             stdout=log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
@@ -499,10 +532,11 @@ def start_server(
         pid=process.pid,
         host=host,
         port=port,
-        model=MODEL_ALIAS,
+        model=MODEL_ALIAS if adapter is None else FINE_TUNED_ALIAS,
         model_path=str(installation.model_path),
         log=str(log_path),
         started_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        adapter=None if adapter is None else str(adapter),
     )
     _state_path(state_dir).write_text(json.dumps(asdict(server), indent=2) + "\n", encoding="utf-8")
     try:
@@ -563,11 +597,15 @@ def running_server(state_dir: Path = DEFAULT_STATE_DIR) -> Server | None:
 
 @contextlib.contextmanager
 def served(
-    installation: Installation, *, port: int = DEFAULT_PORT, state_dir: Path = DEFAULT_STATE_DIR
+    installation: Installation,
+    *,
+    port: int = DEFAULT_PORT,
+    state_dir: Path = DEFAULT_STATE_DIR,
+    adapter: Path | None = None,
 ) -> Iterator[Server]:
     """Start the server for the duration of a ``with`` block, and stop it afterwards (also on
     Ctrl-C or an exception)."""
-    server = start_server(installation, port=port, state_dir=state_dir)
+    server = start_server(installation, port=port, state_dir=state_dir, adapter=adapter)
     try:
         yield server
     finally:
@@ -587,24 +625,40 @@ def _cmd_install(args: argparse.Namespace) -> int:
     return 0
 
 
+def _selected(args: argparse.Namespace) -> tuple[Path, int, Path | None]:
+    """The state folder, port and adapter of the server a command acts on: the base model's, or
+    with ``--fine-tune`` the fine-tune's (state in a subfolder, its own default port)."""
+    if getattr(args, "fine_tune", False):
+        port = FINE_TUNED_PORT if getattr(args, "port", None) is None else args.port
+        return args.state_dir / "fine-tune", port, args.adapter
+    port = DEFAULT_PORT if getattr(args, "port", None) is None else args.port
+    return args.state_dir, port, None
+
+
 def _cmd_start(args: argparse.Namespace) -> int:
-    running = running_server(args.state_dir)
+    state_dir, port, adapter = _selected(args)
+    running = running_server(state_dir)
     if running is not None:
         _print_server(running)
         return 0
-    server = start_server(install(args.venv), port=args.port, state_dir=args.state_dir)
+    server = start_server(install(args.venv), port=port, state_dir=state_dir, adapter=adapter)
     _print_server(server)
     return 0
 
 
 def _cmd_stop(args: argparse.Namespace) -> int:
-    server = stop_server(args.state_dir)
-    print(f"stopped pid {server.pid}" if server else "no server running")
+    # The fine-tune's server first: its state lives inside the base server's state folder.
+    stopped = [stop_server(d) for d in (args.state_dir / "fine-tune", args.state_dir)]
+    for server in stopped:
+        if server is not None:
+            print(f"stopped pid {server.pid} ({server.model})")
+    if not any(stopped):
+        print("no server running")
     return 0
 
 
 def _cmd_status(args: argparse.Namespace) -> int:
-    server = read_state(args.state_dir)
+    server = read_state(_selected(args)[0])
     if server is None:
         print("not running")
         return 1
@@ -630,9 +684,10 @@ def _wait_for_signal() -> None:
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:
+    state_dir, port, adapter = _selected(args)
     with (
         contextlib.suppress(KeyboardInterrupt),
-        served(install(args.venv), port=args.port, state_dir=args.state_dir) as server,
+        served(install(args.venv), port=port, state_dir=state_dir, adapter=adapter) as server,
     ):
         _print_server(server)
         print("Ctrl-C stops it", flush=True)
@@ -645,9 +700,24 @@ def _cmd_run(args: argparse.Namespace) -> int:
     command = args.command[1:] if args.command[:1] == ["--"] else args.command
     if not command:
         raise LocalModelError("run: give the command to run after --")
-    with served(install(args.venv), port=args.port, state_dir=args.state_dir) as server:
+    installation = install(args.venv)
+    port = DEFAULT_PORT if args.port is None else args.port
+    with contextlib.ExitStack() as stack:
+        server = stack.enter_context(served(installation, port=port, state_dir=args.state_dir))
         _print_server(server)
         env = {**os.environ, "ARCANOS_LOCAL_MODEL_URL": server.base_url}
+        if args.fine_tune:
+            # Both servers: the base and, beside it, the base with the fine-tune's adapter.
+            tuned = stack.enter_context(
+                served(
+                    installation,
+                    port=0 if port == 0 else FINE_TUNED_PORT,
+                    state_dir=args.state_dir / "fine-tune",
+                    adapter=args.adapter,
+                )
+            )
+            _print_server(tuned)
+            env["ARCANOS_FINE_TUNED_MODEL_URL"] = tuned.base_url
         try:
             return subprocess.run(command, env=env, check=False).returncode
         except KeyboardInterrupt:
@@ -685,8 +755,18 @@ def build_parser() -> argparse.ArgumentParser:
         action.add_argument(
             "--port",
             type=int,
-            default=DEFAULT_PORT,
-            help=f"port on {HOST} (default {DEFAULT_PORT}; 0 picks a free one)",
+            default=None,
+            help=(
+                f"port on {HOST} (default {DEFAULT_PORT}, or {FINE_TUNED_PORT} for --fine-tune; "
+                "0 picks a free one)"
+            ),
+        )
+        _fine_tune_options(
+            action,
+            "also serve the fine-tune, on its own server, and pass its URL as "
+            "ARCANOS_FINE_TUNED_MODEL_URL"
+            if name == "run"
+            else f"serve the base model with the fine-tune's LoRA adapter, as {FINE_TUNED_ALIAS}",
         )
         if name == "run":
             action.add_argument(
@@ -695,11 +775,23 @@ def build_parser() -> argparse.ArgumentParser:
                 help="the command; it gets ARCANOS_LOCAL_MODEL_URL",
             )
         action.set_defaults(handler=handler)
-    sub.add_parser("stop", help="stop the background server").set_defaults(handler=_cmd_stop)
-    sub.add_parser("status", help="exit 0 when the server answers").set_defaults(
-        handler=_cmd_status
-    )
+    sub.add_parser(
+        "stop", help="stop the background server (and the fine-tune's, if running)"
+    ).set_defaults(handler=_cmd_stop)
+    status = sub.add_parser("status", help="exit 0 when the server answers")
+    _fine_tune_options(status, "the fine-tune's server")
+    status.set_defaults(handler=_cmd_status)
     return parser
+
+
+def _fine_tune_options(parser: argparse.ArgumentParser, text: str) -> None:
+    parser.add_argument("--fine-tune", action="store_true", help=text)
+    parser.add_argument(
+        "--adapter",
+        type=Path,
+        default=DEFAULT_ADAPTER,
+        help=f"the LoRA adapter GGUF for --fine-tune (default: {DEFAULT_ADAPTER})",
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:

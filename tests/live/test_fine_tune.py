@@ -1,0 +1,78 @@
+"""The live lane: the committed fine-tune, served by llama.cpp on top of the base model file.
+
+``examples/local-model/local_model.py start --fine-tune`` applies ``examples/fine-tune``'s LoRA
+adapter to the base GGUF of the server's venv; this proves that llama.cpp loads it, that the
+record names that very base file, and that the fine-tune answers held-out questions in the
+answer formats it was trained on.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.live._server import ROOT
+
+pytestmark = pytest.mark.live
+
+FINE_TUNE = ROOT / "examples" / "fine-tune"
+VALIDATION = ROOT / "examples" / "training-data" / "arcanos-support.validation.jsonl"
+# The keys of each answer format (suites/schemas/): what tells them apart.
+FORMATS = {
+    frozenset({"category", "route_to", "confidence", "hint_allowed"}): "puzzle_classification",
+    frozenset({"intents", "reply"}): "multi_intent",
+    frozenset({"action", "reply", "escalate", "ticket_category"}): "support_reply",
+}
+
+
+def ask(base_url: str, model: str, messages: list[dict[str, str]]) -> str:
+    body = json.dumps(
+        {"model": model, "messages": messages, "temperature": 0, "seed": 7, "max_tokens": 160}
+    ).encode()
+    request = urllib.request.Request(
+        f"{base_url}/chat/completions", body, {"Content-Type": "application/json"}
+    )
+    with urllib.request.urlopen(request, timeout=600) as answer:
+        return str(json.load(answer)["choices"][0]["message"]["content"])
+
+
+def answer_format(text: str) -> str | None:
+    try:
+        value: Any = json.loads(text)
+    except ValueError:
+        return None
+    return FORMATS.get(frozenset(value)) if isinstance(value, dict) else None
+
+
+def test_the_record_names_the_base_model_file_the_server_serves(llama_installation: Any) -> None:
+    record = json.loads((FINE_TUNE / "fine-tune-record.json").read_text(encoding="utf-8"))
+    served = Path(llama_installation.model_path)
+    assert served.name == record["model_file"]
+    assert hashlib.sha256(served.read_bytes()).hexdigest() == record["model_sha256"]
+
+
+def test_the_fine_tune_answers_held_out_questions_in_the_trained_formats(
+    local_model_script: Any, llama_installation: Any, tmp_path: Path
+) -> None:
+    script = local_model_script
+    server = script.start_server(
+        llama_installation, port=0, state_dir=tmp_path, adapter=script.DEFAULT_ADAPTER
+    )
+    try:
+        with urllib.request.urlopen(f"{server.base_url}/models", timeout=60) as answer:
+            assert [m["id"] for m in json.load(answer)["data"]] == [script.FINE_TUNED_ALIAS]
+        examples = [json.loads(line) for line in VALIDATION.read_text("utf-8").splitlines()]
+        got, expected = [], []
+        for example in examples[:6]:
+            system, user, assistant = example["messages"]
+            text = ask(server.base_url, server.model, [system, user])
+            got.append(answer_format(text))
+            expected.append(answer_format(assistant["content"]))
+    finally:
+        script.stop_server(tmp_path)
+    assert got == expected
