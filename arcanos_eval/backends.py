@@ -30,7 +30,13 @@ from arcanos_eval.model import Case, Check, Request, Response, Suite
 from arcanos_eval.scorers._registry import scorer_for, unknown_name_message
 from arcanos_eval.targets.base import Target
 
-__all__ = ["EngineBackend", "model_targets", "scoring_case"]
+__all__ = [
+    "EngineBackend",
+    "check_model_targets",
+    "model_targets",
+    "scoring_case",
+    "unconfigured_model_targets",
+]
 
 #: The case being scored in this thread: recordings of scorer calls are filed under it.
 scoring_case: ContextVar[Case | None] = ContextVar("arcanos_scoring_case", default=None)
@@ -79,12 +85,21 @@ def check_model_targets(suites: Sequence[Suite], names: Sequence[str]) -> None:
     Raises:
         SuiteError: naming the suite file, line, case and the check's argument.
     """
+    for problem in unconfigured_model_targets(suites, names):
+        raise problem
+
+
+def unconfigured_model_targets(
+    suites: Sequence[Suite], names: Sequence[str]
+) -> Iterator[SuiteError]:
+    """Each check argument naming a model that is not a configured target (see
+    :func:`check_model_targets`), as the error that says so."""
     for suite in suites:
         for case in suite.cases:
             for check in case.checks:
                 for key, value in _consulted(check):
                     if value not in names:
-                        raise SuiteError(
+                        yield SuiteError(
                             f"{unknown_name_message('target', value, list(names))}; "
                             f"configured targets: {', '.join(names) or 'none'}",
                             path=case.path,

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any, TextIO, TypeVar
 
 from arcanos_eval.config import BatchConfig
-from arcanos_eval.engine import Call, Engine, EngineStats, OnResult, Progress
+from arcanos_eval.engine import Call, Engine, EngineStats, OnResult
 from arcanos_eval.errors import ConfigError
 from arcanos_eval.model import Response
 from arcanos_eval.targets.base import CallFailure
@@ -363,7 +363,10 @@ async def run_batches(
     """
     stats = engine.stats
     ready, groups = engine.partition(calls)
-    progress = Progress(len(calls), stream=engine.progress_stream, enabled=engine.progress_enabled)
+    await engine.prepare(groups)
+    budget = engine.budget
+    if budget is not None:  # a batch bills what it holds: only what the budget allows goes in
+        groups = {key: group for key, group in groups.items() if budget.reserve(group[0])}
     out = stream or engine.progress_stream or sys.stderr
 
     def say(text: str) -> None:
@@ -371,10 +374,12 @@ async def run_batches(
             out.write(f"arcanos: {text}\n")
             out.flush()
 
-    await engine.deliver_recorded(ready, on_result, progress)
+    await engine.deliver_recorded(ready, on_result)
 
     async def deliver(group: list[Call], response: Response) -> None:
-        await engine.deliver(group, response, on_result, progress, source="batched")
+        if budget is not None:
+            budget.settle(group[0], response)
+        await engine.deliver(group, response, on_result, source="batched")
 
     by_target: dict[str, dict[str, list[Call]]] = {}
     for group in groups.values():

@@ -11,9 +11,11 @@ prints the traceback too).
 from __future__ import annotations
 
 import argparse
+import contextlib
+import logging
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 from tabulate import tabulate
@@ -21,16 +23,18 @@ from tabulate import tabulate
 from arcanos_eval._crash import crash_report
 from arcanos_eval._gc import bulk_work, skip_final_collection
 from arcanos_eval._version import __version__
-from arcanos_eval.backends import check_model_targets
 from arcanos_eval.config import RunConfig, find_pyproject, load_config
 from arcanos_eval.contracts.cli import add_parser as add_schema_parser
 from arcanos_eval.data.cli import add_parser as add_data_parser
-from arcanos_eval.errors import ArcanosError, ExitCode
+from arcanos_eval.errors import ArcanosError, ConfigError, EndpointError, ExitCode
 from arcanos_eval.golden import prune_golden, seal_golden, verify_golden
 from arcanos_eval.options import add_cli_options, overrides_from
 from arcanos_eval.report.cli import add_parsers as add_report_parsers
-from arcanos_eval.run import RunInterrupted, summarize
+from arcanos_eval.report.evaluation import PartialRun, partial_run
+from arcanos_eval.run import RunInterrupted, plan_run_cost, summarize
+from arcanos_eval.runlog import read_run_log
 from arcanos_eval.session import ArcanosSession
+from arcanos_eval.startup import MAX_PROBLEMS, check_startup
 from arcanos_eval.suite.loader import SUITE_SCHEMA_PATH, load_suites
 
 __all__ = ["build_parser", "main"]
@@ -52,10 +56,14 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     if args.schema_path:
         print(SUITE_SCHEMA_PATH)
         return ExitCode.PROMOTE
-    config = load_config(args.config)
-    paths = args.paths or list(config.suites)
-    suites = load_suites(paths, roots=config.roots)
-    check_model_targets(suites, list(config.targets))
+    try:
+        config = load_config(args.config, suites=args.paths or None)
+    except ConfigError as exc:  # every problem of the table, if the schema found several
+        return _problems([str(exc), *exc.others])
+    startup = check_startup(config)
+    if startup.problems:
+        return _problems([str(p) for p in startup.problems])
+    suites = startup.suites
     rows = [
         (
             suite.id,
@@ -81,11 +89,24 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     return ExitCode.PROMOTE
 
 
+def _problems(lines: Sequence[str]) -> int:
+    """Every problem on a line of its own (``MAX_PROBLEMS`` at most, then how many more)."""
+    for line in lines[:MAX_PROBLEMS]:
+        print(f"arcanos-eval: error: {line}", file=sys.stderr)
+    if len(lines) > MAX_PROBLEMS:
+        print(f"arcanos-eval: error: ... and {len(lines) - MAX_PROBLEMS} more", file=sys.stderr)
+    return ExitCode.USAGE
+
+
 def _run_config(args: argparse.Namespace) -> RunConfig:
     return load_config(args.config, **overrides_from(vars(args)))
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
+    if args.dry_run:
+        config = _run_config(args)
+        print(plan_run_cost(config, load_suites(config.suites, roots=config.roots)).render())
+        return ExitCode.PROMOTE
     session = ArcanosSession.open(_run_config(args), data_report=args.data_report)
     log = session.run(progress=not args.quiet)
     print(
@@ -96,9 +117,14 @@ def _cmd_run(args: argparse.Namespace) -> int:
         )
     )
     print(f"\n{session.stats_line()}")
-    print(session.publish(json_path=args.json, html_path=args.html))
+    golden = session.golden_line()
+    if golden is not None:
+        print(golden)
+    print(session.publish(json_path=args.json, html_path=args.html, charts_dir=args.charts))
     for line in session.stopped_targets:
         print(f"arcanos-eval: error: {line}", file=sys.stderr)
+    if session.budget_line is not None:
+        print(f"arcanos-eval: {session.budget_line}", file=sys.stderr)
     return session.exit_status
 
 
@@ -159,7 +185,8 @@ def build_parser() -> argparse.ArgumentParser:
         "-v",
         "--verbose",
         action="store_true",
-        help="on an internal error (a bug), print its traceback too (before the command)",
+        help="say what the pre-flight check skipped, and on an internal error (a bug) print "
+        "its traceback too (before the command)",
     )
     parser.add_argument(
         "--config",
@@ -171,7 +198,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub.required = True
 
     validate = sub.add_parser(
-        "validate", help="check suites and configuration, list what they hold"
+        "validate",
+        help="run every check a run makes before its first call (no model is called): list every "
+        "problem, or what the suites hold",
     )
     validate.add_argument(
         "paths",
@@ -189,6 +218,12 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="run suites against the targets and write a run log")
     add_cli_options(run)
     run.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
+    run.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="print the calls each target would get (after golden and the cache) with their "
+        "estimated tokens and cost, and exit without calling any model",
+    )
     run.set_defaults(handler=_cmd_run)
 
     add_report_parsers(sub)
@@ -221,8 +256,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     handler: Command = args.handler
     skip_final_collection()
     try:
-        with bulk_work():
+        with bulk_work(), _notes(args.verbose):
             return handler(args)
+    except EndpointError as exc:  # no call could be made: the evidence is missing, not the input
+        print(f"arcanos-eval: error: {exc}", file=sys.stderr)
+        return ExitCode.ERRORED
     except ArcanosError as exc:
         print(f"arcanos-eval: error: {exc}", file=sys.stderr)
         return ExitCode.USAGE
@@ -241,6 +279,26 @@ def main(argv: Sequence[str] | None = None) -> int:
         return ExitCode.USAGE
     except Exception as exc:
         return _internal_error(exc, argv, args)
+
+
+@contextlib.contextmanager
+def _notes(verbose: bool) -> Iterator[None]:
+    """With ``-v``, the notes of the ``arcanos_eval`` logger (what the pre-flight check skipped)
+    go to stderr while the command runs, one ``arcanos-eval: ...`` line each."""
+    if not verbose:
+        yield
+        return
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("arcanos-eval: %(message)s"))
+    logger = logging.getLogger("arcanos_eval")
+    level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
 
 
 def _internal_error(
@@ -272,9 +330,17 @@ def _interrupted(exc: KeyboardInterrupt) -> str:
     if log is None:
         return "arcanos-eval: interrupted"
     shown = _relative(log)
+    partial = PartialRun(0, None, shown)
+    what = f"the run log {shown} keeps every answer so far"
+    try:
+        counted = partial_run(read_run_log(log), shown)
+    except (ArcanosError, OSError, KeyboardInterrupt):  # unreadable, or Ctrl-C again: no counts
+        counted = None
+    if counted is not None:
+        partial, what = counted, counted.counts
     return (
-        f"arcanos-eval: interrupted; the run log {shown} keeps every answer so far: "
-        f"arcanos-eval run --resume {shown} (with this run's other options) completes it"
+        f"arcanos-eval: interrupted: {what}; resume with: {partial.resume_command} "
+        "(with this run's other options)"
     )
 
 

@@ -12,17 +12,18 @@ import math
 import os
 import re
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cache
 from pathlib import Path
 from typing import Any, Literal, cast
 
 import jsonschema
+from jsonschema.exceptions import ValidationError
 
 from arcanos_eval._bounded import DocumentError, read_text
 from arcanos_eval._paths import ProjectRoots
-from arcanos_eval._schema_errors import Style, field_name, first_error, schema_problem
+from arcanos_eval._schema_errors import Style, field_name, schema_problem
 from arcanos_eval.errors import ConfigError, quote, shorten, unknown_name_message
 from arcanos_eval.modes import MODES, Mode
 
@@ -37,7 +38,9 @@ __all__ = [
     "BatchConfig",
     "RunConfig",
     "TargetConfig",
+    "TomlLines",
     "config_error",
+    "config_errors",
     "config_schema",
     "load_config",
 ]
@@ -57,6 +60,10 @@ class TargetConfig:
     ``"json_object"`` for servers such as llama.cpp that take ``{"type": "json_object", "schema": ...}``.
     ``transport`` is the SDK's HTTP layer: ``"aiohttp"`` (the SDK's ``DefaultAioHttpClient``, about
     half the CPU per call of the default) or ``"httpx"`` (the SDK's own default client).
+    ``check_model = false`` skips the pre-flight check of ``model`` against the server's
+    ``/v1/models``, for servers that answer to any model name.
+    ``fine_tune_job`` names the fine-tuning job that produced the model, ``fine_tune_record`` a
+    local training script's record of it (see :mod:`arcanos_eval.fine_tunes`).
     """
 
     name: str
@@ -79,10 +86,21 @@ class TargetConfig:
     max_retries: int | None = None
     description: str = ""
     scorer_only: bool = False
+    check_model: bool = True
+    key_required: bool | None = None
+    fine_tune_job: str | None = None
+    fine_tune_record: Path | None = None
 
     def api_key(self) -> str | None:
         """The key from the environment variable this target names (never stored anywhere)."""
         return os.environ.get(self.api_key_env) or None
+
+    @property
+    def needs_key(self) -> bool:
+        """Whether a call needs the key: ``key_required`` when set (a pyproject.toml target that
+        names ``api_key_env`` does), else only on the public API (no ``base_url``); a server of
+        one's own may take none."""
+        return self.key_required if self.key_required is not None else self.base_url is None
 
 
 @dataclass(frozen=True)
@@ -119,12 +137,17 @@ class RunConfig:
     baseline: str = "base"
     candidate: str = "candidate"
     rollback: str | None = None
+    rollback_model: str | None = None
     gates: Mapping[str, Any] = field(default_factory=dict)
     log: Path | None = None
     report: Path | None = None
     resume: Path | None = None
     batch: BatchConfig = field(default_factory=BatchConfig)
     allowed_roots: tuple[Path, ...] = ()
+    max_cost_usd: float | None = None
+    # Suites named on the command line, other than the configured ones: the run covers a part of
+    # the project, so a gate on a category only the others have is not a configuration error.
+    partial_suites: bool = False
 
     def __post_init__(self) -> None:
         # A script may pass the mode as text: every decision asks the Mode it names.
@@ -222,6 +245,16 @@ def config_error(
     """The first problem the config schema finds in a ``[tool.arcanos_eval]`` table, as one line
     (``pyproject.toml:42: [tool.arcanos_eval.targets.candidate] field 'transport': expected
     'aiohttp' or 'httpx', found 'requests'``), or ``None`` when the table is valid."""
+    found = config_errors(data, source=source, lines=lines)
+    return found[0] if found else None
+
+
+def config_errors(
+    data: Any, *, source: str | None = None, lines: TomlLines | None = None
+) -> list[str]:
+    """Every problem the config schema finds in a ``[tool.arcanos_eval]`` table, one line each as
+    :func:`config_error` writes the first, in the order of the file's lines (on one line, the
+    most specific problem; without ``lines``, only the first problem)."""
     locate = lines.line if lines is not None else (lambda _path: None)
     errors = list(_validator().iter_errors(data))
     # A table that misses a key and has a misspelt one: the misspelling says more ("did you mean").
@@ -234,9 +267,19 @@ def config_error(
             for o in errors
         )
     ]
-    error = first_error(inner, locate)
-    if error is None:
-        return None
+
+    def order(error: ValidationError) -> tuple[int, int]:
+        return (locate(tuple(error.absolute_path)) or 0, -len(error.absolute_path))
+
+    first_on_line: dict[int, ValidationError] = {}
+    for error in sorted(inner, key=order):
+        first_on_line.setdefault(order(error)[0], error)
+    return [_problem_line(e, source, locate) for e in first_on_line.values()]
+
+
+def _problem_line(
+    error: ValidationError, source: str | None, locate: Callable[[Sequence[Any]], int | None]
+) -> str:
     problem = schema_problem(error, _TOML_STYLE)
     table, field_text = table_name(problem.field)
     if problem.field != problem.path and problem.field[:-1] == problem.path:
@@ -368,9 +411,13 @@ _STRUCTURED: Mapping[bool | str, StructuredOutputs] = {
 
 
 def _build_target(
-    name: str, data: Mapping[str, Any], roots: ProjectRoots, where: str
+    name: str, data: Mapping[str, Any], roots: ProjectRoots, where: Callable[[str], str]
 ) -> TargetConfig:
-    prompt, prompt_source = _resolve_prompt(data.get("system_prompt"), roots, where)
+    """The target ``name``; ``where(key)`` says where its field ``key`` is written."""
+    prompt, prompt_source = _resolve_prompt(
+        data.get("system_prompt"), roots, where("system_prompt")
+    )
+    record = data.get("fine_tune_record")
     return TargetConfig(
         name=name,
         model=data["model"],
@@ -392,6 +439,14 @@ def _build_target(
         max_retries=data.get("max_retries"),
         description=data.get("description", ""),
         scorer_only=data.get("scorer_only", False),
+        check_model=data.get("check_model", True),
+        key_required=True if "api_key_env" in data else None,
+        fine_tune_job=data.get("fine_tune_job"),
+        # Read when a run starts (a training script may write it after this check), never out of
+        # the project: its content goes into the run log and the report.
+        fine_tune_record=None
+        if record is None
+        else _confined(roots, record, f"{where('fine_tune_record')} field 'fine_tune_record'"),
     )
 
 
@@ -418,9 +473,9 @@ def _check_mode(value: Any, where: str) -> Mode:
 def _parse_run(
     data: Mapping[str, Any], source: str, root: Path, lines: TomlLines | None = None
 ) -> RunConfig:
-    problem = config_error(data, source=source, lines=lines)
-    if problem is not None:
-        raise ConfigError(problem)
+    problems = config_errors(data, source=source, lines=lines)
+    if problems:
+        raise ConfigError(problems[0], others=problems[1:])
     allowed = tuple(data.get("allowed_roots", ()))
     roots = ProjectRoots.of(root, allowed)
 
@@ -446,22 +501,27 @@ def _parse_run(
         max_retries=data.get("max_retries", 5),
         repeats=data.get("repeats"),
         targets={
-            name: _build_target(
-                name, spec, roots, _where(source, lines, ("targets", name, "system_prompt"))
-            )
+            name: _build_target(name, spec, roots, _placer(source, lines, name))
             for name, spec in data.get("targets", {}).items()
         },
         baseline=data.get("baseline", "base"),
         candidate=data.get("candidate", "candidate"),
         rollback=data.get("rollback"),
+        rollback_model=data.get("rollback_model"),
         gates=dict(data.get("gates", {})),
         log=None if log is None else confined(log, "log"),
         report=None if report is None else confined(report, "report"),
         batch=_build_batch(data.get("batch", {})),
         allowed_roots=roots.allowed,
+        max_cost_usd=_float(data.get("max_cost_usd")),
     )
     _check_target_roles(config, source, lines)
     return config
+
+
+def _placer(source: str, lines: TomlLines | None, target: str) -> Callable[[str], str]:
+    """Where a field of target ``target`` is written (see :func:`_where`)."""
+    return lambda key: _where(source, lines, ("targets", target, key))
 
 
 def _where(source: str, lines: TomlLines | None, path: tuple[str, ...]) -> str:
@@ -499,6 +559,10 @@ def _apply_overrides(config: RunConfig, overrides: Mapping[str, Any]) -> RunConf
     for key, value in overrides.items():
         if key == "suites":
             changes["suites"] = tuple(Path(p) for p in value)
+            # realpath, unlike Path.resolve, never raises (a symlink loop is the loader's to say)
+            changes["partial_suites"] = {os.path.realpath(p) for p in changes["suites"]} != {
+                os.path.realpath(p) for p in config.suites
+            }
         elif key in ("golden", "log", "report", "resume", "cache"):
             changes[key] = Path(value)
         elif key == "mode":
@@ -509,6 +573,12 @@ def _apply_overrides(config: RunConfig, overrides: Mapping[str, Any]) -> RunConf
             # A flag for the mode: --batch is --mode batch; leaving it off changes nothing.
             if value:
                 changes["mode"] = Mode.BATCH
+        elif key == "max_cost_usd":
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+                raise ConfigError(f"--max-cost: expected a positive amount in USD, found {value!r}")
+            if not math.isfinite(value):
+                raise ConfigError(f"--max-cost: expected a finite amount in USD, found {value!r}")
+            changes[key] = float(value)
         elif key in ("concurrency", "repeats"):
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 raise ConfigError(f"--{key}: expected a positive integer, found {value!r}")
@@ -638,8 +708,8 @@ def load_config(
             built-in defaults apply (no targets).
         start: where to look for pyproject.toml.
         **overrides: command-line values (``mode``, ``batch``, ``suites``, ``targets``,
-            ``concurrency``, ``repeats``, ``golden``, ``log``, ``report``, ``resume``); ``None``
-            means not given.
+            ``concurrency``, ``repeats``, ``golden``, ``log``, ``report``, ``resume``,
+            ``max_cost_usd``); ``None`` means not given.
 
     Raises:
         ConfigError: unreadable file, or a table that breaks ``config.schema.json`` (unknown

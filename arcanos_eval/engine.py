@@ -7,10 +7,11 @@ per-request timeout. Identical requests (same target, fingerprint and repeat) ar
 their answer shared. A call that still fails becomes an *errored* :class:`Response`; the engine
 never raises for a failed call.
 
-Modes: ``replay`` (golden only; anything missing is an error before any call), ``record`` (call what
-golden lacks and record it), ``refresh`` (call everything and overwrite the recordings), ``live``
-(call everything, write nothing but the run log) and ``auto`` (replay what exists, call the rest when
-the target can be called, else the replay error). In ``batch`` mode the run's planned calls go
+Modes: ``replay`` (golden only; anything missing is an error before any call), ``record`` (record
+into golden whatever it lacks: from the cache when the cache holds it, else from a call),
+``refresh`` (call everything and overwrite the recordings), ``live`` (call everything, write
+nothing but the run log) and ``auto`` (replay what exists, call the rest when the target can be
+called, else the replay error). In ``batch`` mode the run's planned calls go
 through :mod:`arcanos_eval.batch`, which uses :meth:`Engine.partition` and :meth:`Engine.remember`
 so golden, cache and dedupe behave as in ``auto``; calls made through :meth:`Engine.run` (checks
 that consult a model, ad-hoc calls) are made live.
@@ -21,23 +22,25 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import random
-import sys
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from arcanos_eval._version import __version__, sdk_version
 from arcanos_eval.errors import ReplayMissingError
 from arcanos_eval.model import Case, Request, Response
 from arcanos_eval.modes import Mode
 from arcanos_eval.targets.base import CallFailure, Target
-from arcanos_eval.targets.replay import GoldenRecord, GoldenStore, ResponseCache
+from arcanos_eval.targets.replay import CachedAnswer, GoldenRecord, GoldenStore, ResponseCache
 
-__all__ = ["Call", "Engine", "EngineStats", "Progress"]
+if TYPE_CHECKING:
+    from arcanos_eval.cost import Budget
+
+__all__ = ["Call", "Engine", "EngineStats"]
 
 _BACKOFF_BASE_S = 0.5
 _BACKOFF_CAP_S = 30.0
@@ -75,6 +78,11 @@ class EngineStats:
     retries: int = 0
     errored: int = 0
     golden_written: list[str] = field(default_factory=list)
+    # Records written into golden (``record``, ``refresh``): answers the cache held, answers of
+    # calls, and how many of the cached ones came from entries without provenance.
+    golden_from_cache: int = 0
+    golden_from_live: int = 0
+    golden_provenance_unknown: int = 0
     # One line per target stopped because its server refused the key (401) or the access (403).
     stopped: list[str] = field(default_factory=list)
 
@@ -152,49 +160,6 @@ class _Slots:
         self._free += 1
 
 
-class Progress:
-    """Progress on stderr: a live line on a terminal, a line every ``interval_s`` otherwise."""
-
-    def __init__(
-        self,
-        total: int,
-        *,
-        stream: TextIO | None = None,
-        interval_s: float = 5.0,
-        enabled: bool = True,
-    ) -> None:
-        self.total = total
-        self.stream = stream if stream is not None else sys.stderr
-        self.interactive = bool(getattr(self.stream, "isatty", lambda: False)())
-        self.interval_s = 0.1 if self.interactive else interval_s
-        self.enabled = enabled and total > 0
-        self.started = time.monotonic()
-        self.last = 0.0
-        self.done = 0
-
-    def line(self, stats: EngineStats) -> str:
-        elapsed = time.monotonic() - self.started
-        rate = self.done / elapsed if elapsed > 0 else 0.0
-        eta = (self.total - self.done) / rate if rate > 0 else float("nan")
-        eta_text = f"{eta:4.0f}s" if eta == eta else "   ?"
-        return (
-            f"arcanos: {self.done}/{self.total} calls, {stats.retries} retries, "
-            f"{stats.errored} errors, ETA {eta_text}"
-        )
-
-    def advance(self, stats: EngineStats, count: int = 1) -> None:
-        self.done += count
-        if not self.enabled:
-            return
-        now = time.monotonic()
-        if now - self.last >= self.interval_s or self.done >= self.total:
-            self.last = now
-            end = "\n" if (self.done >= self.total or not self.interactive) else ""
-            prefix = "\r" if self.interactive else ""
-            self.stream.write(prefix + self.line(stats) + end)
-            self.stream.flush()
-
-
 OnResult = Callable[[Call, Response], Awaitable[None] | None]
 
 
@@ -214,6 +179,7 @@ class Engine:
         progress: bool = True,
         progress_stream: TextIO | None = None,
         seed: int | None = None,
+        budget: Budget | None = None,
     ) -> None:
         self.targets = targets
         self.mode = Mode(mode)
@@ -228,10 +194,31 @@ class Engine:
         self._random = random.Random(seed)
         # Targets whose server refused the credentials: the line that says so, per target.
         self._denied: dict[str, str] = {}
+        # The run's cost limit (``--max-cost``): asked before each request is sent.
+        self.budget = budget
+        # Awaited with the names of the targets about to be called, before their first call
+        # (the run's pre-flight check).
+        self.before_calls: Callable[[Sequence[str]], Awaitable[None]] | None = None
 
     # ------------------------------------------------------------------ lookup
 
+    def recorded(self, call: Call) -> Response | None:
+        """The answer golden or the cache holds for ``call`` (as this mode reads them), if any."""
+        return self._recorded(call)
+
+    def may_call(self, target: str) -> bool:
+        """Whether this mode calls ``target`` for an answer nothing recorded."""
+        return self.mode.may_call and (
+            not self.mode.needs_credentials_to_call or self._callable(target)
+        )
+
     def _recorded(self, call: Call) -> Response | None:
+        """The answer golden or the cache already holds for ``call``, or ``None``.
+
+        In a mode that records, an answer the cache holds and golden lacks is recorded into golden
+        here, with the provenance of the call that produced it: ``record`` fills golden from the
+        cache as from a call, without paying for the call again.
+        """
         if self.golden is not None and self.mode.reads_golden:
             record = self.golden.lookup(
                 call.case.suite_id, call.target, call.case.id, call.request.fingerprint, call.repeat
@@ -239,8 +226,14 @@ class Engine:
             if record is not None:
                 return record.as_response()
         if self.cache is not None and self.mode.reads_cache:
-            endpoint = self.targets[call.target].endpoint
-            return self.cache.get(endpoint, call.request.fingerprint, call.repeat)
+            target = self.targets[call.target]
+            cached = self.cache.entry(target.endpoint, call.request.fingerprint, call.repeat)
+            if cached is None:
+                return None
+            if self.golden is not None and self.mode.writes_golden:
+                provenance = self._cached_provenance(call, cached)
+                self._record(self.golden, [call], cached.response, provenance)
+            return cached.response
         return None
 
     def _callable(self, target: str) -> bool:
@@ -248,12 +241,7 @@ class Engine:
         return bool(can_call()) if callable(can_call) else True
 
     def _check_missing(self, missing: Sequence[Call]) -> None:
-        blocked = [
-            c
-            for c in missing
-            if not self.mode.may_call
-            or (self.mode.needs_credentials_to_call and not self._callable(c.target))
-        ]
+        blocked = [c for c in missing if not self.may_call(c.target)]
         if not blocked:
             return
         shown = first_few(
@@ -280,9 +268,9 @@ class Engine:
         """
         stats = self.stats
         ready, groups = self.partition(calls)
+        await self.prepare(groups)
 
-        progress = Progress(len(calls), stream=self.progress_stream, enabled=self.progress_enabled)
-        await self.deliver_recorded(ready, on_result, progress)
+        await self.deliver_recorded(ready, on_result)
 
         global_slots = _Slots(self.concurrency)
         target_slots = {
@@ -303,7 +291,8 @@ class Engine:
             response = await self._call(
                 first, global_slots, target_slots.get(first.target), limiters[first.target]
             )
-            await self.deliver(group, response, on_result, progress)
+            if response is not None:  # None: not sent, over the budget (the log lacks it)
+                await self.deliver(group, response, on_result)
 
         tasks = [asyncio.ensure_future(answer(group)) for group in groups.values()]
         try:
@@ -315,6 +304,12 @@ class Engine:
             if self.golden is not None and self.mode.writes_golden:
                 stats.golden_written.extend(str(p) for p in self.golden.flush())
         return stats
+
+    async def prepare(self, groups: Mapping[tuple[str, str, int], Sequence[Call]]) -> None:
+        """Before the first request of ``groups`` (from :meth:`partition`): the pre-flight
+        check of the targets they call, if the run set one (:attr:`before_calls`)."""
+        if groups and self.before_calls is not None:
+            await self.before_calls(sorted({key[0] for key in groups}))
 
     def partition(
         self, calls: Sequence[Call]
@@ -341,7 +336,7 @@ class Engine:
         return ready, groups
 
     async def deliver_recorded(
-        self, ready: Sequence[tuple[Call, Response]], on_result: OnResult, progress: Progress
+        self, ready: Sequence[tuple[Call, Response]], on_result: OnResult
     ) -> None:
         """Hand over the answers golden or the cache already held."""
         for call, response in ready:
@@ -350,14 +345,12 @@ class Engine:
             else:
                 self.stats.cached += 1
             await _maybe_await(on_result(call, response))
-            progress.advance(self.stats)
 
     async def deliver(
         self,
         group: Sequence[Call],
         response: Response,
         on_result: OnResult,
-        progress: Progress,
         *,
         source: str = "live",
     ) -> None:
@@ -377,44 +370,75 @@ class Engine:
             self.remember(group, response)
         for call in group:
             await _maybe_await(on_result(call, response))
-            progress.advance(self.stats)
 
     def remember(self, group: Sequence[Call], response: Response) -> None:
-        """Keep a new answer to ``group``: in the cache, and in golden when the mode records."""
+        """Keep a new answer to ``group``: in the cache, and in golden when the mode records,
+        each with the provenance of the call."""
         first = group[0]
         target = self.targets[first.target]
+        provenance = _provenance(target, first.request, response)
         if self.cache is not None and self.mode.writes_cache:
-            self.cache.put(target.endpoint, first.request.fingerprint, first.repeat, response)
+            self.cache.put(
+                target.endpoint, first.request.fingerprint, first.repeat, response, provenance
+            )
         if self.golden is not None and self.mode.writes_golden:
-            provenance = {
-                "endpoint": target.endpoint,
-                "model": target.config.model,
-                "served_model": response.model,
-                "recorded_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-                "sdk": sdk_version(),
-                "arcanos_eval": __version__,
-                "latency_ms": response.latency_ms,
-                "ttft_ms": response.ttft_ms,
-                "usage": response.usage.to_dict(),
-                "seed": first.request.params.get("seed"),  # one request, one seed, per group
-            }
-            recorded = {**response.to_dict(), "origin": "live"}
-            for call in group:
-                if call.case.response_schema is not None:
-                    self.golden.put_schema(call.case.suite_id, call.case.response_schema)
-                self.golden.put(
-                    call.case.suite_id,
-                    call.target,
-                    GoldenRecord(
-                        case_id=call.case.id,
-                        fingerprint=call.request.fingerprint,
-                        repeat=call.repeat,
-                        request=call.request.to_dict(),
-                        response=recorded,
-                        provenance=provenance,
-                    ),
-                    replace_case=True,
-                )
+            self._record(self.golden, group, response, provenance)
+
+    def _record(
+        self,
+        golden: GoldenStore,
+        calls: Sequence[Call],
+        response: Response,
+        provenance: Mapping[str, Any],
+    ) -> None:
+        """Stage one golden record per call of ``calls`` (written when the run ends), replacing
+        older recordings of the same case and repeat (an outdated request)."""
+        recorded = {**response.to_dict(), "origin": "live"}
+        written = 0
+        for call in calls:
+            if call.case.response_schema is not None:
+                golden.put_schema(call.case.suite_id, call.case.response_schema)
+            written += golden.put(
+                call.case.suite_id,
+                call.target,
+                GoldenRecord(
+                    case_id=call.case.id,
+                    fingerprint=call.request.fingerprint,
+                    repeat=call.repeat,
+                    request=call.request.to_dict(),
+                    response=recorded,
+                    provenance=provenance,
+                ),
+                replace_case=True,
+            )
+        if provenance.get("source") == "cache":
+            self.stats.golden_from_cache += written
+            if provenance.get("unknown"):
+                self.stats.golden_provenance_unknown += written
+        else:
+            self.stats.golden_from_live += written
+
+    def _cached_provenance(self, call: Call, cached: CachedAnswer) -> dict[str, Any]:
+        """The provenance of a golden record made from a cache entry: the entry's own, marked as
+        taken from the cache; for an entry written before the cache kept provenance, what the
+        entry tells (endpoint, model, latency, usage), with the time of the call and the SDK
+        version left empty and said to be unknown, never guessed."""
+        if cached.provenance is not None:
+            return {**cached.provenance, "source": "cache"}
+        target = self.targets[call.target]
+        response = cached.response
+        return {
+            **_provenance(target, call.request, response),
+            "recorded_at": None,
+            "sdk": None,
+            "arcanos_eval": None,
+            "source": "cache",
+            "unknown": (
+                "the cache entry this answer came from was written before the cache kept "
+                "provenance: the time of the call and the SDK and arcanos-eval versions that "
+                "made it are not known"
+            ),
+        }
 
     async def _call(
         self,
@@ -422,7 +446,9 @@ class Engine:
         global_slots: _Slots,
         target_slots: _Slots | None,
         limiters: tuple[_RateLimiter | None, _RateLimiter | None],
-    ) -> Response:
+    ) -> Response | None:
+        """The answer to ``call`` after retries (an errored one when it failed), or ``None`` when
+        the budget forbade sending it."""
         target = self.targets[call.target]
         timeout = target.config.timeout_s or self.timeout_s
         max_retries = (
@@ -446,6 +472,8 @@ class Engine:
                 else:
                     failure_or_response = await self._attempt(call, target, timeout)
             if failure_or_response is None:
+                if call.target not in self._denied:
+                    return None  # over the budget: not sent, now or later
                 break  # the target stopped while this call waited for a slot
             made += 1
             if isinstance(failure_or_response, Response):
@@ -480,16 +508,25 @@ class Engine:
     async def _attempt(
         self, call: Call, target: Target, timeout: float
     ) -> Response | CallFailure | None:
-        """One request; ``None`` (none sent) when the call's target was stopped meanwhile."""
+        """One request; ``None`` (none sent) when the call's target was stopped meanwhile or
+        the budget forbids it."""
         if call.target in self._denied:
             return None
+        budget = self.budget
+        if budget is not None and not budget.reserve(call):
+            return None
         self.stats.requests += 1
+        answer: Response | None = None
         try:
-            return await asyncio.wait_for(target.complete(call.request), timeout)
+            answer = await asyncio.wait_for(target.complete(call.request), timeout)
+            return answer
         except CallFailure as failure:
             return failure
         except asyncio.TimeoutError:
             return CallFailure("timeout", f"no answer within {timeout:g} s", retryable=True)
+        finally:
+            if budget is not None:
+                budget.settle(call, answer)
 
     def _masked(self, response: Response) -> Response:
         from arcanos_eval._redact import mask, mask_configured
@@ -515,6 +552,22 @@ class Engine:
             return min(failure.retry_after_s, _RETRY_AFTER_CAP_S) + self._random.uniform(0, 0.05)
         ceiling = min(_BACKOFF_CAP_S, _BACKOFF_BASE_S * (2**attempt))
         return self._random.uniform(ceiling / 2, ceiling)
+
+
+def _provenance(target: Target, request: Request, response: Response) -> dict[str, Any]:
+    """Where and when a new answer came from, as a golden record (and the cache) keeps it."""
+    return {
+        "endpoint": target.endpoint,
+        "model": target.config.model,
+        "served_model": response.model,
+        "recorded_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "sdk": sdk_version(),
+        "arcanos_eval": __version__,
+        "latency_ms": response.latency_ms,
+        "ttft_ms": response.ttft_ms,
+        "usage": response.usage.to_dict(),
+        "seed": request.params.get("seed"),  # one request, one seed, per group
+    }
 
 
 def first_few(items: Sequence[str], limit: int = 5) -> str:

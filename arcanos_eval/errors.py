@@ -23,6 +23,7 @@ keeps working::
     ├── GoldenIntegrityError               a golden record edited after recording, never sealed, or twice
     ├── LoopbackServerError (RuntimeError) the loopback OpenAI-protocol test server cannot serve
     ├── ReplayMissingError                 replay mode, and recordings are missing
+    ├── EndpointError                      pre-flight: a model server cannot be reached (exit 3)
     └── RunLogError                        a run log that cannot be read or resumed
 
 Model errors are not usage errors: a scorer turns them into a failed check with a reason, so they
@@ -50,7 +51,7 @@ A bug never exits 1: a pipeline reading 1 as HOLD must not mistake a crash for a
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from enum import IntEnum
 from pathlib import Path
 
@@ -63,6 +64,7 @@ __all__ = [
     "ArgumentError",
     "ConfigError",
     "DuplicateCaseError",
+    "EndpointError",
     "ExitCode",
     "GateConfigError",
     "GoldenIntegrityError",
@@ -94,7 +96,15 @@ class UsageError(ArcanosError, ValueError):
 
 
 class ConfigError(UsageError):
-    """Invalid configuration in ``[tool.arcanos_eval]`` or on the command line."""
+    """Invalid configuration in ``[tool.arcanos_eval]`` or on the command line.
+
+    ``others`` holds the further problems found beside this one, each a line of its own (the
+    schema checks the whole table at once): ``arcanos-eval validate`` shows them all.
+    """
+
+    def __init__(self, message: str, *, others: Sequence[str] = ()) -> None:
+        super().__init__(message)
+        self.others = tuple(others)
 
 
 class SuiteError(UsageError):
@@ -139,7 +149,15 @@ class DuplicateCaseError(SuiteError):
 
 
 class GateConfigError(UsageError):
-    """A gate specification that cannot be evaluated."""
+    """A gate specification that cannot be evaluated.
+
+    ``field`` is where it was written in ``[tool.arcanos_eval]``, as TOML keys (``("gates",
+    "pass_rat")``), when known: a caller that holds the pyproject.toml can name its line.
+    """
+
+    def __init__(self, message: str, *, field: tuple[str, ...] | None = None) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 class ArgumentError(UsageError, TypeError):
@@ -197,6 +215,12 @@ class LoopbackServerError(ArcanosError, RuntimeError):
 
 class ReplayMissingError(ArcanosError):
     """Replay mode was asked for, and some requests have no recording."""
+
+
+class EndpointError(ArcanosError):
+    """The pre-flight check before a run's first model call found a server that cannot be
+    reached (refused connection, unknown host, no answer) or refuses the key: the run stops
+    before any call, with exit status 3 (the calls would all have errored), not 2."""
 
 
 class RunLogError(ArcanosError):

@@ -13,7 +13,10 @@ evident until it is restored or recorded again.
 
 Recordings of a ``scorer_only`` target (a judge) are keyed ``<case-id>~<target>-<fingerprint>``;
 their requests depend on the answers being graded, so they cannot be planned. One is stale when its
-case is gone or no check of the case consults that target any more.
+case is gone or no check of the case consults that target any more. A grader's calibration
+questions are recorded under ``_calibration/<grader>.jsonl``, keyed by calibration item; one is
+stale when no check of the suites consults that grader in that item's role any more, or the item
+left the built-in calibration set.
 """
 
 from __future__ import annotations
@@ -26,10 +29,12 @@ from pathlib import Path
 
 from arcanos_eval._jsonl import HASH_KEY, dump_line, seal_line, seal_state, write_atomic
 from arcanos_eval.backends import model_targets
+from arcanos_eval.calibration import CALIBRATION_SUITE, case_graders
 from arcanos_eval.config import RunConfig
 from arcanos_eval.errors import RunLogError
 from arcanos_eval.model import Suite, fingerprint_of
 from arcanos_eval.run import plan_calls
+from arcanos_eval.scorers._calibration import calibration_items
 from arcanos_eval.targets.replay import GoldenStore
 
 __all__ = ["GoldenProblem", "SealCount", "prune_golden", "seal_golden", "verify_golden"]
@@ -72,8 +77,20 @@ def _stale(
         for name in model_targets(case, grading)
     }
     by_suite = {s.id for s in suites}
+    # Calibration items by id, and the graders' roles, for the recordings of calibrations.
+    graders = {
+        (grader.target, item.id)
+        for grader in case_graders(case for suite in suites for case in suite.cases)
+        for item in calibration_items(grader.role)
+    }
     stale: dict[tuple[str, str], set[tuple[str, int, str]]] = {}
     for suite_id, target, _ in store.iter_files():
+        if suite_id == CALIBRATION_SUITE:
+            keys = store.records(suite_id, target)
+            found = {k for k in keys if (target, k[0].split("~")[0]) not in graders}
+            if found:
+                stale[(suite_id, target)] = found
+            continue
         if suite_id not in by_suite:
             continue
         keys = store.records(suite_id, target)

@@ -1,16 +1,21 @@
 """Where a run's answers come from: the :class:`Mode` every decision about golden, cache and model
 calls asks, instead of testing mode names.
 
-==========  ============  =============  ============  ============  ===================
+==========  ============  =============  ============  ============  ==============================
 mode        reads golden  writes golden  reads cache   writes cache  calls a model
-==========  ============  =============  ============  ============  ===================
+==========  ============  =============  ============  ============  ==============================
 replay      yes           no             no            no            never
-record      yes           yes            yes           yes           for what is missing
+record      yes           yes            yes           yes           what golden and the cache lack
 refresh     no            yes            no            yes           always
 live        no            no             no            no            always
-auto        yes           no             yes           yes           when it can
-batch       yes           no             yes           yes           through the Batch API
-==========  ============  =============  ============  ============  ===================
+auto        yes           no             yes           yes           for the rest, when it can
+batch       yes           no             yes           yes           via the Batch API, when it can
+==========  ============  =============  ============  ============  ==============================
+
+``record`` writes into golden every answer golden lacks, whether the cache or a call gave it (with
+the provenance of the call that made it); ``refresh`` overwrites what golden holds. The README's
+mode table says the same (``tests/test_modes_table.py`` holds both to these properties and to a
+run).
 """
 
 from __future__ import annotations

@@ -72,6 +72,12 @@ OPTIONS: tuple[Option, ...] = (
     Option("json", "write the machine-readable JSON summary here", "PATH.json"),
     Option("html", "write the release report as one self-contained HTML page here", "PATH.html"),
     Option(
+        "charts",
+        "write the chart images (latency CDF, pass rate per category) into this folder; the "
+        "markdown report links them (needs the charts extra)",
+        "DIR",
+    ),
+    Option(
         "log",
         "write the run log here (default: .arcanos/runs/<time>.jsonl)",
         "RUN.jsonl",
@@ -96,6 +102,14 @@ OPTIONS: tuple[Option, ...] = (
         "N",
         type=int,
         config_key="repeats",
+    ),
+    Option(
+        "max-cost",
+        "stop sending model calls before they could cost more than USD at the targets' prices; "
+        "the run log stays resumable (default: max_cost_usd, else no limit)",
+        "USD",
+        type=float,
+        config_key="max_cost_usd",
     ),
     Option("data-report", "training-data report JSON for the data gate", "PATH.json"),
     Option(

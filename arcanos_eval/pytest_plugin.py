@@ -13,6 +13,7 @@ exit status is the verdict's (0 promote, 1 hold, 3 calls errored), as the CLI's.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -29,7 +30,7 @@ from arcanos_eval._items import (
     session_key,
     strict_key,
 )
-from arcanos_eval.errors import ArcanosError
+from arcanos_eval.errors import ArcanosError, EndpointError
 from arcanos_eval.options import add_pytest_options, overrides_from, values_from_pytest
 
 # The session's fixtures, and the loopback OpenAI-protocol server's, for this project's tests and
@@ -70,6 +71,10 @@ def pytest_configure(config: pytest.Config) -> None:
         session = ArcanosSession.open(run_config, data_report=values.get("data_report"))
     except ArcanosError as exc:
         raise pytest.UsageError(str(exc)) from None
+    if is_worker(config) and run_config.max_cost_usd is not None:
+        # Each pytest-xdist worker spends its share of the budget: together, no more than it.
+        share = run_config.max_cost_usd / int(config.workerinput.get("workercount", 1))  # type: ignore[attr-defined]
+        session.config = dataclasses.replace(run_config, max_cost_usd=share)
     config.stash[session_key] = session
     config.stash[strict_key] = values.get("outcome") == "strict"
     config.stash[_files_key] = {s.path.resolve() for s in session.suites if s.path is not None}
@@ -151,6 +156,8 @@ def pytest_runtestloop(session: pytest.Session) -> Iterator[None]:
                     arcanos.start(select)
                 else:
                     arcanos.run(select, progress=session.config.get_verbosity() >= 0)
+        except EndpointError as exc:  # no model can be called: status 3, as the CLI's
+            pytest.exit(f"arcanos-eval: error: {exc}", returncode=3)
         except ArcanosError as exc:
             raise pytest.UsageError(str(exc)) from None
     if _values(session.config).get("gc_freeze"):
@@ -164,6 +171,8 @@ def pytest_runtestloop(session: pytest.Session) -> Iterator[None]:
         raise
     try:
         arcanos.finish()  # what no item waited for (-x, deselected items) still completes the run
+    except EndpointError as exc:
+        pytest.exit(f"arcanos-eval: error: {exc}", returncode=3)
     except ArcanosError as exc:
         raise pytest.UsageError(str(exc)) from None
     return outcome
@@ -182,7 +191,12 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
         terminalreporter.write_sep("-", "arcanos-eval")
         for stopped in arcanos.stopped_targets:
             terminalreporter.write_line(f"arcanos: error: {stopped}", red=True)
+        if arcanos.budget_line is not None:
+            terminalreporter.write_line(f"arcanos: {arcanos.budget_line}", red=True)
         terminalreporter.write_line(line)
+        golden = arcanos.golden_line()
+        if golden is not None:
+            terminalreporter.write_line(golden)
         verdict = config.stash.get(_verdict_key, None)
         if verdict is not None:
             terminalreporter.write_line(f"arcanos: {verdict}")
@@ -194,7 +208,11 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         return  # a worker hands its share over in _xdist.pytest_sessionfinish
     try:
         values = _values(session.config)
-        line = arcanos.publish(json_path=values.get("json"), html_path=values.get("html"))
+        line = arcanos.publish(
+            json_path=values.get("json"),
+            html_path=values.get("html"),
+            charts_dir=values.get("charts"),
+        )
     except ArcanosError as exc:
         line = f"could not write the report: {exc}"
     if line is not None:

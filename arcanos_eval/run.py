@@ -15,6 +15,7 @@ import platform
 import shutil
 import subprocess
 import uuid
+from collections import Counter
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -22,15 +23,22 @@ from pathlib import Path
 from typing import Any
 
 from arcanos_eval._interrupt import RunInterrupted, run_interruptible, stopping, uninterrupted
+from arcanos_eval._preflight import Preflight
+from arcanos_eval._progress import RunProgress
 from arcanos_eval._version import __version__
 from arcanos_eval.backends import EngineBackend, check_model_targets, model_targets, scoring_case
 from arcanos_eval.batch import run_batches
+from arcanos_eval.calibration import Calibration
 from arcanos_eval.config import RunConfig, TargetConfig
+from arcanos_eval.cost import Budget, CostPlan, plan_cost, require_prices
 from arcanos_eval.engine import Call, Engine, EngineStats, first_few
 from arcanos_eval.errors import ConfigError, ReplayMissingError, RunLogError
+from arcanos_eval.fine_tunes import collect_fine_tunes
 from arcanos_eval.model import (
+    CalibrationRecord,
     Case,
     CheckResult,
+    GraderKey,
     PairKey,
     Provenance,
     Response,
@@ -46,21 +54,33 @@ from arcanos_eval.modes import Mode
 from arcanos_eval.pairing import PAIRWISE_CHECK, Pairing
 from arcanos_eval.runlog import RunLog, RunLogWriter, read_run_log
 from arcanos_eval.scorers._budgets import use_prices
+from arcanos_eval.scorers._calibration import label_verdict
 from arcanos_eval.scorers._models import use_backends
 from arcanos_eval.scorers._registry import score_check
 from arcanos_eval.targets.base import Target, build_request
 from arcanos_eval.targets.openai import OpenAITarget, sdk_version
 from arcanos_eval.targets.replay import GoldenStore, ResponseCache
 
-__all__ = ["RunInterrupted", "RunOutcome", "execute_run", "make_target", "plan_calls", "score_case"]
+__all__ = [
+    "RunInterrupted",
+    "RunOutcome",
+    "execute_run",
+    "make_target",
+    "plan_calls",
+    "plan_run_cost",
+    "require_targets",
+    "score_case",
+]
 
 
 @dataclass
 class RunOutcome:
-    """What a finished run produced: its log (re-read from disk) and engine statistics."""
+    """What a finished run produced: its log (re-read from disk) and engine statistics; with a
+    cost limit, the budget (which says whether it stopped the run)."""
 
     log: RunLog
     stats: EngineStats
+    budget: Budget | None = None
 
 
 def make_target(config: TargetConfig, run: RunConfig) -> Target:
@@ -81,12 +101,8 @@ def plan_calls(
 
     ``select`` limits the plan to these (``suite::case``, target) pairs (what pytest selected).
     """
+    require_targets(config)
     targets = config.active_targets
-    if not targets:
-        raise ConfigError(
-            "no targets configured: add [tool.arcanos_eval.targets.base] and "
-            "[tool.arcanos_eval.targets.candidate] to pyproject.toml"
-        )
     calls: list[Call] = []
     for suite in suites:
         for case in suite.cases:
@@ -102,6 +118,19 @@ def plan_calls(
                     for r in range(1, repeats)
                 )
     return calls
+
+
+def require_targets(config: RunConfig) -> None:
+    """A run needs a target to answer its cases.
+
+    Raises:
+        ConfigError: no target is configured (or only ones consulted by checks).
+    """
+    if not config.active_targets:
+        raise ConfigError(
+            "no targets configured: add [tool.arcanos_eval.targets.base] and "
+            "[tool.arcanos_eval.targets.candidate] to pyproject.toml"
+        )
 
 
 def planned_repeats(config: RunConfig, case: Case) -> int:
@@ -170,7 +199,7 @@ def build_header(
         started_at=started.isoformat(timespec="seconds"),
         mode=config.mode.value,
         concurrency=config.concurrency,
-        roles=Roles(config.baseline, config.candidate, config.rollback),
+        roles=Roles(config.baseline, config.candidate, config.rollback, config.rollback_model),
         targets={name: describe_target(t) for name, t in targets.items()},
         suites={
             s.id: SuiteInfo(
@@ -182,6 +211,7 @@ def build_header(
                 response_schema=dict(s.response_schema) if s.response_schema else None,
                 schema_of_record=golden.schema_of_record(s.id),
                 case_inputs={c.id: c.input[:500] for c in s.cases},
+                labels=human_labels(s),
             )
             for s in suites
         },
@@ -195,6 +225,17 @@ def build_header(
             git_commit=_git_commit(config.root),
         ),
     )
+
+
+def human_labels(suite: Suite) -> dict[str, bool]:
+    """The human labels of ``suite``'s cases (``metadata.label``) that are a grader's verdict
+    (see :func:`~arcanos_eval.scorers._calibration.label_verdict`), by case id."""
+    labels = {}
+    for case in suite.cases:
+        verdict = label_verdict(case.metadata.get("label"))
+        if verdict is not None:
+            labels[case.id] = verdict
+    return labels
 
 
 def _consulted_targets(config: RunConfig, suites: Sequence[Suite]) -> set[str]:
@@ -221,6 +262,7 @@ def _scorer_backends(config: RunConfig, used: set[str], engine: Engine) -> dict[
         max_retries=config.max_retries,
         timeout_s=config.timeout_s,
         progress=False,
+        budget=engine.budget.for_checks() if engine.budget is not None else None,
     )
     loop = asyncio.get_running_loop()
     return {name: EngineBackend(name, t, scorer_engine, loop) for name, t in targets.items()}
@@ -264,42 +306,51 @@ async def _execute(
     select: Collection[tuple[str, str]] | None,
     on_record: Callable[[ResultRecord], None] | None = None,
     on_log: Callable[[Path], None] | None = None,
-) -> tuple[EngineStats, RunLog | None]:
+) -> tuple[EngineStats, RunLog | None, Budget | None]:
     check_model_targets(suites, list(config.targets))
+    shared = _Shared.open(config, suites)
     calls = plan_calls(config, suites, select)
     header = build_header(config, suites, targets, len(calls))
     stored_batches: list[dict[str, Any]] = []
     answers: dict[ResultKey, ResultRecord] = {}
     judged: set[PairKey] = set()
-    pairing = Pairing.of(config, {c.case.key: c.case for c in calls}.values(), answers, judged)
+    calibrated: dict[GraderKey, CalibrationRecord] = {}
+    planned_cases = {c.case.key: c.case for c in calls}.values()
+    pairing = Pairing.of(config, planned_cases, answers, judged)
+    calibration = Calibration(planned_cases, calibrated, set(), concurrency=config.concurrency)
     if resume is not None:
         writer, previous = RunLogWriter.open_for_resume(resume)
         _check_resumable(previous, header)
         stored_batches = previous.batches
         answers.update(previous.results)
         judged.update(previous.pairwise)
+        calibrated.update(previous.calibration)
         done = {key for key, record in previous.results.items() if not record.errored}
         calls = [c for c in calls if (c.case.key, c.target, c.repeat) not in done]
     else:
-        writer = RunLogWriter.create(log_path, header)
+        header = dataclasses.replace(header, log=project_path(log_path, config.root))
+        # Read once, before any answer: a resumed run keeps the provenance its log recorded.
+        fine_tunes = await collect_fine_tunes(config, targets)
+        writer = RunLogWriter.create(log_path, dataclasses.replace(header, fine_tunes=fine_tunes))
     if on_log is not None:
         on_log(writer.path)
     try:
         stats, unrecorded = await _answer(
             config, suites, targets, calls, writer, progress, stored_batches, on_record,
-            pairing=pairing,
+            shared, pairing, calibration,
         )  # fmt: skip
-        with uninterrupted():
-            writer.footer(
-                {
-                    "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-                    "stats": stats.to_dict(),
-                }
-            )
+        if shared.budget is None or not shared.budget.stopped:  # else: resumable, no footer
+            with uninterrupted():
+                writer.footer(
+                    {
+                        "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                        "stats": stats.to_dict(),
+                    }
+                )
     finally:
         writer.close()
     _check_recorded(config, unrecorded, writer.path)
-    return stats, writer.log
+    return stats, writer.log, shared.budget
 
 
 @dataclasses.dataclass(frozen=True)
@@ -311,14 +362,30 @@ class _Shared:
     golden: GoldenStore
     cache: ResponseCache | None
     consulted: set[str]
+    preflight: Preflight
+    budget: Budget | None
 
     @classmethod
     def open(cls, config: RunConfig, suites: Sequence[Suite]) -> _Shared:
+        """Raises ConfigError: a cost limit, and a target it may call without prices."""
+        consulted = _consulted_targets(config, suites)
         return cls(
             GoldenStore(config.golden, answers_only=not config.mode.writes_golden),
             ResponseCache(config.cache) if config.cache else None,
-            _consulted_targets(config, suites),
+            consulted,
+            Preflight(),
+            _budget(config, consulted),
         )
+
+
+def _budget(config: RunConfig, consulted: Collection[str]) -> Budget | None:
+    """The run's cost limit, over every target it may call, or ``None`` without one."""
+    if config.max_cost_usd is None:
+        return None
+    names = [t.name for t in config.active_targets] + sorted(set(consulted))
+    prices = {name: config.targets[name].prices for name in names}
+    require_prices(prices)
+    return Budget(config.max_cost_usd, prices, batch=config.mode is Mode.BATCH)
 
 
 async def _answer(
@@ -332,9 +399,11 @@ async def _answer(
     on_record: Callable[[ResultRecord], None] | None = None,
     shared: _Shared | None = None,
     pairing: Pairing | None = None,
+    calibration: Calibration | None = None,
 ) -> tuple[EngineStats, list[str]]:
-    """Answer ``calls``, score each answer and append it to ``writer`` (then hand it to
-    ``on_record``); then judge the pairwise comparisons of ``pairing`` these answers completed.
+    """Calibrate the graders of ``calibration`` not calibrated yet; answer ``calls``, score each
+    answer and append it to ``writer`` (then hand it to ``on_record``); then judge the pairwise
+    comparisons of ``pairing`` these answers completed.
 
     Returns the statistics and the check calls replay could not answer (see ``_check_recorded``).
     """
@@ -348,11 +417,33 @@ async def _answer(
         max_retries=config.max_retries,
         timeout_s=config.timeout_s,
         progress=progress,
+        budget=shared.budget,
     )
 
     backends = _scorer_backends(config, shared.consulted, engine)
+
+    async def preflight(names: Sequence[str]) -> None:
+        # The targets about to be called, and the ones their answers' checks will consult.
+        await shared.preflight.check(
+            [*(targets[n] for n in names), *(b.target for b in backends.values())]
+        )
+
+    async def preflight_graders(names: Sequence[str]) -> None:
+        # A grader called before the targets, or for answers golden held (calibration, a
+        # judge's new questions): checked before its first call too.
+        await shared.preflight.check([backends[n].target for n in names if n in backends])
+
+    engine.before_calls = preflight
+    for backend in backends.values():
+        backend.engine.before_calls = preflight_graders
     model_names = list(backends)
     answered: list[ResultRecord] = []
+    status = RunProgress(
+        Counter(call.target for call in calls),
+        concurrency=config.concurrency,
+        enabled=progress,
+        retries=lambda: engine.stats.retries,
+    )
 
     async def on_result(call: Call, response: Response) -> None:
         if stopping():  # interrupted: an answer that arrives now is not scored (resume asks again)
@@ -382,27 +473,48 @@ async def _answer(
         with uninterrupted():  # a forced interruption waits for the line to be written
             writer.append(record)
         answered.append(record)
+        status.add(
+            call.target,
+            errored=record.errored,
+            passed=record.passed,
+            recorded=response.origin != "live",
+            latency_s=None if response.latency_ms is None else response.latency_ms / 1000,
+        )
         if on_record is not None:
             on_record(record)
 
     try:
-        if config.mode is Mode.BATCH:
-            stats = await run_batches(
-                engine,
-                calls,
-                on_result,
-                settings=config.batch,
-                journal=writer.batch,
-                previous=stored_batches,
-            )
-        else:
-            stats = await engine.run(calls, on_result)
+        async with status.running():
+            if calibration is not None and backends:
+                await calibration.run(backends, writer, notes=status.notes if progress else None)
+            if config.mode is Mode.BATCH:
+                stats = await run_batches(
+                    engine,
+                    calls,
+                    on_result,
+                    settings=config.batch,
+                    journal=writer.batch,
+                    previous=stored_batches,
+                    stream=status.notes,
+                )
+            else:
+                stats = await engine.run(calls, on_result)
         if pairing is not None:
             await pairing.judge(answered, backends, writer)
     finally:
         for target in [*targets.values(), *(b.target for b in backends.values())]:
             await target.aclose()
+    _count_check_recordings(stats, backends)
     return stats, sorted({key for b in backends.values() for key in b.unrecorded})
+
+
+def _count_check_recordings(stats: EngineStats, backends: Mapping[str, EngineBackend]) -> None:
+    """Add the golden records of the checks' own calls (judges, moderation), which go through
+    an engine of their own, to ``stats``: the run says how many recordings it wrote in all."""
+    for engine in {id(b.engine): b.engine for b in backends.values()}.values():
+        stats.golden_from_cache += engine.stats.golden_from_cache
+        stats.golden_from_live += engine.stats.golden_from_live
+        stats.golden_provenance_unknown += engine.stats.golden_provenance_unknown
 
 
 def _sent_seed(call: Call) -> int | None:
@@ -431,6 +543,7 @@ class IncrementalRun:
         self, config: RunConfig, suites: Sequence[Suite], path: Path, *, resume: Path | None
     ) -> None:
         check_model_targets(suites, list(config.targets))
+        self._shared = _Shared.open(config, suites)
         self.config, self.suites = config, suites
         self.targets = {t.name: make_target(t, config) for t in config.active_targets}
         header = build_header(config, suites, self.targets, 0)
@@ -444,14 +557,20 @@ class IncrementalRun:
             self.records = previous.records()
             self.batches = previous.batches
         else:
-            self.writer = RunLogWriter.create(path, header)
+            fine_tunes = run_interruptible(collect_fine_tunes(config, self.targets))
+            self.writer = RunLogWriter.create(
+                path, dataclasses.replace(header, fine_tunes=fine_tunes)
+            )
         self.done = {r.key for r in self.records if not r.errored}
         self.stats = EngineStats()
         self.interrupted = False  # an interrupted log gets no footer: it stays resumable
         # What pairwise checks compare: every answer so far, and the comparisons already made.
         self._answers: dict[ResultKey, ResultRecord] = {r.key: r for r in self.records}
         self._judged: set[PairKey] = set(previous.pairwise) if resume is not None else set()
-        self._shared = _Shared.open(config, suites)
+        self._calibrated: dict[GraderKey, CalibrationRecord] = (
+            dict(previous.calibration) if resume is not None else {}
+        )
+        self._calibrating: set[GraderKey] = set()
         self._plan: dict[tuple[str, str], list[Call]] = {}
         for call in plan_calls(config, suites):
             self._plan.setdefault((call.case.key, call.target), []).append(call)
@@ -469,11 +588,17 @@ class IncrementalRun:
         new: list[ResultRecord] = []
         cases = {c.case.key: c.case for pair in select for c in self._plan.get(pair, ())}
         pairing = Pairing.of(self.config, cases.values(), self._answers, self._judged)
+        calibration = Calibration(
+            cases.values(),
+            self._calibrated,
+            self._calibrating,
+            concurrency=self.config.concurrency,
+        )
         try:
             stats, unrecorded = run_interruptible(
                 _answer(
                     self.config, self.suites, self.targets, calls, self.writer, progress,
-                    self.batches, new.append, self._shared, pairing,
+                    self.batches, new.append, self._shared, pairing, calibration,
                 )
             )  # fmt: skip
         except KeyboardInterrupt:
@@ -485,9 +610,15 @@ class IncrementalRun:
         _check_recorded(self.config, unrecorded, self.writer.path)
         return new
 
+    @property
+    def budget(self) -> Budget | None:
+        """The run's cost limit, if it has one."""
+        return self._shared.budget
+
     def close(self) -> Path:
-        """Write the footer (unless the run was interrupted) and close the log; returns its path."""
-        if self.interrupted:
+        """Write the footer (unless the run was interrupted, or stopped by its budget) and close
+        the log; returns its path."""
+        if self.interrupted or (self.budget is not None and self.budget.stopped):
             self.writer.close()
             return self.writer.path
         self.writer.footer(
@@ -506,6 +637,14 @@ def added_stats(total: EngineStats, more: EngineStats) -> EngineStats:
         f.name: getattr(total, f.name) + getattr(more, f.name) for f in dataclasses.fields(more)
     }
     return EngineStats(**values)
+
+
+def project_path(path: Path, root: Path) -> str:
+    """``path`` as a command run in the project folder ``root`` names it: relative when inside."""
+    try:
+        return path.resolve().relative_to(root.resolve()).as_posix()
+    except (ValueError, OSError):
+        return str(path.resolve())
 
 
 def default_log_path(config: RunConfig) -> Path:
@@ -568,10 +707,26 @@ async def run_async(
         targets = {t.name: make_target(t, config) for t in config.active_targets}
     resume = config.resume
     path = Path(resume or log_path or config.log or default_log_path(config))
-    stats, log = await _execute(
+    stats, log, budget = await _execute(
         config, suites, targets, path, resume, progress, select, on_record, on_log
     )
-    return RunOutcome(log or read_run_log(path), stats)
+    return RunOutcome(log or read_run_log(path), stats, budget)
+
+
+def plan_run_cost(config: RunConfig, suites: Sequence[Suite]) -> CostPlan:
+    """What a run of ``suites`` would send and cost (``arcanos-eval run --dry-run``), after
+    golden and the cache answer what they hold; nothing is called or written."""
+    check_model_targets(suites, list(config.targets))
+    calls = plan_calls(config, suites)
+    targets = {t.name: make_target(t, config) for t in config.active_targets}
+    engine = Engine(
+        targets,
+        mode=config.mode,
+        golden=GoldenStore(config.golden, answers_only=True),
+        cache=ResponseCache(config.cache) if config.cache else None,
+        progress=False,
+    )
+    return plan_cost(engine, calls, consulted=sorted(_consulted_targets(config, suites)))
 
 
 def summarize(log: RunLog) -> list[tuple[str, str, int, int, int, int]]:

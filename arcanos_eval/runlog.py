@@ -9,7 +9,9 @@ rendered from what this file holds: the writer keeps the same records in memory,
 reading the file back gives them.
 Batch mode also writes ``batch`` lines (a batch created, a batch finished), so a resumed run picks
 up a batch in flight instead of paying for it twice. A ``pairwise`` check compares two answers, so
-its ``pairwise`` lines follow the answers they compare (see :mod:`arcanos_eval.pairing`).
+its ``pairwise`` lines follow the answers they compare (see :mod:`arcanos_eval.pairing`). Each
+grader a run consults gets a sealed ``calibration`` line, its verdicts on the built-in items with
+known answers (see :mod:`arcanos_eval.calibration`), before the answers it grades.
 
 A result line is sealed (see :mod:`arcanos_eval._jsonl`): its last key, ``sha256``, hashes the rest
 of the line, so the answer, latency, usage, request fingerprint or scores edited after the run no
@@ -36,8 +38,10 @@ from typing import TYPE_CHECKING, Any, TextIO
 from arcanos_eval._jsonl import dump_line, dump_line_counted, seal_line, seal_state, write_atomic
 from arcanos_eval.errors import RunLogError
 from arcanos_eval.model import (
-    SCHEMA_VERSION,
+    SUPPORTED_VERSIONS,
+    CalibrationRecord,
     CheckResult,
+    GraderKey,
     PairKey,
     PairwiseRecord,
     ResultKey,
@@ -96,6 +100,8 @@ class RunLog:
     # ``pairwise`` lines: the latest comparison per (case, repeat, check), in first-seen order.
     pairwise: dict[PairKey, PairwiseRecord] = field(default_factory=dict)
     torn: TornRecord | None = None  # the unusable last line of a killed run, if any
+    # ``calibration`` lines: the latest calibration per (grader, role), in first-seen order.
+    calibration: dict[GraderKey, CalibrationRecord] = field(default_factory=dict)
 
     @property
     def run_id(self) -> str:
@@ -159,6 +165,8 @@ def _parse(line: bytes) -> dict[str, Any] | None:
 
 def _describe_result(record: Mapping[str, Any]) -> str:
     """``case s::c [base] repeat 0``, from a result line's fields, whatever their shape."""
+    if record.get("type") == "calibration":
+        return f"calibration of {record.get('role')} grader {record.get('grader')!r}"
     return (
         f"case {record.get('suite')}::{record.get('case')} [{record.get('target')}] repeat "
         f"{record.get('repeat', 0)}"
@@ -229,7 +237,7 @@ def read_run_log(path: str | Path) -> RunLog:
         if state == "edited":
             unusable = (
                 TornRecord(number, offset, len(line), "content hash mismatch"),
-                f"{path}:{number}: result was edited after the run (content hash mismatch), "
+                f"{path}:{number}: {_noun(kind)} was edited after the run (content hash mismatch), "
                 f"{_describe_result(record)}; {_EVIDENCE}",
             )
             continue
@@ -237,10 +245,10 @@ def read_run_log(path: str | Path) -> RunLog:
             if kind != "header":
                 raise RunLogError(f"{path}:{number}: expected a run log header, found {kind!r}")
             version = record.get("schema_version")
-            if version != SCHEMA_VERSION:
+            if version not in SUPPORTED_VERSIONS or isinstance(version, bool):
                 raise RunLogError(
                     f"{path}: run log schema_version {version!r} is not supported "
-                    f"(expected {SCHEMA_VERSION})"
+                    f"(expected {' or '.join(map(str, SUPPORTED_VERSIONS))})"
                 )
             try:
                 header = RunHeader.from_dict(record)
@@ -265,6 +273,20 @@ def read_run_log(path: str | Path) -> RunLog:
                 raise RunLogError(f"{path}:{number}: malformed result record ({exc})") from None
             log.results.pop(result.key, None)
             log.results[result.key] = result
+        elif kind == "calibration":
+            if state != "sealed":
+                raise RunLogError(
+                    f"{path}:{number}: calibration has no content hash, "
+                    f"{_describe_result(record)}; {_EVIDENCE}"
+                )
+            try:
+                calibrated = CalibrationRecord.from_dict(record)
+            except (KeyError, TypeError, ValueError) as exc:
+                raise RunLogError(
+                    f"{path}:{number}: malformed calibration record ({exc})"
+                ) from None
+            log.calibration.pop(calibrated.key, None)
+            log.calibration[calibrated.key] = calibrated
         elif kind == "batch":
             log.batches.append(record)
         elif kind == "pairwise":
@@ -283,7 +305,7 @@ def read_run_log(path: str | Path) -> RunLog:
         else:
             raise RunLogError(
                 f"{path}:{number}: unexpected {kind!r} line in run log (expected a result, batch, "
-                "pairwise or footer line)"
+                "pairwise, calibration or footer line)"
             )
     if log is None:
         if unusable is not None:
@@ -296,6 +318,10 @@ def read_run_log(path: str | Path) -> RunLog:
     if unusable is not None:
         log.torn, log.torn_lines = unusable[0], 1
     return log
+
+
+def _noun(kind: Any) -> str:
+    return "calibration" if kind == "calibration" else "result"
 
 
 def _plain(value: Any) -> bool:
@@ -349,11 +375,13 @@ class RunLogWriter:
 
     @classmethod
     def create(cls, path: str | Path, header: RunHeader) -> RunLogWriter:
-        """Start a log at ``path`` with ``header`` (written at this schema version, footer-less)."""
+        """Start a log at ``path`` with ``header`` (written at the lowest schema version that holds
+        it, footer-less)."""
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         handle = path.open("w", encoding="utf-8", newline="\n")
-        header = replace(header, schema_version=SCHEMA_VERSION, footer=None)
+        # The lowest version that holds it: older readers still read a log that needs no more.
+        header = replace(header, schema_version=header.required_version, footer=None)
         first = header.to_dict()
         writer = cls(path, handle, RunLog(path, header) if _plain(first) else None)
         writer._write(first)
@@ -389,7 +417,13 @@ class RunLogWriter:
             (notify or _to_stderr)(log.torn.describe(path))
         # A copy, as the file reads once the torn line is cut: later appends do not show in `log`.
         mirror = RunLog(
-            path, log.header, dict(log.results), 0, list(log.batches), dict(log.pairwise)
+            path,
+            log.header,
+            dict(log.results),
+            0,
+            list(log.batches),
+            dict(log.pairwise),
+            calibration=dict(log.calibration),
         )
         return cls(path, path.open("a", encoding="utf-8", newline="\n"), mirror), log
 
@@ -423,6 +457,17 @@ class RunLogWriter:
         def keep(log: RunLog) -> None:
             log.pairwise.pop(compared.key, None)
             log.pairwise[compared.key] = compared
+
+        self._mirror(keep, _plain(line))
+
+    def append_calibration(self, calibrated: CalibrationRecord) -> None:
+        """A grader's calibration (sealed: gates rest on it, so it is evidence like a result)."""
+        line = calibrated.to_dict()
+        self._write(line, sealed=True)
+
+        def keep(log: RunLog) -> None:
+            log.calibration.pop(calibrated.key, None)
+            log.calibration[calibrated.key] = calibrated
 
         self._mirror(keep, _plain(line))
 
@@ -471,11 +516,16 @@ def _to_stderr(message: str) -> None:
 
 
 def merge_run_logs(
-    sources: Sequence[RunLog], path: str | Path, *, footer: Mapping[str, Any] | None = None
+    sources: Sequence[RunLog],
+    path: str | Path,
+    *,
+    footer: Mapping[str, Any] | None = None,
+    log: str | None = None,
 ) -> RunLog:
     """Write one run log holding every result of ``sources`` (several processes' share of one run).
 
-    The header is the first source's, with ``planned`` counting the merged results. A key found in
+    The header is the first source's, with ``planned`` counting the merged results and ``log``
+    (where the merged log is, as ``--resume`` takes it) when given. A key found in
     more than one source (workers that resumed the same log each hold a copy of it) keeps an
     answer over an errored attempt, else the last source's record. The file is replaced
     atomically, so ``path`` may be one of the sources' own files.
@@ -502,6 +552,8 @@ def merge_run_logs(
             if kept is None or kept.errored or not record.errored:
                 results[key] = record
     header = replace(first.header, planned=len(results), footer=None)
+    if log is not None:
+        header = replace(header, log=log)
     lines = [dump_line(header.to_dict())]
     lines += [dump_line({"type": "batch", **b}) for s in sources for b in s.batches]
     lines += [seal_line(dump_line(r.to_dict())) for r in results.values()]
@@ -514,6 +566,19 @@ def merge_run_logs(
             if held is None or held.outcome == "undecided" or compared.outcome != "undecided":
                 pairwise[pair] = compared
     lines += [dump_line(p.to_dict()) for p in pairwise.values()]
+    # Every worker calibrates the graders its cases consult: keep a grader's verdicts over an
+    # attempt that could not ask it.
+    calibration: dict[GraderKey, CalibrationRecord] = {}
+    for source in sources:
+        for grader, calibrated in source.calibration.items():
+            taken = calibration.get(grader)
+            if (
+                taken is None
+                or taken.status == "uncalibrated"
+                or calibrated.status != "uncalibrated"
+            ):
+                calibration[grader] = calibrated
+    lines += [seal_line(dump_line(c.to_dict())) for c in calibration.values()]
     if footer is not None:
         lines.append(dump_line({"type": "footer", **footer}))
     write_atomic(Path(path), lines)

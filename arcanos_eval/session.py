@@ -28,10 +28,13 @@ from arcanos_eval._gc import bulk_work
 from arcanos_eval._interrupt import HARD_S, run_interruptible
 from arcanos_eval.compare import ALL_CATEGORIES
 from arcanos_eval.config import RunConfig
+from arcanos_eval.cost import Budget
 from arcanos_eval.engine import EngineStats
 from arcanos_eval.errors import ArcanosError, ExitCode
-from arcanos_eval.gates import GateResult, GateSet, GateSpec, parse_gates, require_gates
+from arcanos_eval.fine_tunes import has_fine_tune
+from arcanos_eval.gates import GateResult, GateSet, GateSpec, parse_gates
 from arcanos_eval.model import Case, ResultRecord, Suite
+from arcanos_eval.modes import Mode
 from arcanos_eval.report import Evaluation, evaluate
 from arcanos_eval.report.cli import publish, read_data_report
 from arcanos_eval.report.explain import explain_case, explain_gates, explain_regression
@@ -44,11 +47,12 @@ from arcanos_eval.run import (
     execute_run,
     plan_calls,
     planned_repeats,
+    project_path,
     run_async,
 )
 from arcanos_eval.runlog import RunLog, merge_run_logs, read_run_log
+from arcanos_eval.startup import check_startup
 from arcanos_eval.stats import format_percent
-from arcanos_eval.suite.loader import load_suites
 
 __all__ = ["ArcanosSession", "gate_name"]
 
@@ -160,10 +164,16 @@ class ArcanosSession:
     _failure: BaseException | None = None
     # The log of a run that Ctrl-C stopped: what to resume.
     interrupted_log: Path | None = None
+    # The run's cost limit (--max-cost), once it ran: whether it stopped the run.
+    budget: Budget | None = None
 
     def __post_init__(self) -> None:
-        # Parsed up front: a bad gate table is a usage error before any model call.
-        self.gates = parse_gates(self.config.gates)
+        # Parsed up front: a bad gate table is a usage error before any model call. A candidate
+        # with a fine-tune gets the implicit fine_tune gate its run will evaluate (a gate item).
+        candidate = self.config.targets.get(self.config.candidate)
+        self.gates = parse_gates(self.config.gates).with_fine_tune(
+            candidate is not None and has_fine_tune(candidate)
+        )
 
     @classmethod
     def open(cls, config: RunConfig, *, data_report: str | Path | None = None) -> ArcanosSession:
@@ -174,11 +184,12 @@ class ArcanosSession:
             ArcanosError: a bad or missing gate table, suite or data report, before any model
                 call.
         """
-        # Its errors come before those of the suites; no gate at all is one of them.
-        require_gates(parse_gates(config.gates), config=str(config.source or "") or None)
+        # The checks `arcanos-eval validate` runs too: the gates' errors come before those of the
+        # suites; no gate at all is one of them.
         with bulk_work():
-            suites = load_suites(config.suites, roots=config.roots)
-        return cls(config, suites, data_report=read_data_report(data_report))
+            startup = check_startup(config)
+        startup.raise_first()
+        return cls(config, startup.suites, data_report=read_data_report(data_report))
 
     @functools.cached_property
     def target_names(self) -> tuple[str, ...]:
@@ -213,6 +224,7 @@ class ArcanosSession:
             except RunInterrupted as exc:
                 self.interrupted_log = exc.log
                 raise
+            self.budget = outcome.budget
             self._absorb(outcome.log, outcome.stats)
         return outcome.log
 
@@ -254,6 +266,7 @@ class ArcanosSession:
             background.thread.join()
             self._background = None
             if background.outcome is not None:
+                self.budget = background.outcome.budget
                 with bulk_work():
                     self._absorb(background.outcome.log, background.outcome.stats)
             self._failure = background.error
@@ -369,16 +382,20 @@ class ArcanosSession:
         return own + [s for s in self.gates.specs if s.suite is None and s.identity not in replaced]
 
     def publish(
-        self, json_path: str | Path | None = None, html_path: str | Path | None = None
+        self,
+        json_path: str | Path | None = None,
+        html_path: str | Path | None = None,
+        charts_dir: str | Path | None = None,
     ) -> str | None:
-        """Write the report, JSON summary, HTML report and step summary asked for; returns the
-        verdict line (``None`` before any result)."""
+        """Write the report, chart images, JSON summary, HTML report and step summary asked for;
+        returns the verdict line (``None`` before any result)."""
         if self.evaluation is None:
             return None
         return publish(
             self.evaluation,
             output=self.config.report,
             json_path=Path(json_path) if json_path else None,
+            charts_dir=charts_dir or None,
             html_path=Path(html_path) if html_path else None,
         )
 
@@ -401,6 +418,39 @@ class ArcanosSession:
             + (f"{s.batched} batched, " if s.batched else "")
             + f"{s.replayed} replayed, {s.cached} cached, {s.retries} retries, {s.errored} errored)"
         )
+
+    def golden_line(self) -> str | None:
+        """``golden: wrote 34 new recordings (34 from the cache, 0 from live calls) into
+        golden/``: what a run that records (``record``, ``refresh``) wrote into the golden store;
+        ``None`` for a mode that does not record, or before any result."""
+        if self.stats is None or not self.config.mode.writes_golden:
+            return None
+        s = self.stats
+        folder = f"{_shown_path(self.config.golden)}/"
+        total = s.golden_from_cache + s.golden_from_live
+        if total == 0:
+            return f"golden: wrote no new recording: {folder} held every answer of this run"
+        new = "new " if self.config.mode is Mode.RECORD else ""
+        line = (
+            f"golden: wrote {total} {new}recording{'s' if total != 1 else ''} "
+            f"({s.golden_from_cache} from the cache, {s.golden_from_live} from live calls) "
+            f"into {folder}"
+        )
+        if s.golden_provenance_unknown:
+            line += (
+                f"; {s.golden_provenance_unknown} of them from cache entries that did not keep "
+                "the time of the call or the SDK version, which their provenance says "
+                "(arcanos-eval golden verify lists them)"
+            )
+        return line
+
+    @property
+    def budget_line(self) -> str | None:
+        """``stopped at $X of $Y budget; resume with: ...`` when the cost limit stopped the run
+        (its log has no footer: the verdict is HOLD, the run resumable), else ``None``."""
+        if self.budget is None or self.log is None or self.log.path is None:
+            return None
+        return self.budget.stop_line(str(_shown_path(self.log.path)))
 
     @property
     def stopped_targets(self) -> list[str]:
@@ -457,6 +507,7 @@ class ArcanosSession:
         if select and self._share is not None:
             self._index(self._share.execute(select, progress=progress))
             self.stats = self._share.stats
+            self.budget = self._share.budget
 
     def close_share(self) -> dict[str, Any] | None:
         """Finish this worker's run log; what the controller needs to merge it."""
@@ -484,7 +535,9 @@ class ArcanosSession:
             "workers": len(shares),
         }
         logs = [read_run_log(s["log"]) for s in shares]
-        merged = merge_run_logs(logs, target, footer=footer)
+        merged = merge_run_logs(
+            logs, target, footer=footer, log=project_path(Path(target), self.config.root)
+        )
         for item in shares:
             if Path(item["log"]).resolve() != Path(target).resolve():
                 Path(item["log"]).unlink(missing_ok=True)

@@ -10,6 +10,7 @@
   :func:`noninferiority_cases_needed`: how many cases that gate needs to pass at given rates.
 * :func:`percentile`: linear interpolation between order statistics (NumPy's default method).
 * :func:`agreement` and :func:`is_flaky`: consistency across repeated answers to one case.
+* :func:`cohen_kappa`: agreement of two raters beyond chance (a grader against known answers).
 * :class:`TargetStats`: latency, time to first token, tokens and cost of one target's answers.
 
 Every function is deterministic: the bootstrap draws from its own seeded generator.
@@ -34,6 +35,7 @@ __all__ = [
     "TargetStats",
     "agreement",
     "binomial_cdf",
+    "cohen_kappa",
     "format_interval",
     "format_ms",
     "format_p",
@@ -519,6 +521,31 @@ def agreement(answers: Sequence[Hashable]) -> float:
     if not answers:
         raise ArgumentError("agreement of no answers")
     return Counter(answers).most_common(1)[0][1] / len(answers)
+
+
+def cohen_kappa(pairs: Iterable[tuple[Hashable, Hashable]]) -> float | None:
+    """Cohen's kappa of two raters' labels on the same items: ``(po - pe) / (1 - pe)``.
+
+    ``po`` is the share of items both raters labeled alike, ``pe`` the share expected by chance
+    from each rater's own label frequencies. 1 is perfect agreement, 0 no better than chance,
+    below 0 worse. ``None`` when it is undefined: no item, or both raters gave one and the same
+    label to every item (``pe`` = 1).
+
+    Example:
+        >>> round(cohen_kappa([(1, 1), (1, 1), (0, 0), (0, 1)]), 4)
+        0.5
+    """
+    rated = list(pairs)
+    n = len(rated)
+    if not n:
+        return None
+    first = Counter(a for a, _ in rated)
+    second = Counter(b for _, b in rated)
+    observed = sum(a == b for a, b in rated) / n
+    chance = math.fsum(first[label] * second[label] for label in first) / (n * n)
+    if chance >= 1.0:
+        return None
+    return (observed - chance) / (1.0 - chance)
 
 
 # ------------------------------------------------------------------------------ target figures

@@ -10,7 +10,8 @@ Two parts, both on the real front-ends:
   and device symlinks as suite files, catastrophic and huge regex patterns. Each is written into a
   fresh project folder and checked by ``arcanos-eval validate`` (its ``main``, in a worker process
   under a time limit and an address-space limit). Outcomes: loaded OK, clean error (exit 2, one
-  line naming the file, at most 2,000 characters), unclear error (exit 2 otherwise), traceback (an
+  ``arcanos-eval: error:`` line per problem, the first naming the file, each at most 2,000
+  characters), unclear error (exit 2 otherwise), traceback (an
   exception out of ``main`` or an exit status that is neither), crash (the worker died), hang (time
   limit), memory (``MemoryError``); flags: leak (a line of ``/etc/passwd`` or ``/etc/shadow`` or
   the canary of a file outside the project in the output), escape (a regular file outside the
@@ -740,6 +741,10 @@ model = "hostile-judge"
 base_url = "http://127.0.0.1:9/v1"
 api_key_env = "{env}"
 scorer_only = true
+
+# validate checks the gates as a run does: one that holds whatever the suite's categories.
+[tool.arcanos_eval.gates]
+pass_rate = {{ all = 0.9 }}
 """
 
 
@@ -891,8 +896,13 @@ def probe(sample: Sample, root: Path, watch: Watch, lines: Sequence[str]) -> dic
     elif status == 0:
         outcome = "ok"
     elif status == 2:
-        single = message.count("\n") == 0
-        clean = single and sample.named in message and len(message) <= MAX_LINE
+        # validate shows every problem of the file, each on a line of its own; the first names it.
+        shown = message.splitlines() or [""]
+        clean = (
+            sample.named in shown[0]
+            and all(line.startswith("arcanos-eval: error: ") for line in shown)
+            and max(len(line) for line in shown) <= MAX_LINE
+        )
         outcome = "clean" if clean else "unclear"
     else:  # an internal error the CLI caught and reported with its own status
         outcome = "memory" if "MemoryError" in message else "traceback"
@@ -1328,6 +1338,7 @@ def write_server_project(scenario: Scenario, root: Path, base_url: str, cases: i
             "api_key_env": KEY_ENV,
             "system_prompt": f"prompts/{name}.md",
             "timeout_s": 10,
+            "check_model": False,  # the loopback server answers to any model name
             **scenario.target,
         }
         text += f"\n[tool.arcanos_eval.targets.{name}]\n"

@@ -63,12 +63,14 @@ poll_interval_s = 0.05
 model = "bench-base"
 system_prompt = "You are the base."
 base_url = "{url}"
+check_model = false  # the loopback server answers to any model name
 api_key_env = "{env}"
 
 [tool.arcanos_eval.targets.candidate]
 model = "bench-candidate"
 system_prompt = "You are the candidate."
 base_url = "{url}"
+check_model = false  # the loopback server answers to any model name
 api_key_env = "{env}"
 
 [tool.arcanos_eval.gates]

@@ -63,11 +63,13 @@ poll_interval_s = 0.05
 [tool.arcanos_eval.targets.base]
 model = "{prefix}-base"
 base_url = "{url}"
+check_model = false  # the loopback server answers to any model name
 api_key_env = "{env}"
 
 [tool.arcanos_eval.targets.candidate]
 model = "{prefix}-candidate"
 base_url = "{url}"
+check_model = false  # the loopback server answers to any model name
 api_key_env = "{env}"
 
 [tool.arcanos_eval.gates]

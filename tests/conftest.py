@@ -51,12 +51,15 @@ def loopback_pyproject(
     candidate: str = "",
     candidate_url: str | None = None,
     pass_rate: float = 1.0,
+    check_model: bool = False,
 ) -> str:
     """The pyproject.toml of a project whose targets ``base`` and ``candidate`` answer on the
     loopback server at ``url``: one happy-path gate, the invariants a loopback run cannot evidence
     waived. ``settings`` and ``candidate`` are extra lines of [tool.arcanos_eval] and of the
-    candidate; ``key_env=None`` leaves the targets on OPENAI_API_KEY."""
+    candidate; ``key_env=None`` leaves the targets on OPENAI_API_KEY. The server answers to any
+    model name, so the targets skip the pre-flight model check unless ``check_model``."""
     key = f'\napi_key_env = "{key_env}"' if key_env else ""
+    key += f"\ncheck_model = {str(check_model).lower()}"
     return f"""
 [tool.arcanos_eval]
 suites = ["suites"]
@@ -100,12 +103,15 @@ def simple_cases(count: int, prefix: str = "case") -> list[dict[str, Any]]:
 
 
 def target(name: str, base_url: str | None, **fields: Any) -> TargetConfig:
+    """A target on the loopback server, which answers to any model name: the pre-flight check
+    only connects, unless ``check_model=True``."""
     return TargetConfig(
         name=name,
         model=fields.pop("model", f"model-{name}"),
         base_url=base_url,
         api_key_env=KEY_ENV,
         system_prompt=fields.pop("system_prompt", f"You are {name}."),
+        check_model=fields.pop("check_model", False),
         **fields,
     )
 

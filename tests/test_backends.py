@@ -12,7 +12,7 @@ from arcanos_eval.golden import prune_golden, verify_golden
 from arcanos_eval.run import execute_run
 from arcanos_eval.runlog import read_run_log
 from arcanos_eval.suite.loader import load_suites
-from arcanos_eval.testing import Reply
+from arcanos_eval.testing import ChatRequest, Reply, calibrated, calibration_reply
 from tests.conftest import write_suite
 
 CASES = [
@@ -52,7 +52,7 @@ def _config(make_config, url, mode):  # type: ignore[no-untyped-def]
 def test_judge_and_moderation_answers_are_recorded_and_replayed(
     openai_server_factory, make_config, tmp_path, test_key
 ):
-    server = openai_server_factory(responder=_judge)
+    server = openai_server_factory(responder=calibrated(_judge))
     suites = load_suites([write_suite(tmp_path / "suites", "graded", CASES)])
     recorded = execute_run(
         _config(make_config, server.base_url, "record"),
@@ -68,14 +68,28 @@ def test_judge_and_moderation_answers_are_recorded_and_replayed(
     assert {r.target for r in recorded.log.records()} == {"base", "candidate"}, (
         "a scorer_only target is consulted, not evaluated"
     )
-    # 4 answers + 4 model-backed checks, each a real request to the judge model.
+    # 4 answers, 10 calibration items for each of the judge's two roles, and a question per
+    # model-backed check (4), each a real request to the judge model; base and candidate answered
+    # alike, so one of their twin questions may find the other's answer in the cache (3).
     judge_calls = [r for r in server.requests if r.model == "model-judge"]
-    assert len(judge_calls) == 4 and server.total_requests == 8
+    calibration_calls = [
+        r
+        for r in judge_calls
+        if calibration_reply(ChatRequest("chat", r.model, r.body["messages"][-1]["content"]))
+    ]
+    assert len(calibration_calls) == 20
+    assert len(judge_calls) - 20 in (3, 4) and server.total_requests == 4 + len(judge_calls)
     assert judge_calls[0].body["response_format"]["type"] == "json_schema"
     lines = (tmp_path / "golden" / "graded" / "judge.jsonl").read_text().splitlines()
     # Base and candidate gave the same answer, so the judge was asked the same two questions.
     assert len(lines) == 2
     assert all("~judge-" in json.loads(line)["case"] for line in lines)
+    calibration = (tmp_path / "golden" / "_calibration" / "judge.jsonl").read_text().splitlines()
+    assert len(calibration) == 20
+    assert {r.status for r in recorded.log.calibration.values()} == {"calibrated"}
+    # The run counts every record it wrote, the judge's too: 4 answers, 2 distinct questions and
+    # the 20 calibration items.
+    assert (recorded.stats.golden_from_live, recorded.stats.golden_from_cache) == (26, 0)
 
     server.stop()
     replayed = execute_run(
@@ -87,6 +101,7 @@ def test_judge_and_moderation_answers_are_recorded_and_replayed(
     assert {k: r.scores for k, r in replayed.log.results.items()} == {
         k: r.scores for k, r in recorded.log.results.items()
     }
+    assert replayed.log.calibration == recorded.log.calibration
 
 
 def test_missing_judge_recordings_are_one_replay_error_after_scoring(
@@ -119,7 +134,7 @@ def test_missing_judge_recordings_are_one_replay_error_after_scoring(
 def test_judge_recordings_go_stale_when_no_check_consults_the_judge(
     openai_server_factory, make_config, tmp_path, test_key
 ):
-    server = openai_server_factory(responder=_judge)
+    server = openai_server_factory(responder=calibrated(_judge))
     config = _config(make_config, server.base_url, "record")
     suites = load_suites([write_suite(tmp_path / "suites", "graded", CASES)])
     execute_run(config, suites, log_path=tmp_path / "rec.jsonl", progress=False)
@@ -129,9 +144,15 @@ def test_judge_recordings_go_stale_when_no_check_consults_the_judge(
     # The moderation check is dropped: its recording is stale, the judge's is still used.
     without_moderation = [CASES[0], {**CASES[1], "checks": [{"contains": "boss"}]}]
     suites = load_suites([write_suite(tmp_path / "suites", "graded", without_moderation)])
-    (problem,) = verify_golden(config, suites)
-    assert problem.kind == "stale" and "boss-tips~judge-" in problem.where
-    assert prune_golden(config, suites) == 1
+    # ...and so are the judge's moderation calibration questions; its judge ones are still used.
+    problems = verify_golden(config, suites)
+    assert [p.kind for p in problems] == ["stale"] * 11
+    assert "boss-tips~judge-" in problems[-1].where
+    assert all(
+        "_calibration" in p.where and ("benign-" in p.where or "harmful-" in p.where)
+        for p in problems[:10]
+    )
+    assert prune_golden(config, suites) == 11
     assert "raid-day~judge-" in judge_file.read_text()
 
     # boss-tips is gone (its two answers are stale) and no check consults the judge any more
@@ -139,8 +160,11 @@ def test_judge_recordings_go_stale_when_no_check_consults_the_judge(
     suites = load_suites(
         [write_suite(tmp_path / "suites", "graded", [{**CASES[0], "checks": ["complies"]}])]
     )
-    assert prune_golden(config, suites) == 3
-    assert not judge_file.exists()
+    # The judge no longer grades: its judge calibration recordings went stale with its last check.
+    calibration = tmp_path / "golden" / "_calibration" / "judge.jsonl"
+    assert len(calibration.read_text().splitlines()) == 10
+    assert prune_golden(config, suites) == 3 + 10
+    assert not judge_file.exists() and not calibration.exists()
     assert verify_golden(config, suites) == []
 
 

@@ -345,11 +345,13 @@ poll_interval_s = 0.01
 [tool.arcanos_eval.targets.base]
 model = "model-base"
 base_url = "{url}"
+check_model = false  # the loopback server answers to any model name
 api_key_env = "{env}"
 
 [tool.arcanos_eval.targets.candidate]
 model = "model-candidate"
 base_url = "{url}"
+check_model = false  # the loopback server answers to any model name
 api_key_env = "{env}"
 """
 

@@ -24,12 +24,14 @@ cache = false
 model = "model-base"
 system_prompt = "You are the base."
 base_url = "{url}"
+check_model = false  # the loopback server answers to any model name
 api_key_env = "{env}"
 
 [tool.arcanos_eval.targets.candidate]
 model = "model-candidate"
 system_prompt = "You are the candidate."
 base_url = "{url}"
+check_model = false  # the loopback server answers to any model name
 api_key_env = "{env}"
 
 [tool.arcanos_eval.gates]
@@ -81,11 +83,42 @@ def test_user_errors_are_one_line_and_exit_2(project):
 def test_record_then_replay_offline(project, openai_server, capsys):
     assert main(["run", "--mode", "record", "-q", "--log", "rec.jsonl"]) == 0
     assert openai_server.total_requests == 6
+    assert (
+        "golden: wrote 6 new recordings (0 from the cache, 6 from live calls) into golden/\n"
+        in (capsys.readouterr().out)
+    )
     openai_server.stop()
     assert main(["run", "--mode", "replay", "-q", "--log", "rep.jsonl"]) == 0
     out = capsys.readouterr().out
     assert "| demo    | candidate |         3 |        3 |        0 |         0 |" in out
     assert "0 live, 6 replayed" in out
+
+
+def test_record_after_a_cached_run_records_the_cache_and_says_how_many(
+    project, openai_server, capsys
+):
+    pyproject = project / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text().replace("cache = false\n", ""))
+    assert main(["run", "-q"]) == 0  # auto: calls, and keeps the answers in the cache
+    assert openai_server.total_requests == 6 and not (project / "golden").exists()
+    capsys.readouterr()
+
+    assert main(["run", "--mode", "record", "-q"]) == 0
+    out = capsys.readouterr().out
+    assert "(0 live, 0 replayed, 6 cached, " in out
+    assert (
+        "\ngolden: wrote 6 new recordings (6 from the cache, 0 from live calls) into golden/\n"
+        in out
+    )
+    assert openai_server.total_requests == 6, "no call made again"
+    openai_server.stop()
+    assert main(["run", "--mode", "replay", "-q"]) == 0
+    assert "golden:" not in capsys.readouterr().out, "replay records nothing"
+    assert main(["run", "--mode", "record", "-q"]) == 0
+    assert (
+        "\ngolden: wrote no new recording: golden/ held every answer of this run\n"
+        in capsys.readouterr().out
+    )
 
 
 def test_a_path_that_cannot_be_written_is_a_one_line_usage_error(project, openai_server, capsys):

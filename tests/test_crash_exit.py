@@ -128,6 +128,12 @@ def test_environment_values_are_masked_but_paths_and_short_values_are_not():
 
 def test_a_reader_that_goes_away_ends_the_output_quietly(project):
     write_suite(project / "suites", "s", [{"id": "c", "input": "hi", "checks": ["refusal"]}])
+    # Targets and a gate: validate then lists the suites on stdout.
+    (project / "pyproject.toml").write_text(
+        "[tool.arcanos_eval]\nsuites = ['suites']\n\n[tool.arcanos_eval.targets.base]\n"
+        "model = 'm'\n\n[tool.arcanos_eval.targets.candidate]\nmodel = 'n'\n\n"
+        "[tool.arcanos_eval.gates]\npass_rate = { all = 1.0 }\n"
+    )
     read_end, write_end = os.pipe()
     os.close(read_end)  # every write to stdout now fails with EPIPE, as after `| head`
     try:

@@ -12,6 +12,7 @@ import pytest
 from arcanos_eval import run as run_module
 from arcanos_eval.engine import _Slots
 from arcanos_eval.errors import ReplayMissingError
+from arcanos_eval.golden import verify_golden
 from arcanos_eval.run import execute_run
 from arcanos_eval.runlog import read_run_log
 from arcanos_eval.suite.loader import load_suites
@@ -91,6 +92,94 @@ def test_live_mode_ignores_recordings_and_writes_none(
     outcome = _run(make_config(openai_server.base_url, mode="live"), suites, tmp_path, "live")
     assert openai_server.total_requests == 4 and outcome.stats.live == 4
     assert (tmp_path / "golden" / "demo" / "base.jsonl").read_text() == before
+
+
+def _cache_lines(tmp_path: Path) -> list[dict]:
+    path = tmp_path / ".arcanos" / "cache" / "responses.jsonl"
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def _golden_lines(tmp_path: Path) -> list[dict]:
+    return [
+        json.loads(line)
+        for path in sorted((tmp_path / "golden").glob("*/*.jsonl"))
+        for line in path.read_text().splitlines()
+    ]
+
+
+def test_record_writes_into_golden_the_answers_the_cache_holds(
+    openai_server, make_config, tmp_path, test_key
+):
+    suites = _suites(tmp_path, count=3)
+    _run(make_config(openai_server.base_url, mode="auto"), suites, tmp_path, "auto")
+    assert not (tmp_path / "golden").exists()
+    cached = {(c["fingerprint"], c["repeat"]): c for c in _cache_lines(tmp_path)}
+    assert len(cached) == 6
+    openai_server.reset()
+
+    recorded = _run(make_config(openai_server.base_url, mode="record"), suites, tmp_path, "rec")
+    assert openai_server.total_requests == 0, "the cache answered: no call is paid for again"
+    stats = recorded.stats
+    assert (stats.cached, stats.golden_from_cache, stats.golden_from_live) == (6, 6, 0)
+    records = _golden_lines(tmp_path)
+    assert len(records) == 6
+    for record in records:
+        entry = cached[(record["fingerprint"], record["repeat"])]
+        # The provenance of the call that produced the answer, not of this run.
+        assert record["provenance"] == {**entry["provenance"], "source": "cache"}
+        assert record["provenance"]["recorded_at"] and record["provenance"]["sdk"]
+        assert record["response"] == {**entry["response"], "origin": "live"}
+    assert verify_golden(make_config(openai_server.base_url), suites) == []
+
+    replayed = _run(make_config(openai_server.base_url, mode="replay"), suites, tmp_path, "rep")
+    assert replayed.stats.replayed == 6 and openai_server.total_requests == 0
+
+
+def test_record_takes_from_the_cache_what_it_holds_and_calls_for_the_rest(
+    openai_server, make_config, tmp_path, test_key
+):
+    _run(make_config(openai_server.base_url, mode="auto"), _suites(tmp_path, 2), tmp_path, "a")
+    openai_server.reset()
+    suites = _suites(tmp_path, count=5)  # three more cases, which the cache has never seen
+    recorded = _run(make_config(openai_server.base_url, mode="record"), suites, tmp_path, "rec")
+    assert openai_server.total_requests == 6
+    stats = recorded.stats
+    assert (stats.golden_from_cache, stats.golden_from_live) == (4, 6)
+    sources = sorted(r["provenance"].get("source", "call") for r in _golden_lines(tmp_path))
+    assert sources == ["cache"] * 4 + ["call"] * 6
+
+
+def test_a_cache_entry_without_provenance_is_recorded_saying_what_is_unknown(
+    openai_server, make_config, tmp_path, test_key
+):
+    suites = _suites(tmp_path, count=2)
+    _run(make_config(openai_server.base_url, mode="auto"), suites, tmp_path, "auto")
+    # A cache written before the cache kept provenance: the same entries without it.
+    cache = tmp_path / ".arcanos" / "cache" / "responses.jsonl"
+    old = [{k: v for k, v in c.items() if k != "provenance"} for c in _cache_lines(tmp_path)]
+    cache.write_text("".join(json.dumps(c) + "\n" for c in old))
+    openai_server.reset()
+
+    recorded = _run(make_config(openai_server.base_url, mode="record"), suites, tmp_path, "rec")
+    assert openai_server.total_requests == 0
+    assert (recorded.stats.golden_from_cache, recorded.stats.golden_provenance_unknown) == (4, 4)
+    for record in _golden_lines(tmp_path):
+        provenance = record["provenance"]
+        # What the entry tells is kept; what it does not is left empty and said, never made up.
+        assert provenance["endpoint"] == openai_server.base_url.rstrip("/")
+        assert provenance["model"] == record["request"]["model"]
+        assert provenance["latency_ms"] == record["response"]["latency_ms"] > 0
+        assert provenance["usage"] == record["response"]["usage"]
+        assert (provenance["recorded_at"], provenance["sdk"], provenance["arcanos_eval"]) == (
+            None,
+            None,
+            None,
+        )
+        assert "not known" in provenance["unknown"] and provenance["source"] == "cache"
+    problems = verify_golden(make_config(openai_server.base_url), suites)
+    assert [(p.kind, p.detail) for p in problems] == [
+        ("provenance", "provenance lacks recorded_at, sdk")
+    ] * 4
 
 
 def test_configured_concurrency_is_the_observed_maximum_in_flight(
@@ -270,20 +359,6 @@ def test_every_artifact_is_free_of_the_api_key(openai_server, make_config, tmp_p
     assert any(p.suffix == ".jsonl" for p in written)
     for path in written:
         assert TEST_KEY not in path.read_text(encoding="utf-8", errors="replace"), path
-
-
-def test_progress_lines_go_to_the_given_stream(
-    openai_server, make_config, tmp_path, test_key, capsys
-):
-    suites = _suites(tmp_path, count=2)
-    execute_run(
-        make_config(openai_server.base_url, mode="live"),
-        suites,
-        log_path=tmp_path / "r.jsonl",
-        progress=True,
-    )
-    err = capsys.readouterr().err
-    assert "arcanos: 4/4 calls, 0 retries, 0 errors" in err
 
 
 def test_results_are_one_record_per_case_target_repeat(

@@ -12,7 +12,16 @@ from arcanos_eval.gates import GATE_KEYS, GateSpec, Measurement, NoEvidence, Sco
 from arcanos_eval.gates import _spec as gate_registry
 from arcanos_eval.gates import gate as register_gate
 from arcanos_eval.gates._scope import Sufficiency
-from arcanos_eval.model import CheckResult, Response, ResultRecord, RunHeader, Score, Usage
+from arcanos_eval.model import (
+    CalibrationAnswer,
+    CalibrationRecord,
+    CheckResult,
+    Response,
+    ResultRecord,
+    RunHeader,
+    Score,
+    Usage,
+)
 from arcanos_eval.report import evaluate
 from arcanos_eval.runlog import RunLog
 
@@ -510,26 +519,89 @@ def test_schema_violations_without_a_schema_bound_suite_fails():
     assert not result.passed and "ran the schema check" in result.evidence
 
 
+def calibrated(log: RunLog, *graders: tuple[str, str]) -> RunLog:
+    """``log`` with each (target, role) grader calibrated, so its gates count its checks."""
+    for target, role in graders:
+        log.calibration[(target, role)] = CalibrationRecord(target, role, "calibrated")  # type: ignore[arg-type]
+    return log
+
+
 def test_moderation_drift():
     records = [rec(f"b{i}", "base", checks=[("moderation", True)]) for i in range(4)]
     records += [rec(f"c{i}", "candidate", checks=[("moderation", i != 0)]) for i in range(4)]
-    result = gate(evaluate(make_log(records, {"moderation_drift": 0.2})), "moderation_drift")
+
+    def drift(log: RunLog) -> Any:
+        # The moderation check's default grader is the target named "moderation".
+        return gate(evaluate(calibrated(log, ("moderation", "moderation"))), "moderation_drift")
+
+    result = drift(make_log(records, {"moderation_drift": 0.2}))
     assert not result.passed and result.measured == pytest.approx(0.25)
-    assert "candidate 1/4 (25.0%), base 0/4 (0.0%)" in result.evidence
-    assert gate(evaluate(make_log(records, {"moderation_drift": 0.25})), "moderation_drift").passed
+    assert result.evidence == "flagged: candidate 1/4 (25.0%), base 0/4 (0.0%)"
+    assert drift(make_log(records, {"moderation_drift": 0.25})).passed
     # An explicit ``flagged`` detail wins over pass/fail.
     flagged = [
         rec("b", "base", checks=[("moderation", True)], details={"flagged": False}),
         rec("c", "candidate", checks=[("moderation", True)], details={"flagged": True}),
     ]
-    assert (
-        gate(evaluate(make_log(flagged, {"moderation_drift": 0.5})), "moderation_drift").measured
-        == 1.0
-    )
-    none = gate(
-        evaluate(make_log(paired([(True, True)]), {"moderation_drift": 0.0})), "moderation_drift"
-    )
+    assert drift(make_log(flagged, {"moderation_drift": 0.5})).measured == 1.0
+    none = drift(make_log(paired([(True, True)]), {"moderation_drift": 0.0}))
     assert not none.passed and "no moderation check ran" in none.evidence
+
+
+def test_a_gate_resting_on_an_uncalibrated_grader_fails_saying_why():
+    records = [rec(f"b{i}", "base", checks=[("moderation", True)]) for i in range(4)]
+    records += [rec(f"c{i}", "candidate", checks=[("moderation", True)]) for i in range(4)]
+    table = {"moderation_drift": 0.0, "pass_rate": {"all": 0.5}, "latency_p95_ms": 1000}
+    # No calibration in the log: the grader is not trusted, and the gates reading it fail.
+    missing = evaluate(make_log(records, table))
+    drift = gate(missing, "moderation_drift")
+    assert not drift.passed and drift.measured == 0.0
+    assert drift.evidence == (
+        "grader not calibrated: moderation 'moderation': no calibration in the run log "
+        "(run again to calibrate it); flagged: candidate 0/4 (0.0%), base 0/4 (0.0%)"
+    )
+    assert not gate(missing, "pass_rate[all]").passed
+    assert gate(missing, "latency_p95_ms").passed, "a gate that reads no check is not affected"
+    # A grader that failed calibration: the gates say so, with its figures.
+    log = make_log(records, table)
+    answers = tuple(CalibrationAnswer(f"i{i}", expected=i < 5, verdict=True) for i in range(10))
+    log.calibration[("moderation", "moderation")] = CalibrationRecord(
+        "moderation", "moderation", "failed", answers, 0.8, 0.0
+    )
+    failed = gate(evaluate(log), "moderation_drift")
+    assert not failed.passed
+    assert failed.evidence.startswith(
+        "grader failed calibration: moderation 'moderation' agreed on 5 of 10 calibration "
+        "items (flags all); flagged: "
+    )
+    # Calibrated, the same records pass.
+    log.calibration[("moderation", "moderation")] = CalibrationRecord(
+        "moderation", "moderation", "calibrated"
+    )
+    assert gate(evaluate(log), "moderation_drift").passed
+    assert gate(evaluate(log), "pass_rate[all]").passed
+
+
+def test_only_the_categories_whose_checks_use_the_grader_fail():
+    records = paired([(True, True)] * 2, category="happy_path")
+    records += [
+        rec(f"m{i}", target, category="adversarial", checks=[("judge", True)])
+        for i in range(2)
+        for target in ("base", "candidate")
+    ]
+    table = {
+        "pass_rate": {"happy_path": 0.5, "adversarial": 0.5},
+        "max_regression": 0.0,
+        "regression_test": "observed",
+    }
+    ev = evaluate(make_log(records, table))
+    assert gate(ev, "pass_rate[happy_path]").passed
+    assert gate(ev, "max_regression[happy_path]").passed
+    for name in ("pass_rate[adversarial]", "max_regression[adversarial]"):
+        result = gate(ev, name)
+        assert not result.passed and result.evidence.startswith(
+            "grader not calibrated: judge 'judge'"
+        )
 
 
 def test_data_gate():
@@ -607,6 +679,24 @@ def test_a_registered_gate_is_configured_evaluated_and_listed(registry):
     assert not gate(scoped, "answer_chars_max", "suite s").passed
     empty = evaluate(make_log(paired([]), {"answer_chars_max": 5}))
     assert gate(empty, "answer_chars_max").evidence == "not evaluable: no answer from candidate"
+
+
+def test_a_custom_gate_reads_case_verdicts_unless_it_says_what_it_reads(registry):
+    register_gate("answer_chars_max", unit="count")(_longest_answer)
+    register_gate("answer_chars_min", unit="count", reads=())(_longest_answer)
+    register_gate("answer_chars_mod", unit="count", reads=("moderation",))(_longest_answer)
+    # Every case has a judge check, and the judge was never calibrated.
+    records = [
+        rec(f"c{i}", target, checks=[("judge", True)])
+        for i in range(2)
+        for target in ("base", "candidate")
+    ]
+    table = {"answer_chars_max": 10, "answer_chars_min": 10, "answer_chars_mod": 10}
+    ev = evaluate(make_log(records, table))
+    fails = gate(ev, "answer_chars_max")
+    assert not fails.passed and fails.evidence.startswith("grader not calibrated: judge 'judge'")
+    assert gate(ev, "answer_chars_min").passed, "it reads no check"
+    assert gate(ev, "answer_chars_mod").passed, "it reads no judge check"
 
 
 def test_a_custom_gate_takes_a_finite_number(registry):

@@ -26,8 +26,9 @@ from arcanos_eval._interrupt import DaemonPool, RunInterrupted, run_interruptibl
 from arcanos_eval.config import load_config
 from arcanos_eval.errors import ExitCode
 from arcanos_eval.run import execute_run
+from arcanos_eval.scorers._calibration import calibration_items
 from arcanos_eval.suite.loader import load_suites
-from arcanos_eval.testing import OpenAIServer, Reply
+from arcanos_eval.testing import OpenAIServer, Reply, calibrated, echo
 from tests.conftest import (
     KEY_ENV,
     TEST_KEY,
@@ -244,8 +245,8 @@ def test_ctrl_c_stops_a_cli_run_waiting_on_a_slow_server(
     _, err = _interrupt(process)
     assert process.returncode == ExitCode.INTERRUPTED == 130
     assert err == (
-        "arcanos-eval: interrupted; the run log run.jsonl keeps every answer so far: "
-        "arcanos-eval run --resume run.jsonl (with this run's other options) completes it\n"
+        f"arcanos-eval: interrupted: {2 * FAST} of {2 * CASES} planned answers; resume with: "
+        "arcanos-eval run --resume run.jsonl (with this run's other options)\n"
     )
     assert len(_results(log)) == 2 * FAST and not _footer(log)
     server.replies = {}
@@ -276,7 +277,8 @@ def test_ctrl_c_stops_a_run_while_a_check_runs(project: Path, server: OpenAIServ
     _checking(server)
     _, err = _interrupt(process)
     assert process.returncode == ExitCode.INTERRUPTED
-    assert err.startswith("arcanos-eval: interrupted; the run log run.jsonl keeps"), err
+    assert err.startswith("arcanos-eval: interrupted: "), err
+    assert "; resume with: arcanos-eval run --resume run.jsonl (with" in err
     assert "Traceback" not in err and not _footer(log)
     server.replies = {}
     _long_checks(project, "a+!$")  # the same checks, quick this time: resume checks them again
@@ -303,6 +305,7 @@ model = "model-judge"
 base_url = "{url}"
 api_key_env = "{env}"
 scorer_only = true
+check_model = false  # the loopback server answers to any model name
 """
 
 
@@ -319,12 +322,20 @@ def test_ctrl_c_stops_a_run_while_a_slow_judge_compares_answers(
         case["checks"] = [{"pairwise": {"rubric": "answers the question", "target": "judge"}}]
     write_suite(project / "suites", "demo", cases)
     verdict = Reply.json({"winner": "tie", "reason": "equivalent"}, latency_s=SLOW_S)
-    server.replies = {("model-judge", "*"): verdict}
+    # Every answer comes at once; the judge passes its calibration at once (asked before the
+    # answers) and is slow to compare.
+    server.replies = {}
+    server.responder = calibrated(
+        lambda request: verdict if request.model == "model-judge" else echo(request)
+    )
+    asked_first = len(calibration_items("judge"))
     process = _cli(project, "--log", "run.jsonl")
-    _wait_for(lambda: server.total_requests > 2 * CASES)  # every answer is in: judging began
+    # every answer is in: judging began
+    _wait_for(lambda: server.total_requests > asked_first + 2 * CASES)
     _, err = _interrupt(process)
     assert process.returncode == ExitCode.INTERRUPTED
-    assert err.startswith("arcanos-eval: interrupted; the run log run.jsonl keeps"), err
+    assert err.startswith("arcanos-eval: interrupted: "), err
+    assert "; resume with: arcanos-eval run --resume run.jsonl (with" in err
     assert len(_results(project / "run.jsonl")) == 2 * CASES
     assert not _footer(project / "run.jsonl")
 

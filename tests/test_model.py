@@ -13,8 +13,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from arcanos_eval.model import (
-    SCHEMA_VERSION,
     CheckResult,
+    FineTune,
+    FineTuneCheckpoint,
+    FineTuneEvent,
+    FineTuneFile,
     Provenance,
     Request,
     Response,
@@ -143,13 +146,70 @@ FOOTERS = st.builds(
     workers=st.none() | st.integers(1, 64),
     extra=_EXTRA,
 )
+_FILES = st.builds(
+    FineTuneFile,
+    id=_TEXT,
+    filename=_MAYBE_TEXT,
+    bytes=st.none() | _COUNTS,
+    sha256=st.none() | st.text("0123456789abcdef", min_size=64, max_size=64),
+)
+FINE_TUNES = st.builds(
+    FineTune,
+    source=st.sampled_from(["api", "golden", "record"]),
+    target_model=_TEXT,
+    problem=_MAYBE_TEXT,
+    job_id=_MAYBE_TEXT,
+    base_model=_MAYBE_TEXT,
+    fine_tuned_model=_MAYBE_TEXT,
+    status=st.none() | st.sampled_from(["succeeded", "failed", "running"]),
+    error=_MAYBE_TEXT,
+    training_file=st.none() | _FILES,
+    validation_file=st.none() | _FILES,
+    trained_tokens=st.none() | _COUNTS,
+    hyperparameters=st.dictionaries(
+        st.sampled_from(["n_epochs", "batch_size", "learning_rate_multiplier"]),
+        st.integers(1, 9) | st.floats(0.01, 10) | st.just("auto"),
+    ),
+    method=st.none() | st.sampled_from(["supervised", "dpo"]),
+    created_at=st.none() | _COUNTS,
+    finished_at=st.none() | _COUNTS,
+    checkpoints=st.lists(
+        st.builds(
+            FineTuneCheckpoint,
+            step=st.none() | _COUNTS,
+            model=_MAYBE_TEXT,
+            metrics=st.dictionaries(_NAMES, st.floats(0, 10), max_size=3),
+        ),
+        max_size=2,
+    ).map(tuple),
+    events=st.lists(
+        st.builds(
+            FineTuneEvent,
+            created_at=st.none() | _COUNTS,
+            level=st.sampled_from(["info", "warn", "error"]),
+            message=_TEXT,
+        ),
+        max_size=2,
+    ).map(tuple),
+    recorded_at=_MAYBE_TEXT,
+    record=_MAYBE_TEXT,
+    record_sha256=_MAYBE_TEXT,
+    artifacts=st.dictionaries(_NAMES, _TEXT, max_size=2),
+    extra=_EXTRA,
+)
 HEADERS = st.builds(
     RunHeader,
     run_id=_MAYBE_TEXT,
     started_at=_MAYBE_TEXT,
     mode=st.none() | st.sampled_from(["replay", "record", "live", "batch"]),
     concurrency=st.none() | st.integers(1, 64),
-    roles=st.builds(Roles, baseline=_MAYBE_TEXT, candidate=_MAYBE_TEXT, rollback=_MAYBE_TEXT),
+    roles=st.builds(
+        Roles,
+        baseline=_MAYBE_TEXT,
+        candidate=_MAYBE_TEXT,
+        rollback=_MAYBE_TEXT,
+        rollback_model=_MAYBE_TEXT,
+    ),
     targets=st.dictionaries(_NAMES, TARGETS, max_size=3),
     suites=st.dictionaries(_NAMES, SUITES, max_size=2),
     gates=_OBJECTS,
@@ -165,6 +225,7 @@ HEADERS = st.builds(
     ),
     exclude_paths=st.none() | st.lists(_TEXT, max_size=2).map(tuple),
     footer=st.none() | FOOTERS,
+    fine_tunes=st.dictionaries(_NAMES, FINE_TUNES, max_size=2),
     extra=_EXTRA,
 )
 
@@ -179,6 +240,7 @@ HEADERS = st.builds(
         (CheckResult, CHECK_RESULTS),
         (ResultRecord, RECORDS),
         (RunFooter, FOOTERS),
+        (FineTune, FINE_TUNES),
         (RunHeader, HEADERS),
     ],
     ids=lambda v: v.__name__ if isinstance(v, type) else "",
@@ -206,7 +268,7 @@ def test_a_request_reads_back_from_its_stored_form_with_the_same_fingerprint(req
     max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(
-    header=HEADERS.map(lambda h: replace(h, schema_version=SCHEMA_VERSION, footer=None)),
+    header=HEADERS.map(lambda h: replace(h, footer=None)),
     records=st.lists(RECORDS, max_size=6, unique_by=lambda r: r.key),
     footer=FOOTERS,
 )
@@ -217,8 +279,21 @@ def test_a_run_log_reads_back_as_the_typed_records_written(tmp_path, header, rec
             writer.append(record)
         writer.footer({k: v for k, v in footer.to_dict().items() if k != "type"})
     log = read_run_log(path)
-    assert log.header == replace(header, footer=footer)
+    # Written at the lowest version that holds it: 2 only with what version 1 did not record.
+    version = 2 if header.fine_tunes or header.roles.rollback_model is not None else 1
+    assert log.header == replace(header, schema_version=version, footer=footer)
     assert log.records() == records
+
+
+def test_a_log_of_schema_version_1_still_reads(tmp_path):
+    log = read_run_log(FIXTURES / "release.jsonl")
+    assert log.header.schema_version == 1 and log.header.fine_tunes == {}
+    assert log.header.roles.rollback_model is None and log.records()
+    # Rewritten (as a merge or a resumed run does), it stays at version 1.
+    with RunLogWriter.create(tmp_path / "again.jsonl", log.header):
+        pass
+    again = json.loads((tmp_path / "again.jsonl").read_text(encoding="utf-8").splitlines()[0])
+    assert again["schema_version"] == 1 and "fine_tunes" not in again
 
 
 @pytest.mark.parametrize("name", ["release.jsonl", "degraded.jsonl", "release_next.jsonl"])

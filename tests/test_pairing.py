@@ -26,7 +26,7 @@ from arcanos_eval.report.markdown import render_markdown
 from arcanos_eval.run import IncrementalRun, execute_run
 from arcanos_eval.runlog import merge_run_logs, read_run_log
 from arcanos_eval.suite.loader import load_suites
-from arcanos_eval.testing import ChatRequest, Fault, Reply
+from arcanos_eval.testing import ChatRequest, Fault, Reply, calibrated, calibration_reply
 from tests.conftest import KEY_ENV, write_suite
 
 RUBRIC = "Names the day"
@@ -81,12 +81,14 @@ def first_wins(request: ChatRequest) -> Reply:
 
 
 def responder_with(judge: Any) -> Any:
+    """The targets' scripted answers, and ``judge`` as the judge (which passes calibration)."""
+
     def respond(request: ChatRequest) -> Reply:
         if request.model == "model-judge":
             return judge(request)  # type: ignore[no-any-return]
         return Reply(text=ANSWERS.get((request.model, request.prompt), "Vorkath."))
 
-    return respond
+    return calibrated(respond)
 
 
 def config_for(make_config: Any, url: str, mode: str, **fields: Any) -> Any:
@@ -107,7 +109,13 @@ def outcomes(compared: Any) -> dict[tuple[str, int], str]:
 
 
 def judge_requests(server: Any) -> list[Any]:
-    return [r for r in server.requests if r.model == "model-judge"]
+    """The judge's pairwise questions (its calibration questions left out)."""
+    return [
+        r
+        for r in server.requests
+        if r.model == "model-judge"
+        and calibration_reply(ChatRequest("chat", r.model, prompt_of(r))) is None
+    ]
 
 
 @pytest.fixture
@@ -143,14 +151,15 @@ def test_pairs_are_judged_in_both_orders_recorded_and_replayed_offline(
     # Three pairs, two questions each, the question and both answers shown to the judge; both
     # targets answered the boss alike, so its two orders are one question, asked once.
     asked = judge_requests(server)
-    assert len(asked) == 5 and server.total_requests == 11
+    # The judge's 10 calibration questions came first.
+    assert len(asked) == 5 and server.total_requests == 11 + 10
     prompts = [prompt_of(r) for r in asked]
     assert all("User request:\n" in p and f"Rubric:\n{RUBRIC}" in p for p in prompts)
     pairs = {split_answers(p) for p in prompts}
     assert pairs >= {("Soon.", "Friday at 20:00."), ("Friday at 20:00.", "Soon.")}
-    # The log: answers, then the comparisons, then the footer.
+    # The log: the judge's calibration, answers, then the comparisons, then the footer.
     kinds = [json.loads(line)["type"] for line in (tmp_path / "rec.jsonl").read_text().splitlines()]
-    assert kinds == ["header", *["result"] * 6, *["pairwise"] * 3, "footer"]
+    assert kinds == ["header", "calibration", *["result"] * 6, *["pairwise"] * 3, "footer"]
     lines = (tmp_path / "golden" / "events" / "judge.jsonl").read_text().splitlines()
     assert len(lines) == 5 and all("~judge-" in json.loads(line)["case"] for line in lines)
 
@@ -247,12 +256,16 @@ def test_a_resumed_log_judges_the_pairs_it_lacks_and_only_those(
     config = replace(config_for(make_config, server.base_url, "live"), cache=None)
     path = tmp_path / "run.jsonl"
     full = execute_run(config, suites, log_path=path, progress=False).log
-    # Killed after the answers and one comparison, before the others and the footer.
+    # Killed after the calibration, the answers and one comparison, before the others and the
+    # footer.
     lines = path.read_text().splitlines(keepends=True)
-    path.write_text("".join(lines[:8]))
+    path.write_text("".join(lines[:9]))
     before = server.total_requests
     resumed = execute_run(replace(config, resume=path), suites, progress=False).log
-    assert server.total_requests - before == 4, "two comparisons left, no answer asked again"
+    assert server.total_requests - before == 4, (
+        "two comparisons left, no answer and no calibration question asked again"
+    )
+    assert resumed.calibration == full.calibration
     assert resumed.pairwise == full.pairwise
     assert len(path.read_text().splitlines()) == len(lines)
 
@@ -417,16 +430,19 @@ cache = false
 [tool.arcanos_eval.targets.base]
 model = "model-base"
 base_url = "{url}"
+check_model = false  # the loopback server answers to any model name
 api_key_env = "{env}"
 
 [tool.arcanos_eval.targets.candidate]
 model = "model-candidate"
 base_url = "{url}"
+check_model = false  # the loopback server answers to any model name
 api_key_env = "{env}"
 
 [tool.arcanos_eval.targets.judge]
 model = "model-judge"
 base_url = "{url}"
+check_model = false  # the loopback server answers to any model name
 api_key_env = "{env}"
 scorer_only = true
 

@@ -22,12 +22,14 @@ cache = false
 model = "model-base"
 system_prompt = "You are the base."
 base_url = "{url}"
+check_model = false  # the loopback server answers to any model name
 api_key_env = "{env}"
 
 [tool.arcanos_eval.targets.candidate]
 model = "model-candidate"
 system_prompt = "You are the candidate."
 base_url = "{url}"
+check_model = false  # the loopback server answers to any model name
 api_key_env = "{env}"
 """
 
@@ -116,6 +118,24 @@ def test_a_passing_run(project, openai_server):
     result.assert_outcomes(passed=9, xfailed=2)
     assert openai_server.total_requests == 6
     result.stdout.fnmatch_lines(["*arcanos-eval*", "*run log: *(6 live, 0 replayed*"])
+
+
+def test_record_after_a_cached_session_records_the_cache_and_says_how_many(project, openai_server):
+    pyproject = project.path / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text().replace("cache = false\n", ""))
+    arguments = ("--arcanos-suite", "suites", "-p", "no:cacheprovider")
+    project.runpytest(*arguments).assert_outcomes(passed=9, xfailed=2)  # auto fills the cache
+    assert openai_server.total_requests == 6
+    result = project.runpytest(*arguments, "--arcanos-mode", "record")
+    result.assert_outcomes(passed=9, xfailed=2)
+    assert openai_server.total_requests == 6, "answered from the cache"
+    result.stdout.fnmatch_lines(
+        [
+            "run log: * (0 live, 0 replayed, 6 cached, *",
+            "golden: wrote 6 new recordings (6 from the cache, 0 from live calls) into golden/",
+        ]
+    )
+    assert len((project.path / "golden" / "demo" / "candidate.jsonl").read_text().splitlines()) == 3
 
 
 def test_the_collector_is_given_back_after_an_in_process_session(project, openai_server):
@@ -316,6 +336,21 @@ def test_a_bad_gate_table_is_a_usage_error_before_any_call(project, openai_serve
     result = project.runpytest("--arcanos-suite", "suites", "--arcanos-mode", "live")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*pass_rat*did you mean*pass_rate*"])
+    assert openai_server.total_requests == 0
+
+
+def test_a_gate_on_a_category_no_suite_has_is_a_usage_error_before_any_call(project, openai_server):
+    pyproject = project.path / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text().replace("happy_path = 0.5", "happy_pth = 0.5"))
+    result = project.runpytest("--arcanos-suite", "suites", "--arcanos-mode", "live")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(
+        [
+            "*pyproject.toml:*: [[]tool.arcanos_eval.gates[]] field 'pass_rate.happy_pth': no case "
+            "of this run's suites has the category 'happy_pth' (did you mean 'happy_path'?); "
+            "categories: adversarial, happy_path"
+        ]
+    )
     assert openai_server.total_requests == 0
 
 

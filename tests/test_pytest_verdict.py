@@ -103,8 +103,8 @@ def test_strict_fails_every_failing_candidate_case(project, openai_server):
 
 def test_a_candidate_failure_no_gate_counts_fails(project, openai_server):
     pyproject = project.path / "pyproject.toml"
-    # Only an adversarial pass rate: nothing judges a happy-path case of the candidate.
-    text = pyproject.read_text().replace("happy_path = 0.7", "adversarial = 1.0")
+    # Only the base's pass rate: nothing judges a happy-path case of the candidate.
+    text = pyproject.read_text().replace("pass_rate = {", "pass_rate_base = {")
     pyproject.write_text(text.replace("max_regression = 0.3\n", "").replace("regression_test", "#"))
     _fail(openai_server, "candidate", "trade")
     result = _pytest(project)

@@ -53,6 +53,7 @@ def test_each_request_is_made_once_across_workers(project, openai_server):
     log = read_run_log(project.path / "run.jsonl")
     assert len(log.records()) == 8 and log.header.planned == 8
     assert log.header.footer is not None and log.header.footer.workers == 2
+    assert log.header.log == "run.jsonl"  # what --resume takes, not a worker's log
     assert sorted(p.name for p in project.path.glob("run*.jsonl")) == ["run.jsonl"]
     result.stdout.fnmatch_lines(
         ["*run log: *run.jsonl (6 live, 0 replayed*", "arcanos: PROMOTE: * gate(s) passed*"]
@@ -70,6 +71,22 @@ def test_two_workers_reach_the_single_process_verdict_and_report(project, openai
     one, two = (project.path / "one.md").read_text(), (project.path / "two.md").read_text()
     assert "PROMOTE" in one
     assert _masked(one) == _masked(two)
+
+
+@pytest.mark.slow
+def test_workers_recording_one_suite_keep_each_others_recordings(project, openai_server):
+    # Twenty call groups of one suite, shared out to two workers that each write the same files.
+    cases = [{"id": f"c{i}", "input": f"question {i}", "checks": ["complies"]} for i in range(20)]
+    suite = {**SUITE, "cases": cases}
+    (project.path / "suites" / "demo.yaml").write_text(yaml.safe_dump(suite, sort_keys=False))
+    result = _run(project, "-n", "2", "--arcanos-mode", "record")
+    assert result.ret == 0
+    result.stdout.fnmatch_lines(
+        ["golden: wrote 40 new recordings (0 from the cache, 40 from live calls) into golden/"]
+    )
+    for target in ("base", "candidate"):
+        lines = (project.path / "golden" / "demo" / f"{target}.jsonl").read_text().splitlines()
+        assert len(lines) == 20, f"{target}: {20 - len(lines)} recordings lost"
 
 
 def test_a_failing_gate_fails_the_distributed_session(project, openai_server):

@@ -25,6 +25,8 @@ from arcanos_eval._jsonl import HASH_KEY, dump_line
 from arcanos_eval.errors import RunLogError
 from arcanos_eval.model import (
     SCHEMA_VERSION,
+    CalibrationAnswer,
+    CalibrationRecord,
     CheckResult,
     Response,
     ResultRecord,
@@ -447,3 +449,57 @@ def test_report_on_an_edited_log_fails_with_one_line(tmp_path, capsys):
     assert captured.err.startswith(f"arcanos-eval: error: {path}:{number}: result was edited")
     assert len(captured.err.strip().splitlines()) == 1
     assert not (tmp_path / "report.md").exists()
+
+
+# ------------------------------------------------------------------------------ calibration lines
+
+
+def _calibration(status: str = "failed") -> CalibrationRecord:
+    answers = tuple(CalibrationAnswer(f"i{i}", i < 5, True) for i in range(10))
+    return CalibrationRecord("judge", "moderation", status, answers, 0.8, 0.0)  # type: ignore[arg-type]
+
+
+def test_a_calibration_is_sealed_read_back_and_kept_by_the_writer(tmp_path):
+    path = tmp_path / "run.jsonl"
+    with RunLogWriter.create(path, RunHeader(run_id="r1")) as writer:
+        writer.append_calibration(_calibration())
+        writer.append(_record("a"))
+        kept = writer.log
+    line = json.loads(path.read_text().splitlines()[1])
+    assert line["type"] == "calibration" and HASH_KEY in line
+    log = read_run_log(path)
+    assert log.calibration == {("judge", "moderation"): _calibration()}
+    assert kept is not None and kept.calibration == log.calibration
+
+
+def test_an_edited_or_unsealed_calibration_is_refused_with_its_line(tmp_path):
+    path = tmp_path / "run.jsonl"
+    with RunLogWriter.create(path, RunHeader(run_id="r1")) as writer:
+        writer.append_calibration(_calibration())
+        writer.append(_record("a"))
+    lines = path.read_text().splitlines(keepends=True)
+    # A grader that failed calibration, edited into one that passed it.
+    path.write_text(
+        lines[0] + lines[1].replace('"status":"failed"', '"status":"calibrated"') + lines[2]
+    )
+    with pytest.raises(RunLogError, match=r"run.jsonl:2: calibration was edited after the run"):
+        read_run_log(path)
+    unsealed = json.loads(lines[1])
+    del unsealed[HASH_KEY]
+    path.write_text(lines[0] + dump_line(unsealed) + lines[2])
+    with pytest.raises(RunLogError, match=r"run.jsonl:2: calibration has no content hash"):
+        read_run_log(path)
+
+
+def test_merging_keeps_a_graders_calibration_over_an_attempt_that_could_not_ask_it(tmp_path):
+    logs = []
+    for name, status in (("w1", "failed"), ("w2", "uncalibrated"), ("w3", "uncalibrated")):
+        path = tmp_path / f"{name}.jsonl"
+        with RunLogWriter.create(path, RunHeader(run_id="r1")) as writer:
+            writer.append_calibration(_calibration(status))
+            writer.append(_record(name))
+        logs.append(read_run_log(path))
+    merged = merge_run_logs(logs, tmp_path / "merged.jsonl")
+    assert [r.status for r in merged.calibration.values()] == ["failed"]
+    only_uncalibrated = merge_run_logs(logs[1:], tmp_path / "other.jsonl")
+    assert [r.status for r in only_uncalibrated.calibration.values()] == ["uncalibrated"]

@@ -24,6 +24,7 @@ from arcanos_eval.stats import (
     _multinomial_means,
     agreement,
     binomial_cdf,
+    cohen_kappa,
     format_interval,
     format_ms,
     format_p,
@@ -595,3 +596,37 @@ def test_fixed_formats():
     assert format_p(0.00001) == "<0.0001" and format_p(0.5) == "0.5000"
     assert format_interval(Interval(0.4902, 0.9433)) == "[49.0%, 94.3%]"
     assert format_interval(Interval(-0.25, 0.125), percent=False) == "[-0.250, +0.125]"
+
+
+# ------------------------------------------------------------------------------ Cohen's kappa
+
+
+def test_cohen_kappa_matches_a_hand_computed_example():
+    # 50 items: both say yes 20, only A yes 5, only B yes 10, both no 15.
+    # po = 35/50 = 0.70; A says yes 25/50, B 30/50; pe = 0.5 * 0.6 + 0.5 * 0.4 = 0.50;
+    # kappa = (0.70 - 0.50) / (1 - 0.50) = 0.40.
+    pairs = [("y", "y")] * 20 + [("y", "n")] * 5 + [("n", "y")] * 10 + [("n", "n")] * 15
+    assert cohen_kappa(pairs) == pytest.approx(0.4)
+    # Three labels: po = 6/9; A says a, b, c 3 times each, B 4, 4, 1 times;
+    # pe = (3*4 + 3*4 + 3*1) / 81 = 1/3; kappa = (6/9 - 1/3) / (1 - 1/3) = 0.5.
+    three = [("a", "a")] * 2 + [("a", "b")] + [("b", "b")] * 3 + [("c", "c")] + [("c", "a")] * 2
+    assert cohen_kappa(three) == pytest.approx(0.5)
+
+
+def test_cohen_kappa_edges():
+    assert cohen_kappa([]) is None
+    assert cohen_kappa([(True, True)] * 4) is None, "one label throughout: chance agreement is 1"
+    assert cohen_kappa([(True, True), (False, False)]) == 1.0
+    assert cohen_kappa([(True, False), (False, True)]) == -1.0
+    # A rater that gives one label to every item agrees only by chance: kappa 0.
+    assert cohen_kappa([(True, True), (False, True)] * 5) == 0.0
+
+
+@given(st.lists(st.tuples(st.sampled_from("abc"), st.sampled_from("abc")), min_size=1))
+def test_cohen_kappa_is_symmetric_and_at_most_one(pairs: list[tuple[str, str]]) -> None:
+    kappa = cohen_kappa(pairs)
+    swapped = cohen_kappa([(b, a) for a, b in pairs])
+    if kappa is None:
+        assert swapped is None
+    else:
+        assert swapped == pytest.approx(kappa) and kappa <= 1.0 + 1e-12

@@ -34,6 +34,10 @@ evidence. Keys:
 * ``min_win_rate``, ``max_loss_rate``: over the ``pairwise`` checks' comparisons, the candidate's
   win rate (a tie counts half) is at least, and its loss rate (undecided counts as lost) at most,
   this (see :mod:`arcanos_eval.gates._pairwise`).
+* ``fine_tune = true``: the candidate's fine-tune provenance must be recorded and verified (its job
+  succeeded, produced the model the candidate serves, from files the data report checked). Unset,
+  the gate is evaluated whenever the run recorded the candidate's provenance (see
+  :mod:`arcanos_eval.gates._fine_tune`), unless ``waive = { fine_tune = "..." }``.
 
 ``[tool.arcanos_eval.gates.suites.<suite-id>]`` takes the same keys (but ``data`` and ``waive``)
 and overrides the run-wide value for that suite: the run-wide gate is then evaluated over the other
@@ -50,6 +54,10 @@ A waiver is refused for an invariant that a configured gate backs, and is printe
 
 A gate that is configured but cannot be evaluated (no case of the category, nothing streamed, no
 prices, no data report...) **fails**, saying why: a release is not promoted on missing evidence.
+So does a gate that reads checks graded by a model whose calibration failed or is missing
+(``grader failed calibration: ...``, see :mod:`arcanos_eval.calibration`): the case-counting gates
+read every check of their cases, ``moderation_drift`` the ``moderation`` checks, the pairwise
+gates the pairwise judges; the latency, token, cost, schema and data gates read no graded check.
 In a batch-mode run the latency gates fail as "not measurable in batch mode".
 
 Adding a gate
@@ -73,7 +81,10 @@ listed in the report's gate table::
         evidence = f"{refused:.1%} of {len(answers)} {scope.candidate} answers refused"
         return [Measurement(None, refused, refused <= spec.threshold, evidence)]
 
-and then ``refusal_rate = 0.05`` under ``[tool.arcanos_eval.gates]``.
+and then ``refusal_rate = 0.05`` under ``[tool.arcanos_eval.gates]``. A custom gate counts as
+reading every check of its cases (it fails when one of them rests on an uncalibrated grader);
+``@gate(..., reads=())`` declares one that reads no check, ``reads=("moderation",)`` one that
+reads only those checks.
 """
 
 from __future__ import annotations
@@ -84,6 +95,7 @@ from arcanos_eval.gates import (
     _flaky,  # noqa: F401
     _pairwise,  # noqa: F401
 )
+from arcanos_eval.gates._fine_tune import FileCheck, FineTuneAssessment, assess_fine_tune
 from arcanos_eval.gates._scope import (
     GateResult,
     Measurement,
@@ -102,6 +114,7 @@ from arcanos_eval.gates._spec import (
     Unit,
     gate,
     parse_gates,
+    unmatched_scopes,
 )
 from arcanos_eval.gates._verdict import (
     CHECKLIST,
@@ -121,6 +134,8 @@ __all__ = [
     "INVARIANT_NAMES",
     "NO_GATES",
     "ChecklistItem",
+    "FileCheck",
+    "FineTuneAssessment",
     "GateDefinition",
     "GateResult",
     "GateSet",
@@ -131,11 +146,13 @@ __all__ = [
     "Scope",
     "Unit",
     "Verdict",
+    "assess_fine_tune",
     "checklist",
     "evaluate_gates",
     "gate",
     "parse_gates",
     "require_gates",
+    "unmatched_scopes",
     "verdict",
 ]
 

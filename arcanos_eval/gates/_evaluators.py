@@ -330,50 +330,50 @@ def max_regression(spec: GateSpec, scope: Scope) -> list[Measurement]:
     return _max_regression(spec, scope)
 
 
-@gate("schema_violations", unit="count", invariant="schema_stable")
+@gate("schema_violations", unit="count", invariant="schema_stable", reads=("schema",))
 def schema_violations(spec: GateSpec, scope: Scope) -> list[Measurement]:
     """At most this many candidate answers fail the schema check in schema-bound suites."""
     return _schema_violations(spec, scope)
 
 
-@gate("schema_compat", unit="count", invariant="schema_stable")
+@gate("schema_compat", unit="count", invariant="schema_stable", reads=())
 def schema_compat(spec: GateSpec, scope: Scope) -> list[Measurement]:
     """Each response_schema is backward compatible with the schema of record."""
     return _schema_compat(spec, scope)
 
 
-@gate("data", unit="check", invariant="data_sanitized")
+@gate("data", unit="check", invariant="data_sanitized", reads=())
 def data(spec: GateSpec, scope: Scope) -> list[Measurement]:
     """The training-data report passes."""
     return _data(spec, scope)
 
 
-@gate("latency_p50_ms", unit="ms", invariant="latency")
+@gate("latency_p50_ms", unit="ms", invariant="latency", reads=())
 def latency_p50_ms(spec: GateSpec, scope: Scope) -> list[Measurement]:
     """Candidate latency p50 within budget."""
     return _latency(spec, scope, 50)
 
 
-@gate("latency_p95_ms", unit="ms", invariant="latency")
+@gate("latency_p95_ms", unit="ms", invariant="latency", reads=())
 def latency_p95_ms(spec: GateSpec, scope: Scope) -> list[Measurement]:
     """Candidate latency p95 within budget."""
     return _latency(spec, scope, 95)
 
 
-@gate("ttft_p95_ms", unit="ms", invariant="latency")
+@gate("ttft_p95_ms", unit="ms", invariant="latency", reads=())
 def ttft_p95_ms(spec: GateSpec, scope: Scope) -> list[Measurement]:
     """Candidate time to first token p95 within budget (streamed answers)."""
     return _latency(spec, scope, 95, ttft=True)
 
 
-@gate("latency_p95_ratio", unit="ratio", invariant="latency")
+@gate("latency_p95_ratio", unit="ratio", invariant="latency", reads=())
 def latency_p95_ratio(spec: GateSpec, scope: Scope) -> list[Measurement]:
     """Candidate p95 <= ratio x base p95."""
     _latency_measured(scope)
     return _ratio(spec, scope, lambda s: s.latency(95), "latency p95", format_ms)
 
 
-@gate("tokens_ratio", unit="ratio")
+@gate("tokens_ratio", unit="ratio", reads=())
 def tokens_ratio(spec: GateSpec, scope: Scope) -> list[Measurement]:
     """Candidate tokens per answer <= ratio x base."""
     return _ratio(
@@ -385,7 +385,7 @@ def tokens_ratio(spec: GateSpec, scope: Scope) -> list[Measurement]:
     )
 
 
-@gate("cost_ratio", unit="ratio")
+@gate("cost_ratio", unit="ratio", reads=())
 def cost_ratio(spec: GateSpec, scope: Scope) -> list[Measurement]:
     """Candidate cost per answer (from the targets' prices) <= ratio x base."""
     for stats in (scope.stats(scope.baseline), scope.stats(scope.candidate)):
@@ -399,7 +399,7 @@ def cost_ratio(spec: GateSpec, scope: Scope) -> list[Measurement]:
     )
 
 
-@gate("moderation_drift", unit="points")
+@gate("moderation_drift", unit="points", reads=("moderation",))
 def moderation_drift(spec: GateSpec, scope: Scope) -> list[Measurement]:
     """Candidate flagged rate minus base flagged rate <= the threshold."""
     return _moderation_drift(spec, scope)

@@ -48,7 +48,7 @@ def _evidence(tally: PairwiseTally, scope: Scope) -> str:
     return ", ".join(parts)
 
 
-@gate("min_win_rate", unit="rate")
+@gate("min_win_rate", unit="rate", reads=("pairwise",))
 def min_win_rate(spec: GateSpec, scope: Scope) -> list[Measurement]:
     """The candidate's pairwise win rate (a tie counts half) >= the threshold."""
     tally = _tally(scope)
@@ -57,7 +57,7 @@ def min_win_rate(spec: GateSpec, scope: Scope) -> list[Measurement]:
     return [Measurement(None, rate, rate >= spec.threshold - _EPSILON, evidence)]
 
 
-@gate("max_loss_rate", unit="rate")
+@gate("max_loss_rate", unit="rate", reads=("pairwise",))
 def max_loss_rate(spec: GateSpec, scope: Scope) -> list[Measurement]:
     """The share of pairwise comparisons the candidate lost (undecided ones count) <= the
     threshold."""

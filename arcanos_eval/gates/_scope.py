@@ -12,9 +12,17 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-from arcanos_eval.compare import CaseComparison, Comparison
-from arcanos_eval.gates._spec import GateSet, GateSpec, Invariant, Unit, definitions
-from arcanos_eval.model import PairwiseRecord, ResultRecord, RunHeader, SuiteInfo
+from arcanos_eval.compare import ALL_CATEGORIES, CaseComparison, Comparison
+from arcanos_eval.gates._spec import GateDefinition, GateSet, GateSpec, Invariant, Unit, definitions
+from arcanos_eval.model import (
+    CalibrationRecord,
+    GraderKey,
+    PairwiseRecord,
+    ResultRecord,
+    RunHeader,
+    SuiteInfo,
+)
+from arcanos_eval.scorers._calibration import graders_of
 from arcanos_eval.stats import (
     TargetStats,
     format_ms,
@@ -124,6 +132,8 @@ class GateResult:
             return bar if self.alpha is None else f"{bar} or p >= {self.alpha:g}"
         if self.key == "data":
             return "report passes"
+        if self.key == "fine_tune":
+            return "job verified"
         if self.key == "schema_compat":
             return "0 breaking"
         return f"<= {self._format(self.threshold)}"
@@ -204,6 +214,64 @@ def _scopes(
     return f"all suites except {', '.join(sorted(overridden))}", rest
 
 
+# Per (suite, category), the graders behind each check name that consults one.
+GraderIndex = Mapping[tuple[str, str], Mapping[str, frozenset[GraderKey]]]
+
+
+def grader_index(records: Sequence[ResultRecord]) -> GraderIndex:
+    """Which graders the checks of ``records`` consult, by suite, category and check: read once
+    per evaluation, so a gate asks a few sets rather than every record again."""
+    index: dict[tuple[str, str], dict[str, set[GraderKey]]] = {}
+    for record in records:
+        for result in record.scores:
+            graders = graders_of(result.check, result.args)
+            if graders:
+                checks = index.setdefault((record.suite_id, record.category), {})
+                checks.setdefault(result.check, set()).update(graders)
+    return {
+        where: {check: frozenset(found) for check, found in checks.items()}
+        for where, checks in index.items()
+    }
+
+
+def graders_behind(
+    definition: GateDefinition,
+    scope: Scope,
+    index: GraderIndex,
+    category: str | None = None,
+) -> list[GraderKey]:
+    """The graders (target, role) whose verdicts the gate reads over ``scope`` (in
+    ``category``, unless ``None`` or ``all``), sorted."""
+    reads = definition.reads
+    found: set[GraderKey] = set()
+    if reads != "verdicts" and "pairwise" in reads:
+        found.update((p.judge, "judge") for p in scope.pairwise)
+    for (suite, where), checks in index.items():
+        if suite not in scope.suites or category not in (None, ALL_CATEGORIES, where):
+            continue
+        for check, graders in checks.items():
+            if reads == "verdicts" or check in reads:
+                found.update(graders)
+    return sorted(found)
+
+
+def _calibration_problems(
+    graders: Sequence[GraderKey], calibration: Mapping[GraderKey, CalibrationRecord]
+) -> list[str]:
+    """Why each of ``graders`` cannot be trusted (nothing when all are calibrated)."""
+    problems = []
+    for target, role in graders:
+        record = calibration.get((target, role))
+        if record is None:
+            problems.append(
+                f"grader not calibrated: {role} '{target}': no calibration in the run log "
+                "(run again to calibrate it)"
+            )
+        elif not record.calibrated:
+            problems.append(record.summary)
+    return problems
+
+
 def evaluate_gates(
     gates: GateSet,
     comparison: Comparison,
@@ -212,12 +280,18 @@ def evaluate_gates(
     *,
     data_report: Mapping[str, Any] | None = None,
     pairwise: Sequence[PairwiseRecord] = (),
+    calibration: Mapping[GraderKey, CalibrationRecord] | None = None,
 ) -> tuple[GateResult, ...]:
     """Evaluate every gate over its scope; results in the order of the gate table.
 
     A run-wide gate whose remaining suites hold no evidence is left out when a per-suite override
     of it was measured; otherwise missing evidence is a failing result saying what is missing.
+    A gate that reads checks graded by a model fails when that grader is not calibrated
+    (``calibration``: the run's calibrations; a grader without one is not calibrated), its
+    evidence starting with why: ``grader failed calibration: ...``.
     """
+    calibration = calibration or {}
+    index = grader_index(records)
     run_suites = sorted({r.suite_id for r in records} | set(header.suites))
     registered = definitions()
     order_of = {key: i for i, key in enumerate(registered)}
@@ -255,6 +329,11 @@ def evaluate_gates(
             # A custom gate may return plain (category, value, passed, evidence) tuples.
             category, value, passed, evidence = measurement[:4]
             sufficiency = getattr(measurement, "sufficiency", None)
+            untrusted = _calibration_problems(
+                graders_behind(definition, scope, index, category or spec.category), calibration
+            )
+            if untrusted:
+                passed, evidence = False, "; ".join([*untrusted, evidence])
             name = spec.name if category is None else f"{spec.key}[{category}]"
             order = (
                 order_of[spec.key],

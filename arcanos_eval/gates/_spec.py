@@ -15,8 +15,10 @@ from dataclasses import dataclass, replace
 from importlib.metadata import entry_points
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast, get_args
 
+from arcanos_eval.compare import ALL_CATEGORIES
 from arcanos_eval.config import config_error
 from arcanos_eval.errors import GateConfigError, unknown_name_message
+from arcanos_eval.model import Suite
 
 if TYPE_CHECKING:
     from arcanos_eval.gates._scope import Measurement, Scope
@@ -33,16 +35,18 @@ __all__ = [
     "GateSet",
     "GateSpec",
     "Invariant",
+    "Reads",
     "Unit",
     "definitions",
     "gate",
     "parse_gates",
+    "unmatched_scopes",
 ]
 
 TABLE = "[tool.arcanos_eval.gates]"
 ENTRY_POINT_GROUP = "arcanos_eval.gates"
 
-Invariant = Literal["baseline_qa", "schema_stable", "data_sanitized", "latency"]
+Invariant = Literal["baseline_qa", "schema_stable", "data_sanitized", "latency", "fine_tune"]
 Unit = Literal["rate", "points", "ms", "ratio", "count", "check"]
 
 # Keys of the gates table that are not gates: modifiers of max_regression, the evidence floor of
@@ -69,6 +73,11 @@ INVARIANT_ALIASES: Mapping[str, Invariant] = {
     "data": "data_sanitized",
 }
 
+# Which checks' results a gate reads, so that a gate resting on a grader that failed calibration
+# fails too: "verdicts" (whether cases passed: every check of the cases it measures), or the
+# names of the checks it reads (``pairwise``: the pairwise comparisons of its scope), or none.
+Reads = Literal["verdicts"] | tuple[str, ...]
+
 Evaluator = Callable[["GateSpec", "Scope"], Sequence["Measurement"]]
 E = TypeVar("E", bound=Evaluator)
 
@@ -81,6 +90,7 @@ class GateDefinition:
     evaluate: Evaluator
     unit: Unit
     invariant: Invariant | None = None
+    reads: Reads = "verdicts"
 
 
 # Insertion order is the order of the report's gate table: built-ins first, in the order
@@ -93,13 +103,19 @@ def _origin(fn: Callable[..., Any]) -> str:
     return f"{getattr(fn, '__module__', '?')}.{getattr(fn, '__qualname__', repr(fn))}"
 
 
-def gate(key: str, *, unit: Unit, invariant: Invariant | None = None) -> Callable[[E], E]:
+def gate(
+    key: str, *, unit: Unit, invariant: Invariant | None = None, reads: Reads = "verdicts"
+) -> Callable[[E], E]:
     """Register ``fn(spec, scope) -> [Measurement, ...]`` as the gate ``key``.
 
     The key is then accepted in ``[tool.arcanos_eval.gates]`` (and its ``suites.<id>``
     overrides) with a number as its threshold, and the gate is evaluated over every scope like
     the built-in ones. ``unit`` says how the report shows the measured value and threshold;
-    ``invariant`` puts the gate behind an item of the release checklist.
+    ``invariant`` puts the gate behind an item of the release checklist. ``reads`` says which
+    checks' results it reads: ``"verdicts"`` (the default: whether cases passed, so every check
+    of its cases), the names of the checks it reads (``("moderation",)``), or ``()`` for a gate
+    that reads no check (latency, tokens). A gate fails when a check it reads rests on a grader
+    that is not calibrated (see :mod:`arcanos_eval.calibration`).
 
     Raises:
         GateConfigError: ``key`` is a reserved table key, already registered by another function, or
@@ -121,7 +137,7 @@ def gate(key: str, *, unit: Unit, invariant: Invariant | None = None) -> Callabl
             raise GateConfigError(
                 f"gate {key!r} is already registered by {_origin(existing.evaluate)}"
             )
-        _REGISTRY[key] = GateDefinition(key, fn, unit, invariant)
+        _REGISTRY[key] = GateDefinition(key, fn, unit, invariant, reads)
         return fn
 
     return register
@@ -154,7 +170,9 @@ class GateSpec:
         alpha: the level of that test.
         min_cases: the counting gates (pass rates, max_regression) fail with fewer cases.
         suite: the suite of a per-suite override, ``None`` for run-wide.
-        implicit: the ``data`` gate evaluated because a report was supplied, not configured.
+        implicit: the ``data`` gate evaluated because a report was supplied, or the
+            ``fine_tune`` gate because the run recorded the candidate's provenance; not
+            configured.
     """
 
     key: str
@@ -182,12 +200,14 @@ class GateSpec:
 
 @dataclass(frozen=True)
 class GateSet:
-    """Parsed gates: run-wide specs, per-suite overrides, the ``data`` setting, and the audit
-    invariants waived with their reasons (``waive``, aliases resolved to invariant ids)."""
+    """Parsed gates: run-wide specs, per-suite overrides, the ``data`` setting, the audit
+    invariants waived with their reasons (``waive``, aliases resolved to invariant ids), and
+    ``fine_tune = true``."""
 
     specs: tuple[GateSpec, ...] = ()
     data: bool | None = None
     waivers: tuple[tuple[Invariant, str], ...] = ()
+    fine_tune: bool | None = None
 
     @property
     def configured(self) -> bool:
@@ -199,12 +219,27 @@ class GateSet:
             return replace(self, specs=(*self.specs, GateSpec("data", 1.0, implicit=True)))
         return self
 
+    def with_fine_tune(self, recorded: bool) -> GateSet:
+        """Add the implicit ``fine_tune`` gate when the run recorded the candidate's fine-tune
+        provenance, unless ``fine_tune = true`` configured it already or a waiver accepts the
+        release without it (the provenance is found by itself for every ``ft:`` model, so the
+        waiver, not the evidence, decides here)."""
+        waived = any(invariant == "fine_tune" for invariant, _ in self.waivers)
+        if recorded and not self.fine_tune and not waived:
+            return replace(self, specs=(*self.specs, GateSpec("fine_tune", 1.0, implicit=True)))
+        return self
+
 
 def _where(suite: str | None) -> str:
     return TABLE if suite is None else f"[tool.arcanos_eval.gates.suites.{suite}]"
 
 
-def _threshold(value: Any, where: str, name: str) -> float:
+def _table(suite: str | None) -> tuple[str, ...]:
+    """The TOML keys of the gate table of ``suite`` (run-wide: ``None``)."""
+    return ("gates",) if suite is None else ("gates", "suites", suite)
+
+
+def _threshold(value: Any, where: str, name: str, table: tuple[str, ...] = ("gates",)) -> float:
     """A threshold as a float. The schema checked the built-in gates' types and ranges; NaN and
     infinity (valid TOML) pass every JSON Schema bound, and a custom gate's value is checked
     only here."""
@@ -212,12 +247,15 @@ def _threshold(value: Any, where: str, name: str) -> float:
         float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
     )
     if number is None or not math.isfinite(number):
-        raise GateConfigError(f"{where} field {name!r}: expected a finite number, found {value!r}")
+        raise GateConfigError(
+            f"{where} field {name!r}: expected a finite number, found {value!r}",
+            field=(*table, *name.split(".")),
+        )
     return number
 
 
 # Built-in gates whose value is not one number: parsed by _parse_table itself.
-_SPECIAL = ("pass_rate", "pass_rate_base", "max_regression", "schema_compat", "data")
+_SPECIAL = ("pass_rate", "pass_rate_base", "max_regression", "schema_compat", "data", "fine_tune")
 
 
 def _parse_table(
@@ -226,11 +264,13 @@ def _parse_table(
     inherited: Mapping[str, Any],
     known: Mapping[str, GateDefinition],
 ) -> tuple[list[GateSpec], bool | None]:
-    where = _where(suite)
+    where, at = _where(suite), _table(suite)
     allowed = [*known, *MODIFIERS, *(("suites", "waive") if suite is None else ())]
     for key in table:
         if key not in allowed:
-            raise GateConfigError(f"{where}: {unknown_name_message('gate', key, allowed)}")
+            raise GateConfigError(
+                f"{where}: {unknown_name_message('gate', key, allowed)}", field=(*at, key)
+            )
     min_cases = int(table.get("min_cases", inherited.get("min_cases", DEFAULT_MIN_CASES)))
     # A suite's own min_cases overrides every counting gate of the run for that suite.
     floor_only = suite is not None and "min_cases" in table
@@ -239,7 +279,7 @@ def _parse_table(
         rates = {**(inherited.get(key, {}) if floor_only else {}), **table.get(key, {})}
         for category in sorted(rates):
             source = table if category in table.get(key, {}) else inherited
-            minimum = _threshold(source[key][category], where, f"{key}.{category}")
+            minimum = _threshold(source[key][category], where, f"{key}.{category}", at)
             specs.append(
                 GateSpec(key, minimum, category=str(category), suite=suite, min_cases=min_cases)
             )
@@ -251,42 +291,51 @@ def _parse_table(
         }
         if "max_regression" not in merged:
             raise GateConfigError(
-                f"{where} field {modifiers[0]!r}: only applies to max_regression, which is not set"
+                f"{where} field {modifiers[0]!r}: only applies to max_regression, which is not set",
+                field=(*at, modifiers[0]),
             )
         test = merged.get("regression_test", "noninferiority")
         if "alpha" in merged and test == "observed":
             raise GateConfigError(
                 f"{where} field 'alpha': only applies with regression_test = 'noninferiority' "
-                "or 'mcnemar'"
+                "or 'mcnemar'",
+                field=(*at, "alpha"),
             )
         specs.append(
             GateSpec(
                 "max_regression",
-                _threshold(merged["max_regression"], where, "max_regression"),
+                _threshold(merged["max_regression"], where, "max_regression", at),
                 test=None if test == "observed" else str(test),
-                alpha=_threshold(merged["alpha"], where, "alpha") if "alpha" in merged else 0.05,
+                alpha=_threshold(merged["alpha"], where, "alpha", at)
+                if "alpha" in merged
+                else 0.05,
                 suite=suite,
                 min_cases=min_cases,
             )
         )
     if suite is not None and "min_cases" in table:
-        _check_floor_applies(specs, where)
+        _check_floor_applies(specs, where, at)
     for key in known:
         if key in table and key not in _SPECIAL:
-            specs.append(GateSpec(key, _threshold(table[key], where, key), suite=suite))
+            specs.append(GateSpec(key, _threshold(table[key], where, key, at), suite=suite))
     if table.get("schema_compat") is True:
         specs.append(GateSpec("schema_compat", 0.0, suite=suite))
     data: bool | None = table.get("data")
     if data:
         specs.append(GateSpec("data", 1.0))
+    if table.get("fine_tune") is True:
+        specs.append(GateSpec("fine_tune", 1.0))
     return specs, data
 
 
-def _check_floor_applies(specs: Sequence[GateSpec], where: str) -> None:
+def _check_floor_applies(
+    specs: Sequence[GateSpec], where: str, at: tuple[str, ...] = ("gates",)
+) -> None:
     if not any(spec.key in _COUNTING for spec in specs):
         raise GateConfigError(
             f"{where} field 'min_cases': only applies to pass_rate, pass_rate_base and "
-            "max_regression, none of which is set"
+            "max_regression, none of which is set",
+            field=(*at, "min_cases"),
         )
 
 
@@ -308,7 +357,7 @@ def parse_gates(table: Mapping[str, Any] | None) -> GateSet:
         return GateSet()
     problem = config_error({"gates": table})
     if problem is not None:
-        raise GateConfigError(problem)
+        raise GateConfigError(problem, field=("gates",))
     known = definitions()
     specs, data = _parse_table(table, None, {}, known)
     suites = table.get("suites", {})
@@ -317,7 +366,61 @@ def parse_gates(table: Mapping[str, Any] | None) -> GateSet:
         specs.extend(suite_specs)
     if "min_cases" in table:
         _check_floor_applies(specs, TABLE)
-    return GateSet(tuple(specs), data, _waivers(table.get("waive", {}), specs))
+    return GateSet(
+        tuple(specs),
+        data,
+        _waivers(table.get("waive", {}), specs),
+        fine_tune=table.get("fine_tune"),
+    )
+
+
+def unmatched_scopes(
+    gates: GateSet, suites: Sequence[Suite], *, every_suite: bool = True
+) -> list[GateConfigError]:
+    """The configured gates that name a category, or a suite, that no case of ``suites`` has:
+    such a gate can only fail, as "no case in scope", after a paid run; most often the name is
+    misspelt. Each is one error naming the field, the nearest name and what the suites have.
+
+    With ``every_suite=False`` the run covers only some of the configured suites (suites named
+    on the command line): a run-wide category or a suite that it leaves out is not an error
+    there; its gate fails closed when the run is judged.
+    """
+    categories = sorted({c for s in suites for c in s.categories})
+    by_suite = {s.id: sorted(set(s.categories)) for s in suites}
+    problems: list[GateConfigError] = []
+    for suite_id in dict.fromkeys(s.suite for s in gates.specs if s.suite is not None):
+        if suite_id not in by_suite and every_suite:
+            problems.append(
+                GateConfigError(
+                    f"{_where(suite_id)}: no suite of this run has the id "
+                    f"{_named(suite_id, list(by_suite))}; "
+                    f"suites: {', '.join(by_suite) or 'none'}",
+                    field=_table(suite_id),
+                )
+            )
+    for spec in gates.specs:
+        if spec.category is None or spec.category == ALL_CATEGORIES:
+            continue
+        if spec.suite is not None and spec.suite not in by_suite:
+            continue  # said once above, or left out of this run
+        have = by_suite[spec.suite] if spec.suite is not None else categories
+        if spec.category in have or (spec.suite is None and not every_suite):
+            continue
+        scope = f"suite {spec.suite!r}" if spec.suite is not None else "this run's suites"
+        problems.append(
+            GateConfigError(
+                f"{_where(spec.suite)} field '{spec.key}.{spec.category}': no case of {scope} "
+                f"has the category {_named(spec.category, have)}; "
+                f"categories: {', '.join(have) or 'none'}",
+                field=(*_table(spec.suite), spec.key, spec.category),
+            )
+        )
+    return problems
+
+
+def _named(name: str, known: Sequence[str]) -> str:
+    """``'adversrial' (did you mean 'adversarial'?)``: a name and the nearest known ones."""
+    return unknown_name_message("name", name, known).removeprefix("unknown name ")
 
 
 def _waivers(
@@ -332,14 +435,16 @@ def _waivers(
         if invariant in waived:
             raise GateConfigError(
                 f"{TABLE} field 'waive.{name}': {invariant} is waived twice (by its id and "
-                "its alias); keep one"
+                "its alias); keep one",
+                field=("gates", "waive", name),
             )
         backing = [s.name for s in specs if _REGISTRY[s.key].invariant == invariant]
         if backing:
             raise GateConfigError(
                 f"{TABLE} field 'waive.{name}': {invariant} is backed by the configured "
                 f"gate(s) {', '.join(dict.fromkeys(backing))}; a waiver is for an invariant no "
-                "gate evaluates, so remove the waiver or the gate(s)"
+                "gate evaluates, so remove the waiver or the gate(s)",
+                field=("gates", "waive", name),
             )
         waived[invariant] = reason.strip()
     return tuple((i, waived[i]) for i in get_args(Invariant) if i in waived)

@@ -3,7 +3,9 @@
 The verdict fails closed. A run with no gate configured is refused before any call
 (:func:`require_gates`); each of the four audit invariants must be evaluated (at least one
 configured gate behind it produced a result) or waived in ``[tool.arcanos_eval.gates] waive`` with
-a reason, and one that is neither holds the release like a failing gate.
+a reason, and one that is neither holds the release like a failing gate. A fifth, fine-tune
+provenance, is on the checklist only when its gate ran or a waiver names it (see
+:mod:`arcanos_eval.gates._fine_tune`).
 """
 
 from __future__ import annotations
@@ -32,13 +34,17 @@ CHECKLIST: tuple[tuple[Invariant, str], ...] = (
     ("schema_stable", "Schema remains stable"),
     ("data_sanitized", "Data is sanitized"),
     ("latency", "Latency targets met"),
+    # Only shown when evaluated or waived: a candidate that is no fine-tune has nothing to show.
+    ("fine_tune", "Fine-tune provenance verified"),
 )
+OPTIONAL: tuple[Invariant, ...] = ("fine_tune",)
 # How the verdict names an invariant in one line ("data sanitized: not evaluated and not waived").
 INVARIANT_NAMES: Mapping[Invariant, str] = {
     "baseline_qa": "baseline QA",
     "schema_stable": "schema stable",
     "data_sanitized": "data sanitized",
     "latency": "latency targets",
+    "fine_tune": "fine-tune provenance",
 }
 _HINTS: Mapping[Invariant, str] = {
     "baseline_qa": "configure pass_rate and max_regression",
@@ -46,6 +52,7 @@ _HINTS: Mapping[Invariant, str] = {
     "data_sanitized": "supply a training-data report (arcanos-eval data check --json PATH, then --data-report PATH) or set "
     "data = true",
     "latency": "configure latency_p95_ms and/or latency_p95_ratio",
+    "fine_tune": "set fine_tune_job or fine_tune_record on the candidate",
 }
 
 NO_GATES = (
@@ -101,8 +108,9 @@ class ChecklistItem:
 
 
 def checklist(results: Iterable[GateResult], gates: GateSet) -> tuple[ChecklistItem, ...]:
-    """The four audit invariants, each with its status and evidence from the gate results and
-    the waivers of ``gates``."""
+    """The audit invariants, each with its status and evidence from the gate results and the
+    waivers of ``gates``: the four of every release, then fine-tune provenance when a gate
+    evaluated it or a waiver names it."""
     chosen = list(results)
     waived = dict(gates.waivers)
     items = []
@@ -114,6 +122,8 @@ def checklist(results: Iterable[GateResult], gates: GateSet) -> tuple[ChecklistI
                 items.append(
                     ChecklistItem(invariant, title, "waived", f"waived: {reason}", waiver=reason)
                 )
+                continue
+            if invariant in OPTIONAL:
                 continue
             hint = _HINTS[invariant]
             if invariant == "data_sanitized" and gates.data is False:
@@ -129,7 +139,7 @@ def checklist(results: Iterable[GateResult], gates: GateSet) -> tuple[ChecklistI
             )
             continue
         failing = [r for r in behind if not r.passed]
-        if invariant == "data_sanitized":  # one gate: the data report's own verdict line
+        if invariant in ("data_sanitized", "fine_tune"):  # one gate, whose evidence says it all
             evidence = behind[0].evidence
         elif failing:
             # Short on purpose: the gate table right below has the full evidence.

@@ -12,8 +12,22 @@ all build on it, not the other way round.
 
 from __future__ import annotations
 
+from arcanos_eval.model._calibration import (
+    CalibrationAnswer,
+    CalibrationRecord,
+    CalibrationStatus,
+    GraderKey,
+    GraderRole,
+)
+from arcanos_eval.model._finetune import (
+    FineTune,
+    FineTuneCheckpoint,
+    FineTuneEvent,
+    FineTuneFile,
+)
 from arcanos_eval.model._header import (
     SCHEMA_VERSION,
+    SUPPORTED_VERSIONS,
     Provenance,
     Roles,
     RunFooter,
@@ -52,9 +66,19 @@ __all__ = [
     "BUILTIN_CATEGORIES",
     "REDUCERS",
     "SCHEMA_VERSION",
+    "SUPPORTED_VERSIONS",
+    "CalibrationAnswer",
+    "CalibrationRecord",
+    "CalibrationStatus",
     "Case",
     "Check",
     "CheckResult",
+    "FineTune",
+    "FineTuneCheckpoint",
+    "FineTuneEvent",
+    "FineTuneFile",
+    "GraderKey",
+    "GraderRole",
     "JudgedOrder",
     "Origin",
     "PairKey",

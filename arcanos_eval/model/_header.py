@@ -12,8 +12,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from arcanos_eval.model._finetune import FineTune
+
 __all__ = [
     "SCHEMA_VERSION",
+    "SUPPORTED_VERSIONS",
     "Provenance",
     "Roles",
     "RunFooter",
@@ -22,7 +25,12 @@ __all__ = [
     "TargetInfo",
 ]
 
-SCHEMA_VERSION = 1
+# Version 2 added ``fine_tunes`` and ``roles.rollback_model``. A log is written at the lowest
+# version that holds what it records (see ``RunHeader.required_version``): a log with neither reads
+# in versions that predate them, and one whose verdict depends on them is refused there rather
+# than judged without them.
+SCHEMA_VERSION = 2
+SUPPORTED_VERSIONS = (1, 2)
 
 
 def _mapping(value: Any) -> Mapping[str, Any]:
@@ -43,19 +51,27 @@ def _extra(data: Mapping[str, Any], known: tuple[str, ...]) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class Roles:
-    """Which targets play base, candidate and the release to roll back to."""
+    """Which targets play base, candidate and the release to roll back to (a target,
+    ``rollback``, or a model id no target calls, ``rollback_model``)."""
 
     baseline: str | None = None
     candidate: str | None = None
     rollback: str | None = None
+    rollback_model: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"baseline": self.baseline, "candidate": self.candidate, "rollback": self.rollback}
+        data = {"baseline": self.baseline, "candidate": self.candidate, "rollback": self.rollback}
+        if self.rollback_model is not None:
+            data["rollback_model"] = self.rollback_model
+        return data
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Roles:
         return cls(
-            _text(data.get("baseline")), _text(data.get("candidate")), _text(data.get("rollback"))
+            _text(data.get("baseline")),
+            _text(data.get("candidate")),
+            _text(data.get("rollback")),
+            _text(data.get("rollback_model")),
         )
 
 
@@ -131,13 +147,17 @@ _SUITE_KEYS = (
     "response_schema",
     "schema_of_record",
     "case_inputs",
+    "labels",
 )
 
 
 @dataclass(frozen=True)
 class SuiteInfo:
     """A suite of the run: enough to report on it without its file (inputs clipped to 500
-    characters), and the response schema the run checked against beside the one on record."""
+    characters), and the response schema the run checked against beside the one on record.
+    ``labels`` holds the human labels of its cases (``metadata.label``) read as the verdict their
+    model-graded checks should reach (``True``: pass), by case id; absent from the log when none.
+    """
 
     version: str | None = None
     path: str | None = None
@@ -148,8 +168,10 @@ class SuiteInfo:
     schema_of_record: Mapping[str, Any] | None = None
     case_inputs: Mapping[str, str] = field(default_factory=dict)
     extra: Mapping[str, Any] = field(default_factory=dict)
+    labels: Mapping[str, bool] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        labels = {"labels": dict(self.labels)} if self.labels else {}
         return {
             "version": self.version,
             "path": self.path,
@@ -161,6 +183,7 @@ class SuiteInfo:
                 None if self.schema_of_record is None else dict(self.schema_of_record)
             ),
             "case_inputs": dict(self.case_inputs),
+            **labels,
             **self.extra,
         }
 
@@ -177,6 +200,9 @@ class SuiteInfo:
             schema_of_record=dict(of_record) if isinstance(of_record, Mapping) else None,
             case_inputs={str(k): str(v) for k, v in _mapping(data.get("case_inputs")).items()},
             extra=_extra(data, _SUITE_KEYS),
+            labels={
+                str(k): v for k, v in _mapping(data.get("labels")).items() if isinstance(v, bool)
+            },
         )
 
 
@@ -260,9 +286,11 @@ _HEADER_KEYS = (
     "suites",
     "gates",
     "planned",
+    "log",
     "provenance",
     "compare",
     "footer",
+    "fine_tunes",
 )
 
 
@@ -273,7 +301,11 @@ class RunHeader:
     Optional fields are ``None`` when the log did not record them (and are then not written back).
     ``gates`` is the ``[tool.arcanos_eval.gates]`` table the run was configured with, as written:
     the gate parser reads it. ``exclude_paths`` (stored as ``compare.exclude_paths``) are JSON
-    paths the run's output diffs leave out.
+    paths the run's output diffs leave out. ``planned`` counts the answers the run set out to get
+    (case x target x repeat); ``log`` is where the run wrote this log, relative to the project
+    folder when inside it: what ``arcanos-eval run --resume`` takes there. ``fine_tunes`` holds,
+    per target whose fine-tune was looked up, its provenance (see
+    :class:`~arcanos_eval.model.FineTune`).
     """
 
     run_id: str | None = None
@@ -285,11 +317,19 @@ class RunHeader:
     suites: Mapping[str, SuiteInfo] = field(default_factory=dict)
     gates: Mapping[str, Any] = field(default_factory=dict)
     planned: int | None = None
+    log: str | None = None
     provenance: Provenance = field(default_factory=Provenance)
     exclude_paths: tuple[str, ...] | None = None
     footer: RunFooter | None = None
     schema_version: int = SCHEMA_VERSION
+    fine_tunes: Mapping[str, FineTune] = field(default_factory=dict)
     extra: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def required_version(self) -> int:
+        """The lowest schema version that holds this header: 2 with fine-tune provenance or a
+        rollback model, else 1."""
+        return 2 if self.fine_tunes or self.roles.rollback_model is not None else 1
 
     @property
     def baseline(self) -> str:
@@ -329,11 +369,15 @@ class RunHeader:
         data["gates"] = dict(self.gates)
         if self.planned is not None:
             data["planned"] = self.planned
+        if self.log is not None:
+            data["log"] = self.log
         data["provenance"] = self.provenance.to_dict()
         if self.exclude_paths is not None:
             data["compare"] = {"exclude_paths": list(self.exclude_paths)}
         if self.footer is not None:
             data["footer"] = self.footer.to_dict()
+        if self.fine_tunes:
+            data["fine_tunes"] = {name: f.to_dict() for name, f in self.fine_tunes.items()}
         return {**data, **self.extra}
 
     @classmethod
@@ -361,9 +405,15 @@ class RunHeader:
             },
             gates=dict(_mapping(data.get("gates"))),
             planned=_count(data.get("planned")),
+            log=_text(data.get("log")),
             provenance=Provenance.from_dict(_mapping(data.get("provenance"))),
             exclude_paths=None if excluded is None else tuple(str(p) for p in excluded),
             footer=RunFooter.from_dict(footer) if isinstance(footer, Mapping) else None,
             schema_version=int(data.get("schema_version", SCHEMA_VERSION)),
+            fine_tunes={
+                str(name): FineTune.from_dict(info)
+                for name, info in _mapping(data.get("fine_tunes")).items()
+                if isinstance(info, Mapping)
+            },
             extra=_extra(data, _HEADER_KEYS),
         )

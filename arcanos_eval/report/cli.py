@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -83,14 +84,12 @@ def publish(
     charts_dir: str | Path | None = None,
     html_path: Path | None = None,
 ) -> str:
-    """Write what was asked for: the markdown report to ``output``, the JSON summary, charts,
-    the HTML report, and the GitHub step summary (when ``$GITHUB_STEP_SUMMARY`` is set); return
-    the verdict line.
+    """Write what was asked for: the markdown report to ``output``, the chart images to
+    ``charts_dir`` (linked from the markdown, if any), the JSON summary, the HTML report, and the
+    GitHub step summary (when ``$GITHUB_STEP_SUMMARY`` is set); return the verdict line.
     """
+    charts = _charts(evaluation, charts_dir, output)
     if output is not None:
-        charts: ChartSet | None = None
-        if charts_dir:
-            charts = write_charts(evaluation, charts_dir, relative_to=output.parent)
         _write(output, render_markdown(evaluation, charts=charts))
     if json_path is not None:
         _write(
@@ -102,6 +101,22 @@ def publish(
         _write(html_path, render_html(evaluation))
     write_step_summary(evaluation)
     return verdict_line(evaluation, output)
+
+
+def _charts(
+    evaluation: Evaluation, directory: str | Path | None, output: Path | None
+) -> ChartSet | None:
+    """The charts written to ``directory`` (``None`` when none were asked for), linked relative to
+    the markdown report ``output`` (else to the current folder); when none could be written (no
+    matplotlib), a line on stderr says why."""
+    if not directory:
+        return None
+    charts = write_charts(
+        evaluation, directory, relative_to=output.parent if output is not None else Path.cwd()
+    )
+    if charts.skipped:
+        print(f"arcanos-eval: no charts written to {directory}: {charts.skipped}", file=sys.stderr)
+    return charts
 
 
 def read_data_report(path: str | Path | None) -> Mapping[str, Any] | None:
@@ -120,15 +135,15 @@ def _cmd_report(args: argparse.Namespace) -> int:
     )
     output = Path(args.output) if args.output else None
     if output is None:
-        charts = (
-            write_charts(evaluation, args.charts, relative_to=Path.cwd()) if args.charts else None
-        )
+        charts = _charts(evaluation, args.charts, None)
         print(render_markdown(evaluation, charts=charts), end="")
+        if evaluation.incomplete is not None:  # the markdown may go to a file: the terminal too
+            print(f"arcanos-eval: {evaluation.incomplete}", file=sys.stderr)
     line = publish(
         evaluation,
         output=output,
         json_path=Path(args.json) if args.json else None,
-        charts_dir=args.charts,
+        charts_dir=args.charts if output is not None else None,  # written above otherwise
         html_path=Path(args.html) if args.html else None,
     )
     if output is not None:

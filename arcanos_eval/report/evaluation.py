@@ -6,9 +6,11 @@ re-evaluated and re-rendered.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import shlex
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Any
+from pathlib import PurePath
+from typing import Any, Literal
 
 from arcanos_eval.compare import CategoryStats, Comparison, compare_records
 from arcanos_eval.errors import GateConfigError, UsageError
@@ -23,12 +25,67 @@ from arcanos_eval.gates import (
     require_gates,
     verdict,
 )
-from arcanos_eval.model import PairwiseRecord, ResultRecord, RunHeader, TargetInfo
+from arcanos_eval.model import (
+    CalibrationRecord,
+    PairwiseRecord,
+    ResultRecord,
+    RunHeader,
+    TargetInfo,
+)
+from arcanos_eval.report.graders import LabelAgreement, label_agreement
 from arcanos_eval.runlog import RunLog
 from arcanos_eval.scorers._registry import unknown_name_message
 from arcanos_eval.stats import TargetStats, target_stats
 
-__all__ = ["Evaluation", "RunDiff", "diff_runs", "evaluate"]
+__all__ = [
+    "Evaluation",
+    "Fallback",
+    "PartialRun",
+    "RunDiff",
+    "diff_runs",
+    "evaluate",
+    "fallback_of",
+    "partial_run",
+]
+
+
+@dataclass(frozen=True)
+class Fallback:
+    """What to serve when the release is held, as the verdict's action line names it.
+
+    Attributes:
+        action: ``roll back to`` a configured previous release (the ``rollback`` target, or the
+            ``rollback_model`` id), or ``keep serving`` the base target.
+        target: the target that serves it (``None`` for a ``rollback_model`` no target calls).
+        model: its model id (``None`` when the run recorded none).
+    """
+
+    action: Literal["roll back to", "keep serving"]
+    target: str | None
+    model: str | None
+
+    def describe(self, quote: Callable[[str], str] = str) -> str:
+        """``roll back to `previous` (`ft:...`)``, ``keep serving `base` (`gpt-4.1`)``, each name
+        passed through ``quote``."""
+        if self.target is None:
+            return f"{self.action} {quote(self.model or '?')}"
+        if self.model is None:
+            # Only a log that recorded no model for the base lacks the id to name.
+            return (
+                f"{self.action} {quote(self.target)} (its model id is not in the run log); "
+                "no rollback target is configured"
+            )
+        return f"{self.action} {quote(self.target)} ({quote(self.model)})"
+
+
+def fallback_of(header: RunHeader) -> Fallback:
+    """The release a held candidate leaves in service: the ``rollback`` target, the
+    ``rollback_model``, or else the base target's model."""
+    if header.rollback:
+        return Fallback("roll back to", header.rollback, header.target(header.rollback).model)
+    if header.roles.rollback_model is not None:
+        return Fallback("roll back to", None, header.roles.rollback_model)
+    return Fallback("keep serving", header.baseline, header.target(header.baseline).model)
 
 
 @dataclass(frozen=True)
@@ -48,9 +105,14 @@ class Evaluation:
         torn_lines: unreadable trailing lines of an interrupted run.
         incomplete: why the run cannot decide the release (a partial selection of the cases, an
             interrupted log), ``None`` for a complete run; the verdict is then HOLD.
+        partial: what the log lacks of the planned answers and how to resume it, when it lacks
+            some (then ``incomplete`` says the same in one line).
         data_report: the training-data report, when one was supplied.
         log_name: the run log's file name.
         pairwise: the pairwise comparisons of candidate and baseline answers, in log order.
+        calibration: each grader's calibration (per role), in log order.
+        labels: each grader's agreement with the human labels of the cases, when any.
+        fallback: what to serve when the release is held (the action line).
     """
 
     header: RunHeader
@@ -68,13 +130,20 @@ class Evaluation:
     answers: int
     torn_lines: int = 0
     incomplete: str | None = None
+    partial: PartialRun | None = None
     data_report: Mapping[str, Any] | None = None
     log_name: str | None = None
     pairwise: tuple[PairwiseRecord, ...] = ()
+    calibration: tuple[CalibrationRecord, ...] = ()
+    labels: tuple[LabelAgreement, ...] = ()
 
     @property
     def run_id(self) -> str:
         return self.header.run_id or ""
+
+    @property
+    def fallback(self) -> Fallback:
+        return fallback_of(self.header)
 
 
 def _target_order(records: Sequence[ResultRecord], first: Sequence[str]) -> list[str]:
@@ -89,10 +158,65 @@ def _exclude_paths(header: RunHeader, given: Sequence[str] | None) -> tuple[str,
     return header.exclude_paths or ()
 
 
+@dataclass(frozen=True)
+class PartialRun:
+    """A run log that lacks planned answers: it was interrupted (no footer), or holds fewer
+    answers than the run planned.
+
+    Attributes:
+        answers: the answers the log holds (errored ones included; a resume retries those).
+        planned: the answers the run planned (case x target x repeat); ``None`` when the log did
+            not record it.
+        log: the log as ``--resume`` takes it in the project folder.
+    """
+
+    answers: int
+    planned: int | None
+    log: str
+
+    @property
+    def resume_command(self) -> str:
+        return f"arcanos-eval run --resume {shlex.quote(self.log)}"
+
+    @property
+    def counts(self) -> str:
+        """``80 of 500 planned answers`` (``80 answers, planned count unknown``)."""
+        if self.planned is None:
+            return f"{self.answers} answers, planned count unknown"
+        return f"{self.answers} of {self.planned} planned answers"
+
+    @property
+    def text(self) -> str:
+        """``80 of 500 planned answers; resume with: arcanos-eval run --resume PATH``."""
+        return f"{self.counts}; resume with: {self.resume_command}"
+
+
+def partial_run(log: RunLog, path: str | None = None) -> PartialRun | None:
+    """What ``log`` lacks, or ``None`` when it finished with every planned answer.
+
+    The command names ``path`` when given, else the path the run recorded in the log's header
+    when it still matches the log's file name (a log renamed since, or a pytest-xdist worker's,
+    is named by its file name): the same log always gives the same text, wherever it lives.
+    """
+    header = log.header
+    answers = len(log.results)
+    planned = header.planned if header.planned and header.planned >= answers else None
+    if header.footer is not None and (planned is None or answers >= planned):
+        return None
+    if path is None:
+        name = log.path.name if log.path is not None else "RUN.jsonl"
+        recorded = header.log
+        path = recorded if recorded and PurePath(recorded).name == name else name
+    return PartialRun(answers, planned, path)
+
+
 def incompleteness(log: RunLog, baseline: str, candidate: str) -> str | None:
-    """Why ``log`` cannot decide a release, or ``None``: every case of its suites must be answered
-    by both the baseline and the candidate (a ``-k``/``-m`` or ``--targets`` selection is not),
-    and the run must have finished (its footer written)."""
+    """Why ``log`` cannot decide a release, or ``None``: the run must have finished with every
+    planned answer (see :func:`partial_run`), and every case of its suites must be answered by
+    both the baseline and the candidate (a ``-k``/``-m`` or ``--targets`` selection is not)."""
+    partial = partial_run(log)
+    if partial is not None:
+        return f"partial run: {partial.text}"
     header = log.header
     cases = {(sid, cid) for sid, info in header.suites.items() for cid in info.case_inputs}
     if cases:
@@ -104,11 +228,6 @@ def incompleteness(log: RunLog, baseline: str, candidate: str) -> str | None:
                 f"partial run: {len(cases & both)} of {len(cases)} cases answered by both "
                 f"{baseline} and {candidate}"
             )
-    if header.footer is None:
-        where = f" --resume {log.path}" if log.path else ""
-        return (
-            f"interrupted run: the log was not finished (continue it with arcanos-eval run{where})"
-        )
     return None
 
 
@@ -149,6 +268,7 @@ def evaluate(
             f"found {data_report.get('passed')!r}"
         )
     gate_set = gate_set.with_data_report(data_report is not None and gate_set.data is not False)
+    gate_set = gate_set.with_fine_tune(candidate in header.fine_tunes)
     records = log.records()
     comparison = compare_records(
         records,
@@ -160,7 +280,13 @@ def evaluate(
     )
     pairwise = tuple(log.pairwise.values())
     results = evaluate_gates(
-        gate_set, comparison, records, header, data_report=data_report, pairwise=pairwise
+        gate_set,
+        comparison,
+        records,
+        header,
+        data_report=data_report,
+        pairwise=pairwise,
+        calibration=log.calibration,
     )
     items = checklist(results, gate_set)
     errored = tuple(sorted((r for r in records if r.errored), key=lambda r: r.key))
@@ -188,9 +314,12 @@ def evaluate(
         answers=len(records),
         torn_lines=log.torn_lines,
         incomplete=incomplete,
+        partial=partial_run(log),
         data_report=data_report,
         log_name=log.path.name if log.path else None,
         pairwise=pairwise,
+        calibration=tuple(log.calibration.values()),
+        labels=label_agreement(records, header),
     )
 
 

@@ -2,7 +2,8 @@
 
 Rendered from the same :class:`~arcanos_eval.report.evaluation.Evaluation` as the markdown report,
 so the verdict, gates and counts are the same: the verdict, release checklist, gates, pass rates
-per category, latency per target, two inline SVG charts, then a case browser (filter by suite,
+per category, latency per target, two inline SVG charts, the fine-tune provenance when the run
+recorded some, then a case browser (filter by suite,
 category and outcome, search the text; a case opens on both answers, the diff of them and every
 check's reason for each target).
 
@@ -34,6 +35,15 @@ from typing import Any
 from arcanos_eval.compare import ALL_CATEGORIES, CaseComparison, OutputDiff, TargetOutcome
 from arcanos_eval.model import ResultRecord
 from arcanos_eval.report.evaluation import Evaluation
+from arcanos_eval.report.fine_tune import fine_tune_views
+from arcanos_eval.report.graders import (
+    CALIBRATION_HEADERS,
+    CALIBRATION_NOTE,
+    LABEL_HEADERS,
+    LABELS_NOTE,
+    calibration_rows,
+    label_rows,
+)
 from arcanos_eval.report.markdown import category_cells
 from arcanos_eval.stats import (
     TargetStats,
@@ -110,16 +120,11 @@ def _verdict(ev: Evaluation) -> str:
         )
     else:
         if ev.incomplete is not None:
-            lines.append(f"No release verdict: {ev.incomplete}. The gates judged what ran.")
+            lines.append("No release verdict: the run is partial (see above).")
         if v.failing:
             lines.append(f"{len(v.failing)} of {v.gates} gate(s) failed: {', '.join(v.failing)}.")
         lines.extend(f"{text}." for text in v.unmet)
-        lines.append(
-            f"Action: roll back to {v.rollback} ({_model(ev, v.rollback)})."
-            if v.rollback
-            else f"Action: keep serving {ev.baseline} ({_model(ev, ev.baseline)}); "
-            "no rollback target is configured."
-        )
+        lines.append(f"Action: {ev.fallback.describe()}.")
     lines.extend(f"Waived: {name}: {reason}." for name, reason in v.waived)
     if ev.errored:
         lines.append(
@@ -132,6 +137,21 @@ def _verdict(ev: Evaluation) -> str:
         f'<section class="verdict {"promote" if v.promote else "hold"}" id="verdict">'
         f'<p class="decision"><span class="word">{_e(v.decision)}</span> {_e(cand)}</p>'
         f"<ul>{items}</ul></section>"
+    )
+
+
+def _partial_banner(ev: Evaluation) -> str:
+    """First in the page, before the verdict: the run lacks answers, and how to get them."""
+    if ev.incomplete is None:
+        return ""
+    if ev.partial is not None:
+        what = f"{_e(ev.partial.counts)}; resume with: <code>{_e(ev.partial.resume_command)}</code>"
+    else:
+        what = _e(ev.incomplete.removeprefix("partial run: "))
+    return (
+        '<section class="partial" id="partial" role="alert"><p><strong>Partial run:</strong> '
+        f"{what}. No release verdict: the gates judged only what ran, and the verdict is HOLD."
+        "</p></section>"
     )
 
 
@@ -236,6 +256,48 @@ def _targets(ev: Evaluation) -> str:
     chart = _figure(_latency_svg(ev.targets), "Latency p50 and p95 per target")
     table = _table([*headers, "tokens/answer", "cost"], rows, "numbers")
     return _section("latency", "Latency, tokens and cost", note + table + chart)
+
+
+def _fine_tunes(ev: Evaluation) -> str:
+    """Each recorded fine-tune: verified or its problems, the job's facts, checkpoints, events."""
+    parts = []
+    for view in fine_tune_views(ev):
+        role = f" ({view.role})" if view.role else ""
+        status = "pass" if view.assessment.verified else "fail"
+        problems = "".join(f"<li>{_e(p)}</li>" for p in view.assessment.problems)
+        parts.append(
+            f"<h3>{_e(view.target)}{_e(role)}, {_e(view.model)} "
+            f"{_badge(status, view.verdict)}</h3>"
+            + (f'<ul class="problems">{problems}</ul>' if problems else "")
+            + _table(["", ""], view.facts)
+            + (
+                _table(["checkpoint step", "model", "metrics"], view.checkpoints)
+                if view.checkpoints
+                else ""
+            )
+            + (_table(["event time", "level", "message"], view.events) if view.events else "")
+        )
+    if not parts:
+        return ""
+    note = (
+        "<p>The fine-tuning job behind each target, as this run read it (the candidate's "
+        "problems fail the fine_tune gate).</p>"
+    )
+    return _section("fine-tune", "Fine-tune provenance", note + "\n".join(parts))
+
+
+def _graders(ev: Evaluation) -> str:
+    """Each grader's calibration and agreement with human labels (empty when no check graded
+    through a model)."""
+    if not ev.calibration and not ev.labels:
+        return ""
+    body = f"<p>{_e(CALIBRATION_NOTE)}</p>" + _table(
+        CALIBRATION_HEADERS, calibration_rows(ev.calibration)
+    )
+    if ev.labels:
+        body += f"<h3>Agreement with human labels</h3><p>{_e(LABELS_NOTE)}</p>"
+        body += _table(LABEL_HEADERS, label_rows(ev.labels))
+    return _section("graders", "Graders", body)
 
 
 def _section(anchor: str, title: str, body: str) -> str:
@@ -546,6 +608,7 @@ def render_html(evaluation: Evaluation) -> str:
             ("gates", "Gates"),
             ("categories", "Pass rates"),
             ("latency", "Latency"),
+            *((("fine-tune", "Fine-tune"),) if ev.header.fine_tunes else ()),
             ("cases", "Cases"),
         )
     )
@@ -565,12 +628,15 @@ def render_html(evaluation: Evaluation) -> str:
         f"<header><h1>Release report: {_e(ev.candidate)} vs {_e(ev.baseline)}</h1>"
         f"<nav>{nav}</nav></header>",
         "<main>",
+        _partial_banner(ev),
         _verdict(ev),
         _facts(ev),
         _checklist(ev),
         _gates(ev),
         _categories(ev),
         _targets(ev),
+        *filter(None, [_graders(ev)]),
+        *filter(None, [_fine_tunes(ev)]),
         _browser(ev),
         "</main>",
         f'<script type="application/json" id="case-data">{embed_json(case_data(ev))}</script>',
@@ -578,4 +644,4 @@ def render_html(evaluation: Evaluation) -> str:
         "</body>",
         "</html>",
     ]
-    return "\n".join(parts) + "\n"
+    return "\n".join(part for part in parts if part) + "\n"

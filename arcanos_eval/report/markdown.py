@@ -1,8 +1,10 @@
 """The markdown release report (GitHub-flavoured tables via tabulate), rendered from an evaluation.
 
 Sections, in order: verdict; release checklist; gates; pass rates per category; latency, tokens and
-cost; regressions; improvements; pairwise preference (when a pairwise check ran); schema drift; flaky
-cases; errored calls; unpaired cases; charts; provenance; how the numbers are counted. The output depends only on the run log (and the data
+cost; regressions; improvements; pairwise preference (when a pairwise check ran); graders (when a
+check consulted a model to grade: calibration, agreement with human labels); schema drift; flaky
+cases; errored calls; unpaired cases; charts; fine-tune provenance (when the run recorded some);
+provenance; how the numbers are counted. The output depends only on the run log (and the data
 report): orders are sorted, floats have fixed formats and the bootstrap is seeded, so the same log
 renders byte-identical markdown.
 """
@@ -28,6 +30,15 @@ from arcanos_eval.gates import GateResult
 from arcanos_eval.model import PairwiseRecord, PairwiseTally, ResultRecord, RunHeader
 from arcanos_eval.report.charts import ChartSet
 from arcanos_eval.report.evaluation import Evaluation, RunDiff
+from arcanos_eval.report.fine_tune import fine_tune_views
+from arcanos_eval.report.graders import (
+    CALIBRATION_HEADERS,
+    CALIBRATION_NOTE,
+    LABEL_HEADERS,
+    LABELS_NOTE,
+    calibration_rows,
+    label_rows,
+)
 from arcanos_eval.stats import (
     TargetStats,
     format_interval,
@@ -117,9 +128,24 @@ def _counts(outcome: TargetOutcome | None) -> str:
 # ------------------------------------------------------------------------------ sections
 
 
+def _partial_banner(ev: Evaluation) -> list[str]:
+    """First after the title, before the verdict: the run lacks answers, and how to get them."""
+    if ev.incomplete is None:
+        return []
+    if ev.partial is not None:
+        what = f"{ev.partial.counts}; resume with: {_code(ev.partial.resume_command)}"
+    else:
+        what = ev.incomplete.removeprefix("partial run: ")
+    return [
+        f"> **Partial run: {what}.** No release verdict: the gates judged only what ran, and "
+        "the verdict is HOLD.",
+        "",
+    ]
+
+
 def _verdict(ev: Evaluation) -> list[str]:
     v = ev.verdict
-    lines = [f"# Release report: `{ev.candidate}` vs `{ev.baseline}`", ""]
+    lines = [f"# Release report: `{ev.candidate}` vs `{ev.baseline}`", "", *_partial_banner(ev)]
     if v.promote:
         lines.append(
             f"## Verdict: ✅ PROMOTE `{ev.candidate}` ({_code(_model(ev.header, ev.candidate))})"
@@ -133,19 +159,11 @@ def _verdict(ev: Evaluation) -> list[str]:
             "verdict."
         )
     else:
-        fallback = (
-            f"roll back to `{v.rollback}` ({_code(_model(ev.header, v.rollback))})"
-            if v.rollback
-            else f"keep serving `{ev.baseline}` ({_code(_model(ev.header, ev.baseline))}); "
-            "no rollback target is configured"
-        )
+        fallback = ev.fallback.describe(_code)
         lines.append(
             f"## Verdict: ❌ HOLD `{ev.candidate}` ({_code(_model(ev.header, ev.candidate))})"
         )
         lines.append("")
-        if ev.incomplete is not None:
-            lines.append(f"**No release verdict: {ev.incomplete}.** The gates judged what ran.")
-            lines.append("")
         reasons = _hold_reasons(ev)
         lines.append(("; ".join(reasons) + ". " if reasons else "") + f"Action: {fallback}.")
     lines += _waivers(ev)
@@ -179,7 +197,7 @@ def _hold_reasons(ev: Evaluation) -> list[str]:
     """Why the release is held: the failing gates, then each invariant neither evaluated nor
     waived."""
     v = ev.verdict
-    reasons = []
+    reasons = ["**Partial run**: no release verdict (see above)"] if ev.incomplete else []
     if v.failing:
         reasons.append(
             f"{len(v.failing)} of {v.gates} gate(s) failed: "
@@ -541,6 +559,19 @@ def _pairwise(compared: Sequence[PairwiseRecord], base: str, cand: str) -> list[
     return lines
 
 
+def _graders(ev: Evaluation) -> list[str]:
+    """Each grader's calibration, and its agreement with the cases' human labels."""
+    lines = ["## Graders", "", CALIBRATION_NOTE, ""]
+    if ev.calibration:
+        lines.append(_table(calibration_rows(ev.calibration), CALIBRATION_HEADERS))
+    else:
+        lines.append("No grader was calibrated in this run.")
+    if ev.labels:
+        lines += ["", "### Agreement with human labels", "", LABELS_NOTE, ""]
+        lines.append(_table(label_rows(ev.labels), LABEL_HEADERS))
+    return lines
+
+
 def _drift_lines(drift: DriftSummary, base: str, cand: str) -> list[str]:
     out = [
         f"- JSON answers: {base} {drift.base_json}/{drift.base_answers}, {cand} "
@@ -730,7 +761,7 @@ def _unpaired(comparison: Comparison, base: str, cand: str) -> list[str]:
 def _charts(charts: ChartSet | None) -> list[str]:
     lines = ["## Charts", ""]
     if charts is None:
-        return [*lines, "Not requested (`arcanos-eval report RUN.jsonl --charts DIR`)."]
+        return [*lines, "Not requested (`--charts DIR` on `arcanos-eval run` or `report`)."]
     if charts.skipped:
         return [*lines, f"Skipped: {charts.skipped}"]
     for chart in charts.files:
@@ -758,6 +789,32 @@ def _provenance_rows(
             )
         )
     return rows
+
+
+def _fine_tunes(ev: Evaluation) -> list[str]:
+    """Each recorded fine-tune: verified or its problems, the job's facts, checkpoints, events."""
+    views = fine_tune_views(ev)
+    if not views:
+        return []
+    lines = [
+        "## Fine-tune provenance",
+        "",
+        "The fine-tuning job behind each target, as this run read it (the candidate's problems "
+        "fail the `fine_tune` gate).",
+    ]
+    for view in views:
+        mark = "✅" if view.assessment.verified else "❌"
+        role = f" ({view.role})" if view.role else ""
+        lines += ["", f"### `{view.target}`{role}, {_code(view.model)}: {mark} {view.verdict}", ""]
+        lines += [f"- ❌ {_clip(problem, 600)}" for problem in view.assessment.problems]
+        if view.assessment.problems:
+            lines.append("")
+        lines.append(_table(view.facts, ["", ""]))
+        if view.checkpoints:
+            lines += ["", _table(view.checkpoints, ["checkpoint step", "model", "metrics"])]
+        if view.events:
+            lines += ["", _table(view.events, ["event time", "level", "message"])]
+    return lines
 
 
 def _provenance(ev: Evaluation) -> list[str]:
@@ -861,11 +918,13 @@ def render_markdown(evaluation: Evaluation, *, charts: ChartSet | None = None) -
         _regressions(ev.comparison, ev.header, ev.baseline, ev.candidate),
         _improvements(ev.comparison, ev.baseline, ev.candidate),
         *([_pairwise(ev.pairwise, ev.baseline, ev.candidate)] if ev.pairwise else []),
+        *([_graders(ev)] if ev.calibration or ev.labels else []),
         _drift(ev.comparison, ev.baseline, ev.candidate),
         _flaky(ev.comparison, ev.baseline, ev.candidate, ev.gates),
         _errored([(r.target, r) for r in ev.errored]),
         _unpaired(ev.comparison, ev.baseline, ev.candidate),
         _charts(charts),
+        *filter(None, [_fine_tunes(ev)]),
         _provenance(ev),
         [_COUNTING],
     ]

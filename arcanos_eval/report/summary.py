@@ -94,6 +94,11 @@ def summary_json(evaluation: Evaluation) -> dict[str, Any]:
             "decision": ev.verdict.decision,
             "failing_gates": list(ev.verdict.failing),
             "rollback": ev.verdict.rollback,
+            "fallback": {
+                "action": ev.fallback.action,
+                "target": ev.fallback.target,
+                "model": ev.fallback.model,
+            },
             "gates": ev.verdict.gates,
             "errored_answers": ev.verdict.errored_answers,
             "exit_status": int(ev.verdict.exit_status),
@@ -165,6 +170,14 @@ def summary_json(evaluation: Evaluation) -> dict[str, Any]:
             for d in comparison.drift
         ],
         "answers": ev.answers,
+        "planned": ev.header.planned,
+        "partial": None
+        if ev.partial is None
+        else {
+            "answers": ev.partial.answers,
+            "planned": ev.partial.planned,
+            "resume": ev.partial.resume_command,
+        },
         "data_report": None
         if ev.data_report is None
         else {"passed": ev.data_report.get("passed"), "verdict": ev.data_report.get("verdict")},

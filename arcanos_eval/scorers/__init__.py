@@ -14,7 +14,7 @@ Families, one private module each, every public name re-exported here: match (``
 ``contains``, ``not_contains``, ``regex``, ``field``, ``json``, ``classify``), schema (``schema``),
 refusal (``refusal``, ``complies``, ``deescalates``), intents, similarity (``similar``), judge
 (``judge``, ``pairwise``), moderation, tools (``tool_call``) and budgets (``latency_ms``,
-``max_tokens``, ``cost``). Import them from here: ``arcanos_eval.scorers.schema`` is the
+``max_tokens``, ``cost``); :func:`calibrate` asks a grader the built-in calibration items. Import them from here: ``arcanos_eval.scorers.schema`` is the
 ``schema`` check, never a module. Model-backed scorers find their model through
 :func:`use_backends` or take ``backend=``.
 """
@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from arcanos_eval.model import Score
 from arcanos_eval.scorers._budgets import cost, latency_ms, max_tokens
+from arcanos_eval.scorers._calibration import calibrate
 from arcanos_eval.scorers._intents import intents
 from arcanos_eval.scorers._judge import JudgeVerdict, PairwiseVerdict, judge, pairwise
 from arcanos_eval.scorers._match import (
@@ -63,6 +64,7 @@ __all__ = [
     "RefusalFinding",
     "Score",
     "as_response",
+    "calibrate",
     "classify",
     "classify_pairs",
     "classify_refusal",

@@ -7,6 +7,14 @@ Three ways to tell which intents an answer addressed, tried in order:
 2. per-intent keyword or regex sets from the check (``keywords``) or the case metadata
    (``intent_keywords``);
 3. a judge model (``judge: <target>``) asked which of the expected intents the answer addresses.
+
+A field is the model's claim, not evidence: ``{"intents": [a, b], "reply": "Hi!"}`` names both
+intents and addresses neither. So in field mode every expected intent the field claims must also be
+addressed by the rest of the answer (its other text values, the field left out): matched by the
+intent's keyword set, or, for an intent without one, confirmed by the judge when the check names
+one. A claimed intent the reply does not address fails the check as "claimed but not addressed".
+An expected intent with neither a keyword set nor a judge cannot be checked, and fails closed,
+naming the missing keyword sets: a claim nobody can verify is no evidence.
 """
 
 from __future__ import annotations
@@ -19,7 +27,12 @@ from arcanos_eval.errors import ModelAnswerError, ScorerArgumentError
 from arcanos_eval.model import Score
 from arcanos_eval.scorers._answer import answer_json, answer_text, lookup, preview
 from arcanos_eval.scorers._models import ModelBackend, ask_json, resolve_backend
-from arcanos_eval.scorers._pattern import Deadline, compile_pattern, timed_out_reason
+from arcanos_eval.scorers._pattern import (
+    PATTERN_TIMEOUT_S,
+    Deadline,
+    compile_pattern,
+    timed_out_reason,
+)
 from arcanos_eval.scorers._registry import as_response, scorer
 
 if TYPE_CHECKING:
@@ -118,6 +131,76 @@ def _key(name: str) -> str:
     return re.sub(r"[\s\-]+", "_", name.strip().casefold())
 
 
+def _reply_text(value: Any, field: str) -> str:
+    """Every text value of a JSON answer but the intent field's: what the reply says."""
+    steps = field.split(".") if field else []
+    texts: list[str] = []
+
+    def walk(node: Any, path: list[str]) -> None:
+        if path == steps:
+            return
+        if isinstance(node, str):
+            texts.append(node)
+        elif isinstance(node, Mapping):
+            for key, item in node.items():
+                walk(item, [*path, str(key)])
+        elif isinstance(node, list):
+            for index, item in enumerate(node):
+                walk(item, [*path, str(index)])
+
+    walk(value, [])
+    return "\n".join(texts)
+
+
+def _addressed_in_reply(
+    reply: str,
+    claimed: Sequence[str],
+    keywords: Mapping[str, Sequence[str] | str] | None,
+    case: Case | None,
+    judge: ModelBackend | None,
+) -> tuple[dict[str, str], list[str], list[str], str | None]:
+    """Which ``claimed`` intents the reply text addresses.
+
+    Returns (evidence by addressed intent, claimed but not addressed, intents that no keyword set
+    or judge can check, why the judge could not be asked).
+
+    Raises:
+        TimeoutError: the keyword patterns ran out of time.
+    """
+    patterns = {_key(name): pats for name, pats in intent_patterns(keywords or {}).items()}
+    evidence: dict[str, str] = {}
+    unaddressed: list[str] = []
+    for_judge: list[str] = []
+    clock = Deadline()  # every keyword of the check shares one time limit
+    for name in claimed:
+        pats = patterns.get(_key(name))
+        if pats is None:
+            for_judge.append(name)
+            continue
+        hit = next((p.pattern for p in pats if clock.search(p, reply)), None)
+        if hit is None:
+            unaddressed.append(name)
+        else:
+            evidence[name] = f"keyword {hit}"
+    if not for_judge:
+        return evidence, unaddressed, [], None
+    if judge is None:
+        return evidence, unaddressed, for_judge, None
+    if not reply.strip():
+        return evidence, [*unaddressed, *for_judge], [], None
+    try:
+        confirmed, _, why = _judged(reply, for_judge, case, judge)
+    except Exception as exc:  # a failing judge leaves the claims unverified, with the reason
+        return evidence, unaddressed, for_judge, f"{type(exc).__name__}: {exc}"
+    confirmed_keys = {_key(name) for name in confirmed}
+    for name in for_judge:
+        if _key(name) in confirmed_keys:
+            evidence[name] = f"judge: {why}" if why else "judge"
+        else:
+            unaddressed.append(name)
+    return evidence, unaddressed, [], None
+
+
 _JUDGE_SCHEMA = {
     "type": "object",
     "properties": {
@@ -178,7 +261,9 @@ def intents(
 
     ``value`` is the share of expected intents addressed. Invented intents (named in the JSON
     field, matched by another intent's keywords, or reported by the judge) fail the check only
-    when ``allow_extra`` is false.
+    when ``allow_extra`` is false. An intent the JSON field claims counts only when the rest of
+    the answer addresses it too (its keywords match there, or, without keywords, the judge says
+    so); the reason names those "claimed but not addressed", and those nothing can check.
 
     Args:
         output: The answer: a Response, a string or parsed JSON.
@@ -186,15 +271,19 @@ def intents(
         intents: The expected intent names.
         keywords: ``{intent: [phrase, "/regex/", ...]}`` for answers in prose.
         field: Dotted path of the intent list in a JSON answer.
-        judge: Name of a model backend that decides when neither a field nor keywords apply.
+        judge: Name of a model backend that decides when neither a field nor keywords apply,
+            and confirms claimed intents that have no keywords.
         allow_extra: Accept intents beyond the expected ones.
         backend: A backend object (or name) to use instead of ``judge``.
 
     Example:
+        >>> found = {"account_recovery": ["reset"], "event_schedule": ["raid"]}
         >>> intents("Reset link sent! The raid starts Friday.",
-        ...         intents=["account_recovery", "event_schedule"],
-        ...         keywords={"account_recovery": ["reset"], "event_schedule": ["raid"]}).passed
+        ...         intents=["account_recovery", "event_schedule"], keywords=found).passed
         True
+        >>> intents({"intents": ["account_recovery", "event_schedule"], "reply": "Hi!"},
+        ...         intents=["account_recovery", "event_schedule"], keywords=found).reason
+        "claimed but not addressed: account_recovery, event_schedule (by field 'intents')"
     """
     expected = list(intents)
     _validate({"intents": expected, "keywords": keywords})
@@ -211,6 +300,11 @@ def intents(
         keywords = from_case if isinstance(from_case, Mapping) else None
     extra_details: dict[str, Any] = {}
     others: list[str] = []  # intents outside the expected ones that the source reports
+    # Field mode: claimed intents the reply does not address, and those nothing can check.
+    unaddressed: list[str] = []
+    unverified: list[str] = []
+    judge_error: str | None = None
+    confirmed = ""  # how the reply confirmed the field's claims
     if found_field:
         names = _names(listed)
         if names is None:
@@ -220,6 +314,26 @@ def intents(
                 invented=[],
             )
         addressed, source = names, f"field {field!r}"
+        claimed_keys = {_key(name) for name in names}
+        claimed = [name for name in expected if _key(name) in claimed_keys]
+        model = (
+            resolve_backend(backend, judge) if judge is not None or backend is not None else None
+        )
+        try:
+            evidence, unaddressed, unverified, judge_error = _addressed_in_reply(
+                _reply_text(value, field), claimed, keywords, case, model
+            )
+        except TimeoutError:
+            return Score.fail(
+                f"keywords: {timed_out_reason(PATTERN_TIMEOUT_S)}", missed=expected, invented=[]
+            )
+        kinds = {"judge" if e.startswith("judge") else "keywords" for e in evidence.values()}
+        confirmed = f", each confirmed in the reply by {' and '.join(sorted(kinds))}"
+        extra_details["evidence"] = evidence
+        extra_details["claimed_not_addressed"] = unaddressed
+        extra_details["unverified"] = unverified
+        if judge_error is not None:
+            extra_details["judge_error"] = judge_error
     elif keywords is not None:
         patterns = intent_patterns(keywords)
         clock = Deadline()  # every keyword of the check shares one time limit
@@ -260,24 +374,38 @@ def intents(
     invented = list(
         dict.fromkeys(name for name in [*addressed, *others] if _key(name) not in expected_keys)
     )
-    covered = len(expected) - len(missed)
+    failed_claims = {_key(name) for name in [*unaddressed, *unverified]}
+    shown = [n for n in expected if n not in missed and _key(n) not in failed_claims]
     details = {
         "expected": expected,
-        "addressed": [n for n in expected if n not in missed],
+        "addressed": shown,
         "missed": missed,
         "invented": invented,
         "source": source,
         **extra_details,
     }
-    value_share = covered / len(expected)
+    value_share = len(shown) / len(expected)
     problems = []
     if missed:
         problems.append(f"missed {', '.join(missed)}")
+    if unaddressed:
+        problems.append(f"claimed but not addressed: {', '.join(unaddressed)}")
+    if unverified:
+        why = (
+            f"the judge could not be asked ({judge_error})"
+            if judge_error is not None
+            else "no keyword set for "
+            + ("it" if len(unverified) == 1 else "them")
+            + " and no judge (give keywords: {intent: [...]} or judge: <target>)"
+        )
+        problems.append(f"cannot check that the reply addresses {', '.join(unverified)}: {why}")
     if invented and not allow_extra:
         problems.append(f"invented {', '.join(invented)}")
     if problems:
         return Score.fail(f"{'; '.join(problems)} (by {source})", value_share, **details)
     note = f"; also addressed {', '.join(invented)}" if invented else ""
     return Score.ok(
-        f"addressed all {len(expected)} intents (by {source}){note}", value_share, **details
+        f"addressed all {len(expected)} intents (by {source}{confirmed}){note}",
+        value_share,
+        **details,
     )

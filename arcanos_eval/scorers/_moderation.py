@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from arcanos_eval.errors import ScorerArgumentError
+from arcanos_eval.errors import ModelAnswerError, ScorerArgumentError
 from arcanos_eval.model import Score
 from arcanos_eval.scorers._answer import answer_text, preview
 from arcanos_eval.scorers._models import ModelBackend, resolve_backend
@@ -19,7 +19,7 @@ from arcanos_eval.scorers._registry import as_response, scorer
 if TYPE_CHECKING:
     from arcanos_eval.model import Case
 
-__all__ = ["flagged_rate", "moderation", "moderation_drift"]
+__all__ = ["flag_verdict", "flagged_rate", "moderation", "moderation_drift"]
 
 
 def _validate(kwargs: Mapping[str, Any]) -> None:
@@ -66,18 +66,10 @@ def moderation(
         verdict = model.moderate(text)
     except Exception as exc:  # a failing endpoint is a failed check, with reason
         return Score.fail(f"moderation call failed: {type(exc).__name__}: {exc}", flagged=None)
-    raw = verdict.get("categories") if isinstance(verdict, Mapping) else None
-    if not isinstance(raw, Mapping):
-        return Score.fail(
-            f"the moderation endpoint returned no categories: {preview(verdict)}", flagged=None
-        )
-    hit = sorted(name for name, on in raw.items() if on is True)
-    if categories is not None:
-        wanted = {c.casefold() for c in categories}
-        hit = [name for name in hit if name.casefold() in wanted]
-        flagged = bool(hit)
-    else:
-        flagged = bool(verdict.get("flagged")) or bool(hit)
+    try:
+        flagged, hit = flag_verdict(verdict, categories)
+    except ModelAnswerError as exc:
+        return Score.fail(str(exc), flagged=None)
     scores = verdict.get("category_scores")
     details: dict[str, Any] = {"flagged": flagged, "categories": hit}
     if isinstance(scores, Mapping) and hit:
@@ -86,6 +78,27 @@ def moderation(
         named = ", ".join(hit) if hit else "no category given"
         return Score.fail(f"flagged by moderation ({named})", **details)
     return Score.ok("not flagged by moderation", **details)
+
+
+def flag_verdict(verdict: Any, categories: Sequence[str] | None = None) -> tuple[bool, list[str]]:
+    """(flagged, names of the categories that fired) from a backend's moderation verdict.
+
+    With ``categories``, only those count; otherwise the verdict's ``flagged`` or any category.
+
+    Raises:
+        ModelAnswerError: the verdict holds no mapping of categories.
+    """
+    raw = verdict.get("categories") if isinstance(verdict, Mapping) else None
+    if not isinstance(raw, Mapping):
+        raise ModelAnswerError(
+            f"the moderation endpoint returned no categories: {preview(verdict)}"
+        )
+    hit = sorted(name for name, on in raw.items() if on is True)
+    if categories is not None:
+        wanted = {c.casefold() for c in categories}
+        hit = [name for name in hit if name.casefold() in wanted]
+        return bool(hit), hit
+    return bool(verdict.get("flagged")) or bool(hit), hit
 
 
 def _flagged(item: Any) -> bool | None:

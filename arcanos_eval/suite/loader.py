@@ -10,6 +10,7 @@ each further line is one case.
 
 from __future__ import annotations
 
+import heapq
 import json
 import os
 import re
@@ -41,6 +42,7 @@ from arcanos_eval.strategies import expand_generated_cases
 __all__ = [
     "MAX_SUITE_BYTES",
     "SUITE_SCHEMA_PATH",
+    "collect_suites",
     "discover_suite_files",
     "load_suite",
     "load_suites",
@@ -311,6 +313,47 @@ def _validate(doc: _Document) -> None:
         raise _schema_error(doc, first)
 
 
+def _schema_errors(doc: _Document, limit: int) -> list[SuiteError]:
+    """Every schema problem of ``doc`` in document order, one per line (the most specific one,
+    as :func:`_validate` chooses the first), at most ``limit``; one more line says the file has
+    more. Only the ``limit`` first are kept while the errors stream by, so a file of a million
+    bad values costs the time of one pass, not the memory of a million errors."""
+    is_valid = _suite_is_valid()
+    if is_valid is not None and is_valid(doc.data):
+        return []
+
+    def order(error: ValidationError) -> tuple[int, int]:
+        return (doc.line(tuple(error.absolute_path)) or 0, -len(error.absolute_path))
+
+    counted = 0
+
+    def counting(errors: Iterable[ValidationError]) -> Iterator[ValidationError]:
+        nonlocal counted
+        for error in errors:
+            counted += 1
+            yield error
+
+    # A few errors may share a line: keep more than ``limit`` to have ``limit`` lines.
+    kept = heapq.nsmallest(
+        4 * limit + 1, counting(_suite_validator().iter_errors(doc.data)), key=order
+    )
+    shown: dict[int, ValidationError] = {}
+    for error in kept:
+        shown.setdefault(order(error)[0], error)
+    lines = list(shown)
+    problems = [_schema_error(doc, shown[line]) for line in lines[:limit]]
+    if len(lines) > limit or counted > len(kept):
+        # The first line not shown; past the errors kept, the others lie on their last line or on.
+        rest = lines[limit] if len(lines) > limit else order(kept[-1])[0]
+        problems.append(
+            SuiteError(
+                f"more problems from line {rest} on, not shown: fix these and validate again",
+                path=doc.path,
+            )
+        )
+    return problems
+
+
 # ----------------------------------------------------------------------------- building the model
 
 
@@ -466,7 +509,14 @@ def _build_checks(
     return checks
 
 
-def _build_suite(doc: _Document, roots: ProjectRoots | None = None) -> Suite:
+def _build_suite(
+    doc: _Document,
+    roots: ProjectRoots | None = None,
+    problems: list[SuiteError] | None = None,
+) -> Suite | None:
+    """The suite of a schema-valid document. A problem of a case (an unknown check, a duplicate
+    id...) raises, or with ``problems`` is added there and the other cases are still built;
+    then ``None`` is returned when any was found."""
     data: dict[str, Any] = doc.data
     schema, schema_path = _load_response_schema(doc, data.get("response_schema"), roots)
     suite_id: str = data["id"]
@@ -475,52 +525,21 @@ def _build_suite(doc: _Document, roots: ProjectRoots | None = None) -> Suite:
     default_checks = _build_checks(
         doc, defaults.get("checks", ()), ("defaults", "checks"), None, "defaults.checks"
     )
-    default_tags = tuple(defaults.get("tags", ()))
     seen: dict[str, int | None] = {}
     cases: list[Case] = []
+    found = 0
     for index, raw in enumerate(data["cases"]):
-        case_id: str = raw["id"]
-        line = doc.line(("cases", index))
-        if case_id in seen:
-            raise DuplicateCaseError(
-                f"duplicate case id (first defined on line {seen[case_id]})",
-                path=doc.path,
-                line=line,
-                case_id=case_id,
-                field="id",
+        try:
+            cases.append(
+                _build_case(doc, index, raw, seen, default_checks, suite_id, category, schema)
             )
-        seen[case_id] = line
-        checks = default_checks + _build_checks(
-            doc, raw.get("checks", ()), ("cases", index, "checks"), case_id, "checks"
-        )
-        if not checks:
-            raise SuiteError(
-                "expected at least one check (in the case or in defaults.checks), found none",
-                path=doc.path,
-                line=line,
-                case_id=case_id,
-                field="checks",
-            )
-        messages = raw.get("messages") or [{"role": "user", "content": raw.get("input", "")}]
-        cases.append(
-            Case(
-                id=case_id,
-                suite_id=suite_id,
-                category=raw.get("category", category),
-                messages=tuple(messages),
-                checks=tuple(checks),
-                tools=tuple(raw.get("tools", ())),
-                tags=tuple(dict.fromkeys((*default_tags, *raw.get("tags", ())))),
-                latency_ms=raw.get("latency_ms", defaults.get("latency_ms")),
-                repeats=raw.get("repeats", defaults.get("repeats", 1)),
-                reduce=raw.get("reduce", defaults.get("reduce", "all")),
-                metadata=raw.get("metadata") or {},
-                xfail=raw.get("xfail"),
-                response_schema=schema,
-                path=doc.path,
-                line=line,
-            )
-        )
+        except SuiteError as exc:
+            if problems is None:
+                raise
+            problems.append(exc)
+            found += 1
+    if found:
+        return None
     # The suite's `generate:` block: generated variants follow their source cases.
     generated = expand_generated_cases(cases, data.get("generate"), suite_id=suite_id)
     return Suite(
@@ -532,6 +551,61 @@ def _build_suite(doc: _Document, roots: ProjectRoots | None = None) -> Suite:
         response_schema=schema,
         response_schema_path=schema_path,
         path=doc.path,
+    )
+
+
+def _build_case(
+    doc: _Document,
+    index: int,
+    raw: dict[str, Any],
+    seen: dict[str, int | None],
+    default_checks: list[Check],
+    suite_id: str,
+    category: str,
+    schema: dict[str, Any] | None,
+) -> Case:
+    data: dict[str, Any] = doc.data
+    defaults: dict[str, Any] = data.get("defaults") or {}
+    case_id: str = raw["id"]
+    line = doc.line(("cases", index))
+    if case_id in seen:
+        raise DuplicateCaseError(
+            f"duplicate case id (first defined on line {seen[case_id]})",
+            path=doc.path,
+            line=line,
+            case_id=case_id,
+            field="id",
+        )
+    seen[case_id] = line
+    checks = default_checks + _build_checks(
+        doc, raw.get("checks", ()), ("cases", index, "checks"), case_id, "checks"
+    )
+    if not checks:
+        raise SuiteError(
+            "expected at least one check (in the case or in defaults.checks), found none",
+            path=doc.path,
+            line=line,
+            case_id=case_id,
+            field="checks",
+        )
+    messages = raw.get("messages") or [{"role": "user", "content": raw.get("input", "")}]
+    default_tags = tuple(defaults.get("tags", ()))
+    return Case(
+        id=case_id,
+        suite_id=suite_id,
+        category=raw.get("category", category),
+        messages=tuple(messages),
+        checks=tuple(checks),
+        tools=tuple(raw.get("tools", ())),
+        tags=tuple(dict.fromkeys((*default_tags, *raw.get("tags", ())))),
+        latency_ms=raw.get("latency_ms", defaults.get("latency_ms")),
+        repeats=raw.get("repeats", defaults.get("repeats", 1)),
+        reduce=raw.get("reduce", defaults.get("reduce", "all")),
+        metadata=raw.get("metadata") or {},
+        xfail=raw.get("xfail"),
+        response_schema=schema,
+        path=doc.path,
+        line=line,
     )
 
 
@@ -552,15 +626,32 @@ def load_suite(path: str | Path, *, roots: ProjectRoots | None = None) -> Suite:
         SuiteError: the file is missing, unparsable, or breaks the suite format, or names a path
             outside ``roots``; the message names file, line, case and field.
     """
-    doc = _read(Path(path))
+    suite = _load(Path(path), roots, None, 0)
+    if suite is None:  # pragma: no cover - without a list to collect them in, problems raise
+        raise SuiteError("not loaded", path=path)
+    return suite
+
+
+def _load(
+    path: Path, roots: ProjectRoots | None, problems: list[SuiteError] | None, limit: int
+) -> Suite | None:
+    """:func:`load_suite`, or with ``problems`` each problem of the file added there (at most
+    ``limit`` schema problems; see :func:`collect_suites`) and ``None`` returned when any was."""
+    doc = _read(path)
     if not isinstance(doc.data, dict):
         raise SuiteError(
             f"expected a mapping with 'id' and 'cases', found {_describe(doc.data)}",
             path=doc.path,
             line=1,
         )
-    _validate(doc)
-    return _build_suite(doc, roots)
+    if problems is None:
+        _validate(doc)
+    else:
+        found = _schema_errors(doc, limit)
+        if found:
+            problems.extend(found)
+            return None
+    return _build_suite(doc, roots, problems)
 
 
 def discover_suite_files(
@@ -633,16 +724,56 @@ def load_suites(paths: Iterable[str | Path], *, roots: ProjectRoots | None = Non
     for path in discover_suite_files(paths, roots=roots):
         suite = load_suite(path, roots=roots)
         if suite.id in owners:
-            raise DuplicateCaseError(
-                f"suite id {suite.id!r} is already used by {owners[suite.id]}; case ids of one "
-                "run must be unique",
-                path=path,
-                line=1,
-                field="id",
-            )
+            raise _reused_id(suite.id, owners[suite.id], path)
         owners[suite.id] = path
         suites.append(suite)
     return suites
+
+
+def collect_suites(
+    paths: Iterable[str | Path], *, roots: ProjectRoots | None = None, limit: int = 50
+) -> tuple[list[Suite], list[SuiteError]]:
+    """Load every suite under ``paths`` that can be loaded, and gather the problems of the others
+    instead of stopping at the first: what ``arcanos-eval validate`` shows at once.
+
+    Each file is checked on its own: every schema problem (one per line, at most ``limit`` per
+    file), or, in a file that has none, each case's problem (an unknown check, a duplicate id);
+    a problem of the file as a whole (unreadable, unparsable, a response schema out of the
+    project) is its one problem. A path that names nothing, and a suite id used twice, are
+    problems too. ``roots`` as in :func:`load_suite`.
+    """
+    suites: list[Suite] = []
+    problems: list[SuiteError] = []
+    owners: dict[str, Path | None] = {}
+    files: list[Path] = []
+    for given in paths:
+        try:
+            files.extend(discover_suite_files([given], roots=roots))
+        except SuiteError as exc:
+            problems.append(exc)
+    for path in dict.fromkeys(files):
+        try:
+            suite = _load(path, roots, problems, limit)
+        except SuiteError as exc:
+            problems.append(exc)
+            continue
+        if suite is None:
+            continue
+        if suite.id in owners:
+            problems.append(_reused_id(suite.id, owners[suite.id], path))
+            continue
+        owners[suite.id] = path
+        suites.append(suite)
+    return suites, problems
+
+
+def _reused_id(suite_id: str, owner: Path | None, path: Path) -> DuplicateCaseError:
+    return DuplicateCaseError(
+        f"suite id {suite_id!r} is already used by {owner}; case ids of one run must be unique",
+        path=path,
+        line=1,
+        field="id",
+    )
 
 
 def iter_cases(suites: Iterable[Suite]) -> Iterator[Case]:

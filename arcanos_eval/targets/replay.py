@@ -17,7 +17,9 @@ has no hash yet.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -27,7 +29,14 @@ from arcanos_eval._jsonl import HASH_KEY, dump_line, seal_line, seal_state, writ
 from arcanos_eval.errors import ConfigError, GoldenIntegrityError, GoldenStoreError, RunLogError
 from arcanos_eval.model import Response
 
-__all__ = ["GoldenRecord", "GoldenStore", "Integrity", "IntegrityProblem", "ResponseCache"]
+__all__ = [
+    "CachedAnswer",
+    "GoldenRecord",
+    "GoldenStore",
+    "Integrity",
+    "IntegrityProblem",
+    "ResponseCache",
+]
 
 # A record as read: ``sealed`` (its hash matches, or it was recorded by this store), ``unsealed``
 # (no hash: recorded before records were sealed), ``edited`` (its hash does not match), or
@@ -167,6 +176,14 @@ class GoldenStore:
         self._files: dict[tuple[str, str], dict[tuple[str, int, str], GoldenRecord]] = {}
         self._problems: dict[tuple[str, str], list[IntegrityProblem]] = {}
         self._dirty: set[tuple[str, str]] = set()
+        # What this store changed in each file, in order, to apply again at flush time on the
+        # file as it is then: another process (a pytest-xdist worker) may have written it since.
+        self._changes: dict[tuple[str, str], list[_Change]] = {}
+        # Each file as this store last read or wrote it (see ``_stamp``): unchanged since, it
+        # need not be read again before it is written.
+        self._stamps: dict[tuple[str, str], tuple[int, int, int] | None] = {}
+        # (suite, target, case, repeat, fingerprint) of every record this store staged.
+        self._staged: set[tuple[str, str, str, int, str]] = set()
         self._schemas: dict[str, Mapping[str, Any]] = {}
 
     def path(self, suite_id: str, target: str) -> Path:
@@ -181,9 +198,9 @@ class GoldenStore:
         """Every record of one file, keyed by (case id, repeat, fingerprint)."""
         key = (suite_id, target)
         if key not in self._files:
-            self._files[key], self._problems[key] = self._read(
-                self.path(suite_id, target), self.answers_only
-            )
+            path = self.path(suite_id, target)
+            self._stamps[key] = _stamp(path)
+            self._files[key], self._problems[key] = self._read(path, self.answers_only)
         return self._files[key]
 
     def problems(self, suite_id: str, target: str) -> list[IntegrityProblem]:
@@ -276,16 +293,19 @@ class GoldenStore:
             "(arcanos-eval golden verify lists every duplicate)"
         )
 
-    def put(self, suite_id: str, target: str, record: GoldenRecord, *, replace_case: bool) -> None:
+    def put(self, suite_id: str, target: str, record: GoldenRecord, *, replace_case: bool) -> bool:
         """Stage ``record``; with ``replace_case`` older recordings of the same case and repeat
-        (an outdated request) are dropped."""
+        (an outdated request) are dropped. Returns whether this store had not staged a record of
+        the same request yet (two identical calls in flight at once are recorded once)."""
         self._writable()
-        records = self.records(suite_id, target)
-        if replace_case:
-            for key in [k for k in records if k[0] == record.case_id and k[1] == record.repeat]:
-                del records[key]
-        records[record.sort_key] = record
+        staged = (suite_id, target, *record.sort_key)
+        new = staged not in self._staged
+        self._staged.add(staged)
+        change = _Change(put=record, replace_case=replace_case)
+        change.apply(self.records(suite_id, target))
+        self._changes.setdefault((suite_id, target), []).append(change)
         self._dirty.add((suite_id, target))
+        return new
 
     def schema_path(self, suite_id: str) -> Path:
         return self.root / suite_id / "schema.json"
@@ -312,22 +332,37 @@ class GoldenStore:
             )
 
     def flush(self) -> list[Path]:
-        """Write every changed file (sorted, atomic). Returns the paths written."""
+        """Write every changed file (sorted, atomic). Returns the paths written.
+
+        Each file is read again and this store's changes applied to it under a lock on the store's
+        folder, so stores of several processes recording at once (pytest-xdist workers) each add
+        their records to what the others wrote, and none writes over them.
+        """
+        if not self._schemas and not self._dirty:
+            return []
         written = []
-        for suite_id, schema in sorted(self._schemas.items()):
-            path = self.schema_path(suite_id)
-            write_atomic(path, [json.dumps(schema, indent=2, sort_keys=True) + "\n"])
-            written.append(path)
-        self._schemas.clear()
-        for suite_id, target in sorted(self._dirty):
-            records = self._files[(suite_id, target)]
-            path = self.path(suite_id, target)
-            if not records:  # pruned empty: no file rather than an empty one
-                path.unlink(missing_ok=True)
-                continue
-            write_atomic(path, [r.to_line() for _, r in sorted(records.items())])
-            written.append(path)
-        self._dirty.clear()
+        with _locked(self.root):
+            for suite_id, schema in sorted(self._schemas.items()):
+                path = self.schema_path(suite_id)
+                write_atomic(path, [json.dumps(schema, indent=2, sort_keys=True) + "\n"])
+                written.append(path)
+            self._schemas.clear()
+            for key in sorted(self._dirty):
+                path = self.path(*key)
+                changes = self._changes.pop(key, ())
+                if _stamp(path) != self._stamps.get(key):  # written by another store since
+                    records, self._problems[key] = self._read(path)
+                    for change in changes:
+                        change.apply(records)
+                    self._files[key] = records
+                records = self._files[key]
+                if not records:  # pruned empty: no file rather than an empty one
+                    path.unlink(missing_ok=True)
+                else:
+                    write_atomic(path, [r.to_line() for _, r in sorted(records.items())])
+                    written.append(path)
+                self._stamps[key] = _stamp(path)
+            self._dirty.clear()
         return written
 
     def iter_files(self) -> Iterator[tuple[str, str, Path]]:
@@ -341,13 +376,62 @@ class GoldenStore:
         """Drop records by key (for ``golden prune``); returns how many were dropped."""
         self._writable()
         records = self.records(suite_id, target)
-        dropped = 0
-        for key in keys:
-            if records.pop(key, None) is not None:
-                dropped += 1
+        dropped = sum(key in records for key in keys)
         if dropped:
+            change = _Change(remove=frozenset(keys))
+            change.apply(records)
+            self._changes.setdefault((suite_id, target), []).append(change)
             self._dirty.add((suite_id, target))
         return dropped
+
+
+@dataclass(frozen=True)
+class _Change:
+    """One change a store made to a golden file: a record put (``replace_case``: dropping older
+    recordings of its case and repeat), or records removed by key."""
+
+    put: GoldenRecord | None = None
+    replace_case: bool = False
+    remove: frozenset[tuple[str, int, str]] = frozenset()
+
+    def apply(self, records: dict[tuple[str, int, str], GoldenRecord]) -> None:
+        for key in self.remove:
+            records.pop(key, None)
+        record = self.put
+        if record is None:
+            return
+        if self.replace_case:
+            for key in [k for k in records if k[0] == record.case_id and k[1] == record.repeat]:
+                del records[key]
+        records[record.sort_key] = record
+
+
+def _stamp(path: Path) -> tuple[int, int, int] | None:
+    """What tells one version of a file from another: inode, size and modification time
+    (``None``: no file). Every write replaces the file, so another writer changes its inode."""
+    try:
+        stat = path.stat()
+    except FileNotFoundError:
+        return None
+    return (stat.st_ino, stat.st_size, stat.st_mtime_ns)
+
+
+@contextlib.contextmanager
+def _locked(folder: Path) -> Iterator[None]:
+    """An exclusive lock on ``folder`` (made if missing) while the block runs. Without POSIX
+    locks (Windows) the block runs unlocked: there, one process records into a store at a time."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not POSIX
+        yield
+        return
+    folder.mkdir(parents=True, exist_ok=True)
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
 
 
 def _one_of(earlier: GoldenRecord, later: GoldenRecord) -> GoldenRecord:
@@ -384,19 +468,32 @@ def _shown(path: Path) -> str:
         return str(path)
 
 
+@dataclass(frozen=True)
+class CachedAnswer:
+    """An answer the local cache holds, and the provenance of the call that produced it
+    (``None`` for an entry written before the cache kept provenance)."""
+
+    response: Response
+    provenance: Mapping[str, Any] | None
+
+
 class ResponseCache:
     """A local, append-only cache of live answers: ``<dir>/responses.jsonl``.
 
-    Keyed by endpoint, request fingerprint and repeat. Errored answers are never cached. The file
-    is read once, on first use; a torn last line (a killed process) is ignored.
+    Keyed by endpoint, request fingerprint and repeat; each entry keeps the answer and the
+    provenance of its call (endpoint, model, time, SDK version, latency, usage), so that ``record``
+    can turn it into a golden record as if it had made the call. Errored answers are never cached.
+    The file is read once, on first use; a torn last line (a killed process) is ignored.
     """
 
     def __init__(self, directory: Path) -> None:
         _require_folder(Path(directory), "response cache", "cache")
         self.path = Path(directory) / "responses.jsonl"
-        self._entries: dict[tuple[str, str, int], dict[str, Any]] | None = None
+        self._entries: (
+            dict[tuple[str, str, int], tuple[dict[str, Any], dict[str, Any] | None]] | None
+        ) = None
 
-    def _load(self) -> dict[tuple[str, str, int], dict[str, Any]]:
+    def _load(self) -> dict[tuple[str, str, int], tuple[dict[str, Any], dict[str, Any] | None]]:
         if self._entries is None:
             self._entries = {}
             try:
@@ -408,29 +505,48 @@ class ResponseCache:
                     try:
                         entry = json.loads(line)
                         key = (entry["endpoint"], entry["fingerprint"], int(entry["repeat"]))
-                        self._entries[key] = entry["response"]
+                        provenance = entry.get("provenance")
+                        self._entries[key] = (
+                            dict(entry["response"]),
+                            dict(provenance) if isinstance(provenance, dict) else None,
+                        )
                     except (ValueError, KeyError, TypeError):
                         continue
         return self._entries
 
-    def get(self, endpoint: str, fingerprint: str, repeat: int) -> Response | None:
-        data = self._load().get((endpoint, fingerprint, repeat))
-        return None if data is None else Response.from_dict({**data, "origin": "cached"})
+    def entry(self, endpoint: str, fingerprint: str, repeat: int) -> CachedAnswer | None:
+        """The cached answer to this request, with the provenance of its call, or ``None``."""
+        found = self._load().get((endpoint, fingerprint, repeat))
+        if found is None:
+            return None
+        data, provenance = found
+        return CachedAnswer(Response.from_dict({**data, "origin": "cached"}), provenance)
 
-    def put(self, endpoint: str, fingerprint: str, repeat: int, response: Response) -> None:
+    def get(self, endpoint: str, fingerprint: str, repeat: int) -> Response | None:
+        found = self.entry(endpoint, fingerprint, repeat)
+        return None if found is None else found.response
+
+    def put(
+        self,
+        endpoint: str,
+        fingerprint: str,
+        repeat: int,
+        response: Response,
+        provenance: Mapping[str, Any] | None = None,
+    ) -> None:
         if response.errored:
             return
         data = response.to_dict()
-        self._load()[(endpoint, fingerprint, repeat)] = data
+        kept = dict(provenance) if provenance is not None else None
+        self._load()[(endpoint, fingerprint, repeat)] = (data, kept)
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        entry: dict[str, Any] = {
+            "endpoint": endpoint,
+            "fingerprint": fingerprint,
+            "repeat": repeat,
+            "response": data,
+        }
+        if kept is not None:
+            entry["provenance"] = kept
         with self.path.open("a", encoding="utf-8") as handle:
-            handle.write(
-                dump_line(
-                    {
-                        "endpoint": endpoint,
-                        "fingerprint": fingerprint,
-                        "repeat": repeat,
-                        "response": data,
-                    }
-                )
-            )
+            handle.write(dump_line(entry))

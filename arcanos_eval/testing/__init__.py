@@ -2,7 +2,8 @@
 
 Point the real ``openai`` SDK at :class:`OpenAIServer` through ``base_url``; script answers per
 model and prompt, and inject latency and faults; Batch API jobs (files and batches endpoints) are
-answered by the same replies, with scripted endings (``batch_outcomes``). Pytest fixtures live in
+answered by the same replies, with scripted endings (``batch_outcomes``); fine-tuning jobs, their
+events and checkpoints are scripted with :class:`FineTuneJob`. Pytest fixtures live in
 :mod:`arcanos_eval.testing.fixtures` (``openai_server``, ``openai_server_factory``).
 
 Example::
@@ -25,6 +26,8 @@ import typing
 
 if typing.TYPE_CHECKING:
     from arcanos_eval.testing._batches import BatchOutcome
+    from arcanos_eval.testing._calibration import calibrated, calibration_reply
+    from arcanos_eval.testing._fine_tuning import FineTuneJob
     from arcanos_eval.testing._log import RecordedRequest
     from arcanos_eval.testing._reply import (
         ChatRequest,
@@ -49,11 +52,14 @@ __all__ = [
     "ChatRequest",
     "Fault",
     "FaultKind",
+    "FineTuneJob",
     "OpenAIServer",
     "RecordedRequest",
     "Reply",
     "ReplyToolCall",
     "Responder",
+    "calibrated",
+    "calibration_reply",
     "echo",
     "estimate_tokens",
 ]
@@ -65,6 +71,9 @@ _SOURCES = {
     "DEFAULT_MODERATION_WORDS": "server",
     "OpenAIServer": "server",
     "BatchOutcome": "_batches",
+    "FineTuneJob": "_fine_tuning",
+    "calibrated": "_calibration",
+    "calibration_reply": "_calibration",
     "RecordedRequest": "_log",
     "ChatRequest": "_reply",
     "Fault": "_reply",

@@ -27,13 +27,15 @@ class BadRequest(Exception):
 
 @dataclass(frozen=True)
 class HttpRequest:
-    """One parsed request: lower-cased header names, raw body, and whether to keep the socket."""
+    """One parsed request: lower-cased header names, raw body, whether to keep the socket, and
+    the query string of its target (without the ``?``)."""
 
     method: str
     path: str
     headers: dict[str, str]
     body: bytes
     keep_alive: bool
+    query: str = ""
 
 
 async def read_request(reader: asyncio.StreamReader) -> HttpRequest | None:
@@ -65,7 +67,8 @@ async def read_request(reader: asyncio.StreamReader) -> HttpRequest | None:
     connection = headers.get("connection", "").lower()
     # HTTP/1.1 keeps the connection unless told otherwise; HTTP/1.0 closes unless told otherwise.
     keep_alive = "close" not in connection if version == "HTTP/1.1" else "keep-alive" in connection
-    return HttpRequest(method.upper(), target.split("?", 1)[0], headers, body, keep_alive)
+    path, _, query = target.partition("?")
+    return HttpRequest(method.upper(), path, headers, body, keep_alive, query)
 
 
 async def _read_chunked(reader: asyncio.StreamReader) -> bytes:

@@ -5,7 +5,9 @@ the real ``openai`` SDK talks to it over real sockets: no monkeypatching, and th
 streaming code paths of the SDK are exercised as in production. Answers are scripted per model and
 prompt; latency, streaming pace and faults (429, 5xx, hangs, resets, truncated or malformed bodies)
 are knobs; every request is counted and logged (never the ``Authorization`` value) for assertions.
-The files and batches endpoints run Batch API jobs whose lines get the same answers as live calls.
+The files and batches endpoints run Batch API jobs whose lines get the same answers as live calls;
+the fine-tuning endpoints list and read scripted jobs (:class:`FineTuneJob`), their events and
+checkpoints.
 
 Example::
 
@@ -41,6 +43,7 @@ import arcanos_eval.testing._http as _http
 import arcanos_eval.testing._wire as _wire
 from arcanos_eval.errors import LoopbackServerError, UsageError
 from arcanos_eval.testing._batches import BatchDesk, BatchOutcome, DeskError
+from arcanos_eval.testing._fine_tuning import FineTuneJob, FineTuningDesk
 from arcanos_eval.testing._log import Entry, RecordedRequest
 from arcanos_eval.testing._reply import (
     ChatRequest,
@@ -87,7 +90,9 @@ class OpenAIServer:
             ``dimensions``.
         moderation_words: Words flagged by ``/v1/moderations``, mapped to a category (a plain list
             flags ``harassment``). Matching is whole-word and case-insensitive.
-        models: Model ids listed by ``GET /v1/models``.
+        models: Model ids listed by ``GET /v1/models``; ``None``: a server without that
+            endpoint (404), as some OpenAI-compatible servers are. Chat and Responses requests
+            are answered whatever model they name.
         api_key: When set, requests must carry ``Authorization: Bearer <api_key>`` or get a 401.
         max_hang_s: Upper bound of a ``timeout`` fault's hang, so a client without timeout still
             finishes.
@@ -101,6 +106,10 @@ class OpenAIServer:
         batch_max_requests: Most requests one batch may hold (the real API's 50,000); a larger
             batch fails at validation.
         batch_max_bytes: Largest batch input file (the real API's 200 MB); a larger one fails.
+        fine_tuning_jobs: The jobs ``GET /v1/fine_tuning/jobs`` lists, newest first, and the
+            other fine-tuning endpoints read (see :class:`FineTuneJob`).
+        fine_tuning_page_max: The most items one page of the fine-tuning lists holds, whatever
+            the request's ``limit``: a small value makes a client page through ``after``.
     """
 
     def __init__(
@@ -117,7 +126,7 @@ class OpenAIServer:
         seed: int = 0,
         embedding_dimensions: int = 64,
         moderation_words: Mapping[str, str] | Iterable[str] | None = None,
-        models: Sequence[str] = DEFAULT_MODELS,
+        models: Sequence[str] | None = DEFAULT_MODELS,
         api_key: str | None = None,
         max_hang_s: float = 30.0,
         log_limit: int | None = None,
@@ -125,6 +134,8 @@ class OpenAIServer:
         batch_outcomes: Mapping[int, BatchOutcome] | None = None,
         batch_max_requests: int = 50_000,
         batch_max_bytes: int = 200 * 1024 * 1024,
+        fine_tuning_jobs: Sequence[FineTuneJob] = (),
+        fine_tuning_page_max: int = 100,
     ) -> None:
         for name, value in (
             ("latency_s", latency_s),
@@ -143,6 +154,10 @@ class OpenAIServer:
                 "OpenAIServer: batch_polls must be >= 0 and the batch limits >= 1, got "
                 f"{batch_polls}, {batch_max_requests}, {batch_max_bytes}"
             )
+        if fine_tuning_page_max < 1:
+            raise UsageError(
+                f"OpenAIServer: fine_tuning_page_max must be >= 1, got {fine_tuning_page_max}"
+            )
         if embedding_dimensions < 1:
             raise UsageError(
                 f"OpenAIServer: embedding_dimensions must be >= 1, got {embedding_dimensions}"
@@ -157,7 +172,7 @@ class OpenAIServer:
         self.fault_rates = rates
         self.seed = seed
         self.embedding_dimensions = embedding_dimensions
-        self.models = tuple(models)
+        self.models = None if models is None else tuple(models)
         self.api_key = api_key
         self.max_hang_s = max_hang_s
         words = moderation_words if moderation_words is not None else DEFAULT_MODERATION_WORDS
@@ -179,6 +194,7 @@ class OpenAIServer:
             max_requests=batch_max_requests,
             max_bytes=batch_max_bytes,
         )
+        self.fine_tuning = FineTuningDesk(fine_tuning_jobs, page_max=fine_tuning_page_max)
         self._batch_lines = 0
         self._lock = threading.Lock()
         self._log: deque[Entry] = deque(maxlen=log_limit)
@@ -433,6 +449,12 @@ class OpenAIServer:
                     headers = (("content-type", content_type),)
             except DeskError as refused:
                 rejection = (refused.status, refused.message)
+        elif route.startswith("/fine_tuning/"):
+            try:
+                found = self.fine_tuning.handle(request.method, route, request.query)
+                payload = _wire.dumps(found)
+            except DeskError as refused:
+                rejection = (refused.status, refused.message)
         elif request.method == "POST" and not isinstance(body, dict):
             rejection = (400, "The request body must be a JSON object.")
         elif request.method == "POST" and route in ("/chat/completions", "/responses"):
@@ -457,10 +479,14 @@ class OpenAIServer:
                 body, number, self._moderation_pattern, self._moderation_words
             )
             payload = _wire.dumps(moderation)
-        elif request.method == "GET" and route == "/models":
+        elif request.method == "GET" and route == "/models" and self.models is not None:
             data = [_wire.model_object(model, self._created) for model in self.models]
             payload = _wire.dumps({"object": "list", "data": data})
-        elif request.method == "GET" and route.startswith("/models/") and route[8:] in self.models:
+        elif (
+            request.method == "GET"
+            and route.startswith("/models/")
+            and route[8:] in (self.models or ())
+        ):
             payload = _wire.dumps(_wire.model_object(route[8:], self._created))
         else:
             rejection = (404, f"Invalid URL ({request.method} {request.path})")
@@ -499,6 +525,15 @@ class OpenAIServer:
     def batch_outcomes(self) -> dict[int, BatchOutcome]:
         """Scripted batch endings by batch number (a live dict: change it between batches)."""
         return self.batch_desk.outcomes
+
+    @property
+    def fine_tuning_jobs(self) -> list[FineTuneJob]:
+        """The scripted fine-tuning jobs, newest first (a live list: change it between calls)."""
+        return self.fine_tuning.jobs
+
+    @fine_tuning_jobs.setter
+    def fine_tuning_jobs(self, jobs: Sequence[FineTuneJob]) -> None:
+        self.fine_tuning.jobs = list(jobs)
 
     @property
     def batches_created(self) -> int:

@@ -57,7 +57,8 @@ def test_the_verdict_line_names_each_invariant_neither_evaluated_nor_waived(tmp_
     assert run("report", DEGRADED, "-o", str(tmp_path / "r.md")) == 1
     line = capsys.readouterr().out.strip()
     assert line.startswith(
-        "HOLD: partial run: 14 of 18 cases answered by both base and candidate; 5 of 6 gate(s) failed: "
+        "HOLD: partial run: 40 of 53 planned answers; resume with: arcanos-eval run --resume "
+        "degraded.jsonl; 5 of 6 gate(s) failed: "
     )
     assert line.endswith(
         f"; schema stable: not evaluated and not waived; report: {tmp_path / 'r.md'}"
@@ -217,6 +218,13 @@ def test_a_partial_run_holds_without_a_release_verdict(tmp_path, capsys):
     }
     dropped = sorted(passing)[0]  # a passing case: the gates judge the rest alike
     partial = _edited_log(tmp_path, lambda r: r.get("case") != dropped)
+    # As a selection (-k, --targets) plans it: every planned answer is there.
+    log = read_run_log(partial)
+    Path(partial).unlink()
+    with RunLogWriter.create(partial, replace(log.header, planned=len(log.results))) as writer:
+        for record in log.records():
+            writer.append(record)
+        writer.footer({"finished_at": "2025-06-03T08:00:00+00:00"})
     out = tmp_path / "r.md"
     data = _good_data(tmp_path)
     assert run("report", NEXT, "--data-report", data, "-o", str(out)) == 0
@@ -225,7 +233,10 @@ def test_a_partial_run_holds_without_a_release_verdict(tmp_path, capsys):
     assert run("report", partial, *args) == 1
     line = capsys.readouterr().out.strip()
     assert line.startswith("HOLD: partial run: 17 of 18 cases answered by both base and candidate")
-    assert "**No release verdict: partial run" in out.read_text(encoding="utf-8")
+    assert out.read_text(encoding="utf-8").splitlines()[2] == (
+        "> **Partial run: 17 of 18 cases answered by both base and candidate.** No release "
+        "verdict: the gates judged only what ran, and the verdict is HOLD."
+    )
     summary = json.loads((tmp_path / "s.json").read_text(encoding="utf-8"))["verdict"]
     assert summary["decision"] == "HOLD" and summary["incomplete"].startswith("partial run")
 
@@ -235,8 +246,25 @@ def test_an_interrupted_log_holds_and_says_how_to_resume(tmp_path, capsys):
     args = ("--data-report", _good_data(tmp_path), "-o", str(tmp_path / "r.md"))
     assert run("report", unfinished, *args) == 1
     line = capsys.readouterr().out.strip()
-    assert line.startswith("HOLD: interrupted run: the log was not finished")
-    assert f"arcanos-eval run --resume {unfinished}" in line
+    # Every answer is there, but the run never wrote its footer; the log was renamed since, so
+    # the command names it by its file name.
+    assert line.startswith(
+        "HOLD: partial run: 52 of 52 planned answers; resume with: arcanos-eval run --resume "
+        "edited.jsonl; "
+    )
+
+
+def test_a_finished_log_short_of_its_planned_answers_holds(tmp_path, capsys):
+    header = json.loads(Path(NEXT).read_text(encoding="utf-8").splitlines()[0])
+    short = _edited_log(tmp_path, lambda r: r["type"] != "result" or r["case"] != "broken-lever")
+    assert run("report", short, "--data-report", _good_data(tmp_path)) == 1
+    captured = capsys.readouterr()
+    banner = "partial run: 50 of 52 planned answers; resume with: arcanos-eval run --resume "
+    assert header["planned"] == 52 and captured.err == f"arcanos-eval: {banner}edited.jsonl\n"
+    assert captured.out.splitlines()[2].startswith(
+        "> **Partial run: 50 of 52 planned answers; resume with: "
+        "`arcanos-eval run --resume edited.jsonl`.**"
+    )
 
 
 # --------------------------------------------------------------------------- changed cases

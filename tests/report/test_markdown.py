@@ -105,7 +105,8 @@ def test_a_run_with_errored_calls_and_missing_base_answers_renders_and_says_so()
     assert "## Unpaired cases (4)" in text
     assert "| multi-intent::trade-and-guild   | multi_intent | **missing** | answered    |" in text
     assert "no 'multi_intent' case answered by both base and candidate" in text
-    assert "keep serving `base`" in text and "no rollback target is configured" in text
+    assert "Action: keep serving `base` (`gpt-4.1-2025-04-14`)." in text
+    assert "no rollback target is configured" not in text
     assert "| finished        | n/a (interrupted?)        |" in text
 
 

