@@ -72,8 +72,10 @@ N_HEAD = 9
 N_HEAD_KV = 3
 TARGET_MODULES = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
 
-RECORD_SCHEMA = "arcanos-eval/fine-tune-record"
-RECORD_SCHEMA_VERSION = 1
+# The local training record arcanos-eval reads as a target's `fine_tune_record` (arcanos_eval/
+# fine_tunes.py): `job` in the shape of OpenAI's FineTuningJob, events, checkpoints, files, artifacts.
+RECORD_KIND = "arcanos-eval/fine-tune-record"
+RECORD_VERSION = 1
 LOG_SCHEMA_VERSION = 1
 
 
@@ -313,6 +315,43 @@ def job_id(training_sha256: str, hyper: Hyperparameters) -> str:
     return "ftjob-local-" + hashlib.sha256(key.encode()).hexdigest()[:16]
 
 
+def _described(path: Path) -> dict[str, Any]:
+    return {"filename": path.name, "bytes": path.stat().st_size, "sha256": sha256_file(path)}
+
+
+def training_events(
+    log: Sequence[Mapping[str, Any]], *, created_at: float, finished_at: float, adapter: str
+) -> list[dict[str, Any]]:
+    """The run's events in the shape of OpenAI's ``FineTuningJobEvent``, latest first: the start,
+    the end of each epoch with its losses (timed by the epoch's last step), the saved adapter."""
+    elapsed = {e["step"]: e["elapsed_s"] for e in log if e.get("event") == "step"}
+    start = next((e for e in log if e.get("event") == "start"), {})
+    events = [
+        {
+            "created_at": int(created_at),
+            "level": "info",
+            "message": f"training started: {start.get('total_steps', '?')} steps, validation "
+            f"loss {start.get('validation_loss', float('nan')):.4f}",
+        }
+    ]
+    n_epochs = sum(1 for e in log if e.get("event") == "epoch")
+    for entry in log:
+        if entry.get("event") == "epoch":
+            events.append(
+                {
+                    "created_at": int(created_at + elapsed.get(entry["step"], 0.0)),
+                    "level": "info",
+                    "message": f"epoch {entry['epoch']}/{n_epochs} (step {entry['step']}): "
+                    f"training loss {entry['train_loss']:.4f}, validation loss "
+                    f"{entry['validation_loss']:.4f}",
+                }
+            )
+    events.append(
+        {"created_at": int(finished_at), "level": "info", "message": f"saved the adapter {adapter}"}
+    )
+    return events[::-1]
+
+
 def build_record(
     *,
     hyper: Hyperparameters,
@@ -324,72 +363,96 @@ def build_record(
     log_file: Path,
     created_at: float,
     finished_at: float,
-    steps: int,
     training_examples: int,
-    trained_tokens: int,
     trained_assistant_tokens: int,
-    final_loss: float,
-    validation_loss_before: float,
-    validation_loss_after: float,
     tool_versions: Mapping[str, str],
 ) -> dict[str, Any]:
-    """The run's record, in the field names of OpenAI's ``FineTuningJob`` where they exist, plus
-    a SHA-256 of every file it names. ``created_at`` and ``finished_at`` are Unix seconds."""
+    """The run's record, as arcanos-eval reads a ``fine_tune_record``: ``job`` in the fields of
+    OpenAI's ``FineTuningJob``, the epochs as ``events``, the training and validation files with
+    their size and SHA-256 under ``files``, the adapter and the log with their SHA-256 under
+    ``artifacts``; then what a local run adds (base model file, system prompt, losses, LoRA
+    settings, tool versions). Steps, trained tokens and losses are read from the training log,
+    so the record cannot disagree with it. ``created_at`` and ``finished_at`` are Unix seconds.
+    """
+    log = [json.loads(line) for line in log_file.read_text(encoding="utf-8").splitlines()]
+    steps = [e for e in log if e.get("event") == "step"]
+    epochs = [e for e in log if e.get("event") == "epoch"]
+    if not steps or not epochs:
+        raise TrainingError(f"{log_file}: no step or epoch in the training log")
+    start = next((e for e in log if e.get("event") == "start"), {})
     training_sha = sha256_file(training_file)
+    adapter = relative(adapter_file)
+    hyperparameters = {
+        "n_epochs": hyper.n_epochs,
+        "batch_size": hyper.batch_size,
+        "learning_rate_multiplier": hyper.learning_rate_multiplier,
+    }
     return {
-        "schema": RECORD_SCHEMA,
-        "schema_version": RECORD_SCHEMA_VERSION,
-        "object": "fine_tuning.job",
-        "id": job_id(training_sha, hyper),
-        "status": "succeeded",
-        "model": BASE_MODEL,
-        "model_file": base_model_path.name,
-        "model_package": MODEL_REQUIREMENT,
-        "model_sha256": sha256_file(base_model_path),
-        "fine_tuned_model": FINE_TUNED_MODEL,
-        "training_file": relative(training_file),
-        "training_file_sha256": training_sha,
-        "validation_file": relative(validation_file),
-        "validation_file_sha256": sha256_file(validation_file),
-        "system_prompt_file": relative(system_prompt_file),
-        "system_prompt_sha256": sha256_file(system_prompt_file),
-        "hyperparameters": {
-            "n_epochs": hyper.n_epochs,
-            "batch_size": hyper.batch_size,
-            "learning_rate_multiplier": hyper.learning_rate_multiplier,
-        },
-        "method": {
-            "type": "lora",
-            "lora": {
-                "base_learning_rate": BASE_LEARNING_RATE,
-                "learning_rate": hyper.learning_rate,
-                "schedule": f"linear warm-up over {hyper.warmup_steps} steps, cosine decay to 10%",
-                "optimizer": "AdamW (weight decay 0), gradient norm clipped at 1.0",
-                "rank": hyper.lora_rank,
-                "alpha": hyper.lora_alpha,
-                "dropout": 0.0,
-                "target_modules": list(TARGET_MODULES),
-                "layers": [hyper.first_lora_layer, N_LAYERS - 1],
-                "loss": "cross-entropy on assistant tokens (and their <|im_end|>) only",
+        "kind": RECORD_KIND,
+        "version": RECORD_VERSION,
+        "job": {
+            "object": "fine_tuning.job",
+            "id": job_id(training_sha, hyper),
+            "model": BASE_MODEL,
+            "fine_tuned_model": FINE_TUNED_MODEL,
+            "status": "succeeded",
+            "training_file": relative(training_file),
+            "validation_file": relative(validation_file),
+            "trained_tokens": steps[-1]["trained_tokens"],
+            "created_at": int(created_at),
+            "finished_at": int(finished_at),
+            "hyperparameters": hyperparameters,
+            "seed": hyper.seed,
+            "result_files": [adapter],
+            "method": {
+                "type": "lora",
+                "lora": {
+                    "base_learning_rate": BASE_LEARNING_RATE,
+                    "learning_rate": hyper.learning_rate,
+                    "schedule": f"linear warm-up over {hyper.warmup_steps} steps, "
+                    "cosine decay to 10%",
+                    "optimizer": "AdamW (weight decay 0), gradient norm clipped at 1.0",
+                    "rank": hyper.lora_rank,
+                    "alpha": hyper.lora_alpha,
+                    "dropout": 0.0,
+                    "target_modules": list(TARGET_MODULES),
+                    "layers": [hyper.first_lora_layer, N_LAYERS - 1],
+                    "loss": "cross-entropy on assistant tokens (and their <|im_end|>) only",
+                },
             },
         },
-        "seed": hyper.seed,
-        "training_examples": training_examples,
-        "trained_tokens": trained_tokens,
-        "trained_assistant_tokens": trained_assistant_tokens,
-        "steps": steps,
-        "final_loss": round(final_loss, 6),
-        "validation_loss_before": round(validation_loss_before, 6),
-        "validation_loss_after": round(validation_loss_after, 6),
-        "result_files": [relative(adapter_file)],
-        "adapter_file": relative(adapter_file),
-        "adapter_sha256": sha256_file(adapter_file),
-        "adapter_bytes": adapter_file.stat().st_size,
-        "training_log": relative(log_file),
-        "training_log_sha256": sha256_file(log_file),
-        "created_at": int(created_at),
-        "finished_at": int(finished_at),
-        "duration_s": round(finished_at - created_at, 1),
+        "events": training_events(
+            log, created_at=created_at, finished_at=finished_at, adapter=adapter
+        ),
+        # No intermediate model is kept: the adapter of the last step is the only result.
+        "checkpoints": [],
+        "files": {
+            relative(training_file): _described(training_file),
+            relative(validation_file): _described(validation_file),
+        },
+        "artifacts": {
+            adapter: sha256_file(adapter_file),
+            relative(log_file): sha256_file(log_file),
+        },
+        "base_model": {
+            "file": base_model_path.name,
+            "package": MODEL_REQUIREMENT,
+            "sha256": sha256_file(base_model_path),
+        },
+        "system_prompt": {
+            "file": relative(system_prompt_file),
+            "sha256": sha256_file(system_prompt_file),
+        },
+        "training": {
+            "examples": training_examples,
+            "assistant_tokens": trained_assistant_tokens,
+            "steps": steps[-1]["step"],
+            "final_loss": epochs[-1]["train_loss"],
+            "validation_loss_before": start.get("validation_loss"),
+            "validation_loss_after": epochs[-1]["validation_loss"],
+            "duration_s": round(finished_at - created_at, 1),
+            "log": relative(log_file),
+        },
         "machine": {"cpu_count": os.cpu_count(), "platform": platform.platform()},
         "tool_versions": dict(tool_versions),
     }
@@ -646,7 +709,6 @@ def train(
     progress = Progress(total_steps)
     step = 0
     seen_tokens = 0
-    last_epoch_losses: list[float] = []
     after = before
     tmp_log = log_path.with_name(log_path.name + ".tmp")
     with tmp_log.open("w", encoding="utf-8") as log:
@@ -693,7 +755,6 @@ def train(
                 )
                 progress.update(step, epoch, hyper.n_epochs, float(loss), lr, seen_tokens)
             after = validation_loss()
-            last_epoch_losses = epoch_losses
             record(
                 {
                     "event": "epoch",
@@ -727,7 +788,6 @@ def train(
     import peft
     import transformers
 
-    final_loss = sum(last_epoch_losses) / len(last_epoch_losses)
     result = build_record(
         hyper=hyper,
         base_model_path=model_path,
@@ -738,13 +798,8 @@ def train(
         log_file=log_path,
         created_at=created_at,
         finished_at=finished_at,
-        steps=step,
         training_examples=len(train_set),
-        trained_tokens=seen_tokens,
         trained_assistant_tokens=assistant_per_epoch * hyper.n_epochs,
-        final_loss=final_loss,
-        validation_loss_before=before,
-        validation_loss_after=after,
         tool_versions={
             "python": platform.python_version(),
             "torch": torch.__version__,
@@ -823,11 +878,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("train.py: interrupted", file=sys.stderr)
         return 130
+    job, run = result["job"], result["training"]
+    adapter = job["result_files"][0]
     say(
-        f"{result['fine_tuned_model']}: {result['steps']} steps, final loss {result['final_loss']:.4f}, "
-        f"validation loss {result['validation_loss_before']:.4f} -> {result['validation_loss_after']:.4f}, "
-        f"{result['duration_s'] / 60:.1f} min; adapter {result['adapter_file']} "
-        f"({result['adapter_bytes'] / 1e6:.1f} MB), record {relative(args.record)}"
+        f"{job['fine_tuned_model']}: {run['steps']} steps, final loss {run['final_loss']:.4f}, "
+        f"validation loss {run['validation_loss_before']:.4f} -> "
+        f"{run['validation_loss_after']:.4f}, {run['duration_s'] / 60:.1f} min; adapter "
+        f"{adapter} ({args.adapter.stat().st_size / 1e6:.1f} MB), "
+        f"record {relative(args.record)}"
     )
     return 0
 

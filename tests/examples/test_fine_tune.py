@@ -322,15 +322,26 @@ def test_written_adapter_has_the_layout_llama_cpp_loads(tmp_path: Path) -> None:
 
 # ----------------------------------------------------------------------------- record
 
+LOG_LINES = [
+    {"schema_version": 1, "event": "start", "step": 0, "validation_loss": 2.0, "total_steps": 2},
+    {"event": "step", "step": 1, "epoch": 1, "loss": 1.5, "learning_rate": 1e-3,
+     "trained_tokens": 600, "elapsed_s": 30.0},
+    {"event": "epoch", "step": 1, "epoch": 1, "train_loss": 1.5, "validation_loss": 1.2},
+    {"event": "step", "step": 2, "epoch": 2, "loss": 0.9, "learning_rate": 1e-4,
+     "trained_tokens": 1234, "elapsed_s": 61.0},
+    {"event": "epoch", "step": 2, "epoch": 2, "train_loss": 0.9, "validation_loss": 0.5},
+]  # fmt: skip
 
-def test_build_record_names_every_file_with_its_hash(tmp_path: Path) -> None:
+
+def tiny_run(tmp_path: Path) -> tuple[dict[str, Path], dict[str, Any]]:
     files = {}
-    for name in ("model.gguf", "train.jsonl", "valid.jsonl", "prompt.md", "lora.gguf", "log.jsonl"):
+    for name in ("model.gguf", "train.jsonl", "valid.jsonl", "prompt.md", "lora.gguf"):
         files[name] = tmp_path / name
         files[name].write_text(f"content of {name}\n", encoding="utf-8")
-    hyper = train.Hyperparameters(n_epochs=2, batch_size=4)
+    files["log.jsonl"] = tmp_path / "log.jsonl"
+    files["log.jsonl"].write_text("".join(json.dumps(e) + "\n" for e in LOG_LINES), "utf-8")
     record = train.build_record(
-        hyper=hyper,
+        hyper=train.Hyperparameters(n_epochs=2, batch_size=4),
         base_model_path=files["model.gguf"],
         training_file=files["train.jsonl"],
         validation_file=files["valid.jsonl"],
@@ -338,122 +349,170 @@ def test_build_record_names_every_file_with_its_hash(tmp_path: Path) -> None:
         adapter_file=files["lora.gguf"],
         log_file=files["log.jsonl"],
         created_at=1_700_000_000.4,
-        finished_at=1_700_000_600.9,
-        steps=10,
+        finished_at=1_700_000_070.9,
         training_examples=20,
-        trained_tokens=1234,
         trained_assistant_tokens=500,
-        final_loss=0.1234567,
-        validation_loss_before=2.0,
-        validation_loss_after=0.5,
         tool_versions={"torch": "x"},
     )
-    for key, name in (
-        ("model_sha256", "model.gguf"),
-        ("training_file_sha256", "train.jsonl"),
-        ("validation_file_sha256", "valid.jsonl"),
-        ("system_prompt_sha256", "prompt.md"),
-        ("adapter_sha256", "lora.gguf"),
-        ("training_log_sha256", "log.jsonl"),
-    ):
-        assert record[key] == sha256(files[name]), key
-    assert record["hyperparameters"] == {
+    return files, record
+
+
+def test_build_record_names_every_file_with_its_hash_and_reads_figures_from_the_log(
+    tmp_path: Path,
+) -> None:
+    files, record = tiny_run(tmp_path)
+    job = record["job"]
+    assert (record["kind"], record["version"]) == (train.RECORD_KIND, train.RECORD_VERSION)
+    assert job["hyperparameters"] == {
         "n_epochs": 2,
         "batch_size": 4,
         "learning_rate_multiplier": 1.0,
     }
-    assert (record["created_at"], record["finished_at"]) == (1_700_000_000, 1_700_000_600)
-    assert record["final_loss"] == 0.123457
-    assert record["status"] == "succeeded"
-    assert record["id"] == train.job_id(sha256(files["train.jsonl"]), hyper)
-    assert record["id"] != train.job_id(sha256(files["train.jsonl"]), train.Hyperparameters())
+    assert (job["created_at"], job["finished_at"]) == (1_700_000_000, 1_700_000_070)
+    assert job["trained_tokens"] == 1234
+    assert job["training_file"] == str(files["train.jsonl"])
+    assert job["id"] == train.job_id(sha256(files["train.jsonl"]), train.Hyperparameters(2, 4))
+    assert job["id"] != train.job_id(sha256(files["train.jsonl"]), train.Hyperparameters())
+    for name in ("train.jsonl", "valid.jsonl"):
+        assert record["files"][str(files[name])] == {
+            "filename": name,
+            "bytes": files[name].stat().st_size,
+            "sha256": sha256(files[name]),
+        }
+    assert record["artifacts"] == {
+        str(files["lora.gguf"]): sha256(files["lora.gguf"]),
+        str(files["log.jsonl"]): sha256(files["log.jsonl"]),
+    }
+    assert record["base_model"]["sha256"] == sha256(files["model.gguf"])
+    assert record["system_prompt"]["sha256"] == sha256(files["prompt.md"])
+    assert record["training"] == {
+        "examples": 20,
+        "assistant_tokens": 500,
+        "steps": 2,
+        "final_loss": 0.9,
+        "validation_loss_before": 2.0,
+        "validation_loss_after": 0.5,
+        "duration_s": 70.5,
+        "log": str(files["log.jsonl"]),
+    }
+    # Events latest first, as the API lists them; each epoch at the time of its last step.
+    assert [(e["created_at"], e["message"][:13]) for e in record["events"]] == [
+        (1_700_000_070, "saved the ada"),
+        (1_700_000_061, "epoch 2/2 (st"),
+        (1_700_000_030, "epoch 1/2 (st"),
+        (1_700_000_000, "training star"),
+    ]
     out = tmp_path / "record.json"
     train.write_json(out, record)
     assert json.loads(out.read_text(encoding="utf-8")) == record
 
 
+def test_build_record_refuses_a_log_without_steps(tmp_path: Path) -> None:
+    files, _ = tiny_run(tmp_path)
+    files["log.jsonl"].write_text(json.dumps(LOG_LINES[0]) + "\n", encoding="utf-8")
+    with pytest.raises(train.TrainingError, match="no step or epoch"):
+        train.build_record(
+            hyper=train.Hyperparameters(),
+            base_model_path=files["model.gguf"],
+            training_file=files["train.jsonl"],
+            validation_file=files["valid.jsonl"],
+            system_prompt_file=files["prompt.md"],
+            adapter_file=files["lora.gguf"],
+            log_file=files["log.jsonl"],
+            created_at=0,
+            finished_at=1,
+            training_examples=1,
+            trained_assistant_tokens=1,
+            tool_versions={},
+        )
+
+
+def test_arcanos_eval_reads_the_record_as_a_targets_fine_tune_record(tmp_path: Path) -> None:
+    import dataclasses
+
+    from arcanos_eval import load_config
+    from arcanos_eval.fine_tunes import read_fine_tune_record
+
+    files, record = tiny_run(tmp_path)
+    path = tmp_path / "record.json"
+    train.write_json(path, record)
+    target = load_config(HERE / "compare" / "pyproject.toml").targets["candidate"]
+    found = read_fine_tune_record(path, target, tmp_path)
+    assert found.job_id == record["job"]["id"]
+    assert found.fine_tuned_model == train.FINE_TUNED_MODEL == target.model
+    assert found.status == "succeeded"
+    assert found.training_file is not None
+    assert found.training_file.sha256 == sha256(files["train.jsonl"])
+    assert dataclasses.asdict(found)["events"][0]["message"].startswith("saved the adapter")
+
+
 # ----------------------------------------------------------------------------- the committed run
 
-# What another tool may rely on: OpenAI's FineTuningJob names, plus hashes of every file.
-DOCUMENTED_FIELDS = {
-    "object",
-    "id",
-    "status",
-    "model",
-    "model_file",
-    "model_sha256",
-    "fine_tuned_model",
-    "training_file",
-    "training_file_sha256",
-    "validation_file",
-    "validation_file_sha256",
-    "hyperparameters",
-    "trained_tokens",
-    "steps",
-    "final_loss",
-    "result_files",
-    "adapter_file",
-    "adapter_sha256",
-    "created_at",
-    "finished_at",
-    "tool_versions",
-}
+
+def committed() -> dict[str, Any]:
+    return json.loads(RECORD.read_text(encoding="utf-8"))
 
 
 def test_committed_record_matches_the_committed_files() -> None:
-    record = json.loads(RECORD.read_text(encoding="utf-8"))
-    assert set(record) >= DOCUMENTED_FIELDS
-    assert record["schema"] == train.RECORD_SCHEMA
-    assert record["object"] == "fine_tuning.job" and record["status"] == "succeeded"
-    assert record["fine_tuned_model"] == train.FINE_TUNED_MODEL
-    for path_key, hash_key in (
-        ("training_file", "training_file_sha256"),
-        ("validation_file", "validation_file_sha256"),
-        ("system_prompt_file", "system_prompt_sha256"),
-        ("adapter_file", "adapter_sha256"),
-        ("training_log", "training_log_sha256"),
-    ):
-        assert sha256(ROOT / record[path_key]) == record[hash_key], path_key
-    assert record["result_files"] == [record["adapter_file"]]
-    assert (ROOT / record["adapter_file"]).stat().st_size == record["adapter_bytes"] < 20_000_000
-    assert record["id"] == train.job_id(
-        record["training_file_sha256"],
-        train.Hyperparameters(
-            n_epochs=record["hyperparameters"]["n_epochs"],
-            batch_size=record["hyperparameters"]["batch_size"],
-            learning_rate_multiplier=record["hyperparameters"]["learning_rate_multiplier"],
-            lora_rank=record["method"]["lora"]["rank"],
-            lora_alpha=record["method"]["lora"]["alpha"],
-            lora_layers=train.N_LAYERS - record["method"]["lora"]["layers"][0],
-        ),
+    record = committed()
+    job = record["job"]
+    assert (record["kind"], record["version"]) == (train.RECORD_KIND, train.RECORD_VERSION)
+    assert job["object"] == "fine_tuning.job" and job["status"] == "succeeded"
+    assert (job["model"], job["fine_tuned_model"]) == (train.BASE_MODEL, train.FINE_TUNED_MODEL)
+    assert (job["training_file"], job["validation_file"]) == (
+        TRAIN.relative_to(ROOT).as_posix(),
+        VALIDATION.relative_to(ROOT).as_posix(),
     )
-    assert record["created_at"] < record["finished_at"]
+    for path, info in record["files"].items():
+        assert info == {
+            "filename": Path(path).name,
+            "bytes": (ROOT / path).stat().st_size,
+            "sha256": sha256(ROOT / path),
+        }
+    assert set(record["files"]) == {job["training_file"], job["validation_file"]}
+    for path, digest in record["artifacts"].items():
+        assert sha256(ROOT / path) == digest, path
+    assert set(record["artifacts"]) == {job["result_files"][0], record["training"]["log"]}
+    assert sha256(ROOT / record["system_prompt"]["file"]) == record["system_prompt"]["sha256"]
+    assert (ROOT / job["result_files"][0]).stat().st_size < 20_000_000
+    # The committed run is what `python examples/fine-tune/train.py` does: default settings.
+    defaults = train.Hyperparameters()
+    assert job["hyperparameters"] == {
+        "n_epochs": defaults.n_epochs,
+        "batch_size": defaults.batch_size,
+        "learning_rate_multiplier": defaults.learning_rate_multiplier,
+    }
+    assert job["method"]["lora"]["layers"] == [defaults.first_lora_layer, train.N_LAYERS - 1]
+    assert job["method"]["lora"]["rank"] == defaults.lora_rank
+    assert job["id"] == train.job_id(record["files"][job["training_file"]]["sha256"], defaults)
+    assert job["created_at"] < job["finished_at"]
 
 
 def test_committed_training_log_agrees_with_the_record() -> None:
-    record = json.loads(RECORD.read_text(encoding="utf-8"))
-    log = lines(ROOT / record["training_log"])
+    record = committed()
+    run = record["training"]
+    log = lines(ROOT / run["log"])
     steps = [e for e in log if e["event"] == "step"]
     epochs = [e for e in log if e["event"] == "epoch"]
-    assert [e["step"] for e in steps] == list(range(1, record["steps"] + 1))
-    assert len(epochs) == record["hyperparameters"]["n_epochs"]
-    assert steps[-1]["trained_tokens"] == record["trained_tokens"]
-    assert epochs[-1]["train_loss"] == pytest.approx(record["final_loss"], abs=1e-5)
-    assert log[0]["validation_loss"] == record["validation_loss_before"]
-    assert epochs[-1]["validation_loss"] == record["validation_loss_after"]
+    assert [e["step"] for e in steps] == list(range(1, run["steps"] + 1))
+    assert len(epochs) == record["job"]["hyperparameters"]["n_epochs"]
+    assert steps[-1]["trained_tokens"] == record["job"]["trained_tokens"]
+    assert epochs[-1]["train_loss"] == run["final_loss"]
+    assert log[0]["validation_loss"] == run["validation_loss_before"]
+    assert epochs[-1]["validation_loss"] == run["validation_loss_after"]
     # It learned: the held-out loss fell.
-    assert record["validation_loss_after"] < record["validation_loss_before"]
+    assert run["validation_loss_after"] < run["validation_loss_before"] / 2
 
 
 def test_committed_adapter_fits_smollm2_135m() -> None:
     import gguf
 
-    record = json.loads(RECORD.read_text(encoding="utf-8"))
-    reader = gguf.GGUFReader(ROOT / record["adapter_file"])
-    assert reader.fields["adapter.lora.alpha"].contents() == record["method"]["lora"]["alpha"]
+    lora = committed()["job"]["method"]["lora"]
+    reader = gguf.GGUFReader(ROOT / committed()["job"]["result_files"][0])
+    assert reader.fields["adapter.lora.alpha"].contents() == lora["alpha"]
     shapes = {t.name: list(t.shape) for t in reader.tensors}
-    first, last = record["method"]["lora"]["layers"]
-    rank = record["method"]["lora"]["rank"]
+    first, last = lora["layers"]
+    rank = lora["rank"]
     # SmolLM2-135M: hidden 576, 9 query heads and 3 key/value heads of 64, MLP 1536.
     sizes = {
         "attn_q": (576, 576),
@@ -499,10 +558,12 @@ def test_train_py_runs_end_to_end_on_a_few_examples(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stderr[-3000:]
     record = json.loads(out["record.json"].read_text(encoding="utf-8"))
-    assert record["steps"] == 2 and record["training_examples"] == 8
-    assert record["adapter_sha256"] == sha256(out["lora.gguf"])
-    assert record["training_log_sha256"] == sha256(out["log.jsonl"])
-    assert record["training_file_sha256"] == sha256(TRAIN)
+    assert record["training"]["steps"] == 2 and record["training"]["examples"] == 8
+    assert record["artifacts"] == {
+        str(out["lora.gguf"]): sha256(out["lora.gguf"]),
+        str(out["log.jsonl"]): sha256(out["log.jsonl"]),
+    }
+    assert record["files"][record["job"]["training_file"]]["sha256"] == sha256(TRAIN)
     assert "step 2/2" in result.stderr
 
 
@@ -521,6 +582,8 @@ def test_compare_config_puts_base_and_fine_tune_on_the_same_plain_prompt() -> No
     assert base.system_prompt == candidate.system_prompt == prompt
     assert base.params == candidate.params
     assert base.structured_outputs == candidate.structured_outputs
+    assert candidate.fine_tune_record is not None
+    assert Path(candidate.fine_tune_record).resolve() == RECORD.resolve()
 
 
 heldout = load("heldout")
@@ -576,3 +639,16 @@ def test_heldout_grades_intents_in_order_and_support_decisions() -> None:
     ) == (True, False)
     with pytest.raises(ValueError, match="not a reference answer"):
         heldout.grade("plain text", "{}")
+
+
+def test_the_compare_candidates_provenance_is_the_committed_record() -> None:
+    from arcanos_eval import load_config
+    from arcanos_eval.fine_tunes import read_fine_tune_record
+
+    target = load_config(HERE / "compare" / "pyproject.toml").targets["candidate"]
+    assert target.fine_tune_record is not None
+    found = read_fine_tune_record(Path(target.fine_tune_record), target, ROOT)
+    assert found.job_id == committed()["job"]["id"]
+    assert found.fine_tuned_model == target.model
+    assert found.training_file is not None and found.training_file.sha256 == sha256(TRAIN)
+    assert found.validation_file is not None and found.validation_file.sha256 == sha256(VALIDATION)

@@ -52,8 +52,8 @@ def answer_format(text: str) -> str | None:
 def test_the_record_names_the_base_model_file_the_server_serves(llama_installation: Any) -> None:
     record = json.loads((FINE_TUNE / "fine-tune-record.json").read_text(encoding="utf-8"))
     served = Path(llama_installation.model_path)
-    assert served.name == record["model_file"]
-    assert hashlib.sha256(served.read_bytes()).hexdigest() == record["model_sha256"]
+    assert served.name == record["base_model"]["file"]
+    assert hashlib.sha256(served.read_bytes()).hexdigest() == record["base_model"]["sha256"]
 
 
 def test_the_fine_tune_answers_held_out_questions_in_the_trained_formats(
