@@ -107,7 +107,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         config = _run_config(args)
         print(plan_run_cost(config, load_suites(config.suites, roots=config.roots)).render())
         return ExitCode.PROMOTE
-    session = ArcanosSession.open(_run_config(args), data_report=args.data_report)
+    session = ArcanosSession.open(_run_config(args))
     log = session.run(progress=not args.quiet)
     print(
         tabulate(

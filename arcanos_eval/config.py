@@ -141,6 +141,8 @@ class RunConfig:
     gates: Mapping[str, Any] = field(default_factory=dict)
     log: Path | None = None
     report: Path | None = None
+    # The training-data report (`arcanos-eval data check --json`) of the candidate's fine-tune.
+    data_report: Path | None = None
     resume: Path | None = None
     batch: BatchConfig = field(default_factory=BatchConfig)
     allowed_roots: tuple[Path, ...] = ()
@@ -486,7 +488,7 @@ def _parse_run(
     if isinstance(suites, str):
         suites = [suites]
     cache = data.get("cache", ".arcanos/cache")
-    log, report = data.get("log"), data.get("report")
+    log, report, data_report = data.get("log"), data.get("report"), data.get("data_report")
     config = RunConfig(
         root=root,
         source=Path(source) if source != "<defaults>" else None,
@@ -511,6 +513,7 @@ def _parse_run(
         gates=dict(data.get("gates", {})),
         log=None if log is None else confined(log, "log"),
         report=None if report is None else confined(report, "report"),
+        data_report=None if data_report is None else confined(data_report, "data_report"),
         batch=_build_batch(data.get("batch", {})),
         allowed_roots=roots.allowed,
         max_cost_usd=_float(data.get("max_cost_usd")),
@@ -563,7 +566,7 @@ def _apply_overrides(config: RunConfig, overrides: Mapping[str, Any]) -> RunConf
             changes["partial_suites"] = {os.path.realpath(p) for p in changes["suites"]} != {
                 os.path.realpath(p) for p in config.suites
             }
-        elif key in ("golden", "log", "report", "resume", "cache"):
+        elif key in ("golden", "log", "report", "data_report", "resume", "cache"):
             changes[key] = Path(value)
         elif key == "mode":
             changes["mode"] = _check_mode(value, "--mode")

@@ -111,7 +111,12 @@ OPTIONS: tuple[Option, ...] = (
         type=float,
         config_key="max_cost_usd",
     ),
-    Option("data-report", "training-data report JSON for the data gate", "PATH.json"),
+    Option(
+        "data-report",
+        "training-data report JSON for the data gate (default: data_report)",
+        "PATH.json",
+        config_key="data_report",
+    ),
     Option(
         "outcome",
         "gated (default): a failing candidate case that a gate counts is reported as xfail and "

@@ -68,7 +68,7 @@ def pytest_configure(config: pytest.Config) -> None:
         run_config = load_config(
             start=config.rootpath, **overrides_from({**values, "suites": given})
         )
-        session = ArcanosSession.open(run_config, data_report=values.get("data_report"))
+        session = ArcanosSession.open(run_config)
     except ArcanosError as exc:
         raise pytest.UsageError(str(exc)) from None
     if is_worker(config) and run_config.max_cost_usd is not None:

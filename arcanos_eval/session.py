@@ -178,7 +178,7 @@ class ArcanosSession:
     @classmethod
     def open(cls, config: RunConfig, *, data_report: str | Path | None = None) -> ArcanosSession:
         """The session of ``config``: its gates checked, its suites and the training-data report
-        (a path, optional) loaded.
+        (``data_report``, else the configured one, if any) loaded.
 
         Raises:
             ArcanosError: a bad or missing gate table, suite or data report, before any model
@@ -189,7 +189,8 @@ class ArcanosSession:
         with bulk_work():
             startup = check_startup(config)
         startup.raise_first()
-        return cls(config, startup.suites, data_report=read_data_report(data_report))
+        report = config.data_report if data_report is None else data_report
+        return cls(config, startup.suites, data_report=read_data_report(report))
 
     @functools.cached_property
     def target_names(self) -> tuple[str, ...]:

@@ -576,3 +576,29 @@ def test_the_settings_are_checked_when_the_configuration_loads(
     assert main(["validate"]) == 2
     assert message in capsys.readouterr().err
     assert _ft_requests(project.server) == 0
+
+
+def test_the_configured_data_report_is_read_by_every_run(project: Project) -> None:
+    _record(project, TRAIN)
+    changed = project.data_report("train.jsonl", TRAIN.replace(b"silver", b"golden"))
+    (project.root / "changed.json").write_bytes((project.root / changed).read_bytes())
+    same = project.data_report("train.jsonl", TRAIN)
+    project.configure(
+        'fine_tune_record = "fine-tune/record.json"', settings='data_report = "changed.json"'
+    )
+    status, markdown, _ = project.run("live")
+    assert status == 1
+    assert "but the data report checked train.jsonl with sha256" in _checklist_row(markdown)
+    # --data-report overrides the configured one.
+    status, markdown, _ = project.run("live", "--data-report", same, name="again")
+    assert status == 0 and "data report's train.jsonl (by sha256)" in markdown
+
+
+def test_a_configured_data_report_outside_the_project_is_refused(
+    project: Project, capsys: pytest.CaptureFixture[str]
+) -> None:
+    project.configure(settings='data_report = "../elsewhere/data.json"')
+    assert main(["run", "--mode", "live", "-q"]) == 2
+    err = capsys.readouterr().err
+    assert "field 'data_report'" in err and "outside the project" in err
+    assert project.server.requests == []

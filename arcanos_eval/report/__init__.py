@@ -14,7 +14,7 @@ Example::
 from __future__ import annotations
 
 from arcanos_eval.report.charts import Chart, ChartSet, write_charts
-from arcanos_eval.report.evaluation import Evaluation, RunDiff, diff_runs, evaluate
+from arcanos_eval.report.evaluation import Alternative, Evaluation, RunDiff, diff_runs, evaluate
 from arcanos_eval.report.html import render_html
 from arcanos_eval.report.markdown import (
     render_diff_markdown,
@@ -24,6 +24,7 @@ from arcanos_eval.report.markdown import (
 from arcanos_eval.report.summary import summary_json, write_step_summary
 
 __all__ = [
+    "Alternative",
     "Chart",
     "ChartSet",
     "Evaluation",

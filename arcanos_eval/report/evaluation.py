@@ -38,6 +38,7 @@ from arcanos_eval.scorers._registry import unknown_name_message
 from arcanos_eval.stats import TargetStats, target_stats
 
 __all__ = [
+    "Alternative",
     "Evaluation",
     "Fallback",
     "PartialRun",
@@ -89,6 +90,22 @@ def fallback_of(header: RunHeader) -> Fallback:
 
 
 @dataclass(frozen=True)
+class Alternative:
+    """The candidate against a target the gates do not compare it with (one the team weighed
+    against the fine-tune, say a prompt-only specialization, or the previous release).
+
+    Attributes:
+        target: that target's name; it plays base in ``comparison``.
+        comparison: every case, that target against the candidate.
+        categories: pass rates and paired statistics per category, then ``all``.
+    """
+
+    target: str
+    comparison: Comparison
+    categories: tuple[CategoryStats, ...]
+
+
+@dataclass(frozen=True)
 class Evaluation:
     """Everything a release report shows, computed from one run log.
 
@@ -113,6 +130,7 @@ class Evaluation:
         calibration: each grader's calibration (per role), in log order.
         labels: each grader's agreement with the human labels of the cases, when any.
         fallback: what to serve when the release is held (the action line).
+        alternatives: the candidate against every other target that answered (not gated).
     """
 
     header: RunHeader
@@ -136,6 +154,7 @@ class Evaluation:
     pairwise: tuple[PairwiseRecord, ...] = ()
     calibration: tuple[CalibrationRecord, ...] = ()
     labels: tuple[LabelAgreement, ...] = ()
+    alternatives: tuple[Alternative, ...] = ()
 
     @property
     def run_id(self) -> str:
@@ -270,14 +289,18 @@ def evaluate(
     gate_set = gate_set.with_data_report(data_report is not None and gate_set.data is not False)
     gate_set = gate_set.with_fine_tune(candidate in header.fine_tunes)
     records = log.records()
-    comparison = compare_records(
-        records,
-        baseline,
-        candidate,
-        exclude_paths=_exclude_paths(header, exclude_paths),
-        schemas=header.response_schemas(),
-        seed=seed,
-    )
+
+    def against(other: str) -> Comparison:
+        return compare_records(
+            records,
+            other,
+            candidate,
+            exclude_paths=_exclude_paths(header, exclude_paths),
+            schemas=header.response_schemas(),
+            seed=seed,
+        )
+
+    comparison = against(baseline)
     pairwise = tuple(log.pairwise.values())
     results = evaluate_gates(
         gate_set,
@@ -294,9 +317,14 @@ def evaluate(
     incomplete = incompleteness(log, baseline, candidate)
     if incomplete is not None:  # the gates' own outcome stands, but a release needs the whole run
         decision = replace(decision, decision="HOLD")
-    targets = tuple(
-        target_stats(t, records, header.target(t).prices)
-        for t in _target_order(records, (baseline, candidate))
+    order = _target_order(records, (baseline, candidate))
+    targets = tuple(target_stats(t, records, header.target(t).prices) for t in order)
+    # Every other target that answered (a prompt-only alternative, a previous release): shown
+    # beside the candidate, never gated.
+    alternatives = tuple(
+        Alternative(other, compared, compared.category_stats())
+        for other in order[2:]
+        for compared in [against(other)]
     )
     return Evaluation(
         header=header,
@@ -320,6 +348,7 @@ def evaluate(
         pairwise=pairwise,
         calibration=tuple(log.calibration.values()),
         labels=label_agreement(records, header),
+        alternatives=alternatives,
     )
 
 

@@ -32,7 +32,13 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-from arcanos_eval.compare import ALL_CATEGORIES, CaseComparison, OutputDiff, TargetOutcome
+from arcanos_eval.compare import (
+    ALL_CATEGORIES,
+    CaseComparison,
+    CategoryStats,
+    OutputDiff,
+    TargetOutcome,
+)
 from arcanos_eval.model import ResultRecord
 from arcanos_eval.report.evaluation import Evaluation
 from arcanos_eval.report.fine_tune import fine_tune_views
@@ -201,11 +207,8 @@ def _gates(ev: Evaluation) -> str:
     return _section("gates", "Gates", _table(headers, rows, "gates"))
 
 
-def _categories(ev: Evaluation) -> str:
-    rows = []
-    for c in ev.categories:
-        rows.append((c.category, *category_cells(c)))
-    base, cand = ev.baseline, ev.candidate
+def _category_table(categories: Sequence[CategoryStats], base: str, cand: str) -> str:
+    rows = [(c.category, *category_cells(c)) for c in categories]
     headers = [
         "category",
         f"{base} passed",
@@ -219,15 +222,33 @@ def _categories(ev: Evaluation) -> str:
         "regressed",
         "McNemar p",
     ]
+    return _table(headers, rows, "numbers")
+
+
+def _alternatives(ev: Evaluation) -> str:
+    if not ev.alternatives:
+        return ""
+    cand = ev.candidate
+    body = [
+        f"<p>Not gated: the gates compare {_e(cand)} with {_e(ev.baseline)} only. Each table "
+        f"reads like the pass rates above, with the other target in {_e(ev.baseline)}'s "
+        "place.</p>"
+    ]
+    for alt in ev.alternatives:
+        body.append(f"<h3>{_e(cand)} vs {_e(alt.target)}</h3>")
+        body.append(_category_table(alt.categories, alt.target, cand))
+    return _section("alternatives", f"{cand} against the other targets", "\n".join(body))
+
+
+def _categories(ev: Evaluation) -> str:
     note = (
         "<p>A case passes when its repeats pass every check (under its reducer); the delta is "
         "over cases judged on both sides. Intervals are Wilson 95%; McNemar is exact and "
         "two-sided.</p>"
     )
     chart = _figure(_pass_rate_svg(ev), "Pass rate per category, with Wilson 95% intervals")
-    return _section(
-        "categories", "Pass rates by category", note + _table(headers, rows, "numbers") + chart
-    )
+    table = _category_table(ev.categories, ev.baseline, ev.candidate)
+    return _section("categories", "Pass rates by category", note + table + chart)
 
 
 def _targets(ev: Evaluation) -> str:
@@ -607,6 +628,7 @@ def render_html(evaluation: Evaluation) -> str:
             ("checklist", "Checklist"),
             ("gates", "Gates"),
             ("categories", "Pass rates"),
+            *((("alternatives", "Other targets"),) if ev.alternatives else ()),
             ("latency", "Latency"),
             *((("fine-tune", "Fine-tune"),) if ev.header.fine_tunes else ()),
             ("cases", "Cases"),
@@ -634,6 +656,7 @@ def render_html(evaluation: Evaluation) -> str:
         _checklist(ev),
         _gates(ev),
         _categories(ev),
+        _alternatives(ev),
         _targets(ev),
         *filter(None, [_graders(ev)]),
         *filter(None, [_fine_tunes(ev)]),

@@ -308,6 +308,49 @@ def _pass_rates(categories: Sequence[CategoryStats], base: str, cand: str) -> li
     ]
 
 
+_KEYS_SHOWN = 20
+
+
+def _case_keys(cases: Sequence[CaseComparison]) -> str:
+    keys = ", ".join(_code(c.key) for c in cases[:_KEYS_SHOWN])
+    more = len(cases) - _KEYS_SHOWN
+    return keys + (f" and {more} more" if more > 0 else "")
+
+
+def _alternatives(ev: Evaluation) -> list[str]:
+    """The candidate beside every target the gates do not compare it with."""
+    cand = ev.candidate
+    lines = [
+        f"## `{cand}` against the other targets",
+        "",
+        f"Not gated: the gates compare `{cand}` with `{ev.baseline}` only. Each table reads like "
+        f"the pass rates above, with the other target in `{ev.baseline}`'s place.",
+    ]
+    for alt in ev.alternatives:
+        headers = [h.format(a=alt.target, b=cand) for h in _CATEGORY_HEADERS]
+        lines += [
+            "",
+            f"### `{cand}` vs `{alt.target}`",
+            "",
+            _table(_category_rows(alt.categories), headers),
+        ]
+        worse = alt.comparison.with_transition("regressed")
+        better = alt.comparison.with_transition("fixed")
+        if worse:
+            lines += [
+                "",
+                f"{len(worse)} case(s) pass on `{alt.target}` and fail on `{cand}`: "
+                f"{_case_keys(worse)}.",
+            ]
+        if better:
+            lines += [
+                "",
+                f"{len(better)} case(s) fail on `{alt.target}` and pass on `{cand}`: "
+                f"{_case_keys(better)}.",
+            ]
+    return lines
+
+
 def _cases_needed(ev: Evaluation) -> list[str]:
     """Per gated category, the cases it measured and the cases its gate needs at these rates."""
     rows = []
@@ -914,6 +957,7 @@ def render_markdown(evaluation: Evaluation, *, charts: ChartSet | None = None) -
         _gates(ev),
         _pass_rates(ev.categories, ev.baseline, ev.candidate),
         *filter(None, [_cases_needed(ev)]),
+        *([_alternatives(ev)] if ev.alternatives else []),
         _evaluation_targets(ev),
         _regressions(ev.comparison, ev.header, ev.baseline, ev.candidate),
         _improvements(ev.comparison, ev.baseline, ev.candidate),

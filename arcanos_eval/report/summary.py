@@ -138,6 +138,12 @@ def summary_json(evaluation: Evaluation) -> dict[str, Any]:
             for g in ev.gates
         ],
         "categories": [_category(c) for c in ev.categories],
+        # The candidate against each target the gates do not compare it with; the other target
+        # plays "base" in its categories.
+        "alternatives": [
+            {"target": a.target, "categories": [_category(c) for c in a.categories]}
+            for a in ev.alternatives
+        ],
         "targets": [_target(s) for s in ev.targets],
         "cases": [_case(c) for c in comparison.cases if c.transition != "both_pass"],
         "flaky": [
