@@ -79,6 +79,34 @@ def test_training_set_passes_the_data_check_against_the_bundled_suites() -> None
     assert [(f.kind, f.file, f.line) for f in report.findings] == []
 
 
+def test_the_demos_data_report_is_the_data_check_of_the_committed_training_set(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from arcanos_eval.cli import main
+
+    # The command of examples/fine-tune/README.md, run where the demo's pyproject.toml is.
+    monkeypatch.chdir(ROOT)
+    fresh = tmp_path / "data-report.json"
+    command = [
+        "data", "check", "examples/training-data/arcanos-support.train.jsonl",
+        "--validation", "examples/training-data/arcanos-support.validation.jsonl",
+        "--against", "suites", "--allowlist", "examples/training-data/allowlist.txt",
+        "--epochs", "4", "--json", str(fresh),
+    ]  # fmt: skip
+    assert main(command) == 0
+    committed = json.loads((HERE / "data-report.json").read_text(encoding="utf-8"))
+    assert committed["passed"] is True
+    assert {**json.loads(fresh.read_text(encoding="utf-8")), "created_at": None} == {
+        **committed,
+        "created_at": None,
+    }
+    # It vouches for the files the fine-tune was trained on: the record's hashes are its hashes.
+    record = json.loads(RECORD.read_text(encoding="utf-8"))
+    assert {f["sha256"] for f in committed["files"]} == {
+        f["sha256"] for f in record["files"].values()
+    }
+
+
 def test_no_training_message_holds_half_of_any_suite_input() -> None:
     # Stricter than the data check's 80% containment: the suites measure skill, not recall.
     index = ContaminationIndex(read_eval_cases(ROOT / "suites").cases, threshold=0.5)
