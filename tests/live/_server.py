@@ -26,12 +26,16 @@ def load_script() -> ModuleType:
 
 
 class LiveServer:
-    """The session's server: its address, and a restart that empties its prompt cache."""
+    """A server of the session (the base model, or with ``adapter`` the fine-tune): its
+    address, and a restart that empties its prompt cache."""
 
-    def __init__(self, script: ModuleType, installation: Any, state_dir: Path) -> None:
+    def __init__(
+        self, script: ModuleType, installation: Any, state_dir: Path, adapter: Path | None = None
+    ) -> None:
         self._script = script
         self._installation = installation
         self._state_dir = state_dir
+        self._adapter = adapter
         self.server: Any = None
 
     @property
@@ -46,7 +50,7 @@ class LiveServer:
         try:
             # Port 0: a free port, so a developer's own server on the default port is untouched.
             self.server = self._script.start_server(
-                self._installation, port=0, state_dir=self._state_dir
+                self._installation, port=0, state_dir=self._state_dir, adapter=self._adapter
             )
         except self._script.LocalModelError as exc:
             pytest.fail(

@@ -40,9 +40,30 @@ def llama_server(
     llama_installation: Any,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[LiveServer]:
-    """A running server for the session, stopped at its end. Both demo targets call it, as
-    they call the one server of ``local_model.py start``."""
+    """The base model's server for the session, stopped at its end: the demo's base,
+    prompt-only and judge targets call it, as they call ``local_model.py start``'s."""
     live = LiveServer(local_model_script, llama_installation, tmp_path_factory.mktemp("llama"))
+    live.start()
+    try:
+        yield live
+    finally:
+        live.stop()
+
+
+@pytest.fixture(scope="session")
+def fine_tune_server(
+    local_model_script: ModuleType,
+    llama_installation: Any,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[LiveServer]:
+    """The fine-tune's server for the session (the base model with ``examples/fine-tune``'s
+    adapter), as ``local_model.py start --fine-tune`` serves it to the demo's candidate."""
+    live = LiveServer(
+        local_model_script,
+        llama_installation,
+        tmp_path_factory.mktemp("fine-tune"),
+        adapter=local_model_script.DEFAULT_ADAPTER,
+    )
     live.start()
     try:
         yield live

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from tests.live._server import ROOT
+from tests.live._server import ROOT, LiveServer
 
 pytestmark = pytest.mark.live
 
@@ -57,22 +57,15 @@ def test_the_record_names_the_base_model_file_the_server_serves(llama_installati
 
 
 def test_the_fine_tune_answers_held_out_questions_in_the_trained_formats(
-    local_model_script: Any, llama_installation: Any, tmp_path: Path
+    local_model_script: Any, fine_tune_server: LiveServer
 ) -> None:
-    script = local_model_script
-    server = script.start_server(
-        llama_installation, port=0, state_dir=tmp_path, adapter=script.DEFAULT_ADAPTER
-    )
-    try:
-        with urllib.request.urlopen(f"{server.base_url}/models", timeout=60) as answer:
-            assert [m["id"] for m in json.load(answer)["data"]] == [script.FINE_TUNED_ALIAS]
-        examples = [json.loads(line) for line in VALIDATION.read_text("utf-8").splitlines()]
-        got, expected = [], []
-        for example in examples[:6]:
-            system, user, assistant = example["messages"]
-            text = ask(server.base_url, server.model, [system, user])
-            got.append(answer_format(text))
-            expected.append(answer_format(assistant["content"]))
-    finally:
-        script.stop_server(tmp_path)
+    with urllib.request.urlopen(f"{fine_tune_server.base_url}/models", timeout=60) as answer:
+        assert [m["id"] for m in json.load(answer)["data"]] == [local_model_script.FINE_TUNED_ALIAS]
+    examples = [json.loads(line) for line in VALIDATION.read_text("utf-8").splitlines()]
+    got, expected = [], []
+    for example in examples[:6]:
+        system, user, assistant = example["messages"]
+        text = ask(fine_tune_server.base_url, fine_tune_server.model, [system, user])
+        got.append(answer_format(text))
+        expected.append(answer_format(assistant["content"]))
     assert got == expected

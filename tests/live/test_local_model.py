@@ -1,10 +1,11 @@
-"""The live lane: the bundled suites' demo targets against a real model on a real server.
+"""The live lane: the bundled suites' demo targets against a real model on real servers.
 
 The loopback server of the other tests is ours; here the answers come from SmolLM2-135M-Instruct
-served by llama.cpp, software nobody here wrote. A representative subset of the bundled suites (every
-category, a multi-turn conversation, a case offering tools) runs through the demo targets of
-pyproject.toml, pointed at this session's server; then the same cases are recorded into a temporary
-golden store and replayed offline.
+and its fine-tune, served by llama.cpp, software nobody here wrote. A representative subset of the
+bundled suites (every category, a multi-turn conversation, a case offering tools) runs through the
+demo targets of pyproject.toml, pointed at this session's two servers (the base model's and the
+fine-tune's); then the same cases are recorded into a temporary golden store and replayed
+offline.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import json
 import urllib.request
 from collections.abc import Sequence
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
@@ -53,12 +55,19 @@ def representative_subset(suites: Sequence[Suite]) -> list[Suite]:
     ]
 
 
-def demo_config(server: LiveServer, tmp: Path, mode: str) -> RunConfig:
-    """The demo targets of pyproject.toml, sent to this session's server; nothing is written to
+# The demo target the fine-tune's server answers; the base model's server answers the others.
+FINE_TUNED = "candidate"
+# The demo's evaluated targets (the judge only grades).
+EVALUATED = ("base", "candidate", "prompt-only")
+
+
+def demo_config(servers: Servers, tmp: Path, mode: str) -> RunConfig:
+    """The demo targets of pyproject.toml, sent to this session's servers; nothing is written to
     the project's golden store or cache."""
     config = load_config(ROOT / "pyproject.toml", mode=mode)
     targets = {
-        name: dataclasses.replace(t, base_url=server.base_url) for name, t in config.targets.items()
+        name: dataclasses.replace(t, base_url=servers.of(name).base_url)
+        for name, t in config.targets.items()
     }
     return dataclasses.replace(config, targets=targets, golden=tmp / "golden", cache=None)
 
@@ -76,6 +85,30 @@ def texts_by_key(outcome: RunOutcome) -> dict[tuple[str, str, int], str | None]:
     return {record.key: record.response.text for record in outcome.log.records()}
 
 
+@dataclasses.dataclass(frozen=True)
+class Servers:
+    """The session's two servers: the base model's and the fine-tune's."""
+
+    base: LiveServer
+    fine_tune: LiveServer
+
+    def of(self, target: str) -> LiveServer:
+        return self.fine_tune if target == FINE_TUNED else self.base
+
+    def restart(self) -> None:
+        self.base.restart()
+        self.fine_tune.restart()
+
+    def stop(self) -> None:
+        self.base.stop()
+        self.fine_tune.stop()
+
+
+@pytest.fixture(scope="module")
+def servers(llama_server: LiveServer, fine_tune_server: LiveServer) -> Servers:
+    return Servers(llama_server, fine_tune_server)
+
+
 @pytest.fixture(scope="module")
 def subset() -> list[Suite]:
     config = load_config(ROOT / "pyproject.toml")
@@ -83,22 +116,25 @@ def subset() -> list[Suite]:
 
 
 @pytest.fixture(scope="module")
-def served_models(llama_server: LiveServer) -> list[str]:
-    """The model ids the server reports."""
-    with urllib.request.urlopen(f"{llama_server.base_url}/models", timeout=30) as answer:
-        return [m["id"] for m in json.load(answer)["data"]]
+def served_models(servers: Servers) -> list[str]:
+    """The model ids the two servers report."""
+    models = []
+    for server in (servers.base, servers.fine_tune):
+        with urllib.request.urlopen(f"{server.base_url}/models", timeout=30) as answer:
+            models += [m["id"] for m in json.load(answer)["data"]]
+    return models
 
 
 @pytest.fixture(scope="module")
 def live_outcome(
-    llama_server: LiveServer,
+    servers: Servers,
     subset: list[Suite],
     tmp_path_factory: pytest.TempPathFactory,
 ) -> RunOutcome:
-    """The subset run live (nothing recorded), on the freshly started server."""
+    """The subset run live (nothing recorded), on the freshly started servers."""
     tmp = tmp_path_factory.mktemp("live")
     return execute_run(
-        demo_config(llama_server, tmp, "live"), subset, log_path=tmp / "run.jsonl", progress=False
+        demo_config(servers, tmp, "live"), subset, log_path=tmp / "run.jsonl", progress=False
     )
 
 
@@ -117,16 +153,17 @@ def test_live_run_answers_come_from_the_real_server(
     live_outcome: RunOutcome,
     subset: list[Suite],
     served_models: list[str],
-    llama_server: LiveServer,
+    servers: Servers,
+    local_model_script: ModuleType,
 ) -> None:
     stats = live_outcome.stats
-    planned = 2 * sum(len(s.cases) for s in subset)
+    planned = len(EVALUATED) * sum(len(s.cases) for s in subset)
     assert stats.errored == 0, [r.response.error for r in live_outcome.log.records() if r.errored]
     assert (stats.planned, stats.live, stats.requests) == (planned, planned, planned)
     assert (stats.replayed, stats.cached) == (0, 0)
     assert live_outcome.log.header.mode == "live"
     for name, described in live_outcome.log.header.targets.items():
-        assert described.endpoint == llama_server.base_url, name
+        assert described.endpoint == servers.of(name).base_url, name
         assert described.description, f"target {name} must say what it is"
 
     records = live_outcome.log.records()
@@ -142,38 +179,33 @@ def test_live_run_answers_come_from_the_real_server(
         assert response.latency_ms is not None and response.latency_ms > 0, where
         assert response.finish_reason in ("stop", "length", "tool_calls"), where
         assert record.scores, f"{where}: every bundled case has checks"
-    # The long prompt of base and the short one of candidate really reached the model.
+    # The long prompt of prompt-only and the plain one of base and candidate reached the model.
     prompt_tokens = {
-        t: max(r.response.usage.prompt_tokens for r in records if r.target == t)
-        for t in ("base", "candidate")
+        t: max(r.response.usage.prompt_tokens for r in records if r.target == t) for t in EVALUATED
     }
-    assert prompt_tokens["base"] > 2000 > prompt_tokens["candidate"]
-    # Schema-constrained decoding: candidate's answers to schema-bound cases are JSON objects.
-    for record in records:
-        suite = next(s for s in subset if s.id == record.suite_id)
-        if (
-            record.target == "candidate"
-            and suite.response_schema is not None
-            and record.response.finish_reason == "stop"
-        ):
-            assert isinstance(record.response.parsed, dict), record.response.text
+    assert (
+        prompt_tokens["prompt-only"] > 2000 > max(prompt_tokens["base"], prompt_tokens["candidate"])
+    )
+    # The candidate is the fine-tune: only its answers come from the adapter's server.
+    fine_tuned = local_model_script.FINE_TUNED_ALIAS
+    assert {r.target for r in records if r.response.model == fine_tuned} == {FINE_TUNED}
 
 
 def test_recording_replays_offline_with_the_same_scores(
     live_outcome: RunOutcome,
-    llama_server: LiveServer,
+    servers: Servers,
     subset: list[Suite],
     tmp_path_factory: pytest.TempPathFactory,
 ) -> None:
     tmp = tmp_path_factory.mktemp("record")
-    planned = 2 * sum(len(s.cases) for s in subset)
+    planned = len(EVALUATED) * sum(len(s.cases) for s in subset)
     # llama.cpp is deterministic at temperature 0 for the same sequence of evaluations, but its
     # prompt cache now holds the live pass's prompts, and resuming from a cached prompt evaluates
     # its last token alone, which rounds differently. A fresh server repeats the live pass's
     # evaluations exactly (one call in flight per target keeps each target's calls in order).
-    llama_server.restart()
+    servers.restart()
     recorded = execute_run(
-        demo_config(llama_server, tmp, "record"),
+        demo_config(servers, tmp, "record"),
         subset,
         log_path=tmp / "record.jsonl",
         progress=False,
@@ -185,16 +217,16 @@ def test_recording_replays_offline_with_the_same_scores(
         for p in recorded.stats.golden_written
         if p.endswith(".jsonl")
     }
-    assert written == {f"{s.id}/{t}.jsonl" for s in subset for t in ("base", "candidate")}
+    assert written == {f"{s.id}/{t}.jsonl" for s in subset for t in EVALUATED}
     # Greedy decoding with a fixed seed: the recording pass answered exactly as the live one.
     assert texts_by_key(recorded) == texts_by_key(live_outcome)
     assert scores_by_key(recorded, skip=TIMING_CHECKS) == scores_by_key(
         live_outcome, skip=TIMING_CHECKS
     )
 
-    replay_config = demo_config(llama_server, tmp, "replay")
+    replay_config = demo_config(servers, tmp, "replay")
     assert verify_golden(replay_config, subset) == []
-    llama_server.stop()  # replay must not need the server at all
+    servers.stop()  # replay must not need a server at all
     replayed = execute_run(replay_config, subset, log_path=tmp / "replay.jsonl", progress=False)
     assert replayed.stats.requests == 0
     assert replayed.stats.replayed == planned
