@@ -36,7 +36,7 @@ import math
 from typing import TYPE_CHECKING, Any
 
 from arcanos_eval.errors import MissingExtraError
-from arcanos_eval.stats import _cost as answer_cost  # the report's own formula
+from arcanos_eval.stats import token_cost  # the report's own formula
 
 if TYPE_CHECKING:
     import pandas
@@ -89,8 +89,8 @@ def results_frame(log: RunLog) -> pandas.DataFrame:
     prices = {name: info.prices for name, info in log.header.targets.items()}
     for record in log.results.values():
         response, usage = record.response, record.response.usage
-        cost = answer_cost(
-            usage.prompt_tokens, usage.completion_tokens, prices.get(record.target, {})
+        cost = token_cost(
+            prices.get(record.target, {}), usage.prompt_tokens, usage.completion_tokens
         )
         checks: dict[str, bool] = {}
         for result in record.scores:

@@ -30,6 +30,7 @@ from functools import lru_cache
 from arcanos_eval.engine import Call, Engine
 from arcanos_eval.errors import ConfigError
 from arcanos_eval.model import Request, Response
+from arcanos_eval.stats import token_cost
 
 __all__ = [
     "ASSUMED_COMPLETION_TOKENS",
@@ -131,13 +132,8 @@ def call_cost(
         >>> call_cost({"input_per_mtok": 2.0, "output_per_mtok": 8.0}, 1000, 500)
         0.006
     """
-    if not any(key in prices for key in _PRICE_KEYS):
-        return None
-    usd = (
-        prompt * float(prices.get("input_per_mtok", 0.0))
-        + completion * float(prices.get("output_per_mtok", 0.0))
-    ) / 1_000_000
-    return usd * BATCH_DISCOUNT if batch else usd
+    usd = token_cost(prices, prompt, completion)
+    return usd * BATCH_DISCOUNT if usd is not None and batch else usd
 
 
 def require_prices(targets: Mapping[str, Mapping[str, float]]) -> None:

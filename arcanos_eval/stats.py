@@ -50,6 +50,7 @@ __all__ = [
     "paired_difference_interval",
     "percentile",
     "target_stats",
+    "token_cost",
     "wilson_interval",
 ]
 
@@ -600,7 +601,15 @@ class TargetStats:
         return self.cost_usd / self.answers
 
 
-def _cost(prompt: int, completion: int, prices: Mapping[str, float]) -> float | None:
+def token_cost(prices: Mapping[str, float], prompt: int, completion: int) -> float | None:
+    """USD for ``prompt`` and ``completion`` tokens at ``prices`` (``input_per_mtok``,
+    ``output_per_mtok``), or ``None`` when neither price is given: the one formula of the
+    report, the run-cost estimate and the run log's data frame.
+
+    Example:
+        >>> token_cost({"input_per_mtok": 2.0, "output_per_mtok": 8.0}, 1000, 500)
+        0.006
+    """
     if "input_per_mtok" not in prices and "output_per_mtok" not in prices:
         return None
     return (
@@ -630,7 +639,7 @@ def target_stats(
         ),
         prompt_tokens=prompt,
         completion_tokens=completion,
-        cost_usd=_cost(prompt, completion, prices or {}),
+        cost_usd=token_cost(prices or {}, prompt, completion),
     )
 
 
