@@ -12,7 +12,7 @@ import pytest
 
 from arcanos_eval.calibration import CALIBRATION_SUITE, case_graders
 from arcanos_eval.cli import main
-from arcanos_eval.report import evaluate
+from arcanos_eval.report import evaluate, summary_json
 from arcanos_eval.report.html import render_html
 from arcanos_eval.report.markdown import render_markdown
 from arcanos_eval.run import IncrementalRun, execute_run
@@ -123,6 +123,17 @@ def test_a_grader_that_flags_everything_fails_calibration_and_its_gate(
         "flags all",
     ]
     assert 'id="graders"' in render_html(ev) and "flags all" in render_html(ev)
+    (grader,) = summary_json(ev)["graders"]
+    assert grader == {
+        "grader": "judge",
+        "role": "moderation",
+        "status": "failed",
+        "agreed": 5,
+        "items": 10,
+        "min_accuracy": 0.8,
+        "kappa": 0.0,
+        "reason": None,
+    }
 
 
 def test_a_grader_that_answers_the_calibration_right_lets_its_gate_decide(
@@ -300,6 +311,14 @@ check_model = false  # the loopback server answers to any model name
         6,
     )
     assert agreement.kappa == pytest.approx(1 / 6)
+    (labeled,) = summary_json(evaluate(log))["label_agreement"]
+    assert {**labeled, "kappa": round(labeled["kappa"], 4)} == {
+        "grader": "judge",
+        "role": "judge",
+        "n": 10,
+        "agreed": 6,
+        "kappa": round(1 / 6, 4),
+    }
     report = (tmp_path / "r.md").read_text()
     section = report.split("### Agreement with human labels", 1)[1].split("\n## ", 1)[0]
     row = next(line for line in section.splitlines() if line.startswith("| judge"))

@@ -145,6 +145,25 @@ def summary_json(evaluation: Evaluation) -> dict[str, Any]:
             for a in ev.alternatives
         ],
         "targets": [_target(s) for s in ev.targets],
+        # Each grader's calibration (a failed one fails the gates it decides), and its agreement
+        # with the human labels of the suites' cases.
+        "graders": [
+            {
+                "grader": c.grader,
+                "role": c.role,
+                "status": c.status,
+                "agreed": c.agreed,
+                "items": c.items,
+                "min_accuracy": c.min_accuracy,
+                "kappa": c.kappa,
+                "reason": c.reason or None,
+            }
+            for c in ev.calibration
+        ],
+        "label_agreement": [
+            {"grader": a.grader, "role": a.role, "n": a.n, "agreed": a.agreed, "kappa": a.kappa}
+            for a in ev.labels
+        ],
         "cases": [_case(c) for c in comparison.cases if c.transition != "both_pass"],
         "flaky": [
             {
