@@ -11,6 +11,7 @@ while it scores that target's answers.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -32,10 +33,11 @@ def _number(value: Any, name: str, *, positive: bool = False) -> float:
     if (
         isinstance(value, bool)
         or not isinstance(value, (int, float))
+        or not math.isfinite(value)
         or value < 0
         or (positive and value == 0)
     ):
-        wanted = "a positive number" if positive else "a number >= 0"
+        wanted = "a finite positive number" if positive else "a finite number >= 0"
         raise ScorerArgumentError(f"{name} must be {wanted}, found {preview(value)}")
     return float(value)
 

@@ -188,11 +188,14 @@ def test_a_run_prices_each_answer_at_its_targets_prices(
 @pytest.mark.parametrize(
     ("name", "value", "message"),
     [
-        ("latency_ms", {"max_ms": -5}, "max_ms must be a positive number"),
+        ("latency_ms", {"max_ms": -5}, "max_ms must be a finite positive number"),
+        ("latency_ms", {"max_ms": float("nan")}, "max_ms must be a finite positive number"),
+        ("latency_ms", {"max_ms": float("inf")}, "max_ms must be a finite positive number"),
         ("latency_ms", {"max_ms": 100, "measure": "p95"}, "measure must be"),
         ("max_tokens", {"limit": 0}, "limit must be a positive integer"),
         ("max_tokens", {"limit": 10, "kind": "reasoning"}, "kind must be one of"),
-        ("cost", {"max_usd": "cheap"}, "max_usd must be a number"),
+        ("cost", {"max_usd": "cheap"}, "max_usd must be a finite number"),
+        ("cost", {"max_usd": float("nan")}, "max_usd must be a finite number"),
         ("cost", {"max_usd": 1, "input_per_mtok": -1}, "input_per_mtok must be"),
     ],
 )
