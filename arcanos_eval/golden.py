@@ -61,6 +61,15 @@ def _planned(config: RunConfig, suites: Sequence[Suite]) -> set[tuple[str, str, 
     }
 
 
+def _calibration_items(suites: Sequence[Suite]) -> set[tuple[str, str]]:
+    """(grader, calibration item id) of every calibration the suites' graders need recorded."""
+    return {
+        (grader.target, item.id)
+        for grader in case_graders(case for suite in suites for case in suite.cases)
+        for item in calibration_items(grader.role)
+    }
+
+
 def _stale(
     config: RunConfig,
     suites: Sequence[Suite],
@@ -77,12 +86,7 @@ def _stale(
         for name in model_targets(case, grading)
     }
     by_suite = {s.id for s in suites}
-    # Calibration items by id, and the graders' roles, for the recordings of calibrations.
-    graders = {
-        (grader.target, item.id)
-        for grader in case_graders(case for suite in suites for case in suite.cases)
-        for item in calibration_items(grader.role)
-    }
+    graders = _calibration_items(suites)
     stale: dict[tuple[str, str], set[tuple[str, int, str]]] = {}
     for suite_id, target, _ in store.iter_files():
         if suite_id == CALIBRATION_SUITE:
@@ -141,6 +145,20 @@ def verify_golden(config: RunConfig, suites: Sequence[Suite]) -> list[GoldenProb
                 f"{store.path(suite_id, target)} case {case_id!r}"
                 + (f" repeat {repeat}" if repeat else ""),
                 "no recording of the current request",
+            )
+        )
+    calibrated = {
+        (target, key[0].split("~")[0])
+        for suite_id, target, _ in store.iter_files()
+        if suite_id == CALIBRATION_SUITE
+        for key in store.records(suite_id, target)
+    }
+    for grader, item in sorted(_calibration_items(suites) - calibrated):
+        problems.append(
+            GoldenProblem(
+                "missing",
+                f"{store.path(CALIBRATION_SUITE, grader)} item {item!r}",
+                "no recording of this calibration item: a replay leaves the grader uncalibrated",
             )
         )
     for (suite_id, target), keys in sorted(_stale(config, suites, store, planned).items()):

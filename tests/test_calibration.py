@@ -12,6 +12,7 @@ import pytest
 
 from arcanos_eval.calibration import CALIBRATION_SUITE, case_graders
 from arcanos_eval.cli import main
+from arcanos_eval.golden import verify_golden
 from arcanos_eval.report import evaluate, summary_json
 from arcanos_eval.report.html import render_html
 from arcanos_eval.report.markdown import render_markdown
@@ -174,8 +175,15 @@ def test_replay_without_calibration_recordings_fails_the_gates_closed(
     server = openai_server_factory(responder=calibrated(answers))
     recorded = run(server, make_config, tmp_path, "record", "rec")
     assert drift_gate(recorded).passed
+    config = config_for(make_config, server.base_url, "replay")
+    suites = load_suites([tmp_path / "suites"])
+    assert verify_golden(config, suites) == []
     for path in (tmp_path / "golden" / CALIBRATION_SUITE).iterdir():
         path.unlink()
+    # `golden verify` names every calibration item the grader lacks.
+    missing = verify_golden(config, suites)
+    assert len(missing) == 10 and {p.kind for p in missing} == {"missing"}
+    assert all(f"{CALIBRATION_SUITE}/judge.jsonl item " in p.where for p in missing)
     server.stop()
     # The answers and the checks' questions replay; the calibration questions cannot, which is
     # no error of the run: the gates resting on the grader fail instead of passing.
