@@ -35,6 +35,7 @@ from arcanos_eval.errors import ReplayMissingError
 from arcanos_eval.model import Case, Request, Response
 from arcanos_eval.modes import Mode
 from arcanos_eval.targets.base import CallFailure, Target
+from arcanos_eval.targets.fine_tuning import fine_tune_identity
 from arcanos_eval.targets.replay import CachedAnswer, GoldenRecord, GoldenStore, ResponseCache
 
 if TYPE_CHECKING:
@@ -556,9 +557,13 @@ class Engine:
 
 def _provenance(target: Target, request: Request, response: Response) -> dict[str, Any]:
     """Where and when a new answer came from, as a golden record (and the cache) keeps it."""
+    # Read for every new answer (a record of a few KB): a record rewritten by a new training
+    # run in the same session is never described by its old hash.
+    fine_tune = fine_tune_identity(target.config)
     return {
         "endpoint": target.endpoint,
         "model": target.config.model,
+        **({"fine_tune": fine_tune} if fine_tune is not None else {}),
         "served_model": response.model,
         "recorded_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "sdk": sdk_version(),

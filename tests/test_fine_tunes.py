@@ -602,3 +602,27 @@ def test_a_configured_data_report_outside_the_project_is_refused(
     err = capsys.readouterr().err
     assert "field 'data_report'" in err and "outside the project" in err
     assert project.server.requests == []
+
+
+def test_every_recording_of_a_fine_tuned_target_names_its_weights(project: Project) -> None:
+    record = _record(project, TRAIN)
+    project.configure('fine_tune_record = "fine-tune/record.json"')
+    assert project.run("record")[0] == 0
+
+    def provenances(target: str) -> list[dict[str, Any]]:
+        text = project.read(f"golden/demo/{target}.jsonl")
+        return [json.loads(line)["provenance"] for line in text.splitlines()]
+
+    recorded = provenances("candidate")
+    assert len(recorded) == 2
+    assert {json.dumps(p["fine_tune"], sort_keys=True) for p in recorded} == {
+        json.dumps(
+            {
+                "job": "local-smollm2-arca-1",
+                "record_sha256": hashlib.sha256(record.read_bytes()).hexdigest(),
+                "artifacts": {"fine-tune/adapter.gguf": "ab" * 32},
+            },
+            sort_keys=True,
+        )
+    }
+    assert all("fine_tune" not in p for p in provenances("base"))  # not a fine-tune
