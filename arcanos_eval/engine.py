@@ -20,6 +20,7 @@ that consult a model, ad-hoc calls) are made live.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import random
 import time
@@ -466,12 +467,13 @@ class Engine:
             if tpm is not None:
                 await tpm.acquire(call.request.estimated_tokens())
             retry = attempt > 0
-            async with global_slots.hold(retry=retry):
+            # The target's slot first: a call waiting for its own busy target must not hold one
+            # of the run's slots, or a slow target's queue would starve every other target.
+            async with contextlib.AsyncExitStack() as slots:
                 if target_slots is not None:
-                    async with target_slots.hold(retry=retry):
-                        failure_or_response = await self._attempt(call, target, timeout)
-                else:
-                    failure_or_response = await self._attempt(call, target, timeout)
+                    await slots.enter_async_context(target_slots.hold(retry=retry))
+                await slots.enter_async_context(global_slots.hold(retry=retry))
+                failure_or_response = await self._attempt(call, target, timeout)
             if failure_or_response is None:
                 if call.target not in self._denied:
                     return None  # over the budget: not sent, now or later

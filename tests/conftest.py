@@ -116,6 +116,10 @@ def target(name: str, base_url: str | None, **fields: Any) -> TargetConfig:
     )
 
 
+def _without(spec: Mapping[str, Any], key: str) -> dict[str, Any]:
+    return {k: v for k, v in spec.items() if k != key}
+
+
 @pytest.fixture
 def make_config(tmp_path: Path) -> Callable[..., RunConfig]:
     def build(
@@ -126,7 +130,11 @@ def make_config(tmp_path: Path) -> Callable[..., RunConfig]:
             root=tmp_path,
             golden=tmp_path / "golden",
             cache=tmp_path / ".arcanos" / "cache",
-            targets={n: target(n, base_url, **dict(spec)) for n, spec in specs.items()},
+            # A target's own base_url (a second server) overrides the run's.
+            targets={
+                n: target(n, spec.get("base_url", base_url), **_without(spec, "base_url"))
+                for n, spec in specs.items()
+            },
             **{"max_retries": 3, "timeout_s": 5.0, **fields},
         )
 

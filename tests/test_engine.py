@@ -204,6 +204,27 @@ def test_per_target_concurrency_bounds_that_target(
     assert server.max_in_flight == 2
 
 
+def test_a_slow_target_does_not_hold_back_the_others(
+    openai_server_factory, make_config, tmp_path, test_key
+):
+    # The candidate answers one call at a time, slowly; base answers at once. Calls waiting for
+    # the candidate's one slot must not take the run's two slots from base.
+    slow, fast = openai_server_factory(latency_s=0.3), openai_server_factory()
+    config = make_config(
+        None,
+        mode="live",
+        concurrency=2,
+        targets={
+            "base": {"base_url": fast.base_url},
+            "candidate": {"base_url": slow.base_url, "concurrency": 1},
+        },
+    )
+    _run(config, _suites(tmp_path, count=6), tmp_path)
+    assert (fast.total_requests, slow.total_requests) == (6, 6)
+    # Every base call was made while the candidate's first or second call was in flight.
+    assert fast.requests[-1].received_at < slow.requests[1].received_at
+
+
 def test_retry_after_is_honoured(openai_server_factory, make_config, tmp_path, test_key):
     server = openai_server_factory(faults={1: Fault.rate_limit(retry_after_s=0.4)})
     suites = _suites(tmp_path, count=1)
