@@ -49,6 +49,18 @@ def test_a_paraphrase_scores_above_a_negation_and_an_unrelated_answer(
     assert paraphrase > value(triple["unrelated"])
 
 
+@pytest.mark.parametrize("triple", held_in(6), ids=lambda t: t["id"])
+def test_locals_default_threshold_passes_paraphrases_in_other_words(
+    triple: dict[str, str],
+) -> None:
+    # Without a threshold, local uses the one chosen on the tuning half, not the lexical 0.8.
+    paraphrase = similar(triple["paraphrase"], reference=triple["reference"], embedder="local")
+    assert paraphrase.passed and paraphrase.details["threshold"] == 0.28, paraphrase.reason
+    assert not similar(triple["unrelated"], reference=triple["reference"], embedder="local").passed
+    lexical = similar(triple["paraphrase"], reference=triple["reference"])
+    assert lexical.details["threshold"] == 0.8
+
+
 def test_a_negation_of_the_reference_fails_and_says_why() -> None:
     negated = similar(
         "The raid does not start on Friday at 20:00 UTC.",
