@@ -84,6 +84,10 @@ FINE_TUNED_STATE_DIR = DEFAULT_STATE_DIR / "fine-tune"
 # Room for the ~4,100-token base system prompt plus the oversized pasted logs of
 # suites/invalid-input.yaml plus the answer.
 N_CTX = 8192
+# The prompt cache's capacity as llama-cpp-python counts it (model state only): room for two
+# states of the long prompt-only prompt (~97 MB each) and a few dozen short ones; see
+# server_command for what an entry really costs.
+CACHE_BYTES = 256 * 1024 * 1024
 
 # Pinned so that every machine serves the same build of the same weights that golden/ was
 # recorded from.
@@ -465,16 +469,18 @@ def server_command(
         "1",
         "--n_threads_batch",
         str(os.cpu_count() or 1),
-        # The base target's system prompt is ~4,100 tokens: evaluating it takes 30-90 s on 2
-        # cores. The prompt cache keeps the evaluated prefix, so calls to base and candidate can
-        # alternate without paying that again. Without logits for every position (not needed
-        # for chat), each cached state is ~100 MB instead of ~1 GB.
-        # The fine-tune's server runs without it: its targets send the short plain prompt, and
-        # the cache grows by about 24 MB per distinct conversation whatever its configured size
-        # (measured: 367 -> 728 MB RSS over 15 calls with it, 367 -> 383 MB without; about 330
-        # calls took a cached server to 14 GB).
+        # The prompt-only target's system prompt is ~4,100 tokens: evaluating it takes 30-90 s
+        # on 2 cores. The prompt cache keeps evaluated prefixes, so its calls can alternate with
+        # the base model's other targets (base, judge) without paying that again.
+        # The cache's size counts only the model's state (~23 KB a token), but each entry also
+        # copies the logits buffer of every position of its prompt (49,152 floats, ~196 KB a
+        # token): entries really cost ~9.5 times what is counted. With the default 2 GiB, 330
+        # calls took a server to 14 GB; CACHE_BYTES keeps it within a few GB while still
+        # holding two long prompts. The fine-tune's server needs no cache (short prompts only).
         "--cache",
         "true" if prompt_cache else "false",
+        "--cache_size",
+        str(CACHE_BYTES),
         "--logits_all",
         "false",
         "--verbose",
