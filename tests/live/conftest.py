@@ -42,12 +42,9 @@ def llama_server(
 ) -> Iterator[LiveServer]:
     """The base model's server for the session, stopped at its end: the demo's base,
     prompt-only and judge targets call it, as they call ``local_model.py start``'s."""
-    live = LiveServer(local_model_script, llama_installation, tmp_path_factory.mktemp("llama"))
-    live.start()
-    try:
-        yield live
-    finally:
-        live.stop()
+    yield from _served(
+        LiveServer(local_model_script, llama_installation, tmp_path_factory.mktemp("llama"))
+    )
 
 
 @pytest.fixture(scope="session")
@@ -58,12 +55,18 @@ def fine_tune_server(
 ) -> Iterator[LiveServer]:
     """The fine-tune's server for the session (the base model with ``examples/fine-tune``'s
     adapter), as ``local_model.py start --fine-tune`` serves it to the demo's candidate."""
-    live = LiveServer(
-        local_model_script,
-        llama_installation,
-        tmp_path_factory.mktemp("fine-tune"),
-        adapter=local_model_script.DEFAULT_ADAPTER,
+    yield from _served(
+        LiveServer(
+            local_model_script,
+            llama_installation,
+            tmp_path_factory.mktemp("fine-tune"),
+            adapter=local_model_script.DEFAULT_ADAPTER,
+        )
     )
+
+
+def _served(live: LiveServer) -> Iterator[LiveServer]:
+    """``live`` started, and stopped when the session ends."""
     live.start()
     try:
         yield live
