@@ -464,7 +464,7 @@ def test_arcanos_eval_reads_the_record_as_a_targets_fine_tune_record(tmp_path: P
     files, record = tiny_run(tmp_path)
     path = tmp_path / "record.json"
     train.write_json(path, record)
-    target = load_config(HERE / "compare" / "pyproject.toml").targets["candidate"]
+    target = load_config(ROOT / "pyproject.toml").targets["candidate"]
     found = read_fine_tune_record(path, target, tmp_path)
     assert found.job_id == record["job"]["id"]
     assert found.fine_tuned_model == train.FINE_TUNED_MODEL == target.model
@@ -595,23 +595,33 @@ def test_train_py_runs_end_to_end_on_a_few_examples(tmp_path: Path) -> None:
     assert "step 2/2" in result.stderr
 
 
-def test_compare_config_puts_base_and_fine_tune_on_the_same_plain_prompt() -> None:
+def test_the_demo_puts_base_and_fine_tune_on_the_same_plain_prompt() -> None:
     from arcanos_eval import load_config
 
-    config = load_config(HERE / "compare" / "pyproject.toml")
+    config = load_config(ROOT / "pyproject.toml")
     base, candidate = config.targets["base"], config.targets["candidate"]
-    assert (base.model, candidate.model) == (train.BASE_MODEL, train.FINE_TUNED_MODEL)
-    assert (base.base_url, candidate.base_url) == (
+    prompt_only = config.targets["prompt-only"]
+    assert (base.model, candidate.model, prompt_only.model) == (
+        train.BASE_MODEL,
+        train.FINE_TUNED_MODEL,
+        train.BASE_MODEL,
+    )
+    assert (base.base_url, candidate.base_url, prompt_only.base_url) == (
         "http://127.0.0.1:8765/v1",
         "http://127.0.0.1:8766/v1",
+        "http://127.0.0.1:8765/v1",
     )
     # Byte for byte what every training example's system message holds (no trailing newline).
     prompt = dataset.system_prompt()
     assert base.system_prompt == candidate.system_prompt == prompt
-    assert base.params == candidate.params
-    assert base.structured_outputs == candidate.structured_outputs
+    # The alternative weighed against fine-tuning: the same base model, the long prompt.
+    assert prompt_only.system_prompt == (ROOT / "prompts" / "base.md").read_text(encoding="utf-8")
+    assert base.params == candidate.params == prompt_only.params
+    assert base.structured_outputs == candidate.structured_outputs == prompt_only.structured_outputs
     assert candidate.fine_tune_record is not None
     assert Path(candidate.fine_tune_record).resolve() == RECORD.resolve()
+    assert base.fine_tune_record is None and prompt_only.fine_tune_record is None
+    assert config.data_report == HERE / "data-report.json"
 
 
 heldout = load("heldout")
@@ -669,11 +679,11 @@ def test_heldout_grades_intents_in_order_and_support_decisions() -> None:
         heldout.grade("plain text", "{}")
 
 
-def test_the_compare_candidates_provenance_is_the_committed_record() -> None:
+def test_the_demo_candidates_provenance_is_the_committed_record() -> None:
     from arcanos_eval import load_config
     from arcanos_eval.fine_tunes import read_fine_tune_record
 
-    target = load_config(HERE / "compare" / "pyproject.toml").targets["candidate"]
+    target = load_config(ROOT / "pyproject.toml").targets["candidate"]
     assert target.fine_tune_record is not None
     found = read_fine_tune_record(Path(target.fine_tune_record), target, ROOT)
     assert found.job_id == committed()["job"]["id"]

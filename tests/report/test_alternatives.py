@@ -40,7 +40,9 @@ def test_each_other_target_is_compared_with_the_candidate(tmp_path):
     ]
     assert any(c.transitions["regressed"] for c in ev.categories)
     # previous answered as the candidate did: nothing fixed, nothing regressed.
-    assert all(c.transitions["fixed"] == c.transitions["regressed"] == 0 for c in previous.categories)
+    assert all(
+        c.transitions["fixed"] == c.transitions["regressed"] == 0 for c in previous.categories
+    )
     assert all(c.delta == 0 for c in previous.categories if c.paired)
 
 
