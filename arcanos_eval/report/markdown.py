@@ -334,20 +334,12 @@ def _alternatives(ev: Evaluation) -> list[str]:
             "",
             _table(_category_rows(alt.categories), headers),
         ]
-        worse = alt.comparison.with_transition("regressed")
-        better = alt.comparison.with_transition("fixed")
-        if worse:
-            lines += [
-                "",
-                f"{len(worse)} case(s) pass on `{alt.target}` and fail on `{cand}`: "
-                f"{_case_keys(worse)}.",
-            ]
-        if better:
-            lines += [
-                "",
-                f"{len(better)} case(s) fail on `{alt.target}` and pass on `{cand}`: "
-                f"{_case_keys(better)}.",
-            ]
+        for cases, text in (
+            (alt.comparison.with_transition("regressed"), f"pass on `{alt.target}` and fail"),
+            (alt.comparison.with_transition("fixed"), f"fail on `{alt.target}` and pass"),
+        ):
+            if cases:
+                lines += ["", f"{len(cases)} case(s) {text} on `{cand}`: {_case_keys(cases)}."]
     return lines
 
 
