@@ -64,6 +64,9 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         merged = arcanos.merge(shares, config.stash[log_key])
     except ArcanosError as exc:
         raise pytest.UsageError(f"could not merge the workers' run logs: {exc}") from None
+    unreachable = [s["endpoint_error"] for s in shares if s.get("endpoint_error")]
+    if unreachable:  # no model could be called: status 3, as a single process and the CLI say
+        pytest.exit(f"arcanos-eval: error: {unreachable[0]}", returncode=3)
     if merged is not None and _report_gates(session, arcanos):
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
 

@@ -30,7 +30,7 @@ from arcanos_eval.compare import ALL_CATEGORIES
 from arcanos_eval.config import RunConfig
 from arcanos_eval.cost import Budget
 from arcanos_eval.engine import EngineStats
-from arcanos_eval.errors import ArcanosError, ExitCode
+from arcanos_eval.errors import ArcanosError, EndpointError, ExitCode
 from arcanos_eval.fine_tunes import has_fine_tune
 from arcanos_eval.gates import GateResult, GateSet, GateSpec, parse_gates
 from arcanos_eval.model import Case, ResultRecord, Suite
@@ -166,6 +166,9 @@ class ArcanosSession:
     interrupted_log: Path | None = None
     # The run's cost limit (--max-cost), once it ran: whether it stopped the run.
     budget: Budget | None = None
+    # A pytest-xdist worker's pre-flight found a server it cannot reach: the controller exits
+    # with status 3 on it, as a single process does.
+    endpoint_error: str | None = None
 
     def __post_init__(self) -> None:
         # Parsed up front: a bad gate table is a usage error before any model call. A candidate
@@ -506,7 +509,11 @@ class ArcanosSession:
         """Make the calls of ``case``'s group now, unless they were made already."""
         select = self._pending.pop(self._groups.get(case.key, case.key), None)
         if select and self._share is not None:
-            self._index(self._share.execute(select, progress=progress))
+            try:
+                self._index(self._share.execute(select, progress=progress))
+            except EndpointError as exc:
+                self.endpoint_error = str(exc)
+                raise
             self.stats = self._share.stats
             self.budget = self._share.budget
 
@@ -515,10 +522,13 @@ class ArcanosSession:
         if self._share is None:
             return None
         path = self._share.close()
+        share: dict[str, Any] = {"log": str(path), "stats": self._share.stats.to_dict()}
         if not self._share.records:  # this worker ran no case: nothing to merge
             path.unlink(missing_ok=True)
-            return None
-        return {"log": str(path), "stats": self._share.stats.to_dict()}
+            share = {}
+        if self.endpoint_error is not None:
+            share["endpoint_error"] = self.endpoint_error
+        return share or None
 
     def merge(self, shares: Sequence[Mapping[str, Any]], path: Path | None = None) -> RunLog | None:
         """Merge the workers' ``shares`` (``{"log": path, "stats": {...}}``) into this session's

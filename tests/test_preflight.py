@@ -305,6 +305,25 @@ def test_the_pytest_plugin_stops_with_status_3_on_a_refused_connection(pytester,
     )
 
 
+def test_pytest_xdist_workers_that_cannot_reach_a_server_end_the_session_with_status_3(
+    pytester, test_key
+):
+    url = f"http://127.0.0.1:{_closed_port()}/v1"
+    pytester.makefile(".toml", pyproject=loopback_pyproject(url))
+    write_suite(pytester.path / "suites", "demo", simple_cases(4))
+
+    with hang_guard(120, "xdist workers"):
+        result = pytester.runpytest_subprocess(
+            "--arcanos-suite", "suites", "--arcanos-mode", "live", "-n", "2", "-p", "no:randomly"
+        )
+
+    # Each worker's items error, and the session ends as a single process would: one line, 3.
+    assert result.ret == 3
+    result.stderr.fnmatch_lines(
+        [f"*arcanos-eval: error: targets 'base', 'candidate': cannot reach {url}: *"]
+    )
+
+
 def test_the_pytest_plugin_names_an_unknown_model(pytester, openai_server_factory, test_key):
     server = openai_server_factory(models=["model-base"])
     pytester.makefile(".toml", pyproject=loopback_pyproject(server.base_url, check_model=True))
