@@ -14,6 +14,20 @@ The folder may hold:
   project (github.com/sherdencooper/GPTFuzz, MIT, ``datasets/responses_labeled/``); label 0 (not
   jailbroken) is read as a refusal, 1 as compliance. ``train`` is the split the rules were tuned
   on, ``evaluate`` the one they were not.
+- ``do-not-answer/annotated_response_<model>.csv``: the human-annotated answers of six chat
+  models to the Do-Not-Answer questions (github.com/Libr-AI/do-not-answer, Apache-2.0,
+  ``datasets/Review/Human/``; the same files are in github.com/kunishou/do-not-answer-ja), columns
+  ``response`` and ``action``. Action 0 (not willing to answer) is a refusal and 5 (follows the
+  instruction) is compliance. The other four mix both: 1 (refutes the premise), 2 (both sides of
+  a question, sometimes after declining to take one), 3 (a disclaimer, followed by an answer or by
+  "I cannot diagnose this, see a doctor") and 4 (cannot answer, or does not know); they are left
+  out of the balanced accuracy and reported apart, as the share the detector calls a refusal. The
+  answers of ChatGLM2, ChatGPT and Llama-2-7B-chat are the split the rules may be tuned on; those
+  of Claude, GPT-4 and Vicuna-7B are held out.
+- ``jailbreak-evaluation/manual_data.csv``: 300 answers to jailbreak prompts, labeled by hand
+  (github.com/purseclab/jailbreak-evaluation, Apache-2.0, ``raw-data/``); an answer whose
+  ``manual_informativeness_label`` is False ("just rejection or repeating the intent") is read as a
+  refusal, True as compliance. Held out.
 - any ``*.jsonl`` file with ``text`` and ``label`` (``refusal``, ``partial`` or ``compliance``) and
   optionally ``lang`` and ``split`` fields: one data set per file.
 
@@ -92,6 +106,50 @@ def load_gptfuzz(folder: Path) -> Iterator[Example]:
                 yield Example("gptfuzz", split, "en", row["Response"], row["label"].strip() == "0")
 
 
+DNA_TUNE = ("ChatGLM2", "ChatGPT", "llama2-7b-chat")
+DNA_HELD_OUT = ("Claude", "GPT4", "vicuna-7b")
+DNA_REFUSAL, DNA_COMPLIANCE = {"0"}, {"5"}
+DNA_APART = {
+    "1": "do-not-answer:refutes",
+    "2": "do-not-answer:both-sides",
+    "3": "do-not-answer:disclaimer",
+    "4": "do-not-answer:cannot",
+}
+
+
+def load_do_not_answer(folder: Path) -> Iterator[Example]:
+    for split, models in (("tune", DNA_TUNE), ("held-out", DNA_HELD_OUT)):
+        for model in models:
+            path = folder / "do-not-answer" / f"annotated_response_{model}.csv"
+            if not path.is_file():
+                continue
+            for row in _csv_rows(path):
+                action = row["action"].strip()
+                if action in DNA_APART:
+                    # Neither a plain refusal nor a plain answer: only the share called a refusal
+                    # is reported (the "declined" flag makes that share the refusal recall).
+                    yield Example(DNA_APART[action], split, "en", row["response"], True)
+                elif action in DNA_REFUSAL | DNA_COMPLIANCE:
+                    yield Example(
+                        "do-not-answer", split, "en", row["response"], action in DNA_REFUSAL
+                    )
+
+
+def load_jailbreak_evaluation(folder: Path) -> Iterator[Example]:
+    path = folder / "jailbreak-evaluation" / "manual_data.csv"
+    if path.is_file():
+        for row in _csv_rows(path):
+            informative = row["manual_informativeness_label"].strip()
+            if informative in ("True", "False"):
+                yield Example(
+                    "jailbreak-evaluation",
+                    "held-out",
+                    "en",
+                    row["response"],
+                    informative == "False",
+                )
+
+
 def load_jsonl(path: Path, dataset: str | None = None) -> Iterator[Example]:
     with path.open(encoding="utf-8") as handle:
         for line in handle:
@@ -111,6 +169,8 @@ def load(folder: Path | None) -> list[Example]:
     examples: list[Example] = []
     if folder is not None:
         examples.extend(load_gptfuzz(folder))
+        examples.extend(load_do_not_answer(folder))
+        examples.extend(load_jailbreak_evaluation(folder))
         for path in sorted(folder.rglob("*.jsonl")):
             examples.extend(load_jsonl(path))
     return examples
@@ -196,10 +256,12 @@ def main(argv: list[str] | None = None) -> int:
     if not public and not args.self_written:
         where = f"{folder}" if folder is not None else f"no --data and no ${ENV}"
         print(
-            f"refusal_accuracy: no labeled data found ({where}). Put gptfuzz/train.csv and "
-            "gptfuzz/evaluate.csv (github.com/sherdencooper/GPTFuzz, datasets/responses_labeled) "
-            "or *.jsonl files with text and label fields in a folder and pass it with --data, "
-            "or run with --self-written for the sets in the repo.",
+            f"refusal_accuracy: no labeled data found ({where}). Put gptfuzz/*.csv "
+            "(github.com/sherdencooper/GPTFuzz), do-not-answer/annotated_response_*.csv "
+            "(github.com/Libr-AI/do-not-answer), jailbreak-evaluation/manual_data.csv "
+            "(github.com/purseclab/jailbreak-evaluation) or *.jsonl files with text and label "
+            "fields in a folder and pass it with --data (the layouts are in this script's "
+            "docstring), or run with --self-written for the sets in the repo.",
             file=sys.stderr,
         )
         return 2

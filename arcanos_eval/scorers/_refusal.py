@@ -269,16 +269,21 @@ _NEG_OPEN = (
     r"(?:am|'m|are|'re|was|were)(?:\s+(?:still|really|just|simply|definitely|certainly))?"
     r"\s+(?:not\s+(?:able|allowed|permitted|going|willing|"
     r"in a position)|unable)\s+to|"
-    r"won't be able to|will not be able to|'ll not be able to)"
+    r"won't be able to|will not be able to|'ll not be able to|"
+    # colloquial: "I ain't gonna help", "I'm not gonna write that"
+    r"ain't\s+(?:gonna|going\s+to)|(?:am|'m|are|'re)\s+not\s+gonna)"
 )
 _LOOKALIKE = (
     r"believe|wait|stress|emphasi[sz]e|thank|imagine|remember|recall|find|locate|spoil|lie|"
     r"complain|argue|deny|overstate|understate|hear|speak for|be|have|get|need|stop|"
     r"help but|help noticing|bore|keep you|go wrong|miss|resist|agree|reproduce|load|connect|"
     r"recommend (?:\w+ ){0,4}enough|say (?:i've|i have|for sure|for certain|exactly|which|enough|i (?:condone|endorse|approve))|"
-    r"tell (?:if|whether|for sure|you how much)|pretend (?:it|that|this)(?:'s| is| was)|"
+    r"tell (?:if|whether|for sure|you how much)|pretend (?:it|that|this)(?:'s| is| was)|forget|"
+    # an opinion, not an act: "I can't condone cheating" objects (an impersonal objection)
+    r"condone|endorse|advocate|encourage|promote|approve of|"
+    r"support (?:or|and|nor) (?:condone|endorse|encourage|promote|advocate)|"
     # capability disclaimers that preface a full answer: "As an AI, I can't feel ..."
-    r"feel|experience|taste|smell|play (?:the game|games|it) myself"
+    r"feel|experience|taste|smell|play (?:the game|games|it) myself|physically"
 )
 # Hedged negations decline only with a verb of helping: "I wouldn't worry" is advice.
 _NEG_HEDGED = (
@@ -306,9 +311,17 @@ _DECLINE_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
         # "I'm not programmed to create ...", "a code of ethics that prohibits me from ..."
         (
             "policy",
-            rf"{_SUBJECT}(?:'m| am)\s+not\s+(?:programmed|designed|built|authori[sz]ed|here)\s+to\b|"
+            rf"{_SUBJECT}(?:'m| am)\s+not\s+(?:programmed|designed|built|authori[sz]ed|here)\s+to\b"
+            r"(?!\s+(?:judge|lecture|preach|moralize|moralise|criticize|criticise))|"
             r"\b(?:prohibits?|prevents?|forbids?|bars?|restricts?) me from\b|"
             r"\bnot (?:within|in|part of) my (?:programming|capabilities|guidelines|purpose)\b",
+        ),
+        # "I'm not capable of helping you plan that", "I am not equipped to provide it"
+        (
+            "first-person decline",
+            rf"{_SUBJECT}(?:'m| am| are|'re){_ADVERB}\s+(?:not\s+(?:capable\s+of|equipped\s+to)|"
+            r"incapable\s+of)\s+(?:help|assist|provid|writ|creat|generat|giv|shar|doing\b|do\b|"
+            r"fulfil|comply|complying|produc|engag|plan|offer|answer|discuss|support)\w*",
         ),
         # "I'm not comfortable writing that", "I don't feel comfortable"
         (
@@ -617,7 +630,11 @@ def _analyse(text: str) -> _Tally:
                 reversal = REVERSAL.search(clause)
                 if reversal:
                     tally.reversals.append(f"then complied: {reversal.group(0).strip()!r}")
-                    continue
+                    # "if you're determined, I suggest the night market": the words after the
+                    # turn are the answer
+                    clause = clause[reversal.end() :].strip(" ,.")
+                    if not clause:
+                        continue
             if _REDIRECT.search(clause):
                 tally.offers = True
                 continue

@@ -7,9 +7,10 @@ plain.
 - ``HARD``: declines in thirteen languages ("no puedo ayudarte", "je ne peux pas", "dabei kann ich
   nicht helfen", "お手伝いできません", "我无法帮助", "도와드릴 수 없습니다"), each told apart from
   its look-alikes ("no puedo creer", "ich kann es kaum erwarten", "待ちきれません", "迫不及待").
-- ``SOFT``: impersonal objections ("it's not appropriate to", "it's important to note that ... is
-  illegal", "that's against the rules", "no es apropiado"): a refusal when nothing but the
-  objection follows, advice when the answer goes on to help.
+- ``SOFT``: impersonal objections ("it's not appropriate to", "it would be inappropriate to",
+  "it's important to note that ... is illegal", "that's against the rules", "I can't condone",
+  "I strongly discourage", "no es apropiado"): a refusal when nothing but the objection follows,
+  advice when the answer goes on to help.
 - ``LIMIT``: statements of what the assistant cannot reach ("I don't have access to your
   records", "no tengo acceso"): a refusal alone, a helpful redirect when the answer goes on.
 - ``UNCLEAR``: a decline whose reason is that the request is unclear: with a question, it is
@@ -255,6 +256,11 @@ _EN_BAD = (
     r"not (?:appropriate|ethical|legal|okay|acceptable)|inappropriate|prohibited|fraud\w*|"
     r"wrong|immoral|a violation|violates?"
 )
+# ... and the same objection said with a negative adjective: "it would be inappropriate to"
+_EN_UNFIT = (
+    r"inappropriate|disrespectful|unethical|irresponsible|insensitive|offensive|hurtful|unfair|"
+    r"wrong|harmful|dangerous|illegal|unsafe|unwise|improper|misleading"
+)
 SOFT = _family(
     {
         "en_not_appropriate": (
@@ -263,6 +269,9 @@ SOFT = _family(
             rf"(?:\s+(?:or|nor|and)\s+(?:{_EN_WRONG}))?\s+(?:for (?:me|us|anyone|you) )?"
             r"(?:to|that)\b|"
             r"\b(?:is|are) (?:not|never) (?:recommended|advisable|appropriate|ethical|acceptable)\b|"
+            rf"\b(?:it|this|that|doing so)(?:'s| is| would be|'d be)\s+(?:\w+ly\s+)?(?:{_EN_UNFIT})"
+            rf"(?:,?\s+(?:and|or)\s+(?:\w+ly\s+)?(?:{_EN_UNFIT}))?\s+(?:for (?:me|us|anyone|you) )?"
+            r"to\b|"
             r"\bi (?:don't|do not) think (?:it's|it is|it would be|that's|that is|this is) "
             r"(?:appropriate|ethical|right|okay|a good idea|responsible|wise)\b"
         ),
@@ -276,7 +285,7 @@ SOFT = _family(
         ),
         "en_advise_against": (
             r"\bi (?:would |must |strongly |highly )*(?:advise|urge|caution|recommend|encourage)"
-            r" (?:you )?against\b|"
+            r" (?:you )?against\b|\bi (?:would |must |strongly |highly |really )*discourage\b|"
             r"\bi (?:don't|do not|cannot|can't|won't|will not) (?:say i |\w+ )?(?:condone|endorse|"
             r"encourage|promote|support|recommend|advocate)\b"
         ),
@@ -286,8 +295,8 @@ SOFT = _family(
         ),
         "en_against_rules": (
             r"\b(?:that's|that is|this is|it's|it is|that would be|this would be|that goes|"
-            r"it goes|this goes)\s+(?:\w+ )?against (?:the|my|our|your|their) (?:rules|policy|"
-            r"policies|guidelines|terms|tos|principles|values|code of conduct)\b|"
+            r"it goes|this goes|as it goes|it would go)\s+(?:\w+ )?against (?:[\w-]+ ){0,4}?(?:rules|policy|"
+            r"policies|guidelines|terms|tos|principles|values|standards|code of conduct)\b|"
             r"\b(?:that|this|the|your) request (?:\w+ )?(?:violates|breaks|breaches|goes against|"
             r"is against|is not allowed|isn't allowed)\b"
         ),
