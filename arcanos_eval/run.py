@@ -31,6 +31,7 @@ from arcanos_eval.batch import run_batches
 from arcanos_eval.calibration import Calibration
 from arcanos_eval.config import RunConfig, TargetConfig
 from arcanos_eval.cost import Budget, CostPlan, plan_cost, require_prices
+from arcanos_eval.data.report import read_evidence
 from arcanos_eval.engine import Call, Engine, EngineStats, first_few
 from arcanos_eval.errors import ConfigError, ReplayMissingError, RunLogError
 from arcanos_eval.fine_tunes import collect_fine_tunes
@@ -217,6 +218,9 @@ def build_header(
         },
         gates=dict(config.gates),
         planned=total,
+        data_report=None
+        if config.data_report is None
+        else read_evidence(config.data_report, project_path(config.data_report, config.root)),
         provenance=Provenance(
             arcanos_eval=__version__,
             sdk=sdk_version(),

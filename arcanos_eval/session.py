@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import functools
 import threading
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
@@ -192,8 +193,9 @@ class ArcanosSession:
         with bulk_work():
             startup = check_startup(config)
         startup.raise_first()
-        report = config.data_report if data_report is None else data_report
-        return cls(config, startup.suites, data_report=read_data_report(report))
+        if data_report is not None:  # the run header records the report the session judges by
+            config = dataclasses.replace(config, data_report=Path(data_report))
+        return cls(config, startup.suites, data_report=read_data_report(config.data_report))
 
     @functools.cached_property
     def target_names(self) -> tuple[str, ...]:

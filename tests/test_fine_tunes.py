@@ -626,3 +626,35 @@ def test_every_recording_of_a_fine_tuned_target_names_its_weights(project: Proje
         )
     }
     assert all("fine_tune" not in p for p in provenances("base"))  # not a fine-tune
+
+
+def test_the_run_header_keeps_the_data_report_so_the_log_reports_alike(project: Project) -> None:
+    _record(project, TRAIN)
+    same = project.data_report("train.jsonl", TRAIN)
+    project.configure(
+        'fine_tune_record = "fine-tune/record.json"', settings=f'data_report = "{same}"'
+    )
+    status, markdown, _ = project.run("live")
+    assert status == 0
+    recorded = project.header()["data_report"]
+    assert recorded["source"] == same and recorded["passed"] is True
+    assert recorded["sha256"] == hashlib.sha256((project.root / same).read_bytes()).hexdigest()
+    assert recorded["files"] == [
+        {"path": "train.jsonl", "role": "train", "sha256": hashlib.sha256(TRAIN).hexdigest()}
+    ]
+    assert project.header()["schema_version"] == 2
+    # Re-rendered from the log alone (the report file may have changed since): the same verdict.
+    (project.root / same).write_text("{}", encoding="utf-8")
+    status, again = project.report("run.jsonl")
+    assert status == 0 and _checklist_row(again) == _checklist_row(markdown)
+
+
+def test_a_configured_data_report_that_is_not_one_stops_the_run_before_any_call(
+    project: Project, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (project.root / "data.json").write_text("[1, 2]", encoding="utf-8")
+    project.configure(settings='data_report = "data.json"')
+    assert main(["run", "--mode", "live", "-q"]) == 2
+    (err,) = capsys.readouterr().err.strip().splitlines()
+    assert "data.json: expected a JSON object as training-data report, found list" in err
+    assert project.server.requests == []

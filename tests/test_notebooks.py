@@ -92,7 +92,7 @@ def test_compare_notebook_prints_the_reports_counts_per_category_and_plots_them(
 
     # The notebook's counts are the report's: compare_records over the log it wrote.
     log = read_run_log(log_path)
-    assert len(log.results) == 500 and {r.response.origin for r in log.records()} == {"replayed"}
+    assert len(log.results) == 750 and {r.response.origin for r in log.records()} == {"replayed"}
     stats = compare_records(log.records(), "base", "candidate").category_stats()
     table = data["table"]
     assert set(table) == {s.category for s in stats}

@@ -81,7 +81,7 @@ def test_a_replayed_log_gives_one_row_per_answer_with_the_documented_dtypes(repl
     frame = read_run_log(replayed).to_pandas()
     raw = _results(replayed)
     assert _dtypes(frame) == DTYPES
-    assert len(frame) == len(raw) == 50  # 25 cases x 2 targets
+    assert len(frame) == len(raw) == 75  # 25 cases x 3 targets
     for row in frame.to_dict("records"):
         line = raw[(row["suite"], row["case"], row["target"], row["repeat"])]
         response, usage = line["response"], line["response"]["usage"]
@@ -201,7 +201,7 @@ def test_reading_a_log_never_imports_pandas(replayed: Path) -> None:
         print(len(log.results), "pandas" in sys.modules)
     """)
     assert done.returncode == 0, done.stderr
-    assert done.stdout.split() == ["50", "False"]
+    assert done.stdout.split() == ["75", "False"]
 
 
 def test_without_pandas_to_pandas_names_the_extra_to_install(replayed: Path) -> None:

@@ -12,12 +12,15 @@ is reported and does not (duplicates, train/validation overlap, ignored fields, 
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any, Literal
 
 from tabulate import tabulate
 
+from arcanos_eval._bounded import DocumentError, load_json, read_text
 from arcanos_eval.data.tokens import TokenStats
 from arcanos_eval.errors import UsageError
 
@@ -29,6 +32,7 @@ __all__ = [
     "DataReport",
     "FileSummary",
     "Tally",
+    "read_evidence",
     "verdict_for",
 ]
 
@@ -408,3 +412,45 @@ def verdict_for(report: DataReport) -> str:
         if any(t.file == summary.path and t.severity == "error" for t in report.tallies)
     ]
     return f"FAIL data is not sanitized: {', '.join(counts)} in {' and '.join(failing)}"
+
+
+# A data report lists at most 500 findings: a few hundred KB. A larger file is not one.
+_EVIDENCE_LIMIT = 16 * 1024 * 1024
+
+
+def read_evidence(path: str | Path, shown: str | None = None) -> dict[str, Any]:
+    """What a release decision reads of the training-data report (``data check --json``) at
+    ``path``: its ``passed`` and ``verdict``, and each checked file's ``path``, ``role`` and
+    ``sha256`` (which the fine-tune gate matches against the training job's files), with the
+    report's own ``source`` (``shown``, else ``path``) and ``sha256``. A run header keeps it, so
+    re-rendering a run log judges the data as the run did.
+
+    Raises:
+        UsageError: one line naming the file: missing, unreadable, too large, not a JSON object.
+    """
+    where = str(path)
+    try:
+        data = load_json(read_text(path, limit=_EVIDENCE_LIMIT))
+        digest = hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    except DocumentError as exc:
+        raise UsageError(f"{where}: training-data report: {exc}") from None
+    except OSError as exc:  # gone since it was read
+        raise UsageError(
+            f"{where}: training-data report: cannot read file: {exc.strerror}"
+        ) from None
+    if not isinstance(data, Mapping):
+        raise UsageError(
+            f"{where}: expected a JSON object as training-data report, found {type(data).__name__}"
+        )
+    files = data.get("files")
+    return {
+        "source": shown or where,
+        "sha256": digest,
+        "passed": data.get("passed"),
+        "verdict": data.get("verdict"),
+        "files": [
+            {key: item.get(key) for key in ("path", "role", "sha256")}
+            for item in (files if isinstance(files, list) else [])
+            if isinstance(item, Mapping)
+        ],
+    }

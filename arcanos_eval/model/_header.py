@@ -25,7 +25,7 @@ __all__ = [
     "TargetInfo",
 ]
 
-# Version 2 added ``fine_tunes`` and ``roles.rollback_model``. A log is written at the lowest
+# Version 2 added ``fine_tunes``, ``roles.rollback_model`` and ``data_report``. A log is written at the lowest
 # version that holds what it records (see ``RunHeader.required_version``): a log with neither reads
 # in versions that predate them, and one whose verdict depends on them is refused there rather
 # than judged without them.
@@ -291,6 +291,7 @@ _HEADER_KEYS = (
     "compare",
     "footer",
     "fine_tunes",
+    "data_report",
 )
 
 
@@ -305,7 +306,10 @@ class RunHeader:
     (case x target x repeat); ``log`` is where the run wrote this log, relative to the project
     folder when inside it: what ``arcanos-eval run --resume`` takes there. ``fine_tunes`` holds,
     per target whose fine-tune was looked up, its provenance (see
-    :class:`~arcanos_eval.model.FineTune`).
+    :class:`~arcanos_eval.model.FineTune`). ``data_report`` is what the data gate reads of the
+    training-data report the run was given (``source``, its ``sha256``, ``passed``, ``verdict``
+    and each checked file's ``path``, ``role`` and ``sha256``), so re-rendering the log judges the
+    data as the run did.
     """
 
     run_id: str | None = None
@@ -323,13 +327,15 @@ class RunHeader:
     footer: RunFooter | None = None
     schema_version: int = SCHEMA_VERSION
     fine_tunes: Mapping[str, FineTune] = field(default_factory=dict)
+    data_report: Mapping[str, Any] | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def required_version(self) -> int:
-        """The lowest schema version that holds this header: 2 with fine-tune provenance or a
-        rollback model, else 1."""
-        return 2 if self.fine_tunes or self.roles.rollback_model is not None else 1
+        """The lowest schema version that holds this header: 2 with fine-tune provenance, a
+        rollback model or a training-data report, else 1."""
+        later = self.fine_tunes or self.roles.rollback_model is not None or self.data_report
+        return 2 if later else 1
 
     @property
     def baseline(self) -> str:
@@ -378,6 +384,8 @@ class RunHeader:
             data["footer"] = self.footer.to_dict()
         if self.fine_tunes:
             data["fine_tunes"] = {name: f.to_dict() for name, f in self.fine_tunes.items()}
+        if self.data_report is not None:
+            data["data_report"] = dict(self.data_report)
         return {**data, **self.extra}
 
     @classmethod
@@ -415,5 +423,8 @@ class RunHeader:
                 for name, info in _mapping(data.get("fine_tunes")).items()
                 if isinstance(info, Mapping)
             },
+            data_report=dict(data["data_report"])
+            if isinstance(data.get("data_report"), Mapping)
+            else None,
             extra=_extra(data, _HEADER_KEYS),
         )

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from arcanos_eval.data.report import read_evidence
 from arcanos_eval.errors import ExitCode, UsageError
 from arcanos_eval.report.charts import ChartSet, write_charts
 from arcanos_eval.report.evaluation import Evaluation, RunDiff, diff_runs, evaluate
@@ -33,20 +34,6 @@ def _write(path: Path, text: str) -> None:
         path.write_text(text, encoding="utf-8", newline="\n")
     except OSError as exc:
         raise UsageError(f"{path}: cannot write ({exc.strerror})") from None
-
-
-def _read_json(path: str, what: str) -> Mapping[str, Any]:
-    try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise UsageError(f"{path}: {what} not found") from None
-    except OSError as exc:
-        raise UsageError(f"{path}: cannot read {what} ({exc.strerror})") from None
-    except ValueError as exc:
-        raise UsageError(f"{path}: {what} is not JSON ({exc})") from None
-    if not isinstance(data, Mapping):
-        raise UsageError(f"{path}: expected a JSON object as {what}, found {type(data).__name__}")
-    return data
 
 
 def _gates_from(pyproject: str | None) -> Mapping[str, Any] | None:
@@ -121,7 +108,7 @@ def _charts(
 
 def read_data_report(path: str | Path | None) -> Mapping[str, Any] | None:
     """The training-data report JSON for the data gate, or ``None`` when no path is given."""
-    return None if path is None else _read_json(str(path), "training-data report")
+    return None if path is None else read_evidence(path)
 
 
 def _cmd_report(args: argparse.Namespace) -> int:

@@ -264,7 +264,8 @@ def evaluate(
         log: a run log (see :func:`arcanos_eval.read_run_log`).
         gates_config: a ``[tool.arcanos_eval.gates]`` table; by default the one the run recorded
             in its header.
-        data_report: the training-data report (its JSON) for the ``data`` gate and checklist item.
+        data_report: the training-data report (its JSON) for the ``data`` gate and checklist item;
+            by default the one the run recorded in its header, if any.
         exclude_paths: JSON paths left out of output diffs (default: the header's
             ``compare.exclude_paths``, if any).
         seed: seeds the bootstrap, so the same log always gives the same report.
@@ -275,6 +276,8 @@ def evaluate(
     """
     header = log.header
     baseline, candidate, rollback = header.baseline, header.candidate, header.rollback
+    if data_report is None:  # the report the run was given, as its header recorded it
+        data_report = header.data_report
     table = header.gates if gates_config is None else gates_config
     gate_set = parse_gates(table or {})
     # A log that recorded no gates says so; a table given here was the caller's to complete.
