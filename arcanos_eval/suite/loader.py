@@ -601,7 +601,7 @@ def _build_case(
         latency_ms=raw.get("latency_ms", defaults.get("latency_ms")),
         repeats=raw.get("repeats", defaults.get("repeats", 1)),
         reduce=raw.get("reduce", defaults.get("reduce", "all")),
-        metadata=raw.get("metadata") or {},
+        metadata={**(defaults.get("metadata") or {}), **(raw.get("metadata") or {})},
         xfail=raw.get("xfail"),
         response_schema=schema,
         path=doc.path,

@@ -23,6 +23,39 @@ GOOD = HERE / "good"
 BROKEN = HERE / "broken"
 
 
+def test_default_metadata_reaches_every_case_whose_own_keys_win(tmp_path):
+    path = tmp_path / "meta.yaml"
+    path.write_text(
+        "id: meta\n"
+        "defaults: {metadata: {intent_keywords: {billing_refund: [refund]}, owner: support}}\n"
+        "cases:\n"
+        "  - {id: plain, input: hi, checks: [refusal]}\n"
+        "  - {id: own, input: hi, checks: [refusal], metadata: {owner: billing, label: pass}}\n",
+        encoding="utf-8",
+    )
+    plain, own = load_suite(path).cases
+    assert plain.metadata == {"intent_keywords": {"billing_refund": ["refund"]}, "owner": "support"}
+    assert own.metadata == {
+        "intent_keywords": {"billing_refund": ["refund"]},
+        "owner": "billing",
+        "label": "pass",
+    }
+
+
+def test_the_bundled_intents_checks_have_evidence_for_every_intent():
+    # The intents check reads the JSON field as a claim: without a keyword set for an intent, it
+    # cannot be decided and fails closed. Every intent the bundled suite expects has one.
+    suite = load_suite(Path(__file__).resolve().parents[2] / "suites" / "multi-intent.yaml")
+    checked = 0
+    for case in suite.cases:
+        keywords = case.metadata["intent_keywords"]
+        for check in case.checks:
+            if check.name == "intents":
+                assert set(check.args["intents"]) <= set(keywords), case.id
+                checked += 1
+    assert checked == len(suite.cases) == 26
+
+
 @pytest.mark.parametrize(
     ("name", "suite_id"),
     [("same.yaml", "same"), ("same.json", "same-json"), ("same.jsonl", "same-jsonl")],
