@@ -32,6 +32,7 @@ from arcanos_eval.backends import model_targets
 from arcanos_eval.calibration import CALIBRATION_SUITE, case_graders
 from arcanos_eval.config import RunConfig
 from arcanos_eval.errors import RunLogError
+from arcanos_eval.fine_tunes import FineTuneStore, has_fine_tune
 from arcanos_eval.model import Suite, fingerprint_of
 from arcanos_eval.run import plan_calls
 from arcanos_eval.scorers._calibration import calibration_items
@@ -59,6 +60,29 @@ def _planned(config: RunConfig, suites: Sequence[Suite]) -> set[tuple[str, str, 
         (c.case.suite_id, c.target, c.case.id, c.repeat, c.request.fingerprint)
         for c in plan_calls(config, suites)
     }
+
+
+def _fine_tune_problems(config: RunConfig) -> list[GoldenProblem]:
+    """The recordings of fine-tuning jobs a replay of this configuration reads
+    (``golden/_fine_tunes/<target>.json``, for a target whose fine-tune comes from the API): each
+    missing, edited or of another model or job."""
+    store = FineTuneStore(config.golden, config.root)
+    problems = []
+    for target in config.active_targets:
+        if not has_fine_tune(target) or target.fine_tune_record is not None:
+            continue  # nothing to look up, or a training record that is read, not recorded
+        found, stale = store.get(target)
+        where = store.shown(target.name)
+        if stale is not None:
+            problems.append(GoldenProblem("stale", where, stale))
+        elif found is None:
+            detail = "no recording of the fine-tune's provenance (record it with --mode record)"
+            problems.append(GoldenProblem("missing", where, detail))
+        elif found.problem is not None:
+            kinds = {"no content hash": "unsealed", "edited after recording": "edited"}
+            kind = next((k for text, k in kinds.items() if text in found.problem), "corrupt")
+            problems.append(GoldenProblem(kind, where, found.problem))
+    return problems
 
 
 def _calibration_items(suites: Sequence[Suite]) -> set[tuple[str, str]]:
@@ -147,6 +171,7 @@ def verify_golden(config: RunConfig, suites: Sequence[Suite]) -> list[GoldenProb
                 "no recording of the current request",
             )
         )
+    problems += _fine_tune_problems(config)
     calibrated = {
         (target, key[0].split("~")[0])
         for suite_id, target, _ in store.iter_files()

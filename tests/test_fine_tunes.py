@@ -658,3 +658,32 @@ def test_a_configured_data_report_that_is_not_one_stops_the_run_before_any_call(
     (err,) = capsys.readouterr().err.strip().splitlines()
     assert "data.json: expected a JSON object as training-data report, found list" in err
     assert project.server.requests == []
+
+
+def test_golden_verify_checks_the_recorded_fine_tuning_job(
+    project: Project, capsys: pytest.CaptureFixture[str]
+) -> None:
+    project.server.fine_tuning_jobs = [
+        FineTuneJob("ftjob-arca", fine_tuned_model="model-candidate")
+    ]
+    project.configure('fine_tune_job = "ftjob-arca"')
+    assert project.run("record")[0] == 0
+    assert main(["golden", "verify"]) == 0
+    stored = project.root / "golden" / "_fine_tunes" / "candidate.json"
+    original = stored.read_text()
+
+    def problems() -> list[str]:
+        capsys.readouterr()
+        assert main(["golden", "verify"]) == 1
+        return [line for line in capsys.readouterr().out.splitlines() if "_fine_tunes" in line]
+
+    stored.write_text(original.replace('"trained_tokens":120000', '"trained_tokens":1'))
+    (edited,) = problems()
+    assert "edited" in edited and "content hash mismatch" in edited
+    project.edit('"ftjob-arca"', '"ftjob-next"')
+    stored.write_text(original)
+    (stale,) = problems()
+    assert "stale" in stale and "recorded for model 'model-candidate' and job 'ftjob-arca'" in stale
+    stored.unlink()
+    (missing,) = problems()
+    assert "missing" in missing and "no recording of the fine-tune's provenance" in missing
