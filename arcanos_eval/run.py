@@ -508,17 +508,19 @@ async def _answer(
     finally:
         for target in [*targets.values(), *(b.target for b in backends.values())]:
             await target.aclose()
-    _count_check_recordings(stats, backends)
+    _count_check_calls(stats, backends)
     return stats, sorted({key for b in backends.values() for key in b.unrecorded})
 
 
-def _count_check_recordings(stats: EngineStats, backends: Mapping[str, EngineBackend]) -> None:
-    """Add the golden records of the checks' own calls (judges, moderation), which go through
-    an engine of their own, to ``stats``: the run says how many recordings it wrote in all."""
+def _count_check_calls(stats: EngineStats, backends: Mapping[str, EngineBackend]) -> None:
+    """Add what the checks' own calls (judges, moderation), which go through an engine of their
+    own, leave for the run to say to ``stats``: the golden records they wrote, and each grader
+    stopped because its server refused the key (its checks were not graded: exit status 3)."""
     for engine in {id(b.engine): b.engine for b in backends.values()}.values():
         stats.golden_from_cache += engine.stats.golden_from_cache
         stats.golden_from_live += engine.stats.golden_from_live
         stats.golden_provenance_unknown += engine.stats.golden_provenance_unknown
+        stats.stopped.extend(line for line in engine.stats.stopped if line not in stats.stopped)
 
 
 def _sent_seed(call: Call) -> int | None:

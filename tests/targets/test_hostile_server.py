@@ -271,6 +271,44 @@ def test_a_refused_key_stops_the_target_with_one_line_and_exit_3(
     assert _files_holding(tmp_path, TEST_KEY) == []
 
 
+def test_a_grader_whose_key_is_refused_is_named_and_the_run_exits_3(
+    openai_server_factory, tmp_path, monkeypatch, capsys, test_key
+):
+    answers = openai_server_factory()
+    refusing = openai_server_factory(
+        responder=lambda request: Reply.failing(Fault.http_status(401, "Incorrect API key."))
+    )
+    cases = [
+        {
+            "id": f"graded-{i}",
+            "input": f"question {i}",
+            "checks": [{"moderation": {"target": "judge"}}],
+        }
+        for i in range(3)
+    ]
+    _project(tmp_path, answers.base_url, answers.base_url, cases)
+    with (tmp_path / "pyproject.toml").open("a", encoding="utf-8") as config:
+        config.write(
+            f'\n[tool.arcanos_eval.targets.judge]\nmodel = "model-judge"\n'
+            f'base_url = "{refusing.base_url}"\napi_key_env = "{KEY_ENV}"\n'
+            "scorer_only = true\ncheck_model = false\n"
+        )
+    monkeypatch.chdir(tmp_path)
+    code = main(["run", "--mode", "live", "-q", "--log", "run.jsonl"])
+    err = capsys.readouterr().err
+    # Its checks could not be graded: the evidence is missing (3), and the line says whose key.
+    assert code == 3, err
+    assert (
+        f"arcanos-eval: error: target 'judge': authentication failed (401) — check {KEY_ENV}"
+        in (err.splitlines())
+    )
+    # Only calibration items reached the grader (those sent before the first refusal came
+    # back); its checks of the answers were not asked.
+    asked = [r.body["messages"][-1]["content"] for r in refusing.requests]
+    assert 1 <= len(asked) <= 10
+    assert not any("question" in text for text in asked), asked
+
+
 def test_keys_a_server_echoes_reach_no_file_and_no_output(
     openai_server_factory, tmp_path, monkeypatch, capsys, test_key
 ):
