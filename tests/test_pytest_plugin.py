@@ -406,8 +406,14 @@ def _slow(server, latency_s):
 
 def test_items_assert_while_slower_calls_are_still_in_flight(project, openai_server):
     # Live calls run on a thread of their own: an item waits for its own answers only, so the
-    # items of the fast case have asserted while the slow case's two calls are still out.
-    _slow(openai_server, 2.0)
+    # items of the fast case have asserted while the slow case's two calls are still out. The
+    # fast answers take 1 s, so that both slow requests have reached the server by then even on a
+    # loaded machine, and the slow ones 6 s, so that they are still out.
+    _slow(openai_server, 6.0)
+    for model in ("model-base", "model-candidate"):
+        openai_server.replies[(model, "When does the raid start?")] = Reply(
+            text="The raid starts Friday.", latency_s=1.0
+        )
     recorder = _InFlight(openai_server, "raid-time[candidate-vs-base]")
     result = project.runpytest(
         "--arcanos-suite", "suites", "--arcanos-mode", "live", plugins=[recorder]

@@ -110,8 +110,8 @@ def test_data_report_feeds_the_data_gate(tmp_path):
 @pytest.mark.parametrize(
     ("content", "message"),
     [
-        (None, "training-data report not found"),
-        ("{not json", "training-data report is not JSON"),
+        (None, "data.json: training-data report: file not found"),
+        ("{not json", "data.json: training-data report: line 1: invalid JSON"),
         ("[1, 2]", "expected a JSON object as training-data report, found list"),
         ('{"verdict": "PASS"}', "expected a 'passed' field of true or false"),
     ],
