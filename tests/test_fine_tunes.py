@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import os
 import re
 from pathlib import Path
 from typing import Any
@@ -22,7 +23,15 @@ from arcanos_eval.model import FineTune
 from arcanos_eval.targets.fine_tuning import read_fine_tune
 from arcanos_eval.testing import Fault, FineTuneJob, OpenAIServer
 from arcanos_eval.testing.fixtures import OpenAIServerFactory
-from tests.conftest import KEY_ENV, TEST_KEY, loopback_pyproject, simple_cases, target, write_suite
+from tests.conftest import (
+    KEY_ENV,
+    TEST_KEY,
+    hang_guard,
+    loopback_pyproject,
+    simple_cases,
+    target,
+    write_suite,
+)
 
 pytest_plugins = ["pytester"]
 
@@ -687,3 +696,21 @@ def test_golden_verify_checks_the_recorded_fine_tuning_job(
     stored.unlink()
     (missing,) = problems()
     assert "missing" in missing and "no recording of the fine-tune's provenance" in missing
+
+
+def test_a_training_record_that_is_a_fifo_neither_hangs_nor_names_weights(
+    project: Project,
+) -> None:
+    fifo = project.root / "fine-tune" / "record.json"
+    fifo.parent.mkdir()
+    os.mkfifo(fifo)
+    project.configure('fine_tune_record = "fine-tune/record.json"')
+    with hang_guard(60, "a run whose training record is a FIFO"):
+        status, markdown, _ = project.run("record")
+    assert status == 1  # its provenance is unavailable: the fine_tune gate fails closed
+    assert "provenance unavailable: fine-tune/record.json" in _checklist_row(markdown)
+    recorded = [
+        json.loads(line)["provenance"]
+        for line in project.read("golden/demo/candidate.jsonl").splitlines()
+    ]
+    assert [p["fine_tune"] for p in recorded] == [{"job": None}, {"job": None}]

@@ -13,11 +13,11 @@ A file that cannot be described (deleted after training, say) only leaves its na
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Mapping
 from datetime import datetime, timezone
 from typing import Any
 
+from arcanos_eval._bounded import DocumentError, load_json, read_text
 from arcanos_eval.config import TargetConfig
 from arcanos_eval.model import FineTune
 from arcanos_eval.model._finetune import CHECKPOINTS_KEPT, EVENTS_KEPT
@@ -47,21 +47,18 @@ def fine_tune_identity(target: TargetConfig) -> dict[str, Any] | None:
     """What every recording of a fine-tuned target keeps of the fine-tune, so a recording says
     which weights answered: the job's id, and for a local training record the record's SHA-256
     and the artifacts it names (the adapter file, say) with theirs. ``None`` for a target that
-    names no fine-tune. A record that cannot be read leaves only its hash, or nothing, out: the
-    run header says why (see :mod:`arcanos_eval.fine_tunes`).
+    names no fine-tune. A record that cannot be read (missing, not a regular file, over 1 MB, not
+    JSON) leaves the hash and artifacts out: the run header says why (see
+    :mod:`arcanos_eval.fine_tunes`).
     """
     if target.fine_tune_record is None:
         return None if target.fine_tune_job is None else {"job": target.fine_tune_job}
     identity: dict[str, Any] = {"job": target.fine_tune_job}
-    try:
-        data = target.fine_tune_record.read_bytes()[: _RECORD_LIMIT + 1]
-    except OSError:
+    try:  # bounded: a FIFO, a device or a huge file is refused before it is read
+        record = load_json(read_text(target.fine_tune_record, limit=_RECORD_LIMIT))
+        identity["record_sha256"] = hashlib.sha256(target.fine_tune_record.read_bytes()).hexdigest()
+    except (DocumentError, OSError):
         return identity
-    identity["record_sha256"] = hashlib.sha256(data).hexdigest()
-    try:
-        record = json.loads(data) if len(data) <= _RECORD_LIMIT else None
-    except ValueError:
-        record = None
     if isinstance(record, dict):
         job, artifacts = record.get("job"), record.get("artifacts")
         if identity["job"] is None and isinstance(job, dict) and isinstance(job.get("id"), str):
