@@ -30,7 +30,7 @@ from pathlib import Path
 from arcanos_eval._jsonl import HASH_KEY, dump_line, seal_line, seal_state, write_atomic
 from arcanos_eval.backends import model_targets
 from arcanos_eval.calibration import CALIBRATION_SUITE, case_graders
-from arcanos_eval.config import RunConfig
+from arcanos_eval.config import RunConfig, TargetConfig
 from arcanos_eval.errors import RunLogError
 from arcanos_eval.fine_tunes import FineTuneStore, has_fine_tune
 from arcanos_eval.model import Suite, fingerprint_of
@@ -65,17 +65,16 @@ def _planned(config: RunConfig, suites: Sequence[Suite]) -> set[tuple[str, str, 
 def _fine_tune_problems(config: RunConfig) -> list[GoldenProblem]:
     """The recordings of fine-tuning jobs a replay of this configuration reads
     (``golden/_fine_tunes/<target>.json``, for a target whose fine-tune comes from the API): each
-    missing, edited or of another model or job."""
+    missing or edited; and each recording no target reads any more (stale)."""
     store = FineTuneStore(config.golden, config.root)
-    problems = []
+    stale = _stale_fine_tunes(config)
+    problems = [GoldenProblem("stale", store.shown(p.stem), why) for p, why in stale.items()]
     for target in config.active_targets:
-        if not has_fine_tune(target) or target.fine_tune_record is not None:
-            continue  # nothing to look up, or a training record that is read, not recorded
-        found, stale = store.get(target)
+        if not _reads_job(target) or store.path(target.name) in stale:
+            continue
+        found, _ = store.get(target)
         where = store.shown(target.name)
-        if stale is not None:
-            problems.append(GoldenProblem("stale", where, stale))
-        elif found is None:
+        if found is None:
             detail = "no recording of the fine-tune's provenance (record it with --mode record)"
             problems.append(GoldenProblem("missing", where, detail))
         elif found.problem is not None:
@@ -83,6 +82,33 @@ def _fine_tune_problems(config: RunConfig) -> list[GoldenProblem]:
             kind = next((k for text, k in kinds.items() if text in found.problem), "corrupt")
             problems.append(GoldenProblem(kind, where, found.problem))
     return problems
+
+
+def _reads_job(target: TargetConfig) -> bool:
+    """Whether ``target``'s fine-tune provenance comes from the API (and so is recorded): it has
+    one, and no local training record holds it."""
+    return has_fine_tune(target) and target.fine_tune_record is None
+
+
+def _stale_fine_tunes(config: RunConfig) -> dict[Path, str]:
+    """The recordings of fine-tuning jobs no configured target would read, and why: no target of
+    that name, a target whose fine-tune is not read from the API, or one now serving another
+    model or job."""
+    store = FineTuneStore(config.golden, config.root)
+    if not store.root.is_dir():
+        return {}
+    stale = {}
+    for path in sorted(store.root.glob("*.json")):
+        target = config.targets.get(path.stem)
+        if target is None:
+            stale[path] = f"no configured target is named {path.stem!r}"
+        elif not _reads_job(target):
+            stale[path] = f"target {path.stem!r} reads no fine-tuning job from the API"
+        else:
+            why = store.get(target)[1]
+            if why is not None:
+                stale[path] = why
+    return stale
 
 
 def _calibration_items(suites: Sequence[Suite]) -> set[tuple[str, str]]:
@@ -200,11 +226,16 @@ def verify_golden(config: RunConfig, suites: Sequence[Suite]) -> list[GoldenProb
 
 
 def prune_golden(config: RunConfig, suites: Sequence[Suite], *, dry_run: bool = False) -> int:
-    """Remove stale recordings of the configured suites and targets; returns how many."""
+    """Remove stale recordings of the configured suites and targets, and the recordings of
+    fine-tuning jobs no configured target reads; returns how many."""
     store = GoldenStore(config.golden)
     removed = 0
     for (suite_id, target), keys in _stale(config, suites, store, _planned(config, suites)).items():
         removed += len(keys) if dry_run else store.remove(suite_id, target, keys)
+    for path in _stale_fine_tunes(config):
+        removed += 1
+        if not dry_run:
+            path.unlink()
     if not dry_run:
         store.flush()
     return removed

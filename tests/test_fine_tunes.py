@@ -693,7 +693,13 @@ def test_golden_verify_checks_the_recorded_fine_tuning_job(
     stored.write_text(original)
     (stale,) = problems()
     assert "stale" in stale and "recorded for model 'model-candidate' and job 'ftjob-arca'" in stale
-    stored.unlink()
+    # A recording no configured target reads is stale too; prune removes both, not the others.
+    (stored.parent / "retired.json").write_text(original)
+    stale_lines = problems()
+    assert len(stale_lines) == 2 and "no configured target is named 'retired'" in stale_lines[1]
+    assert main(["golden", "prune"]) == 0
+    assert "removed 2 stale recording(s)" in capsys.readouterr().out
+    assert sorted(p.name for p in stored.parent.iterdir()) == []
     (missing,) = problems()
     assert "missing" in missing and "no recording of the fine-tune's provenance" in missing
 
