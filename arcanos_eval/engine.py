@@ -36,7 +36,6 @@ from arcanos_eval.errors import ReplayMissingError
 from arcanos_eval.model import Case, Request, Response
 from arcanos_eval.modes import Mode
 from arcanos_eval.targets.base import CallFailure, Target
-from arcanos_eval.targets.fine_tuning import fine_tune_identity
 from arcanos_eval.targets.replay import CachedAnswer, GoldenRecord, GoldenStore, ResponseCache
 
 if TYPE_CHECKING:
@@ -182,8 +181,12 @@ class Engine:
         progress_stream: TextIO | None = None,
         seed: int | None = None,
         budget: Budget | None = None,
+        fine_tunes: Mapping[str, Mapping[str, Any]] | None = None,
     ) -> None:
         self.targets = targets
+        # Per fine-tuned target, what its recordings name of the weights that answered (the job,
+        # the training record's and the adapter's SHA-256), as the run read them when it started.
+        self.fine_tunes = dict(fine_tunes or {})
         self.mode = Mode(mode)
         self.golden = golden
         self.cache = cache
@@ -378,7 +381,7 @@ class Engine:
         each with the provenance of the call."""
         first = group[0]
         target = self.targets[first.target]
-        provenance = _provenance(target, first.request, response)
+        provenance = _provenance(target, first.request, response, self.fine_tunes.get(first.target))
         if self.cache is not None and self.mode.writes_cache:
             self.cache.put(
                 target.endpoint, first.request.fingerprint, first.repeat, response, provenance
@@ -430,7 +433,7 @@ class Engine:
         target = self.targets[call.target]
         response = cached.response
         return {
-            **_provenance(target, call.request, response),
+            **_provenance(target, call.request, response, self.fine_tunes.get(call.target)),
             "recorded_at": None,
             "sdk": None,
             "arcanos_eval": None,
@@ -557,15 +560,18 @@ class Engine:
         return self._random.uniform(ceiling / 2, ceiling)
 
 
-def _provenance(target: Target, request: Request, response: Response) -> dict[str, Any]:
-    """Where and when a new answer came from, as a golden record (and the cache) keeps it."""
-    # Read for every new answer (a record of a few KB): a record rewritten by a new training
-    # run in the same session is never described by its old hash.
-    fine_tune = fine_tune_identity(target.config)
+def _provenance(
+    target: Target,
+    request: Request,
+    response: Response,
+    fine_tune: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Where and when a new answer came from, as a golden record (and the cache) keeps it; for a
+    fine-tuned target, with the weights that answered (``fine_tune``)."""
     return {
         "endpoint": target.endpoint,
         "model": target.config.model,
-        **({"fine_tune": fine_tune} if fine_tune is not None else {}),
+        **({"fine_tune": dict(fine_tune)} if fine_tune is not None else {}),
         "served_model": response.model,
         "recorded_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "sdk": sdk_version(),

@@ -67,6 +67,7 @@ __all__ = [
     "collect_fine_tunes",
     "has_fine_tune",
     "read_fine_tune_record",
+    "recorded_weights",
 ]
 
 RECORD_KIND = "arcanos-eval/fine-tune-record"
@@ -83,6 +84,27 @@ def has_fine_tune(target: TargetConfig) -> bool:
         or target.fine_tune_record is not None
         or target.model.startswith("ft:")
     )
+
+
+def recorded_weights(
+    config: RunConfig, fine_tunes: Mapping[str, FineTune]
+) -> dict[str, dict[str, Any]]:
+    """Per target that names its fine-tune (``fine_tune_job`` or ``fine_tune_record``), what each
+    of its recordings keeps of the weights that answered, from the provenance the run read when
+    it started: the job's id, and for a local training record the record's SHA-256 and the
+    artifacts it names (the adapter file, say) with theirs."""
+    weights: dict[str, dict[str, Any]] = {}
+    for name, fine_tune in fine_tunes.items():
+        target = config.targets.get(name)
+        if target is None or (target.fine_tune_job is None and target.fine_tune_record is None):
+            continue
+        identity: dict[str, Any] = {"job": fine_tune.job_id or target.fine_tune_job}
+        if fine_tune.record_sha256 is not None:
+            identity["record_sha256"] = fine_tune.record_sha256
+        if fine_tune.artifacts:
+            identity["artifacts"] = dict(fine_tune.artifacts)
+        weights[name] = identity
+    return weights
 
 
 def _shown(path: Path, root: Path) -> str:

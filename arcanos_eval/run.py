@@ -34,11 +34,12 @@ from arcanos_eval.cost import Budget, CostPlan, plan_cost, require_prices
 from arcanos_eval.data.report import read_evidence
 from arcanos_eval.engine import Call, Engine, EngineStats, first_few
 from arcanos_eval.errors import ConfigError, ReplayMissingError, RunLogError
-from arcanos_eval.fine_tunes import collect_fine_tunes
+from arcanos_eval.fine_tunes import collect_fine_tunes, recorded_weights
 from arcanos_eval.model import (
     CalibrationRecord,
     Case,
     CheckResult,
+    FineTune,
     GraderKey,
     PairKey,
     Provenance,
@@ -331,11 +332,14 @@ async def _execute(
         calibrated.update(previous.calibration)
         done = {key for key, record in previous.results.items() if not record.errored}
         calls = [c for c in calls if (c.case.key, c.target, c.repeat) not in done]
+        shared.fine_tunes.update(previous.header.fine_tunes)
     else:
         header = dataclasses.replace(header, log=project_path(log_path, config.root))
         # Read once, before any answer: a resumed run keeps the provenance its log recorded.
-        fine_tunes = await collect_fine_tunes(config, targets)
-        writer = RunLogWriter.create(log_path, dataclasses.replace(header, fine_tunes=fine_tunes))
+        shared.fine_tunes.update(await collect_fine_tunes(config, targets))
+        writer = RunLogWriter.create(
+            log_path, dataclasses.replace(header, fine_tunes=shared.fine_tunes)
+        )
     if on_log is not None:
         on_log(writer.path)
     try:
@@ -368,6 +372,8 @@ class _Shared:
     consulted: set[str]
     preflight: Preflight
     budget: Budget | None
+    # The fine-tunes' provenance as the run log's header holds it, once the log is open.
+    fine_tunes: dict[str, FineTune] = dataclasses.field(default_factory=dict)
 
     @classmethod
     def open(cls, config: RunConfig, suites: Sequence[Suite]) -> _Shared:
@@ -422,6 +428,7 @@ async def _answer(
         timeout_s=config.timeout_s,
         progress=progress,
         budget=shared.budget,
+        fine_tunes=recorded_weights(config, shared.fine_tunes),
     )
 
     backends = _scorer_backends(config, shared.consulted, engine)
@@ -562,8 +569,10 @@ class IncrementalRun:
             _check_resumable(previous, header)
             self.records = previous.records()
             self.batches = previous.batches
+            self._shared.fine_tunes.update(previous.header.fine_tunes)
         else:
             fine_tunes = run_interruptible(collect_fine_tunes(config, self.targets))
+            self._shared.fine_tunes.update(fine_tunes)
             self.writer = RunLogWriter.create(
                 path, dataclasses.replace(header, fine_tunes=fine_tunes)
             )

@@ -12,24 +12,16 @@ A file that cannot be described (deleted after training, say) only leaves its na
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping
 from datetime import datetime, timezone
 from typing import Any
 
-from arcanos_eval._bounded import DocumentError, load_json, read_text
 from arcanos_eval.config import TargetConfig
 from arcanos_eval.model import FineTune
 from arcanos_eval.model._finetune import CHECKPOINTS_KEPT, EVENTS_KEPT
 from arcanos_eval.targets.openai import classify_error
 
-__all__ = [
-    "LIST_PAGE_SIZE",
-    "MAX_LIST_PAGES",
-    "find_job_pages",
-    "fine_tune_identity",
-    "read_fine_tune",
-]
+__all__ = ["LIST_PAGE_SIZE", "MAX_LIST_PAGES", "find_job_pages", "read_fine_tune"]
 
 LIST_PAGE_SIZE = 100
 # A lookup by model id reads at most this many pages (1,000 jobs, newest first): an account with
@@ -37,37 +29,6 @@ LIST_PAGE_SIZE = 100
 MAX_LIST_PAGES = 10
 _NO_KEY = "unused"  # a local server may need no key, but the SDK wants a string
 _RETRIES = 2  # the SDK's own: a run start should survive one 429 or 5xx
-
-
-# A training record is small (its format: arcanos_eval.fine_tunes); a larger file is not one.
-_RECORD_LIMIT = 1024 * 1024
-
-
-def fine_tune_identity(target: TargetConfig) -> dict[str, Any] | None:
-    """What every recording of a fine-tuned target keeps of the fine-tune, so a recording says
-    which weights answered: the job's id, and for a local training record the record's SHA-256
-    and the artifacts it names (the adapter file, say) with theirs. ``None`` for a target that
-    names no fine-tune. A record that cannot be read (missing, not a regular file, over 1 MB, not
-    JSON) leaves the hash and artifacts out: the run header says why (see
-    :mod:`arcanos_eval.fine_tunes`).
-    """
-    if target.fine_tune_record is None:
-        return None if target.fine_tune_job is None else {"job": target.fine_tune_job}
-    identity: dict[str, Any] = {"job": target.fine_tune_job}
-    try:  # bounded: a FIFO, a device or a huge file is refused before it is read
-        record = load_json(read_text(target.fine_tune_record, limit=_RECORD_LIMIT))
-        identity["record_sha256"] = hashlib.sha256(target.fine_tune_record.read_bytes()).hexdigest()
-    except (DocumentError, OSError):
-        return identity
-    if isinstance(record, dict):
-        job, artifacts = record.get("job"), record.get("artifacts")
-        if identity["job"] is None and isinstance(job, dict) and isinstance(job.get("id"), str):
-            identity["job"] = job["id"]
-        if isinstance(artifacts, dict):
-            identity["artifacts"] = {
-                str(name): digest for name, digest in artifacts.items() if isinstance(digest, str)
-            }
-    return identity
 
 
 def _plain(value: Any) -> Any:

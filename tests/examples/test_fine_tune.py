@@ -368,7 +368,12 @@ def tiny_run(tmp_path: Path) -> tuple[dict[str, Path], dict[str, Any]]:
         files[name].write_text(f"content of {name}\n", encoding="utf-8")
     files["log.jsonl"] = tmp_path / "log.jsonl"
     files["log.jsonl"].write_text("".join(json.dumps(e) + "\n" for e in LOG_LINES), "utf-8")
-    record = train.build_record(
+    return files, record_of(files)
+
+
+def record_of(files: dict[str, Path]) -> dict[str, Any]:
+    """``train.build_record`` of the tiny run's files."""
+    return train.build_record(
         hyper=train.Hyperparameters(n_epochs=2, batch_size=4),
         base_model_path=files["model.gguf"],
         training_file=files["train.jsonl"],
@@ -382,7 +387,6 @@ def tiny_run(tmp_path: Path) -> tuple[dict[str, Path], dict[str, Any]]:
         trained_assistant_tokens=500,
         tool_versions={"torch": "x"},
     )
-    return files, record
 
 
 def test_build_record_names_every_file_with_its_hash_and_reads_figures_from_the_log(
@@ -439,20 +443,7 @@ def test_build_record_refuses_a_log_without_steps(tmp_path: Path) -> None:
     files, _ = tiny_run(tmp_path)
     files["log.jsonl"].write_text(json.dumps(LOG_LINES[0]) + "\n", encoding="utf-8")
     with pytest.raises(train.TrainingError, match="no step or epoch"):
-        train.build_record(
-            hyper=train.Hyperparameters(),
-            base_model_path=files["model.gguf"],
-            training_file=files["train.jsonl"],
-            validation_file=files["valid.jsonl"],
-            system_prompt_file=files["prompt.md"],
-            adapter_file=files["lora.gguf"],
-            log_file=files["log.jsonl"],
-            created_at=0,
-            finished_at=1,
-            training_examples=1,
-            trained_assistant_tokens=1,
-            tool_versions={},
-        )
+        record_of(files)
 
 
 def test_arcanos_eval_reads_the_record_as_a_targets_fine_tune_record(tmp_path: Path) -> None:

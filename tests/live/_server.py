@@ -14,11 +14,11 @@ ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "examples" / "local-model" / "local_model.py"
 
 
-def load_script() -> ModuleType:
-    # The example is a standalone script in a folder that is not a package: load it by path.
-    spec = importlib.util.spec_from_file_location("arcanos_local_model", SCRIPT)
+def load_script(path: Path = SCRIPT, name: str = "arcanos_local_model") -> ModuleType:
+    # The examples are standalone scripts in folders that are not packages: load them by path.
+    spec = importlib.util.spec_from_file_location(name, path)
     if spec is None or spec.loader is None:
-        raise RuntimeError(f"cannot load {SCRIPT}")
+        raise RuntimeError(f"cannot load {path}")
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module  # dataclasses resolve their module through sys.modules
     spec.loader.exec_module(module)

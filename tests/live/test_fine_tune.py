@@ -16,11 +16,13 @@ from typing import Any
 
 import pytest
 
-from tests.live._server import ROOT, LiveServer
+from tests.live._server import ROOT, LiveServer, load_script
 
 pytestmark = pytest.mark.live
 
 FINE_TUNE = ROOT / "examples" / "fine-tune"
+# The held-out check's own client: the same request the README's figures were measured with.
+heldout = load_script(FINE_TUNE / "heldout.py", "arcanos_fine_tune_heldout")
 VALIDATION = ROOT / "examples" / "training-data" / "arcanos-support.validation.jsonl"
 # The keys of each answer format (suites/schemas/): what tells them apart.
 FORMATS = {
@@ -28,17 +30,6 @@ FORMATS = {
     frozenset({"intents", "reply"}): "multi_intent",
     frozenset({"action", "reply", "escalate", "ticket_category"}): "support_reply",
 }
-
-
-def ask(base_url: str, model: str, messages: list[dict[str, str]]) -> str:
-    body = json.dumps(
-        {"model": model, "messages": messages, "temperature": 0, "seed": 7, "max_tokens": 160}
-    ).encode()
-    request = urllib.request.Request(
-        f"{base_url}/chat/completions", body, {"Content-Type": "application/json"}
-    )
-    with urllib.request.urlopen(request, timeout=600) as answer:
-        return str(json.load(answer)["choices"][0]["message"]["content"])
 
 
 def answer_format(text: str) -> str | None:
@@ -65,7 +56,7 @@ def test_the_fine_tune_answers_held_out_questions_in_the_trained_formats(
     got, expected = [], []
     for example in examples[:6]:
         system, user, assistant = example["messages"]
-        text = ask(fine_tune_server.base_url, fine_tune_server.model, [system, user])
+        text = heldout.ask(fine_tune_server.base_url, fine_tune_server.model, [system, user])
         got.append(answer_format(text))
         expected.append(answer_format(assistant["content"]))
     assert got == expected
