@@ -13,13 +13,15 @@ The checks, in order:
 * every category and suite a gate names has cases in the run's suites (when the run covers the
   configured suites: a part of them named on the command line leaves the other categories out,
   and their gates fail closed when judged instead);
-* the golden store and the cache are folders, and each suite's schema of record is readable.
+* the golden store and the cache are folders, and each suite's schema of record is readable;
+* the training-data report (``data_report``, or ``--data-report`` for a run) is a readable JSON
+  object.
 
 Not checked here: whether the golden store holds every answer (``arcanos-eval golden verify``; a
 replay lists what it lacks before any call); the pre-flight of the targets a run will call (key,
 model id, server: :mod:`arcanos_eval._preflight`), which asks the servers and depends on what
-golden and the cache leave to call; and the run's own command-line files (``--resume``,
-``--data-report``), read when the run starts.
+golden and the cache leave to call; and the run log named by ``--resume``, read when the run
+starts.
 """
 
 from __future__ import annotations
@@ -29,7 +31,14 @@ from dataclasses import dataclass, field
 
 from arcanos_eval.backends import unconfigured_model_targets
 from arcanos_eval.config import RunConfig, TomlLines
-from arcanos_eval.errors import ArcanosError, ConfigError, GateConfigError, RunLogError
+from arcanos_eval.data.report import read_evidence
+from arcanos_eval.errors import (
+    ArcanosError,
+    ConfigError,
+    GateConfigError,
+    RunLogError,
+    UsageError,
+)
 from arcanos_eval.gates import parse_gates, require_gates, unmatched_scopes
 from arcanos_eval.model import Suite
 from arcanos_eval.run import require_targets
@@ -79,6 +88,11 @@ def check_startup(config: RunConfig) -> Startup:
         unmatched = unmatched_scopes(gates, suites, every_suite=not config.partial_suites)
         problems.extend(_located(exc, config) for exc in unmatched)
     problems.extend(_store_problems(config, suites))
+    if config.data_report is not None:
+        try:
+            read_evidence(config.data_report)  # the run header records it
+        except UsageError as exc:
+            problems.append(exc)
     return Startup(suites, problems)
 
 

@@ -157,6 +157,13 @@ BROKEN: dict[str, Callable[[Path], None]] = {
         _write(p / "cache.txt", "x"),
     ),
     "schema of record unreadable": lambda p: _write(p / "golden" / "demo" / "schema.json", "{"),
+    "data report missing": lambda p: _edit(
+        p, 'golden = "golden"', 'golden = "golden"\ndata_report = "data.json"'
+    ),
+    "data report not an object": lambda p: (
+        _edit(p, 'golden = "golden"', 'golden = "golden"\ndata_report = "data.json"'),
+        _write(p / "data.json", "[1, 2]"),
+    ),
 }
 
 
